@@ -1,0 +1,115 @@
+//! The command line: argument structs (their doc comments are the help text) and the thin glue
+//! that calls the store and the domain. One file per command; a group is a folder.
+
+mod completions;
+mod history;
+mod init;
+mod patient;
+mod payer;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Result, exit};
+use crate::render::Format;
+use crate::store::{Options, Store, staff_user};
+
+/// The front desk of a medical office, over plain files.
+///
+/// Records are TOML files, one per record, in a git-friendly tree (see `frontdesk init`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "frontdesk",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The records tree to work on.
+    #[arg(
+        long,
+        global = true,
+        env = "FRONTDESK_RECORDS",
+        default_value = "records",
+        value_name = "DIR"
+    )]
+    pub records: PathBuf,
+    /// Output format for listings and records.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print only what scripts need (IDs), no summaries.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Write the files but make no git commit (for scripted batches that commit themselves).
+    #[arg(long, global = true)]
+    pub no_commit: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(init::Args),
+    #[command(subcommand)]
+    Patient(patient::Command),
+    #[command(subcommand)]
+    Payer(payer::Command),
+    History(history::Args),
+    Completions(completions::Args),
+    Man(completions::ManArgs),
+}
+
+/// What every command gets: the global flags and a way to open the store.
+pub struct Ctx {
+    pub records: PathBuf,
+    pub format: Format,
+    pub quiet: bool,
+    pub no_commit: bool,
+}
+
+impl Ctx {
+    pub fn open(&self) -> Result<Store> {
+        let options = Options {
+            user: staff_user(&self.records),
+            commit: !self.no_commit,
+        };
+        Store::open(&self.records, options)
+    }
+
+    /// True when a person is at the keyboard, so prompting is allowed.
+    pub fn interactive(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// A one-line summary for people; suppressed by --quiet and for machine formats.
+    pub fn say(&self, line: &str) {
+        if !self.quiet && self.format == Format::Table {
+            eprintln!("{line}");
+        }
+    }
+}
+
+pub fn run() -> Result<u8> {
+    let cli = Cli::parse();
+    let ctx = Ctx {
+        records: cli.records,
+        format: cli.format,
+        quiet: cli.quiet,
+        no_commit: cli.no_commit,
+    };
+    match cli.command {
+        Command::Init(args) => init::cmd_init(&ctx, args),
+        Command::Patient(cmd) => patient::run(&ctx, cmd),
+        Command::Payer(cmd) => payer::run(&ctx, cmd),
+        Command::History(args) => history::cmd_history(&ctx, args),
+        Command::Completions(args) => completions::cmd_completions(args),
+        Command::Man(args) => completions::cmd_man(args),
+    }
+}
+
+/// Exit code for a search: 0 with results, 1 with none.
+pub fn found(any: bool) -> u8 {
+    if any { exit::OK } else { exit::NOT_FOUND }
+}

@@ -1,0 +1,86 @@
+use crate::cli::{Ctx, found};
+use crate::domain::phone::display as phone_display;
+use crate::domain::search::{Query, rank};
+use crate::error::{Error, Result};
+use crate::render::{Cell, Table};
+use crate::store::index::{self, PatientSummary};
+
+/// Find patients the way the desk asks: `smi jo 1980`, `doe 04/02/1980`, `617 555 0101`, a member ID or a patient ID.
+///
+/// Partial and out-of-order words, any date format, phone digits in any format; case, accents
+/// and one typo forgiven. Best match first. Exits 1 when nothing matches.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to look for (several words are fine).
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// At most this many matches.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub limit: usize,
+    /// Include inactive and deceased patients.
+    #[arg(long)]
+    pub all: bool,
+}
+
+pub fn cmd_find(ctx: &Ctx, args: Args) -> Result<u8> {
+    let store = ctx.open()?;
+    let query = Query::parse(&args.query.join(" "), store.office.today());
+    if query.is_empty() {
+        return Err(Error::user("nothing to search for")
+            .hint("give a name, a date of birth, a phone number or an ID"));
+    }
+    let refreshed = index::patient_summaries(&store)?;
+    warn_problems(&refreshed.problems);
+    let docs: Vec<&PatientSummary> = refreshed
+        .summaries
+        .iter()
+        .filter(|s| args.all || s.status == "active")
+        .collect();
+    let by_id: std::collections::HashMap<&str, &PatientSummary> =
+        docs.iter().map(|s| (s.search.id.as_str(), *s)).collect();
+    let hits = rank(&query, docs.iter().map(|s| &s.search));
+    let mut t = summary_table();
+    for (_, doc) in hits.iter().take(args.limit) {
+        push_summary(&mut t, by_id[doc.id.as_str()], store.office.calling_code());
+    }
+    if t.is_empty() {
+        ctx.say("no patient matches");
+    } else {
+        t.print(ctx.format)?;
+        if hits.len() > args.limit {
+            ctx.say(&format!(
+                "({} more; narrow the search or raise --limit)",
+                hits.len() - args.limit
+            ));
+        }
+    }
+    Ok(found(!t.is_empty()))
+}
+
+pub fn summary_table() -> Table {
+    Table::new(&["id", "name", "born", "sex", "phone", "status"])
+}
+
+pub fn push_summary(t: &mut Table, s: &PatientSummary, cc: &str) {
+    t.push(vec![
+        Cell::from(s.id.as_str()),
+        Cell::from(s.name.as_str()),
+        Cell::from(s.birth_date.as_str()),
+        Cell::from(s.sex.as_str()),
+        Cell::from(s.phone.as_ref().map(|p| phone_display(p, cc))),
+        Cell::from(s.status.as_str()),
+    ]);
+}
+
+/// Files that could not be read are named on stderr (path and line only), not fatal.
+pub fn warn_problems(problems: &[Error]) {
+    for p in problems.iter().take(5) {
+        eprintln!("frontdesk: warning: skipped {}", p.message);
+    }
+    if problems.len() > 5 {
+        eprintln!(
+            "frontdesk: warning: … and {} more unreadable files; run `frontdesk check`",
+            problems.len() - 5
+        );
+    }
+}

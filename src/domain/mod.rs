@@ -1,0 +1,11 @@
+//! Plain types and pure rules: no disk, no terminal. Most unit and property tests live here.
+
+pub mod common;
+pub mod dates;
+pub mod id;
+pub mod insurance;
+pub mod office;
+pub mod patient;
+pub mod phone;
+pub mod search;
+pub mod validate;

@@ -1,0 +1,247 @@
+//! A patient: demographics, contacts, insurance and the desk's notes.
+//!
+//! Fields are ordered as they appear in the file, plain values first (TOML needs them before
+//! tables), so diffs stay small and a person reading the file finds the name at the top.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::common::Address;
+use crate::domain::id::Id;
+use crate::domain::insurance::Coverage;
+use crate::error::{Error, Result};
+
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Patient {
+    pub schema: u32,
+    pub id: Id,
+    pub status: Status,
+    pub given: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub middle: Option<String>,
+    pub family: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_name: Option<String>,
+    pub birth_date: NaiveDate,
+    /// Administrative sex as the payer knows it.
+    pub sex: Sex,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender_identity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pronouns: Option<String>,
+    /// The last four digits only: a full SSN is never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssn_last4: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub email_ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interpreter_needed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_preference: Option<ContactPreference>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deceased_date: Option<NaiveDate>,
+    pub created: DateTime<FixedOffset>,
+    pub updated: DateTime<FixedOffset>,
+    /// When the desk last confirmed demographics with the patient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    /// Identifiers in other systems (`chart = "10234"`, `synthea = "…"`); imports match on them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_ids: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<Phone>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emergency_contacts: Vec<Contact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guarantor: Option<Contact>,
+    /// People the patient allows the office to share information with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub representatives: Vec<Contact>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insurance: Vec<Coverage>,
+    /// Keys this version does not know (added by hand or by a newer version) survive rewrites.
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Inactive,
+    Deceased,
+}
+
+/// Administrative sex (HL7 v2 table 0001 subset): F, M, X (non-binary / other), U (unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sex {
+    F,
+    M,
+    X,
+    U,
+}
+
+impl Sex {
+    pub fn parse(s: &str) -> Result<Sex> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f" | "female" | "woman" => Ok(Sex::F),
+            "m" | "male" | "man" => Ok(Sex::M),
+            "x" | "o" | "other" | "nonbinary" | "non-binary" => Ok(Sex::X),
+            "u" | "unknown" | "" => Ok(Sex::U),
+            _ => Err(Error::user("sex is not one of F, M, X, U")
+                .hint("use F, M, X (other) or U (unknown)")),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::F => "F",
+            Sex::M => "M",
+            Sex::X => "X",
+            Sex::U => "U",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactPreference {
+    Phone,
+    Sms,
+    Email,
+    Mail,
+    Portal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneKind {
+    Mobile,
+    Home,
+    Work,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phone {
+    pub kind: PhoneKind,
+    /// E.164, e.g. +16175550101.
+    pub number: String,
+    /// The patient agreed to voice messages on this number.
+    #[serde(default)]
+    pub voicemail_ok: bool,
+    /// The patient agreed to text messages on this number.
+    #[serde(default)]
+    pub sms_ok: bool,
+}
+
+/// An emergency contact, guarantor or authorised representative.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// For representatives: when the patient's signed release was filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_on_file: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+}
+
+impl Patient {
+    /// "Doe, Jane A." as a desk lists patients.
+    pub fn list_name(&self) -> String {
+        let mut s = format!("{}, {}", self.family, self.given);
+        if let Some(m) = self.middle.as_deref().and_then(|m| m.chars().next()) {
+            s.push(' ');
+            s.push(m);
+            s.push('.');
+        }
+        if let Some(sfx) = &self.suffix {
+            s.push(' ');
+            s.push_str(sfx);
+        }
+        s
+    }
+
+    /// "Jane Doe" (or the preferred name) as a letter addresses them.
+    pub fn display_name(&self) -> String {
+        let given = self.preferred_name.as_deref().unwrap_or(&self.given);
+        format!("{given} {}", self.family)
+    }
+
+    pub fn primary_phone(&self) -> Option<&Phone> {
+        self.phones
+            .iter()
+            .find(|p| p.kind == PhoneKind::Mobile)
+            .or_else(|| self.phones.first())
+    }
+
+    /// The coverage in force on `on` at the given rank (1 = primary).
+    pub fn coverage_on(&self, rank: u8, on: NaiveDate) -> Option<&Coverage> {
+        self.insurance
+            .iter()
+            .find(|c| c.rank == rank && c.active_on(on))
+    }
+
+    /// Checks the rules every stored patient must meet. `today` decides birth-date bounds.
+    pub fn validate(&self, today: NaiveDate, calling_code: &str, country: &str) -> Result<()> {
+        use crate::domain::validate::*;
+        required("given name", &self.given)?;
+        required("family name", &self.family)?;
+        for (field, value) in [("given name", &self.given), ("family name", &self.family)] {
+            name_chars(field, value)?;
+        }
+        crate::domain::dates::check_birth_date(self.birth_date, today)?;
+        if let Some(ssn) = &self.ssn_last4 {
+            ssn_last4(ssn)?;
+        }
+        if let Some(email) = &self.email {
+            email_shape(email)?;
+        }
+        for p in &self.phones {
+            let normal = crate::domain::phone::normalize(&p.number, calling_code)?;
+            if normal != p.number {
+                return Err(Error::user(format!(
+                    "{} phone is not stored in E.164 form",
+                    phone_kind_name(p.kind)
+                ))
+                .hint("write it as +16175550101, or set it with `patient update --phone`"));
+            }
+        }
+        if let Some(addr) = &self.address {
+            address(addr, country)?;
+        }
+        if self.status == Status::Deceased && self.deceased_date.is_none() {
+            // Allowed: the date may be unknown. Nothing to check.
+        }
+        for c in &self.insurance {
+            c.validate()?;
+        }
+        Ok(())
+    }
+}
+
+pub fn phone_kind_name(k: PhoneKind) -> &'static str {
+    match k {
+        PhoneKind::Mobile => "mobile",
+        PhoneKind::Home => "home",
+        PhoneKind::Work => "work",
+    }
+}

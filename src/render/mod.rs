@@ -1,0 +1,234 @@
+//! Output: tables for people, CSV and JSON for scripts.
+//!
+//! One `Table` value serves every listing; its cells know whether they are numbers the tool
+//! itself produced, so CSV export can neutralise formula-looking text (`=HYPERLINK(…)`) without
+//! mangling a negative balance.
+
+use std::io::{self, IsTerminal, Write};
+
+use comfy_table::{ContentArrangement, presets};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// Comma-separated values, formula cells neutralised.
+    Csv,
+    /// JSON for scripts.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    /// A value the tool computed (amount, count): safe to leave as is in CSV.
+    Number(String),
+}
+
+impl Cell {
+    pub fn text(&self) -> &str {
+        match self {
+            Cell::Text(s) | Cell::Number(s) => s,
+        }
+    }
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+}
+impl From<Option<String>> for Cell {
+    fn from(s: Option<String>) -> Cell {
+        Cell::Text(s.unwrap_or_default())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    pub fn new(headers: &[&'static str]) -> Table {
+        Table {
+            headers: headers.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+    pub fn push(&mut self, row: Vec<Cell>) {
+        debug_assert_eq!(row.len(), self.headers.len());
+        self.rows.push(row);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn print(&self, format: Format) -> Result<()> {
+        let mut out = io::stdout().lock();
+        let text = match format {
+            Format::Table => self.to_text(),
+            Format::Csv => self.to_csv()?,
+            Format::Json => {
+                let rows: Vec<serde_json::Map<String, serde_json::Value>> = self
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        self.headers
+                            .iter()
+                            .map(|h| json_key(h))
+                            .zip(
+                                r.iter()
+                                    .map(|c| serde_json::Value::String(c.text().to_string())),
+                            )
+                            .collect()
+                    })
+                    .collect();
+                let mut s = serde_json::to_string_pretty(&rows)
+                    .map_err(|e| Error::internal(e.to_string()))?;
+                s.push('\n');
+                s
+            }
+        };
+        write_out(&mut out, text.as_bytes())
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if let Some((w, _)) = terminal_width() {
+            t.set_width(w);
+        }
+        t.set_header(self.headers.iter().map(|h| h.to_uppercase()));
+        for r in &self.rows {
+            t.add_row(r.iter().map(|c| c.text().to_string()));
+        }
+        let mut s = t.to_string();
+        // comfy-table pads each line; trailing spaces only make diffs noisy.
+        s = s
+            .lines()
+            .map(|l| l.trim_end())
+            .collect::<Vec<_>>()
+            .join("\n");
+        s.push('\n');
+        s
+    }
+
+    pub fn to_csv(&self) -> Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.headers).map_err(csv_err)?;
+        for r in &self.rows {
+            w.write_record(r.iter().map(|c| match c {
+                Cell::Number(s) => s.clone(),
+                Cell::Text(s) => neutralise_formula(s),
+            }))
+            .map_err(csv_err)?;
+        }
+        let bytes = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))
+    }
+}
+
+fn csv_err(e: csv::Error) -> Error {
+    Error::internal(format!("cannot write CSV: {e}"))
+}
+
+fn json_key(h: &str) -> String {
+    h.to_lowercase().replace([' ', '-'], "_")
+}
+
+fn terminal_width() -> Option<(u16, u16)> {
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .map(|w| (w, 0))
+}
+
+/// Spreadsheets run cells that start with `= + - @`, tab or CR/LF as formulas; a leading `'`
+/// makes them text (OWASP's advice for CSV injection).
+pub fn neutralise_formula(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Prints a record as JSON.
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    let mut s = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
+    s.push('\n');
+    write_out(&mut io::stdout().lock(), s.as_bytes())
+}
+
+/// Prints plain text to stdout.
+pub fn print(text: &str) -> Result<()> {
+    write_out(&mut io::stdout().lock(), text.as_bytes())
+}
+
+/// Writes to stdout; a closed pipe (`frontdesk … | head`) ends the program quietly.
+fn write_out(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Error::internal(format!("cannot write output: {e}"))),
+    }
+}
+
+/// Key/value lines for showing one record to a person.
+pub fn key_values(pairs: &[(&str, String)]) -> String {
+    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut s = String::new();
+    for (k, v) in pairs {
+        if v.is_empty() {
+            continue;
+        }
+        let mut lines = v.lines();
+        s.push_str(&format!("{k:<width$}  {}\n", lines.next().unwrap_or("")));
+        for more in lines {
+            s.push_str(&format!("{:<width$}  {more}\n", ""));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_but_numbers_are_not() {
+        let mut t = Table::new(&["name", "balance"]);
+        t.push(vec![
+            Cell::from("=HYPERLINK(\"x\")"),
+            Cell::Number("-25.00".into()),
+        ]);
+        t.push(vec![Cell::from("-x"), Cell::Number("3".into())]);
+        t.push(vec![Cell::from("@SUM(A1)"), Cell::from("+1")]);
+        let csv = t.to_csv().unwrap();
+        assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\",-25.00"), "{csv}");
+        assert!(csv.contains("'-x,3"));
+        assert!(csv.contains("'@SUM(A1),'+1"));
+    }
+
+    #[test]
+    fn tab_and_newline_starts_are_neutralised() {
+        assert_eq!(neutralise_formula("\tx"), "'\tx");
+        assert_eq!(neutralise_formula("\r\nx"), "'\r\nx");
+        assert_eq!(neutralise_formula("Smith"), "Smith");
+    }
+}

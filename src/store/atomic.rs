@@ -1,0 +1,133 @@
+//! Crash-safe file writes: temp file in the same directory, fsync, rename, fsync the directory.
+//! A crash at any point leaves the old file or the new one, never a mix; a leftover temp file
+//! (named `.fdtmp*`) is harmless and `frontdesk check --fix` removes it.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+use crate::store::fault;
+
+pub const TEMP_PREFIX: &str = ".fdtmp";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The file must not exist yet; if it does, nothing is written (no-clobber).
+    CreateNew,
+    /// Replace the file if it exists, create it if not.
+    Replace,
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600, creating parent directories (0700).
+pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    create_dirs(dir)?;
+    if mode == Mode::CreateNew && path.exists() {
+        return Err(
+            Error::conflict(format!("{} already exists", path.display()))
+                .hint("nothing was written"),
+        );
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .at_path(dir, "create a temporary file in")?;
+    fault::check("write")
+        .and_then(|_| tmp.write_all(bytes))
+        .at_path(path, "write")?;
+    fault::check("fsync")
+        .and_then(|_| tmp.as_file().sync_all())
+        .at_path(path, "flush to disk")?;
+    fault::check("rename").at_path(path, "rename into place")?;
+    match mode {
+        Mode::CreateNew => tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::conflict(format!("{} already exists", path.display()))
+                    .hint("nothing was written")
+            } else {
+                Error::io(path, "create", e.error)
+            }
+        })?,
+        Mode::Replace => tmp
+            .persist(path)
+            .map_err(|e| Error::io(path, "replace", e.error))?,
+    };
+    fault::check("dirsync")
+        .and_then(|_| sync_dir(dir))
+        .at_path(dir, "flush directory")?;
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents with mode 0700, fsyncing each parent so that the new
+/// directory entry itself survives a crash.
+pub fn create_dirs(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent)?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(Error::io(dir, "create directory", e)),
+    }
+    // The umask can only remove bits from 0700, but be explicit for inherited ACLs.
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .at_path(dir, "set permissions on")?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent).at_path(parent, "flush directory")?;
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn writes_private_files_and_dirs() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("a/b/c.toml");
+        write(&p, b"x = 1\n", Mode::CreateNew).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"x = 1\n");
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(t.path().join("a/b")).unwrap().mode() & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
+    fn create_new_never_clobbers() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("c.toml");
+        write(&p, b"old", Mode::CreateNew).unwrap();
+        let err = write(&p, b"new", Mode::CreateNew).unwrap_err();
+        assert!(err.message.contains("already exists"));
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        write(&p, b"new", Mode::Replace).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        let leftovers: Vec<_> = fs::read_dir(t.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(TEMP_PREFIX)
+            })
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}

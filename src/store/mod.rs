@@ -1,0 +1,387 @@
+//! The records tree: where records live, how they are read, and the only code that writes them.
+//!
+//! Every write goes through a [`Txn`]: it holds the exclusive lock on `.frontdesk/lock` for the
+//! whole read-modify-write, writes each file atomically, and ends with one git commit. Paths are
+//! only ever built from checked IDs and keys, so nothing can escape the tree.
+
+pub mod atomic;
+pub mod fault;
+pub mod git;
+pub mod index;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::id::Id;
+use crate::domain::insurance::{Payer, check_payer_key};
+use crate::domain::office::Office;
+use crate::domain::patient::Patient;
+use crate::error::{Error, IoContext, Result, scrub_quoted};
+
+pub use atomic::Mode;
+
+pub const OFFICE_FILE: &str = "frontdesk.toml";
+pub const STATE_DIR: &str = ".frontdesk";
+
+/// How a command wants its writes recorded.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Staff member named as the author of every commit.
+    pub user: String,
+    /// False with `--no-commit`: write files but leave git alone.
+    pub commit: bool,
+}
+
+pub struct Store {
+    root: PathBuf,
+    pub office: Office,
+    pub options: Options,
+}
+
+impl Store {
+    /// Opens an existing records tree, or explains how to make one.
+    pub fn open(root: &Path, options: Options) -> Result<Store> {
+        let office_path = root.join(OFFICE_FILE);
+        if !office_path.is_file() {
+            let what = if root.is_dir() {
+                "is not a records tree (no frontdesk.toml)"
+            } else {
+                "does not exist"
+            };
+            return Err(Error::user(format!("{} {what}", root.display()))
+                .hint(format!("create one with `frontdesk init {}`, or point --records (or FRONTDESK_RECORDS) at an existing tree", root.display())));
+        }
+        let office: Office = read_toml(&office_path)?;
+        office.tz().map_err(|e| e.at(office_path.display()))?;
+        Ok(Store {
+            root: root.to_path_buf(),
+            office,
+            options,
+        })
+    }
+
+    /// Creates a new records tree at `root` (which must be empty or absent): the office file, a
+    /// .gitignore for the state directory, and optionally a git repository with a first commit.
+    pub fn init(root: &Path, office: Office, options: Options, use_git: bool) -> Result<Store> {
+        atomic::create_dirs(root)?;
+        if use_git {
+            git::init(root, &options.user)?;
+        }
+        let store = Store {
+            root: root.to_path_buf(),
+            office,
+            options,
+        };
+        let mut txn = store.begin()?;
+        txn.put(Path::new(OFFICE_FILE), &store.office, Mode::CreateNew)?;
+        txn.put_bytes(
+            Path::new(".gitignore"),
+            b"# Locks, the search index and caches: derived, disposable, never committed.\n.frontdesk/\n",
+            Mode::CreateNew,
+        )?;
+        txn.commit("Create records tree.")?;
+        Ok(store)
+    }
+
+    /// Finds a date-sharded record (appointment, ledger entry, …) by its ID.
+    pub fn find_record(&self, id: &Id) -> Result<PathBuf> {
+        let name = format!("{id}.toml");
+        for entry in walkdir::WalkDir::new(&self.root)
+            .into_iter()
+            .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        {
+            let Ok(entry) = entry else { continue };
+            if entry.file_type().is_file() && entry.file_name().to_string_lossy() == name {
+                return Ok(entry
+                    .path()
+                    .strip_prefix(&self.root)
+                    .unwrap_or(entry.path())
+                    .to_path_buf());
+            }
+        }
+        Err(Error::not_found(format!("no record {id}")))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn is_git(&self) -> bool {
+        git::is_repo(&self.root)
+    }
+
+    /// Takes the exclusive write lock, waiting up to `FRONTDESK_LOCK_TIMEOUT` seconds (default
+    /// 30) for another command to finish.
+    pub fn begin(&self) -> Result<Txn<'_>> {
+        let dir = self.root.join(STATE_DIR);
+        atomic::create_dirs(&dir)?;
+        let path = dir.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .at_path(&path, "open the lock file")?;
+        let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30.0);
+        let deadline = Instant::now() + Duration::from_secs_f64(wait);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(Error::conflict(
+                        "the records are locked by another frontdesk command",
+                    )
+                    .hint("wait for it to finish and try again"));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, "lock", e)),
+            }
+        }
+        Ok(Txn {
+            store: self,
+            _lock: file,
+            written: Vec::new(),
+        })
+    }
+
+    // ---- paths ----
+
+    pub fn patient_rel(id: &Id) -> PathBuf {
+        PathBuf::from("patients")
+            .join(id.shard())
+            .join(format!("{id}.toml"))
+    }
+
+    pub fn payer_rel(key: &str) -> Result<PathBuf> {
+        check_payer_key(key)?;
+        Ok(PathBuf::from("payers").join(format!("{key}.toml")))
+    }
+
+    pub fn path(&self, rel: &Path) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Shows a path the way errors show it: relative to where the user stands when possible.
+    pub fn display(&self, rel: &Path) -> String {
+        self.root.join(rel).display().to_string()
+    }
+
+    // ---- reads ----
+
+    pub fn load_patient(&self, id: &Id) -> Result<Patient> {
+        let path = self.path(&Self::patient_rel(id));
+        if !path.is_file() {
+            return Err(Error::not_found(format!("no patient {id}"))
+                .hint("find the ID with `frontdesk patient find NAME`"));
+        }
+        read_toml(&path)
+    }
+
+    pub fn load_payer(&self, key: &str) -> Result<Payer> {
+        let path = self.path(&Self::payer_rel(key)?);
+        if !path.is_file() {
+            return Err(Error::user(format!("no payer {key:?}")).hint(
+                "list payers with `frontdesk payer list`, or add one with `frontdesk payer add`",
+            ));
+        }
+        read_toml(&path)
+    }
+
+    pub fn payers(&self) -> Result<Vec<Payer>> {
+        let mut out = Vec::new();
+        for path in files_with_ext(&self.path(Path::new("payers")), "toml")? {
+            out.push(read_toml::<Payer>(&path)?);
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    /// Every patient file, in a stable order.
+    pub fn patient_files(&self) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        let dir = self.path(Path::new("patients"));
+        if !dir.is_dir() {
+            return Ok(files);
+        }
+        for entry in walkdir::WalkDir::new(&dir)
+            .min_depth(2)
+            .max_depth(2)
+            .sort_by_file_name()
+        {
+            let entry = entry
+                .map_err(|e| Error::internal(format!("cannot list {}: {e}", dir.display())))?;
+            if entry.file_type().is_file() && is_record_file(entry.path(), "toml") {
+                files.push(entry.into_path());
+            }
+        }
+        Ok(files)
+    }
+
+    pub fn patients(&self) -> Result<Vec<Patient>> {
+        self.patient_files()?.iter().map(|p| read_toml(p)).collect()
+    }
+}
+
+/// A write transaction: holds the lock until dropped; `commit` records it in git.
+pub struct Txn<'s> {
+    store: &'s Store,
+    _lock: File,
+    written: Vec<PathBuf>,
+}
+
+impl Txn<'_> {
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
+    /// Serialises `record` to TOML and writes it at `rel` atomically.
+    pub fn put<T: Serialize>(&mut self, rel: &Path, record: &T, mode: Mode) -> Result<()> {
+        let text = to_toml(record)?;
+        self.put_bytes(rel, text.as_bytes(), mode)
+    }
+
+    pub fn put_bytes(&mut self, rel: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+        debug_assert!(
+            rel.is_relative()
+                && !rel
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+        );
+        atomic::write(&self.store.path(rel), bytes, mode)?;
+        self.written.push(rel.to_path_buf());
+        Ok(())
+    }
+
+    pub fn save_patient(&mut self, p: &Patient, mode: Mode) -> Result<()> {
+        self.put(&Store::patient_rel(&p.id), p, mode)
+    }
+
+    pub fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+
+    /// Ends the transaction with one commit (when the tree is a git repository and commits are
+    /// on). The files are already safely written; a git failure is reported as a warning so a
+    /// retry does not write the record twice.
+    pub fn commit(self, message: &str) -> Result<()> {
+        let store = self.store;
+        if store.options.commit
+            && store.is_git()
+            && !self.written.is_empty()
+            && let Err(e) = git::commit(&store.root, &store.options.user, &self.written, message)
+        {
+            eprintln!(
+                "frontdesk: warning: the change is saved but not committed: {}",
+                e.message
+            );
+            eprintln!(
+                "  hint: run `git -C {} commit` to record it",
+                store.root.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Parses a TOML record. Errors give the file and line, and never quote the file's content.
+pub fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = fs::read(path).at_path(path, "read")?;
+    parse_toml(path, &bytes)
+}
+
+pub fn parse_toml<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        Error::user(format!("{}:{line}: not valid UTF-8 text", path.display()))
+            .hint("save the file as UTF-8")
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let place = match line {
+            Some(l) => format!("{}:{l}", path.display()),
+            None => path.display().to_string(),
+        };
+        Error::user(format!("{place}: {}", scrub_quoted(e.message())))
+            .hint("fix the file by hand (or `git checkout` it), then run the command again")
+    })
+}
+
+pub fn to_toml<T: Serialize>(record: &T) -> Result<String> {
+    toml::to_string(record).map_err(|e| {
+        Error::internal(format!(
+            "cannot write record as TOML: {}",
+            scrub_quoted(&e.to_string())
+        ))
+    })
+}
+
+fn is_record_file(path: &Path, ext: &str) -> bool {
+    path.extension().is_some_and(|e| e == ext)
+        && !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(files);
+    };
+    for entry in rd {
+        let entry = entry.at_path(dir, "list")?;
+        if is_record_file(&entry.path(), ext) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The staff member to name as author: `FRONTDESK_USER`, else `user` in `.frontdesk/config.toml`
+/// (per workstation, not committed), else the OS user.
+pub fn staff_user(root: &Path) -> String {
+    let from_env = std::env::var("FRONTDESK_USER")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let from_config = || {
+        let text = fs::read_to_string(root.join(STATE_DIR).join("config.toml")).ok()?;
+        let table: toml::Table = toml::from_str(&text).ok()?;
+        table.get("user")?.as_str().map(str::to_string)
+    };
+    let from_os = || {
+        std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .ok()
+    };
+    let user = from_env
+        .or_else(from_config)
+        .or_else(from_os)
+        .unwrap_or_else(|| "frontdesk".into());
+    // A name goes into git headers: keep it to one printable line without angle brackets.
+    let clean: String = user
+        .chars()
+        .filter(|c| !c.is_control() && *c != '<' && *c != '>')
+        .take(64)
+        .collect();
+    if clean.trim().is_empty() {
+        "frontdesk".into()
+    } else {
+        clean.trim().to_string()
+    }
+}

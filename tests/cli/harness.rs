@@ -1,0 +1,177 @@
+//! Shared helpers for the end-to-end tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// A temporary records tree made with `frontdesk init`.
+pub struct Clinic {
+    pub dir: TempDir,
+    pub root: PathBuf,
+}
+
+impl Clinic {
+    /// A new clinic in America/New_York with git on.
+    pub fn new() -> Clinic {
+        Clinic::with_args(&[])
+    }
+
+    pub fn without_git() -> Clinic {
+        Clinic::with_args(&["--no-git"])
+    }
+
+    pub fn with_args(extra: &[&str]) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("records");
+        let out = bare()
+            .arg("init")
+            .arg(&root)
+            .args(["--name", "Test Clinic", "--timezone", "America/New_York"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Clinic { dir, root }
+    }
+
+    /// The binary with --records pointing at this clinic and a fixed staff user.
+    pub fn cmd(&self) -> Command {
+        let mut c = bare();
+        c.arg("--records").arg(&self.root);
+        c
+    }
+
+    /// Runs with the given arguments and returns the output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs, asserts success, and returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed ({:?}):\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs, asserts the exit code, and returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: stdout {} stderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// Adds Jane Doe and returns her ID.
+    pub fn add_jane(&self) -> String {
+        self.ok(&[
+            "patient",
+            "add",
+            "--first",
+            "Jane",
+            "--last",
+            "Doe",
+            "--dob",
+            "1980-04-02",
+            "--sex",
+            "F",
+            "--phone",
+            "617-555-0101",
+        ])
+        .trim()
+        .to_string()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Number of commits in the records repository.
+    pub fn commits(&self) -> usize {
+        git_lines(&self.root, &["log", "--format=%H"]).len()
+    }
+
+    /// Subject lines of the commits, newest first.
+    pub fn commit_messages(&self) -> Vec<String> {
+        git_lines(&self.root, &["log", "--format=%an|%s"])
+    }
+
+    /// Every file under the tree (not .git, not .frontdesk), relative, sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in walkdir::WalkDir::new(&self.root)
+            .into_iter()
+            .filter_entry(|e| {
+                let n = e.file_name().to_string_lossy();
+                n != ".git" && n != ".frontdesk"
+            })
+        {
+            let e = e.unwrap();
+            if e.file_type().is_file() {
+                out.push(
+                    e.path()
+                        .strip_prefix(&self.root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Path of the one patient file for `id`.
+    pub fn patient_file(&self, id: &str) -> PathBuf {
+        self.root
+            .join("patients")
+            .join(&id[1..3])
+            .join(format!("{id}.toml"))
+    }
+}
+
+/// The binary with no --records and a clean, predictable environment.
+pub fn bare() -> Command {
+    let mut c = Command::cargo_bin("frontdesk").unwrap();
+    c.env_remove("FRONTDESK_RECORDS")
+        .env("FRONTDESK_USER", "testclerk")
+        .env("NO_COLOR", "1")
+        .env_remove("EDITOR")
+        .env_remove("VISUAL");
+    c
+}
+
+pub fn git_lines(root: &Path, args: &[&str]) -> Vec<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The repository's shared data folder (`../shared/data`), present on CI beside the checkout.
+pub fn shared_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: each builds a records tree in a temporary directory, runs the real
+//! binary on it, and checks stdout, stderr, the exit code and the files left behind.
+//! One test binary with a module per command area keeps link time down.
+
+mod harness;
+mod patient;
