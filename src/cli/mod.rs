@@ -2,7 +2,9 @@
 //! that calls the store and the domain. One file per command; a group is a folder.
 
 mod completions;
+mod demo;
 mod history;
+mod index;
 mod init;
 mod patient;
 mod payer;
@@ -57,7 +59,11 @@ pub enum Command {
     #[command(subcommand)]
     Payer(payer::Command),
     History(history::Args),
+    #[command(subcommand)]
+    Index(index::Command),
     Completions(completions::Args),
+    #[command(subcommand)]
+    Demo(demo::Command),
     Man(completions::ManArgs),
 }
 
@@ -104,7 +110,9 @@ pub fn run() -> Result<u8> {
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
         Command::History(args) => history::cmd_history(&ctx, args),
+        Command::Index(cmd) => index::run(&ctx, cmd),
         Command::Completions(args) => completions::cmd_completions(args),
+        Command::Demo(cmd) => demo::run(&ctx, cmd),
         Command::Man(args) => completions::cmd_man(args),
     }
 }

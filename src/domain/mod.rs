@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod dates;
+pub mod demo;
 pub mod id;
 pub mod insurance;
 pub mod office;

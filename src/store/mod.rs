@@ -5,6 +5,8 @@
 //! only ever built from checked IDs and keys, so nothing can escape the tree.
 
 pub mod atomic;
+pub mod bulk;
+pub mod codec;
 pub mod fault;
 pub mod git;
 pub mod index;
@@ -117,15 +119,7 @@ impl Store {
     /// Takes the exclusive write lock, waiting up to `FRONTDESK_LOCK_TIMEOUT` seconds (default
     /// 30) for another command to finish.
     pub fn begin(&self) -> Result<Txn<'_>> {
-        let dir = self.root.join(STATE_DIR);
-        atomic::create_dirs(&dir)?;
-        let path = dir.join("lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .at_path(&path, "open the lock file")?;
+        let (file, path) = self.lock_file()?;
         let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -150,7 +144,33 @@ impl Store {
             store: self,
             _lock: file,
             written: Vec::new(),
+            bulk: false,
+            patient_keys: Vec::new(),
         })
+    }
+
+    /// Takes the write lock only if it is free right now: for readers that refresh a cache
+    /// and may skip saving it while a writer works.
+    pub fn try_lock(&self) -> Result<Option<File>> {
+        let (file, path) = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io(&path, "lock", e)),
+        }
+    }
+
+    fn lock_file(&self) -> Result<(File, PathBuf)> {
+        let dir = self.root.join(STATE_DIR);
+        atomic::create_dirs(&dir)?;
+        let path = dir.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .at_path(&path, "open the lock file")?;
+        Ok((file, path))
     }
 
     // ---- paths ----
@@ -205,25 +225,12 @@ impl Store {
         Ok(out)
     }
 
-    /// Every patient file, in a stable order.
+    /// Every patient file, in a stable order (sorted by path).
     pub fn patient_files(&self) -> Result<Vec<PathBuf>> {
-        let mut files = Vec::new();
-        let dir = self.path(Path::new("patients"));
-        if !dir.is_dir() {
-            return Ok(files);
-        }
-        for entry in walkdir::WalkDir::new(&dir)
-            .min_depth(2)
-            .max_depth(2)
-            .sort_by_file_name()
-        {
-            let entry = entry
-                .map_err(|e| Error::internal(format!("cannot list {}: {e}", dir.display())))?;
-            if entry.file_type().is_file() && is_record_file(entry.path(), "toml") {
-                files.push(entry.into_path());
-            }
-        }
-        Ok(files)
+        Ok(index::scan(self)?
+            .into_iter()
+            .map(|st| self.path(Path::new(&st.rel)))
+            .collect())
     }
 
     pub fn patients(&self) -> Result<Vec<Patient>> {
@@ -236,6 +243,16 @@ pub struct Txn<'s> {
     store: &'s Store,
     _lock: File,
     written: Vec<PathBuf>,
+    /// Set by `put_bulk`: the batch is synced once and committed with `git add -A`.
+    bulk: bool,
+    /// Duplicate-guard keys of the patients saved, added to the index when the lock is released.
+    patient_keys: Vec<(u64, String)>,
+}
+
+impl Drop for Txn<'_> {
+    fn drop(&mut self) {
+        index::note_patient_keys(self.store, &self.patient_keys);
+    }
 }
 
 impl Txn<'_> {
@@ -262,7 +279,13 @@ impl Txn<'_> {
     }
 
     pub fn save_patient(&mut self, p: &Patient, mode: Mode) -> Result<()> {
-        self.put(&Store::patient_rel(&p.id), p, mode)
+        self.put(&Store::patient_rel(&p.id), p, mode)?;
+        let key = index::key_hash(
+            &crate::domain::search::fold(&p.family),
+            &p.birth_date.to_string(),
+        );
+        self.patient_keys.push((key, p.id.to_string()));
+        Ok(())
     }
 
     pub fn written(&self) -> &[PathBuf] {
@@ -274,11 +297,20 @@ impl Txn<'_> {
     /// retry does not write the record twice.
     pub fn commit(self, message: &str) -> Result<()> {
         let store = self.store;
-        if store.options.commit
-            && store.is_git()
-            && !self.written.is_empty()
-            && let Err(e) = git::commit(&store.root, &store.options.user, &self.written, message)
-        {
+        if self.bulk {
+            bulk::sync_tree(&store.root)?;
+        }
+        if !store.options.commit || !store.is_git() {
+            return Ok(());
+        }
+        let result = if self.bulk {
+            bulk::commit_bulk(&store.root, &store.options.user, message)
+        } else if self.written.is_empty() {
+            Ok(())
+        } else {
+            git::commit(&store.root, &store.options.user, &self.written, message)
+        };
+        if let Err(e) = result {
             eprintln!(
                 "frontdesk: warning: the change is saved but not committed: {}",
                 e.message
@@ -331,7 +363,7 @@ pub fn to_toml<T: Serialize>(record: &T) -> Result<String> {
     })
 }
 
-fn is_record_file(path: &Path, ext: &str) -> bool {
+pub(crate) fn is_record_file(path: &Path, ext: &str) -> bool {
     path.extension().is_some_and(|e| e == ext)
         && !path
             .file_name()

@@ -42,6 +42,25 @@ impl Clinic {
         Clinic { dir, root }
     }
 
+    /// A generated demo clinic of `patients` patients (fixed seed and date), with git.
+    pub fn demo(patients: u32) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("records");
+        let out = bare()
+            .args(["demo", "generate"])
+            .arg(&root)
+            .args(["--patients", &patients.to_string()])
+            .args(["--seed", "5", "--as-of", "2026-11-27"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "demo generate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Clinic { dir, root }
+    }
+
     /// The binary with --records pointing at this clinic and a fixed staff user.
     pub fn cmd(&self) -> Command {
         let mut c = bare();

@@ -6,10 +6,10 @@ use crate::cli::Ctx;
 use crate::cli::patient::fields::{Fields, Rules};
 use crate::domain::id::{Id, IdKind};
 use crate::domain::patient::{self, Patient, Sex, Status};
-use crate::domain::search::{fold, within_one_edit};
+use crate::domain::search::{SearchDoc, fold, within_one_edit};
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format};
-use crate::store::{Mode, Store, index};
+use crate::store::{Mode, Txn, index};
 
 /// Register a new patient and print the new ID.
 ///
@@ -55,7 +55,7 @@ pub fn cmd_add(ctx: &Ctx, mut args: Args) -> Result<u8> {
 
     let mut txn = store.begin()?;
     if !args.force
-        && let Some(existing) = find_duplicate(&store, &p)?
+        && let Some(existing) = find_duplicate(&txn, &p)?
     {
         return Err(Error::user(format!("patient {existing} has the same family name, date of birth and a similar given name")).hint(format!(
                 "check with `frontdesk patient show {existing}`; add --force if this really is a different person"
@@ -109,27 +109,32 @@ pub fn blank_patient(id: Id, now: chrono::DateTime<chrono::FixedOffset>) -> Pati
 }
 
 /// Same family name and birth date and a given name that is equal, a prefix of the other
-/// (Jon / Jonathan) or one typo away.
-pub fn find_duplicate(store: &Store, p: &Patient) -> Result<Option<String>> {
+/// (Jon / Jonathan) or one typo away. Candidates come from the index's family + birth-date keys
+/// (no scan of every patient) and are confirmed against their record files.
+pub fn find_duplicate(txn: &Txn, p: &Patient) -> Result<Option<String>> {
     let family = fold(&p.family);
     let given = fold(&p.given);
-    let dob = p.birth_date;
-    let all = index::patient_summaries(store)?;
-    Ok(all
-        .summaries
-        .into_iter()
-        .find(|s| {
-            s.family == family
-                && s.search.birth_date == dob
-                && s.id != p.id.as_str()
-                && s.search.names.iter().any(|n| {
-                    n == &given
-                        || n.starts_with(&given)
-                        || given.starts_with(n.as_str())
-                        || within_one_edit(n, &given)
-                })
-        })
-        .map(|s| s.id))
+    let dob = p.birth_date.to_string();
+    for id in index::duplicate_candidates(txn, &family, &dob)? {
+        let Ok(id) = Id::parse(&id) else { continue };
+        if id == p.id {
+            continue;
+        }
+        // A candidate whose file is gone or unreadable is not a duplicate of anything.
+        let Ok(other) = txn.store().load_patient(&id) else {
+            continue;
+        };
+        let similar = SearchDoc::from_patient(&other).names.iter().any(|n| {
+            n == &given
+                || n.starts_with(&given)
+                || given.starts_with(n.as_str())
+                || within_one_edit(n, &given)
+        });
+        if fold(&other.family) == family && other.birth_date == p.birth_date && similar {
+            return Ok(Some(id.to_string()));
+        }
+    }
+    Ok(None)
 }
 
 fn prompt_missing(f: &mut Fields) -> Result<()> {
