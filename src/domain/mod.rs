@@ -1,5 +1,6 @@
 //! Plain types and pure rules: no disk, no terminal. Most unit and property tests live here.
 
+pub mod check;
 pub mod common;
 pub mod dates;
 pub mod id;
