@@ -76,7 +76,7 @@ fn broken_record_file_is_reported_with_line_and_no_values() {
         "birth_date = \"Zanzibarqux\"",
     );
     std::fs::write(&file, text).unwrap();
-    let err = c.fails(&format!("patient show {id}"), 2);
+    let err = c.fails(format!("patient show {id}"), 2);
     assert!(err.contains(&format!("{id}.toml:6")), "{err}");
     assert!(
         !err.contains("Zanzibarqux") && !err.contains("Doe"),

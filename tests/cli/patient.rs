@@ -31,7 +31,7 @@ fn find_by_name_date_and_phone() {
         "(617) 555-0101",
         &id.to_lowercase(),
     ] {
-        let out = c.ok(&format!("patient find {q}"));
+        let out = c.ok(format!("patient find {q}"));
         let first = out.lines().nth(1).unwrap_or("");
         assert!(first.contains(&id), "{q}: {out}");
     }
@@ -170,16 +170,16 @@ fn duplicate_guard_and_force() {
 fn show_in_every_format() {
     let c = Clinic::new();
     let id = c.add_jane();
-    let table = c.ok(&format!("patient show {id}"));
+    let table = c.ok(format!("patient show {id}"));
     assert!(
         table.contains("Doe, Jane") && table.contains("(617) 555-0101"),
         "{table}"
     );
     let json: serde_json::Value =
-        serde_json::from_str(&c.ok(&format!("--format json patient show {id}"))).unwrap();
+        serde_json::from_str(&c.ok(format!("--format json patient show {id}"))).unwrap();
     assert_eq!(json["family"], "Doe");
     assert_eq!(json["phones"][0]["number"], "+16175550101");
-    let csv = c.ok(&format!("--format csv patient show {id}"));
+    let csv = c.ok(format!("--format csv patient show {id}"));
     assert!(csv.starts_with("id,family,given"), "{csv}");
     assert_eq!(c.run("patient show P0000ZZZZ").status.code(), Some(1));
     let err = c.fails("patient show ../etc/passwd", 2);
@@ -223,9 +223,9 @@ fn list_find_json_and_csv_neutralise_formulas() {
 fn update_sets_fields_and_commits_field_names_only() {
     let c = Clinic::new();
     let id = c.add_jane();
-    c.ok(&format!("patient update {id} --home-phone '(617) 555-0199' --voicemail-ok home --email jane@example.org --flag wheelchair"));
+    c.ok(format!("patient update {id} --home-phone '(617) 555-0199' --voicemail-ok home --email jane@example.org --flag wheelchair"));
     let p: serde_json::Value =
-        serde_json::from_str(&c.ok(&format!("--format json patient show {id}"))).unwrap();
+        serde_json::from_str(&c.ok(format!("--format json patient show {id}"))).unwrap();
     assert_eq!(p["email"], "jane@example.org");
     assert_eq!(p["flags"][0], "wheelchair");
     let phones = p["phones"].as_array().unwrap();
@@ -242,15 +242,15 @@ fn update_sets_fields_and_commits_field_names_only() {
     );
     // Nothing to change: no write, no commit.
     let n = c.commits();
-    c.ok(&format!("patient update {id} --email jane@example.org"));
+    c.ok(format!("patient update {id} --email jane@example.org"));
     assert_eq!(c.commits(), n);
     // A bad value leaves the file untouched.
     let before = std::fs::read(c.patient_file(&id)).unwrap();
-    c.fails(&format!("patient update {id} --phone 12"), 2);
+    c.fails(format!("patient update {id} --phone 12"), 2);
     assert_eq!(std::fs::read(c.patient_file(&id)).unwrap(), before);
-    c.ok(&format!("patient update {id} --remove-flag wheelchair"));
+    c.ok(format!("patient update {id} --remove-flag wheelchair"));
     assert!(
-        !c.ok(&format!("--format json patient show {id}"))
+        !c.ok(format!("--format json patient show {id}"))
             .contains("wheelchair")
     );
 }
@@ -267,7 +267,7 @@ fn unknown_keys_survive_a_rewrite() {
         1,
     ) + "\n[legacy]\nchart_color = \"blue\"\n";
     std::fs::write(&file, text).unwrap();
-    c.ok(&format!("patient update {id} --email jane@example.org"));
+    c.ok(format!("patient update {id} --email jane@example.org"));
     let after = std::fs::read_to_string(&file).unwrap();
     assert!(after.contains("locker_number = 42"), "{after}");
     assert!(after.contains("chart_color = \"blue\""), "{after}");
@@ -277,7 +277,7 @@ fn unknown_keys_survive_a_rewrite() {
 fn deactivate_and_deceased() {
     let c = Clinic::new();
     let id = c.add_jane();
-    c.ok(&format!("patient deactivate {id} --reason 'moved away'"));
+    c.ok(format!("patient deactivate {id} --reason 'moved away'"));
     assert_eq!(
         c.run("patient find doe").status.code(),
         Some(1),
@@ -285,16 +285,16 @@ fn deactivate_and_deceased() {
     );
     assert!(c.ok("patient find doe --all").contains(&id));
     assert!(c.ok("patient list --status inactive").contains(&id));
-    c.ok(&format!(
+    c.ok(format!(
         "patient deactivate {id} --deceased --date 2026-01-05"
     ));
     let p: serde_json::Value =
-        serde_json::from_str(&c.ok(&format!("--format json patient show {id}"))).unwrap();
+        serde_json::from_str(&c.ok(format!("--format json patient show {id}"))).unwrap();
     assert_eq!(p["status"], "deceased");
     assert_eq!(p["deceased_date"], "2026-01-05");
     assert!(p["notes"].as_str().unwrap().contains("moved away"));
     c.fails(
-        &format!("patient deactivate {id} --deceased --date 1970-01-01"),
+        format!("patient deactivate {id} --deceased --date 1970-01-01"),
         2,
     );
 }
@@ -366,39 +366,39 @@ fn insurance_lifecycle() {
     c.fails("payer add aetna-ppo --name Again", 2);
     c.fails("payer add ../evil --name x", 2);
     let err = c.fails(
-        &format!("patient insurance add {id} --payer nobody --member-id X1"),
+        format!("patient insurance add {id} --payer nobody --member-id X1"),
         2,
     );
     assert!(err.contains("no payer"), "{err}");
-    c.ok(&format!("patient insurance add {id} --payer aetna-ppo --member-id W123456789 --group G77 --copay-office 25 --effective 2026-01-01"));
+    c.ok(format!("patient insurance add {id} --payer aetna-ppo --member-id W123456789 --group G77 --copay-office 25 --effective 2026-01-01"));
     let err = c.fails(
-        &format!("patient insurance add {id} --payer aetna-ppo --member-id W2"),
+        format!("patient insurance add {id} --payer aetna-ppo --member-id W2"),
         2,
     );
     assert!(err.contains("already has primary coverage"), "{err}");
     c.fails(
-        &format!("patient insurance update {id} --copay-office 25.005"),
+        format!("patient insurance update {id} --copay-office 25.005"),
         2,
     );
-    c.ok(&format!("patient insurance update {id} --copay-office 30"));
-    c.ok(&format!(
+    c.ok(format!("patient insurance update {id} --copay-office 30"));
+    c.ok(format!(
         "patient insurance verify {id} --via phone --result active --reference CALL-1"
     ));
     let list: serde_json::Value =
-        serde_json::from_str(&c.ok(&format!("--format json patient insurance list {id}"))).unwrap();
+        serde_json::from_str(&c.ok(format!("--format json patient insurance list {id}"))).unwrap();
     assert_eq!(list[0]["copay_office"], "30.00");
     assert_eq!(list[0]["verifications"][0]["by"], "testclerk");
     assert_eq!(list[0]["verifications"][0]["via"], "phone");
     // Member ID search.
     assert!(c.ok("patient find W123456789").contains(&id));
-    c.ok(&format!("patient insurance end {id} --on 2026-06-30"));
+    c.ok(format!("patient insurance end {id} --on 2026-06-30"));
     assert!(
-        c.ok(&format!("patient insurance list {id}"))
+        c.ok(format!("patient insurance list {id}"))
             .contains("2026-06-30")
     );
     // A dependent's coverage needs the subscriber's name.
     let err = c.fails(
-        &format!("patient insurance add {id} --payer aetna-ppo --member-id W9 --subscriber spouse"),
+        format!("patient insurance add {id} --payer aetna-ppo --member-id W9 --subscriber spouse"),
         2,
     );
     assert!(err.contains("subscriber"), "{err}");
@@ -408,8 +408,8 @@ fn insurance_lifecycle() {
 fn history_lists_commits_for_a_record() {
     let c = Clinic::new();
     let id = c.add_jane();
-    c.ok(&format!("patient update {id} --email jane@example.org"));
-    let out = c.ok(&format!("history {id}"));
+    c.ok(format!("patient update {id} --email jane@example.org"));
+    let out = c.ok(format!("history {id}"));
     assert!(
         out.contains(&format!("Update patient {id}: email.")),
         "{out}"
@@ -422,7 +422,7 @@ fn history_lists_commits_for_a_record() {
     let id = plain.add_jane();
     assert!(
         plain
-            .fails(&format!("history {id}"), 2)
+            .fails(format!("history {id}"), 2)
             .contains("not a git repository")
     );
 }
