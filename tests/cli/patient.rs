@@ -455,3 +455,36 @@ fn no_commit_and_no_git_still_write() {
     assert!(plain.patient_file(&id).exists());
     assert!(!plain.root.join(".git").exists());
 }
+
+#[test]
+fn add_at_a_terminal_asks_for_missing_fields() {
+    // `script` gives the command a pseudo-terminal, as a clerk's shell would.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` command");
+        return;
+    }
+    let c = Clinic::new();
+    let bin = assert_cmd::cargo::cargo_bin("frontdesk");
+    let line = format!(
+        "{} --records {} patient add --phone 6175550101",
+        bin.display(),
+        c.root.display()
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("(sleep 0.3; printf 'Jane\\rDoe\\r04/02/1980\\rF\\r'; sleep 2) | script -qec '{line}' /dev/null"))
+        .env("FRONTDESK_USER", "testclerk")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Family (last) name:") && text.contains("Sex (F, M, X, U):"),
+        "{text}"
+    );
+    let found = c.ok("--format json patient find 'doe jane 1980-04-02'");
+    assert!(found.contains("Doe, Jane"), "{found}");
+}
