@@ -2,5 +2,6 @@
 //! binary on it, and checks stdout, stderr, the exit code and the files left behind.
 //! One test binary with a module per command area keeps link time down.
 
+mod general;
 mod harness;
 mod patient;
