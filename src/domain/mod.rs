@@ -8,5 +8,6 @@ pub mod insurance;
 pub mod office;
 pub mod patient;
 pub mod phone;
+pub mod schedule;
 pub mod search;
 pub mod validate;

@@ -9,6 +9,8 @@ pub mod check;
 pub mod fault;
 pub mod git;
 pub mod index;
+pub mod schedule;
+pub mod schedule_index;
 
 use std::fs::{self, File};
 use std::os::unix::fs::OpenOptionsExt;
@@ -372,7 +374,7 @@ fn is_record_file(path: &Path, ext: &str) -> bool {
             .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
-fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
+pub(crate) fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let Ok(rd) = fs::read_dir(dir) else {
         return Ok(files);

@@ -3,5 +3,6 @@
 //! One test binary with a module per command area keeps link time down.
 
 mod check;
+mod general;
 mod harness;
 mod patient;
