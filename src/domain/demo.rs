@@ -537,6 +537,7 @@ pub fn patient(seed: u64, n: u64, now: DateTime<FixedOffset>) -> Patient {
         guarantor: None,
         representatives: Vec::new(),
         insurance: Vec::new(),
+        scheduling: None,
         extra: Default::default(),
     };
     p.interpreter_needed = p.language.is_some() && rng.random_bool(0.5);

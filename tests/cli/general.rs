@@ -76,26 +76,15 @@ fn broken_record_file_is_reported_with_line_and_no_values() {
         "birth_date = \"Zanzibarqux\"",
     );
     std::fs::write(&file, text).unwrap();
-    let err = c.fails(&["patient", "show", &id], 2);
+    let err = c.fails(format!("patient show {id}"), 2);
     assert!(err.contains(&format!("{id}.toml:6")), "{err}");
     assert!(
         !err.contains("Zanzibarqux") && !err.contains("Doe"),
         "{err}"
     );
     // Search skips the broken file with a warning and still works.
-    c.ok(&[
-        "patient",
-        "add",
-        "--first",
-        "Al",
-        "--last",
-        "Bo",
-        "--dob",
-        "1990-01-01",
-        "--sex",
-        "M",
-    ]);
-    let out = c.run(&["patient", "find", "bo"]);
+    c.ok("patient add --first Al --last Bo --dob 1990-01-01 --sex M");
+    let out = c.run("patient find bo");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("skipped"));
 }
@@ -104,25 +93,23 @@ fn broken_record_file_is_reported_with_line_and_no_values() {
 fn search_index_follows_hand_edits_and_deletion() {
     let c = Clinic::new();
     let id = c.add_jane();
-    assert!(c.ok(&["patient", "find", "doe"]).contains(&id));
+    assert!(c.ok("patient find doe").contains(&id));
     let file = c.patient_file(&id);
     let text = std::fs::read_to_string(&file)
         .unwrap()
         .replace("family = \"Doe\"", "family = \"Dough\"");
     std::fs::write(&file, text).unwrap();
-    assert!(c.ok(&["patient", "find", "dough"]).contains(&id));
+    assert!(c.ok("patient find dough").contains(&id));
     assert_eq!(
-        c.run(&["patient", "find", "doe", "jane", "1980-04-02"])
-            .status
-            .code(),
+        c.run("patient find doe jane 1980-04-02").status.code(),
         Some(1)
     );
     std::fs::remove_dir_all(c.path(".frontdesk/index")).unwrap();
-    assert!(c.ok(&["patient", "find", "dough"]).contains(&id));
+    assert!(c.ok("patient find dough").contains(&id));
     std::fs::write(c.path(".frontdesk/index/patients.jsonl"), "garbage\n").unwrap();
-    assert!(c.ok(&["patient", "find", "dough"]).contains(&id));
+    assert!(c.ok("patient find dough").contains(&id));
     std::fs::remove_file(&file).unwrap();
-    assert_eq!(c.run(&["patient", "find", "dough"]).status.code(), Some(1));
+    assert_eq!(c.run("patient find dough").status.code(), Some(1));
 }
 
 #[test]

@@ -104,6 +104,7 @@ pub fn blank_patient(id: Id, now: chrono::DateTime<chrono::FixedOffset>) -> Pati
         guarantor: None,
         representatives: Vec::new(),
         insurance: Vec::new(),
+        scheduling: None,
         extra: Default::default(),
     }
 }
