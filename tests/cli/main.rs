@@ -6,3 +6,4 @@ mod check;
 mod general;
 mod harness;
 mod patient;
+mod sync;
