@@ -9,6 +9,7 @@ mod index;
 mod init;
 mod patient;
 mod payer;
+mod sync;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -60,6 +61,7 @@ pub enum Command {
     #[command(subcommand)]
     Payer(payer::Command),
     Check(check::Args),
+    Sync(sync::Args),
     History(history::Args),
     #[command(subcommand)]
     Index(index::Command),
@@ -112,6 +114,7 @@ pub fn run() -> Result<u8> {
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
+        Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),
         Command::Index(cmd) => index::run(&ctx, cmd),
         Command::Completions(args) => completions::cmd_completions(args),

@@ -44,18 +44,39 @@ impl Clinic {
 
     /// A generated demo clinic of `patients` patients (fixed seed and date), with git.
     pub fn demo(patients: u32) -> Clinic {
+        Clinic::made_by("demo generate", |root| {
+            bare()
+                .args(["demo", "generate"])
+                .arg(root)
+                .args(["--patients", &patients.to_string()])
+                .args(["--seed", "5", "--as-of", "2026-11-27"])
+                .output()
+                .unwrap()
+        })
+    }
+
+    /// A second site: a clone of `remote`, made private as docs/sync.md says.
+    pub fn clone_of(remote: &Path) -> Clinic {
+        let c = Clinic::made_by("clone", |root| {
+            std::process::Command::new("git")
+                .args(["clone", "-q", "--config", "core.sharedRepository=0600"])
+                .arg(remote)
+                .arg(root)
+                .output()
+                .unwrap()
+        });
+        c.ok(&["check", "--fix"]);
+        c
+    }
+
+    /// A clinic whose records tree `make` creates at the path it is given.
+    fn made_by(what: &str, make: impl FnOnce(&Path) -> Output) -> Clinic {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("records");
-        let out = bare()
-            .args(["demo", "generate"])
-            .arg(&root)
-            .args(["--patients", &patients.to_string()])
-            .args(["--seed", "5", "--as-of", "2026-11-27"])
-            .output()
-            .unwrap();
+        let out = make(&root);
         assert!(
             out.status.success(),
-            "demo generate failed: {}",
+            "{what}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         Clinic { dir, root }
@@ -224,4 +245,20 @@ pub fn git_lines(root: &Path, args: &[&str]) -> Vec<String> {
 /// The repository's shared data folder (`../shared/data`), present on CI beside the checkout.
 pub fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// A count for a test: `short` in `cargo test`, `soak` with FRONTDESK_SOAK=1, or exactly
+/// FRONTDESK_SCALE when that is set.
+pub fn scaled(short: usize, soak: usize) -> usize {
+    if let Some(n) = std::env::var("FRONTDESK_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return n;
+    }
+    if std::env::var("FRONTDESK_SOAK").is_ok_and(|v| v == "1") {
+        soak
+    } else {
+        short
+    }
 }

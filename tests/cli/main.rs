@@ -8,3 +8,4 @@ mod general;
 mod harness;
 mod index;
 mod patient;
+mod sync;
