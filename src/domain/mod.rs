@@ -2,7 +2,9 @@
 
 pub mod common;
 pub mod dates;
+pub mod duplicate;
 pub mod id;
+pub mod import;
 pub mod insurance;
 pub mod office;
 pub mod patient;

@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod fault;
 pub mod git;
+pub mod import;
 pub mod index;
 
 use std::fs::{self, File};

@@ -175,3 +175,8 @@ pub fn git_lines(root: &Path, args: &[&str]) -> Vec<String> {
 pub fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
 }
+
+/// The repository's `examples/` folder (sample maps and CSV files).
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}

@@ -3,4 +3,5 @@
 //! One test binary with a module per command area keeps link time down.
 
 mod harness;
+mod import;
 mod patient;
