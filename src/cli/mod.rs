@@ -1,6 +1,7 @@
 //! The command line: argument structs (their doc comments are the help text) and the thin glue
 //! that calls the store and the domain. One file per command; a group is a folder.
 
+mod check;
 mod completions;
 mod history;
 mod init;
@@ -56,6 +57,7 @@ pub enum Command {
     Patient(patient::Command),
     #[command(subcommand)]
     Payer(payer::Command),
+    Check(check::Args),
     History(history::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
@@ -103,6 +105,7 @@ pub fn run() -> Result<u8> {
         Command::Init(args) => init::cmd_init(&ctx, args),
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
+        Command::Check(args) => check::cmd_check(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),
         Command::Completions(args) => completions::cmd_completions(args),
         Command::Man(args) => completions::cmd_man(args),

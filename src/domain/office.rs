@@ -76,11 +76,16 @@ impl Office {
         })
     }
 
-    /// Now, in the office's time zone.
+    /// Now, in the office's time zone. `FRONTDESK_NOW` (RFC 3339, e.g.
+    /// `2026-11-27T09:00:00-05:00`) pins the clock, for tests and for replaying a day.
     pub fn now(&self) -> DateTime<Tz> {
         let tz = self.tz().unwrap_or(chrono_tz::UTC);
         // Whole seconds: sub-second digits in records are noise in every diff.
-        let now = Utc::now();
+        let now = std::env::var("FRONTDESK_NOW")
+            .ok()
+            .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(Utc::now);
         now.with_nanosecond(0).unwrap_or(now).with_timezone(&tz)
     }
 

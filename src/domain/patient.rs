@@ -75,6 +75,9 @@ pub struct Patient {
     pub representatives: Vec<Contact>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insurance: Vec<Coverage>,
+    /// Standing scheduling preferences, so the desk does not ask twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<crate::domain::schedule::prefs::SchedulingPrefs>,
     /// Keys this version does not know (added by hand or by a newer version) survive rewrites.
     #[serde(flatten)]
     pub extra: toml::Table,
@@ -199,6 +202,7 @@ impl Patient {
             guarantor: None,
             representatives: Vec::new(),
             insurance: Vec::new(),
+            scheduling: None,
             extra: Default::default(),
         }
     }
@@ -271,6 +275,9 @@ impl Patient {
         }
         for c in &self.insurance {
             c.validate()?;
+        }
+        if let Some(prefs) = &self.scheduling {
+            prefs.validate()?;
         }
         Ok(())
     }

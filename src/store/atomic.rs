@@ -35,6 +35,11 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     create_dirs(dir)?;
     if mode == Mode::CreateNew && path.exists() {
         return Err(
@@ -73,7 +78,8 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
 /// Creates `dir` and its missing parents with mode 0700, fsyncing each parent so that the new
 /// directory entry itself survives a crash.
 pub fn create_dirs(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
+    // A relative path's last parent is "", the current directory.
+    if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {
@@ -88,6 +94,11 @@ pub fn create_dirs(dir: &Path) -> Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .at_path(dir, "set permissions on")?;
     if let Some(parent) = dir.parent() {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
         sync_dir(parent).at_path(parent, "flush directory")?;
     }
     Ok(())

@@ -82,11 +82,19 @@ pub fn init(root: &Path, user: &str) -> Result<()> {
         ("index.version", "4"),
         ("core.untrackedCache", "true"),
         ("commit.gpgSign", "false"),
+        // Objects hold every version of every record: private to the office's account.
+        ("core.sharedRepository", "0600"),
     ] {
         let mut cmd = git(root, user);
         cmd.args(["config", key, value]);
         run(cmd, "configure the repository")?;
     }
+    let git_dir = root.join(".git");
+    std::fs::set_permissions(
+        &git_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .map_err(|e| Error::io(&git_dir, "set permissions on", e))?;
     Ok(())
 }
 
@@ -156,4 +164,183 @@ pub fn history(root: &Path, rel: &Path) -> Result<Vec<LogEntry>> {
             })
         })
         .collect())
+}
+
+// ---- state of the working tree (for `frontdesk check`) ----
+
+/// The git operation left half-done in the tree, if any: "merge", "rebase", "cherry-pick".
+pub fn operation_in_progress(root: &Path) -> Option<&'static str> {
+    let git_dir = root.join(".git");
+    if git_dir.join("MERGE_HEAD").exists() {
+        Some("merge")
+    } else if git_dir.join("rebase-merge").exists() || git_dir.join("rebase-apply").exists() {
+        Some("rebase")
+    } else if git_dir.join("CHERRY_PICK_HEAD").exists() {
+        Some("cherry-pick")
+    } else {
+        None
+    }
+}
+
+/// Paths (relative to `root`) that differ from the last commit, new files included.
+pub fn uncommitted(root: &Path, user: &str) -> Result<Vec<PathBuf>> {
+    let mut cmd = git(root, user);
+    cmd.args(["status", "--porcelain=v1", "-z", "--untracked-files=all"]);
+    let out = run(cmd, "read the working tree's status")?;
+    let mut paths = Vec::new();
+    let mut fields = out.split('\0').filter(|f| !f.is_empty());
+    while let Some(entry) = fields.next() {
+        let (status, path) = entry.split_at(entry.len().min(3));
+        paths.push(PathBuf::from(path));
+        // A rename is followed by its old path, which is not a separate change.
+        if status.starts_with('R') || status.starts_with('C') {
+            fields.next();
+        }
+    }
+    Ok(paths)
+}
+
+// ---- sync with a remote ----
+
+/// The branch checked out, or an error when HEAD is detached.
+pub fn current_branch(root: &Path, user: &str) -> Result<String> {
+    let mut cmd = git(root, user);
+    cmd.args(["symbolic-ref", "--quiet", "--short", "HEAD"]);
+    run(cmd, "find the current branch")
+        .map(|s| s.trim().to_string())
+        .map_err(|e| e.hint("check out a branch (e.g. `git checkout main`) before syncing"))
+}
+
+pub fn remotes(root: &Path, user: &str) -> Result<Vec<String>> {
+    let mut cmd = git(root, user);
+    cmd.arg("remote");
+    Ok(run(cmd, "list remotes")?
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// The commit `spec` names, or None when it does not exist.
+pub fn resolve(root: &Path, user: &str, spec: &str) -> Option<String> {
+    let mut cmd = git(root, user);
+    cmd.args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{spec}^{{commit}}"));
+    run(cmd, "resolve a revision")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+pub fn fetch(root: &Path, user: &str, remote: &str) -> Result<()> {
+    let mut cmd = git(root, user);
+    cmd.args(["fetch", "--quiet", remote]);
+    run(cmd, &format!("fetch from {remote}"))
+        .map(drop)
+        .map_err(|e| {
+            e.hint(format!(
+                "check that the remote {remote} is reachable (`git -C {} remote -v`)",
+                root.display()
+            ))
+        })
+}
+
+/// How bringing in the other side's commits went.
+#[derive(Debug)]
+pub enum Integrated {
+    Done,
+    /// These files were changed on both sides; the merge or rebase is still in progress.
+    Conflicts(Vec<PathBuf>),
+}
+
+/// Merges `upstream` into the current branch (or rebases onto it).
+pub fn integrate(root: &Path, user: &str, upstream: &str, rebase: bool) -> Result<Integrated> {
+    fault::check("git").map_err(|e| Error::internal(format!("git could not merge: {e}")))?;
+    let mut cmd = git(root, user);
+    if rebase {
+        cmd.args(["rebase", "--quiet", upstream]);
+    } else {
+        cmd.args(["merge", "--quiet", "--no-edit", "-m"])
+            .arg(format!("Sync: merge {upstream}."))
+            .arg(upstream);
+    }
+    let what = if rebase { "rebase" } else { "merge" };
+    match run(cmd, what) {
+        Ok(_) => Ok(Integrated::Done),
+        Err(e) => {
+            let conflicts = conflicted(root, user)?;
+            if conflicts.is_empty() && operation_in_progress(root).is_none() {
+                Err(e)
+            } else {
+                Ok(Integrated::Conflicts(conflicts))
+            }
+        }
+    }
+}
+
+/// Files with unresolved conflicts.
+pub fn conflicted(root: &Path, user: &str) -> Result<Vec<PathBuf>> {
+    let mut cmd = git(root, user);
+    cmd.args(["diff", "--name-only", "-z", "--diff-filter=U"]);
+    Ok(run(cmd, "list conflicts")?
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// Undoes a merge or rebase in progress, restoring the tree as it was before.
+pub fn abort(root: &Path, user: &str) -> Result<()> {
+    let Some(op) = operation_in_progress(root) else {
+        return Ok(());
+    };
+    let mut cmd = git(root, user);
+    cmd.args([op, "--abort"]);
+    run(cmd, &format!("undo the {op}")).map(drop)
+}
+
+/// Files that differ between two commits.
+pub fn changed_between(root: &Path, user: &str, from: &str, to: &str) -> Result<Vec<PathBuf>> {
+    let mut cmd = git(root, user);
+    cmd.args(["diff", "--name-only", "-z", "--no-renames", from, to]);
+    Ok(run(cmd, "list changed files")?
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// How a push went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pushed {
+    Done,
+    /// The remote has commits this side has not merged yet (someone pushed meanwhile).
+    Behind,
+}
+
+pub fn push(root: &Path, user: &str, remote: &str, branch: &str) -> Result<Pushed> {
+    let mut cmd = git(root, user);
+    cmd.args(["push", "--quiet", "--porcelain", remote])
+        .arg(format!("HEAD:refs/heads/{branch}"));
+    let out = cmd
+        .output()
+        .map_err(|e| Error::internal(format!("cannot run git to push: {e}")))?;
+    if out.status.success() {
+        return Ok(Pushed::Done);
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("[rejected]")
+        || text.contains("non-fast-forward")
+        || text.contains("fetch first")
+    {
+        return Ok(Pushed::Behind);
+    }
+    Err(
+        Error::internal(format!("git could not push to {remote}: {}", text.trim())).hint(format!(
+            "check the remote (`git -C {} remote -v`) and try again",
+            root.display()
+        )),
+    )
 }

@@ -50,13 +50,14 @@ impl Clinic {
     }
 
     /// Runs with the given arguments and returns the output.
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
+    pub fn run(&self, args: impl IntoArgs) -> Output {
+        self.cmd().args(args.into_args()).output().unwrap()
     }
 
     /// Runs, asserts success, and returns stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+    pub fn ok(&self, args: impl IntoArgs) -> String {
+        let args = args.into_args();
+        let out = self.run(args.as_slice());
         assert!(
             out.status.success(),
             "{args:?} failed ({:?}):\n{}",
@@ -67,8 +68,9 @@ impl Clinic {
     }
 
     /// Runs, asserts the exit code, and returns stderr.
-    pub fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
+    pub fn fails(&self, args: impl IntoArgs, code: i32) -> String {
+        let args = args.into_args();
+        let out = self.run(args.as_slice());
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -81,22 +83,9 @@ impl Clinic {
 
     /// Adds Jane Doe and returns her ID.
     pub fn add_jane(&self) -> String {
-        self.ok(&[
-            "patient",
-            "add",
-            "--first",
-            "Jane",
-            "--last",
-            "Doe",
-            "--dob",
-            "1980-04-02",
-            "--sex",
-            "F",
-            "--phone",
-            "617-555-0101",
-        ])
-        .trim()
-        .to_string()
+        self.ok("patient add --first Jane --last Doe --dob 1980-04-02 --sex F --phone 617-555-0101")
+            .trim()
+            .to_string()
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -144,6 +133,48 @@ impl Clinic {
             .join("patients")
             .join(&id[1..3])
             .join(format!("{id}.toml"))
+    }
+}
+
+/// Arguments as a slice (`&["patient", "show", &id]`) or as one line written the way it is
+/// typed at a shell (`"patient find 'doe jan'"`), so tests read like a terminal transcript.
+pub trait IntoArgs {
+    fn into_args(self) -> Vec<String>;
+}
+
+impl IntoArgs for &str {
+    fn into_args(self) -> Vec<String> {
+        shlex::split(self).unwrap_or_else(|| panic!("unbalanced quotes in {self:?}"))
+    }
+}
+
+impl IntoArgs for &String {
+    fn into_args(self) -> Vec<String> {
+        self.as_str().into_args()
+    }
+}
+
+impl IntoArgs for String {
+    fn into_args(self) -> Vec<String> {
+        self.as_str().into_args()
+    }
+}
+
+impl<S: AsRef<str>> IntoArgs for &[S] {
+    fn into_args(self) -> Vec<String> {
+        self.iter().map(|s| s.as_ref().to_string()).collect()
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> IntoArgs for &[S; N] {
+    fn into_args(self) -> Vec<String> {
+        self.iter().map(|s| s.as_ref().to_string()).collect()
+    }
+}
+
+impl<S: AsRef<str>> IntoArgs for &Vec<S> {
+    fn into_args(self) -> Vec<String> {
+        self.iter().map(|s| s.as_ref().to_string()).collect()
     }
 }
 
