@@ -7,6 +7,7 @@ mod history;
 mod init;
 mod patient;
 mod payer;
+mod sync;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,6 +59,7 @@ pub enum Command {
     #[command(subcommand)]
     Payer(payer::Command),
     Check(check::Args),
+    Sync(sync::Args),
     History(history::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
@@ -106,6 +108,7 @@ pub fn run() -> Result<u8> {
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
+        Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),
         Command::Completions(args) => completions::cmd_completions(args),
         Command::Man(args) => completions::cmd_man(args),

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
 use crate::domain::id::Id;
@@ -68,6 +68,8 @@ pub enum Target {
     Patient,
     Provider,
     Payer,
+    Room,
+    AppointmentType,
 }
 
 impl Target {
@@ -76,6 +78,8 @@ impl Target {
             Target::Patient => "patient",
             Target::Provider => "provider",
             Target::Payer => "payer",
+            Target::Room => "room",
+            Target::AppointmentType => "appointment type",
         }
     }
 }
@@ -84,8 +88,8 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Booking {
     pub provider: String,
-    pub start: NaiveDateTime,
-    pub end: NaiveDateTime,
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
 }
 
 /// What the checker needs from one parsed, validated record.
@@ -93,8 +97,8 @@ pub struct Booking {
 pub struct Facts {
     /// The record's ID, for records that have one (payers and providers have keys instead).
     pub id: Option<Id>,
-    /// The key other records use to name this one (`aetna-ppo`, `okafor`, or the ID).
-    pub key: Option<(Target, String)>,
+    /// The keys other records use to name this one (`aetna-ppo`, `okafor`, or the ID).
+    pub keys: Vec<(Target, String)>,
     /// Where the record must lie, relative to the tree, given its content.
     pub expected: Option<PathBuf>,
     /// (field, target, key) for every reference.
@@ -197,7 +201,7 @@ impl Tally {
         if let Some(id) = &facts.id {
             self.note_id(rel, id);
         }
-        if let Some((target, key)) = facts.key {
+        for (target, key) in facts.keys {
             self.keys.entry(target).or_default().insert(key);
         }
         for (field, target, key) in facts.refs {
@@ -282,16 +286,20 @@ impl Tally {
 mod tests {
     use super::*;
     use crate::domain::id::IdKind;
-    use chrono::NaiveDate;
+    use chrono::{NaiveDate, TimeZone};
 
-    fn at(h: u32, m: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 12, 1)
+    fn at(h: u32, m: u32) -> DateTime<FixedOffset> {
+        let local = NaiveDate::from_ymd_opt(2026, 12, 1)
             .unwrap()
             .and_hms_opt(h, m, 0)
+            .unwrap();
+        FixedOffset::west_opt(5 * 3600)
+            .unwrap()
+            .from_local_datetime(&local)
             .unwrap()
     }
 
-    fn booking(p: &str, start: NaiveDateTime, mins: i64) -> Facts {
+    fn booking(p: &str, start: DateTime<FixedOffset>, mins: i64) -> Facts {
         Facts {
             booking: Some(Booking {
                 provider: p.into(),
@@ -354,7 +362,7 @@ mod tests {
         t.add(
             Path::new("patients/11/P1111111.toml"),
             Facts {
-                key: Some((Target::Patient, "P1111111".into())),
+                keys: vec![(Target::Patient, "P1111111".into())],
                 ..Facts::default()
             },
         );

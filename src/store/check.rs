@@ -15,13 +15,20 @@ use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 
-use crate::domain::check::{Facts, Fix, Problem, Tally, Target, conflict_marker, location};
+use crate::domain::check::{
+    Booking, Facts, Fix, Problem, Tally, Target, conflict_marker, location,
+};
 use crate::domain::check::{schema as schema_rule, too_open};
 use crate::domain::insurance::Payer;
 use crate::domain::office::Office;
 use crate::domain::patient::{self, Patient};
+use crate::domain::schedule::appointment::{self, Appointment, Series};
+use crate::domain::schedule::apptype::{self, AppointmentTypes};
+use crate::domain::schedule::waitlist::{self, WaitlistEntry};
+use crate::domain::schedule::{Provider, Room, provider, room};
 use crate::error::{Error, Result};
 use crate::store::atomic::TEMP_PREFIX;
+use crate::store::schedule::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR};
 use crate::store::{OFFICE_FILE, STATE_DIR, Store, git, parse_toml};
 
 /// A record kind as `check` sees it.
@@ -77,8 +84,18 @@ const fn kind<T: Checked>(path: &'static str, layout: Layout, provides: Option<T
 /// Every record kind, referred-to kinds first. Add a kind with one line.
 pub const KINDS: &[Kind] = &[
     kind::<Office>(OFFICE_FILE, Layout::File, None),
+    kind::<AppointmentTypes>(
+        APPOINTMENT_TYPES_FILE,
+        Layout::File,
+        Some(Target::AppointmentType),
+    ),
     kind::<Payer>("payers", Layout::Flat, Some(Target::Payer)),
+    kind::<Provider>("providers", Layout::Flat, Some(Target::Provider)),
+    kind::<Room>("rooms", Layout::Flat, Some(Target::Room)),
     kind::<Patient>("patients", Layout::Sharded, Some(Target::Patient)),
+    kind::<Series>("series", Layout::Flat, None),
+    kind::<WaitlistEntry>("waitlist", Layout::Flat, None),
+    kind::<Appointment>(APPOINTMENTS_DIR, Layout::Dated, None),
 ];
 
 impl Checked for Office {
@@ -100,7 +117,7 @@ impl Checked for Payer {
     fn facts(&self, _: &Office) -> Result<Facts> {
         Ok(Facts {
             expected: Some(Store::payer_rel(&self.key)?),
-            key: Some((Target::Payer, self.key.clone())),
+            keys: vec![(Target::Payer, self.key.clone())],
             ..Facts::default()
         })
     }
@@ -115,7 +132,7 @@ impl Checked for Patient {
         self.validate(office.today(), office.calling_code(), &office.country)?;
         Ok(Facts {
             id: Some(self.id.clone()),
-            key: Some((Target::Patient, self.id.to_string())),
+            keys: vec![(Target::Patient, self.id.to_string())],
             expected: Some(Store::patient_rel(&self.id)),
             refs: self
                 .insurance
@@ -129,6 +146,137 @@ impl Checked for Patient {
 
 /// One file's facts and a problem with where it lies, or the problem that stopped reading it.
 pub type Inspected = std::result::Result<(Facts, Option<Problem>), Problem>;
+
+impl Checked for AppointmentTypes {
+    const SCHEMA: u32 = apptype::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        Ok(Facts {
+            keys: self
+                .types
+                .iter()
+                .map(|t| (Target::AppointmentType, t.key.clone()))
+                .collect(),
+            refs: self
+                .types
+                .iter()
+                .flat_map(|t| t.providers.iter())
+                .map(|p| ("providers", Target::Provider, p.clone()))
+                .collect(),
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Provider {
+    const SCHEMA: u32 = provider::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        Ok(Facts {
+            expected: Some(Store::provider_rel(&self.key)?),
+            keys: vec![(Target::Provider, self.key.clone())],
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Room {
+    const SCHEMA: u32 = room::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        Ok(Facts {
+            expected: Some(Store::room_rel(&self.key)?),
+            keys: vec![(Target::Room, self.key.clone())],
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Series {
+    const SCHEMA: u32 = appointment::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::series_rel(&self.id)),
+            refs: vec![
+                ("patient", Target::Patient, self.patient.to_string()),
+                ("provider", Target::Provider, self.provider.clone()),
+                ("type", Target::AppointmentType, self.kind.clone()),
+            ],
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for WaitlistEntry {
+    const SCHEMA: u32 = waitlist::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        let mut refs = vec![
+            ("patient", Target::Patient, self.patient.to_string()),
+            ("type", Target::AppointmentType, self.kind.clone()),
+        ];
+        refs.extend(
+            self.provider
+                .iter()
+                .map(|p| ("provider", Target::Provider, p.clone())),
+        );
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::waitlist_rel(&self.id)),
+            refs,
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Appointment {
+    const SCHEMA: u32 = appointment::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        let mut refs = vec![
+            ("patient", Target::Patient, self.patient.to_string()),
+            ("provider", Target::Provider, self.provider.clone()),
+            ("type", Target::AppointmentType, self.kind.clone()),
+        ];
+        refs.extend(self.room.iter().map(|r| ("room", Target::Room, r.clone())));
+        refs.extend(
+            self.resources
+                .iter()
+                .map(|h| ("resources room", Target::Room, h.room.clone())),
+        );
+        // A booking made over another on purpose (`--force`) is not a conflict.
+        let booking = (self.status.holds_time() && !self.double_booked).then(|| Booking {
+            provider: self.provider.clone(),
+            start: self.start,
+            end: self.end,
+        });
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::appointment_rel(self.date(), &self.id)),
+            refs,
+            booking,
+            ..Facts::default()
+        })
+    }
+}
 
 /// Parses, checks the schema and validates one file of kind `T`.
 fn inspect<T: Checked>(rel: &Path, bytes: &[u8], office: &Office) -> Inspected {
@@ -474,6 +622,29 @@ impl Store {
             } else {
                 p
             });
+        }
+        Ok(())
+    }
+
+    /// Makes files that git wrote (a merge, a checkout) private: git creates them with the
+    /// umask's mode, often 0644. Their folders, up to the tree, become 0700.
+    pub fn make_private(&self, rels: &[PathBuf]) -> Result<()> {
+        for rel in rels {
+            let path = self.path(rel);
+            if !path.is_file() {
+                continue;
+            }
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io(&path, "set permissions on", e))?;
+            for dir in rel
+                .ancestors()
+                .skip(1)
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                let dir = self.path(dir);
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io(&dir, "set permissions on", e))?;
+            }
         }
         Ok(())
     }

@@ -344,3 +344,10 @@ pub fn push(root: &Path, user: &str, remote: &str, branch: &str) -> Result<Pushe
         )),
     )
 }
+
+/// How many commits `range` (`a..b`) holds.
+pub fn count_commits(root: &Path, user: &str, range: &str) -> Result<usize> {
+    let mut cmd = git(root, user);
+    cmd.args(["rev-list", "--count", range]);
+    Ok(run(cmd, "count commits")?.trim().parse().unwrap_or(0))
+}

@@ -122,6 +122,15 @@ impl Store {
     /// Takes the exclusive write lock, waiting up to `FRONTDESK_LOCK_TIMEOUT` seconds (default
     /// 30) for another command to finish.
     pub fn begin(&self) -> Result<Txn<'_>> {
+        let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30.0);
+        self.begin_within(Duration::from_secs_f64(wait))
+    }
+
+    /// Takes the write lock, waiting at most `wait` (zero: fail at once if it is held).
+    pub fn begin_within(&self, wait: Duration) -> Result<Txn<'_>> {
         let dir = self.root.join(STATE_DIR);
         atomic::create_dirs(&dir)?;
         let path = dir.join("lock");
@@ -132,11 +141,7 @@ impl Store {
             .mode(0o600)
             .open(&path)
             .at_path(&path, "open the lock file")?;
-        let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(30.0);
-        let deadline = Instant::now() + Duration::from_secs_f64(wait);
+        let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
                 Ok(()) => break,

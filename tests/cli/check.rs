@@ -222,3 +222,125 @@ fn json_output_lists_problems_for_scripts() {
         "{v}"
     );
 }
+
+/// Writes a record file by hand, private, as a site's sync would bring it.
+pub fn put(c: &Clinic, rel: &str, text: &str) {
+    let p = c.path(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    for dir in p.ancestors().skip(1).take_while(|d| d.starts_with(&c.root)) {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    fs::write(&p, text).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+pub fn appointment(
+    id: &str,
+    patient: &str,
+    provider: &str,
+    start: &str,
+    end: &str,
+    status: &str,
+) -> String {
+    format!(
+        "schema = 1\nid = \"{id}\"\npatient = \"{patient}\"\nprovider = \"{provider}\"\ntype = \"follow-up\"\nstart = \"{start}\"\nend = \"{end}\"\nstatus = \"{status}\"\n"
+    )
+}
+
+#[test]
+fn double_bookings_and_dangling_references_in_appointments() {
+    let c = Clinic::without_git();
+    let jane = c.add_jane();
+    put(
+        &c,
+        "providers/okafor.toml",
+        "schema = 1\nkey = \"okafor\"\nname = \"Dr Okafor\"\n",
+    );
+    put(
+        &c,
+        "appointment-types.toml",
+        "schema = 1\n[[type]]\nkey = \"follow-up\"\nname = \"Follow-up\"\nminutes = 20\n",
+    );
+    let day = "appointments/2026/12/01";
+    let t = |h: &str| format!("2026-12-01T{h}:00-05:00");
+    put(
+        &c,
+        &format!("{day}/A0000000A.toml"),
+        &appointment(
+            "A0000000A",
+            &jane,
+            "okafor",
+            &t("09:00"),
+            &t("09:30"),
+            "booked",
+        ),
+    );
+    put(
+        &c,
+        &format!("{day}/A0000000B.toml"),
+        &appointment(
+            "A0000000B",
+            &jane,
+            "okafor",
+            &t("09:20"),
+            &t("09:40"),
+            "confirmed",
+        ),
+    );
+    // Cancelled: books nothing.
+    put(
+        &c,
+        &format!("{day}/A0000000C.toml"),
+        &appointment(
+            "A0000000C",
+            &jane,
+            "okafor",
+            &t("09:00"),
+            &t("09:30"),
+            "cancelled",
+        ),
+    );
+    // Dangling: a patient and a provider that do not exist.
+    put(
+        &c,
+        &format!("{day}/A0000000D.toml"),
+        &appointment(
+            "A0000000D",
+            "PZZZZZZZZ",
+            "nobody",
+            &t("11:00"),
+            &t("11:30"),
+            "booked",
+        ),
+    );
+    // Filed under the wrong day.
+    put(
+        &c,
+        "appointments/2026/12/02/A0000000E.toml",
+        &appointment(
+            "A0000000E",
+            &jane,
+            "okafor",
+            &t("13:00"),
+            &t("13:30"),
+            "booked",
+        ),
+    );
+    let (code, out) = check(&c, false);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("A0000000A.toml: provider okafor is double-booked 2026-12-01 09:20 to 09:30 with appointments/2026/12/01/A0000000B.toml"), "{out}");
+    assert!(!out.contains("A0000000C.toml"), "{out}");
+    assert!(
+        out.contains("A0000000D.toml: patient names patient PZZZZZZZZ, which does not exist"),
+        "{out}"
+    );
+    assert!(
+        out.contains("A0000000D.toml: provider names provider nobody, which does not exist"),
+        "{out}"
+    );
+    assert!(
+        out.contains("A0000000E.toml: the record is in the wrong folder"),
+        "{out}"
+    );
+    assert_eq!(out.matches("next:").count(), 4, "{out}");
+}

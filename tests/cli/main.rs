@@ -7,3 +7,4 @@ mod general;
 mod harness;
 mod import;
 mod patient;
+mod sync;
