@@ -22,6 +22,16 @@ pub enum Mode {
 
 /// Writes `bytes` to `path` atomically with mode 0600, creating parent directories (0700).
 pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+    let dir = place(path, bytes, mode)?;
+    fault::check("dirsync")
+        .and_then(|_| sync_dir(dir))
+        .at_path(dir, "flush directory")?;
+    Ok(())
+}
+
+/// Everything `write` does except flushing the directory, which a batch does once per
+/// directory (`sync_dir`) after placing all its files. Returns that directory.
+pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
@@ -46,23 +56,20 @@ pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
         .at_path(path, "flush to disk")?;
     fault::check("rename").at_path(path, "rename into place")?;
     persist(tmp, path, mode)?;
-    fault::check("dirsync")
-        .and_then(|_| sync_dir(dir))
-        .at_path(dir, "flush directory")?;
-    Ok(())
+    Ok(dir)
 }
 
-/// Writes a new file atomically (temp file, no-clobber rename) but without fsync: for the
-/// demo generator and the disposable index, which sync once at the end or can be rebuilt, never
-/// for records written by the interactive commands. `dir` must already exist.
+/// Writes a new file atomically (temp file, then rename; no-clobber for `CreateNew`) but
+/// without any fsync: for the demo generator and the disposable index, which sync once at the
+/// end or can be rebuilt, never for records written by the interactive commands. The parent
+/// directory must already exist.
 pub fn write_unsynced(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
     let mut tmp = temp_in(dir)?;
     tmp.write_all(bytes).at_path(path, "write")?;
-    persist(tmp, path, mode)?;
-    Ok(())
+    persist(tmp, path, mode)
 }
 
 /// A private (0600) temp file in `dir`, to be renamed over the target.
@@ -121,7 +128,7 @@ pub fn create_dirs(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

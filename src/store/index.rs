@@ -18,6 +18,7 @@
 //! checking every patient file. The store adds to it on every patient it saves; a full refresh
 //! rewrites it. Candidates are always confirmed against their record files.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -31,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::store::codec::{self, Reader, Writer};
 use crate::store::{STATE_DIR, Store, Txn, atomic, is_record_file, read_toml};
 
-const MAGIC: &[u8; 8] = b"FDPIX002";
+const MAGIC: &[u8; 8] = b"FDPIX003";
 const KEYS_MAGIC: &[u8; 8] = b"FDPKY001";
 const FILE: &str = "patients.bin";
 const KEYS_FILE: &str = "patient-keys.bin";
@@ -50,6 +51,9 @@ pub struct PatientSummary {
     /// Folded family name: the duplicate guard's key with the birth date.
     pub family: String,
     pub search: SearchDoc,
+    /// Identifiers in other systems, so an import can tell a row it already imported.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_ids: BTreeMap<String, String>,
 }
 
 impl PatientSummary {
@@ -63,6 +67,7 @@ impl PatientSummary {
             status: format!("{:?}", p.status).to_lowercase(),
             family: fold(&p.family),
             search: SearchDoc::from_patient(p),
+            external_ids: p.external_ids.clone(),
         }
     }
 }
@@ -154,15 +159,15 @@ pub struct Refreshed {
 }
 
 /// Returns a summary of every patient, reusing cached entries whose file is unchanged and
-/// re-reading the rest. Saves the refreshed index when it changed and no writer holds the lock.
+/// re-reading the rest. Saves the refreshed index when it changed and this process holds the
+/// write lock (inside a `Txn`) or can take it right now; otherwise a writer is busy and the
+/// cache is left for the next command.
 pub fn patient_summaries(store: &Store) -> Result<Refreshed> {
+    if store.holds_lock() {
+        return refresh(store, true);
+    }
     let lock = store.try_lock()?;
     refresh(store, lock.is_some())
-}
-
-/// The same, inside a write transaction (which already holds the lock).
-pub fn patient_summaries_locked(txn: &Txn) -> Result<Refreshed> {
-    refresh(txn.store(), true)
 }
 
 fn refresh(store: &Store, may_save: bool) -> Result<Refreshed> {
@@ -265,6 +270,7 @@ fn read_entry(r: &mut Reader) -> Option<Entry> {
             birth_date: r.str()?.parse().ok()?,
             id: id.clone(),
         },
+        external_ids: read_pairs(r)?,
         id,
     };
     Some(Entry { stamp, summary })
@@ -287,6 +293,16 @@ fn write_entry(w: &mut Writer, e: &Entry) {
     w.strs(&s.search.other_ids);
     w.u8(u8::from(s.search.active));
     w.str(&s.search.birth_date.to_string());
+    w.u32(s.external_ids.len() as u32);
+    for (k, v) in &s.external_ids {
+        w.str(k);
+        w.str(v);
+    }
+}
+
+fn read_pairs(r: &mut Reader) -> Option<BTreeMap<String, String>> {
+    let n = r.u32()?;
+    (0..n).map(|_| Some((r.string()?, r.string()?))).collect()
 }
 
 fn save(dir: &Path, scanned_at: i64, entries: &[Entry]) -> Result<()> {
@@ -333,7 +349,7 @@ pub fn remove(store: &Store) -> Result<()> {
 /// Rebuilds the index from the files, under the write lock. Returns how many patients it holds.
 pub fn rebuild(txn: &Txn) -> Result<Refreshed> {
     remove(txn.store())?;
-    patient_summaries_locked(txn)
+    patient_summaries(txn.store())
 }
 
 // ---- the duplicate guard's keys ----
@@ -391,7 +407,7 @@ pub fn duplicate_candidates(
         ids.dedup();
         return Ok(ids);
     }
-    Ok(patient_summaries_locked(txn)?
+    Ok(patient_summaries(txn.store())?
         .summaries
         .into_iter()
         .filter(|s| s.family == family_folded && s.birth_date == birth_date)

@@ -10,6 +10,7 @@ pub mod check;
 pub mod codec;
 pub mod fault;
 pub mod git;
+pub mod import;
 pub mod index;
 pub mod schedule;
 pub mod schedule_index;
@@ -17,6 +18,7 @@ pub mod schedule_index;
 use std::fs::{self, File};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -46,6 +48,8 @@ pub struct Store {
     root: PathBuf,
     pub office: Office,
     pub options: Options,
+    /// True while a `Txn` of this process holds the write lock (caches may then be saved).
+    holds_lock: AtomicBool,
 }
 
 impl Store {
@@ -67,6 +71,7 @@ impl Store {
             root: root.to_path_buf(),
             office,
             options,
+            holds_lock: AtomicBool::new(false),
         })
     }
 
@@ -81,6 +86,7 @@ impl Store {
             root: root.to_path_buf(),
             office,
             options,
+            holds_lock: AtomicBool::new(false),
         };
         let mut txn = store.begin()?;
         txn.put(Path::new(OFFICE_FILE), &store.office, Mode::CreateNew)?;
@@ -150,6 +156,7 @@ impl Store {
             }
         }
         LockHolder::write(&file);
+        self.holds_lock.store(true, Ordering::SeqCst);
         Ok(Txn {
             store: self,
             _lock: file,
@@ -157,6 +164,11 @@ impl Store {
             bulk: false,
             patient_keys: Vec::new(),
         })
+    }
+
+    /// True while this process holds the write lock through a `Txn`.
+    pub fn holds_lock(&self) -> bool {
+        self.holds_lock.load(Ordering::SeqCst)
     }
 
     /// Takes the write lock only if it is free right now: for readers that refresh a cache
@@ -296,6 +308,7 @@ pub struct Txn<'s> {
 impl Drop for Txn<'_> {
     fn drop(&mut self) {
         index::note_patient_keys(self.store, &self.patient_keys);
+        self.store.holds_lock.store(false, Ordering::SeqCst);
     }
 }
 
@@ -324,12 +337,18 @@ impl Txn<'_> {
 
     pub fn save_patient(&mut self, p: &Patient, mode: Mode) -> Result<()> {
         self.put(&Store::patient_rel(&p.id), p, mode)?;
+        self.note_patient(p);
+        Ok(())
+    }
+
+    /// Remembers a saved patient's duplicate-guard key, added to the index when the
+    /// transaction ends (one rewrite of the key file however many patients were saved).
+    pub fn note_patient(&mut self, p: &Patient) {
         let key = index::key_hash(
             &crate::domain::search::fold(&p.family),
             &p.birth_date.to_string(),
         );
         self.patient_keys.push((key, p.id.to_string()));
-        Ok(())
     }
 
     pub fn written(&self) -> &[PathBuf] {

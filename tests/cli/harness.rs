@@ -247,6 +247,11 @@ pub fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
 }
 
+/// The repository's `examples/` folder (sample maps and CSV files).
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
 /// A count for a test: `short` in `cargo test`, `soak` with FRONTDESK_SOAK=1, or exactly
 /// FRONTDESK_SCALE when that is set.
 pub fn scaled(short: usize, soak: usize) -> usize {

@@ -6,6 +6,7 @@ mod check;
 mod demo;
 mod general;
 mod harness;
+mod import;
 mod index;
 mod patient;
 mod sync;
