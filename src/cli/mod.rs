@@ -6,6 +6,8 @@ mod history;
 mod init;
 mod patient;
 mod payer;
+mod provider;
+mod schedule;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -56,6 +58,10 @@ pub enum Command {
     Patient(patient::Command),
     #[command(subcommand)]
     Payer(payer::Command),
+    #[command(subcommand)]
+    Provider(provider::Command),
+    #[command(subcommand)]
+    Schedule(schedule::Command),
     History(history::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
@@ -103,6 +109,8 @@ pub fn run() -> Result<u8> {
         Command::Init(args) => init::cmd_init(&ctx, args),
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
+        Command::Provider(cmd) => provider::run(&ctx, cmd),
+        Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::History(args) => history::cmd_history(&ctx, args),
         Command::Completions(args) => completions::cmd_completions(args),
         Command::Man(args) => completions::cmd_man(args),
