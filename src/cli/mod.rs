@@ -1,6 +1,7 @@
 //! The command line: argument structs (their doc comments are the help text) and the thin glue
 //! that calls the store and the domain. One file per command; a group is a folder.
 
+mod check;
 mod completions;
 mod history;
 mod init;
@@ -8,6 +9,7 @@ mod patient;
 mod payer;
 mod provider;
 mod schedule;
+mod sync;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -62,6 +64,8 @@ pub enum Command {
     Provider(provider::Command),
     #[command(subcommand)]
     Schedule(schedule::Command),
+    Check(check::Args),
+    Sync(sync::Args),
     History(history::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
@@ -111,6 +115,8 @@ pub fn run() -> Result<u8> {
         Command::Payer(cmd) => payer::run(&ctx, cmd),
         Command::Provider(cmd) => provider::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
+        Command::Check(args) => check::cmd_check(&ctx, args),
+        Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),
         Command::Completions(args) => completions::cmd_completions(args),
         Command::Man(args) => completions::cmd_man(args),

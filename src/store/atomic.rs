@@ -22,6 +22,16 @@ pub enum Mode {
 
 /// Writes `bytes` to `path` atomically with mode 0600, creating parent directories (0700).
 pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+    let dir = place(path, bytes, mode)?;
+    fault::check("dirsync")
+        .and_then(|_| sync_dir(dir))
+        .at_path(dir, "flush directory")?;
+    Ok(())
+}
+
+/// Everything `write` does except flushing the directory, which a batch does once per
+/// directory (`sync_dir`) after placing all its files. Returns that directory.
+pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
@@ -62,10 +72,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
             .persist(path)
             .map_err(|e| Error::io(path, "replace", e.error))?,
     };
-    fault::check("dirsync")
-        .and_then(|_| sync_dir(dir))
-        .at_path(dir, "flush directory")?;
-    Ok(())
+    Ok(dir)
 }
 
 /// Creates `dir` and its missing parents with mode 0700, fsyncing each parent so that the new
@@ -97,7 +104,7 @@ pub fn create_dirs(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

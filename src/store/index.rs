@@ -7,7 +7,7 @@
 //! racy-timestamp rule), so an edit made in the same second as a rebuild is never missed. A
 //! missing, corrupt or old-format index is rebuilt from the files.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
@@ -20,7 +20,8 @@ use crate::domain::search::SearchDoc;
 use crate::error::Result;
 use crate::store::{STATE_DIR, Store, atomic, read_toml};
 
-const FORMAT: u32 = 1;
+// 2: summaries carry external IDs (imports match on them).
+const FORMAT: u32 = 2;
 const FILE: &str = "patients.jsonl";
 
 /// What listings and search need about one patient.
@@ -34,6 +35,9 @@ pub struct PatientSummary {
     pub status: String,
     pub family: String,
     pub search: SearchDoc,
+    /// Identifiers in other systems, so an import can tell a row it already imported.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_ids: BTreeMap<String, String>,
 }
 
 impl PatientSummary {
@@ -47,6 +51,7 @@ impl PatientSummary {
             status: format!("{:?}", p.status).to_lowercase(),
             family: crate::domain::search::fold(&p.family),
             search: SearchDoc::from_patient(p),
+            external_ids: p.external_ids.clone(),
         }
     }
 }

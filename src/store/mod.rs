@@ -5,13 +5,16 @@
 //! only ever built from checked IDs and keys, so nothing can escape the tree.
 
 pub mod atomic;
+pub mod check;
 pub mod fault;
 pub mod git;
+pub mod import;
 pub mod index;
 pub mod schedule;
 pub mod schedule_index;
 
 use std::fs::{self, File};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -82,7 +85,7 @@ impl Store {
         txn.put(Path::new(OFFICE_FILE), &store.office, Mode::CreateNew)?;
         txn.put_bytes(
             Path::new(".gitignore"),
-            b"# Locks, the search index and caches: derived, disposable, never committed.\n.frontdesk/\n",
+            b"# Locks, the search index and caches: derived, disposable, never committed.\n.frontdesk/\n# Temporary files of interrupted writes (`frontdesk check --fix` removes them).\n.fdtmp*\n",
             Mode::CreateNew,
         )?;
         txn.commit("Create records tree.")?;
@@ -119,6 +122,15 @@ impl Store {
     /// Takes the exclusive write lock, waiting up to `FRONTDESK_LOCK_TIMEOUT` seconds (default
     /// 30) for another command to finish.
     pub fn begin(&self) -> Result<Txn<'_>> {
+        let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30.0);
+        self.begin_within(Duration::from_secs_f64(wait))
+    }
+
+    /// Takes the write lock, waiting at most `wait` (zero: fail at once if it is held).
+    pub fn begin_within(&self, wait: Duration) -> Result<Txn<'_>> {
         let dir = self.root.join(STATE_DIR);
         atomic::create_dirs(&dir)?;
         let path = dir.join("lock");
@@ -126,13 +138,10 @@ impl Store {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&path)
             .at_path(&path, "open the lock file")?;
-        let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(30.0);
-        let deadline = Instant::now() + Duration::from_secs_f64(wait);
+        let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
                 Ok(()) => break,
@@ -148,6 +157,7 @@ impl Store {
                 Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, "lock", e)),
             }
         }
+        LockHolder::write(&file);
         Ok(Txn {
             store: self,
             _lock: file,
@@ -230,6 +240,36 @@ impl Store {
 
     pub fn patients(&self) -> Result<Vec<Patient>> {
         self.patient_files()?.iter().map(|p| read_toml(p)).collect()
+    }
+}
+
+/// Who holds the write lock, written into the lock file so `frontdesk check` can name a stuck
+/// holder. The lock itself is the OS lock on the file, released when the process ends.
+pub struct LockHolder {
+    pub pid: u32,
+    pub since: std::time::SystemTime,
+}
+
+impl LockHolder {
+    fn write(mut file: &File) {
+        use std::io::Write;
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Only a diagnostic: a failure here must not stop the write.
+        let _ = file
+            .set_len(0)
+            .and_then(|_| file.write_all(format!("{} {secs}\n", std::process::id()).as_bytes()));
+    }
+
+    pub fn parse(text: &str) -> Option<LockHolder> {
+        let mut it = text.split_whitespace();
+        let pid = it.next()?.parse().ok()?;
+        let secs = it.next()?.parse().ok()?;
+        Some(LockHolder {
+            pid,
+            since: std::time::UNIX_EPOCH + Duration::from_secs(secs),
+        })
     }
 }
 

@@ -42,6 +42,26 @@ impl Clinic {
         Clinic { dir, root }
     }
 
+    /// A second site: a clone of `remote`, made private as docs/sync.md says.
+    pub fn clone_of(remote: &Path) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("records");
+        let out = std::process::Command::new("git")
+            .args(["clone", "-q", "--config", "core.sharedRepository=0600"])
+            .arg(remote)
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "clone: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c = Clinic { dir, root };
+        c.ok(&["check", "--fix"]);
+        c
+    }
+
     /// The binary with --records pointing at this clinic and a fixed staff user.
     pub fn cmd(&self) -> Command {
         let mut c = bare();
@@ -205,4 +225,25 @@ pub fn git_lines(root: &Path, args: &[&str]) -> Vec<String> {
 /// The repository's shared data folder (`../shared/data`), present on CI beside the checkout.
 pub fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// The repository's `examples/` folder (sample maps and CSV files).
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// A count for a test: `short` in `cargo test`, `soak` with FRONTDESK_SOAK=1, or exactly
+/// FRONTDESK_SCALE when that is set.
+pub fn scaled(short: usize, soak: usize) -> usize {
+    if let Some(n) = std::env::var("FRONTDESK_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return n;
+    }
+    if std::env::var("FRONTDESK_SOAK").is_ok_and(|v| v == "1") {
+        soak
+    } else {
+        short
+    }
 }

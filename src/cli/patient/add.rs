@@ -1,12 +1,11 @@
 use std::io::{BufRead, Write};
 
-use chrono::NaiveDate;
-
 use crate::cli::Ctx;
 use crate::cli::patient::fields::{Fields, Rules};
+use crate::domain::duplicate::similar_given;
 use crate::domain::id::{Id, IdKind};
-use crate::domain::patient::{self, Patient, Sex, Status};
-use crate::domain::search::{fold, within_one_edit};
+use crate::domain::patient::Patient;
+use crate::domain::search::fold;
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format};
 use crate::store::{Mode, Store, index};
@@ -49,7 +48,7 @@ pub fn cmd_add(ctx: &Ctx, mut args: Args) -> Result<u8> {
         calling_code: store.office.calling_code(),
         country: &store.office.country,
     };
-    let mut p = blank_patient(Id::generate(IdKind::Patient), now);
+    let mut p = Patient::new(Id::generate(IdKind::Patient), now);
     args.fields.apply(&mut p, &rules)?;
     p.validate(rules.today, rules.calling_code, rules.country)?;
 
@@ -70,65 +69,19 @@ pub fn cmd_add(ctx: &Ctx, mut args: Args) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// A patient with only the required fields, to be filled in from flags or an import row.
-pub fn blank_patient(id: Id, now: chrono::DateTime<chrono::FixedOffset>) -> Patient {
-    Patient {
-        schema: patient::SCHEMA,
-        id,
-        status: Status::Active,
-        given: String::new(),
-        middle: None,
-        family: String::new(),
-        suffix: None,
-        preferred_name: None,
-        birth_date: NaiveDate::MIN,
-        sex: Sex::U,
-        gender_identity: None,
-        pronouns: None,
-        ssn_last4: None,
-        email: None,
-        email_ok: false,
-        language: None,
-        interpreter_needed: false,
-        contact_preference: None,
-        flags: Vec::new(),
-        notes: None,
-        deceased_date: None,
-        created: now,
-        updated: now,
-        verified: None,
-        address: None,
-        external_ids: Default::default(),
-        phones: Vec::new(),
-        emergency_contacts: Vec::new(),
-        guarantor: None,
-        representatives: Vec::new(),
-        insurance: Vec::new(),
-        scheduling: None,
-        extra: Default::default(),
-    }
-}
-
-/// Same family name and birth date and a given name that is equal, a prefix of the other
-/// (Jon / Jonathan) or one typo away.
+/// The first existing patient `p` is probably a duplicate of (see `domain::duplicate`).
 pub fn find_duplicate(store: &Store, p: &Patient) -> Result<Option<String>> {
     let family = fold(&p.family);
     let given = fold(&p.given);
-    let dob = p.birth_date;
     let all = index::patient_summaries(store)?;
     Ok(all
         .summaries
         .into_iter()
         .find(|s| {
             s.family == family
-                && s.search.birth_date == dob
+                && s.search.birth_date == p.birth_date
                 && s.id != p.id.as_str()
-                && s.search.names.iter().any(|n| {
-                    n == &given
-                        || n.starts_with(&given)
-                        || given.starts_with(n.as_str())
-                        || within_one_edit(n, &given)
-                })
+                && similar_given(&s.search.names, &given)
         })
         .map(|s| s.id))
 }
