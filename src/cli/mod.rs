@@ -9,6 +9,8 @@ mod index;
 mod init;
 mod patient;
 mod payer;
+mod provider;
+mod schedule;
 mod sync;
 
 use std::io::IsTerminal;
@@ -60,6 +62,10 @@ pub enum Command {
     Patient(patient::Command),
     #[command(subcommand)]
     Payer(payer::Command),
+    #[command(subcommand)]
+    Provider(provider::Command),
+    #[command(subcommand)]
+    Schedule(schedule::Command),
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
@@ -113,6 +119,8 @@ pub fn run() -> Result<u8> {
         Command::Init(args) => init::cmd_init(&ctx, args),
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
+        Command::Provider(cmd) => provider::run(&ctx, cmd),
+        Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),
