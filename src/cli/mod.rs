@@ -5,7 +5,9 @@ mod completions;
 mod history;
 mod init;
 mod patient;
+mod pay;
 mod payer;
+mod service;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -56,6 +58,12 @@ pub enum Command {
     Patient(patient::Command),
     #[command(subcommand)]
     Payer(payer::Command),
+    /// Charges, payments, the patient ledger, statements and the daily closeout.
+    #[command(subcommand)]
+    Pay(pay::Command),
+    /// The fee schedule: CPT/HCPCS codes and fees.
+    #[command(subcommand)]
+    Service(service::Command),
     History(history::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
@@ -103,6 +111,8 @@ pub fn run() -> Result<u8> {
         Command::Init(args) => init::cmd_init(&ctx, args),
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
+        Command::Pay(cmd) => pay::run(&ctx, cmd),
+        Command::Service(cmd) => service::run(&ctx, cmd),
         Command::History(args) => history::cmd_history(&ctx, args),
         Command::Completions(args) => completions::cmd_completions(args),
         Command::Man(args) => completions::cmd_man(args),

@@ -1,11 +1,16 @@
 //! Plain types and pure rules: no disk, no terminal. Most unit and property tests live here.
 
+pub mod closeout;
 pub mod common;
 pub mod dates;
 pub mod id;
 pub mod insurance;
+pub mod ledger;
+pub mod money;
 pub mod office;
 pub mod patient;
+pub mod pay_import;
 pub mod phone;
 pub mod search;
+pub mod service;
 pub mod validate;

@@ -8,6 +8,8 @@ pub mod atomic;
 pub mod fault;
 pub mod git;
 pub mod index;
+pub mod ledger;
+pub mod ledger_index;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
