@@ -59,7 +59,11 @@ pub fn drawer_effect(e: &Entry, targets: &HashMap<Id, Entry>) -> Option<(Method,
 
 /// The closeout of `day` from that day's entries; `targets` holds the entries the day's voids
 /// name (which may be from earlier days).
-pub fn closeout<'a>(date: NaiveDate, day: &'a [Entry], targets: &HashMap<Id, Entry>) -> Closeout<'a> {
+pub fn closeout<'a>(
+    date: NaiveDate,
+    day: &'a [Entry],
+    targets: &HashMap<Id, Entry>,
+) -> Closeout<'a> {
     let mut c = Closeout {
         date,
         by_method: Method::ALL.iter().map(|m| (*m, Line::default())).collect(),
@@ -100,11 +104,17 @@ pub fn closeout<'a>(date: NaiveDate, day: &'a [Entry], targets: &HashMap<Id, Ent
     c.total = cents(c.total);
     c.insurance = cents(c.insurance);
     c.checks = c.by_method.get(&Method::Check).cloned().unwrap_or_default();
-    c.cash_drawer = c.by_method.get(&Method::Cash).map(|l| l.net).unwrap_or_default();
+    c.cash_drawer = c
+        .by_method
+        .get(&Method::Cash)
+        .map(|l| l.net)
+        .unwrap_or_default();
     c
 }
 
+// Amounts in tests are written in cents grouped as dollars_cents (150_00 is $150.00).
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
     use crate::domain::id::IdKind;
@@ -116,7 +126,13 @@ mod tests {
             .unwrap()
             .with_ymd_and_hms(2026, 12, 1, 10, 0, 0)
             .unwrap();
-        let mut e = Entry::new(kind, Id::generate(IdKind::Patient), Decimal::new(cents, 2), at, by);
+        let mut e = Entry::new(
+            kind,
+            Id::generate(IdKind::Patient),
+            Decimal::new(cents, 2),
+            at,
+            by,
+        );
         e.method = Some(method);
         e
     }
@@ -132,7 +148,13 @@ mod tests {
         let targets = HashMap::from([(cash.id.clone(), cash)]);
         let c = closeout(day[0].date, &day, &targets);
         assert_eq!(c.cash_drawer, Decimal::ZERO);
-        assert_eq!(c.checks, Line { count: 1, net: Decimal::new(100_00, 2) });
+        assert_eq!(
+            c.checks,
+            Line {
+                count: 1,
+                net: Decimal::new(100_00, 2)
+            }
+        );
         assert_eq!(c.by_method[&Method::Card].net, Decimal::new(-5_00, 2));
         assert_eq!(c.total, Decimal::new(95_00, 2));
         assert_eq!(c.by_staff["bob"].net, Decimal::new(60_00, 2));
@@ -140,7 +162,12 @@ mod tests {
     }
 
     fn arb_method() -> impl Strategy<Value = Method> {
-        prop_oneof![Just(Method::Cash), Just(Method::Check), Just(Method::Card), Just(Method::Other)]
+        prop_oneof![
+            Just(Method::Cash),
+            Just(Method::Check),
+            Just(Method::Card),
+            Just(Method::Other)
+        ]
     }
 
     proptest! {

@@ -53,8 +53,19 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[derive(clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     Cash,
@@ -204,7 +215,13 @@ pub struct Entry {
 
 impl Entry {
     /// A new entry with the fields every kind has; the caller fills in the rest.
-    pub fn new(kind: Kind, patient: Id, amount: Decimal, at: DateTime<FixedOffset>, by: &str) -> Entry {
+    pub fn new(
+        kind: Kind,
+        patient: Id,
+        amount: Decimal,
+        at: DateTime<FixedOffset>,
+        by: &str,
+    ) -> Entry {
         Entry {
             schema: SCHEMA,
             id: Id::generate(IdKind::Transaction),
@@ -258,7 +275,10 @@ impl Entry {
             if ok {
                 Ok(())
             } else {
-                Err(Error::user(format!("a {} entry needs {what}", self.kind.as_str())))
+                Err(Error::user(format!(
+                    "a {} entry needs {what}",
+                    self.kind.as_str()
+                )))
             }
         };
         match self.kind {
@@ -266,7 +286,10 @@ impl Entry {
                 need(self.bill_to.is_some(), "bill_to")?;
                 need(!self.services.is_empty(), "at least one service")?;
                 let sum: Decimal = self.services.iter().map(|s| s.fee).sum();
-                need(sum == self.amount, "an amount equal to the sum of its service fees")?;
+                need(
+                    sum == self.amount,
+                    "an amount equal to the sum of its service fees",
+                )?;
                 need(
                     self.patient_portion.unwrap_or_default() <= self.amount,
                     "a patient portion no larger than its amount",
@@ -311,11 +334,16 @@ impl Entry {
                 format!("Payment ({method}, {what})")
             }
             Kind::InsurancePayment => {
-                format!("Insurance payment ({})", self.payer.as_deref().unwrap_or("payer"))
+                format!(
+                    "Insurance payment ({})",
+                    self.payer.as_deref().unwrap_or("payer")
+                )
             }
             Kind::Adjustment => format!(
                 "Adjustment ({})",
-                self.adjustment.map(AdjustmentKind::as_str).unwrap_or("other")
+                self.adjustment
+                    .map(AdjustmentKind::as_str)
+                    .unwrap_or("other")
             ),
             Kind::Refund => "Refund".to_string(),
             Kind::Void => match &self.voids {
@@ -332,13 +360,19 @@ impl Entry {
 pub fn check_reference(method: Method, reference: Option<&str>) -> Result<Option<String>> {
     let r = reference.map(str::trim).filter(|r| !r.is_empty());
     match (method, r) {
-        (Method::Check, None) => Err(Error::user("a check payment needs --ref with the check number")),
+        (Method::Check, None) => Err(Error::user(
+            "a check payment needs --ref with the check number",
+        )),
         (Method::Card, Some(r)) if !(r.len() == 4 && r.bytes().all(|b| b.is_ascii_digit())) => {
             Err(Error::user("--ref for a card is its last four digits")
                 .hint("never type a whole card number; only the last four digits are kept"))
         }
-        (_, Some(r)) if r.len() > 30 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
-            Err(Error::user("--ref must be at most 30 letters, digits and hyphens"))
+        (_, Some(r))
+            if r.len() > 30 || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            Err(Error::user(
+                "--ref must be at most 30 letters, digits and hyphens",
+            ))
         }
         (_, r) => Ok(r.map(str::to_string)),
     }
@@ -349,7 +383,9 @@ pub fn check_reference(method: Method, reference: Option<&str>) -> Result<Option
 pub fn check_idempotency_key(key: &str) -> Result<String> {
     let ok = !key.is_empty()
         && key.len() <= 64
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     if !ok {
         return Err(Error::user(
             "idempotency key must be 1 to 64 letters, digits and - _ . :",
@@ -455,7 +491,10 @@ fn insurance_part(charge: &Entry) -> Decimal {
 pub fn balance(entries: &[Entry]) -> Balance {
     let t = totals(entries);
     let total = t.charges - t.payments - t.insurance_payments - t.adjustments + t.refunds;
-    let insurance: Decimal = pending_charges(entries).into_iter().map(insurance_part).sum();
+    let insurance: Decimal = pending_charges(entries)
+        .into_iter()
+        .map(insurance_part)
+        .sum();
     let patient = total - insurance;
     Balance {
         total: cents(total),
@@ -561,12 +600,19 @@ pub fn refundable(entries: &[Entry]) -> Decimal {
 /// Whether `target` may be voided given the patient's ledger; the error says why not.
 pub fn check_voidable(entries: &[Entry], target: &Entry) -> Result<()> {
     if target.kind == Kind::Void {
-        return Err(Error::user(format!("{} is a void; a void cannot be voided", target.id))
-            .hint("record the entry again if the void was a mistake"));
+        return Err(
+            Error::user(format!("{} is a void; a void cannot be voided", target.id))
+                .hint("record the entry again if the void was a mistake"),
+        );
     }
-    if let Some(v) = entries.iter().find(|e| e.voids.as_ref() == Some(&target.id)) {
-        return Err(Error::user(format!("{} is already voided by {}", target.id, v.id))
-            .hint("an entry can be voided once"));
+    if let Some(v) = entries
+        .iter()
+        .find(|e| e.voids.as_ref() == Some(&target.id))
+    {
+        return Err(
+            Error::user(format!("{} is already voided by {}", target.id, v.id))
+                .hint("an entry can be voided once"),
+        );
     }
     if target.kind == Kind::Payment {
         let t = totals(entries);
@@ -659,12 +705,21 @@ pub fn visits(entries: &[Entry]) -> (Vec<Visit<'_>>, Vec<&Entry>) {
     }
     let mut account = Vec::new();
     for e in live.into_iter().filter(|e| e.kind != Kind::Charge) {
+        // A co-pay taken at the desk without naming the visit belongs to that day's visit.
+        let same_day = (e.applies_to == Some(AppliesTo::Copay))
+            .then(|| keys.keys().find(|(d, _)| *d == e.date).cloned())
+            .flatten();
         let key = e
             .charges
             .iter()
-            .find_map(|c| charge_visit.get(c))
-            .or_else(|| e.appointment.as_ref().and_then(|a| appt_visit.get(a)));
-        match key.and_then(|k| keys.get_mut(k)) {
+            .find_map(|c| charge_visit.get(c).cloned())
+            .or_else(|| {
+                e.appointment
+                    .as_ref()
+                    .and_then(|a| appt_visit.get(a).cloned())
+            })
+            .or(same_day);
+        match key.and_then(|k| keys.get_mut(&k)) {
             Some(v) => v.entries.push(e),
             None => account.push(e),
         }
@@ -672,7 +727,9 @@ pub fn visits(entries: &[Entry]) -> (Vec<Visit<'_>>, Vec<&Entry>) {
     (keys.into_values().collect(), account)
 }
 
+// Amounts in tests are written in cents grouped as dollars_cents (150_00 is $150.00).
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
@@ -728,7 +785,10 @@ mod tests {
         let copay = entry(Kind::Payment, 25_00, 0);
         let entries = vec![charge.clone(), copay];
         let b = balance(&entries);
-        assert_eq!((b.total, b.insurance, b.due_now), (money(125_00), money(125_00), money(0)));
+        assert_eq!(
+            (b.total, b.insurance, b.due_now),
+            (money(125_00), money(125_00), money(0))
+        );
 
         let mut ins = entry(Kind::InsurancePayment, 80_00, 20);
         ins.contractual = Some(money(35_00));
@@ -736,14 +796,23 @@ mod tests {
         let mut all = entries.clone();
         all.push(ins);
         let b = balance(&all);
-        assert_eq!((b.total, b.insurance, b.due_now), (money(10_00), money(0), money(10_00)));
+        assert_eq!(
+            (b.total, b.insurance, b.due_now),
+            (money(10_00), money(0), money(10_00))
+        );
     }
 
     #[test]
     fn overpayment_is_a_credit() {
-        let entries = vec![entry(Kind::Charge, 50_00, 0), entry(Kind::Payment, 80_00, 1)];
+        let entries = vec![
+            entry(Kind::Charge, 50_00, 0),
+            entry(Kind::Payment, 80_00, 1),
+        ];
         let b = balance(&entries);
-        assert_eq!((b.total, b.due_now, b.credit), (money(-30_00), money(0), money(30_00)));
+        assert_eq!(
+            (b.total, b.due_now, b.credit),
+            (money(-30_00), money(0), money(30_00))
+        );
         assert_eq!(aging(&entries, at(100).date_naive()).current, money(-30_00));
     }
 
@@ -753,8 +822,18 @@ mod tests {
         let v = void(&pay, 2);
         let entries = vec![entry(Kind::Charge, 50_00, 0), pay.clone(), v.clone()];
         assert_eq!(balance(&entries).total, money(50_00));
-        assert!(check_voidable(&entries, &pay).unwrap_err().message.contains("already voided"));
-        assert!(check_voidable(&entries, &v).unwrap_err().message.contains("cannot be voided"));
+        assert!(
+            check_voidable(&entries, &pay)
+                .unwrap_err()
+                .message
+                .contains("already voided")
+        );
+        assert!(
+            check_voidable(&entries, &v)
+                .unwrap_err()
+                .message
+                .contains("cannot be voided")
+        );
         let rows = running(&entries);
         assert_eq!(rows[2].change, money(20_00));
         assert_eq!(rows[1].voided_by, Some(&v.id));
@@ -798,10 +877,20 @@ mod tests {
     #[test]
     fn references_fit_their_method() {
         assert!(check_reference(Method::Check, None).is_err());
-        assert_eq!(check_reference(Method::Check, Some("1042")).unwrap().as_deref(), Some("1042"));
+        assert_eq!(
+            check_reference(Method::Check, Some("1042"))
+                .unwrap()
+                .as_deref(),
+            Some("1042")
+        );
         assert!(check_reference(Method::Card, Some("4242424242424242")).is_err());
         assert!(check_reference(Method::Card, Some("42a2")).is_err());
-        assert_eq!(check_reference(Method::Card, Some(" 4242 ")).unwrap().as_deref(), Some("4242"));
+        assert_eq!(
+            check_reference(Method::Card, Some(" 4242 "))
+                .unwrap()
+                .as_deref(),
+            Some("4242")
+        );
         assert_eq!(check_reference(Method::Cash, None).unwrap(), None);
         assert!(check_idempotency_key("term-2026-12-01:0042").is_ok());
         assert!(check_idempotency_key("a b").is_err());
@@ -834,7 +923,14 @@ mod tests {
     /// insurance payments, and voids of random earlier entries (each at most once).
     fn arb_ledger() -> impl Strategy<Value = Vec<Entry>> {
         prop::collection::vec(
-            (arb_kind(), 1i64..50_000_00, 0u32..400, any::<bool>(), any::<u8>(), any::<bool>()),
+            (
+                arb_kind(),
+                1i64..50_000_00,
+                0u32..400,
+                any::<bool>(),
+                any::<u8>(),
+                any::<bool>(),
+            ),
             0..40,
         )
         .prop_map(|specs| {

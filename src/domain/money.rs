@@ -17,8 +17,10 @@ pub const MAX_AMOUNT: Decimal = Decimal::from_parts(999_999_999, 0, 0, false, 2)
 pub fn parse_money(field: &str, input: &str) -> Result<Decimal> {
     let trimmed = input.trim();
     if trimmed.starts_with('-') {
-        return Err(Error::user(format!("{field} must be more than zero, not negative"))
-            .hint("record money going back to the patient with `frontdesk pay refund`"));
+        return Err(
+            Error::user(format!("{field} must be more than zero, not negative"))
+                .hint("record money going back to the patient with `frontdesk pay refund`"),
+        );
     }
     if let Some((_, cents)) = trimmed.split_once('.')
         && cents.len() > 2
@@ -42,7 +44,9 @@ pub fn parse_money_or_zero(field: &str, input: &str) -> Result<Decimal> {
 /// The rules every stored amount meets; used on input and when a record file is read.
 pub fn check_positive(field: &str, amount: Decimal) -> Result<()> {
     if amount.is_sign_negative() && !amount.is_zero() {
-        return Err(Error::user(format!("{field} must be more than zero, not negative")));
+        return Err(Error::user(format!(
+            "{field} must be more than zero, not negative"
+        )));
     }
     if amount.is_zero() {
         return Err(Error::user(format!("{field} must be more than zero")));
@@ -65,8 +69,11 @@ pub fn check_cents(field: &str, amount: Decimal) -> Result<()> {
     Ok(())
 }
 
-/// The amount with exactly two decimals, as records and screens show it.
+/// The amount with exactly two decimals, as records and screens show it (never `-0.00`).
 pub fn cents(mut amount: Decimal) -> Decimal {
+    if amount.is_zero() {
+        amount = Decimal::ZERO;
+    }
     amount.rescale(2);
     amount
 }
@@ -140,10 +147,28 @@ mod tests {
         for bad in ["0", "0.00", "-5", "25.005", "25.000", "abc", "", "10000000"] {
             assert!(parse_money("amount", bad).is_err(), "{bad}");
         }
-        assert!(parse_money("amount", "-5").unwrap_err().message.contains("negative"));
-        assert!(parse_money("amount", "1.234").unwrap_err().message.contains("two decimals"));
-        assert!(parse_money("amount", "0").unwrap_err().message.contains("more than zero"));
-        assert_eq!(parse_money_or_zero("allowed", "0").unwrap().to_string(), "0.00");
+        assert!(
+            parse_money("amount", "-5")
+                .unwrap_err()
+                .message
+                .contains("negative")
+        );
+        assert!(
+            parse_money("amount", "1.234")
+                .unwrap_err()
+                .message
+                .contains("two decimals")
+        );
+        assert!(
+            parse_money("amount", "0")
+                .unwrap_err()
+                .message
+                .contains("more than zero")
+        );
+        assert_eq!(
+            parse_money_or_zero("allowed", "0").unwrap().to_string(),
+            "0.00"
+        );
     }
 
     #[test]

@@ -87,7 +87,9 @@ impl Office {
         if let Ok(fixed) = std::env::var("FRONTDESK_NOW") {
             match fixed_now(&fixed, tz) {
                 Some(t) => return t,
-                None => eprintln!("frontdesk: warning: FRONTDESK_NOW is not a date and time; using the clock"),
+                None => eprintln!(
+                    "frontdesk: warning: FRONTDESK_NOW is not a date and time; using the clock"
+                ),
             }
         }
         // Whole seconds: sub-second digits in records are noise in every diff.
@@ -111,10 +113,19 @@ fn fixed_now(s: &str, tz: Tz) -> Option<DateTime<Tz>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&tz));
     }
-    let local = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
-        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?.and_hms_opt(12, 0, 0))?;
+    let local = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(12, 0, 0)
+    })?;
     local.and_local_timezone(tz).earliest()
 }
 
@@ -129,7 +140,10 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2026-12-01T09:30:00-05:00");
         let t = fixed_now("2026-07-01 09:30", tz).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-07-01T09:30:00-04:00");
-        assert_eq!(fixed_now("2026-03-08", tz).unwrap().to_rfc3339(), "2026-03-08T12:00:00-04:00");
+        assert_eq!(
+            fixed_now("2026-03-08", tz).unwrap().to_rfc3339(),
+            "2026-03-08T12:00:00-04:00"
+        );
         // 02:30 on the spring-forward day does not exist in New York.
         assert!(fixed_now("2026-03-08 02:30", tz).is_none());
         assert!(fixed_now("soon", tz).is_none());

@@ -127,11 +127,15 @@ impl PayMap {
             None => None,
         };
         if !missing.is_empty() {
-            return Err(Error::user(format!("the file has no column {}", missing.join(", ")))
-                .hint("the mapping names columns exactly as the file's header row does"));
+            return Err(
+                Error::user(format!("the file has no column {}", missing.join(", ")))
+                    .hint("the mapping names columns exactly as the file's header row does"),
+            );
         }
         if self.columns.method.is_none() && self.options.method.is_none() {
-            return Err(Error::user("the mapping sets neither columns.method nor options.method"));
+            return Err(Error::user(
+                "the mapping sets neither columns.method nor options.method",
+            ));
         }
         Ok(Layout { idx, skip })
     }
@@ -148,9 +152,19 @@ impl PayMap {
     }
 
     /// Reads one row; errors name the column and the mapping rule, never the value.
-    pub fn row(&self, layout: &Layout, row: usize, record: &[String], today: NaiveDate) -> Result<PayRow> {
+    pub fn row(
+        &self,
+        layout: &Layout,
+        row: usize,
+        record: &[String],
+        today: NaiveDate,
+    ) -> Result<PayRow> {
         let get = |field: &str| -> Option<&str> {
-            layout.idx.get(field).and_then(|i| record.get(*i)).map(|v| v.trim())
+            layout
+                .idx
+                .get(field)
+                .and_then(|i| record.get(*i))
+                .map(|v| v.trim())
         };
         let at = |field: &str, e: Error| {
             let col = match field {
@@ -161,11 +175,15 @@ impl PayMap {
                 "method" => self.columns.method.as_ref().unwrap_or(&self.columns.key),
                 _ => self.columns.reference.as_ref().unwrap_or(&self.columns.key),
             };
-            Error { message: format!("row {row}, column {col:?} (columns.{field}): {}", e.message), ..e }
+            Error {
+                message: format!("row {row}, column {col:?} (columns.{field}): {}", e.message),
+                ..e
+            }
         };
         let patient = Id::parse_kind(get("patient").unwrap_or(""), IdKind::Patient)
             .map_err(|e| at("patient", e))?;
-        let amount = parse_money("amount", get("amount").unwrap_or("")).map_err(|e| at("amount", e))?;
+        let amount =
+            parse_money("amount", get("amount").unwrap_or("")).map_err(|e| at("amount", e))?;
         let method = self.method(get("method")).map_err(|e| at("method", e))?;
         let reference = check_reference(method, get("reference").filter(|r| !r.is_empty()))
             .map_err(|e| at("reference", e))?;
@@ -173,7 +191,10 @@ impl PayMap {
             Some(d) => {
                 let f = self.options.date_format.as_deref().unwrap_or("%Y-%m-%d");
                 NaiveDate::parse_from_str(d, f).map_err(|_| {
-                    at("date", Error::user(format!("not a date in the form {f} (options.date_format)")))
+                    at(
+                        "date",
+                        Error::user(format!("not a date in the form {f} (options.date_format)")),
+                    )
                 })?
             }
             None => today,
@@ -184,14 +205,23 @@ impl PayMap {
             self.options.key_prefix.as_deref().unwrap_or("")
         ))
         .map_err(|e| at("key", e))?;
-        Ok(PayRow { row, patient, amount, method, reference, date, key })
+        Ok(PayRow {
+            row,
+            patient,
+            amount,
+            method,
+            reference,
+            date,
+            key,
+        })
     }
 
     fn method(&self, value: Option<&str>) -> Result<Method> {
         match value.filter(|v| !v.is_empty()) {
-            None => self.options.method.ok_or_else(|| {
-                Error::user("no method, and options.method gives none")
-            }),
+            None => self
+                .options
+                .method
+                .ok_or_else(|| Error::user("no method, and options.method gives none")),
             Some(v) => {
                 if let Some(m) = self.methods.iter().find(|(k, _)| k.eq_ignore_ascii_case(v)) {
                     return Ok(*m.1);
@@ -242,27 +272,72 @@ mod tests {
     #[test]
     fn rows_map_to_payments() {
         let m = map();
-        let header = rec(&["Date", "Txn", "Customer Ref", "Amount", "Tender", "Last4", "Status"]);
+        let header = rec(&[
+            "Date",
+            "Txn",
+            "Customer Ref",
+            "Amount",
+            "Tender",
+            "Last4",
+            "Status",
+        ]);
         let l = m.layout(&header).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let r = m
-            .row(&l, 2, &rec(&["11/30/2026", "0042", "P7K3QX9M2", "$25.00", "visa", "4242", "OK"]), today)
+            .row(
+                &l,
+                2,
+                &rec(&[
+                    "11/30/2026",
+                    "0042",
+                    "P7K3QX9M2",
+                    "$25.00",
+                    "visa",
+                    "4242",
+                    "OK",
+                ]),
+                today,
+            )
             .unwrap();
         assert_eq!(r.method, Method::Card);
         assert_eq!(r.key, "t-0042");
         assert_eq!(r.date, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
         assert!(m.skips(&l, &rec(&["", "", "", "", "", "", "declined"])));
         let err = m
-            .row(&l, 3, &rec(&["11/31/2026", "1", "P7K3QX9M2", "5", "visa", "", ""]), today)
+            .row(
+                &l,
+                3,
+                &rec(&["11/31/2026", "1", "P7K3QX9M2", "5", "visa", "", ""]),
+                today,
+            )
             .unwrap_err();
-        assert!(err.message.contains("row 3") && err.message.contains("Date"), "{}", err.message);
-        let err = m.row(&l, 4, &rec(&["", "1", "P7K3QX9M2", "-5", "visa", "", ""]), today).unwrap_err();
-        assert!(err.message.contains("Amount") && err.message.contains("negative"), "{}", err.message);
+        assert!(
+            err.message.contains("row 3") && err.message.contains("Date"),
+            "{}",
+            err.message
+        );
+        let err = m
+            .row(
+                &l,
+                4,
+                &rec(&["", "1", "P7K3QX9M2", "-5", "visa", "", ""]),
+                today,
+            )
+            .unwrap_err();
+        assert!(
+            err.message.contains("Amount") && err.message.contains("negative"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn missing_columns_are_all_named() {
         let err = map().layout(&rec(&["Date", "Amount"])).err().unwrap();
-        assert!(err.message.contains("Customer Ref") && err.message.contains("Txn"), "{}", err.message);
+        assert!(
+            err.message.contains("Customer Ref") && err.message.contains("Txn"),
+            "{}",
+            err.message
+        );
     }
 }

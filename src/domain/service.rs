@@ -91,7 +91,9 @@ impl FeeSchedule {
     }
 }
 
+// Amounts in tests are written in cents grouped as dollars_cents (150_00 is $150.00).
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
 
@@ -113,8 +115,10 @@ mod tests {
             fee: Decimal::new(fee, 2),
             extra: Default::default(),
         };
-        let mut f = FeeSchedule::default();
-        f.services = vec![s("99213", 100_00), s("99213", 100_00)];
+        let mut f = FeeSchedule {
+            services: vec![s("99213", 100_00), s("99213", 100_00)],
+            ..Default::default()
+        };
         assert!(f.validate().unwrap_err().message.contains("twice"));
         f.services = vec![s("99213", 0)];
         assert!(f.validate().is_err());

@@ -15,9 +15,18 @@ use crate::error::{Error, Result};
 /// The built-in templates, by file name.
 const BUILTIN: &[(&str, &str)] = &[
     ("receipt.txt", include_str!("../../templates/receipt.txt")),
-    ("statement.txt", include_str!("../../templates/statement.txt")),
-    ("statement.html", include_str!("../../templates/statement.html")),
-    ("closeout.html", include_str!("../../templates/closeout.html")),
+    (
+        "statement.txt",
+        include_str!("../../templates/statement.txt"),
+    ),
+    (
+        "statement.html",
+        include_str!("../../templates/statement.html"),
+    ),
+    (
+        "closeout.html",
+        include_str!("../../templates/closeout.html"),
+    ),
 ];
 
 /// Where an office keeps its own versions, relative to the records tree.
@@ -59,7 +68,11 @@ impl Templates {
             Error::user(format!("template {name}: {}", template_error(&e)))
                 .hint(format!("check {OFFICE_DIR}/{name} in the records tree, or remove it to use the built-in one"))
         })?;
-        Ok(if name.ends_with(".txt") { trim_lines(&text) } else { text })
+        Ok(if name.ends_with(".txt") {
+            trim_lines(&text)
+        } else {
+            text
+        })
     }
 }
 
@@ -72,12 +85,20 @@ fn template_error(e: &tera::Error) -> String {
         msg.push_str(&s.to_string());
         source = s.source();
     }
-    msg.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Text output without the trailing spaces column padding leaves.
 fn trim_lines(text: &str) -> String {
-    let mut out: String = text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    let mut out: String = text
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n");
     if text.ends_with('\n') {
         out.push('\n');
     }
@@ -85,7 +106,12 @@ fn trim_lines(text: &str) -> String {
 }
 
 fn width(kwargs: &Kwargs) -> usize {
-    kwargs.get::<usize>("width").ok().flatten().unwrap_or(0).min(200)
+    kwargs
+        .get::<usize>("width")
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+        .min(200)
 }
 
 /// `{{ x | ljust(width=20) }}`: pads on the right to a column width (text templates).

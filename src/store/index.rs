@@ -66,11 +66,11 @@ struct Entry {
     summary: PatientSummary,
 }
 
-fn mtime_ns(meta: &fs::Metadata) -> i128 {
+pub(crate) fn mtime_ns(meta: &fs::Metadata) -> i128 {
     meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128
 }
 
-fn now_ns() -> i128 {
+pub(crate) fn now_ns() -> i128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i128)

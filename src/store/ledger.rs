@@ -148,7 +148,9 @@ impl Store {
     /// Every entry in the ledger, read day by day on all cores (statements for everyone).
     pub fn all_entries(&self) -> Result<Vec<Entry>> {
         let days = self.ledger_days()?;
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
         let chunk = days.len().div_ceil(workers).max(1);
         let parts: Vec<Result<Vec<Entry>>> = std::thread::scope(|s| {
             let handles: Vec<_> = days
@@ -165,7 +167,10 @@ impl Store {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(Error::internal("a reader thread failed"))))
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::internal("a reader thread failed")))
+                })
                 .collect()
         });
         let mut all = Vec::new();

@@ -21,7 +21,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -30,6 +29,7 @@ use crate::domain::id::{ALPHABET, Id, IdKind};
 use crate::domain::ledger::Entry;
 use crate::error::{Error, IoContext, Result};
 use crate::store::ledger::day_rel;
+use crate::store::index::{mtime_ns, now_ns};
 use crate::store::{STATE_DIR, Store, atomic, parse_toml};
 
 const FORMAT: &str = "frontdesk-ledger-index 1";
@@ -52,10 +52,12 @@ pub fn patient_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id
         Some(b) => b,
         None => {
             // Every bucket exists once built: a missing or cut-short one means start over.
-            let _ = fs::remove_file(dir(store).join("days.tsv"));
-            refresh(store)?;
+            start_over(store)?;
             read_bucket(&path).ok_or_else(|| {
-                Error::internal(format!("{}: cannot rebuild the ledger index", path.display()))
+                Error::internal(format!(
+                    "{}: cannot rebuild the ledger index",
+                    path.display()
+                ))
             })?
         }
     };
@@ -89,19 +91,42 @@ fn lock(store: &Store) -> Result<File> {
     Ok(file)
 }
 
-/// Brings the index in line with the ledger directories.
+/// Brings the index in line with the ledger directories, rebuilding it from scratch when any
+/// part of it turns out to be damaged.
 fn refresh(store: &Store) -> Result<()> {
+    if !try_refresh(store)? {
+        start_over(store)?;
+    }
+    Ok(())
+}
+
+/// Throws the index away and builds it again from the ledger.
+fn start_over(store: &Store) -> Result<()> {
+    // Nothing in an untrusted index may survive.
+    let _ = fs::remove_file(dir(store).join("days.tsv"));
+    let _ = fs::remove_dir_all(dir(store).join("day"));
+    let _ = fs::remove_dir_all(dir(store).join("patient"));
+    write_empty_buckets(store)?;
+    if scan(store, 0, BTreeMap::new())? {
+        Ok(())
+    } else {
+        Err(Error::internal("cannot rebuild the ledger index")
+            .hint("delete .frontdesk/ledger-index and try again"))
+    }
+}
+
+/// One pass of [`refresh`]; false when an index file it needed was missing or damaged.
+fn try_refresh(store: &Store) -> Result<bool> {
+    match read_days(&dir(store).join("days.tsv")) {
+        Some((scanned_at, known)) => scan(store, scanned_at, known),
+        None => Ok(false),
+    }
+}
+
+/// Re-lists the day directories that changed since the scan that began at `scanned_at`, and
+/// moves their entries into and out of patients' buckets.
+fn scan(store: &Store, scanned_at: i128, mut known: BTreeMap<NaiveDate, i128>) -> Result<bool> {
     let scan_start = now_ns();
-    let (scanned_at, mut known) = match read_days(&dir(store).join("days.tsv")) {
-        Some(v) => v,
-        None => {
-            // Start over: nothing in an untrusted index may survive.
-            let _ = fs::remove_dir_all(dir(store).join("day"));
-            let _ = fs::remove_dir_all(dir(store).join("patient"));
-            write_empty_buckets(store)?;
-            (0, BTreeMap::new())
-        }
-    };
     let mut stale: Vec<NaiveDate> = Vec::new();
     let mut now_days: BTreeMap<NaiveDate, i128> = BTreeMap::new();
     for day in store.ledger_days()? {
@@ -122,8 +147,8 @@ fn refresh(store: &Store) -> Result<()> {
         .filter(|d| !now_days.contains_key(d))
         .copied()
         .collect();
-    if stale.is_empty() && gone.is_empty() && known.len() == now_days.len() {
-        return Ok(());
+    if stale.is_empty() && gone.is_empty() {
+        return Ok(true);
     }
     let mut old_days = DayMap::new();
     let mut new_days = DayMap::new();
@@ -137,16 +162,22 @@ fn refresh(store: &Store) -> Result<()> {
         old_days.insert(*day, old);
         new_days.insert(*day, new);
     }
-    apply_to_buckets(store, &old_days, &new_days)?;
+    if !apply_to_buckets(store, &old_days, &new_days)? {
+        return Ok(false);
+    }
     for (day, rows) in &new_days {
         if now_days.contains_key(day) {
-            write_lines(&day_path(store, *day), rows.iter().map(|(t, p)| format!("{t}\t{p}")))?;
+            write_lines(
+                &day_path(store, *day),
+                rows.iter().map(|(t, p)| format!("{t}\t{p}")),
+            )?;
         } else {
             let _ = fs::remove_file(day_path(store, *day));
         }
     }
     known = now_days;
-    write_days(&dir(store).join("days.tsv"), scan_start, &known)
+    write_days(&dir(store).join("days.tsv"), scan_start, &known)?;
+    Ok(true)
 }
 
 /// The day's (entry, patient) pairs now: known files keep their patient, new files are read.
@@ -180,8 +211,8 @@ fn patient_of(store: &Store, rel: &Path) -> Option<Id> {
     quick.or_else(|| parse_toml::<Entry>(&path, &bytes).ok().map(|e| e.patient))
 }
 
-/// Moves the changed days' entries between patients' buckets.
-fn apply_to_buckets(store: &Store, old: &DayMap, new: &DayMap) -> Result<()> {
+/// Moves the changed days' entries between patients' buckets; false when a bucket is damaged.
+fn apply_to_buckets(store: &Store, old: &DayMap, new: &DayMap) -> Result<bool> {
     let mut by_bucket: BTreeMap<String, Vec<(bool, NaiveDate, &Id, &Id)>> = BTreeMap::new();
     for (add, map) in [(false, old), (true, new)] {
         for (day, rows) in map {
@@ -195,9 +226,15 @@ fn apply_to_buckets(store: &Store, old: &DayMap, new: &DayMap) -> Result<()> {
     }
     for (shard, changes) in by_bucket {
         let path = dir(store).join("patient").join(format!("{shard}.tsv"));
-        let mut bucket = read_bucket(&path).unwrap_or_default();
+        let Some(mut bucket) = read_bucket(&path) else {
+            return Ok(false);
+        };
         // Removals first, then additions: an entry both old and new stays.
-        for (add, day, t, p) in changes.iter().filter(|c| !c.0).chain(changes.iter().filter(|c| c.0)) {
+        for (add, day, t, p) in changes
+            .iter()
+            .filter(|c| !c.0)
+            .chain(changes.iter().filter(|c| c.0))
+        {
             let set = bucket.entry((*p).clone()).or_default();
             if *add {
                 set.insert((*day, (*t).clone()));
@@ -212,7 +249,7 @@ fn apply_to_buckets(store: &Store, old: &DayMap, new: &DayMap) -> Result<()> {
         });
         write_lines(&path, lines)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// One empty file per possible shard, so that a missing bucket always means damage.
@@ -269,14 +306,19 @@ fn read_days(path: &Path) -> Option<(i128, BTreeMap<NaiveDate, i128>)> {
     let mut days = BTreeMap::new();
     for l in rest {
         let (d, m) = l.split_once('\t')?;
-        days.insert(NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?, m.parse().ok()?);
+        days.insert(
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?,
+            m.parse().ok()?,
+        );
     }
     Some((scanned_at, days))
 }
 
 fn write_days(path: &Path, scanned_at: i128, days: &BTreeMap<NaiveDate, i128>) -> Result<()> {
     let head = std::iter::once(format!("{FORMAT} {scanned_at}"));
-    let rest = days.iter().map(|(d, m)| format!("{}\t{m}", d.format("%Y-%m-%d")));
+    let rest = days
+        .iter()
+        .map(|(d, m)| format!("{}\t{m}", d.format("%Y-%m-%d")));
     write_lines(path, head.chain(rest))
 }
 
@@ -309,15 +351,4 @@ fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
     tmp.persist(path)
         .map_err(|e| Error::io(path, "replace", e.error))?;
     Ok(())
-}
-
-fn mtime_ns(meta: &fs::Metadata) -> i128 {
-    meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128
-}
-
-fn now_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
 }

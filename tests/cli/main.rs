@@ -4,3 +4,4 @@
 
 mod harness;
 mod patient;
+mod pay;

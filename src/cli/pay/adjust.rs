@@ -10,7 +10,7 @@ pub struct Args {
     /// The patient (P…).
     #[arg(long)]
     pub patient: String,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub amount: String,
     #[arg(long, value_enum)]
     pub kind: AdjustmentKind,
@@ -26,8 +26,10 @@ pub fn cmd_adjust(ctx: &Ctx, a: Args) -> Result<u8> {
     let reason = one_line("--reason", &a.reason, 200)?;
     let posting = Posting::begin(&store, &pid)?;
     if amount > balance(&posting.entries).total {
-        return Err(Error::user("the adjustment is more than the patient's balance")
-            .hint("an adjustment cannot create a credit; see `frontdesk pay balance PATIENT`"));
+        return Err(
+            Error::user("the adjustment is more than the patient's balance")
+                .hint("an adjustment cannot create a credit; see `frontdesk pay balance PATIENT`"),
+        );
     }
     let mut e = posting.entry(Kind::Adjustment, amount);
     e.adjustment = Some(a.kind);

@@ -51,8 +51,16 @@ pub fn cmd_balance(ctx: &Ctx, a: Args) -> Result<u8> {
         ]))?,
         Format::Csv | Format::Html => {
             let mut t = Table::new(&[
-                "patient", "balance", "insurance", "patient owes", "due now", "credit",
-                "0-30", "31-60", "61-90", "over 90",
+                "patient",
+                "balance",
+                "insurance",
+                "patient owes",
+                "due now",
+                "credit",
+                "0-30",
+                "31-60",
+                "61-90",
+                "over 90",
             ]);
             let p = |d| Cell::Number(money::plain(d));
             t.push(vec![

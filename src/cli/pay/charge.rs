@@ -28,7 +28,7 @@ pub struct Args {
     pub bill_to: Option<BillTo>,
     /// The patient's part of an insurance-billed charge (default: the office co-pay of their
     /// primary coverage).
-    #[arg(long, value_name = "AMOUNT")]
+    #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
     pub copay: Option<String>,
 }
 
@@ -52,7 +52,11 @@ pub fn cmd_charge(ctx: &Ctx, a: Args) -> Result<u8> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let copay = a.copay.as_deref().map(|c| parse_money_or_zero("--copay", c)).transpose()?;
+    let copay = a
+        .copay
+        .as_deref()
+        .map(|c| parse_money_or_zero("--copay", c))
+        .transpose()?;
     let posting = Posting::begin(&store, &pid)?;
     let entry = build(&posting, lines, date, a.bill_to, copay, CopayKind::Office)?;
     posting.post_and_report(ctx, &entry)?;
@@ -71,22 +75,27 @@ pub fn build(
     let amount: Decimal = lines.iter().map(|l| l.fee).sum();
     check_positive("the charge", amount)?;
     let insured = posting.patient.coverage_on(1, date).is_some();
-    let bill_to = bill_to.unwrap_or(if insured { BillTo::Insurance } else { BillTo::Patient });
+    let bill_to = bill_to.unwrap_or(if insured {
+        BillTo::Insurance
+    } else {
+        BillTo::Patient
+    });
     let mut e = posting.entry(Kind::Charge, amount);
     e.date = date;
     e.bill_to = Some(bill_to);
     if bill_to == BillTo::Insurance {
-        let portion = copay.or_else(|| {
-            copay_due(&posting.patient, copay_kind, date).map(|c| c.amount)
-        });
+        let portion =
+            copay.or_else(|| copay_due(&posting.patient, copay_kind, date).map(|c| c.amount));
         if portion.is_some_and(|p| p > amount) {
             return Err(Error::user("--copay is more than the charge")
                 .hint("the patient's part cannot exceed what is charged"));
         }
         e.patient_portion = portion.filter(|p| !p.is_zero());
     } else if copay.is_some() {
-        return Err(Error::user("--copay applies only to charges billed to insurance")
-            .hint("add --bill-to insurance, or leave out --copay"));
+        return Err(
+            Error::user("--copay applies only to charges billed to insurance")
+                .hint("add --bill-to insurance, or leave out --copay"),
+        );
     }
     e.services = lines;
     Ok(e)

@@ -69,21 +69,61 @@ fn table(c: &Closeout) -> Table {
     let mut t = Table::new(&["section", "name", "count", "amount"]);
     let n = |d| Cell::Number(money::plain(d));
     for (m, l) in &c.by_method {
-        t.push(vec!["method".into(), m.as_str().into(), Cell::Number(l.count.to_string()), n(l.net)]);
+        t.push(vec![
+            "method".into(),
+            m.as_str().into(),
+            Cell::Number(l.count.to_string()),
+            n(l.net),
+        ]);
     }
     for (s, l) in &c.by_staff {
-        t.push(vec!["staff".into(), s.as_str().into(), Cell::Number(l.count.to_string()), n(l.net)]);
+        t.push(vec![
+            "staff".into(),
+            s.as_str().into(),
+            Cell::Number(l.count.to_string()),
+            n(l.net),
+        ]);
     }
-    t.push(vec!["total".into(), "patient payments".into(), "".into(), n(c.total)]);
-    t.push(vec!["total".into(), "checks".into(), Cell::Number(c.checks.count.to_string()), n(c.checks.net)]);
-    t.push(vec!["total".into(), "cash drawer".into(), "".into(), n(c.cash_drawer)]);
-    t.push(vec!["total".into(), "insurance payments".into(), "".into(), n(c.insurance)]);
+    t.push(vec![
+        "total".into(),
+        "patient payments".into(),
+        "".into(),
+        n(c.total),
+    ]);
+    t.push(vec![
+        "total".into(),
+        "checks".into(),
+        Cell::Number(c.checks.count.to_string()),
+        n(c.checks.net),
+    ]);
+    t.push(vec![
+        "total".into(),
+        "cash drawer".into(),
+        "".into(),
+        n(c.cash_drawer),
+    ]);
+    t.push(vec![
+        "total".into(),
+        "insurance payments".into(),
+        "".into(),
+        n(c.insurance),
+    ]);
     for v in &c.voids {
         let target = v.voids.as_ref().map(|x| x.to_string()).unwrap_or_default();
-        t.push(vec!["void".into(), format!("{} of {target}", v.id).into(), "".into(), n(v.amount)]);
+        t.push(vec![
+            "void".into(),
+            format!("{} of {target}", v.id).into(),
+            "".into(),
+            n(v.amount),
+        ]);
     }
     for r in &c.refunds {
-        t.push(vec!["refund".into(), r.id.to_string().into(), "".into(), n(r.amount)]);
+        t.push(vec![
+            "refund".into(),
+            r.id.to_string().into(),
+            "".into(),
+            n(r.amount),
+        ]);
     }
     t
 }
@@ -172,15 +212,28 @@ impl View {
             by_method: c
                 .by_method
                 .iter()
-                .map(|(k, l)| Row { method: k.as_str().into(), staff: String::new(), count: l.count, net: m(l.net) })
+                .map(|(k, l)| Row {
+                    method: k.as_str().into(),
+                    staff: String::new(),
+                    count: l.count,
+                    net: m(l.net),
+                })
                 .collect(),
             by_staff: c
                 .by_staff
                 .iter()
-                .map(|(k, l)| Row { method: String::new(), staff: k.clone(), count: l.count, net: m(l.net) })
+                .map(|(k, l)| Row {
+                    method: String::new(),
+                    staff: k.clone(),
+                    count: l.count,
+                    net: m(l.net),
+                })
                 .collect(),
             total: m(c.total),
-            checks: Checks { count: c.checks.count, total: m(c.checks.net) },
+            checks: Checks {
+                count: c.checks.count,
+                total: m(c.checks.net),
+            },
             cash_drawer: m(c.cash_drawer),
             insurance: m(c.insurance),
             voids: c.voids.iter().map(listed).collect(),

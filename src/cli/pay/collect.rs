@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long)]
     pub patient: String,
     /// Amount received, e.g. 25.00.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub amount: String,
     #[arg(long, value_enum)]
     pub method: Method,
@@ -55,8 +55,16 @@ pub fn cmd_collect(ctx: &Ctx, a: Args) -> Result<u8> {
         .as_deref()
         .map(|s| Id::parse_kind(s, IdKind::Appointment))
         .transpose()?;
-    let charges = a.charges.iter().map(|c| entry_id(c)).collect::<Result<Vec<_>>>()?;
-    let key = a.idempotency_key.as_deref().map(check_idempotency_key).transpose()?;
+    let charges = a
+        .charges
+        .iter()
+        .map(|c| entry_id(c))
+        .collect::<Result<Vec<_>>>()?;
+    let key = a
+        .idempotency_key
+        .as_deref()
+        .map(check_idempotency_key)
+        .transpose()?;
     let templates = Templates::load(store.root())?;
     let posting = Posting::begin(&store, &pid)?;
     if let Some(k) = &key
@@ -103,8 +111,10 @@ fn applies_to(a: &Args, e: &Entry) -> AppliesTo {
 fn check_charges(entries: &[Entry], charges: &[Id]) -> Result<()> {
     for c in charges {
         if !entries.iter().any(|e| &e.id == c && e.kind == Kind::Charge) {
-            return Err(Error::user(format!("{c} is not a charge on this patient's ledger"))
-                .hint("see the charges with `frontdesk pay ledger PATIENT`"));
+            return Err(
+                Error::user(format!("{c} is not a charge on this patient's ledger"))
+                    .hint("see the charges with `frontdesk pay ledger PATIENT`"),
+            );
         }
     }
     Ok(())
@@ -112,7 +122,13 @@ fn check_charges(entries: &[Entry], charges: &[Id]) -> Result<()> {
 
 /// A retry with a key already used: the same payment prints its first receipt again; a
 /// different payment under the same key is refused.
-fn replay(ctx: &Ctx, store: &Store, done: &Entry, amount: rust_decimal::Decimal, method: Method) -> Result<u8> {
+fn replay(
+    ctx: &Ctx,
+    store: &Store,
+    done: &Entry,
+    amount: rust_decimal::Decimal,
+    method: Method,
+) -> Result<u8> {
     if done.amount != amount || done.method != Some(method) {
         return Err(Error::conflict(format!(
             "idempotency key was already used for payment {} with a different amount or method",
@@ -120,7 +136,10 @@ fn replay(ctx: &Ctx, store: &Store, done: &Entry, amount: rust_decimal::Decimal,
         ))
         .hint("use a new key for a new payment"));
     }
-    ctx.say(&format!("payment {} was already recorded with this key; nothing new was recorded", done.id));
+    ctx.say(&format!(
+        "payment {} was already recorded with this key; nothing new was recorded",
+        done.id
+    ));
     if ctx.quiet || ctx.format != crate::render::Format::Table {
         render::print(&format!("{}\n", done.id))?;
         return Ok(exit::OK);

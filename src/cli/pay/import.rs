@@ -40,7 +40,13 @@ pub fn cmd_import(ctx: &Ctx, a: Args) -> Result<u8> {
     let now = store.office.now().fixed_offset();
     let mut body = Vec::new();
     for r in &plan.new {
-        let mut e = Entry::new(Kind::Payment, r.patient.clone(), r.amount, now, &store.options.user);
+        let mut e = Entry::new(
+            Kind::Payment,
+            r.patient.clone(),
+            r.amount,
+            now,
+            &store.options.user,
+        );
         e.date = r.date;
         e.method = Some(r.method);
         e.reference = r.reference.clone();
@@ -61,14 +67,23 @@ pub fn cmd_import(ctx: &Ctx, a: Args) -> Result<u8> {
 /// Reads and checks every row; all bad rows are reported together.
 fn read_rows(a: &Args, map: &PayMap, today: chrono::NaiveDate) -> Result<Vec<PayRow>> {
     let bytes = std::fs::read(&a.file).at_path(&a.file, "read")?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Error::user(format!("{}: not UTF-8 text", a.file.display())).hint("save the export as UTF-8 CSV"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::user(format!("{}: not UTF-8 text", a.file.display()))
+            .hint("save the export as UTF-8 CSV")
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let place = |e: Error| e.at(a.file.display());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| place(Error::user(format!("cannot read the header row: {}", csv_reason(&e)))))?
+        .map_err(|e| {
+            place(Error::user(format!(
+                "cannot read the header row: {}",
+                csv_reason(&e)
+            )))
+        })?
         .iter()
         .map(str::to_string)
         .collect();
@@ -109,7 +124,9 @@ fn read_rows(a: &Args, map: &PayMap, today: chrono::NaiveDate) -> Result<Vec<Pay
 /// The csv crate's reason without the record's content.
 fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("{len} fields where the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".into(),
@@ -128,7 +145,11 @@ struct Plan {
 fn plan(store: &Store, rows: &[PayRow]) -> Result<Plan> {
     let mut ledgers: BTreeMap<Id, Vec<Entry>> = BTreeMap::new();
     let mut seen = HashSet::new();
-    let mut plan = Plan { new: Vec::new(), done: Vec::new(), repeated: 0 };
+    let mut plan = Plan {
+        new: Vec::new(),
+        done: Vec::new(),
+        repeated: 0,
+    };
     let mut missing = Vec::new();
     for r in rows {
         if !ledgers.contains_key(&r.patient) {
@@ -151,14 +172,19 @@ fn plan(store: &Store, rows: &[PayRow]) -> Result<Plan> {
         for m in &missing {
             eprintln!("{m}");
         }
-        return Err(Error::user(format!("{} rows name patients that do not exist; nothing was imported", missing.len()))
-            .hint("check the patient IDs with `frontdesk patient find`"));
+        return Err(Error::user(format!(
+            "{} rows name patients that do not exist; nothing was imported",
+            missing.len()
+        ))
+        .hint("check the patient IDs with `frontdesk patient find`"));
     }
     Ok(plan)
 }
 
 fn show(ctx: &Ctx, plan: &Plan, cur: &str, dry_run: bool) -> Result<()> {
-    let mut t = Table::new(&["row", "patient", "date", "amount", "method", "key", "status"]);
+    let mut t = Table::new(&[
+        "row", "patient", "date", "amount", "method", "key", "status",
+    ]);
     let line = |r: &PayRow, status: String| {
         vec![
             Cell::Number(r.row.to_string()),

@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long)]
     pub payer: String,
     /// What the payer paid.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub paid: String,
     /// The payer's claim number.
     #[arg(long)]
@@ -29,14 +29,18 @@ pub struct Args {
     #[arg(long = "ref", value_name = "REF")]
     pub reference: Option<String>,
     /// The amount the payer allows for the services.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub allowed: Option<String>,
     /// Contractual adjustment written off under the payer's contract (default: billed − allowed
     /// when --allowed is given, else 0).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub contractual: Option<String>,
     /// What the EOB says the patient owes (deductible, co-insurance, co-pay).
-    #[arg(long = "patient-resp", value_name = "AMOUNT")]
+    #[arg(
+        long = "patient-resp",
+        value_name = "AMOUNT",
+        allow_hyphen_values = true
+    )]
     pub patient_resp: Option<String>,
     /// The charges it settles (T…); repeat for several.
     #[arg(long = "charge", value_name = "ENTRY")]
@@ -52,12 +56,18 @@ pub fn cmd_insurance(ctx: &Ctx, a: Args) -> Result<u8> {
     store.load_payer(&a.payer)?;
     let paid = parse_money("--paid", &a.paid)?;
     let amount = |flag: &str, v: &Option<String>| {
-        v.as_deref().map(|s| parse_money_or_zero(flag, s)).transpose()
+        v.as_deref()
+            .map(|s| parse_money_or_zero(flag, s))
+            .transpose()
     };
     let allowed = amount("--allowed", &a.allowed)?;
     let contractual = amount("--contractual", &a.contractual)?;
     let patient_resp = amount("--patient-resp", &a.patient_resp)?;
-    let named = a.charges.iter().map(|c| entry_id(c)).collect::<Result<Vec<_>>>()?;
+    let named = a
+        .charges
+        .iter()
+        .map(|c| entry_id(c))
+        .collect::<Result<Vec<_>>>()?;
     let appointment = a
         .appointment
         .as_deref()
@@ -69,8 +79,16 @@ pub fn cmd_insurance(ctx: &Ctx, a: Args) -> Result<u8> {
     let contractual = contractual_for(billed, paid, allowed, contractual, patient_resp)?;
     let mut e = posting.entry(Kind::InsurancePayment, paid);
     e.payer = Some(a.payer.clone());
-    e.claim = a.claim.as_deref().map(|c| one_line("--claim", c, 40)).transpose()?;
-    e.reference = a.reference.as_deref().map(|r| one_line("--ref", r, 40)).transpose()?;
+    e.claim = a
+        .claim
+        .as_deref()
+        .map(|c| one_line("--claim", c, 40))
+        .transpose()?;
+    e.reference = a
+        .reference
+        .as_deref()
+        .map(|r| one_line("--ref", r, 40))
+        .transpose()?;
     e.allowed = allowed;
     e.contractual = (!contractual.is_zero()).then_some(contractual);
     e.patient_responsibility = patient_resp;
@@ -82,7 +100,11 @@ pub fn cmd_insurance(ctx: &Ctx, a: Args) -> Result<u8> {
 
 /// The charges this payment settles: the named ones, else the appointment's, else every
 /// charge of the patient still waiting for insurance. Each must be waiting.
-fn settled_charges<'a>(entries: &'a [Entry], named: &[Id], appt: Option<&Id>) -> Result<Vec<&'a Entry>> {
+fn settled_charges<'a>(
+    entries: &'a [Entry],
+    named: &[Id],
+    appt: Option<&Id>,
+) -> Result<Vec<&'a Entry>> {
     let pending = pending_charges(entries);
     let chosen: Vec<&Entry> = if !named.is_empty() {
         named
@@ -123,14 +145,18 @@ fn contractual_for(
         if let Some(pr) = patient_resp
             && paid + pr != al
         {
-            return Err(Error::user("--paid plus --patient-resp does not equal --allowed")
-                .hint("check the figures on the EOB"));
+            return Err(
+                Error::user("--paid plus --patient-resp does not equal --allowed")
+                    .hint("check the figures on the EOB"),
+            );
         }
     }
     let c = contractual.unwrap_or_else(|| allowed.map_or(Decimal::ZERO, |al| billed - al));
     if paid + c > billed {
-        return Err(Error::user("--paid plus the contractual adjustment is more than the charges billed")
-            .hint("check the figures on the EOB, and which charges it covers"));
+        return Err(Error::user(
+            "--paid plus the contractual adjustment is more than the charges billed",
+        )
+        .hint("check the figures on the EOB, and which charges it covers"));
     }
     Ok(c)
 }

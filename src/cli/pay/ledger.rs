@@ -25,7 +25,14 @@ pub fn cmd_ledger(ctx: &Ctx, a: Args) -> Result<u8> {
     }
     let cur = &store.office.currency;
     let mut t = Table::new(&[
-        "date", "entry", "description", "amount", "balance", "insurance", "patient", "note",
+        "date",
+        "entry",
+        "description",
+        "amount",
+        "balance",
+        "insurance",
+        "patient",
+        "note",
     ]);
     for r in &rows {
         t.push(row(r, cur));

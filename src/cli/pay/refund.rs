@@ -10,7 +10,7 @@ pub struct Args {
     /// The patient (P…).
     #[arg(long)]
     pub patient: String,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub amount: String,
     #[arg(long, value_enum)]
     pub method: Method,
@@ -30,8 +30,10 @@ pub fn cmd_refund(ctx: &Ctx, a: Args) -> Result<u8> {
     let reason = one_line("--reason", &a.reason, 200)?;
     let posting = Posting::begin(&store, &pid)?;
     if amount > refundable(&posting.entries) {
-        return Err(Error::user("the refund is more than the patient has paid and not yet been refunded")
-            .hint("see what was paid with `frontdesk pay ledger PATIENT`"));
+        return Err(Error::user(
+            "the refund is more than the patient has paid and not yet been refunded",
+        )
+        .hint("see what was paid with `frontdesk pay ledger PATIENT`"));
     }
     let mut e = posting.entry(Kind::Refund, amount);
     e.method = Some(a.method);

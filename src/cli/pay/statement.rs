@@ -69,11 +69,13 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
     let templates = Templates::load(store.root())?;
     if a.all_due {
         let dir = a.output.clone().unwrap_or_default();
-        let kind = a.kind.unwrap_or(if ctx.format == Format::Table || ctx.format == Format::Html {
-            Layout::Html
-        } else {
-            Layout::Text
-        });
+        let kind = a.kind.unwrap_or(
+            if ctx.format == Format::Table || ctx.format == Format::Html {
+                Layout::Html
+            } else {
+                Layout::Text
+            },
+        );
         return all_due(ctx, &store, &templates, &dir, kind);
     }
     let pid = patient_id(a.patient.as_deref().unwrap_or_default())?;
@@ -85,14 +87,21 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
             .as_ref()
             .and_then(|p| p.extension())
             .is_some_and(|e| e == "html" || e == "htm");
-        if html_file || ctx.format == Format::Html { Layout::Html } else { Layout::Text }
+        if html_file || ctx.format == Format::Html {
+            Layout::Html
+        } else {
+            Layout::Text
+        }
     });
     let view = StatementView::new(&store.office, &patient, &entries, store.office.today());
     let text = templates.render(kind.template(), &view)?;
     match &a.output {
         Some(path) => {
             render::write_file(path, &text)?;
-            ctx.say(&format!("statement for {pid} written to {}", path.display()));
+            ctx.say(&format!(
+                "statement for {pid} written to {}",
+                path.display()
+            ));
         }
         None => render::print(&text)?,
     }
@@ -101,7 +110,13 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
 
 /// Writes `DIR/<patient ID>.html` for every patient owing money now. File names carry the ID
 /// only, never a name.
-fn all_due(ctx: &Ctx, store: &Store, templates: &Templates, dir: &Path, kind: Layout) -> Result<u8> {
+fn all_due(
+    ctx: &Ctx,
+    store: &Store,
+    templates: &Templates,
+    dir: &Path,
+    kind: Layout,
+) -> Result<u8> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::user(format!("{} is not a directory", dir.display()))
             .hint("--all-due writes one file per patient into a directory"));
@@ -118,7 +133,11 @@ fn all_due(ctx: &Ctx, store: &Store, templates: &Templates, dir: &Path, kind: La
             continue;
         }
         let patient = store.load_patient(&pid)?;
-        if patient.flags.iter().any(|f| f.eq_ignore_ascii_case(NO_STATEMENTS)) {
+        if patient
+            .flags
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(NO_STATEMENTS))
+        {
             skipped += 1;
             continue;
         }
@@ -173,7 +192,12 @@ pub struct StatementView {
 }
 
 impl StatementView {
-    pub fn new(office: &Office, patient: &Patient, entries: &[Entry], today: NaiveDate) -> StatementView {
+    pub fn new(
+        office: &Office,
+        patient: &Patient,
+        entries: &[Entry],
+        today: NaiveDate,
+    ) -> StatementView {
         let cur = &office.currency;
         let (vs, account) = visits(entries);
         let a: Aging = aging(entries, today);
@@ -209,8 +233,16 @@ fn lines(e: &Entry, cur: &str) -> Vec<Line> {
     let line = |description: String, amount: Decimal, debit: bool| Line {
         date: e.date.to_string(),
         description,
-        charge: if debit { money::display(amount, cur) } else { String::new() },
-        credit: if debit { String::new() } else { money::display(amount, cur) },
+        charge: if debit {
+            money::display(amount, cur)
+        } else {
+            String::new()
+        },
+        credit: if debit {
+            String::new()
+        } else {
+            money::display(amount, cur)
+        },
     };
     match e.kind {
         Kind::Charge => e

@@ -103,8 +103,16 @@ impl EntryView {
             amount: money::display(e.amount, currency),
             method: e.method.map(Method::as_str).unwrap_or("").to_string(),
             reference: e.reference.clone().unwrap_or_default(),
-            applies_to: e.applies_to.map(AppliesTo::as_str).unwrap_or("account").to_string(),
-            appointment: e.appointment.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+            applies_to: e
+                .applies_to
+                .map(AppliesTo::as_str)
+                .unwrap_or("account")
+                .to_string(),
+            appointment: e
+                .appointment
+                .as_ref()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             by: e.by.clone(),
             description: e.describe(),
         }

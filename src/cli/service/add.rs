@@ -12,7 +12,7 @@ pub struct Args {
     #[arg(long)]
     pub description: String,
     /// The fee, e.g. 125.00.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub fee: String,
 }
 
@@ -28,8 +28,11 @@ pub fn cmd_add(ctx: &Ctx, a: Args) -> Result<u8> {
     let mut txn = store.begin()?;
     let mut f = store.load_services()?;
     if f.find(&code).is_some() {
-        return Err(Error::user(format!("service {code} is already on the fee schedule"))
-            .hint(format!("change it with `frontdesk service update {code} --fee …`")));
+        return Err(
+            Error::user(format!("service {code} is already on the fee schedule")).hint(format!(
+                "change it with `frontdesk service update {code} --fee …`"
+            )),
+        );
     }
     f.services.push(service);
     f.sort();

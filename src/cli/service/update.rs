@@ -11,7 +11,7 @@ pub struct Args {
     pub code: String,
     #[arg(long)]
     pub description: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub fee: Option<String>,
 }
 
@@ -21,13 +21,20 @@ pub fn cmd_update(ctx: &Ctx, a: Args) -> Result<u8> {
     if a.description.is_none() && a.fee.is_none() {
         return Err(Error::user("nothing to change").hint("give --fee and/or --description"));
     }
-    let fee = a.fee.as_deref().map(|f| parse_money("--fee", f)).transpose()?;
+    let fee = a
+        .fee
+        .as_deref()
+        .map(|f| parse_money("--fee", f))
+        .transpose()?;
     let desc = a.description.as_deref().map(description).transpose()?;
     let mut txn = store.begin()?;
     let mut f = store.load_services()?;
     let Some(s) = f.services.iter_mut().find(|s| s.code == code) else {
-        return Err(Error::user(format!("service {code} is not on the fee schedule"))
-            .hint(format!("add it with `frontdesk service add {code} --description … --fee …`")));
+        return Err(
+            Error::user(format!("service {code} is not on the fee schedule")).hint(format!(
+                "add it with `frontdesk service add {code} --description … --fee …`"
+            )),
+        );
     };
     let mut changed = Vec::new();
     if let Some(fee) = fee.filter(|f| *f != s.fee) {
