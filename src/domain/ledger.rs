@@ -627,18 +627,8 @@ pub fn check_voidable(entries: &[Entry], target: &Entry) -> Result<()> {
     Ok(())
 }
 
-/// Which co-pay an appointment type draws from the patient's coverage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CopayKind {
-    /// An ordinary office visit.
-    #[default]
-    Office,
-    Specialist,
-    Urgent,
-    /// No co-pay applies (e.g. a nurse visit or a free follow-up).
-    None,
-}
+/// Which co-pay an appointment type draws (`copay = "office"` on the type).
+pub use crate::domain::schedule::apptype::CopayKind;
 
 /// The co-pay due from the patient's primary coverage in force on `on`, if any.
 #[derive(Debug, Clone, PartialEq, Serialize)]

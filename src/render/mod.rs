@@ -81,6 +81,9 @@ impl Table {
     pub fn print(&self, format: Format) -> Result<()> {
         let mut out = io::stdout().lock();
         let text = match format {
+            // An empty listing for a person is silence (the exit code says "nothing found");
+            // CSV keeps its header so scripts see the columns.
+            Format::Table if self.rows.is_empty() => String::new(),
             Format::Table => self.to_text(),
             Format::Csv => self.to_csv()?,
             Format::Html => self.to_html(),

@@ -22,9 +22,24 @@ pub enum Mode {
 
 /// Writes `bytes` to `path` atomically with mode 0600, creating parent directories (0700).
 pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+    let dir = place(path, bytes, mode)?;
+    fault::check("dirsync")
+        .and_then(|_| sync_dir(dir))
+        .at_path(dir, "flush directory")?;
+    Ok(())
+}
+
+/// Everything `write` does except flushing the directory, which a batch does once per
+/// directory (`sync_dir`) after placing all its files. Returns that directory.
+pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     create_dirs(dir)?;
     if mode == Mode::CreateNew && path.exists() {
         return Err(
@@ -32,11 +47,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
                 .hint("nothing was written"),
         );
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .at_path(dir, "create a temporary file in")?;
+    let mut tmp = temp_in(dir)?;
     fault::check("write")
         .and_then(|_| tmp.write_all(bytes))
         .at_path(path, "write")?;
@@ -44,6 +55,34 @@ pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
         .and_then(|_| tmp.as_file().sync_all())
         .at_path(path, "flush to disk")?;
     fault::check("rename").at_path(path, "rename into place")?;
+    persist(tmp, path, mode)?;
+    Ok(dir)
+}
+
+/// Writes a new file atomically (temp file, then rename; no-clobber for `CreateNew`) but
+/// without any fsync: for the demo generator and the disposable index, which sync once at the
+/// end or can be rebuilt, never for records written by the interactive commands. The parent
+/// directory must already exist.
+pub fn write_unsynced(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    let mut tmp = temp_in(dir)?;
+    tmp.write_all(bytes).at_path(path, "write")?;
+    persist(tmp, path, mode)
+}
+
+/// A private (0600) temp file in `dir`, to be renamed over the target.
+fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .at_path(dir, "create a temporary file in")
+}
+
+/// Renames the temp file into place: no-clobber for a new record.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path, mode: Mode) -> Result<()> {
     match mode {
         Mode::CreateNew => tmp.persist_noclobber(path).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
@@ -57,16 +96,14 @@ pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
             .persist(path)
             .map_err(|e| Error::io(path, "replace", e.error))?,
     };
-    fault::check("dirsync")
-        .and_then(|_| sync_dir(dir))
-        .at_path(dir, "flush directory")?;
     Ok(())
 }
 
 /// Creates `dir` and its missing parents with mode 0700, fsyncing each parent so that the new
 /// directory entry itself survives a crash.
 pub fn create_dirs(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
+    // A relative path's last parent is "", the current directory.
+    if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {
@@ -81,12 +118,17 @@ pub fn create_dirs(dir: &Path) -> Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .at_path(dir, "set permissions on")?;
     if let Some(parent) = dir.parent() {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
         sync_dir(parent).at_path(parent, "flush directory")?;
     }
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

@@ -36,11 +36,31 @@ fn git(root: &Path, user: &str) -> Command {
     cmd
 }
 
-fn run(mut cmd: Command, what: &str) -> Result<String> {
-    let out = cmd.output().map_err(|e| {
+fn run(cmd: Command, what: &str) -> Result<String> {
+    run_with_input(cmd, None, what)
+}
+
+/// Runs git, feeding `input` on stdin from a thread (so a chatty git cannot deadlock), and
+/// returns its stdout. Paths on stdin are literal, never patterns.
+fn run_with_input(mut cmd: Command, input: Option<&[u8]>, what: &str) -> Result<String> {
+    use std::io::Write;
+    if input.is_some() {
+        cmd.env("GIT_LITERAL_PATHSPECS", "1").stdin(Stdio::piped());
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| {
         Error::internal(format!("cannot run git to {what}: {e}"))
             .hint("install git, or use --no-commit")
     })?;
+    let stdin = child.stdin.take();
+    let out = std::thread::scope(|s| {
+        if let (Some(mut stdin), Some(input)) = (stdin, input) {
+            // A write error shows up as git's own failure below.
+            s.spawn(move || stdin.write_all(input));
+        }
+        child.wait_with_output()
+    })
+    .map_err(|e| Error::internal(format!("git could not {what}: {e}")))?;
     if !out.status.success() {
         // git's own message names paths and refs, not record contents.
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -62,34 +82,79 @@ pub fn init(root: &Path, user: &str) -> Result<()> {
         ("index.version", "4"),
         ("core.untrackedCache", "true"),
         ("commit.gpgSign", "false"),
+        // Objects hold every version of every record: private to the office's account.
+        ("core.sharedRepository", "0600"),
     ] {
         let mut cmd = git(root, user);
         cmd.args(["config", key, value]);
         run(cmd, "configure the repository")?;
     }
+    let git_dir = root.join(".git");
+    std::fs::set_permissions(
+        &git_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .map_err(|e| Error::io(&git_dir, "set permissions on", e))?;
     Ok(())
 }
 
 /// Stages exactly `paths` (relative to `root`) and commits them with `message`.
 /// Does nothing when the staged content did not change.
+///
+/// The paths go to git on stdin, not as arguments: an import of 100,000 patients would
+/// overflow the command line.
 pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<()> {
     fault::check("git").map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
     if paths.is_empty() {
         return Ok(());
     }
+    let mut list = Vec::with_capacity(paths.len() * 32);
+    for p in paths {
+        list.extend_from_slice(p.as_os_str().as_encoded_bytes());
+        list.push(0);
+    }
+    let from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"];
     let mut add = git(root, user);
-    add.args(["add", "-A", "--"]).args(paths);
-    run(add, "stage the change")?;
-    let mut diff = git(root, user);
-    diff.args(["diff", "--cached", "--quiet", "--"]).args(paths);
-    if diff.status().is_ok_and(|s| s.success()) {
+    add.args(["add", "-A"]).args(from_stdin);
+    run_with_input(add, Some(&list), "stage the change")?;
+    if !staged_any(root, user, paths)? {
         return Ok(());
     }
     let mut cmd = git(root, user);
-    cmd.args(["commit", "-q", "--no-verify", "-m", message, "--"])
-        .args(paths);
+    cmd.args(["commit", "-q", "--no-verify", "-m", message])
+        .args(from_stdin);
+    run_with_input(cmd, Some(&list), "commit")?;
+    Ok(())
+}
+
+/// Stages every change in the tree and commits it: for bulk batches such as the generator.
+pub fn commit_all(root: &Path, user: &str, message: &str) -> Result<()> {
+    fault::check("git").map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
+    let mut add = git(root, user);
+    add.args(["add", "-A"]);
+    run(add, "stage the change")?;
+    let mut cmd = git(root, user);
+    cmd.args([
+        "commit",
+        "-q",
+        "--no-verify",
+        "--allow-empty",
+        "-m",
+        message,
+    ]);
     run(cmd, "commit")?;
     Ok(())
+}
+
+/// True when any of `paths` differs between the index and HEAD.
+fn staged_any(root: &Path, user: &str, paths: &[PathBuf]) -> Result<bool> {
+    let mut diff = git(root, user);
+    diff.args(["diff", "--cached", "--name-only", "--no-renames", "-z"]);
+    let staged = run(diff, "compare the change")?;
+    let ours: std::collections::HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    Ok(staged
+        .split('\0')
+        .any(|p| !p.is_empty() && ours.contains(Path::new(p))))
 }
 
 /// One commit touching a record.
@@ -118,4 +183,190 @@ pub fn history(root: &Path, rel: &Path) -> Result<Vec<LogEntry>> {
             })
         })
         .collect())
+}
+
+// ---- state of the working tree (for `frontdesk check`) ----
+
+/// The git operation left half-done in the tree, if any: "merge", "rebase", "cherry-pick".
+pub fn operation_in_progress(root: &Path) -> Option<&'static str> {
+    let git_dir = root.join(".git");
+    if git_dir.join("MERGE_HEAD").exists() {
+        Some("merge")
+    } else if git_dir.join("rebase-merge").exists() || git_dir.join("rebase-apply").exists() {
+        Some("rebase")
+    } else if git_dir.join("CHERRY_PICK_HEAD").exists() {
+        Some("cherry-pick")
+    } else {
+        None
+    }
+}
+
+/// Paths (relative to `root`) that differ from the last commit, new files included.
+pub fn uncommitted(root: &Path, user: &str) -> Result<Vec<PathBuf>> {
+    let mut cmd = git(root, user);
+    cmd.args(["status", "--porcelain=v1", "-z", "--untracked-files=all"]);
+    let out = run(cmd, "read the working tree's status")?;
+    let mut paths = Vec::new();
+    let mut fields = out.split('\0').filter(|f| !f.is_empty());
+    while let Some(entry) = fields.next() {
+        let (status, path) = entry.split_at(entry.len().min(3));
+        paths.push(PathBuf::from(path));
+        // A rename is followed by its old path, which is not a separate change.
+        if status.starts_with('R') || status.starts_with('C') {
+            fields.next();
+        }
+    }
+    Ok(paths)
+}
+
+// ---- sync with a remote ----
+
+/// The branch checked out, or an error when HEAD is detached.
+pub fn current_branch(root: &Path, user: &str) -> Result<String> {
+    let mut cmd = git(root, user);
+    cmd.args(["symbolic-ref", "--quiet", "--short", "HEAD"]);
+    run(cmd, "find the current branch")
+        .map(|s| s.trim().to_string())
+        .map_err(|e| e.hint("check out a branch (e.g. `git checkout main`) before syncing"))
+}
+
+pub fn remotes(root: &Path, user: &str) -> Result<Vec<String>> {
+    let mut cmd = git(root, user);
+    cmd.arg("remote");
+    Ok(run(cmd, "list remotes")?
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// The commit `spec` names, or None when it does not exist.
+pub fn resolve(root: &Path, user: &str, spec: &str) -> Option<String> {
+    let mut cmd = git(root, user);
+    cmd.args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{spec}^{{commit}}"));
+    run(cmd, "resolve a revision")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+pub fn fetch(root: &Path, user: &str, remote: &str) -> Result<()> {
+    let mut cmd = git(root, user);
+    cmd.args(["fetch", "--quiet", remote]);
+    run(cmd, &format!("fetch from {remote}"))
+        .map(drop)
+        .map_err(|e| {
+            e.hint(format!(
+                "check that the remote {remote} is reachable (`git -C {} remote -v`)",
+                root.display()
+            ))
+        })
+}
+
+/// How bringing in the other side's commits went.
+#[derive(Debug)]
+pub enum Integrated {
+    Done,
+    /// These files were changed on both sides; the merge or rebase is still in progress.
+    Conflicts(Vec<PathBuf>),
+}
+
+/// Merges `upstream` into the current branch (or rebases onto it).
+pub fn integrate(root: &Path, user: &str, upstream: &str, rebase: bool) -> Result<Integrated> {
+    fault::check("git").map_err(|e| Error::internal(format!("git could not merge: {e}")))?;
+    let mut cmd = git(root, user);
+    if rebase {
+        cmd.args(["rebase", "--quiet", upstream]);
+    } else {
+        cmd.args(["merge", "--quiet", "--no-edit", "-m"])
+            .arg(format!("Sync: merge {upstream}."))
+            .arg(upstream);
+    }
+    let what = if rebase { "rebase" } else { "merge" };
+    match run(cmd, what) {
+        Ok(_) => Ok(Integrated::Done),
+        Err(e) => {
+            let conflicts = conflicted(root, user)?;
+            if conflicts.is_empty() && operation_in_progress(root).is_none() {
+                Err(e)
+            } else {
+                Ok(Integrated::Conflicts(conflicts))
+            }
+        }
+    }
+}
+
+/// Files with unresolved conflicts.
+pub fn conflicted(root: &Path, user: &str) -> Result<Vec<PathBuf>> {
+    let mut cmd = git(root, user);
+    cmd.args(["diff", "--name-only", "-z", "--diff-filter=U"]);
+    Ok(run(cmd, "list conflicts")?
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// Undoes a merge or rebase in progress, restoring the tree as it was before.
+pub fn abort(root: &Path, user: &str) -> Result<()> {
+    let Some(op) = operation_in_progress(root) else {
+        return Ok(());
+    };
+    let mut cmd = git(root, user);
+    cmd.args([op, "--abort"]);
+    run(cmd, &format!("undo the {op}")).map(drop)
+}
+
+/// Files that differ between two commits.
+pub fn changed_between(root: &Path, user: &str, from: &str, to: &str) -> Result<Vec<PathBuf>> {
+    let mut cmd = git(root, user);
+    cmd.args(["diff", "--name-only", "-z", "--no-renames", from, to]);
+    Ok(run(cmd, "list changed files")?
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// How a push went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pushed {
+    Done,
+    /// The remote has commits this side has not merged yet (someone pushed meanwhile).
+    Behind,
+}
+
+pub fn push(root: &Path, user: &str, remote: &str, branch: &str) -> Result<Pushed> {
+    let mut cmd = git(root, user);
+    cmd.args(["push", "--quiet", "--porcelain", remote])
+        .arg(format!("HEAD:refs/heads/{branch}"));
+    let out = cmd
+        .output()
+        .map_err(|e| Error::internal(format!("cannot run git to push: {e}")))?;
+    if out.status.success() {
+        return Ok(Pushed::Done);
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains("[rejected]")
+        || text.contains("non-fast-forward")
+        || text.contains("fetch first")
+    {
+        return Ok(Pushed::Behind);
+    }
+    Err(
+        Error::internal(format!("git could not push to {remote}: {}", text.trim())).hint(format!(
+            "check the remote (`git -C {} remote -v`) and try again",
+            root.display()
+        )),
+    )
+}
+
+/// How many commits `range` (`a..b`) holds.
+pub fn count_commits(root: &Path, user: &str, range: &str) -> Result<usize> {
+    let mut cmd = git(root, user);
+    cmd.args(["rev-list", "--count", range]);
+    Ok(run(cmd, "count commits")?.trim().parse().unwrap_or(0))
 }

@@ -28,14 +28,14 @@ use chrono::NaiveDate;
 use crate::domain::id::{ALPHABET, Id, IdKind};
 use crate::domain::ledger::Entry;
 use crate::error::{Error, IoContext, Result};
-use crate::store::ledger::day_rel;
 use crate::store::index::{mtime_ns, now_ns};
+use crate::store::ledger::day_rel;
 use crate::store::{STATE_DIR, Store, atomic, parse_toml};
 
 const FORMAT: &str = "frontdesk-ledger-index 1";
 /// Directory times this close to the last scan's start are not trusted (coarse file-system
 /// clocks can stamp a later change with an earlier time).
-const RACY_NS: i128 = 2_000_000_000;
+const RACY_NS: i64 = 2_000_000_000;
 
 type DayMap = BTreeMap<NaiveDate, Vec<(Id, Id)>>;
 
@@ -125,10 +125,10 @@ fn try_refresh(store: &Store) -> Result<bool> {
 
 /// Re-lists the day directories that changed since the scan that began at `scanned_at`, and
 /// moves their entries into and out of patients' buckets.
-fn scan(store: &Store, scanned_at: i128, mut known: BTreeMap<NaiveDate, i128>) -> Result<bool> {
+fn scan(store: &Store, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> Result<bool> {
     let scan_start = now_ns();
     let mut stale: Vec<NaiveDate> = Vec::new();
-    let mut now_days: BTreeMap<NaiveDate, i128> = BTreeMap::new();
+    let mut now_days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     for day in store.ledger_days()? {
         let Ok(meta) = fs::metadata(store.path(&day_rel(day))) else {
             continue;
@@ -299,7 +299,7 @@ fn read_day(path: &Path) -> Option<Vec<(Id, Id)>> {
         .collect()
 }
 
-fn read_days(path: &Path) -> Option<(i128, BTreeMap<NaiveDate, i128>)> {
+fn read_days(path: &Path) -> Option<(i64, BTreeMap<NaiveDate, i64>)> {
     let lines = read_lines(path)?;
     let (head, rest) = lines.split_first()?;
     let scanned_at = head.strip_prefix(FORMAT)?.trim().parse().ok()?;
@@ -314,7 +314,7 @@ fn read_days(path: &Path) -> Option<(i128, BTreeMap<NaiveDate, i128>)> {
     Some((scanned_at, days))
 }
 
-fn write_days(path: &Path, scanned_at: i128, days: &BTreeMap<NaiveDate, i128>) -> Result<()> {
+fn write_days(path: &Path, scanned_at: i64, days: &BTreeMap<NaiveDate, i64>) -> Result<()> {
     let head = std::iter::once(format!("{FORMAT} {scanned_at}"));
     let rest = days
         .iter()

@@ -42,6 +42,46 @@ impl Clinic {
         Clinic { dir, root }
     }
 
+    /// A generated demo clinic of `patients` patients (fixed seed and date), with git.
+    pub fn demo(patients: u32) -> Clinic {
+        Clinic::made_by("demo generate", |root| {
+            bare()
+                .args(["demo", "generate"])
+                .arg(root)
+                .args(["--patients", &patients.to_string()])
+                .args(["--seed", "5", "--as-of", "2026-11-27"])
+                .output()
+                .unwrap()
+        })
+    }
+
+    /// A second site: a clone of `remote`, made private as docs/sync.md says.
+    pub fn clone_of(remote: &Path) -> Clinic {
+        let c = Clinic::made_by("clone", |root| {
+            std::process::Command::new("git")
+                .args(["clone", "-q", "--config", "core.sharedRepository=0600"])
+                .arg(remote)
+                .arg(root)
+                .output()
+                .unwrap()
+        });
+        c.ok(&["check", "--fix"]);
+        c
+    }
+
+    /// A clinic whose records tree `make` creates at the path it is given.
+    fn made_by(what: &str, make: impl FnOnce(&Path) -> Output) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("records");
+        let out = make(&root);
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Clinic { dir, root }
+    }
+
     /// The binary with --records pointing at this clinic and a fixed staff user.
     pub fn cmd(&self) -> Command {
         let mut c = bare();
@@ -50,13 +90,14 @@ impl Clinic {
     }
 
     /// Runs with the given arguments and returns the output.
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
+    pub fn run(&self, args: impl IntoArgs) -> Output {
+        self.cmd().args(args.into_args()).output().unwrap()
     }
 
     /// Runs, asserts success, and returns stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+    pub fn ok(&self, args: impl IntoArgs) -> String {
+        let args = args.into_args();
+        let out = self.run(args.as_slice());
         assert!(
             out.status.success(),
             "{args:?} failed ({:?}):\n{}",
@@ -67,8 +108,9 @@ impl Clinic {
     }
 
     /// Runs, asserts the exit code, and returns stderr.
-    pub fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
+    pub fn fails(&self, args: impl IntoArgs, code: i32) -> String {
+        let args = args.into_args();
+        let out = self.run(args.as_slice());
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -81,22 +123,9 @@ impl Clinic {
 
     /// Adds Jane Doe and returns her ID.
     pub fn add_jane(&self) -> String {
-        self.ok(&[
-            "patient",
-            "add",
-            "--first",
-            "Jane",
-            "--last",
-            "Doe",
-            "--dob",
-            "1980-04-02",
-            "--sex",
-            "F",
-            "--phone",
-            "617-555-0101",
-        ])
-        .trim()
-        .to_string()
+        self.ok("patient add --first Jane --last Doe --dob 1980-04-02 --sex F --phone 617-555-0101")
+            .trim()
+            .to_string()
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -147,6 +176,48 @@ impl Clinic {
     }
 }
 
+/// Arguments as a slice (`&["patient", "show", &id]`) or as one line written the way it is
+/// typed at a shell (`"patient find 'doe jan'"`), so tests read like a terminal transcript.
+pub trait IntoArgs {
+    fn into_args(self) -> Vec<String>;
+}
+
+impl IntoArgs for &str {
+    fn into_args(self) -> Vec<String> {
+        shlex::split(self).unwrap_or_else(|| panic!("unbalanced quotes in {self:?}"))
+    }
+}
+
+impl IntoArgs for &String {
+    fn into_args(self) -> Vec<String> {
+        self.as_str().into_args()
+    }
+}
+
+impl IntoArgs for String {
+    fn into_args(self) -> Vec<String> {
+        self.as_str().into_args()
+    }
+}
+
+impl<S: AsRef<str>> IntoArgs for &[S] {
+    fn into_args(self) -> Vec<String> {
+        self.iter().map(|s| s.as_ref().to_string()).collect()
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> IntoArgs for &[S; N] {
+    fn into_args(self) -> Vec<String> {
+        self.iter().map(|s| s.as_ref().to_string()).collect()
+    }
+}
+
+impl<S: AsRef<str>> IntoArgs for &Vec<S> {
+    fn into_args(self) -> Vec<String> {
+        self.iter().map(|s| s.as_ref().to_string()).collect()
+    }
+}
+
 /// The binary with no --records and a clean, predictable environment.
 pub fn bare() -> Command {
     let mut c = Command::cargo_bin("frontdesk").unwrap();
@@ -174,4 +245,25 @@ pub fn git_lines(root: &Path, args: &[&str]) -> Vec<String> {
 /// The repository's shared data folder (`../shared/data`), present on CI beside the checkout.
 pub fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// The repository's `examples/` folder (sample maps and CSV files).
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// A count for a test: `short` in `cargo test`, `soak` with FRONTDESK_SOAK=1, or exactly
+/// FRONTDESK_SCALE when that is set.
+pub fn scaled(short: usize, soak: usize) -> usize {
+    if let Some(n) = std::env::var("FRONTDESK_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return n;
+    }
+    if std::env::var("FRONTDESK_SOAK").is_ok_and(|v| v == "1") {
+        soak
+    } else {
+        short
+    }
 }

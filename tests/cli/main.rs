@@ -2,6 +2,12 @@
 //! binary on it, and checks stdout, stderr, the exit code and the files left behind.
 //! One test binary with a module per command area keeps link time down.
 
+mod check;
+mod demo;
+mod general;
 mod harness;
+mod import;
+mod index;
 mod patient;
 mod pay;
+mod sync;

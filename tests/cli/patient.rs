@@ -23,18 +23,7 @@ fn add_prints_id_writes_private_file_and_one_clean_commit() {
 fn find_by_name_date_and_phone() {
     let c = Clinic::new();
     let id = c.add_jane();
-    c.ok(&[
-        "patient",
-        "add",
-        "--first",
-        "John",
-        "--last",
-        "Smith",
-        "--dob",
-        "1975-01-09",
-        "--sex",
-        "M",
-    ]);
+    c.ok("patient add --first John --last Smith --dob 1975-01-09 --sex M");
     for q in [
         "doe jan",
         "04/02/1980",
@@ -42,11 +31,11 @@ fn find_by_name_date_and_phone() {
         "(617) 555-0101",
         &id.to_lowercase(),
     ] {
-        let out = c.ok(&["patient", "find", q]);
+        let out = c.ok(format!("patient find {q}"));
         let first = out.lines().nth(1).unwrap_or("");
         assert!(first.contains(&id), "{q}: {out}");
     }
-    assert_eq!(c.run(&["patient", "find", "nobody"]).status.code(), Some(1));
+    assert_eq!(c.run("patient find nobody").status.code(), Some(1));
 }
 
 #[test]
@@ -54,18 +43,7 @@ fn impossible_birth_date_changes_nothing() {
     let c = Clinic::new();
     let (files, commits) = (c.files(), c.commits());
     let err = c.fails(
-        &[
-            "patient",
-            "add",
-            "--first",
-            "Jane",
-            "--last",
-            "Doe",
-            "--dob",
-            "1980-02-30",
-            "--sex",
-            "F",
-        ],
+        "patient add --first Jane --last Doe --dob 1980-02-30 --sex F",
         2,
     );
     assert!(err.contains("not a date"), "{err}");
@@ -75,4 +53,438 @@ fn impossible_birth_date_changes_nothing() {
     );
     assert_eq!(c.files(), files);
     assert_eq!(c.commits(), commits);
+}
+
+#[test]
+fn missing_required_fields_without_a_terminal_is_a_usage_error() {
+    let c = Clinic::new();
+    let err = c.fails("patient add --first Jane", 2);
+    assert!(err.contains("missing --last, --dob, --sex"), "{err}");
+    assert_eq!(
+        c.files()
+            .iter()
+            .filter(|f| f.starts_with("patients/"))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn validation_errors_name_the_field_and_write_nothing() {
+    let c = Clinic::new();
+    let base = [
+        "patient",
+        "add",
+        "--first",
+        "Jane",
+        "--last",
+        "Doe",
+        "--dob",
+        "1980-04-02",
+        "--sex",
+        "F",
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (&["--dob", "2099-01-01"], "in the future"),
+        (&["--dob", "1880-01-01"], "more than 130 years"),
+        (&["--phone", "555-0101"], "phone number has 7 digits"),
+        (&["--email", "jane.example.org"], "email is not an address"),
+        (
+            &[
+                "--state",
+                "ZZ",
+                "--address",
+                "1 Main St",
+                "--city",
+                "Boston",
+            ],
+            "two-letter US state",
+        ),
+        (
+            &[
+                "--zip",
+                "0213",
+                "--address",
+                "1 Main St",
+                "--city",
+                "Boston",
+            ],
+            "ZIP code",
+        ),
+        (&["--ssn", "12345"], "SSN is not 9 digits"),
+        (&["--sex", "Q"], "sex is not one of"),
+        (&["--sms-ok", "home"], "no home phone"),
+        (&["--email-ok"], "needs an email"),
+        (
+            &["--emergency-contact", "just a name"],
+            "NAME, RELATION, PHONE",
+        ),
+    ];
+    for (extra, want) in cases {
+        // Later flags win for single-valued options, so append the bad one after the base.
+        let mut args: Vec<&str> = base.to_vec();
+        if extra[0] == "--dob" || extra[0] == "--sex" {
+            let i = args.iter().position(|a| *a == extra[0]).unwrap();
+            args.remove(i);
+            args.remove(i);
+        }
+        args.extend_from_slice(extra);
+        let err = c.fails(&args, 2);
+        assert!(err.contains(want), "{extra:?}: {err}");
+        assert!(!err.contains("Doe"), "PHI in error: {err}");
+    }
+    assert_eq!(
+        c.files()
+            .iter()
+            .filter(|f| f.starts_with("patients/"))
+            .count(),
+        0
+    );
+    assert_eq!(c.commits(), 1);
+}
+
+#[test]
+fn full_ssn_is_never_stored() {
+    let c = Clinic::new();
+    let id = c.ok("patient add --first Ann --last Lee --dob 1970-01-01 --sex F --ssn 123-45-6789");
+    let text = std::fs::read_to_string(c.patient_file(id.trim())).unwrap();
+    assert!(text.contains("ssn_last4 = \"6789\""), "{text}");
+    assert!(!text.contains("12345") && !text.contains("123-45"));
+}
+
+#[test]
+fn duplicate_guard_and_force() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    let err = c.fails(
+        "patient add --first Jan --last DOE --dob 04/02/1980 --sex F",
+        2,
+    );
+    assert!(err.contains(&id) && err.contains("--force"), "{err}");
+    c.ok("patient add --first Jan --last Doe --dob 1980-04-02 --sex F --force");
+    // A different birth date is a different person.
+    c.ok("patient add --first Jane --last Doe --dob 1981-04-02 --sex F");
+}
+
+#[test]
+fn show_in_every_format() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    let table = c.ok(format!("patient show {id}"));
+    assert!(
+        table.contains("Doe, Jane") && table.contains("(617) 555-0101"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&c.ok(format!("--format json patient show {id}"))).unwrap();
+    assert_eq!(json["family"], "Doe");
+    assert_eq!(json["phones"][0]["number"], "+16175550101");
+    let csv = c.ok(format!("--format csv patient show {id}"));
+    assert!(csv.starts_with("id,family,given"), "{csv}");
+    assert_eq!(c.run("patient show P0000ZZZZ").status.code(), Some(1));
+    let err = c.fails("patient show ../etc/passwd", 2);
+    assert!(err.contains("not a record ID"), "{err}");
+    let err = c.fails("patient show A7K3QX9M2", 2);
+    assert!(err.contains("appointment ID"), "{err}");
+}
+
+#[test]
+fn list_find_json_and_csv_neutralise_formulas() {
+    let c = Clinic::new();
+    c.add_jane();
+    let id = c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Bob",
+        "--last",
+        "Ray",
+        "--dob",
+        "1950-01-01",
+        "--sex",
+        "M",
+        "--preferred",
+        "=cmd|' /C calc'!A0",
+    ]);
+    let _ = id;
+    let json: serde_json::Value =
+        serde_json::from_str(&c.ok("--format json patient list")).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(json[0]["name"], "Doe, Jane");
+    let csv = c.ok("--format csv patient find ray");
+    assert!(csv.lines().count() == 2, "{csv}");
+    // Names cannot hold formula characters, but a clerk-typed note or preferred name can; JSON
+    // keeps it verbatim, CSV neutralises it.
+    let shown = c.ok("--format json patient find ray");
+    assert!(shown.contains("Ray, Bob"));
+}
+
+#[test]
+fn update_sets_fields_and_commits_field_names_only() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    c.ok(format!("patient update {id} --home-phone '(617) 555-0199' --voicemail-ok home --email jane@example.org --flag wheelchair"));
+    let p: serde_json::Value =
+        serde_json::from_str(&c.ok(format!("--format json patient show {id}"))).unwrap();
+    assert_eq!(p["email"], "jane@example.org");
+    assert_eq!(p["flags"][0], "wheelchair");
+    let phones = p["phones"].as_array().unwrap();
+    assert_eq!(phones.len(), 2);
+    assert!(
+        phones
+            .iter()
+            .any(|ph| ph["kind"] == "home" && ph["voicemail_ok"] == true)
+    );
+    let msg = &c.commit_messages()[0];
+    assert_eq!(
+        msg,
+        &format!("testclerk|Update patient {id}: email, flags, phones.")
+    );
+    // Nothing to change: no write, no commit.
+    let n = c.commits();
+    c.ok(format!("patient update {id} --email jane@example.org"));
+    assert_eq!(c.commits(), n);
+    // A bad value leaves the file untouched.
+    let before = std::fs::read(c.patient_file(&id)).unwrap();
+    c.fails(format!("patient update {id} --phone 12"), 2);
+    assert_eq!(std::fs::read(c.patient_file(&id)).unwrap(), before);
+    c.ok(format!("patient update {id} --remove-flag wheelchair"));
+    assert!(
+        !c.ok(format!("--format json patient show {id}"))
+            .contains("wheelchair")
+    );
+}
+
+#[test]
+fn unknown_keys_survive_a_rewrite() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    let file = c.patient_file(&id);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text.replacen(
+        "status = \"active\"\n",
+        "status = \"active\"\nlocker_number = 42\n",
+        1,
+    ) + "\n[legacy]\nchart_color = \"blue\"\n";
+    std::fs::write(&file, text).unwrap();
+    c.ok(format!("patient update {id} --email jane@example.org"));
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.contains("locker_number = 42"), "{after}");
+    assert!(after.contains("chart_color = \"blue\""), "{after}");
+}
+
+#[test]
+fn deactivate_and_deceased() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    c.ok(format!("patient deactivate {id} --reason 'moved away'"));
+    assert_eq!(
+        c.run("patient find doe").status.code(),
+        Some(1),
+        "inactive patients are hidden by default"
+    );
+    assert!(c.ok("patient find doe --all").contains(&id));
+    assert!(c.ok("patient list --status inactive").contains(&id));
+    c.ok(format!(
+        "patient deactivate {id} --deceased --date 2026-01-05"
+    ));
+    let p: serde_json::Value =
+        serde_json::from_str(&c.ok(format!("--format json patient show {id}"))).unwrap();
+    assert_eq!(p["status"], "deceased");
+    assert_eq!(p["deceased_date"], "2026-01-05");
+    assert!(p["notes"].as_str().unwrap().contains("moved away"));
+    c.fails(
+        format!("patient deactivate {id} --deceased --date 1970-01-01"),
+        2,
+    );
+}
+
+#[test]
+fn edit_with_editor_validates_and_commits() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    let script = c.dir.path().join("ed.sh");
+    // An "editor" that changes the phone to a typed form and the email.
+    std::fs::write(&script, "#!/bin/sh\nsed -i 's/+16175550101/617 555 0123/; s/^sex = \"F\"/sex = \"F\"\\nemail = \"j@example.org\"/' \"$1\"\n").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&script).unwrap().permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = c
+        .cmd()
+        .env("EDITOR", &script)
+        .args(["patient", "edit", &id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(c.patient_file(&id)).unwrap();
+    assert!(
+        text.contains("+16175550123") && text.contains("j@example.org"),
+        "{text}"
+    );
+    assert_eq!(
+        c.commit_messages()[0],
+        format!("testclerk|Edit patient {id}: email, phones.")
+    );
+
+    // An edit that breaks the record is refused and nothing changes.
+    let bad = c.dir.path().join("bad.sh");
+    std::fs::write(
+        &bad,
+        "#!/bin/sh\nsed -i 's/^birth_date = .*/birth_date = \"1980-02-30\"/' \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let before = std::fs::read(c.patient_file(&id)).unwrap();
+    let out = c
+        .cmd()
+        .env("EDITOR", &bad)
+        .args(["patient", "edit", &id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(":6:") || err.contains("birth_date") || err.contains("date"),
+        "{err}"
+    );
+    assert!(!err.contains("Doe"), "{err}");
+    assert_eq!(std::fs::read(c.patient_file(&id)).unwrap(), before);
+}
+
+#[test]
+fn insurance_lifecycle() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    c.ok("payer add aetna-ppo --name 'Aetna PPO' --payer-id 60054 --phone 800-555-0110");
+    assert!(c.ok("payer list").contains("Aetna PPO"));
+    c.fails("payer add aetna-ppo --name Again", 2);
+    c.fails("payer add ../evil --name x", 2);
+    let err = c.fails(
+        format!("patient insurance add {id} --payer nobody --member-id X1"),
+        2,
+    );
+    assert!(err.contains("no payer"), "{err}");
+    c.ok(format!("patient insurance add {id} --payer aetna-ppo --member-id W123456789 --group G77 --copay-office 25 --effective 2026-01-01"));
+    let err = c.fails(
+        format!("patient insurance add {id} --payer aetna-ppo --member-id W2"),
+        2,
+    );
+    assert!(err.contains("already has primary coverage"), "{err}");
+    c.fails(
+        format!("patient insurance update {id} --copay-office 25.005"),
+        2,
+    );
+    c.ok(format!("patient insurance update {id} --copay-office 30"));
+    c.ok(format!(
+        "patient insurance verify {id} --via phone --result active --reference CALL-1"
+    ));
+    let list: serde_json::Value =
+        serde_json::from_str(&c.ok(format!("--format json patient insurance list {id}"))).unwrap();
+    assert_eq!(list[0]["copay_office"], "30.00");
+    assert_eq!(list[0]["verifications"][0]["by"], "testclerk");
+    assert_eq!(list[0]["verifications"][0]["via"], "phone");
+    // Member ID search.
+    assert!(c.ok("patient find W123456789").contains(&id));
+    c.ok(format!("patient insurance end {id} --on 2026-06-30"));
+    assert!(
+        c.ok(format!("patient insurance list {id}"))
+            .contains("2026-06-30")
+    );
+    // A dependent's coverage needs the subscriber's name.
+    let err = c.fails(
+        format!("patient insurance add {id} --payer aetna-ppo --member-id W9 --subscriber spouse"),
+        2,
+    );
+    assert!(err.contains("subscriber"), "{err}");
+}
+
+#[test]
+fn history_lists_commits_for_a_record() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    c.ok(format!("patient update {id} --email jane@example.org"));
+    let out = c.ok(format!("history {id}"));
+    assert!(
+        out.contains(&format!("Update patient {id}: email.")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Add patient {id}.")) && out.contains("testclerk"),
+        "{out}"
+    );
+    let plain = Clinic::without_git();
+    let id = plain.add_jane();
+    assert!(
+        plain
+            .fails(format!("history {id}"), 2)
+            .contains("not a git repository")
+    );
+}
+
+#[test]
+fn no_commit_and_no_git_still_write() {
+    let c = Clinic::new();
+    let n = c.commits();
+    let out = c
+        .cmd()
+        .args([
+            "--no-commit",
+            "patient",
+            "add",
+            "--first",
+            "Al",
+            "--last",
+            "Bo",
+            "--dob",
+            "1990-01-01",
+            "--sex",
+            "M",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(c.commits(), n);
+    let plain = Clinic::without_git();
+    let id = plain.add_jane();
+    assert!(plain.patient_file(&id).exists());
+    assert!(!plain.root.join(".git").exists());
+}
+
+#[test]
+fn add_at_a_terminal_asks_for_missing_fields() {
+    // `script` gives the command a pseudo-terminal, as a clerk's shell would.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` command");
+        return;
+    }
+    let c = Clinic::new();
+    let bin = assert_cmd::cargo::cargo_bin("frontdesk");
+    let line = format!(
+        "{} --records {} patient add --phone 6175550101",
+        bin.display(),
+        c.root.display()
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("(sleep 0.3; printf 'Jane\\rDoe\\r04/02/1980\\rF\\r'; sleep 2) | script -qec '{line}' /dev/null"))
+        .env("FRONTDESK_USER", "testclerk")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Family (last) name:") && text.contains("Sex (F, M, X, U):"),
+        "{text}"
+    );
+    let found = c.ok("--format json patient find 'doe jane 1980-04-02'");
+    assert!(found.contains("Doe, Jane"), "{found}");
 }

@@ -1692,3 +1692,186 @@ fn no_floating_point_on_any_money_path() {
         }
     }
 }
+
+// ---- appointments ----
+
+const TYPES: &str = r#"schema = 1
+
+[[type]]
+key = "consult"
+name = "Specialist consult"
+minutes = 30
+copay = "specialist"
+
+[[type]]
+key = "nurse"
+name = "Nurse visit"
+minutes = 15
+copay = "none"
+"#;
+
+/// Books Jane (specialist co-pay 40.00) with a provider for 2026-12-02 09:00; returns the
+/// appointment ID.
+fn book(c: &Clinic, p: &str, kind: &str, at: &str) -> String {
+    std::fs::write(c.path("appointment-types.toml"), TYPES).unwrap();
+    if !c.path("providers/okafor.toml").exists() {
+        ok(
+            c,
+            &[
+                "provider",
+                "add",
+                "okafor",
+                "--name",
+                "Adaeze Okafor",
+                "--hours",
+                "mon-fri 08:00-17:00",
+            ],
+        );
+    }
+    ok(
+        c,
+        &[
+            "schedule",
+            "book",
+            "--patient",
+            p,
+            "--provider",
+            "okafor",
+            "--type",
+            kind,
+            "--at",
+            at,
+        ],
+    )
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn charge_for_an_appointment_takes_its_day_and_its_types_copay() {
+    let (c, p) = clinic();
+    ok(
+        &c,
+        &[
+            "patient",
+            "insurance",
+            "update",
+            &p,
+            "--copay-specialist",
+            "40",
+        ],
+    );
+    let a = book(&c, &p, "consult", "2026-12-02 09:00");
+    let day = "2026-12-02T08:55:00-05:00";
+    let t = id_of(&ok_at(
+        &c,
+        day,
+        &["pay", "charge", "--appointment", &a, "--service", "99214"],
+    ));
+    let text = std::fs::read_to_string(c.path(&format!("ledger/2026/12/02/{t}.toml"))).unwrap();
+    assert!(
+        text.contains(&format!("appointment = \"{a}\""))
+            && text.contains("patient_portion = \"40.00\""),
+        "{text}"
+    );
+    // Check-in warns about what the patient owes now (the co-pay), not what insurance owes.
+    let out = run_at(&c, day, &["schedule", "checkin", &a]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("owes a balance of 40.00"), "{err}");
+    ok_at(
+        &c,
+        day,
+        &[
+            "pay",
+            "collect",
+            "--patient",
+            &p,
+            "--amount",
+            "40",
+            "--method",
+            "cash",
+            "--copay",
+            "--appointment",
+            &a,
+        ],
+    );
+    let n = book(&c, &p, "nurse", "2026-12-03 09:00");
+    let t = id_of(&ok_at(
+        &c,
+        "2026-12-03T09:00:00-05:00",
+        &["pay", "charge", "--appointment", &n, "--service", "J1100"],
+    ));
+    let text = std::fs::read_to_string(c.path(&format!("ledger/2026/12/03/{t}.toml"))).unwrap();
+    assert!(!text.contains("patient_portion"), "{text}");
+    let q = ok(
+        &c,
+        &[
+            "patient",
+            "add",
+            "--first",
+            "John",
+            "--last",
+            "Roe",
+            "--dob",
+            "1970-01-09",
+            "--sex",
+            "M",
+        ],
+    )
+    .trim()
+    .to_string();
+    let err = refused(
+        &c,
+        &[
+            "pay",
+            "collect",
+            "--patient",
+            &q,
+            "--amount",
+            "5",
+            "--method",
+            "cash",
+            "--appointment",
+            &a,
+        ],
+        2,
+    );
+    assert!(err.contains("is not patient"), "{err}");
+    let err = refused(
+        &c,
+        &[
+            "pay",
+            "charge",
+            "--appointment",
+            "A00000000",
+            "--service",
+            "99214",
+        ],
+        1,
+    );
+    assert!(err.contains("no appointment"), "{err}");
+    let cancelled = book(&c, &p, "consult", "2026-12-04 09:00");
+    ok(
+        &c,
+        &[
+            "schedule",
+            "cancel",
+            &cancelled,
+            "--reason",
+            "patient called",
+        ],
+    );
+    let err = refused(
+        &c,
+        &[
+            "pay",
+            "charge",
+            "--appointment",
+            &cancelled,
+            "--service",
+            "99214",
+        ],
+        2,
+    );
+    assert!(err.contains("cancelled"), "{err}");
+}

@@ -317,7 +317,7 @@ fn parse_contact(s: &str, flag: &str, rules: &Rules) -> Result<Contact> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     let usage = || {
         Error::user(format!("{flag} must be \"NAME, RELATION, PHONE\""))
-            .hint(format!("e.g. {flag} \"Sam Doe, spouse, 617-555-0199\""))
+            .hint(format!("e.g. {flag} \"Sam Lee, spouse, 617-555-0199\""))
     };
     if parts.len() < 2 || parts.len() > 4 || parts[0].is_empty() {
         return Err(usage());

@@ -73,6 +73,9 @@ pub fn cmd_collect(ctx: &Ctx, a: Args) -> Result<u8> {
         return replay(ctx, &store, done, amount, a.method);
     }
     check_charges(&posting.entries, &charges)?;
+    if let Some(id) = &appointment {
+        check_appointment(&store, id, &pid)?;
+    }
     let mut e = posting.entry(Kind::Payment, amount);
     e.method = Some(a.method);
     e.reference = reference;
@@ -105,6 +108,18 @@ fn applies_to(a: &Args, e: &Entry) -> AppliesTo {
     } else {
         AppliesTo::Account
     }
+}
+
+/// A named appointment must exist and be this patient's.
+pub fn check_appointment(store: &Store, id: &Id, patient: &Id) -> Result<()> {
+    let appt = store.load_appointment(id)?;
+    if &appt.patient != patient {
+        return Err(
+            Error::user(format!("appointment {id} is not patient {patient}'s"))
+                .hint("check the IDs with `frontdesk schedule list --patient ID`"),
+        );
+    }
+    Ok(())
 }
 
 /// Named charges must be this patient's charges.

@@ -73,6 +73,9 @@ pub fn cmd_insurance(ctx: &Ctx, a: Args) -> Result<u8> {
         .as_deref()
         .map(|s| Id::parse_kind(s, IdKind::Appointment))
         .transpose()?;
+    if let Some(id) = &appointment {
+        crate::cli::pay::collect::check_appointment(&store, id, &pid)?;
+    }
     let posting = Posting::begin(&store, &pid)?;
     let settled = settled_charges(&posting.entries, &named, appointment.as_ref())?;
     let billed: Decimal = settled.iter().map(|c| c.amount).sum();

@@ -1,0 +1,405 @@
+//! The rules `frontdesk check` applies, as pure functions over what the store reader found:
+//! one file's facts (its ID, where it lies, what it refers to, what it books) and the running
+//! tally across files (duplicate IDs, dangling references, overlapping bookings).
+//!
+//! Messages name files, fields and IDs, never record values: a problem report is printed,
+//! logged and pasted into tickets, so it must never carry protected health information.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+
+use crate::domain::id::Id;
+
+/// One thing wrong in the records tree, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Path relative to the records tree.
+    pub file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub what: String,
+    /// The next step for a person.
+    pub todo: String,
+    /// Set when `check --fix` may repair it without judgement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+/// A repair that loses nothing: it can be applied without asking anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fix {
+    /// Delete a leftover temporary file of an interrupted write.
+    RemoveTemp,
+    /// Delete git's `index.lock` left by an interrupted git command.
+    RemoveGitLock,
+    /// Take group and other permissions away (files 0600, directories 0700).
+    Tighten,
+    /// Commit a sound record file left uncommitted by a command killed before its commit.
+    Commit,
+}
+
+impl Problem {
+    pub fn new(file: impl Into<PathBuf>, what: impl Into<String>, todo: impl Into<String>) -> Self {
+        Problem {
+            file: file.into(),
+            line: None,
+            what: what.into(),
+            todo: todo.into(),
+            fix: None,
+        }
+    }
+    pub fn line(mut self, line: Option<usize>) -> Self {
+        self.line = line;
+        self
+    }
+    pub fn fixable(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
+        self
+    }
+}
+
+/// What other records a record names; each must exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Patient,
+    Provider,
+    Payer,
+    Room,
+    AppointmentType,
+}
+
+impl Target {
+    fn noun(self) -> &'static str {
+        match self {
+            Target::Patient => "patient",
+            Target::Provider => "provider",
+            Target::Payer => "payer",
+            Target::Room => "room",
+            Target::AppointmentType => "appointment type",
+        }
+    }
+}
+
+/// A time one provider is booked (cancelled and no-show appointments book nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub provider: String,
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+}
+
+/// What the checker needs from one parsed, validated record.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The record's ID, for records that have one (payers and providers have keys instead).
+    pub id: Option<Id>,
+    /// The keys other records use to name this one (`aetna-ppo`, `okafor`, or the ID).
+    pub keys: Vec<(Target, String)>,
+    /// Where the record must lie, relative to the tree, given its content.
+    pub expected: Option<PathBuf>,
+    /// (field, target, key) for every reference.
+    pub refs: Vec<(&'static str, Target, String)>,
+    pub booking: Option<Booking>,
+}
+
+/// Checks that a record lies where its ID (or key) and dates say it must.
+pub fn location(rel: &Path, facts: &Facts) -> Option<Problem> {
+    let expected = facts.expected.as_ref()?;
+    if expected == rel {
+        return None;
+    }
+    let what = if rel.file_name() != expected.file_name() {
+        "the file name does not match the record's id".to_string()
+    } else {
+        "the record is in the wrong folder for its id or date".to_string()
+    };
+    Some(Problem::new(
+        rel,
+        what,
+        format!(
+            "move it to {} with `git mv` (or fix the id inside if the name is right)",
+            expected.display()
+        ),
+    ))
+}
+
+/// The 1-based line of the first git conflict marker, if any.
+pub fn conflict_marker(bytes: &[u8]) -> Option<usize> {
+    let mut line = 1;
+    let mut at_start = true;
+    for (i, b) in bytes.iter().enumerate() {
+        if at_start {
+            let rest = &bytes[i..];
+            if rest.starts_with(b"<<<<<<<")
+                || rest.starts_with(b">>>>>>>")
+                || rest.starts_with(b"|||||||")
+                || (rest.starts_with(b"=======")
+                    && rest.get(7).is_none_or(|c| *c == b'\n' || *c == b'\r'))
+            {
+                return Some(line);
+            }
+        }
+        at_start = *b == b'\n';
+        if at_start {
+            line += 1;
+        }
+    }
+    None
+}
+
+/// Group or other permission bits on something that may hold patient data.
+pub fn too_open(mode: u32) -> bool {
+    mode & 0o077 != 0
+}
+
+/// The schema rule: a record written by a newer frontdesk must not be rewritten by this one.
+pub fn schema(rel: &Path, found: u32, known: u32) -> Option<Problem> {
+    if found == 0 || found > known {
+        return Some(Problem::new(
+            rel,
+            format!("schema {found} is not one this version reads (it reads up to {known})"),
+            "upgrade frontdesk on this machine, or restore the file from git",
+        ));
+    }
+    None
+}
+
+/// An ID packed into 8 bytes, so a million of them fit in a few megabytes.
+fn pack(id: &Id) -> u64 {
+    id.as_str()
+        .bytes()
+        .fold(0u64, |acc, b| (acc << 6) | u64::from(b - b'0' + 1))
+}
+
+/// The running state across files: what has been seen, what is still owed.
+#[derive(Default)]
+pub struct Tally {
+    /// Every ID seen, with the index of its folder in `dirs` (the file is `<dir>/<ID>.toml`).
+    ids: HashMap<u64, u32>,
+    dirs: Vec<PathBuf>,
+    keys: HashMap<Target, HashSet<String>>,
+    /// References to kinds not yet read, checked at the end.
+    deferred: Vec<(PathBuf, &'static str, Target, String)>,
+    /// Targets whose every record has been read: references to them are checked at once.
+    complete: HashSet<Target>,
+    day: Vec<(PathBuf, Booking)>,
+    pub problems: Vec<Problem>,
+}
+
+impl Tally {
+    /// Notes that every record of `target` kind has now been read.
+    pub fn complete(&mut self, target: Target) {
+        self.complete.insert(target);
+    }
+
+    /// Adds one record's facts, reporting a duplicate ID or a dangling reference at once.
+    pub fn add(&mut self, rel: &Path, facts: Facts) {
+        if let Some(id) = &facts.id {
+            self.note_id(rel, id);
+        }
+        for (target, key) in facts.keys {
+            self.keys.entry(target).or_default().insert(key);
+        }
+        for (field, target, key) in facts.refs {
+            if self.complete.contains(&target) {
+                self.check_ref(rel, field, target, &key);
+            } else {
+                self.deferred.push((rel.to_path_buf(), field, target, key));
+            }
+        }
+        if let Some(b) = facts.booking {
+            self.day.push((rel.to_path_buf(), b));
+        }
+    }
+
+    fn note_id(&mut self, rel: &Path, id: &Id) {
+        let dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        let dir_index = match self.dirs.last() {
+            Some(last) if *last == dir => self.dirs.len() - 1,
+            _ => {
+                self.dirs.push(dir);
+                self.dirs.len() - 1
+            }
+        } as u32;
+        if let Some(first) = self.ids.insert(pack(id), dir_index) {
+            let other = self.dirs[first as usize].join(format!("{id}.toml"));
+            self.problems.push(Problem::new(
+                rel,
+                format!("id {id} is also used by {}", other.display()),
+                "two files hold one record (often the same record moved at two sites): keep the right one and `git rm` the other",
+            ));
+        }
+    }
+
+    fn check_ref(&mut self, rel: &Path, field: &str, target: Target, key: &str) {
+        let known = self.keys.get(&target).is_some_and(|k| k.contains(key));
+        if !known {
+            let noun = target.noun();
+            self.problems.push(Problem::new(
+                rel,
+                format!("{field} names {noun} {key}, which does not exist"),
+                format!("add the {noun}, or correct {field} (a merge may have brought this record before its {noun})"),
+            ));
+        }
+    }
+
+    /// Ends a group of files that share a day (one appointment folder): reports every pair of
+    /// bookings of one provider that overlap, then forgets the day.
+    pub fn end_day(&mut self) {
+        let mut day = std::mem::take(&mut self.day);
+        day.sort_by(|a, b| (&a.1.provider, a.1.start).cmp(&(&b.1.provider, b.1.start)));
+        for (i, (rel, b)) in day.iter().enumerate() {
+            for (other_rel, o) in &day[i + 1..] {
+                if o.provider != b.provider || o.start >= b.end {
+                    break;
+                }
+                self.problems.push(Problem::new(
+                    rel,
+                    format!(
+                        "provider {} is double-booked {} to {} with {}",
+                        b.provider,
+                        o.start.format("%Y-%m-%d %H:%M"),
+                        b.end.min(o.end).format("%H:%M"),
+                        other_rel.display()
+                    ),
+                    "move or cancel one of the two appointments with `frontdesk schedule`",
+                ));
+            }
+        }
+    }
+
+    /// Finishes the run: checks the references that waited for their targets.
+    pub fn finish(mut self) -> Vec<Problem> {
+        self.end_day();
+        for (rel, field, target, key) in std::mem::take(&mut self.deferred) {
+            self.check_ref(&rel, field, target, &key);
+        }
+        self.problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::id::IdKind;
+    use chrono::{NaiveDate, TimeZone};
+
+    fn at(h: u32, m: u32) -> DateTime<FixedOffset> {
+        let local = NaiveDate::from_ymd_opt(2026, 12, 1)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap();
+        FixedOffset::west_opt(5 * 3600)
+            .unwrap()
+            .from_local_datetime(&local)
+            .unwrap()
+    }
+
+    fn booking(p: &str, start: DateTime<FixedOffset>, mins: i64) -> Facts {
+        Facts {
+            booking: Some(Booking {
+                provider: p.into(),
+                start,
+                end: start + chrono::Duration::minutes(mins),
+            }),
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn conflict_markers_found_at_line_start_only() {
+        assert_eq!(conflict_marker(b"a = 1\n<<<<<<< HEAD\n"), Some(2));
+        assert_eq!(conflict_marker(b"a = 1\n=======\nb"), Some(2));
+        assert_eq!(conflict_marker(b">>>>>>> theirs"), Some(1));
+        assert_eq!(conflict_marker(b"note = \"<<<<<<< not at start\"\n"), None);
+        assert_eq!(conflict_marker(b"a = \"========== heading\"\n"), None);
+        assert_eq!(conflict_marker(b""), None);
+    }
+
+    #[test]
+    fn duplicate_ids_name_both_files() {
+        let id = Id::generate(IdKind::Appointment);
+        let mut t = Tally::default();
+        let facts = || Facts {
+            id: Some(id.clone()),
+            ..Facts::default()
+        };
+        t.add(
+            Path::new(&format!("appointments/2026/12/01/{id}.toml")),
+            facts(),
+        );
+        t.add(
+            Path::new(&format!("appointments/2026/12/02/{id}.toml")),
+            facts(),
+        );
+        let p = t.finish();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].what.contains("2026/12/01"), "{}", p[0].what);
+    }
+
+    #[test]
+    fn packed_ids_are_distinct() {
+        let a = Id::parse("P7K3QX9M2").unwrap();
+        let b = Id::parse("P7K3QX9M3").unwrap();
+        let c = Id::parse("A7K3QX9M2").unwrap();
+        assert_ne!(pack(&a), pack(&b));
+        assert_ne!(pack(&a), pack(&c));
+    }
+
+    #[test]
+    fn references_checked_now_or_at_the_end() {
+        let mut t = Tally::default();
+        let reffing = |key: &str| Facts {
+            refs: vec![("patient", Target::Patient, key.into())],
+            ..Facts::default()
+        };
+        // Read before the patients: deferred, then resolved.
+        t.add(Path::new("ledger/a.toml"), reffing("P1111111"));
+        t.add(
+            Path::new("patients/11/P1111111.toml"),
+            Facts {
+                keys: vec![(Target::Patient, "P1111111".into())],
+                ..Facts::default()
+            },
+        );
+        t.complete(Target::Patient);
+        t.add(Path::new("ledger/b.toml"), reffing("P2222222"));
+        let p = t.finish();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].file, Path::new("ledger/b.toml"));
+        assert!(p[0].what.contains("patient P2222222"));
+    }
+
+    #[test]
+    fn overlapping_bookings_of_one_provider() {
+        let mut t = Tally::default();
+        t.add(Path::new("a1"), booking("okafor", at(9, 0), 30));
+        t.add(Path::new("a2"), booking("okafor", at(9, 20), 20));
+        t.add(Path::new("a3"), booking("okafor", at(9, 40), 20)); // touches a2's end: fine
+        t.add(Path::new("a4"), booking("lee", at(9, 0), 60)); // another provider
+        let p = t.finish();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].file, Path::new("a1"));
+        assert!(p[0].what.contains("a2"));
+    }
+
+    #[test]
+    fn location_and_schema_rules() {
+        let facts = Facts {
+            expected: Some(PathBuf::from("patients/7K/P7K3QX9M2.toml")),
+            ..Facts::default()
+        };
+        assert!(location(Path::new("patients/7K/P7K3QX9M2.toml"), &facts).is_none());
+        let p = location(Path::new("patients/7K/P7K3QX9M3.toml"), &facts).unwrap();
+        assert!(p.what.contains("file name"));
+        let p = location(Path::new("patients/AB/P7K3QX9M2.toml"), &facts).unwrap();
+        assert!(p.what.contains("wrong folder"));
+        assert!(schema(Path::new("x"), 1, 1).is_none());
+        assert!(schema(Path::new("x"), 2, 1).is_some());
+        assert!(too_open(0o644) && !too_open(0o600) && !too_open(0o700));
+    }
+}

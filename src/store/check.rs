@@ -1,0 +1,760 @@
+//! The reader behind `frontdesk check`: walks the records tree once, kind by kind, and feeds
+//! what it finds to the pure rules in `domain::check`.
+//!
+//! Record kinds are a table ([`KINDS`]): a new kind implements [`Checked`] (parse, validate,
+//! say where it must lie and what it names) and adds one line. Kinds that others refer to come
+//! first, so references are checked as the walk goes and only IDs stay in memory; appointment
+//! days are checked for double bookings one folder at a time. Files of one folder are parsed on
+//! all cores.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::de::DeserializeOwned;
+
+use crate::domain::check::{
+    Booking, Facts, Fix, Problem, Tally, Target, conflict_marker, location,
+};
+use crate::domain::check::{schema as schema_rule, too_open};
+use crate::domain::insurance::Payer;
+use crate::domain::office::Office;
+use crate::domain::patient::{self, Patient};
+use crate::domain::schedule::appointment::{self, Appointment, Series};
+use crate::domain::schedule::apptype::{self, AppointmentTypes};
+use crate::domain::schedule::waitlist::{self, WaitlistEntry};
+use crate::domain::schedule::{Provider, Room, provider, room};
+use crate::error::{Error, Result};
+use crate::store::atomic::TEMP_PREFIX;
+use crate::store::schedule::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR};
+use crate::store::{OFFICE_FILE, STATE_DIR, Store, git, parse_toml};
+
+/// A record kind as `check` sees it.
+pub trait Checked: DeserializeOwned {
+    /// The newest schema version this build reads.
+    const SCHEMA: u32;
+    fn schema(&self) -> u32;
+    /// Validates the record and says where it must lie and what it refers to.
+    fn facts(&self, office: &Office) -> Result<Facts>;
+}
+
+/// How a kind's files are laid out below its folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `payers/aetna-ppo.toml`
+    Flat,
+    /// `patients/7K/P7K3QX9M2.toml`
+    Sharded,
+    /// `appointments/2026/12/01/A….toml`: one folder per day.
+    Dated,
+    /// One file at the top of the tree (`frontdesk.toml`).
+    File,
+}
+
+impl Layout {
+    fn depth(self) -> usize {
+        match self {
+            Layout::Flat | Layout::File => 1,
+            Layout::Sharded => 2,
+            Layout::Dated => 4,
+        }
+    }
+}
+
+pub struct Kind {
+    /// The folder (or, for `Layout::File`, the file) relative to the tree.
+    pub path: &'static str,
+    pub layout: Layout,
+    /// The reference target this kind provides, if others refer to it.
+    pub provides: Option<Target>,
+    pub inspect: fn(&Path, &[u8], &Office) -> Inspected,
+}
+
+const fn kind<T: Checked>(path: &'static str, layout: Layout, provides: Option<Target>) -> Kind {
+    Kind {
+        path,
+        layout,
+        provides,
+        inspect: inspect::<T>,
+    }
+}
+
+/// Every record kind, referred-to kinds first. Add a kind with one line.
+pub const KINDS: &[Kind] = &[
+    kind::<Office>(OFFICE_FILE, Layout::File, None),
+    kind::<AppointmentTypes>(
+        APPOINTMENT_TYPES_FILE,
+        Layout::File,
+        Some(Target::AppointmentType),
+    ),
+    kind::<Payer>("payers", Layout::Flat, Some(Target::Payer)),
+    kind::<Provider>("providers", Layout::Flat, Some(Target::Provider)),
+    kind::<Room>("rooms", Layout::Flat, Some(Target::Room)),
+    kind::<Patient>("patients", Layout::Sharded, Some(Target::Patient)),
+    kind::<Series>("series", Layout::Flat, None),
+    kind::<WaitlistEntry>("waitlist", Layout::Flat, None),
+    kind::<Appointment>(APPOINTMENTS_DIR, Layout::Dated, None),
+];
+
+impl Checked for Office {
+    const SCHEMA: u32 = 1;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.tz()?;
+        Ok(Facts::default())
+    }
+}
+
+impl Checked for Payer {
+    const SCHEMA: u32 = 1;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        Ok(Facts {
+            expected: Some(Store::payer_rel(&self.key)?),
+            keys: vec![(Target::Payer, self.key.clone())],
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Patient {
+    const SCHEMA: u32 = patient::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, office: &Office) -> Result<Facts> {
+        self.validate(office.today(), office.calling_code(), &office.country)?;
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            keys: vec![(Target::Patient, self.id.to_string())],
+            expected: Some(Store::patient_rel(&self.id)),
+            refs: self
+                .insurance
+                .iter()
+                .map(|c| ("insurance payer", Target::Payer, c.payer.clone()))
+                .collect(),
+            booking: None,
+        })
+    }
+}
+
+/// One file's facts and a problem with where it lies, or the problem that stopped reading it.
+pub type Inspected = std::result::Result<(Facts, Option<Problem>), Problem>;
+
+impl Checked for AppointmentTypes {
+    const SCHEMA: u32 = apptype::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        Ok(Facts {
+            keys: self
+                .types
+                .iter()
+                .map(|t| (Target::AppointmentType, t.key.clone()))
+                .collect(),
+            refs: self
+                .types
+                .iter()
+                .flat_map(|t| t.providers.iter())
+                .map(|p| ("providers", Target::Provider, p.clone()))
+                .collect(),
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Provider {
+    const SCHEMA: u32 = provider::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        Ok(Facts {
+            expected: Some(Store::provider_rel(&self.key)?),
+            keys: vec![(Target::Provider, self.key.clone())],
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Room {
+    const SCHEMA: u32 = room::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        Ok(Facts {
+            expected: Some(Store::room_rel(&self.key)?),
+            keys: vec![(Target::Room, self.key.clone())],
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Series {
+    const SCHEMA: u32 = appointment::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::series_rel(&self.id)),
+            refs: vec![
+                ("patient", Target::Patient, self.patient.to_string()),
+                ("provider", Target::Provider, self.provider.clone()),
+                ("type", Target::AppointmentType, self.kind.clone()),
+            ],
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for WaitlistEntry {
+    const SCHEMA: u32 = waitlist::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        let mut refs = vec![
+            ("patient", Target::Patient, self.patient.to_string()),
+            ("type", Target::AppointmentType, self.kind.clone()),
+        ];
+        refs.extend(
+            self.provider
+                .iter()
+                .map(|p| ("provider", Target::Provider, p.clone())),
+        );
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::waitlist_rel(&self.id)),
+            refs,
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Appointment {
+    const SCHEMA: u32 = appointment::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        let mut refs = vec![
+            ("patient", Target::Patient, self.patient.to_string()),
+            ("provider", Target::Provider, self.provider.clone()),
+            ("type", Target::AppointmentType, self.kind.clone()),
+        ];
+        refs.extend(self.room.iter().map(|r| ("room", Target::Room, r.clone())));
+        refs.extend(
+            self.resources
+                .iter()
+                .map(|h| ("resources room", Target::Room, h.room.clone())),
+        );
+        // A booking made over another on purpose (`--force`) is not a conflict.
+        let booking = (self.status.holds_time() && !self.double_booked).then(|| Booking {
+            provider: self.provider.clone(),
+            start: self.start,
+            end: self.end,
+        });
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::appointment_rel(self.date(), &self.id)),
+            refs,
+            booking,
+            ..Facts::default()
+        })
+    }
+}
+
+/// Parses, checks the schema and validates one file of kind `T`.
+fn inspect<T: Checked>(rel: &Path, bytes: &[u8], office: &Office) -> Inspected {
+    if let Some(line) = conflict_marker(bytes) {
+        return Err(conflict_problem(rel, line));
+    }
+    let record: T = parse_toml(rel, bytes).map_err(|e| from_error(rel, e))?;
+    if let Some(p) = schema_rule(rel, record.schema(), T::SCHEMA) {
+        return Err(p);
+    }
+    let facts = record.facts(office).map_err(|e| {
+        from_error(rel, e).with_todo("correct the field by hand (or `git checkout` the file)")
+    })?;
+    // A misplaced record still counts: its ID and references are checked too.
+    let misplaced = location(rel, &facts);
+    Ok((facts, misplaced))
+}
+
+fn conflict_problem(rel: &Path, line: usize) -> Problem {
+    Problem::new(
+        rel,
+        "git conflict markers: the record was changed at two sites",
+        "keep one version between <<<<<<< and >>>>>>> (delete the other and the marker lines), then `frontdesk check` and `git commit -a`",
+    )
+    .line(Some(line))
+}
+
+/// Turns a store error into a problem, moving a leading `path:line: ` into the fields.
+fn from_error(rel: &Path, e: Error) -> Problem {
+    let prefix = format!("{}:", rel.display());
+    let (line, what) = match e.message.strip_prefix(&prefix) {
+        Some(rest) => match rest.split_once(": ") {
+            Some((n, msg)) if n.parse::<usize>().is_ok() => (n.parse().ok(), msg.to_string()),
+            _ => (None, rest.trim_start().to_string()),
+        },
+        None => (None, e.message.clone()),
+    };
+    let todo = e
+        .hint
+        .unwrap_or_else(|| "fix the file by hand (or `git checkout` it)".into());
+    Problem::new(rel, what, todo).line(line)
+}
+
+trait WithTodo {
+    fn with_todo(self, todo: &str) -> Self;
+}
+
+impl WithTodo for Problem {
+    fn with_todo(mut self, todo: &str) -> Self {
+        if self.todo.starts_with("fix the file by hand") {
+            self.todo = todo.to_string();
+        }
+        self
+    }
+}
+
+/// What `check` found.
+pub struct Report {
+    pub problems: Vec<Problem>,
+    pub records: usize,
+}
+
+/// A temp file younger than this, in the state folder, may belong to a running command.
+const TEMP_GRACE: Duration = Duration::from_secs(60);
+/// A write lock held longer than this is reported as stuck.
+const LOCK_STUCK: Duration = Duration::from_secs(600);
+
+impl Store {
+    /// Checks the whole tree. `locked` says the caller holds the write lock, so no write is in
+    /// flight and any temp file in the records is a leftover.
+    pub fn check(&self, locked: bool) -> Result<Report> {
+        let mut tally = Tally::default();
+        let mut records = 0;
+        for k in KINDS {
+            records += self.check_kind(k, &mut tally)?;
+            if let Some(t) = k.provides {
+                tally.complete(t);
+            }
+        }
+        let mut problems = tally.finish();
+        // With no command writing, every temp file in the records is a leftover.
+        let locked = locked || self.lock_is_free();
+        self.check_files(locked, &mut problems)?;
+        if !locked {
+            problems.extend(self.check_lock());
+        }
+        if self.is_git() {
+            self.check_git(locked, &mut problems)?;
+        }
+        Ok(Report { problems, records })
+    }
+
+    fn check_kind(&self, k: &Kind, tally: &mut Tally) -> Result<usize> {
+        let top = self.path(Path::new(k.path));
+        if k.layout == Layout::File {
+            if top.is_file() {
+                self.check_batch(k, vec![PathBuf::from(k.path)], tally);
+                return Ok(1);
+            }
+            return Ok(0);
+        }
+        if !top.is_dir() {
+            return Ok(0);
+        }
+        let mut count = 0;
+        let mut batch: Vec<PathBuf> = Vec::new();
+        let mut batch_dir = PathBuf::new();
+        let walk = walkdir::WalkDir::new(&top)
+            .min_depth(1)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| !is_temp(e.file_name()));
+        for entry in walk {
+            let entry = entry
+                .map_err(|e| Error::internal(format!("cannot list {}: {e}", top.display())))?;
+            let rel = self.rel(entry.path());
+            if entry.file_type().is_dir() {
+                if entry.depth() >= k.layout.depth() {
+                    tally.problems.push(unexpected(&rel, k));
+                }
+                continue;
+            }
+            if entry.depth() != k.layout.depth() || rel.extension().is_none_or(|e| e != "toml") {
+                tally.problems.push(unexpected(&rel, k));
+                continue;
+            }
+            let dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+            if dir != batch_dir {
+                count += self.flush(k, &mut batch, tally);
+                batch_dir = dir;
+            }
+            batch.push(rel);
+        }
+        count += self.flush(k, &mut batch, tally);
+        Ok(count)
+    }
+
+    /// Checks one folder's files and, for dated kinds, ends the day.
+    fn flush(&self, k: &Kind, batch: &mut Vec<PathBuf>, tally: &mut Tally) -> usize {
+        let n = batch.len();
+        if n > 0 {
+            self.check_batch(k, std::mem::take(batch), tally);
+            if k.layout == Layout::Dated {
+                tally.end_day();
+            }
+        }
+        n
+    }
+
+    fn check_batch(&self, k: &Kind, files: Vec<PathBuf>, tally: &mut Tally) {
+        let results = par_map(&files, |rel| {
+            let path = self.path(rel);
+            let bytes = fs::read(&path).map_err(|e| {
+                Problem::new(
+                    rel,
+                    format!("cannot read: {}", Error::io(&path, "read", e).message),
+                    "check the file's owner and permissions",
+                )
+            })?;
+            (k.inspect)(rel, &bytes, &self.office)
+        });
+        for (rel, result) in files.iter().zip(results) {
+            match result {
+                Ok((facts, misplaced)) => {
+                    tally.add(rel, facts);
+                    tally.problems.extend(misplaced);
+                }
+                Err(p) => tally.problems.push(p),
+            }
+        }
+    }
+
+    fn rel(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(self.root()).unwrap_or(path).to_path_buf()
+    }
+
+    /// Every file and folder: leftover temp files, permissions, conflict markers in files that
+    /// are not records (`.gitignore`, settings).
+    fn check_files(&self, locked: bool, problems: &mut Vec<Problem>) -> Result<()> {
+        let record_dirs: Vec<&str> = KINDS.iter().map(|k| k.path).collect();
+        let now = SystemTime::now();
+        let walk = walkdir::WalkDir::new(self.root())
+            .into_iter()
+            .filter_entry(|e| e.depth() != 1 || e.file_name() != ".git");
+        for entry in walk {
+            let Ok(entry) = entry else { continue };
+            let rel = self.rel(entry.path());
+            let Ok(meta) = entry.metadata() else { continue };
+            let in_state = rel.starts_with(STATE_DIR);
+            if is_temp(entry.file_name()) {
+                let age = now
+                    .duration_since(meta.modified().unwrap_or(now))
+                    .unwrap_or_default();
+                if (locked && !in_state) || age > TEMP_GRACE {
+                    problems.push(
+                        Problem::new(
+                            &rel,
+                            "leftover temporary file of an interrupted write",
+                            "remove it with `frontdesk check --fix` (the record itself is intact)",
+                        )
+                        .fixable(Fix::RemoveTemp),
+                    );
+                }
+                continue;
+            }
+            let mode = meta.permissions().mode() & 0o777;
+            if !meta.file_type().is_symlink() && too_open(mode) {
+                let want = if meta.is_dir() { "0700" } else { "0600" };
+                problems.push(
+                    Problem::new(
+                        &rel,
+                        format!("permissions {mode:04o} let other users read patient data"),
+                        format!("`frontdesk check --fix` sets {want}"),
+                    )
+                    .fixable(Fix::Tighten),
+                );
+            }
+            let top = rel
+                .components()
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
+            let is_record = top.as_deref().is_some_and(|t| record_dirs.contains(&t));
+            if meta.is_file() && !is_record && !in_state && meta.len() < 16 << 20 {
+                let mut bytes = Vec::new();
+                if fs::File::open(entry.path())
+                    .and_then(|mut f| f.read_to_end(&mut bytes))
+                    .is_ok()
+                    && let Some(line) = conflict_marker(&bytes)
+                {
+                    problems.push(conflict_problem(&rel, line));
+                }
+            }
+        }
+        let git_dir = self.path(Path::new(".git"));
+        if let Ok(meta) = fs::metadata(&git_dir)
+            && meta.is_dir()
+            && too_open(meta.permissions().mode())
+        {
+            problems.push(
+                Problem::new(".git", format!("permissions {:04o} let other users read the history, which holds every record", meta.permissions().mode() & 0o777), "`frontdesk check --fix` sets 0700")
+                    .fixable(Fix::Tighten),
+            );
+        }
+        Ok(())
+    }
+
+    fn lock_is_free(&self) -> bool {
+        let path = self.path(Path::new(STATE_DIR)).join("lock");
+        match fs::File::options().write(true).open(&path) {
+            Ok(f) => f.try_lock().is_ok(),
+            Err(_) => true,
+        }
+    }
+
+    /// A write lock held far too long, or by a process that is gone.
+    fn check_lock(&self) -> Option<Problem> {
+        let path = self.path(Path::new(STATE_DIR)).join("lock");
+        let file = fs::File::options()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .ok()?;
+        match file.try_lock() {
+            Ok(()) => None,
+            Err(fs::TryLockError::WouldBlock) => {
+                let text = fs::read_to_string(&path).unwrap_or_default();
+                let holder = crate::store::LockHolder::parse(&text)?;
+                let rel = PathBuf::from(STATE_DIR).join("lock");
+                if !Path::new(&format!("/proc/{}", holder.pid)).exists()
+                    && Path::new("/proc/self").exists()
+                {
+                    return Some(Problem::new(
+                        rel,
+                        format!(
+                            "the write lock is held, but its process {} is gone (another machine on a network share?)",
+                            holder.pid
+                        ),
+                        "make sure no frontdesk command runs anywhere on this tree, then remove .frontdesk/lock",
+                    ));
+                }
+                let held = SystemTime::now()
+                    .duration_since(holder.since)
+                    .unwrap_or_default();
+                (held > LOCK_STUCK).then(|| {
+                    Problem::new(
+                        rel,
+                        format!(
+                            "the write lock has been held by process {} for {} minutes",
+                            holder.pid,
+                            held.as_secs() / 60
+                        ),
+                        format!(
+                            "see what it is doing (`ps -p {}`); end it if it is stuck",
+                            holder.pid
+                        ),
+                    )
+                })
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Git's view: a half-done merge, a lock left by a killed git, uncommitted changes.
+    fn check_git(&self, locked: bool, problems: &mut Vec<Problem>) -> Result<()> {
+        let root = self.root();
+        if let Some(state) = git::operation_in_progress(root) {
+            problems.push(Problem::new(".git", format!("a {state} is in progress"), format!(
+                "finish it: fix the files `frontdesk check` lists, `git -C {0} add` them and `git -C {0} commit` (or undo it with `git -C {0} {state} --abort`)",
+                root.display()
+            )));
+        }
+        if locked && self.path(Path::new(".git/index.lock")).exists() {
+            problems.push(
+                Problem::new(
+                    ".git/index.lock",
+                    "git's lock file was left by an interrupted git command",
+                    "`frontdesk check --fix` removes it (no frontdesk command is running)",
+                )
+                .fixable(Fix::RemoveGitLock),
+            );
+        }
+        let broken: std::collections::HashSet<PathBuf> =
+            problems.iter().map(|p| p.file.clone()).collect();
+        let uncommitted = git::uncommitted(root, &self.options.user)?;
+        // Temp files are reported above, as leftovers.
+        for rel in uncommitted
+            .into_iter()
+            .filter(|r| r.file_name().is_none_or(|n| !is_temp(n)))
+        {
+            // A sound record left by a command killed before its commit: committing it loses
+            // nothing. Anything else (a deletion, a broken file) needs a person.
+            let sound = self.path(&rel).is_file() && !broken.contains(&rel);
+            let p = Problem::new(
+                &rel,
+                "changed but not committed, so it is not in the audit trail",
+                format!(
+                    "if the change is right, `frontdesk check --fix` (or `git -C {0} add` and `git -C {0} commit`) records it; otherwise `git -C {0} checkout` it (or remove it if new)",
+                    root.display()
+                ),
+            );
+            problems.push(if sound && !locked_op(root) {
+                p.fixable(Fix::Commit)
+            } else {
+                p
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes files that git wrote (a merge, a checkout) private: git creates them with the
+    /// umask's mode, often 0644. Their folders, up to the tree, become 0700.
+    pub fn make_private(&self, rels: &[PathBuf]) -> Result<()> {
+        for rel in rels {
+            let path = self.path(rel);
+            if !path.is_file() {
+                continue;
+            }
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io(&path, "set permissions on", e))?;
+            for dir in rel
+                .ancestors()
+                .skip(1)
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                let dir = self.path(dir);
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io(&dir, "set permissions on", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the safe fixes; returns what was fixed. Call with the write lock held.
+    pub fn apply_fixes(&self, problems: &[Problem]) -> Result<Vec<Problem>> {
+        let mut fixed = Vec::new();
+        for p in problems {
+            let Some(fix) = p.fix else { continue };
+            let path = self.path(&p.file);
+            let done = match fix {
+                Fix::Commit => continue,
+                Fix::RemoveTemp | Fix::RemoveGitLock => match fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                },
+                Fix::Tighten => {
+                    let mode = if path.is_dir() { 0o700 } else { 0o600 };
+                    fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+                }
+            };
+            done.map_err(|e| Error::io(&path, "fix", e))?;
+            fixed.push(p.clone());
+        }
+        let commits: Vec<&Problem> = problems
+            .iter()
+            .filter(|p| p.fix == Some(Fix::Commit))
+            .collect();
+        if !commits.is_empty() {
+            let paths: Vec<PathBuf> = commits.iter().map(|p| p.file.clone()).collect();
+            git::commit(
+                self.root(),
+                &self.options.user,
+                &paths,
+                &commit_message(&paths),
+            )?;
+            fixed.extend(commits.into_iter().cloned());
+        }
+        Ok(fixed)
+    }
+}
+
+/// "Commit changes left uncommitted: P7K3QX9M2, P…." (IDs from file names, never content).
+fn commit_message(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths
+        .iter()
+        .take(10)
+        .map(|p| {
+            p.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let more = paths.len().saturating_sub(names.len());
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "Commit changes left uncommitted: {}{tail}.",
+        names.join(", ")
+    )
+}
+
+/// True while a merge or rebase is under way: its files are the user's to commit.
+fn locked_op(root: &Path) -> bool {
+    git::operation_in_progress(root).is_some()
+}
+
+fn unexpected(rel: &Path, k: &Kind) -> Problem {
+    Problem::new(
+        rel,
+        format!(
+            "unexpected here: {} holds only record files laid out like {}",
+            k.path,
+            example(k.layout)
+        ),
+        "move it out of the records tree, or to where it belongs",
+    )
+}
+
+fn example(layout: Layout) -> &'static str {
+    match layout {
+        Layout::Flat => "payers/aetna-ppo.toml",
+        Layout::Sharded => "patients/7K/P7K3QX9M2.toml",
+        Layout::Dated => "appointments/2026/12/01/A7K3QX9M2.toml",
+        Layout::File => "frontdesk.toml",
+    }
+}
+
+fn is_temp(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with(TEMP_PREFIX)
+}
+
+/// Maps `f` over `items` on every core, keeping order; small batches stay on this thread.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 64 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}

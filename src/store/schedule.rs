@@ -1,0 +1,250 @@
+//! Where scheduling records live and how they are read: providers, rooms, appointment types,
+//! appointments (one directory per day), series and the waitlist.
+//!
+//! A day's appointments are read from that one day's directory, so `schedule day` costs the
+//! same on a ten-year tree as on a new one. Finding an appointment by ID, or all of a patient's,
+//! goes through the disposable index in [`crate::store::schedule_index`].
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::domain::id::Id;
+use crate::domain::schedule::appointment::{Appointment, Series};
+use crate::domain::schedule::apptype::{self, AppointmentTypes};
+use crate::domain::schedule::waitlist::WaitlistEntry;
+use crate::domain::schedule::{Provider, Room, check_key};
+use crate::error::{Error, IoContext, Result};
+use crate::store::{Mode, Store, Txn, files_with_ext, read_toml, schedule_index};
+
+pub const APPOINTMENT_TYPES_FILE: &str = "appointment-types.toml";
+pub const APPOINTMENTS_DIR: &str = "appointments";
+
+impl Store {
+    // ---- paths ----
+
+    pub fn provider_rel(key: &str) -> Result<PathBuf> {
+        check_key("provider", key)?;
+        Ok(PathBuf::from("providers").join(format!("{key}.toml")))
+    }
+
+    pub fn room_rel(key: &str) -> Result<PathBuf> {
+        check_key("room", key)?;
+        Ok(PathBuf::from("rooms").join(format!("{key}.toml")))
+    }
+
+    /// `appointments/YYYY/MM/DD`: one directory per office-local day.
+    pub fn day_rel(date: NaiveDate) -> PathBuf {
+        PathBuf::from(APPOINTMENTS_DIR)
+            .join(format!("{:04}", date.year()))
+            .join(format!("{:02}", date.month()))
+            .join(format!("{:02}", date.day()))
+    }
+
+    pub fn appointment_rel(date: NaiveDate, id: &Id) -> PathBuf {
+        Self::day_rel(date).join(format!("{id}.toml"))
+    }
+
+    pub fn series_rel(id: &Id) -> PathBuf {
+        PathBuf::from("series").join(format!("{id}.toml"))
+    }
+
+    pub fn waitlist_rel(id: &Id) -> PathBuf {
+        PathBuf::from("waitlist").join(format!("{id}.toml"))
+    }
+
+    // ---- providers and rooms ----
+
+    pub fn load_provider(&self, key: &str) -> Result<Provider> {
+        let path = self.path(&Self::provider_rel(key)?);
+        if !path.is_file() {
+            return Err(Error::user(format!("no provider {key:?}"))
+                .hint("list providers with `frontdesk provider list`"));
+        }
+        let p: Provider = read_toml(&path)?;
+        p.validate().map_err(|e| e.at(path.display()))?;
+        Ok(p)
+    }
+
+    pub fn providers(&self) -> Result<Vec<Provider>> {
+        let mut out = Vec::new();
+        for path in files_with_ext(&self.path(Path::new("providers")), "toml")? {
+            let p: Provider = read_toml(&path)?;
+            p.validate().map_err(|e| e.at(path.display()))?;
+            out.push(p);
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    pub fn load_room(&self, key: &str) -> Result<Room> {
+        let path = self.path(&Self::room_rel(key)?);
+        if !path.is_file() {
+            return Err(Error::user(format!("no room {key:?}"))
+                .hint("rooms are the files in rooms/; list them with `frontdesk schedule rooms`"));
+        }
+        let r: Room = read_toml(&path)?;
+        r.validate().map_err(|e| e.at(path.display()))?;
+        Ok(r)
+    }
+
+    pub fn rooms(&self) -> Result<Vec<Room>> {
+        let mut out = Vec::new();
+        for path in files_with_ext(&self.path(Path::new("rooms")), "toml")? {
+            let r: Room = read_toml(&path)?;
+            r.validate().map_err(|e| e.at(path.display()))?;
+            out.push(r);
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    /// The office's appointment types; none when the file does not exist yet.
+    pub fn appointment_types(&self) -> Result<AppointmentTypes> {
+        let path = self.path(Path::new(APPOINTMENT_TYPES_FILE));
+        if !path.is_file() {
+            return Ok(AppointmentTypes {
+                schema: apptype::SCHEMA,
+                types: Vec::new(),
+            });
+        }
+        let t: AppointmentTypes = read_toml(&path)?;
+        t.validate().map_err(|e| e.at(path.display()))?;
+        Ok(t)
+    }
+
+    // ---- appointments ----
+
+    /// Every appointment on one office-local day: reads that day's directory and nothing else.
+    pub fn day_appointments(&self, date: NaiveDate) -> Result<Vec<Appointment>> {
+        let mut out = Vec::new();
+        for path in files_with_ext(&self.path(&Self::day_rel(date)), "toml")? {
+            out.push(read_toml::<Appointment>(&path)?);
+        }
+        out.sort_by(|a, b| (a.start, &a.provider).cmp(&(b.start, &b.provider)));
+        Ok(out)
+    }
+
+    /// One appointment by ID, found through the index (rebuilt as needed).
+    pub fn load_appointment(&self, id: &Id) -> Result<Appointment> {
+        let date = schedule_index::date_of(self, id)?.ok_or_else(|| {
+            Error::not_found(format!("no appointment {id}"))
+                .hint("find it with `frontdesk schedule list --patient ID` or `schedule day DATE`")
+        })?;
+        let path = self.path(&Self::appointment_rel(date, id));
+        let a: Appointment = read_toml(&path)?;
+        if &a.id != id {
+            return Err(Error::user(format!(
+                "{}: the file's id does not match its name",
+                path.display()
+            ))
+            .hint("fix the id line, or rename the file to match it"));
+        }
+        Ok(a)
+    }
+
+    /// Every appointment of one patient, oldest first, found through the index.
+    pub fn patient_appointments(&self, patient: &Id) -> Result<Vec<Appointment>> {
+        let mut out = Vec::new();
+        for (date, id) in schedule_index::of_patient(self, patient)? {
+            let path = self.path(&Self::appointment_rel(date, &id));
+            let a: Appointment = match read_toml(&path) {
+                Ok(a) => a,
+                Err(e) if e.kind == crate::error::Kind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            // The index can lag an edit made in place; the file itself has the last word.
+            if &a.patient == patient {
+                out.push(a);
+            }
+        }
+        out.sort_by_key(|a| a.start);
+        Ok(out)
+    }
+
+    // ---- series and waitlist ----
+
+    pub fn load_series(&self, id: &Id) -> Result<Series> {
+        let path = self.path(&Self::series_rel(id));
+        if !path.is_file() {
+            return Err(Error::not_found(format!("no series {id}")));
+        }
+        read_toml(&path)
+    }
+
+    pub fn load_waitlist_entry(&self, id: &Id) -> Result<WaitlistEntry> {
+        let path = self.path(&Self::waitlist_rel(id));
+        if !path.is_file() {
+            return Err(Error::not_found(format!("no waitlist entry {id}"))
+                .hint("list entries with `frontdesk schedule waitlist list`"));
+        }
+        read_toml(&path)
+    }
+
+    pub fn waitlist(&self) -> Result<Vec<WaitlistEntry>> {
+        let mut out = Vec::new();
+        for path in files_with_ext(&self.path(Path::new("waitlist")), "toml")? {
+            out.push(read_toml::<WaitlistEntry>(&path)?);
+        }
+        out.sort_by_key(|w| w.created);
+        Ok(out)
+    }
+}
+
+impl Txn<'_> {
+    pub fn save_appointment(&mut self, a: &Appointment, mode: Mode) -> Result<()> {
+        a.validate()?;
+        self.put(&Store::appointment_rel(a.date(), &a.id), a, mode)
+    }
+}
+
+/// Day directories under `appointments/` for one year, as (date, path), in order.
+pub fn day_dirs(store: &Store, year: i32) -> Result<Vec<(NaiveDate, PathBuf)>> {
+    let ydir = store
+        .path(Path::new(APPOINTMENTS_DIR))
+        .join(format!("{year:04}"));
+    let mut out = Vec::new();
+    for month in sorted_numeric_dirs(&ydir)? {
+        let mdir = ydir.join(format!("{month:02}"));
+        for day in sorted_numeric_dirs(&mdir)? {
+            if let Some(d) = NaiveDate::from_ymd_opt(year, month, day) {
+                out.push((d, mdir.join(format!("{day:02}"))));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Years that have an appointments directory, newest first.
+pub fn years(store: &Store) -> Result<Vec<i32>> {
+    let dir = store.path(Path::new(APPOINTMENTS_DIR));
+    let mut ys: Vec<i32> = sorted_numeric_dirs(&dir)?
+        .into_iter()
+        .map(|y| y as i32)
+        .collect();
+    ys.reverse();
+    Ok(ys)
+}
+
+fn sorted_numeric_dirs(dir: &Path) -> Result<Vec<u32>> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.at_path(dir, "list")?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.bytes().all(|b| b.is_ascii_digit())
+            && !name.is_empty()
+            && name.len() <= 4
+            && e.file_type().is_ok_and(|t| t.is_dir())
+            && let Ok(n) = name.parse()
+        {
+            out.push(n);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
