@@ -7,4 +7,5 @@ mod general;
 mod harness;
 mod import;
 mod patient;
+mod schedule;
 mod sync;
