@@ -3,7 +3,9 @@
 
 mod check;
 mod completions;
+mod demo;
 mod history;
+mod index;
 mod init;
 mod patient;
 mod payer;
@@ -67,7 +69,11 @@ pub enum Command {
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
+    #[command(subcommand)]
+    Index(index::Command),
     Completions(completions::Args),
+    #[command(subcommand)]
+    Demo(demo::Command),
     Man(completions::ManArgs),
 }
 
@@ -118,7 +124,9 @@ pub fn run() -> Result<u8> {
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),
+        Command::Index(cmd) => index::run(&ctx, cmd),
         Command::Completions(args) => completions::cmd_completions(args),
+        Command::Demo(cmd) => demo::run(&ctx, cmd),
         Command::Man(args) => completions::cmd_man(args),
     }
 }

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod common;
 pub mod dates;
+pub mod demo;
 pub mod duplicate;
 pub mod id;
 pub mod import;

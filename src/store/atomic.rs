@@ -47,11 +47,7 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
                 .hint("nothing was written"),
         );
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .at_path(dir, "create a temporary file in")?;
+    let mut tmp = temp_in(dir)?;
     fault::check("write")
         .and_then(|_| tmp.write_all(bytes))
         .at_path(path, "write")?;
@@ -59,6 +55,34 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
         .and_then(|_| tmp.as_file().sync_all())
         .at_path(path, "flush to disk")?;
     fault::check("rename").at_path(path, "rename into place")?;
+    persist(tmp, path, mode)?;
+    Ok(dir)
+}
+
+/// Writes a new file atomically (temp file, then rename; no-clobber for `CreateNew`) but
+/// without any fsync: for the demo generator and the disposable index, which sync once at the
+/// end or can be rebuilt, never for records written by the interactive commands. The parent
+/// directory must already exist.
+pub fn write_unsynced(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    let mut tmp = temp_in(dir)?;
+    tmp.write_all(bytes).at_path(path, "write")?;
+    persist(tmp, path, mode)
+}
+
+/// A private (0600) temp file in `dir`, to be renamed over the target.
+fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .at_path(dir, "create a temporary file in")
+}
+
+/// Renames the temp file into place: no-clobber for a new record.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path, mode: Mode) -> Result<()> {
     match mode {
         Mode::CreateNew => tmp.persist_noclobber(path).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
@@ -72,7 +96,7 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
             .persist(path)
             .map_err(|e| Error::io(path, "replace", e.error))?,
     };
-    Ok(dir)
+    Ok(())
 }
 
 /// Creates `dir` and its missing parents with mode 0700, fsyncing each parent so that the new

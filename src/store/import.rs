@@ -60,6 +60,9 @@ impl Txn<'_> {
             return Err(e);
         }
         self.written.extend(rels);
+        for p in patients {
+            self.note_patient(p);
+        }
         Ok(())
     }
 }

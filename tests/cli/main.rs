@@ -3,9 +3,11 @@
 //! One test binary with a module per command area keeps link time down.
 
 mod check;
+mod demo;
 mod general;
 mod harness;
 mod import;
+mod index;
 mod patient;
 mod schedule;
 mod sync;
