@@ -10,4 +10,5 @@ mod import;
 mod index;
 mod patient;
 mod pay;
+mod schedule;
 mod sync;
