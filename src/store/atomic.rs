@@ -49,6 +49,12 @@ pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
         .and_then(|_| tmp.as_file().sync_all())
         .at_path(path, "flush to disk")?;
     fault::check("rename").at_path(path, "rename into place")?;
+    // The old version stays reachable until the new one is durable, so a failure after the
+    // rename can put it back. A crash leaves it as a temp file for `check --fix`.
+    let backup = match mode {
+        Mode::Replace if path.exists() => Some(keep_old(dir, path)?),
+        _ => None,
+    };
     match mode {
         Mode::CreateNew => tmp.persist_noclobber(path).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
@@ -62,10 +68,37 @@ pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
             .persist(path)
             .map_err(|e| Error::io(path, "replace", e.error))?,
     };
-    fault::check("dirsync")
-        .and_then(|_| sync_dir(dir))
-        .at_path(dir, "flush directory")?;
+    if let Err(e) = fault::check("dirsync").and_then(|_| sync_dir(dir)) {
+        // The rename may not survive a power loss: undo it, so the error means "not written"
+        // and a retry cannot make a second record.
+        let undone = match &backup {
+            Some(old) => fs::rename(old, path),
+            None => fs::remove_file(path),
+        };
+        let _ = sync_dir(dir);
+        let err = Error::io(dir, "flush directory", e);
+        return Err(match undone {
+            Ok(()) => err.hint("nothing was written; the disk may be failing"),
+            Err(_) => err.hint(format!(
+                "{} may hold the new version; run `frontdesk check`",
+                path.display()
+            )),
+        });
+    }
+    if let Some(old) = backup {
+        let _ = fs::remove_file(old);
+    }
     Ok(())
+}
+
+/// Hard-links the current version of `path` to a temp name beside it.
+fn keep_old(dir: &Path, path: &Path) -> Result<std::path::PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let old = dir.join(format!("{TEMP_PREFIX}old-{}-{nanos}", std::process::id()));
+    fs::hard_link(path, &old).at_path(path, "keep the old version of")?;
+    Ok(old)
 }
 
 /// Creates `dir` and its missing parents with mode 0700, fsyncing each parent so that the new

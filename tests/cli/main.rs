@@ -3,7 +3,13 @@
 //! One test binary with a module per command area keeps link time down.
 
 mod check;
+mod concurrency;
+mod corpus;
+mod crash;
+mod faults;
 mod general;
 mod harness;
 mod patient;
+mod perms;
+mod phi;
 mod sync;
