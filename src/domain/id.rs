@@ -78,7 +78,12 @@ pub struct Id(String);
 impl Id {
     /// A fresh random ID of the given kind.
     pub fn generate(kind: IdKind) -> Id {
-        let mut rng = rand::rng();
+        Id::generate_with(kind, &mut rand::rng())
+    }
+
+    /// An ID drawn from the given random source (a seeded one makes the demo generator
+    /// deterministic).
+    pub fn generate_with(kind: IdKind, rng: &mut impl Rng) -> Id {
         let mut s = String::with_capacity(1 + RANDOM_LEN);
         s.push(kind.letter());
         for _ in 0..RANDOM_LEN {

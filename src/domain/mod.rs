@@ -3,7 +3,10 @@
 pub mod check;
 pub mod common;
 pub mod dates;
+pub mod demo;
+pub mod duplicate;
 pub mod id;
+pub mod import;
 pub mod insurance;
 pub mod office;
 pub mod patient;

@@ -168,6 +168,45 @@ pub struct Contact {
 }
 
 impl Patient {
+    /// A patient with only the required fields, to be filled in from flags or an import row.
+    pub fn new(id: Id, now: DateTime<FixedOffset>) -> Patient {
+        Patient {
+            schema: SCHEMA,
+            id,
+            status: Status::Active,
+            given: String::new(),
+            middle: None,
+            family: String::new(),
+            suffix: None,
+            preferred_name: None,
+            birth_date: NaiveDate::MIN,
+            sex: Sex::U,
+            gender_identity: None,
+            pronouns: None,
+            ssn_last4: None,
+            email: None,
+            email_ok: false,
+            language: None,
+            interpreter_needed: false,
+            contact_preference: None,
+            flags: Vec::new(),
+            notes: None,
+            deceased_date: None,
+            created: now,
+            updated: now,
+            verified: None,
+            address: None,
+            external_ids: Default::default(),
+            phones: Vec::new(),
+            emergency_contacts: Vec::new(),
+            guarantor: None,
+            representatives: Vec::new(),
+            insurance: Vec::new(),
+            scheduling: None,
+            extra: Default::default(),
+        }
+    }
+
     /// "Doe, Jane A." as a desk lists patients.
     pub fn list_name(&self) -> String {
         let mut s = format!("{}, {}", self.family, self.given);

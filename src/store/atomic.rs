@@ -22,51 +22,20 @@ pub enum Mode {
 
 /// Writes `bytes` to `path` atomically with mode 0600, creating parent directories (0700).
 pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    create_dirs(dir)?;
-    if mode == Mode::CreateNew && path.exists() {
-        return Err(
-            Error::conflict(format!("{} already exists", path.display()))
-                .hint("nothing was written"),
-        );
-    }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .at_path(dir, "create a temporary file in")?;
-    fault::check("write")
-        .and_then(|_| tmp.write_all(bytes))
-        .at_path(path, "write")?;
-    fault::check("fsync")
-        .and_then(|_| tmp.as_file().sync_all())
-        .at_path(path, "flush to disk")?;
-    fault::check("rename").at_path(path, "rename into place")?;
     // The old version stays reachable until the new one is durable, so a failure after the
     // rename can put it back. A crash leaves it as a temp file for `check --fix`.
     let backup = match mode {
-        Mode::Replace if path.exists() => Some(keep_old(dir, path)?),
+        Mode::Replace if path.is_file() => Some(keep_old(path)?),
         _ => None,
     };
-    match mode {
-        Mode::CreateNew => tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::conflict(format!("{} already exists", path.display()))
-                    .hint("nothing was written")
-            } else {
-                Error::io(path, "create", e.error)
+    let dir = match place(path, bytes, mode) {
+        Ok(dir) => dir,
+        Err(e) => {
+            if let Some(old) = &backup {
+                let _ = fs::remove_file(old);
             }
-        })?,
-        Mode::Replace => tmp
-            .persist(path)
-            .map_err(|e| Error::io(path, "replace", e.error))?,
+            return Err(e);
+        }
     };
     if let Err(e) = fault::check("dirsync").and_then(|_| sync_dir(dir)) {
         // The rename may not survive a power loss: undo it, so the error means "not written"
@@ -92,13 +61,84 @@ pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
 }
 
 /// Hard-links the current version of `path` to a temp name beside it.
-fn keep_old(dir: &Path, path: &Path) -> Result<std::path::PathBuf> {
+fn keep_old(path: &Path) -> Result<std::path::PathBuf> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let old = dir.join(format!("{TEMP_PREFIX}old-{}-{nanos}", std::process::id()));
+    let name = format!("{TEMP_PREFIX}old-{}-{nanos}", std::process::id());
+    let old = path.with_file_name(name);
     fs::hard_link(path, &old).at_path(path, "keep the old version of")?;
     Ok(old)
+}
+
+/// Everything `write` does except flushing the directory, which a batch does once per
+/// directory (`sync_dir`) after placing all its files. Returns that directory.
+pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    create_dirs(dir)?;
+    if mode == Mode::CreateNew && path.exists() {
+        return Err(
+            Error::conflict(format!("{} already exists", path.display()))
+                .hint("nothing was written"),
+        );
+    }
+    let mut tmp = temp_in(dir)?;
+    fault::check("write")
+        .and_then(|_| tmp.write_all(bytes))
+        .at_path(path, "write")?;
+    fault::check("fsync")
+        .and_then(|_| tmp.as_file().sync_all())
+        .at_path(path, "flush to disk")?;
+    fault::check("rename").at_path(path, "rename into place")?;
+    persist(tmp, path, mode)?;
+    Ok(dir)
+}
+
+/// Writes a new file atomically (temp file, then rename; no-clobber for `CreateNew`) but
+/// without any fsync: for the demo generator and the disposable index, which sync once at the
+/// end or can be rebuilt, never for records written by the interactive commands. The parent
+/// directory must already exist.
+pub fn write_unsynced(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    let mut tmp = temp_in(dir)?;
+    tmp.write_all(bytes).at_path(path, "write")?;
+    persist(tmp, path, mode)
+}
+
+/// A private (0600) temp file in `dir`, to be renamed over the target.
+fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .at_path(dir, "create a temporary file in")
+}
+
+/// Renames the temp file into place: no-clobber for a new record.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path, mode: Mode) -> Result<()> {
+    match mode {
+        Mode::CreateNew => tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::conflict(format!("{} already exists", path.display()))
+                    .hint("nothing was written")
+            } else {
+                Error::io(path, "create", e.error)
+            }
+        })?,
+        Mode::Replace => tmp
+            .persist(path)
+            .map_err(|e| Error::io(path, "replace", e.error))?,
+    };
+    Ok(())
 }
 
 /// Creates `dir` and its missing parents with mode 0700, fsyncing each parent so that the new
@@ -130,7 +170,7 @@ pub fn create_dirs(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

@@ -42,24 +42,44 @@ impl Clinic {
         Clinic { dir, root }
     }
 
+    /// A generated demo clinic of `patients` patients (fixed seed and date), with git.
+    pub fn demo(patients: u32) -> Clinic {
+        Clinic::made_by("demo generate", |root| {
+            bare()
+                .args(["demo", "generate"])
+                .arg(root)
+                .args(["--patients", &patients.to_string()])
+                .args(["--seed", "5", "--as-of", "2026-11-27"])
+                .output()
+                .unwrap()
+        })
+    }
+
     /// A second site: a clone of `remote`, made private as docs/sync.md says.
     pub fn clone_of(remote: &Path) -> Clinic {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("records");
-        let out = std::process::Command::new("git")
-            .args(["clone", "-q", "--config", "core.sharedRepository=0600"])
-            .arg(remote)
-            .arg(&root)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "clone: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let c = Clinic { dir, root };
+        let c = Clinic::made_by("clone", |root| {
+            std::process::Command::new("git")
+                .args(["clone", "-q", "--config", "core.sharedRepository=0600"])
+                .arg(remote)
+                .arg(root)
+                .output()
+                .unwrap()
+        });
         c.ok(&["check", "--fix"]);
         c
+    }
+
+    /// A clinic whose records tree `make` creates at the path it is given.
+    fn made_by(what: &str, make: impl FnOnce(&Path) -> Output) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("records");
+        let out = make(&root);
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Clinic { dir, root }
     }
 
     /// The binary with --records pointing at this clinic and a fixed staff user.
@@ -237,6 +257,11 @@ pub fn git_lines(root: &Path, args: &[&str]) -> Vec<String> {
 /// The repository's shared data folder (`../shared/data`), present on CI beside the checkout.
 pub fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// The repository's `examples/` folder (sample maps and CSV files).
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
 /// A count for a test: `short` in `cargo test`, `soak` with FRONTDESK_SOAK=1, or exactly

@@ -1,15 +1,14 @@
 use std::io::{BufRead, Write};
 
-use chrono::NaiveDate;
-
 use crate::cli::Ctx;
 use crate::cli::patient::fields::{Fields, Rules};
+use crate::domain::duplicate::similar_given;
 use crate::domain::id::{Id, IdKind};
-use crate::domain::patient::{self, Patient, Sex, Status};
-use crate::domain::search::{fold, within_one_edit};
+use crate::domain::patient::Patient;
+use crate::domain::search::{SearchDoc, fold};
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format};
-use crate::store::{Mode, Store, index};
+use crate::store::{Mode, Txn, index};
 
 /// Register a new patient and print the new ID.
 ///
@@ -49,13 +48,13 @@ pub fn cmd_add(ctx: &Ctx, mut args: Args) -> Result<u8> {
         calling_code: store.office.calling_code(),
         country: &store.office.country,
     };
-    let mut p = blank_patient(Id::generate(IdKind::Patient), now);
+    let mut p = Patient::new(Id::generate(IdKind::Patient), now);
     args.fields.apply(&mut p, &rules)?;
     p.validate(rules.today, rules.calling_code, rules.country)?;
 
     let mut txn = store.begin()?;
     if !args.force
-        && let Some(existing) = find_duplicate(&store, &p)?
+        && let Some(existing) = find_duplicate(&txn, &p)?
     {
         return Err(Error::user(format!("patient {existing} has the same family name, date of birth and a similar given name")).hint(format!(
                 "check with `frontdesk patient show {existing}`; add --force if this really is a different person"
@@ -70,67 +69,28 @@ pub fn cmd_add(ctx: &Ctx, mut args: Args) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// A patient with only the required fields, to be filled in from flags or an import row.
-pub fn blank_patient(id: Id, now: chrono::DateTime<chrono::FixedOffset>) -> Patient {
-    Patient {
-        schema: patient::SCHEMA,
-        id,
-        status: Status::Active,
-        given: String::new(),
-        middle: None,
-        family: String::new(),
-        suffix: None,
-        preferred_name: None,
-        birth_date: NaiveDate::MIN,
-        sex: Sex::U,
-        gender_identity: None,
-        pronouns: None,
-        ssn_last4: None,
-        email: None,
-        email_ok: false,
-        language: None,
-        interpreter_needed: false,
-        contact_preference: None,
-        flags: Vec::new(),
-        notes: None,
-        deceased_date: None,
-        created: now,
-        updated: now,
-        verified: None,
-        address: None,
-        external_ids: Default::default(),
-        phones: Vec::new(),
-        emergency_contacts: Vec::new(),
-        guarantor: None,
-        representatives: Vec::new(),
-        insurance: Vec::new(),
-        scheduling: None,
-        extra: Default::default(),
-    }
-}
-
 /// Same family name and birth date and a given name that is equal, a prefix of the other
-/// (Jon / Jonathan) or one typo away.
-pub fn find_duplicate(store: &Store, p: &Patient) -> Result<Option<String>> {
+/// (Jon / Jonathan) or one typo away. Candidates come from the index's family + birth-date keys
+/// (no scan of every patient) and are confirmed against their record files.
+pub fn find_duplicate(txn: &Txn, p: &Patient) -> Result<Option<String>> {
     let family = fold(&p.family);
     let given = fold(&p.given);
-    let dob = p.birth_date;
-    let all = index::patient_summaries(store)?;
-    Ok(all
-        .summaries
-        .into_iter()
-        .find(|s| {
-            s.family == family
-                && s.search.birth_date == dob
-                && s.id != p.id.as_str()
-                && s.search.names.iter().any(|n| {
-                    n == &given
-                        || n.starts_with(&given)
-                        || given.starts_with(n.as_str())
-                        || within_one_edit(n, &given)
-                })
-        })
-        .map(|s| s.id))
+    let dob = p.birth_date.to_string();
+    for id in index::duplicate_candidates(txn, &family, &dob)? {
+        let Ok(id) = Id::parse(&id) else { continue };
+        if id == p.id {
+            continue;
+        }
+        // A candidate whose file is gone or unreadable is not a duplicate of anything.
+        let Ok(other) = txn.store().load_patient(&id) else {
+            continue;
+        };
+        let similar = similar_given(&SearchDoc::from_patient(&other).names, &given);
+        if fold(&other.family) == family && other.birth_date == p.birth_date && similar {
+            return Ok(Some(id.to_string()));
+        }
+    }
+    Ok(None)
 }
 
 fn prompt_missing(f: &mut Fields) -> Result<()> {

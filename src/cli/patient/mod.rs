@@ -5,12 +5,15 @@ mod deactivate;
 mod edit;
 mod fields;
 mod find;
+mod import;
 mod insurance;
 mod list;
 mod show;
 mod update;
 
 use clap::Subcommand;
+
+pub use find::warn_problems;
 
 use crate::cli::Ctx;
 use crate::cli::patient::fields::Rules;
@@ -27,6 +30,7 @@ pub enum Command {
     Update(update::Args),
     Find(find::Args),
     List(list::Args),
+    Import(import::Args),
     Deactivate(deactivate::Args),
     #[command(subcommand)]
     Insurance(insurance::Command),
@@ -40,6 +44,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Update(a) => update::cmd_update(ctx, a),
         Command::Find(a) => find::cmd_find(ctx, a),
         Command::List(a) => list::cmd_list(ctx, a),
+        Command::Import(a) => import::cmd_import(ctx, a),
         Command::Deactivate(a) => deactivate::cmd_deactivate(ctx, a),
         Command::Insurance(c) => insurance::run(ctx, c),
     }

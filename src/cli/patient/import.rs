@@ -1,0 +1,456 @@
+//! `frontdesk patient import FILE.csv --map MAP.toml`: the glue between the files and the
+//! mapping rules in `domain::import`. Every row is checked (values, identity, duplicates)
+//! before anything is written; the writes are one transaction and one commit.
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use csv::StringRecord;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::Ctx;
+use crate::domain::duplicate::DuplicateGuard;
+use crate::domain::id::{Id, IdKind};
+use crate::domain::import::{Mapping, Outcome, Plan, RowContext, RowError};
+use crate::domain::patient::Patient;
+use crate::error::{Error, IoContext, Result, exit};
+use crate::render::{self, Cell, Format, Table};
+use crate::store::{Store, import::write_rejects, index};
+
+/// Import patients from another system's CSV export, as a mapping file says.
+///
+/// Every row is checked before anything is written. With bad rows, each is listed (row,
+/// column, what is wrong, which mapping rule) and nothing is imported, unless
+/// --skip-bad-rows. Rows already imported (same identity column value) are left alone, so
+/// running the same import again adds nothing. The mapping format is in docs/import.md.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The CSV file: a header line, then one patient per row.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+    /// The mapping file: which column becomes which field, date formats, value maps, skip
+    /// rules and the identity column.
+    #[arg(long, value_name = "MAP.toml")]
+    pub map: PathBuf,
+    /// Show what would be imported, row by row, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the good rows and write the bad ones (with an error column) to a reject file.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// Where --skip-bad-rows writes the bad rows [default: FILE.rejects.csv beside FILE.csv].
+    #[arg(long, value_name = "PATH", requires = "skip_bad_rows")]
+    pub reject_file: Option<PathBuf>,
+}
+
+/// What the import does with one row.
+enum Action {
+    Add(Box<Patient>),
+    /// Already imported as this patient.
+    Known(String),
+    Skip(String),
+    Bad(Vec<RowError>),
+}
+
+struct Row {
+    /// 1-based data row (the header is not counted).
+    n: usize,
+    /// The physical line the row starts on.
+    line: u64,
+    record: StringRecord,
+    action: Action,
+}
+
+/// Who a new row might duplicate.
+enum Who {
+    Patient(String),
+    Row(usize),
+}
+
+pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
+    let store = ctx.open()?;
+    let mapping = Mapping::parse(&args.map, &read(&args.map)?)?;
+    let name = args.file.display().to_string();
+    let bytes = read(&args.file)?;
+    let text = mapping.encoding.decode(&name, &bytes)?;
+    let (plan, records) = read_rows(&mapping, &name, &text)?;
+    let rejects = args
+        .reject_file
+        .clone()
+        .unwrap_or_else(|| args.file.with_extension("rejects.csv"));
+    if args.skip_bad_rows {
+        check_reject_path(&rejects, &[&args.file, &args.map])?;
+    }
+
+    // A real import holds the lock from reading the existing patients to the commit, so
+    // another import cannot add the same rows in between. A dry run only reads.
+    let txn = if args.dry_run {
+        None
+    } else {
+        Some(store.begin()?)
+    };
+    let now = store.office.now().fixed_offset();
+    let rctx = RowContext {
+        today: now.date_naive(),
+        now,
+        calling_code: store.office.calling_code(),
+        country: &store.office.country,
+    };
+    let bar = progress(ctx, records.len(), "checking rows");
+    let rows = classify(&store, &plan, records, &rctx, &bar)?;
+    bar.finish_and_clear();
+
+    let counts = Counts::of(&rows);
+    for row in &rows {
+        if let Action::Bad(errors) = &row.action {
+            for e in errors {
+                eprintln!("frontdesk: {name}:{}: row {}: {e}", row.line, row.n);
+            }
+        }
+    }
+    if counts.bad > 0 && !args.skip_bad_rows {
+        return Err(Error::user(format!(
+            "{name}: {} of {} rows are bad; nothing was imported",
+            counts.bad,
+            rows.len()
+        ))
+        .hint("fix those rows (or the map) and run again, or add --skip-bad-rows to import the good rows and write the bad ones to a reject file"));
+    }
+    if args.dry_run {
+        print_rows(ctx, &rows, true)?;
+        if !ctx.quiet && ctx.format == Format::Table {
+            render::print(&format!("{}\n", counts.summary(true, &rejects)))?;
+        }
+        return Ok(exit::OK);
+    }
+
+    if counts.bad > 0 {
+        write_rejects(&rejects, &reject_csv(&plan, &rows)?)?;
+    }
+    let new: Vec<Patient> = rows
+        .iter()
+        .filter_map(|r| match &r.action {
+            Action::Add(p) => Some((**p).clone()),
+            _ => None,
+        })
+        .collect();
+    let mut txn = txn.expect("a real import began a transaction");
+    let bar = progress(ctx, new.len(), "writing patients");
+    txn.create_patients(&new, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    txn.commit(&commit_message(&new))?;
+
+    if ctx.quiet {
+        let ids: String = new.iter().map(|p| format!("{}\n", p.id)).collect();
+        render::print(&ids)?;
+    } else if ctx.format == Format::Table {
+        render::print(&format!("{}\n", counts.summary(false, &rejects)))?;
+    } else {
+        print_rows(ctx, &rows, false)?;
+    }
+    Ok(exit::OK)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).at_path(path, "read")
+}
+
+/// Parses the CSV text: the header binds the map; every record keeps its starting line.
+fn read_rows(
+    mapping: &Mapping,
+    name: &str,
+    text: &str,
+) -> Result<(Plan, Vec<(StringRecord, u64)>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(mapping.delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let csv_error = |e: csv::Error| {
+        let line = e.position().map(|p| p.line()).unwrap_or(1);
+        // csv's own message may quote a cell; say only where.
+        Error::user(format!("{name}:{line}: cannot read this CSV line"))
+            .hint("check the quotes on that line, and the map's delimiter")
+    };
+    let header = reader.headers().map_err(csv_error)?.clone();
+    if header.iter().all(|h| h.trim().is_empty()) {
+        return Err(Error::user(format!("{name} has no header line"))
+            .hint("the first line must name the columns the map refers to"));
+    }
+    let plan = mapping.bind(name, &header)?;
+    let mut records = Vec::new();
+    // csv counts lines outside quotes only; a row's physical line counts every newline
+    // before it, so a quoted multi-line address does not shift the rows after it.
+    let (mut offset, mut line) = (0usize, 1u64);
+    for record in reader.into_records() {
+        let record = record.map_err(csv_error)?;
+        let bytes = text.as_bytes();
+        // After a CRLF, csv's position is the LF; a row starts at its first byte after it.
+        let mut start = record.position().map_or(offset, |p| p.byte() as usize);
+        while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += bytes[offset..start.max(offset).min(bytes.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        offset = start.max(offset).min(bytes.len());
+        records.push((record, line));
+    }
+    Ok((plan, records))
+}
+
+/// The reject file must not overwrite the input or the map.
+fn check_reject_path(rejects: &Path, inputs: &[&Path]) -> Result<()> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if inputs.iter().any(|i| same(rejects, i)) {
+        return Err(Error::user(format!(
+            "--reject-file {} is one of the input files",
+            rejects.display()
+        ))
+        .hint("choose another path for the rejected rows"));
+    }
+    Ok(())
+}
+
+/// The existing patients an import is checked against, loaded once from the patient index.
+struct Known {
+    /// Identity value → patient ID, for the map's identity system.
+    by_key: HashMap<String, String>,
+    ids: HashSet<String>,
+    guard: DuplicateGuard<Who>,
+}
+
+impl Known {
+    fn load(store: &Store, system: &str) -> Result<Known> {
+        let refreshed = index::patient_summaries(store)?;
+        if let Some(problem) = refreshed.problems.into_iter().next() {
+            // A patient file we cannot read might be the one this row duplicates.
+            return Err(problem.hint("fix that patient file first, then run the import again"));
+        }
+        let mut known = Known {
+            by_key: HashMap::with_capacity(refreshed.summaries.len()),
+            ids: HashSet::with_capacity(refreshed.summaries.len()),
+            guard: DuplicateGuard::default(),
+        };
+        for s in refreshed.summaries {
+            if let Some(key) = s.external_ids.get(system) {
+                known.by_key.insert(key.clone(), s.id.clone());
+            }
+            known.ids.insert(s.id.clone());
+            known.guard.insert(
+                s.family,
+                s.search.birth_date,
+                s.search.names,
+                Who::Patient(s.id),
+            );
+        }
+        Ok(known)
+    }
+
+    /// A patient ID no existing patient and no earlier row has.
+    fn fresh_id(&mut self) -> Id {
+        loop {
+            let id = Id::generate(IdKind::Patient);
+            if self.ids.insert(id.to_string()) {
+                return id;
+            }
+        }
+    }
+}
+
+fn classify(
+    store: &Store,
+    plan: &Plan,
+    records: Vec<(StringRecord, u64)>,
+    rctx: &RowContext,
+    bar: &ProgressBar,
+) -> Result<Vec<Row>> {
+    let mut known = Known::load(store, &plan.identity_system)?;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut rows = Vec::with_capacity(records.len());
+    for (i, (record, line)) in records.into_iter().enumerate() {
+        let n = i + 1;
+        let action = match plan.row(&record, known.fresh_id(), rctx) {
+            Outcome::Skip(why) => Action::Skip(why),
+            Outcome::Bad(errors) => Action::Bad(errors),
+            Outcome::Patient { key, patient } => {
+                if let Some(id) = known.by_key.get(&key) {
+                    Action::Known(id.clone())
+                } else if let Some(first) = seen.get(&key) {
+                    Action::Bad(vec![identity_error(
+                        plan,
+                        format!("the identity value repeats row {first}"),
+                    )])
+                } else if let Some(who) = known.guard.find(&patient) {
+                    let whom = match who {
+                        Who::Patient(id) => format!("patient {id}"),
+                        Who::Row(r) => format!("row {r}"),
+                    };
+                    Action::Bad(vec![RowError {
+                        column: None,
+                        rule: None,
+                        what: format!(
+                            "looks like {whom}: same family name, date of birth and a similar given name"
+                        ),
+                    }])
+                } else {
+                    seen.insert(key, n);
+                    known.guard.insert_patient(&patient, Who::Row(n));
+                    Action::Add(patient)
+                }
+            }
+        };
+        rows.push(Row {
+            n,
+            line,
+            record,
+            action,
+        });
+        bar.inc(1);
+    }
+    Ok(rows)
+}
+
+fn identity_error(plan: &Plan, what: String) -> RowError {
+    RowError {
+        column: Some(plan.identity_column().to_string()),
+        rule: Some("identity".into()),
+        what,
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    rows: usize,
+    add: usize,
+    known: usize,
+    skip: usize,
+    bad: usize,
+}
+
+impl Counts {
+    fn of(rows: &[Row]) -> Counts {
+        let mut c = Counts {
+            rows: rows.len(),
+            ..Default::default()
+        };
+        for r in rows {
+            match r.action {
+                Action::Add(_) => c.add += 1,
+                Action::Known(_) => c.known += 1,
+                Action::Skip(_) => c.skip += 1,
+                Action::Bad(_) => c.bad += 1,
+            }
+        }
+        c
+    }
+
+    fn summary(&self, dry_run: bool, rejects: &Path) -> String {
+        let rejected = if self.bad == 0 {
+            "0 rejected".to_string()
+        } else if dry_run {
+            format!("{} would be rejected to {}", self.bad, rejects.display())
+        } else {
+            format!("{} rejected to {}", self.bad, rejects.display())
+        };
+        let head = if dry_run {
+            format!("Dry run: would import {} of {} rows", self.add, self.rows)
+        } else {
+            format!("Imported {} of {} rows", self.add, self.rows)
+        };
+        let tail = if dry_run { "; nothing was written" } else { "" };
+        format!(
+            "{head}: {} already imported, {} skipped, {rejected}{tail}.",
+            self.known, self.skip
+        )
+    }
+}
+
+/// One line per row: what happened (or would) and why.
+fn print_rows(ctx: &Ctx, rows: &[Row], dry_run: bool) -> Result<()> {
+    let mut t = Table::new(&["row", "line", "action", "patient", "detail"]);
+    for r in rows {
+        let (action, patient, detail) = match &r.action {
+            Action::Add(_) if dry_run => ("add", String::new(), String::new()),
+            Action::Add(p) => ("add", p.id.to_string(), String::new()),
+            Action::Known(id) => ("already imported", id.clone(), String::new()),
+            Action::Skip(why) => ("skip", String::new(), why.clone()),
+            Action::Bad(errors) => ("reject", String::new(), join_errors(errors)),
+        };
+        t.push(vec![
+            Cell::Number(r.n.to_string()),
+            Cell::Number(r.line.to_string()),
+            action.into(),
+            patient.into(),
+            detail.into(),
+        ]);
+    }
+    t.print(ctx.format)
+}
+
+fn join_errors(errors: &[RowError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The rejected rows as they were, plus an `import_error` column, in UTF-8 with a BOM (so
+/// Excel reads it, and it re-imports under either encoding setting).
+fn reject_csv(plan: &Plan, rows: &[Row]) -> Result<Vec<u8>> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(&mut out);
+        let fail = |e: csv::Error| Error::internal(format!("cannot write the reject file: {e}"));
+        let mut header: Vec<&str> = plan.headers().iter().map(String::as_str).collect();
+        header.push("import_error");
+        w.write_record(&header).map_err(fail)?;
+        for r in rows {
+            if let Action::Bad(errors) = &r.action {
+                let mut fields: Vec<&str> = r.record.iter().collect();
+                let why = format!("row {} (line {}): {}", r.n, r.line, join_errors(errors));
+                fields.push(&why);
+                w.write_record(&fields).map_err(fail)?;
+            }
+        }
+        w.flush()
+            .map_err(|e| Error::internal(format!("cannot write the reject file: {e}")))?;
+    }
+    Ok(out)
+}
+
+/// "Import 2 patients: P…, P…." — IDs only while the list is short; never a name or a file
+/// name (staff name files after patients).
+fn commit_message(new: &[Patient]) -> String {
+    let noun = if new.len() == 1 {
+        "patient"
+    } else {
+        "patients"
+    };
+    if new.len() <= 5 {
+        let ids: Vec<String> = new.iter().map(|p| p.id.to_string()).collect();
+        format!("Import {} {noun}: {}.", new.len(), ids.join(", "))
+    } else {
+        format!("Import {} {noun}.", new.len())
+    }
+}
+
+/// A progress bar on a terminal for large files; nothing under cron or in a pipe.
+fn progress(ctx: &Ctx, len: usize, what: &'static str) -> ProgressBar {
+    if ctx.quiet || len < 500 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64).with_message(what);
+    if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({eta})") {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -1,0 +1,380 @@
+//! `patient import`: the Synthea sample, idempotent re-runs, bad rows, reject files, dry
+//! runs, encodings, and no PHI in errors.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::harness::*;
+
+/// A small map for the test CSVs below.
+const MAP: &str = r#"
+[identity]
+system = "chart"
+column = "Chart"
+
+[fields]
+given = "First"
+family = "Last"
+birth_date = { column = "DOB", format = "%m/%d/%Y" }
+sex = { column = "Sex", map = { Male = "M", Female = "F" } }
+notes = "Notes"
+
+[[skip]]
+column = "Last"
+equals = "TEST"
+"#;
+
+const HEADER: &str = "Chart,First,Last,DOB,Sex,Notes\n";
+
+/// Writes `name` beside the clinic (outside the records tree) and returns its path.
+fn write(c: &Clinic, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = c.dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn import(c: &Clinic, csv: &Path, map: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "patient",
+        "import",
+        csv.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    c.run(&args)
+}
+
+/// Runs an import that must fail with a user error (exit 2) and returns stderr.
+fn import_fails(c: &Clinic, csv: &Path, map: &Path, extra: &[&str]) -> String {
+    let out = import(c, csv, map, extra);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    stderr(&out)
+}
+
+fn patient_files(c: &Clinic) -> Vec<String> {
+    c.files()
+        .into_iter()
+        .filter(|f| f.starts_with("patients/"))
+        .collect()
+}
+
+fn all_patient_text(c: &Clinic) -> String {
+    patient_files(c)
+        .iter()
+        .map(|f| std::fs::read_to_string(c.path(f)).unwrap())
+        .collect()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn synthea_sample_imports_1000_patients_once() {
+    let c = Clinic::new();
+    let csv = shared_data().join("synthea/patients.csv");
+    let map = examples().join("synthea-patients.map.toml");
+    let before = c.commits();
+    let out = import(&c, &csv, &map, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Imported 1000 of 1000 rows"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(patient_files(&c).len(), 1000);
+    assert_eq!(c.commits(), before + 1);
+    assert_eq!(c.commit_messages()[0], "testclerk|Import 1000 patients.");
+
+    let text = all_patient_text(&c);
+    assert_eq!(text.matches("synthea = \"").count(), 1000);
+    assert!(text.contains("ssn_last4 = \"4831\""));
+    assert!(!text.contains("999-14-4831"), "a full SSN was stored");
+    assert!(text.contains("country = \"GB\""));
+
+    let again = import(&c, &csv, &map, &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("Imported 0 of 1000 rows: 1000 already imported"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(patient_files(&c).len(), 1000);
+    assert_eq!(c.commits(), before + 1);
+}
+
+#[test]
+fn one_bad_row_imports_nothing_and_names_row_and_column() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n2,Ottoline,Quillfeather,02/30/1961,Female,\n3,John,Smith,01/09/1975,Male,\n").as_bytes(),
+    );
+    let (files, commits) = (c.files(), c.commits());
+    let out = import(&c, &csv, &map, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("in.csv:3: row 2: column DOB:"), "{err}");
+    assert!(err.contains("fields.birth_date"), "{err}");
+    assert!(
+        err.contains("1 of 3 rows are bad; nothing was imported"),
+        "{err}"
+    );
+    for phi in ["Quillfeather", "Ottoline", "02/30", "1961"] {
+        assert!(!err.contains(phi), "PHI {phi} in stderr: {err}");
+    }
+    assert_eq!(c.files(), files);
+    assert_eq!(c.commits(), commits);
+}
+
+#[test]
+fn skip_bad_rows_imports_the_rest_and_writes_private_rejects() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n2,Ottoline,Quillfeather,13/45/1961,Female,\n3,John,Smith,01/09/1975,Male,\n4,Test,TEST,01/01/2000,Male,\n").as_bytes(),
+    );
+    let before = c.commits();
+    let out = import(&c, &csv, &map, &["--skip-bad-rows"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Imported 2 of 4 rows: 0 already imported, 1 skipped, 1 rejected"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stderr(&out).contains("Quillfeather"));
+    assert_eq!(patient_files(&c).len(), 2);
+    assert_eq!(c.commits(), before + 1);
+    assert!(c.commit_messages()[0].starts_with("testclerk|Import 2 patients: P"));
+
+    let rejects = c.dir.path().join("in.rejects.csv");
+    assert_eq!(std::fs::metadata(&rejects).unwrap().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Chart,First,Last,DOB,Sex,Notes,import_error")
+    );
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with("2,Ottoline,Quillfeather,13/45/1961,Female,,"),
+        "{row}"
+    );
+    assert!(row.contains("row 2 (line 3): column DOB"), "{row}");
+    assert_eq!(lines.next(), None);
+
+    // The fixed reject file imports with the same map; nothing is imported twice.
+    let fixed = write(
+        &c,
+        "fixed.csv",
+        text.replace("13/45/1961", "12/15/1961").as_bytes(),
+    );
+    let out = import(&c, &fixed, &map, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(patient_files(&c).len(), 3);
+    let out = import(
+        &c,
+        &csv,
+        &map,
+        &["--skip-bad-rows", "--reject-file", "/dev/null"],
+    );
+    assert!(
+        stdout(&out).contains("Imported 0 of 4 rows: 2 already imported"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n2,Test,TEST,01/01/2000,Male,\n").as_bytes(),
+    );
+    let (files, commits) = (c.files(), c.commits());
+    let out = import(&c, &csv, &map, &["--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(shown.contains("add"), "{shown}");
+    assert!(shown.contains("skip rule at"), "{shown}");
+    assert!(
+        shown.contains("Dry run: would import 1 of 2 rows: 0 already imported, 1 skipped, 0 rejected; nothing was written."),
+        "{shown}"
+    );
+    assert_eq!(c.files(), files);
+    assert_eq!(c.commits(), commits);
+
+    let json = c.ok(&[
+        "--format",
+        "json",
+        "patient",
+        "import",
+        csv.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows[0]["action"], "add");
+    assert_eq!(rows[1]["action"], "skip");
+    assert_eq!(c.files(), files);
+}
+
+#[test]
+fn bom_crlf_quoted_newlines_and_windows_1252() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let utf8 = "\u{feff}Chart,First,Last,DOB,Sex,Notes\r\n1,Zoë,O'Brien,06/30/1990,Female,\"Prefers mornings,\r\nuses a cane\"\r\n2,Bad,Row,99/99/1990,Female,\r\n";
+    let csv = write(&c, "bom.csv", utf8.as_bytes());
+    let out = import(&c, &csv, &map, &["--skip-bad-rows"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The bad row starts on physical line 4: the quoted newline makes row 1 two lines.
+    assert!(
+        stderr(&out).contains("bom.csv:4: row 2: column DOB"),
+        "{}",
+        stderr(&out)
+    );
+    let text = all_patient_text(&c);
+    assert!(text.contains("given = \"Zoë\""), "{text}");
+    assert!(text.contains("Prefers mornings,"), "{text}");
+
+    let cp1252_map = write(
+        &c,
+        "cp.toml",
+        format!("encoding = \"windows-1252\"\n{MAP}").as_bytes(),
+    );
+    let mut bytes = b"Chart,First,Last,DOB,Sex,Notes\r\n7,Ren".to_vec();
+    bytes.push(0xE9); // é in windows-1252
+    bytes.extend_from_slice(b"e,Fran");
+    bytes.push(0xE7); // ç
+    bytes.extend_from_slice(b"ois,01/02/1970,Female,\r\n");
+    let csv = write(&c, "cp.csv", &bytes);
+    let out = import(&c, &csv, &cp1252_map, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = all_patient_text(&c);
+    assert!(
+        text.contains("given = \"Renée\"") && text.contains("family = \"François\""),
+        "{text}"
+    );
+
+    // The same bytes read as UTF-8 are refused with the line and what to do.
+    let out = import(&c, &csv, &map, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cp.csv:2: not valid UTF-8") && err.contains("windows-1252"),
+        "{err}"
+    );
+}
+
+#[test]
+fn chart_export_example_uses_value_maps_dates_and_skip_rules() {
+    let c = Clinic::new();
+    let out = import(
+        &c,
+        &examples().join("chart-export.csv"),
+        &examples().join("chart-export.map.toml"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Imported 4 of 5 rows: 0 already imported, 1 skipped"));
+    let text = all_patient_text(&c);
+    assert!(
+        text.contains("status = \"deceased\"") && text.contains("deceased_date = \"2024-03-15\"")
+    );
+    assert!(text.contains("status = \"inactive\""));
+    assert!(text.contains("birth_date = \"1990-06-30\""));
+    assert!(text.contains("ssn_last4 = \"6789\"") && !text.contains("123-45"));
+    assert!(text.contains("number = \"+16175550199\""));
+    assert!(!text.contains("TEST"));
+}
+
+#[test]
+fn duplicate_of_an_existing_patient_is_a_bad_row() {
+    let c = Clinic::new();
+    let jane = c.add_jane();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Janet,Doe,04/02/1980,Female,\n2,Jan,Doe,04/02/1980,Female,\n")
+            .as_bytes(),
+    );
+    let err = import_fails(&c, &csv, &map, &[]);
+    assert!(
+        err.contains(&format!("row 1: looks like patient {jane}")),
+        "{err}"
+    );
+    assert!(err.contains("row 2: looks like patient"), "{err}");
+}
+
+#[test]
+fn repeated_identity_in_one_file_is_a_bad_row() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n1,John,Smith,01/09/1975,Male,\n")
+            .as_bytes(),
+    );
+    let err = import_fails(&c, &csv, &map, &[]);
+    assert!(
+        err.contains("row 2: column Chart: the identity value repeats row 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn map_errors_name_the_map_line() {
+    let c = Clinic::new();
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n").as_bytes(),
+    );
+    let map = write(
+        &c,
+        "map.toml",
+        MAP.replace("\"DOB\"", "\"Birth\"").as_bytes(),
+    );
+    let err = import_fails(&c, &csv, &map, &[]);
+    assert!(
+        err.contains("map.toml:9: fields.birth_date: column \"Birth\" is not in the header"),
+        "{err}"
+    );
+    let map = write(
+        &c,
+        "bad.toml",
+        b"[identity]\nsystem = \"chart\"\ncolumn = \"Chart\"\n[fields]\ngiven = 3\n",
+    );
+    let err = import_fails(&c, &csv, &map, &[]);
+    assert!(err.contains("bad.toml:5:"), "{err}");
+}
+
+#[test]
+fn reject_file_never_overwrites_the_input() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n").as_bytes(),
+    );
+    let p = csv.to_str().unwrap();
+    let err = import_fails(&c, &csv, &map, &["--skip-bad-rows", "--reject-file", p]);
+    assert!(err.contains("is one of the input files"), "{err}");
+}
