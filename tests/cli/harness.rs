@@ -97,14 +97,7 @@ impl Clinic {
     /// Runs, asserts success, and returns stdout.
     pub fn ok(&self, args: impl IntoArgs) -> String {
         let args = args.into_args();
-        let out = self.run(args.as_slice());
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}):\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        expect_ok(&args, self.run(args.as_slice()))
     }
 
     /// Runs, asserts the exit code, and returns stderr.
@@ -228,6 +221,17 @@ impl<S: AsRef<str>> IntoArgs for &Vec<S> {
     fn into_args(self) -> Vec<String> {
         self.iter().map(|s| s.as_ref().to_string()).collect()
     }
+}
+
+/// Asserts that a run of `args` succeeded and returns its stdout.
+pub fn expect_ok(args: &[String], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{args:?} failed ({:?}):\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The binary with no --records and a clean, predictable environment.

@@ -15,4 +15,5 @@ mod index;
 mod patient;
 mod perms;
 mod phi;
+mod schedule;
 mod sync;
