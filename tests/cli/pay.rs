@@ -1875,3 +1875,69 @@ fn charge_for_an_appointment_takes_its_day_and_its_types_copay() {
     );
     assert!(err.contains("cancelled"), "{err}");
 }
+
+// ---- the sample clinic ----
+
+#[test]
+fn sample_clinic_ledger_adds_up() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("records");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("records");
+    assert!(
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&sample)
+            .arg(&copy)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let run = |args: &[&str]| {
+        let out = bare()
+            .arg("--records")
+            .arg(&copy)
+            .env("FRONTDESK_NOW", "2026-11-27T17:30:00-05:00")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(
+        json(&run(&["--format", "json", "service", "list"]))
+            .as_array()
+            .unwrap()
+            .len()
+            >= 10
+    );
+    let day = json(&run(&["--format", "json", "pay", "closeout", "2026-11-26"]));
+    assert_eq!(day["voids"].as_array().unwrap().len(), 1);
+    assert_ne!(day["insurance"], "0.00");
+    let mail = dir.path().join("mail");
+    let written = run(&[
+        "pay",
+        "statement",
+        "--all-due",
+        "-o",
+        mail.to_str().unwrap(),
+    ]);
+    assert!(written.lines().count() >= 3, "{written}");
+    let map = examples().join("card-terminal.map.toml");
+    let csv = examples().join("card-terminal.csv");
+    let dry = run(&[
+        "pay",
+        "import",
+        csv.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert!(
+        dry.contains("would record") && !dry.contains("40.00"),
+        "{dry}"
+    );
+}
