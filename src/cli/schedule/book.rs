@@ -76,7 +76,13 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
         Some(r) => occurrence_starts(&sched, r, first)?,
     };
     let mut txn = sched.store.begin()?;
-    sched.store.load_patient(&pid)?;
+    let patient = sched.store.load_patient(&pid)?;
+    if patient.status == crate::domain::patient::Status::Deceased {
+        return Err(
+            Error::user(format!("patient {pid} is recorded as deceased"))
+                .hint("check the patient ID; nothing was booked"),
+        );
+    }
     let details = Details {
         reason: clean(a.reason),
         referral: clean(a.referral),
