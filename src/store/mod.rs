@@ -12,6 +12,8 @@ pub mod fault;
 pub mod git;
 pub mod import;
 pub mod index;
+pub mod ledger;
+pub mod ledger_index;
 pub mod schedule;
 pub mod schedule_index;
 

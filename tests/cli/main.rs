@@ -13,6 +13,7 @@ mod harness;
 mod import;
 mod index;
 mod patient;
+mod pay;
 mod perms;
 mod phi;
 mod schedule;
