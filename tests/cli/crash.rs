@@ -19,9 +19,11 @@ enum Writer {
     AddPayer,
     Book,
     Import,
+    Collect,
 }
 
-const WRITERS: [Writer; 5] = [
+const WRITERS: [Writer; 6] = [
+    Writer::Collect,
     Writer::AddPatient,
     Writer::EditPatient,
     Writer::AddPayer,
@@ -113,6 +115,18 @@ impl World {
                 "Crash Payer".into(),
             ],
             Writer::Book => book_args(&self.jane, n),
+            Writer::Collect => [
+                "pay",
+                "collect",
+                "--patient",
+                &self.jane,
+                "--amount",
+                "10",
+                "--method",
+                "cash",
+            ]
+            .map(String::from)
+            .to_vec(),
             Writer::Import => {
                 let csv = self.c.dir.path().join(format!("import-{n}.csv"));
                 let mut text = String::from("Chart,First,Last,DOB,Sex\n");
@@ -179,13 +193,19 @@ impl World {
                 }
                 self.notes = now;
             }
-            Writer::Book => {
+            Writer::Book | Writer::Collect => {
                 if done {
-                    let id = String::from_utf8(out.stdout)
-                        .unwrap()
-                        .lines()
-                        .next()
-                        .unwrap()
+                    let text = String::from_utf8(out.stdout).unwrap();
+                    // The ID on a line of its own, or on a receipt's heading.
+                    let id = text
+                        .split_whitespace()
+                        .find(|w| {
+                            w.len() == 9
+                                && (w.starts_with('A') || w.starts_with('T'))
+                                && w.chars()
+                                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                        })
+                        .unwrap_or_else(|| panic!("no ID printed: {text}"))
                         .to_string();
                     self.acknowledged.push(id);
                 }
@@ -267,6 +287,7 @@ fn name(w: Writer) -> &'static str {
         Writer::EditPatient => "edit",
         Writer::AddPayer => "payer",
         Writer::Book => "book",
+        Writer::Collect => "collect",
         Writer::Import => "import",
     }
 }

@@ -39,6 +39,16 @@ fn a_failed_write_at_any_step_leaves_every_file_as_it_was() {
         vec!["schedule", "cancel", &appt, "--reason", "patient called"],
         vec!["patient", "import", &csv, "--map", &map],
         vec![
+            "pay",
+            "collect",
+            "--patient",
+            &id,
+            "--amount",
+            "25",
+            "--method",
+            "cash",
+        ],
+        vec![
             "patient",
             "add",
             "--first",
