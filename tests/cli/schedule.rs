@@ -373,7 +373,13 @@ fn every_refusal_names_the_conflict_and_changes_nothing() {
     );
     let gone = d.c.add_jane_twin();
     d.ok(format!("patient deactivate {gone} --deceased"));
-    let e = d.refused(book(&gone, "--provider okafor --type follow-up --at '2026-12-01 10:00'"), 2);
+    let e = d.refused(
+        book(
+            &gone,
+            "--provider okafor --type follow-up --at '2026-12-01 10:00'",
+        ),
+        2,
+    );
     assert!(e.contains("deceased"), "{e}");
     // --force books a double-booking on purpose, and says so in the record.
     let forced = d.book(
