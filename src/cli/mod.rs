@@ -8,9 +8,11 @@ mod history;
 mod index;
 mod init;
 mod patient;
+mod pay;
 mod payer;
 mod provider;
 mod schedule;
+mod service;
 mod sync;
 
 use std::io::IsTerminal;
@@ -62,6 +64,12 @@ pub enum Command {
     Patient(patient::Command),
     #[command(subcommand)]
     Payer(payer::Command),
+    /// Charges, payments, the patient ledger, statements and the daily closeout.
+    #[command(subcommand)]
+    Pay(pay::Command),
+    /// The fee schedule: CPT/HCPCS codes and fees.
+    #[command(subcommand)]
+    Service(service::Command),
     #[command(subcommand)]
     Provider(provider::Command),
     #[command(subcommand)]
@@ -119,6 +127,8 @@ pub fn run() -> Result<u8> {
         Command::Init(args) => init::cmd_init(&ctx, args),
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
+        Command::Pay(cmd) => pay::run(&ctx, cmd),
+        Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Provider(cmd) => provider::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),

@@ -22,11 +22,53 @@ pub enum Mode {
 
 /// Writes `bytes` to `path` atomically with mode 0600, creating parent directories (0700).
 pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
-    let dir = place(path, bytes, mode)?;
-    fault::check("dirsync")
-        .and_then(|_| sync_dir(dir))
-        .at_path(dir, "flush directory")?;
+    // The old version stays reachable until the new one is durable, so a failure after the
+    // rename can put it back. A crash leaves it as a temp file for `check --fix`.
+    let backup = match mode {
+        Mode::Replace if path.is_file() => Some(keep_old(path)?),
+        _ => None,
+    };
+    let dir = match place(path, bytes, mode) {
+        Ok(dir) => dir,
+        Err(e) => {
+            if let Some(old) = &backup {
+                let _ = fs::remove_file(old);
+            }
+            return Err(e);
+        }
+    };
+    if let Err(e) = fault::check("dirsync").and_then(|_| sync_dir(dir)) {
+        // The rename may not survive a power loss: undo it, so the error means "not written"
+        // and a retry cannot make a second record.
+        let undone = match &backup {
+            Some(old) => fs::rename(old, path),
+            None => fs::remove_file(path),
+        };
+        let _ = sync_dir(dir);
+        let err = Error::io(dir, "flush directory", e);
+        return Err(match undone {
+            Ok(()) => err.hint("nothing was written; the disk may be failing"),
+            Err(_) => err.hint(format!(
+                "{} may hold the new version; run `frontdesk check`",
+                path.display()
+            )),
+        });
+    }
+    if let Some(old) = backup {
+        let _ = fs::remove_file(old);
+    }
     Ok(())
+}
+
+/// Hard-links the current version of `path` to a temp name beside it.
+fn keep_old(path: &Path) -> Result<std::path::PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!("{TEMP_PREFIX}old-{}-{nanos}", std::process::id());
+    let old = path.with_file_name(name);
+    fs::hard_link(path, &old).at_path(path, "keep the old version of")?;
+    Ok(old)
 }
 
 /// Everything `write` does except flushing the directory, which a batch does once per

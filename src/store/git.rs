@@ -33,6 +33,14 @@ fn git(root: &Path, user: &str) -> Command {
         .env("GIT_COMMITTER_EMAIL", &email)
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(Stdio::null());
+    // git's automatic housekeeping must finish while frontdesk holds the write lock: run in
+    // the background it locks refs and the next command's commit fails.
+    cmd.args([
+        "-c",
+        "gc.autoDetach=false",
+        "-c",
+        "maintenance.autoDetach=false",
+    ]);
     cmd
 }
 

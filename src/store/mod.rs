@@ -12,6 +12,8 @@ pub mod fault;
 pub mod git;
 pub mod import;
 pub mod index;
+pub mod ledger;
+pub mod ledger_index;
 pub mod schedule;
 pub mod schedule_index;
 
@@ -229,7 +231,18 @@ impl Store {
             return Err(Error::not_found(format!("no patient {id}"))
                 .hint("find the ID with `frontdesk patient find NAME`"));
         }
-        read_toml(&path)
+        let p: Patient = read_toml(&path)?;
+        // Saving goes by the ID inside, so a file whose ID was changed by hand (or by a bad
+        // merge) would be written to another path: refuse it.
+        if p.id != *id {
+            return Err(Error::user(format!(
+                "{}: the id inside is {}, not {id}",
+                path.display(),
+                p.id
+            ))
+            .hint("put the file's own ID back in its id line (`git checkout` it), then run the command again"));
+        }
+        Ok(p)
     }
 
     pub fn load_payer(&self, key: &str) -> Result<Payer> {

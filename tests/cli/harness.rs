@@ -114,6 +114,18 @@ impl Clinic {
         String::from_utf8(out.stderr).unwrap()
     }
 
+    /// Runs, asserts the exit code, and returns stdout.
+    pub fn ok_or(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Adds Jane Doe and returns her ID.
     pub fn add_jane(&self) -> String {
         self.ok("patient add --first Jane --last Doe --dob 1980-04-02 --sex F --phone 617-555-0101")
@@ -270,4 +282,31 @@ pub fn scaled(short: usize, soak: usize) -> usize {
     } else {
         short
     }
+}
+
+/// A plain `std::process::Command` for the binary on this clinic, for tests that spawn,
+/// kill or run many processes at once.
+pub fn spawnable(c: &Clinic) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("frontdesk"));
+    cmd.env_remove("FRONTDESK_RECORDS")
+        .env_remove("FRONTDESK_FAULT")
+        .env("FRONTDESK_USER", "testclerk")
+        .env("NO_COLOR", "1")
+        .env_remove("EDITOR")
+        .env_remove("VISUAL")
+        .arg("--records")
+        .arg(&c.root)
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Everything under the tree except .git: relative path and bytes, to prove nothing changed.
+pub fn snapshot(c: &Clinic) -> Vec<(String, Vec<u8>)> {
+    c.files()
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(c.root.join(&f)).unwrap();
+            (f, bytes)
+        })
+        .collect()
 }

@@ -103,13 +103,11 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// The balance the patient owes, for the check-in warning.
-///
-/// SEAM for the payments work (issue 4): the ledger is not in this tree yet, so this returns
-/// `None` ("not known") and check-in says nothing about money. Replace the body with the
-/// ledger's patient balance once it lands; do not return a made-up amount.
-pub fn owed_balance(_store: &Store, _patient: &Id) -> Result<Option<Decimal>> {
-    Ok(None)
+/// The balance the patient owes now, for the check-in warning: the patient's part of the
+/// ledger balance, leaving out what insurance is still expected to pay (docs/ledger.md).
+pub fn owed_balance(store: &Store, patient: &Id) -> Result<Option<Decimal>> {
+    let entries = store.patient_ledger(patient)?;
+    Ok(Some(crate::domain::ledger::balance(&entries).due_now))
 }
 
 /// What the desk should sort out at check-in, as sentences without patient details.
