@@ -199,6 +199,13 @@ impl PayMap {
             }
             None => today,
         };
+        if date > today {
+            return Err(at(
+                "date",
+                Error::user("is after today")
+                    .hint("check options.date_format (month and day swapped?)"),
+            ));
+        }
         let raw_key = get("key").unwrap_or("");
         let key = check_idempotency_key(&format!(
             "{}{raw_key}",

@@ -1359,6 +1359,23 @@ fn all_due_writes_one_statement_per_owing_patient_by_id_only() {
     names.sort();
     assert_eq!(names, vec![format!("{p}.html")]);
     refused(&c, &["pay", "statement", "--all-due"], 2);
+    // An entry whose patient file is gone: the others still get statements, and the run fails.
+    std::fs::remove_file(c.patient_file(&p)).unwrap();
+    let out = run_at(
+        &c,
+        NOW,
+        &[
+            "pay",
+            "statement",
+            "--all-due",
+            "--as",
+            "text",
+            "-o",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no readable patient file"));
 }
 
 // ---- closeout ----
@@ -1586,13 +1603,18 @@ fn import_with_a_bad_row_imports_nothing_and_names_the_row() {
         format!("11/31/2026,0002,{p},10.00,VISA,4242,APPROVED"),
         format!("11/30/2026,0003,{p},-3.00,VISA,4242,APPROVED"),
         "11/30/2026,0004,PZZZZZZZZ,3.00,BITCOIN,,APPROVED".to_string(),
+        format!("12/30/2026,0005,{p},3.00,VISA,4242,APPROVED"),
     ];
     let (csv, map) = write_import(&c, &rows);
     let err = refused(&c, &["pay", "import", &csv, "--map", &map], 2);
     assert!(err.contains("row 3") && err.contains("\"Date\""), "{err}");
     assert!(err.contains("row 4") && err.contains("negative"), "{err}");
     assert!(err.contains("row 5") && err.contains("Tender"), "{err}");
-    assert!(err.contains("3 bad rows; nothing was imported"), "{err}");
+    assert!(
+        err.contains("row 6") && err.contains("after today"),
+        "{err}"
+    );
+    assert!(err.contains("4 bad rows; nothing was imported"), "{err}");
     let (csv, map) = write_import(
         &c,
         &["11/30/2026,0009,PZZZZZZZZ,3.00,VISA,,APPROVED".to_string()],
