@@ -596,6 +596,11 @@ fn insurance_payment_settles_charges_and_moves_the_rest_to_the_patient() {
         2,
     );
     assert!(err.contains("no charges are waiting"), "{err}");
+    let err = refused(&c, &["pay", "void", &charge, "--reason", "wrong code"], 2);
+    assert!(
+        err.contains(&format!("settled by insurance payment {t}")),
+        "{err}"
+    );
 }
 
 #[test]
