@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -134,6 +135,7 @@ fn lock(store: &Store) -> Result<File> {
     let path = d.join("lock");
     let file = File::options()
         .create(true)
+        .mode(0o600)
         .truncate(false)
         .write(true)
         .open(&path)
