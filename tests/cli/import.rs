@@ -87,6 +87,8 @@ fn synthea_sample_imports_1000_patients_once() {
         "{}",
         stdout(&out)
     );
+    // No progress bar when stderr is not a terminal (cron, pipes, this test).
+    assert_eq!(stderr(&out), "");
     assert_eq!(patient_files(&c).len(), 1000);
     assert_eq!(c.commits(), before + 1);
     assert_eq!(c.commit_messages()[0], "testclerk|Import 1000 patients.");
@@ -377,4 +379,24 @@ fn reject_file_never_overwrites_the_input() {
     let p = csv.to_str().unwrap();
     let err = import_fails(&c, &csv, &map, &["--skip-bad-rows", "--reject-file", p]);
     assert!(err.contains("is one of the input files"), "{err}");
+}
+
+#[test]
+fn commit_takes_only_the_import_and_leaves_hand_staged_work_staged() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n").as_bytes(),
+    );
+    std::fs::write(c.path("notes.txt"), "staged by hand\n").unwrap();
+    git_lines(&c.root, &["add", "notes.txt"]);
+    let out = import(&c, &csv, &map, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let committed = git_lines(&c.root, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(committed.len(), 1, "{committed:?}");
+    assert!(committed[0].starts_with("patients/"), "{committed:?}");
+    let staged = git_lines(&c.root, &["diff", "--cached", "--name-only"]);
+    assert_eq!(staged, ["notes.txt"]);
 }
