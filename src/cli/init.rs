@@ -33,8 +33,8 @@ pub struct Args {
     pub no_git: bool,
 }
 
-pub fn cmd_init(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
-    let dir = args.dir.clone().unwrap_or_else(|| ctx.records.clone());
+/// Refuses to make a records tree where one exists or where other files are.
+pub fn check_new_dir(dir: &std::path::Path) -> Result<()> {
     if dir.join(OFFICE_FILE).exists() {
         return Err(
             Error::user(format!("{} is already a records tree", dir.display()))
@@ -42,7 +42,7 @@ pub fn cmd_init(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
         );
     }
     if dir.is_dir()
-        && std::fs::read_dir(&dir)
+        && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
             .unwrap_or(false)
     {
@@ -51,6 +51,12 @@ pub fn cmd_init(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
                 .hint("choose a new or empty directory"),
         );
     }
+    Ok(())
+}
+
+pub fn cmd_init(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
+    let dir = args.dir.clone().unwrap_or_else(|| ctx.records.clone());
+    check_new_dir(&dir)?;
     let mut office = Office::new(&args.name, &args.timezone)?;
     office.country = args.country.to_ascii_uppercase();
     office.currency = args.currency.to_ascii_uppercase();

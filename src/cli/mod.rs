@@ -3,10 +3,16 @@
 
 mod check;
 mod completions;
+mod demo;
 mod history;
+mod index;
 mod init;
 mod patient;
+mod pay;
 mod payer;
+mod provider;
+mod schedule;
+mod service;
 mod sync;
 
 use std::io::IsTerminal;
@@ -58,10 +64,24 @@ pub enum Command {
     Patient(patient::Command),
     #[command(subcommand)]
     Payer(payer::Command),
+    /// Charges, payments, the patient ledger, statements and the daily closeout.
+    #[command(subcommand)]
+    Pay(pay::Command),
+    /// The fee schedule: CPT/HCPCS codes and fees.
+    #[command(subcommand)]
+    Service(service::Command),
+    #[command(subcommand)]
+    Provider(provider::Command),
+    #[command(subcommand)]
+    Schedule(schedule::Command),
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
+    #[command(subcommand)]
+    Index(index::Command),
     Completions(completions::Args),
+    #[command(subcommand)]
+    Demo(demo::Command),
     Man(completions::ManArgs),
 }
 
@@ -107,10 +127,16 @@ pub fn run() -> Result<u8> {
         Command::Init(args) => init::cmd_init(&ctx, args),
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
+        Command::Pay(cmd) => pay::run(&ctx, cmd),
+        Command::Service(cmd) => service::run(&ctx, cmd),
+        Command::Provider(cmd) => provider::run(&ctx, cmd),
+        Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),
+        Command::Index(cmd) => index::run(&ctx, cmd),
         Command::Completions(args) => completions::cmd_completions(args),
+        Command::Demo(cmd) => demo::run(&ctx, cmd),
         Command::Man(args) => completions::cmd_man(args),
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Random characters after the type letter: 8 × 5 = 40 bits.
 const RANDOM_LEN: usize = 8;
 
@@ -78,7 +78,12 @@ pub struct Id(String);
 impl Id {
     /// A fresh random ID of the given kind.
     pub fn generate(kind: IdKind) -> Id {
-        let mut rng = rand::rng();
+        Id::generate_with(kind, &mut rand::rng())
+    }
+
+    /// An ID drawn from the given random source (a seeded one makes the demo generator
+    /// deterministic).
+    pub fn generate_with(kind: IdKind, rng: &mut impl Rng) -> Id {
         let mut s = String::with_capacity(1 + RANDOM_LEN);
         s.push(kind.letter());
         for _ in 0..RANDOM_LEN {
@@ -92,7 +97,8 @@ impl Id {
     pub fn parse(input: &str) -> Result<Id> {
         let cleaned: String = input.chars().filter(|c| *c != '-' && *c != ' ').collect();
         let bad = || {
-            Error::user(format!("{:?} is not a record ID", shorten(input)))
+            // Not echoed: what was typed where an ID belongs is often a patient's name.
+            Error::user("that is not a record ID")
                 .hint("IDs look like P7K3QX9M2: a type letter and 8 letters or digits")
         };
         let mut chars = cleaned.chars();
@@ -149,10 +155,6 @@ impl Id {
     pub fn shard(&self) -> &str {
         &self.0[1..3]
     }
-}
-
-fn shorten(s: &str) -> String {
-    s.chars().take(24).collect()
 }
 
 impl fmt::Display for Id {

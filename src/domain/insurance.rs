@@ -203,9 +203,17 @@ pub fn parse_rank(s: &str) -> Result<u8> {
 /// Reads a money amount as typed: `25`, `25.00`, `$25.00`. Exact, never a float.
 pub fn parse_amount(field: &str, s: &str) -> Result<Decimal> {
     let cleaned = s.trim().trim_start_matches('$').replace(',', "");
-    let d: Decimal = cleaned.parse().map_err(|_| {
-        Error::user(format!("{field} is not an amount")).hint("amounts look like 25 or 25.00")
-    })?;
+    // Digits and one point only: the decimal parser would also take `1e3` as 1000.00.
+    let plain = cleaned
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+    let d: Decimal = plain
+        .then(|| cleaned.parse().ok())
+        .flatten()
+        .ok_or(())
+        .map_err(|_| {
+            Error::user(format!("{field} is not an amount")).hint("amounts look like 25 or 25.00")
+        })?;
     if d.scale() > 2 && d.normalize().scale() > 2 {
         return Err(Error::user(format!("{field} has more than two decimals")));
     }
@@ -240,6 +248,8 @@ mod tests {
         assert!(parse_amount("co-pay", "25.005").is_err());
         assert!(parse_amount("co-pay", "-5").is_err());
         assert!(parse_amount("co-pay", "abc").is_err());
+        assert!(parse_amount("co-pay", "1e3").is_err());
+        assert!(parse_amount("co-pay", "0x10").is_err());
         assert_eq!(
             parse_amount("co-pay", "0.10").unwrap() + parse_amount("co-pay", "0.20").unwrap(),
             parse_amount("x", "0.30").unwrap()

@@ -76,16 +76,24 @@ impl Office {
         })
     }
 
-    /// Now, in the office's time zone. `FRONTDESK_NOW` (RFC 3339, e.g.
-    /// `2026-11-27T09:00:00-05:00`) pins the clock, for tests and for replaying a day.
+    /// Now, in the office's time zone.
+    ///
+    /// `FRONTDESK_NOW` fixes the clock (for tests, snapshots and reprocessing a past day):
+    /// an RFC 3339 instant (`2026-12-01T09:30:00-05:00`), or an office-local
+    /// `2026-12-01 09:30[:00]`, or a date alone (noon that day). A value it cannot read is
+    /// ignored with a warning.
     pub fn now(&self) -> DateTime<Tz> {
         let tz = self.tz().unwrap_or(chrono_tz::UTC);
+        if let Ok(fixed) = std::env::var("FRONTDESK_NOW") {
+            match fixed_now(&fixed, tz) {
+                Some(t) => return t,
+                None => eprintln!(
+                    "frontdesk: warning: FRONTDESK_NOW is not a date and time; using the clock"
+                ),
+            }
+        }
         // Whole seconds: sub-second digits in records are noise in every diff.
-        let now = std::env::var("FRONTDESK_NOW")
-            .ok()
-            .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(Utc::now);
+        let now = Utc::now();
         now.with_nanosecond(0).unwrap_or(now).with_timezone(&tz)
     }
 
@@ -96,5 +104,48 @@ impl Office {
     /// The telephone country calling code used when a phone number is typed without one.
     pub fn calling_code(&self) -> &'static str {
         crate::domain::phone::calling_code(&self.country).unwrap_or("1")
+    }
+}
+
+/// Reads a `FRONTDESK_NOW` value in the office's zone (see [`Office::now`]).
+fn fixed_now(s: &str, tz: Tz) -> Option<DateTime<Tz>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&tz));
+    }
+    let local = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(12, 0, 0)
+    })?;
+    local.and_local_timezone(tz).earliest()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_clock_reads_instants_local_times_and_dates() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let t = fixed_now("2026-12-01T14:30:00Z", tz).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-01T09:30:00-05:00");
+        let t = fixed_now("2026-07-01 09:30", tz).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-07-01T09:30:00-04:00");
+        assert_eq!(
+            fixed_now("2026-03-08", tz).unwrap().to_rfc3339(),
+            "2026-03-08T12:00:00-04:00"
+        );
+        // 02:30 on the spring-forward day does not exist in New York.
+        assert!(fixed_now("2026-03-08 02:30", tz).is_none());
+        assert!(fixed_now("soon", tz).is_none());
     }
 }

@@ -251,6 +251,7 @@ impl Patient {
             name_chars(field, value)?;
         }
         crate::domain::dates::check_birth_date(self.birth_date, today)?;
+        self.check_text_sizes()?;
         if let Some(ssn) = &self.ssn_last4 {
             ssn_last4(ssn)?;
         }
@@ -282,6 +283,34 @@ impl Patient {
         Ok(())
     }
 }
+
+impl Patient {
+    /// Free text is bounded, so one runaway paste cannot make a record that every listing
+    /// and every sync has to carry.
+    fn check_text_sizes(&self) -> Result<()> {
+        use crate::domain::validate::max_chars;
+        max_chars("notes", self.notes.as_deref(), NOTES_MAX)?;
+        for (field, value) in [
+            ("middle name", &self.middle),
+            ("suffix", &self.suffix),
+            ("preferred name", &self.preferred_name),
+            ("gender identity", &self.gender_identity),
+            ("pronouns", &self.pronouns),
+            ("language", &self.language),
+        ] {
+            max_chars(field, value.as_deref(), SHORT_MAX)?;
+        }
+        for f in &self.flags {
+            max_chars("flag", Some(f), SHORT_MAX)?;
+        }
+        Ok(())
+    }
+}
+
+/// Longest notes field, in characters.
+pub const NOTES_MAX: usize = 10_000;
+/// Longest short free-text field (pronouns, language, a flag), in characters.
+pub const SHORT_MAX: usize = 200;
 
 pub fn phone_kind_name(k: PhoneKind) -> &'static str {
     match k {

@@ -30,6 +30,17 @@ pub fn name_chars(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// At most `max` characters (the value itself is never quoted back: it may be PHI).
+pub fn max_chars(field: &str, value: Option<&str>, max: usize) -> Result<()> {
+    if value.is_some_and(|v| v.chars().count() > max) {
+        return Err(
+            Error::user(format!("{field} is longer than {max} characters"))
+                .hint("shorten it; long documents belong in a letter or a scanned file"),
+        );
+    }
+    Ok(())
+}
+
 pub fn ssn_last4(value: &str) -> Result<()> {
     if value.len() != 4 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::user("SSN must be the last four digits only")

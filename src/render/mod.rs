@@ -4,6 +4,8 @@
 //! itself produced, so CSV export can neutralise formula-looking text (`=HYPERLINK(…)`) without
 //! mangling a negative balance.
 
+pub mod templates;
+
 use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{ContentArrangement, presets};
@@ -20,6 +22,8 @@ pub enum Format {
     Csv,
     /// JSON for scripts.
     Json,
+    /// An HTML page for printing (reports and statements; listings print an HTML table).
+    Html,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +86,7 @@ impl Table {
             Format::Table if self.rows.is_empty() => String::new(),
             Format::Table => self.to_text(),
             Format::Csv => self.to_csv()?,
+            Format::Html => self.to_html(),
             Format::Json => {
                 let rows: Vec<serde_json::Map<String, serde_json::Value>> = self
                     .rows
@@ -128,6 +133,24 @@ impl Table {
         s
     }
 
+    /// A bare HTML table, every cell escaped.
+    pub fn to_html(&self) -> String {
+        let mut s = String::from("<table>\n<tr>");
+        for h in &self.headers {
+            s.push_str(&format!("<th>{}</th>", escape_html(h)));
+        }
+        s.push_str("</tr>\n");
+        for r in &self.rows {
+            s.push_str("<tr>");
+            for c in r {
+                s.push_str(&format!("<td>{}</td>", escape_html(c.text())));
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</table>\n");
+        s
+    }
+
     pub fn to_csv(&self) -> Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(&self.headers).map_err(csv_err)?;
@@ -169,6 +192,28 @@ pub fn neutralise_formula(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes an output file the user asked for (`-o FILE`) atomically, private to the office
+/// (0600), replacing what was there.
+pub fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+    crate::store::atomic::write(path, text.as_bytes(), crate::store::Mode::Replace)
 }
 
 /// Prints a record as JSON.

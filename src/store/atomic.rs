@@ -22,11 +22,53 @@ pub enum Mode {
 
 /// Writes `bytes` to `path` atomically with mode 0600, creating parent directories (0700).
 pub fn write(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
-    let dir = place(path, bytes, mode)?;
-    fault::check("dirsync")
-        .and_then(|_| sync_dir(dir))
-        .at_path(dir, "flush directory")?;
+    // The old version stays reachable until the new one is durable, so a failure after the
+    // rename can put it back. A crash leaves it as a temp file for `check --fix`.
+    let backup = match mode {
+        Mode::Replace if path.is_file() => Some(keep_old(path)?),
+        _ => None,
+    };
+    let dir = match place(path, bytes, mode) {
+        Ok(dir) => dir,
+        Err(e) => {
+            if let Some(old) = &backup {
+                let _ = fs::remove_file(old);
+            }
+            return Err(e);
+        }
+    };
+    if let Err(e) = fault::check("dirsync").and_then(|_| sync_dir(dir)) {
+        // The rename may not survive a power loss: undo it, so the error means "not written"
+        // and a retry cannot make a second record.
+        let undone = match &backup {
+            Some(old) => fs::rename(old, path),
+            None => fs::remove_file(path),
+        };
+        let _ = sync_dir(dir);
+        let err = Error::io(dir, "flush directory", e);
+        return Err(match undone {
+            Ok(()) => err.hint("nothing was written; the disk may be failing"),
+            Err(_) => err.hint(format!(
+                "{} may hold the new version; run `frontdesk check`",
+                path.display()
+            )),
+        });
+    }
+    if let Some(old) = backup {
+        let _ = fs::remove_file(old);
+    }
     Ok(())
+}
+
+/// Hard-links the current version of `path` to a temp name beside it.
+fn keep_old(path: &Path) -> Result<std::path::PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = format!("{TEMP_PREFIX}old-{}-{nanos}", std::process::id());
+    let old = path.with_file_name(name);
+    fs::hard_link(path, &old).at_path(path, "keep the old version of")?;
+    Ok(old)
 }
 
 /// Everything `write` does except flushing the directory, which a batch does once per
@@ -47,11 +89,7 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
                 .hint("nothing was written"),
         );
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .at_path(dir, "create a temporary file in")?;
+    let mut tmp = temp_in(dir)?;
     fault::check("write")
         .and_then(|_| tmp.write_all(bytes))
         .at_path(path, "write")?;
@@ -59,6 +97,34 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
         .and_then(|_| tmp.as_file().sync_all())
         .at_path(path, "flush to disk")?;
     fault::check("rename").at_path(path, "rename into place")?;
+    persist(tmp, path, mode)?;
+    Ok(dir)
+}
+
+/// Writes a new file atomically (temp file, then rename; no-clobber for `CreateNew`) but
+/// without any fsync: for the demo generator and the disposable index, which sync once at the
+/// end or can be rebuilt, never for records written by the interactive commands. The parent
+/// directory must already exist.
+pub fn write_unsynced(path: &Path, bytes: &[u8], mode: Mode) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    let mut tmp = temp_in(dir)?;
+    tmp.write_all(bytes).at_path(path, "write")?;
+    persist(tmp, path, mode)
+}
+
+/// A private (0600) temp file in `dir`, to be renamed over the target.
+fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .at_path(dir, "create a temporary file in")
+}
+
+/// Renames the temp file into place: no-clobber for a new record.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path, mode: Mode) -> Result<()> {
     match mode {
         Mode::CreateNew => tmp.persist_noclobber(path).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
@@ -72,7 +138,7 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
             .persist(path)
             .map_err(|e| Error::io(path, "replace", e.error))?,
     };
-    Ok(dir)
+    Ok(())
 }
 
 /// Creates `dir` and its missing parents with mode 0700, fsyncing each parent so that the new

@@ -358,13 +358,13 @@ impl Store {
         }
         let mut problems = tally.finish();
         // With no command writing, every temp file in the records is a leftover.
-        let locked = locked || self.lock_is_free();
-        self.check_files(locked, &mut problems)?;
+        let idle = locked || self.lock_is_free();
+        self.check_files(locked, idle, &mut problems)?;
         if !locked {
             problems.extend(self.check_lock());
         }
         if self.is_git() {
-            self.check_git(locked, &mut problems)?;
+            self.check_git(idle, &mut problems)?;
         }
         Ok(Report { problems, records })
     }
@@ -455,7 +455,10 @@ impl Store {
 
     /// Every file and folder: leftover temp files, permissions, conflict markers in files that
     /// are not records (`.gitignore`, settings).
-    fn check_files(&self, locked: bool, problems: &mut Vec<Problem>) -> Result<()> {
+    /// `locked`: this process holds the write lock; `idle`: no command holds it. Search-index
+    /// writes in the state folder take no lock, so a young temp file there is left alone
+    /// unless `check --fix` holds the lock (a removed index write only costs speed).
+    fn check_files(&self, locked: bool, idle: bool, problems: &mut Vec<Problem>) -> Result<()> {
         let record_dirs: Vec<&str> = KINDS.iter().map(|k| k.path).collect();
         let now = SystemTime::now();
         let walk = walkdir::WalkDir::new(self.root())
@@ -470,7 +473,7 @@ impl Store {
                 let age = now
                     .duration_since(meta.modified().unwrap_or(now))
                     .unwrap_or_default();
-                if (locked && !in_state) || age > TEMP_GRACE {
+                if locked || (idle && !in_state) || age > TEMP_GRACE {
                     problems.push(
                         Problem::new(
                             &rel,
@@ -580,7 +583,7 @@ impl Store {
     }
 
     /// Git's view: a half-done merge, a lock left by a killed git, uncommitted changes.
-    fn check_git(&self, locked: bool, problems: &mut Vec<Problem>) -> Result<()> {
+    fn check_git(&self, idle: bool, problems: &mut Vec<Problem>) -> Result<()> {
         let root = self.root();
         if let Some(state) = git::operation_in_progress(root) {
             problems.push(Problem::new(".git", format!("a {state} is in progress"), format!(
@@ -588,7 +591,7 @@ impl Store {
                 root.display()
             )));
         }
-        if locked && self.path(Path::new(".git/index.lock")).exists() {
+        if idle && self.path(Path::new(".git/index.lock")).exists() {
             problems.push(
                 Problem::new(
                     ".git/index.lock",

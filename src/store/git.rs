@@ -34,6 +34,14 @@ fn git(root: &Path, user: &str) -> Command {
         .env("GIT_COMMITTER_EMAIL", &email)
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(Stdio::null());
+    // git's automatic housekeeping must finish while frontdesk holds the write lock: run in
+    // the background it locks refs and the next command's commit fails.
+    cmd.args([
+        "-c",
+        "gc.autoDetach=false",
+        "-c",
+        "maintenance.autoDetach=false",
+    ]);
     cmd
 }
 
@@ -128,12 +136,34 @@ pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Resu
     }
     let mut cmd = git(root, user);
     cmd.args(["commit", "-q", "--no-verify", "-m", message]);
-    if staged.iter().all(|p| ours.contains(Path::new(p))) {
+    // During a merge or rebase a whole-index commit would conclude it; a pathspec commit
+    // refuses, as it always has.
+    let only_ours = staged.iter().all(|p| ours.contains(Path::new(p)));
+    if only_ours && operation_in_progress(root).is_none() {
         run(cmd, "commit")?;
     } else {
         cmd.args(["--pathspec-from-file=-", "--pathspec-file-nul"]);
         run_with_input(cmd, Some(&list), "commit")?;
     }
+    Ok(())
+}
+
+/// Stages every change in the tree and commits it: for bulk batches such as the generator.
+pub fn commit_all(root: &Path, user: &str, message: &str) -> Result<()> {
+    fault::check("git").map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
+    let mut add = git(root, user);
+    add.args(["add", "-A"]);
+    run(add, "stage the change")?;
+    let mut cmd = git(root, user);
+    cmd.args([
+        "commit",
+        "-q",
+        "--no-verify",
+        "--allow-empty",
+        "-m",
+        message,
+    ]);
+    run(cmd, "commit")?;
     Ok(())
 }
 

@@ -5,17 +5,22 @@
 //! only ever built from checked IDs and keys, so nothing can escape the tree.
 
 pub mod atomic;
+pub mod bulk;
 pub mod check;
+pub mod codec;
 pub mod fault;
 pub mod git;
 pub mod import;
 pub mod index;
+pub mod ledger;
+pub mod ledger_index;
 pub mod schedule;
 pub mod schedule_index;
 
 use std::fs::{self, File};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -45,6 +50,8 @@ pub struct Store {
     root: PathBuf,
     pub office: Office,
     pub options: Options,
+    /// True while a `Txn` of this process holds the write lock (caches may then be saved).
+    holds_lock: AtomicBool,
 }
 
 impl Store {
@@ -66,6 +73,7 @@ impl Store {
             root: root.to_path_buf(),
             office,
             options,
+            holds_lock: AtomicBool::new(false),
         })
     }
 
@@ -80,6 +88,7 @@ impl Store {
             root: root.to_path_buf(),
             office,
             options,
+            holds_lock: AtomicBool::new(false),
         };
         let mut txn = store.begin()?;
         txn.put(Path::new(OFFICE_FILE), &store.office, Mode::CreateNew)?;
@@ -131,16 +140,7 @@ impl Store {
 
     /// Takes the write lock, waiting at most `wait` (zero: fail at once if it is held).
     pub fn begin_within(&self, wait: Duration) -> Result<Txn<'_>> {
-        let dir = self.root.join(STATE_DIR);
-        atomic::create_dirs(&dir)?;
-        let path = dir.join("lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .at_path(&path, "open the lock file")?;
+        let (file, path) = self.lock_file()?;
         let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
@@ -158,11 +158,47 @@ impl Store {
             }
         }
         LockHolder::write(&file);
+        self.holds_lock.store(true, Ordering::SeqCst);
         Ok(Txn {
             store: self,
             _lock: file,
             written: Vec::new(),
+            bulk: false,
+            patient_keys: Vec::new(),
         })
+    }
+
+    /// True while this process holds the write lock through a `Txn`.
+    pub fn holds_lock(&self) -> bool {
+        self.holds_lock.load(Ordering::SeqCst)
+    }
+
+    /// Takes the write lock only if it is free right now: for readers that refresh a cache
+    /// and may skip saving it while a writer works.
+    pub fn try_lock(&self) -> Result<Option<File>> {
+        let (file, path) = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => {
+                LockHolder::write(&file);
+                Ok(Some(file))
+            }
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io(&path, "lock", e)),
+        }
+    }
+
+    fn lock_file(&self) -> Result<(File, PathBuf)> {
+        let dir = self.root.join(STATE_DIR);
+        atomic::create_dirs(&dir)?;
+        let path = dir.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .at_path(&path, "open the lock file")?;
+        Ok((file, path))
     }
 
     // ---- paths ----
@@ -195,7 +231,18 @@ impl Store {
             return Err(Error::not_found(format!("no patient {id}"))
                 .hint("find the ID with `frontdesk patient find NAME`"));
         }
-        read_toml(&path)
+        let p: Patient = read_toml(&path)?;
+        // Saving goes by the ID inside, so a file whose ID was changed by hand (or by a bad
+        // merge) would be written to another path: refuse it.
+        if p.id != *id {
+            return Err(Error::user(format!(
+                "{}: the id inside is {}, not {id}",
+                path.display(),
+                p.id
+            ))
+            .hint("put the file's own ID back in its id line (`git checkout` it), then run the command again"));
+        }
+        Ok(p)
     }
 
     pub fn load_payer(&self, key: &str) -> Result<Payer> {
@@ -217,25 +264,12 @@ impl Store {
         Ok(out)
     }
 
-    /// Every patient file, in a stable order.
+    /// Every patient file, in a stable order (sorted by path).
     pub fn patient_files(&self) -> Result<Vec<PathBuf>> {
-        let mut files = Vec::new();
-        let dir = self.path(Path::new("patients"));
-        if !dir.is_dir() {
-            return Ok(files);
-        }
-        for entry in walkdir::WalkDir::new(&dir)
-            .min_depth(2)
-            .max_depth(2)
-            .sort_by_file_name()
-        {
-            let entry = entry
-                .map_err(|e| Error::internal(format!("cannot list {}: {e}", dir.display())))?;
-            if entry.file_type().is_file() && is_record_file(entry.path(), "toml") {
-                files.push(entry.into_path());
-            }
-        }
-        Ok(files)
+        Ok(index::scan(self)?
+            .into_iter()
+            .map(|st| self.path(Path::new(&st.rel)))
+            .collect())
     }
 
     pub fn patients(&self) -> Result<Vec<Patient>> {
@@ -278,6 +312,17 @@ pub struct Txn<'s> {
     store: &'s Store,
     _lock: File,
     written: Vec<PathBuf>,
+    /// Set by `put_bulk`: the batch is synced once and committed with `git add -A`.
+    bulk: bool,
+    /// Duplicate-guard keys of the patients saved, added to the index when the lock is released.
+    patient_keys: Vec<(u64, String)>,
+}
+
+impl Drop for Txn<'_> {
+    fn drop(&mut self) {
+        index::note_patient_keys(self.store, &self.patient_keys);
+        self.store.holds_lock.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Txn<'_> {
@@ -304,7 +349,19 @@ impl Txn<'_> {
     }
 
     pub fn save_patient(&mut self, p: &Patient, mode: Mode) -> Result<()> {
-        self.put(&Store::patient_rel(&p.id), p, mode)
+        self.put(&Store::patient_rel(&p.id), p, mode)?;
+        self.note_patient(p);
+        Ok(())
+    }
+
+    /// Remembers a saved patient's duplicate-guard key, added to the index when the
+    /// transaction ends (one rewrite of the key file however many patients were saved).
+    pub fn note_patient(&mut self, p: &Patient) {
+        let key = index::key_hash(
+            &crate::domain::search::fold(&p.family),
+            &p.birth_date.to_string(),
+        );
+        self.patient_keys.push((key, p.id.to_string()));
     }
 
     pub fn written(&self) -> &[PathBuf] {
@@ -316,11 +373,20 @@ impl Txn<'_> {
     /// retry does not write the record twice.
     pub fn commit(self, message: &str) -> Result<()> {
         let store = self.store;
-        if store.options.commit
-            && store.is_git()
-            && !self.written.is_empty()
-            && let Err(e) = git::commit(&store.root, &store.options.user, &self.written, message)
-        {
+        if self.bulk {
+            bulk::sync_tree(&store.root)?;
+        }
+        if !store.options.commit || !store.is_git() {
+            return Ok(());
+        }
+        let result = if self.bulk {
+            bulk::commit_bulk(&store.root, &store.options.user, message)
+        } else if self.written.is_empty() {
+            Ok(())
+        } else {
+            git::commit(&store.root, &store.options.user, &self.written, message)
+        };
+        if let Err(e) = result {
             eprintln!(
                 "frontdesk: warning: the change is saved but not committed: {}",
                 e.message
@@ -373,7 +439,7 @@ pub fn to_toml<T: Serialize>(record: &T) -> Result<String> {
     })
 }
 
-fn is_record_file(path: &Path, ext: &str) -> bool {
+pub(crate) fn is_record_file(path: &Path, ext: &str) -> bool {
     path.extension().is_some_and(|e| e == ext)
         && !path
             .file_name()

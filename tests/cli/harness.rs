@@ -42,24 +42,44 @@ impl Clinic {
         Clinic { dir, root }
     }
 
+    /// A generated demo clinic of `patients` patients (fixed seed and date), with git.
+    pub fn demo(patients: u32) -> Clinic {
+        Clinic::made_by("demo generate", |root| {
+            bare()
+                .args(["demo", "generate"])
+                .arg(root)
+                .args(["--patients", &patients.to_string()])
+                .args(["--seed", "5", "--as-of", "2026-11-27"])
+                .output()
+                .unwrap()
+        })
+    }
+
     /// A second site: a clone of `remote`, made private as docs/sync.md says.
     pub fn clone_of(remote: &Path) -> Clinic {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("records");
-        let out = std::process::Command::new("git")
-            .args(["clone", "-q", "--config", "core.sharedRepository=0600"])
-            .arg(remote)
-            .arg(&root)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "clone: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let c = Clinic { dir, root };
+        let c = Clinic::made_by("clone", |root| {
+            std::process::Command::new("git")
+                .args(["clone", "-q", "--config", "core.sharedRepository=0600"])
+                .arg(remote)
+                .arg(root)
+                .output()
+                .unwrap()
+        });
         c.ok(&["check", "--fix"]);
         c
+    }
+
+    /// A clinic whose records tree `make` creates at the path it is given.
+    fn made_by(what: &str, make: impl FnOnce(&Path) -> Output) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("records");
+        let out = make(&root);
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Clinic { dir, root }
     }
 
     /// The binary with --records pointing at this clinic and a fixed staff user.
@@ -77,14 +97,7 @@ impl Clinic {
     /// Runs, asserts success, and returns stdout.
     pub fn ok(&self, args: impl IntoArgs) -> String {
         let args = args.into_args();
-        let out = self.run(args.as_slice());
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}):\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        expect_ok(&args, self.run(args.as_slice()))
     }
 
     /// Runs, asserts the exit code, and returns stderr.
@@ -99,6 +112,18 @@ impl Clinic {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// Runs, asserts the exit code, and returns stdout.
+    pub fn ok_or(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     /// Adds Jane Doe and returns her ID.
@@ -198,6 +223,17 @@ impl<S: AsRef<str>> IntoArgs for &Vec<S> {
     }
 }
 
+/// Asserts that a run of `args` succeeded and returns its stdout.
+pub fn expect_ok(args: &[String], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{args:?} failed ({:?}):\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The binary with no --records and a clean, predictable environment.
 pub fn bare() -> Command {
     let mut c = Command::cargo_bin("frontdesk").unwrap();
@@ -246,4 +282,31 @@ pub fn scaled(short: usize, soak: usize) -> usize {
     } else {
         short
     }
+}
+
+/// A plain `std::process::Command` for the binary on this clinic, for tests that spawn,
+/// kill or run many processes at once.
+pub fn spawnable(c: &Clinic) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("frontdesk"));
+    cmd.env_remove("FRONTDESK_RECORDS")
+        .env_remove("FRONTDESK_FAULT")
+        .env("FRONTDESK_USER", "testclerk")
+        .env("NO_COLOR", "1")
+        .env_remove("EDITOR")
+        .env_remove("VISUAL")
+        .arg("--records")
+        .arg(&c.root)
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Everything under the tree except .git: relative path and bytes, to prove nothing changed.
+pub fn snapshot(c: &Clinic) -> Vec<(String, Vec<u8>)> {
+    c.files()
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(c.root.join(&f)).unwrap();
+            (f, bytes)
+        })
+        .collect()
 }

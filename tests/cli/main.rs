@@ -3,8 +3,18 @@
 //! One test binary with a module per command area keeps link time down.
 
 mod check;
+mod concurrency;
+mod corpus;
+mod crash;
+mod demo;
+mod faults;
 mod general;
 mod harness;
 mod import;
+mod index;
 mod patient;
+mod pay;
+mod perms;
+mod phi;
+mod schedule;
 mod sync;

@@ -5,10 +5,10 @@ use crate::cli::patient::fields::{Fields, Rules};
 use crate::domain::duplicate::similar_given;
 use crate::domain::id::{Id, IdKind};
 use crate::domain::patient::Patient;
-use crate::domain::search::fold;
+use crate::domain::search::{SearchDoc, fold};
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format};
-use crate::store::{Mode, Store, index};
+use crate::store::{Mode, Txn, index};
 
 /// Register a new patient and print the new ID.
 ///
@@ -54,7 +54,7 @@ pub fn cmd_add(ctx: &Ctx, mut args: Args) -> Result<u8> {
 
     let mut txn = store.begin()?;
     if !args.force
-        && let Some(existing) = find_duplicate(&store, &p)?
+        && let Some(existing) = find_duplicate(&txn, &p)?
     {
         return Err(Error::user(format!("patient {existing} has the same family name, date of birth and a similar given name")).hint(format!(
                 "check with `frontdesk patient show {existing}`; add --force if this really is a different person"
@@ -69,21 +69,28 @@ pub fn cmd_add(ctx: &Ctx, mut args: Args) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// The first existing patient `p` is probably a duplicate of (see `domain::duplicate`).
-pub fn find_duplicate(store: &Store, p: &Patient) -> Result<Option<String>> {
+/// Same family name and birth date and a given name that is equal, a prefix of the other
+/// (Jon / Jonathan) or one typo away. Candidates come from the index's family + birth-date keys
+/// (no scan of every patient) and are confirmed against their record files.
+pub fn find_duplicate(txn: &Txn, p: &Patient) -> Result<Option<String>> {
     let family = fold(&p.family);
     let given = fold(&p.given);
-    let all = index::patient_summaries(store)?;
-    Ok(all
-        .summaries
-        .into_iter()
-        .find(|s| {
-            s.family == family
-                && s.search.birth_date == p.birth_date
-                && s.id != p.id.as_str()
-                && similar_given(&s.search.names, &given)
-        })
-        .map(|s| s.id))
+    let dob = p.birth_date.to_string();
+    for id in index::duplicate_candidates(txn, &family, &dob)? {
+        let Ok(id) = Id::parse(&id) else { continue };
+        if id == p.id {
+            continue;
+        }
+        // A candidate whose file is gone or unreadable is not a duplicate of anything.
+        let Ok(other) = txn.store().load_patient(&id) else {
+            continue;
+        };
+        let similar = similar_given(&SearchDoc::from_patient(&other).names, &given);
+        if fold(&other.family) == family && other.birth_date == p.birth_date && similar {
+            return Ok(Some(id.to_string()));
+        }
+    }
+    Ok(None)
 }
 
 fn prompt_missing(f: &mut Fields) -> Result<()> {

@@ -219,8 +219,16 @@ fn read_rows(
     Ok((plan, records))
 }
 
-/// The reject file must not overwrite the input or the map.
+/// The reject file must not overwrite the input, the map, or anything but a plain file (the
+/// atomic rename would replace a device such as /dev/null).
 fn check_reject_path(rejects: &Path, inputs: &[&Path]) -> Result<()> {
+    if rejects.symlink_metadata().is_ok_and(|m| !m.is_file()) {
+        return Err(Error::user(format!(
+            "--reject-file {} is not a regular file",
+            rejects.display()
+        ))
+        .hint("give the path of a new or existing .csv file"));
+    }
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -239,6 +247,8 @@ fn check_reject_path(rejects: &Path, inputs: &[&Path]) -> Result<()> {
 struct Known {
     /// Identity value → patient ID, for the map's identity system.
     by_key: HashMap<String, String>,
+    /// Identity value → the data row of this file that adds it.
+    rows_by_key: HashMap<String, usize>,
     ids: HashSet<String>,
     guard: DuplicateGuard<Who>,
 }
@@ -252,6 +262,7 @@ impl Known {
         }
         let mut known = Known {
             by_key: HashMap::with_capacity(refreshed.summaries.len()),
+            rows_by_key: HashMap::new(),
             ids: HashSet::with_capacity(refreshed.summaries.len()),
             guard: DuplicateGuard::default(),
         };
@@ -289,40 +300,10 @@ fn classify(
     bar: &ProgressBar,
 ) -> Result<Vec<Row>> {
     let mut known = Known::load(store, &plan.identity_system)?;
-    let mut seen: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::with_capacity(records.len());
     for (i, (record, line)) in records.into_iter().enumerate() {
         let n = i + 1;
-        let action = match plan.row(&record, known.fresh_id(), rctx) {
-            Outcome::Skip(why) => Action::Skip(why),
-            Outcome::Bad(errors) => Action::Bad(errors),
-            Outcome::Patient { key, patient } => {
-                if let Some(id) = known.by_key.get(&key) {
-                    Action::Known(id.clone())
-                } else if let Some(first) = seen.get(&key) {
-                    Action::Bad(vec![identity_error(
-                        plan,
-                        format!("the identity value repeats row {first}"),
-                    )])
-                } else if let Some(who) = known.guard.find(&patient) {
-                    let whom = match who {
-                        Who::Patient(id) => format!("patient {id}"),
-                        Who::Row(r) => format!("row {r}"),
-                    };
-                    Action::Bad(vec![RowError {
-                        column: None,
-                        rule: None,
-                        what: format!(
-                            "looks like {whom}: same family name, date of birth and a similar given name"
-                        ),
-                    }])
-                } else {
-                    seen.insert(key, n);
-                    known.guard.insert_patient(&patient, Who::Row(n));
-                    Action::Add(patient)
-                }
-            }
-        };
+        let action = known.decide(plan, &record, n, rctx);
         let record = matches!(action, Action::Bad(_)).then_some(record);
         rows.push(Row {
             n,
@@ -335,11 +316,48 @@ fn classify(
     Ok(rows)
 }
 
-fn identity_error(plan: &Plan, what: String) -> RowError {
-    RowError {
-        column: Some(plan.identity_column().to_string()),
-        rule: Some("identity".into()),
-        what,
+impl Known {
+    /// What to do with data row `n`. A new patient is remembered, so later rows are checked
+    /// against it as well as against the records.
+    fn decide(
+        &mut self,
+        plan: &Plan,
+        record: &StringRecord,
+        n: usize,
+        rctx: &RowContext,
+    ) -> Action {
+        // A row already imported is not checked again: nothing of it would be written.
+        if let Some(id) = plan.identity_key(record).and_then(|k| self.by_key.get(k)) {
+            return Action::Known(id.clone());
+        }
+        let (key, patient) = match plan.row(record, self.fresh_id(), rctx) {
+            Outcome::Skip(why) => return Action::Skip(why),
+            Outcome::Bad(errors) => return Action::Bad(errors),
+            Outcome::Patient { key, patient } => (key, patient),
+        };
+        if let Some(first) = self.rows_by_key.get(&key) {
+            return Action::Bad(vec![RowError {
+                column: Some(plan.identity_column().to_string()),
+                rule: Some("identity".into()),
+                what: format!("the identity value repeats row {first}"),
+            }]);
+        }
+        if let Some(who) = self.guard.find(&patient) {
+            let whom = match who {
+                Who::Patient(id) => format!("patient {id}"),
+                Who::Row(r) => format!("row {r}"),
+            };
+            return Action::Bad(vec![RowError {
+                column: None,
+                rule: None,
+                what: format!(
+                    "looks like {whom}: same family name, date of birth and a similar given name"
+                ),
+            }]);
+        }
+        self.rows_by_key.insert(key, n);
+        self.guard.insert_patient(&patient, Who::Row(n));
+        Action::Add(patient)
     }
 }
 

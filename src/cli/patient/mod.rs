@@ -13,6 +13,8 @@ mod update;
 
 use clap::Subcommand;
 
+pub use find::warn_problems;
+
 use crate::cli::Ctx;
 use crate::cli::patient::fields::Rules;
 use crate::domain::id::{Id, IdKind};

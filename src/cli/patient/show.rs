@@ -46,7 +46,7 @@ pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
             ]);
             t.print(Format::Csv)?;
         }
-        Format::Table => render::print(&describe(
+        Format::Table | Format::Html => render::print(&describe(
             &p,
             store.office.today(),
             store.office.calling_code(),

@@ -9,11 +9,14 @@
 pub mod appointment;
 pub mod apptype;
 pub mod clock;
+pub mod ics;
 pub mod localtime;
 pub mod prefs;
 
 pub mod provider;
+pub mod recur;
 pub mod room;
+pub mod slots;
 
 pub mod waitlist;
 

@@ -257,6 +257,54 @@ pub fn parse_weekdays(input: &str) -> Result<Vec<Weekday>> {
     Ok(out)
 }
 
+/// Reads a line of weekly hours as typed: `mon-fri 08:00-17:00 break 12:00-13:00 at main`.
+pub fn parse_hours_spec(input: &str) -> Result<Hours> {
+    let hint = "e.g. \"mon-fri 08:00-17:00 break 12:00-13:00\" or \"sat 09:00-12:00 at north\"";
+    let words: Vec<&str> = input.split_whitespace().collect();
+    let [days, span, rest @ ..] = words.as_slice() else {
+        return Err(Error::user(
+            "hours are written DAYS START-END [break START-END] [at LOCATION]",
+        )
+        .hint(hint));
+    };
+    let mut h = Hours {
+        days: parse_weekdays(days)?,
+        span: Span::parse(span)?,
+        breaks: Vec::new(),
+        location: None,
+    };
+    let mut it = rest.iter();
+    while let Some(w) = it.next() {
+        match (*w, it.next()) {
+            ("break", Some(b)) => h.breaks.push(Span::parse(b)?),
+            ("at", Some(loc)) => {
+                check_key("location", loc)?;
+                h.location = Some(loc.to_string());
+            }
+            _ => {
+                return Err(
+                    Error::user("after the hours come `break START-END` or `at LOCATION`")
+                        .hint(hint),
+                );
+            }
+        }
+    }
+    Ok(h)
+}
+
+/// The hours as they are typed back: `Mon-Fri 08:00-17:00 break 12:00-13:00`.
+pub fn hours_spec(h: &Hours) -> String {
+    let days: Vec<String> = h.days.iter().map(|d| d.to_string()).collect();
+    let mut s = format!("{} {}", days.join(","), h.span);
+    for b in &h.breaks {
+        s.push_str(&format!(" break {b}"));
+    }
+    if let Some(l) = &h.location {
+        s.push_str(&format!(" at {l}"));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,116 @@
+//! `frontdesk demo generate DIR`: a deterministic synthetic clinic at any size, for demos and
+//! for the benchmarks in `bench/compare.sh` (see docs/performance.md).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{NaiveDate, NaiveTime, TimeZone};
+use clap::Subcommand;
+
+use crate::cli::Ctx;
+use crate::cli::init::check_new_dir;
+use crate::domain::demo;
+use crate::domain::office::Office;
+use crate::error::{Error, Result, exit};
+use crate::store::{self, Mode, Options, Store, git, to_toml};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Generate(GenerateArgs),
+}
+
+/// Generate a synthetic clinic (fictional people only) in a new records tree.
+///
+/// The same --seed and --as-of always give the same records. Files are written atomically but
+/// synced once at the end and committed in one git commit, so a large clinic takes minutes.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// The new records tree (must not exist, or be empty).
+    pub dir: PathBuf,
+    /// How many patients.
+    #[arg(long, default_value_t = 1000)]
+    pub patients: u64,
+    /// Seed for the random choices.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The day the clinic is generated "as of" (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Do not make the tree a git repository.
+    #[arg(long)]
+    pub no_git: bool,
+}
+
+pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Generate(a) => cmd_generate(ctx, a),
+    }
+}
+
+fn cmd_generate(ctx: &Ctx, args: GenerateArgs) -> Result<u8> {
+    check_new_dir(&args.dir)?;
+    if args.patients == 0 {
+        return Err(Error::user("--patients must be at least 1")
+            .hint("a clinic needs patients for its appointments"));
+    }
+    let office = Office::new("Riverside Family Medicine (demo)", "America/New_York")?;
+    let today = match &args.as_of {
+        Some(s) => crate::domain::dates::parse_date(s, office.today())?,
+        None => office.today(),
+    };
+    let now = opening_time(&office, today)?;
+    let user = store::staff_user(&args.dir);
+    let use_git = !args.no_git && git::available();
+    let options = Options {
+        user,
+        commit: !ctx.no_commit,
+    };
+    let store = Store::init(&args.dir, office, options, use_git)?;
+    let started = Instant::now();
+    let show = !ctx.quiet && std::io::stderr().is_terminal();
+    let progress = |n: u64| {
+        if show {
+            eprint!("\r  {n} records written");
+        }
+    };
+
+    let mut txn = store.begin()?;
+    for payer in demo::PAYERS {
+        txn.put(
+            &Store::payer_rel(payer.key)?,
+            &payer.record(),
+            Mode::CreateNew,
+        )?;
+    }
+    let seed = args.seed;
+    let patients = txn.put_bulk(
+        args.patients,
+        |n| {
+            let p = demo::patient(seed, n, now);
+            Ok((Store::patient_rel(&p.id), to_toml(&p)?.into_bytes()))
+        },
+        &progress,
+    )?;
+    txn.commit(&format!("Generate demo clinic: {patients} patients."))?;
+    if show {
+        eprintln!();
+    }
+    ctx.say(&format!(
+        "Generated {patients} patients in {} in {:.1} s",
+        args.dir.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(exit::OK)
+}
+
+/// 09:00 on `day` in the office's time zone: the "now" every generated record is stamped with.
+fn opening_time(office: &Office, day: NaiveDate) -> Result<chrono::DateTime<chrono::FixedOffset>> {
+    let local = day.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default());
+    office
+        .tz()?
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.fixed_offset())
+        .ok_or_else(|| Error::user("--as-of falls in a time-zone gap").hint("pick another day"))
+}

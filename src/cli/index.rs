@@ -1,0 +1,40 @@
+//! `frontdesk index rebuild`: throw the disposable search index away and build it again.
+
+use clap::Subcommand;
+
+use crate::cli::Ctx;
+use crate::cli::patient::warn_problems;
+use crate::error::{Result, exit};
+use crate::store::index;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Rebuild(RebuildArgs),
+}
+
+/// Rebuild the patient index under .frontdesk/ from the record files.
+///
+/// Never needed for correctness (every command checks the index against the files and
+/// refreshes what changed), but handy after restoring a backup or to time a cold start.
+#[derive(Debug, clap::Args)]
+pub struct RebuildArgs {}
+
+pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Rebuild(_) => {
+            let store = ctx.open()?;
+            let txn = store.begin()?;
+            let refreshed = index::rebuild(&txn)?;
+            warn_problems(&refreshed.problems);
+            ctx.say(&format!(
+                "Indexed {} patients{}",
+                refreshed.summaries.len(),
+                match refreshed.problems.len() {
+                    0 => String::new(),
+                    n => format!(" ({n} unreadable files skipped)"),
+                }
+            ));
+            Ok(exit::OK)
+        }
+    }
+}

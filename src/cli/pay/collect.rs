@@ -1,0 +1,189 @@
+use crate::cli::Ctx;
+use crate::cli::pay::view::{BalanceView, EntryView, OfficeView, PatientView};
+use crate::cli::pay::{Posting, entry_id, patient_id, report, summary};
+use crate::domain::id::{Id, IdKind};
+use crate::domain::ledger::{
+    AppliesTo, Entry, Kind, Method, balance, check_idempotency_key, check_reference, find_by_key,
+};
+use crate::domain::money::parse_money;
+use crate::error::{Error, Result, exit};
+use crate::render::{self, templates::Templates};
+use crate::store::Store;
+
+/// Record a payment from a patient, and print and keep its receipt.
+///
+/// The receipt is rendered from the `receipt.txt` template (the office's own in
+/// `templates/receipt.txt` wins over the built-in one) and kept in `receipts/`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The patient (P…).
+    #[arg(long)]
+    pub patient: String,
+    /// Amount received, e.g. 25.00.
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+    #[arg(long, value_enum)]
+    pub method: Method,
+    /// Check number, or the card's last four digits.
+    #[arg(long = "ref", value_name = "REF")]
+    pub reference: Option<String>,
+    /// The appointment it pays for (A…).
+    #[arg(long)]
+    pub appointment: Option<String>,
+    /// It is the co-pay collected at check-in.
+    #[arg(long, conflicts_with = "prepayment")]
+    pub copay: bool,
+    /// Paid ahead of a visit: kept as a credit until charges arrive.
+    #[arg(long)]
+    pub prepayment: bool,
+    /// The charges it pays (T…); repeat for several.
+    #[arg(long = "charge", value_name = "ENTRY")]
+    pub charges: Vec<String>,
+    /// A token naming this request: running the command again with the same key (a retry after
+    /// a timeout) records nothing new and prints the first receipt.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+pub fn cmd_collect(ctx: &Ctx, a: Args) -> Result<u8> {
+    let store = ctx.open()?;
+    let pid = patient_id(&a.patient)?;
+    let amount = parse_money("--amount", &a.amount)?;
+    let reference = check_reference(a.method, a.reference.as_deref())?;
+    let appointment = a
+        .appointment
+        .as_deref()
+        .map(|s| Id::parse_kind(s, IdKind::Appointment))
+        .transpose()?;
+    let charges = a
+        .charges
+        .iter()
+        .map(|c| entry_id(c))
+        .collect::<Result<Vec<_>>>()?;
+    let key = a
+        .idempotency_key
+        .as_deref()
+        .map(check_idempotency_key)
+        .transpose()?;
+    let templates = Templates::load(store.root())?;
+    let posting = Posting::begin(&store, &pid)?;
+    if let Some(k) = &key
+        && let Some(done) = find_by_key(&posting.entries, k)
+    {
+        return replay(ctx, &store, done, amount, a.method);
+    }
+    check_charges(&posting.entries, &charges)?;
+    if let Some(id) = &appointment {
+        check_appointment(&store, id, &pid)?;
+    }
+    let mut e = posting.entry(Kind::Payment, amount);
+    e.method = Some(a.method);
+    e.reference = reference;
+    e.appointment = appointment;
+    e.applies_to = Some(applies_to(&a, &e));
+    e.charges = charges;
+    e.idempotency_key = key;
+    let receipt = receipt(&store, &templates, &posting, &e)?;
+    let receipt_rel = Store::receipt_rel(e.date, &e.id);
+    let currency = store.office.currency.clone();
+    let after = posting.post(&e, &[(receipt_rel, receipt.clone())])?;
+    if ctx.format == crate::render::Format::Table && !ctx.quiet {
+        render::print(&receipt)?;
+        summary(ctx, &currency, &e, &after);
+    } else {
+        report(ctx, &currency, &e, &after)?;
+    }
+    Ok(exit::OK)
+}
+
+fn applies_to(a: &Args, e: &Entry) -> AppliesTo {
+    if a.copay {
+        AppliesTo::Copay
+    } else if a.prepayment {
+        AppliesTo::Prepayment
+    } else if !a.charges.is_empty() {
+        AppliesTo::Charges
+    } else if e.appointment.is_some() {
+        AppliesTo::Appointment
+    } else {
+        AppliesTo::Account
+    }
+}
+
+/// A named appointment must exist and be this patient's.
+pub fn check_appointment(store: &Store, id: &Id, patient: &Id) -> Result<()> {
+    let appt = store.load_appointment(id)?;
+    if &appt.patient != patient {
+        return Err(
+            Error::user(format!("appointment {id} is not patient {patient}'s"))
+                .hint("check the IDs with `frontdesk schedule list --patient ID`"),
+        );
+    }
+    Ok(())
+}
+
+/// Named charges must be this patient's charges.
+fn check_charges(entries: &[Entry], charges: &[Id]) -> Result<()> {
+    for c in charges {
+        if !entries.iter().any(|e| &e.id == c && e.kind == Kind::Charge) {
+            return Err(
+                Error::user(format!("{c} is not a charge on this patient's ledger"))
+                    .hint("see the charges with `frontdesk pay ledger PATIENT`"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A retry with a key already used: the same payment prints its first receipt again; a
+/// different payment under the same key is refused.
+fn replay(
+    ctx: &Ctx,
+    store: &Store,
+    done: &Entry,
+    amount: rust_decimal::Decimal,
+    method: Method,
+) -> Result<u8> {
+    if done.amount != amount || done.method != Some(method) {
+        return Err(Error::conflict(format!(
+            "idempotency key was already used for payment {} with a different amount or method",
+            done.id
+        ))
+        .hint("use a new key for a new payment"));
+    }
+    ctx.say(&format!(
+        "payment {} was already recorded with this key; nothing new was recorded",
+        done.id
+    ));
+    if ctx.quiet || ctx.format != crate::render::Format::Table {
+        render::print(&format!("{}\n", done.id))?;
+        return Ok(exit::OK);
+    }
+    let path = store.path(&Store::receipt_rel(done.date, &done.id));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => render::print(&text)?,
+        Err(_) => render::print(&format!("{}\n", done.id))?,
+    }
+    Ok(exit::OK)
+}
+
+#[derive(serde::Serialize)]
+struct ReceiptView {
+    office: OfficeView,
+    patient: PatientView,
+    entry: EntryView,
+    balance: BalanceView,
+}
+
+fn receipt(store: &Store, templates: &Templates, posting: &Posting, e: &Entry) -> Result<String> {
+    let cur = &store.office.currency;
+    let mut all = posting.entries.clone();
+    all.push(e.clone());
+    let view = ReceiptView {
+        office: OfficeView::new(&store.office),
+        patient: PatientView::new(&posting.patient),
+        entry: EntryView::new(e, cur),
+        balance: BalanceView::new(&balance(&all), cur),
+    };
+    templates.render("receipt.txt", &view)
+}

@@ -1,0 +1,263 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::cli::Ctx;
+use crate::cli::pay::patient_id;
+use crate::cli::pay::view::{BalanceView, OfficeView, PatientView};
+use crate::domain::id::Id;
+use crate::domain::ledger::{Aging, Entry, Kind, aging, balance, visits};
+use crate::domain::money;
+use crate::domain::office::Office;
+use crate::domain::patient::Patient;
+use crate::error::{Error, Result, exit};
+use crate::render::{self, Format, templates::Templates};
+use crate::store::Store;
+
+/// The flag that keeps a patient out of the monthly statement run.
+pub const NO_STATEMENTS: &str = "no-statements";
+
+/// A patient statement: one combined statement across visits, with the office letterhead, the
+/// patient's address, each visit's charges and payments, aging and the amount due now (never
+/// counting what insurance is still expected to pay).
+///
+/// Plain text by default; HTML for printing with `--as html`, `--format html` or `-o FILE.html`.
+/// The templates are `statement.txt` and `statement.html` (the office's own in `templates/` win).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The patient (P…); leave out with --all-due.
+    #[arg(required_unless_present = "all_due", conflicts_with = "all_due")]
+    pub patient: Option<String>,
+    /// Write to this file (with --all-due: this directory, one file per patient ID).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// One statement for every patient with an amount due now, for the monthly mail run,
+    /// skipping patients flagged "no-statements".
+    #[arg(long, requires = "output")]
+    pub all_due: bool,
+    /// text or html.
+    #[arg(long = "as", value_enum)]
+    pub kind: Option<Layout>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    Text,
+    Html,
+}
+
+impl Layout {
+    fn template(self) -> &'static str {
+        match self {
+            Layout::Text => "statement.txt",
+            Layout::Html => "statement.html",
+        }
+    }
+    fn ext(self) -> &'static str {
+        match self {
+            Layout::Text => "txt",
+            Layout::Html => "html",
+        }
+    }
+}
+
+pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
+    let store = ctx.open()?;
+    let templates = Templates::load(store.root())?;
+    if a.all_due {
+        let dir = a.output.clone().unwrap_or_default();
+        let kind = a.kind.unwrap_or(
+            if ctx.format == Format::Table || ctx.format == Format::Html {
+                Layout::Html
+            } else {
+                Layout::Text
+            },
+        );
+        return all_due(ctx, &store, &templates, &dir, kind);
+    }
+    let pid = patient_id(a.patient.as_deref().unwrap_or_default())?;
+    let patient = store.load_patient(&pid)?;
+    let entries = store.patient_ledger(&pid)?;
+    let kind = a.kind.unwrap_or_else(|| {
+        let html_file = a
+            .output
+            .as_ref()
+            .and_then(|p| p.extension())
+            .is_some_and(|e| e == "html" || e == "htm");
+        if html_file || ctx.format == Format::Html {
+            Layout::Html
+        } else {
+            Layout::Text
+        }
+    });
+    let view = StatementView::new(&store.office, &patient, &entries, store.office.today());
+    let text = templates.render(kind.template(), &view)?;
+    match &a.output {
+        Some(path) => {
+            render::write_file(path, &text)?;
+            ctx.say(&format!(
+                "statement for {pid} written to {}",
+                path.display()
+            ));
+        }
+        None => render::print(&text)?,
+    }
+    Ok(exit::OK)
+}
+
+/// Writes `DIR/<patient ID>.html` for every patient owing money now. File names carry the ID
+/// only, never a name.
+fn all_due(
+    ctx: &Ctx,
+    store: &Store,
+    templates: &Templates,
+    dir: &Path,
+    kind: Layout,
+) -> Result<u8> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::user(format!("{} is not a directory", dir.display()))
+            .hint("--all-due writes one file per patient into a directory"));
+    }
+    let today = store.office.today();
+    let mut by_patient: BTreeMap<Id, Vec<Entry>> = BTreeMap::new();
+    for e in store.all_entries()? {
+        by_patient.entry(e.patient.clone()).or_default().push(e);
+    }
+    let (mut written, mut skipped) = (0usize, 0usize);
+    for (pid, mut entries) in by_patient {
+        crate::domain::ledger::sort_entries(&mut entries);
+        if balance(&entries).due_now <= Decimal::ZERO {
+            continue;
+        }
+        let patient = store.load_patient(&pid)?;
+        if patient
+            .flags
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(NO_STATEMENTS))
+        {
+            skipped += 1;
+            continue;
+        }
+        let view = StatementView::new(&store.office, &patient, &entries, today);
+        let path = dir.join(format!("{pid}.{}", kind.ext()));
+        render::write_file(&path, &templates.render(kind.template(), &view)?)?;
+        if !ctx.quiet {
+            render::print(&format!("{}\n", path.display()))?;
+        }
+        written += 1;
+    }
+    ctx.say(&format!(
+        "{written} statements written to {}; {skipped} patients skipped (flagged {NO_STATEMENTS})",
+        dir.display()
+    ));
+    Ok(exit::OK)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Line {
+    pub date: String,
+    pub description: String,
+    pub charge: String,
+    pub credit: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VisitView {
+    pub date: String,
+    pub appointment: String,
+    pub lines: Vec<Line>,
+    pub balance: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AgingView {
+    pub current: String,
+    pub days_31_60: String,
+    pub days_61_90: String,
+    pub over_90: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatementView {
+    pub office: OfficeView,
+    pub patient: PatientView,
+    pub statement_date: String,
+    pub visits: Vec<VisitView>,
+    pub account: Vec<Line>,
+    pub balance: BalanceView,
+    pub aging: AgingView,
+}
+
+impl StatementView {
+    pub fn new(
+        office: &Office,
+        patient: &Patient,
+        entries: &[Entry],
+        today: NaiveDate,
+    ) -> StatementView {
+        let cur = &office.currency;
+        let (vs, account) = visits(entries);
+        let a: Aging = aging(entries, today);
+        let m = |d| money::with_credit(d, cur);
+        StatementView {
+            office: OfficeView::new(office),
+            patient: PatientView::new(patient),
+            statement_date: today.to_string(),
+            visits: vs
+                .iter()
+                .map(|v| VisitView {
+                    date: v.date.to_string(),
+                    appointment: v.appointment.map(|a| a.to_string()).unwrap_or_default(),
+                    lines: v.entries.iter().flat_map(|e| lines(e, cur)).collect(),
+                    balance: m(v.entries.iter().map(|e| e.effect()).sum()),
+                })
+                .collect(),
+            account: account.iter().flat_map(|e| lines(e, cur)).collect(),
+            balance: BalanceView::new(&balance(entries), cur),
+            aging: AgingView {
+                current: m(a.current),
+                days_31_60: m(a.days_31_60),
+                days_61_90: m(a.days_61_90),
+                over_90: m(a.over_90),
+            },
+        }
+    }
+}
+
+/// The statement lines for one entry: a charge shows each service, an insurance payment shows
+/// the payment and its contractual adjustment apart.
+fn lines(e: &Entry, cur: &str) -> Vec<Line> {
+    let line = |description: String, amount: Decimal, debit: bool| Line {
+        date: e.date.to_string(),
+        description,
+        charge: if debit {
+            money::display(amount, cur)
+        } else {
+            String::new()
+        },
+        credit: if debit {
+            String::new()
+        } else {
+            money::display(amount, cur)
+        },
+    };
+    match e.kind {
+        Kind::Charge => e
+            .services
+            .iter()
+            .map(|s| line(format!("{} {}", s.code, s.description), s.fee, true))
+            .collect(),
+        Kind::InsurancePayment => {
+            let mut out = vec![line(e.describe(), e.amount, false)];
+            if let Some(c) = e.contractual.filter(|c| !c.is_zero()) {
+                out.push(line("Insurance contractual adjustment".into(), c, false));
+            }
+            out
+        }
+        Kind::Refund => vec![line(e.describe(), e.amount, true)],
+        _ => vec![line(e.describe(), e.amount, false)],
+    }
+}

@@ -1,0 +1,368 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+use crate::cli::Ctx;
+use crate::cli::schedule::{FoldArgs, Sched, nearest, patient_id, refusal};
+use crate::domain::id::{Id, IdKind};
+use crate::domain::schedule::appointment::{self, Appointment, Change, Series, Status};
+use crate::domain::schedule::localtime::{resolve, wall};
+use crate::domain::schedule::recur::Rule;
+use crate::domain::schedule::slots::{Conflict, Plan, Request};
+use crate::domain::schedule::{AppointmentType, Provider};
+use crate::error::{Error, Result, exit};
+use crate::render::{self, Format};
+use crate::store::{Mode, Store};
+
+/// Book an appointment, or a recurring series with --repeat or --rrule.
+///
+/// Refuses a time that is taken (provider, patient or room), outside the provider's hours, in a
+/// break, time off or an office holiday, in the past, or too soon for the type; the message
+/// names each conflict and offers the nearest free times. A series is checked whole first:
+/// if any occurrence conflicts, every conflict is listed and nothing is booked.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Patient ID (P…).
+    #[arg(long)]
+    pub patient: String,
+    /// Provider key (see `frontdesk provider list`).
+    #[arg(long)]
+    pub provider: String,
+    /// Appointment type key (see appointment-types.toml).
+    #[arg(long = "type")]
+    pub kind: String,
+    /// Office-local start: "2026-12-01 09:30", "tomorrow 9am", "mon 14:15".
+    #[arg(long)]
+    pub at: String,
+    /// Hold this room for the whole visit.
+    #[arg(long)]
+    pub room: Option<String>,
+    /// Reason for the visit, in the patient's words.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Who referred the patient.
+    #[arg(long)]
+    pub referral: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Book over another appointment on purpose; recorded as a double-booking.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub fold: FoldArgs,
+    /// Repeat: daily, weekly, biweekly or monthly (with --count and/or --until).
+    #[arg(long, conflicts_with = "rrule")]
+    pub repeat: Option<String>,
+    /// How many occurrences in all (the first included).
+    #[arg(long)]
+    pub count: Option<u32>,
+    /// Last date an occurrence may fall on.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// An RFC 5545 rule instead of --repeat, e.g. "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8".
+    #[arg(long)]
+    pub rrule: Option<String>,
+}
+
+pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
+    let sched = Sched::open(ctx)?;
+    let pid = patient_id(&a.patient)?;
+    let provider = sched.store.load_provider(&a.provider)?;
+    let kind = sched.kind(&a.kind)?.clone();
+    let first = sched.at(&a.at, &a.fold)?;
+    let rule = rule_of(&sched, &a)?;
+    let starts = match &rule {
+        None => vec![first],
+        Some(r) => occurrence_starts(&sched, r, first)?,
+    };
+    let mut txn = sched.store.begin()?;
+    let patient = sched.store.load_patient(&pid)?;
+    if patient.status == crate::domain::patient::Status::Deceased {
+        return Err(
+            Error::user(format!("patient {pid} is recorded as deceased"))
+                .hint("check the patient ID; nothing was booked"),
+        );
+    }
+    let details = Details {
+        reason: clean(a.reason),
+        referral: clean(a.referral),
+        notes: clean(a.notes),
+    };
+    let planned = plan_all(
+        &sched,
+        &pid,
+        &provider,
+        &kind,
+        &starts,
+        a.room.as_deref(),
+        a.force,
+    )?;
+    let series = rule.as_ref().map(|_| Id::generate(IdKind::Series));
+    let mut booked = Vec::new();
+    for plan in planned {
+        let mut appt = new_appointment(&sched, &pid, &provider.key, &kind, plan, &details);
+        appt.series = series.clone();
+        txn.save_appointment(&appt, Mode::CreateNew)?;
+        booked.push(appt);
+    }
+    let message = match (&series, &rule) {
+        (Some(sid), Some(r)) => {
+            let s = Series {
+                schema: appointment::SCHEMA,
+                id: sid.clone(),
+                patient: pid.clone(),
+                provider: provider.key.clone(),
+                kind: kind.key.clone(),
+                rule: r.to_rrule(),
+                created: sched.now,
+                by: sched.store.options.user.clone(),
+                occurrences: booked.iter().map(|b| b.id.clone()).collect(),
+                extra: Default::default(),
+            };
+            txn.put(&Store::series_rel(sid), &s, Mode::CreateNew)?;
+            format!(
+                "Book series {sid} ({} appointments, first {}) for patient {pid}.",
+                booked.len(),
+                booked[0].id
+            )
+        }
+        _ => format!("Book appointment {} for patient {pid}.", booked[0].id),
+    };
+    txn.commit(&message)?;
+    report(ctx, &sched, &booked, series.as_ref(), &kind)
+}
+
+pub struct Details {
+    pub reason: Option<String>,
+    pub referral: Option<String>,
+    pub notes: Option<String>,
+}
+
+fn clean(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn rule_of(sched: &Sched, a: &Args) -> Result<Option<Rule>> {
+    let until = a.until.as_deref().map(|u| sched.day(u)).transpose()?;
+    match (&a.repeat, &a.rrule) {
+        (Some(r), _) => Ok(Some(Rule::simple(r, a.count, until)?)),
+        (None, Some(r)) => Ok(Some(Rule::parse(r)?)),
+        (None, None) if a.count.is_some() || until.is_some() => {
+            Err(Error::user("--count and --until need --repeat or --rrule"))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Each occurrence's instant; one falling in a DST gap is refused before anything is checked.
+fn occurrence_starts(
+    sched: &Sched,
+    rule: &Rule,
+    first: DateTime<FixedOffset>,
+) -> Result<Vec<DateTime<FixedOffset>>> {
+    let fold = Some(crate::domain::schedule::localtime::Fold::Earlier);
+    rule.occurrences(wall(sched.tz, first))
+        .into_iter()
+        .enumerate()
+        .map(|(i, local)| {
+            if i == 0 {
+                Ok(first)
+            } else {
+                resolve(sched.tz, local, fold).map_err(|e| e.at(format!("occurrence {}", i + 1)))
+            }
+        })
+        .collect()
+}
+
+/// Checks every start (each against the others too) and returns the plans, or one error that
+/// lists every conflict with the nearest free times.
+pub fn plan_all(
+    sched: &Sched,
+    pid: &Id,
+    provider: &Provider,
+    kind: &AppointmentType,
+    starts: &[DateTime<FixedOffset>],
+    room: Option<&str>,
+    force: bool,
+) -> Result<Vec<Plan>> {
+    plan_all_ignoring(sched, pid, provider, kind, starts, room, force, &[])
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn plan_all_ignoring(
+    sched: &Sched,
+    pid: &Id,
+    provider: &Provider,
+    kind: &AppointmentType,
+    starts: &[DateTime<FixedOffset>],
+    room: Option<&str>,
+    force: bool,
+    ignore: &[Id],
+) -> Result<Vec<Plan>> {
+    let cal = sched.calendar();
+    let mut days: HashMap<NaiveDate, Vec<Appointment>> = HashMap::new();
+    let mut plans = Vec::new();
+    let mut failed: Vec<(DateTime<FixedOffset>, Vec<Conflict>)> = Vec::new();
+    for &start in starts {
+        let date = wall(sched.tz, start).date();
+        if let std::collections::hash_map::Entry::Vacant(e) = days.entry(date) {
+            e.insert(sched.store.day_appointments(date)?);
+        }
+        let day = &days[&date];
+        let req = Request {
+            patient: pid,
+            provider,
+            kind,
+            start,
+            room,
+            ignore,
+        };
+        let result = if force {
+            cal.check_forced(&req, day)
+        } else {
+            cal.check(&req, day)
+        };
+        match result {
+            Ok(plan) => {
+                // Later occurrences must not collide with earlier ones of the same batch.
+                let placeholder = placeholder(pid, &provider.key, &kind.key, &plan);
+                days.entry(date).or_default().push(placeholder);
+                plans.push(plan);
+            }
+            Err(cs) => failed.push((start, cs)),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(plans);
+    }
+    if starts.len() == 1 {
+        let (start, cs) = &failed[0];
+        let near = nearest(sched, pid, provider, kind, *start, 3)?;
+        return Err(refusal(
+            sched,
+            &format!("{} with {}", sched.when(*start), provider.key),
+            cs,
+            &near,
+        ));
+    }
+    let lines: Vec<String> = failed
+        .iter()
+        .map(|(t, cs)| {
+            let why: Vec<String> = cs.iter().map(ToString::to_string).collect();
+            format!("{}: {}", sched.when(*t), why.join("; "))
+        })
+        .collect();
+    let any_hard = failed
+        .iter()
+        .any(|(_, cs)| cs.iter().any(|c| !c.forceable()));
+    let err = if any_hard {
+        Error::user
+    } else {
+        Error::conflict
+    };
+    Err(err(format!(
+        "{} of {} occurrences cannot be booked, so none were:\n  {}",
+        failed.len(),
+        starts.len(),
+        lines.join("\n  ")
+    ))
+    .hint("choose another start time or day, shorten the series with --count, or book the free ones one by one"))
+}
+
+fn placeholder(pid: &Id, provider: &str, kind: &str, plan: &Plan) -> Appointment {
+    Appointment {
+        schema: appointment::SCHEMA,
+        id: Id::generate(IdKind::Appointment),
+        patient: pid.clone(),
+        provider: provider.to_string(),
+        kind: kind.to_string(),
+        start: plan.start,
+        end: plan.end,
+        status: Status::Booked,
+        room: plan.room.clone(),
+        location: plan.location.clone(),
+        reason: None,
+        referral: None,
+        notes: None,
+        series: None,
+        double_booked: !plan.overlaps.is_empty(),
+        cancel_reason: None,
+        late_cancel: false,
+        rescheduled_to: None,
+        rescheduled_from: None,
+        resources: plan.holds.clone(),
+        history: Vec::new(),
+        extra: Default::default(),
+    }
+}
+
+/// A new booked appointment from an accepted plan, with its first history entry.
+pub fn new_appointment(
+    sched: &Sched,
+    pid: &Id,
+    provider: &str,
+    kind: &AppointmentType,
+    plan: Plan,
+    details: &Details,
+) -> Appointment {
+    let mut a = placeholder(pid, provider, &kind.key, &plan);
+    a.reason = details.reason.clone();
+    a.referral = details.referral.clone();
+    a.notes = details.notes.clone();
+    a.history.push(Change {
+        status: Status::Booked,
+        at: sched.now,
+        by: sched.store.options.user.clone(),
+        via: None,
+        note: (!plan.overlaps.is_empty()).then(|| {
+            let ids: Vec<String> = plan.overlaps.iter().map(ToString::to_string).collect();
+            format!("double-booked over {}", ids.join(", "))
+        }),
+    });
+    a
+}
+
+fn report(
+    ctx: &Ctx,
+    sched: &Sched,
+    booked: &[Appointment],
+    series: Option<&Id>,
+    kind: &AppointmentType,
+) -> Result<u8> {
+    if ctx.format == Format::Json {
+        render::print_json(&serde_json::json!({
+            "series": series,
+            "appointments": booked.iter().map(|b| serde_json::json!({
+                "id": b.id, "start": b.start, "end": b.end, "double_booked": b.double_booked,
+            })).collect::<Vec<_>>(),
+        }))?;
+        return Ok(exit::OK);
+    }
+    let mut out = String::new();
+    for b in booked {
+        out.push_str(&format!("{}\n", b.id));
+    }
+    render::print(&out)?;
+    for b in booked {
+        let mut line = format!(
+            "booked {}-{} with {}",
+            sched.when(b.start),
+            sched.hm(b.end),
+            b.provider
+        );
+        if let Some(r) = b.room.as_ref().or(b.resources.first().map(|h| &h.room)) {
+            line.push_str(&format!(" in {r}"));
+        }
+        if b.double_booked {
+            line.push_str(" (double-booked)");
+        }
+        ctx.say(&line);
+    }
+    if let Some(s) = series {
+        ctx.say(&format!("series {s}: {} appointments", booked.len()));
+    }
+    if let Some(i) = &kind.instructions {
+        ctx.say(&format!("tell the patient: {i}"));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,223 @@
+//! The visit flow: confirm, check in, room, check out, no-show, left without being seen.
+
+use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+
+use crate::cli::Ctx;
+use crate::cli::schedule::{appointment_id, modify};
+use crate::domain::id::Id;
+use crate::domain::patient::Patient;
+use crate::domain::schedule::Status;
+use crate::error::{Error, Result, exit};
+use crate::store::Store;
+
+/// Record that the patient confirmed the appointment.
+#[derive(Debug, clap::Args)]
+pub struct ConfirmArgs {
+    /// Appointment ID (A…).
+    pub id: String,
+    /// How it was confirmed.
+    #[arg(long, value_enum, default_value_t = Via::Phone)]
+    pub via: Via,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Via {
+    Phone,
+    Sms,
+    Email,
+    Letter,
+    Portal,
+    InPerson,
+}
+
+impl Via {
+    fn as_str(self) -> &'static str {
+        match self {
+            Via::Phone => "phone",
+            Via::Sms => "sms",
+            Via::Email => "email",
+            Via::Letter => "letter",
+            Via::Portal => "portal",
+            Via::InPerson => "in-person",
+        }
+    }
+}
+
+pub fn cmd_confirm(ctx: &Ctx, a: ConfirmArgs) -> Result<u8> {
+    let id = appointment_id(&a.id)?;
+    let (_, appt) = modify(
+        ctx,
+        &id,
+        |ap| {
+            format!(
+                "Confirm appointment {id} for patient {} via {}.",
+                ap.patient,
+                a.via.as_str()
+            )
+        },
+        |s, ap| {
+            ap.set_status(
+                Status::Confirmed,
+                s.now,
+                &s.store.options.user,
+                Some(a.via.as_str().into()),
+                None,
+            )
+        },
+    )?;
+    ctx.say(&format!("confirmed {} by {}", appt.id, a.via.as_str()));
+    Ok(exit::OK)
+}
+
+/// Record the patient's arrival; warns about what the desk should check while they are here.
+#[derive(Debug, clap::Args)]
+pub struct CheckinArgs {
+    /// Appointment ID (A…).
+    pub id: String,
+}
+
+pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
+    let id = appointment_id(&a.id)?;
+    let (sched, appt) = modify(
+        ctx,
+        &id,
+        |ap| format!("Check in appointment {id} for patient {}.", ap.patient),
+        |s, ap| {
+            if s.today() != crate::domain::schedule::localtime::wall(s.tz, ap.start).date() {
+                return Err(Error::user(format!("appointment {id} is not today"))
+                    .hint("check in on the day of the visit, or move the appointment first"));
+            }
+            ap.set_status(Status::Arrived, s.now, &s.store.options.user, None, None)
+        },
+    )?;
+    ctx.say(&format!("{} arrived at {}", appt.id, sched.hm(sched.now)));
+    let patient = sched.store.load_patient(&appt.patient)?;
+    for w in checkin_warnings(
+        &patient,
+        sched.today(),
+        owed_balance(&sched.store, &appt.patient)?,
+    ) {
+        eprintln!("frontdesk: warning: {w}");
+    }
+    Ok(exit::OK)
+}
+
+/// The balance the patient owes now, for the check-in warning: the patient's part of the
+/// ledger balance, leaving out what insurance is still expected to pay (docs/ledger.md).
+pub fn owed_balance(store: &Store, patient: &Id) -> Result<Option<Decimal>> {
+    let entries = store.patient_ledger(patient)?;
+    Ok(Some(crate::domain::ledger::balance(&entries).due_now))
+}
+
+/// What the desk should sort out at check-in, as sentences without patient details.
+pub fn checkin_warnings(p: &Patient, today: NaiveDate, owed: Option<Decimal>) -> Vec<String> {
+    let year_ago = today - Duration::days(365);
+    let mut out = Vec::new();
+    if p.verified.is_none_or(|d| d < year_ago) {
+        out.push(format!(
+            "demographics of patient {} were not verified in the last 12 months: confirm address, phone and contacts",
+            p.id
+        ));
+    }
+    let active: Vec<_> = p.insurance.iter().filter(|c| c.active_on(today)).collect();
+    if active.is_empty() && !p.insurance.is_empty() {
+        out.push(format!(
+            "patient {} has no coverage in force today (coverage ended): ask for current insurance",
+            p.id
+        ));
+    }
+    for c in active {
+        let fresh = c
+            .last_verified()
+            .is_some_and(|v| v.at.date_naive() >= year_ago);
+        if !fresh {
+            out.push(format!(
+                "{} insurance ({}) of patient {} was not verified in the last 12 months",
+                c.rank_name(),
+                c.payer,
+                p.id
+            ));
+        }
+    }
+    if let Some(b) = owed.filter(|b| *b > Decimal::ZERO) {
+        out.push(format!("patient {} owes a balance of {b}", p.id));
+    }
+    out
+}
+
+/// Show the patient to a room.
+#[derive(Debug, clap::Args)]
+pub struct RoomArgs {
+    /// Appointment ID (A…).
+    pub id: String,
+    /// Room key (see `schedule rooms`).
+    #[arg(long)]
+    pub room: String,
+}
+
+pub fn cmd_room(ctx: &Ctx, a: RoomArgs) -> Result<u8> {
+    let id = appointment_id(&a.id)?;
+    let (_, appt) = modify(
+        ctx,
+        &id,
+        |ap| {
+            format!(
+                "Room appointment {id} for patient {} in {}.",
+                ap.patient, a.room
+            )
+        },
+        |s, ap| {
+            s.store.load_room(&a.room)?;
+            let day = s.store.day_appointments(ap.date())?;
+            if let Some(other) = day.iter().find(|o| {
+                o.id != ap.id
+                    && o.status == Status::Roomed
+                    && o.room.as_deref() == Some(a.room.as_str())
+            }) {
+                return Err(
+                    Error::conflict(format!("room {} is in use by {}", a.room, other.id))
+                        .hint("check that patient out first, or choose another room"),
+                );
+            }
+            ap.set_status(
+                Status::Roomed,
+                s.now,
+                &s.store.options.user,
+                None,
+                Some(format!("room {}", a.room)),
+            )?;
+            ap.room = Some(a.room.clone());
+            Ok(())
+        },
+    )?;
+    ctx.say(&format!("{} roomed in {}", appt.id, a.room));
+    Ok(exit::OK)
+}
+
+/// One step of the visit flow on an appointment.
+#[derive(Debug, clap::Args)]
+pub struct StepArgs {
+    /// Appointment ID (A…).
+    pub id: String,
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+pub fn cmd_step(ctx: &Ctx, a: StepArgs, to: Status, verb: &str) -> Result<u8> {
+    let id = appointment_id(&a.id)?;
+    let (_, appt) = modify(
+        ctx,
+        &id,
+        |ap| format!("{verb} appointment {id} for patient {}.", ap.patient),
+        |s, ap| {
+            if to == Status::Noshow && ap.status.can_become(to) && ap.start > s.now {
+                return Err(Error::user(format!("appointment {id} has not started yet"))
+                    .hint("mark a no-show after the start time; to call it off, use `schedule cancel`"));
+            }
+            ap.set_status(to, s.now, &s.store.options.user, None, a.note.clone())
+        },
+    )?;
+    ctx.say(&format!("{} is now {}", appt.id, appt.status));
+    Ok(exit::OK)
+}

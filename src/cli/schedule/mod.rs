@@ -1,0 +1,263 @@
+//! `frontdesk schedule …`: booking and the visit flow. One file per command; the shared glue
+//! (opening the calendar, reading times, explaining refusals, one status change) lives here.
+
+mod book;
+mod cancel;
+mod day;
+mod export;
+mod find;
+mod flow;
+mod list;
+mod moves;
+mod rooms;
+mod show;
+mod waiting;
+mod waitlist;
+mod week;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use chrono_tz::Tz;
+use clap::Subcommand;
+
+use crate::cli::Ctx;
+use crate::domain::id::{Id, IdKind};
+use crate::domain::schedule::appointment::Appointment;
+use crate::domain::schedule::apptype::AppointmentTypes;
+use crate::domain::schedule::localtime::{Fold, parse_local, resolve, wall};
+use crate::domain::schedule::slots::{Calendar, Conflict, Filter, Slot};
+use crate::domain::schedule::{AppointmentType, Provider, Room};
+use crate::error::{Error, Result};
+use crate::store::{Mode, Store};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Book(book::Args),
+    Find(find::Args),
+    Move(moves::Args),
+    Cancel(cancel::Args),
+    Confirm(flow::ConfirmArgs),
+    Checkin(flow::CheckinArgs),
+    Room(flow::RoomArgs),
+    Checkout(flow::StepArgs),
+    Noshow(flow::StepArgs),
+    Left(flow::StepArgs),
+    Show(show::Args),
+    Day(day::Args),
+    Week(week::Args),
+    Waiting(waiting::Args),
+    List(list::Args),
+    Rooms(rooms::Args),
+    #[command(subcommand)]
+    Waitlist(waitlist::Command),
+    Export(export::Args),
+}
+
+pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
+    use crate::domain::schedule::Status;
+    match cmd {
+        Command::Book(a) => book::cmd_book(ctx, a),
+        Command::Find(a) => find::cmd_find(ctx, a),
+        Command::Move(a) => moves::cmd_move(ctx, a),
+        Command::Cancel(a) => cancel::cmd_cancel(ctx, a),
+        Command::Confirm(a) => flow::cmd_confirm(ctx, a),
+        Command::Checkin(a) => flow::cmd_checkin(ctx, a),
+        Command::Room(a) => flow::cmd_room(ctx, a),
+        Command::Checkout(a) => flow::cmd_step(ctx, a, Status::Fulfilled, "Check out"),
+        Command::Noshow(a) => flow::cmd_step(ctx, a, Status::Noshow, "Mark no-show for"),
+        Command::Left(a) => {
+            flow::cmd_step(ctx, a, Status::Left, "Mark left without being seen for")
+        }
+        Command::Show(a) => show::cmd_show(ctx, a),
+        Command::Day(a) => day::cmd_day(ctx, a),
+        Command::Week(a) => week::cmd_week(ctx, a),
+        Command::Waiting(a) => waiting::cmd_waiting(ctx, a),
+        Command::List(a) => list::cmd_list(ctx, a),
+        Command::Rooms(a) => rooms::cmd_rooms(ctx, a),
+        Command::Waitlist(c) => waitlist::run(ctx, c),
+        Command::Export(a) => export::cmd_export(ctx, a),
+    }
+}
+
+/// What every scheduling command reads once: the office zone, the clock, types and rooms.
+pub struct Sched {
+    pub store: Store,
+    pub tz: Tz,
+    pub now: DateTime<FixedOffset>,
+    pub types: AppointmentTypes,
+    pub rooms: Vec<Room>,
+}
+
+impl Sched {
+    pub fn open(ctx: &Ctx) -> Result<Sched> {
+        let store = ctx.open()?;
+        let tz = store.office.tz()?;
+        let now = store.office.now().fixed_offset();
+        let types = store.appointment_types()?;
+        let rooms = store.rooms()?;
+        Ok(Sched {
+            store,
+            tz,
+            now,
+            types,
+            rooms,
+        })
+    }
+
+    pub fn calendar(&self) -> Calendar<'_> {
+        Calendar {
+            tz: self.tz,
+            holidays: &self.store.office.holidays,
+            types: &self.types,
+            rooms: &self.rooms,
+            now: self.now,
+        }
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        wall(self.tz, self.now).date()
+    }
+
+    pub fn kind(&self, key: &str) -> Result<&AppointmentType> {
+        self.types.get(key)
+    }
+
+    /// A typed date (`today`, `mon`, `+2w`, ISO).
+    pub fn day(&self, s: &str) -> Result<NaiveDate> {
+        crate::domain::dates::parse_day(s, self.today())
+    }
+
+    /// A typed local time, resolved in the office zone (refusing DST gaps, asking in folds).
+    pub fn at(&self, s: &str, fold: &FoldArgs) -> Result<DateTime<FixedOffset>> {
+        let local = parse_local(s, self.today()).map_err(|e| e.at("--at"))?;
+        resolve(self.tz, local, fold.fold())
+    }
+
+    /// Local `HH:MM` of an instant.
+    pub fn hm(&self, t: DateTime<FixedOffset>) -> String {
+        wall(self.tz, t).format("%H:%M").to_string()
+    }
+
+    /// `Tue 2026-12-01 09:30` of an instant.
+    pub fn when(&self, t: DateTime<FixedOffset>) -> String {
+        wall(self.tz, t).format("%a %Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// `--earlier` / `--later` for a time that happens twice when clocks go back.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FoldArgs {
+    /// In the repeated hour when clocks go back, take the first (daylight) one.
+    #[arg(long, conflicts_with = "later")]
+    pub earlier: bool,
+    /// In the repeated hour when clocks go back, take the second (standard) one.
+    #[arg(long)]
+    pub later: bool,
+}
+
+impl FoldArgs {
+    pub fn fold(&self) -> Option<Fold> {
+        if self.earlier {
+            Some(Fold::Earlier)
+        } else if self.later {
+            Some(Fold::Later)
+        } else {
+            None
+        }
+    }
+}
+
+pub fn appointment_id(s: &str) -> Result<Id> {
+    Id::parse_kind(s, IdKind::Appointment)
+}
+
+pub fn patient_id(s: &str) -> Result<Id> {
+    Id::parse_kind(s, IdKind::Patient)
+}
+
+/// The error for a refused booking: every reason, and the nearest times that would work.
+pub fn refusal(sched: &Sched, what: &str, conflicts: &[Conflict], nearest: &[Slot]) -> Error {
+    let reasons: Vec<String> = conflicts.iter().map(ToString::to_string).collect();
+    let msg = format!("cannot book {what}: {}", reasons.join("; "));
+    let err = if conflicts.iter().any(Conflict::forceable) {
+        Error::conflict(msg)
+    } else {
+        Error::user(msg)
+    };
+    let mut hint = if nearest.is_empty() {
+        "no free time found in the next 8 weeks; try `schedule find` with another provider"
+            .to_string()
+    } else {
+        let times: Vec<String> = nearest
+            .iter()
+            .map(|s| format!("{} ({})", sched.when(s.plan.start), s.provider))
+            .collect();
+        format!("nearest free times: {}", times.join(", "))
+    };
+    if !conflicts.is_empty() && conflicts.iter().all(Conflict::forceable) {
+        hint.push_str("; or add --force to double-book on purpose");
+    }
+    err.hint(hint)
+}
+
+/// The free slots closest to `around` for one provider: the same day first (nearest in time),
+/// then the following days, reading one day directory at a time.
+pub fn nearest(
+    sched: &Sched,
+    patient: &Id,
+    provider: &Provider,
+    kind: &AppointmentType,
+    around: DateTime<FixedOffset>,
+    want: usize,
+) -> Result<Vec<Slot>> {
+    let cal = sched.calendar();
+    let date = wall(sched.tz, around).date();
+    let mut same = cal.day_slots(
+        patient,
+        provider,
+        kind,
+        date,
+        &sched.store.day_appointments(date)?,
+        &Filter::default(),
+    );
+    same.sort_by_key(|s| (s.plan.start - around).num_minutes().abs());
+    same.truncate(want);
+    let mut out = same;
+    let mut d = date;
+    while out.len() < want && d < date + Duration::weeks(8) {
+        d += Duration::days(1);
+        if provider.sessions(d).is_empty() {
+            continue;
+        }
+        let day = sched.store.day_appointments(d)?;
+        for s in cal.day_slots(patient, provider, kind, d, &day, &Filter::default()) {
+            if out.len() < want {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One change to one appointment under the write lock, with one commit.
+pub fn modify(
+    ctx: &Ctx,
+    id: &Id,
+    message: impl FnOnce(&Appointment) -> String,
+    change: impl FnOnce(&Sched, &mut Appointment) -> Result<()>,
+) -> Result<(Sched, Appointment)> {
+    let sched = Sched::open(ctx)?;
+    let mut txn = sched.store.begin()?;
+    let mut a = sched.store.load_appointment(id)?;
+    change(&sched, &mut a)?;
+    txn.save_appointment(&a, Mode::Replace)?;
+    txn.commit(&message(&a))?;
+    Ok((sched, a))
+}
+
+/// The patient's name for the desk's own screens, or the ID when the file is missing.
+pub fn patient_label(store: &Store, id: &Id) -> String {
+    store
+        .load_patient(id)
+        .map(|p| p.list_name())
+        .unwrap_or_else(|_| id.to_string())
+}

@@ -1,0 +1,79 @@
+//! Bulk creation of many records at once, for the demo generator.
+//!
+//! Each file is still written atomically (temp file, no-clobber rename: a crash leaves whole
+//! files or none), but without a per-file fsync and without a per-file git commit: at a million
+//! files, per-file fsync is what dominates. Instead the whole tree is synced once at the end
+//! (`sync -f`, one syncfs), and the batch is recorded by one `git add -A` + one commit. This is
+//! not the interactive write path: commands that change a record use `Txn::put`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, IoContext, Result};
+use crate::store::{Mode, Txn, atomic, git};
+
+impl Txn<'_> {
+    /// Creates `count` new records in parallel; `make(n)` returns record `n`'s path (relative
+    /// to the tree) and bytes. Returns how many were written. `progress` is called now and then
+    /// with the running total.
+    pub fn put_bulk<F>(
+        &mut self,
+        count: u64,
+        make: F,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<u64>
+    where
+        F: Fn(u64) -> Result<(PathBuf, Vec<u8>)> + Sync,
+    {
+        let root = self.store.root().to_path_buf();
+        let done = AtomicU64::new(0);
+        (0..count).into_par_iter().try_for_each(|n| {
+            let (rel, bytes) = make(n)?;
+            write_new(&root.join(&rel), &bytes)?;
+            let total = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if total.is_multiple_of(10_000) {
+                progress(total);
+            }
+            Ok::<(), Error>(())
+        })?;
+        self.bulk = true;
+        Ok(done.into_inner())
+    }
+}
+
+/// Writes one new file, creating its directory (0700) the first time it is missing.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    match atomic::write_unsynced(path, bytes, Mode::CreateNew) {
+        Err(_) if path.parent().is_some_and(|d| !d.is_dir()) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .at_path(dir, "create directory")?;
+            atomic::write_unsynced(path, bytes, Mode::CreateNew)
+        }
+        other => other,
+    }
+}
+
+/// Flushes everything written to the file system holding `root` (one syncfs for the batch).
+pub fn sync_tree(root: &Path) -> Result<()> {
+    let status = Command::new("sync").arg("-f").arg(root).status();
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        _ => Err(
+            Error::internal(format!("could not flush {} to disk", root.display()))
+                .hint("run `sync` before relying on the generated tree"),
+        ),
+    }
+}
+
+/// Records a bulk batch in git: one `git add -A` and one commit of the whole tree.
+pub(crate) fn commit_bulk(root: &Path, user: &str, message: &str) -> Result<()> {
+    git::commit_all(root, user, message)
+}

@@ -1,0 +1,167 @@
+//! A small binary encoding for the disposable caches under `.frontdesk/`: length-prefixed
+//! fields and a checksum over the whole body, so a torn or corrupted cache file is detected and
+//! rebuilt rather than trusted. Loading 100,000 index entries this way takes milliseconds,
+//! where JSON lines took a large share of a search.
+
+/// Appends fields to a buffer.
+#[derive(Default)]
+pub struct Writer {
+    pub buf: Vec<u8>,
+}
+
+impl Writer {
+    pub fn with_capacity(n: usize) -> Writer {
+        Writer {
+            buf: Vec::with_capacity(n),
+        }
+    }
+    pub fn u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    pub fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn i64(&mut self, v: i64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A string of at most 65,535 bytes (longer ones are cut at a character boundary; the
+    /// caches only hold short fields).
+    pub fn str(&mut self, s: &str) {
+        let mut end = s.len().min(u16::MAX as usize);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.buf.extend_from_slice(&(end as u16).to_le_bytes());
+        self.buf.extend_from_slice(&s.as_bytes()[..end]);
+    }
+    pub fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => {
+                self.u8(1);
+                self.str(s);
+            }
+            None => self.u8(0),
+        }
+    }
+    pub fn strs(&mut self, v: &[String]) {
+        self.u8(v.len().min(255) as u8);
+        for s in v.iter().take(255) {
+            self.str(s);
+        }
+    }
+}
+
+/// Reads fields back; every read returns None past the end, so a truncated file is an error,
+/// never a panic.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Reader<'a> {
+        Reader { buf, pos: 0 }
+    }
+    pub fn at_end(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let out = self.buf.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(out)
+    }
+    pub fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    pub fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    pub fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    pub fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    pub fn str(&mut self) -> Option<&'a str> {
+        let len = u16::from_le_bytes(self.take(2)?.try_into().ok()?) as usize;
+        std::str::from_utf8(self.take(len)?).ok()
+    }
+    pub fn string(&mut self) -> Option<String> {
+        self.str().map(str::to_string)
+    }
+    pub fn opt_string(&mut self) -> Option<Option<String>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.string()?)),
+            _ => None,
+        }
+    }
+    pub fn strings(&mut self) -> Option<Vec<String>> {
+        let n = self.u8()? as usize;
+        (0..n).map(|_| self.string()).collect()
+    }
+}
+
+/// A fast 64-bit checksum (not cryptographic): catches torn writes and flipped bytes.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = K ^ bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    }
+    for &b in chunks.remainder() {
+        h = (h ^ b as u64).wrapping_mul(K).rotate_left(29);
+    }
+    h ^ (h >> 32)
+}
+
+/// Frames a body as `magic, body, checksum(body)`.
+pub fn seal(magic: &[u8; 8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 16);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(body);
+    out.extend_from_slice(&checksum(body).to_le_bytes());
+    out
+}
+
+/// The body of a sealed buffer, or None when the magic or the checksum is wrong.
+pub fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<&'a [u8]> {
+    let rest = bytes.strip_prefix(magic.as_slice())?;
+    let split = rest.len().checked_sub(8)?;
+    let (body, sum) = rest.split_at(split);
+    (checksum(body).to_le_bytes() == sum).then_some(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_corruption() {
+        let mut w = Writer::default();
+        w.str("Zoë");
+        w.opt_str(None);
+        w.strs(&["a".into(), "bc".into()]);
+        w.i64(-5);
+        let sealed = seal(b"TESTv001", &w.buf);
+        let body = unseal(b"TESTv001", &sealed).unwrap();
+        let mut r = Reader::new(body);
+        assert_eq!(r.str(), Some("Zoë"));
+        assert_eq!(r.opt_string(), Some(None));
+        assert_eq!(r.strings(), Some(vec!["a".into(), "bc".into()]));
+        assert_eq!(r.i64(), Some(-5));
+        assert!(r.at_end());
+        for i in 0..sealed.len() {
+            let mut bad = sealed.clone();
+            bad[i] ^= 0x40;
+            assert!(unseal(b"TESTv001", &bad).is_none(), "flip at {i}");
+        }
+        assert!(unseal(b"TESTv001", &sealed[..sealed.len() - 1]).is_none());
+        assert!(Reader::new(&[5, 0, b'a']).str().is_none());
+    }
+}

@@ -1,0 +1,354 @@
+//! The per-patient ledger index: which entries belong to which patient, so `pay ledger`,
+//! `pay balance` and `pay collect` read one patient's few files instead of the whole ledger.
+//!
+//! It lives in `.frontdesk/ledger-index/` (ignored by git), is never the only copy of anything,
+//! and is checked against the files on every use (the design, and its limits, are in
+//! docs/ledger.md):
+//!
+//! - `days.tsv` holds, per day directory, its modification time when last scanned, and the
+//!   moment that scan began. A day whose directory time differs, or lies within `RACY` of
+//!   that moment (git's racy-timestamp rule), is re-listed: creating, renaming or deleting a
+//!   file always changes its directory's time.
+//! - `day/YYYY-MM-DD.tsv` lists that day's entries and their patients at the last scan, so a
+//!   re-listed day only opens its new files.
+//! - `patient/XY.tsv` (one bucket per two-character ID shard) lists each patient's entries.
+//!
+//! Every file ends with an `end N` line; a truncated, missing or unreadable file makes the whole
+//! index rebuild from the ledger. Updates take `.frontdesk/ledger-index/lock`, write buckets
+//! before days and `days.tsv` last, so a crash at any point leaves an index that the next
+//! command either trusts correctly or rescans.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::domain::id::{ALPHABET, Id, IdKind};
+use crate::domain::ledger::Entry;
+use crate::error::{Error, IoContext, Result};
+use crate::store::index::{mtime_ns, now_ns};
+use crate::store::ledger::day_rel;
+use crate::store::{STATE_DIR, Store, atomic, parse_toml};
+
+const FORMAT: &str = "frontdesk-ledger-index 1";
+/// Directory times this close to the last scan's start are not trusted (coarse file-system
+/// clocks can stamp a later change with an earlier time).
+const RACY_NS: i64 = 2_000_000_000;
+
+type DayMap = BTreeMap<NaiveDate, Vec<(Id, Id)>>;
+
+fn dir(store: &Store) -> PathBuf {
+    store.path(Path::new(STATE_DIR)).join("ledger-index")
+}
+
+/// The (day, entry ID) pairs the index holds for `patient`, after bringing it up to date.
+pub fn patient_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
+    let _lock = lock(store)?;
+    refresh(store)?;
+    let path = bucket_path(store, patient);
+    let bucket = match read_bucket(&path) {
+        Some(b) => b,
+        None => {
+            // Every bucket exists once built: a missing or cut-short one means start over.
+            start_over(store)?;
+            read_bucket(&path).ok_or_else(|| {
+                Error::internal(format!(
+                    "{}: cannot rebuild the ledger index",
+                    path.display()
+                ))
+            })?
+        }
+    };
+    Ok(bucket
+        .get(patient)
+        .map(|set| set.iter().cloned().collect())
+        .unwrap_or_default())
+}
+
+/// Deletes the index; the next command rebuilds it.
+pub fn remove(store: &Store) -> Result<()> {
+    let d = dir(store);
+    match fs::remove_dir_all(&d) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&d, "remove", e)),
+    }
+}
+
+fn lock(store: &Store) -> Result<File> {
+    let d = dir(store);
+    atomic::create_dirs(&d)?;
+    let path = d.join("lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .at_path(&path, "open the index lock")?;
+    file.lock().at_path(&path, "lock")?;
+    Ok(file)
+}
+
+/// Brings the index in line with the ledger directories, rebuilding it from scratch when any
+/// part of it turns out to be damaged.
+fn refresh(store: &Store) -> Result<()> {
+    if !try_refresh(store)? {
+        start_over(store)?;
+    }
+    Ok(())
+}
+
+/// Throws the index away and builds it again from the ledger.
+fn start_over(store: &Store) -> Result<()> {
+    // Nothing in an untrusted index may survive.
+    let _ = fs::remove_file(dir(store).join("days.tsv"));
+    let _ = fs::remove_dir_all(dir(store).join("day"));
+    let _ = fs::remove_dir_all(dir(store).join("patient"));
+    write_empty_buckets(store)?;
+    if scan(store, 0, BTreeMap::new())? {
+        Ok(())
+    } else {
+        Err(Error::internal("cannot rebuild the ledger index")
+            .hint("delete .frontdesk/ledger-index and try again"))
+    }
+}
+
+/// One pass of [`refresh`]; false when an index file it needed was missing or damaged.
+fn try_refresh(store: &Store) -> Result<bool> {
+    match read_days(&dir(store).join("days.tsv")) {
+        Some((scanned_at, known)) => scan(store, scanned_at, known),
+        None => Ok(false),
+    }
+}
+
+/// Re-lists the day directories that changed since the scan that began at `scanned_at`, and
+/// moves their entries into and out of patients' buckets.
+fn scan(store: &Store, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> Result<bool> {
+    let scan_start = now_ns();
+    let mut stale: Vec<NaiveDate> = Vec::new();
+    let mut now_days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    for day in store.ledger_days()? {
+        let Ok(meta) = fs::metadata(store.path(&day_rel(day))) else {
+            continue;
+        };
+        let mtime = mtime_ns(&meta);
+        now_days.insert(day, mtime);
+        let trusted = known
+            .get(&day)
+            .is_some_and(|m| *m == mtime && mtime + RACY_NS < scanned_at);
+        if !trusted {
+            stale.push(day);
+        }
+    }
+    let gone: Vec<NaiveDate> = known
+        .keys()
+        .filter(|d| !now_days.contains_key(d))
+        .copied()
+        .collect();
+    if stale.is_empty() && gone.is_empty() {
+        return Ok(true);
+    }
+    let mut old_days = DayMap::new();
+    let mut new_days = DayMap::new();
+    for day in stale.iter().chain(gone.iter()) {
+        let old = read_day(&day_path(store, *day)).unwrap_or_default();
+        let new = if now_days.contains_key(day) {
+            rescan_day(store, *day, &old)?
+        } else {
+            Vec::new()
+        };
+        old_days.insert(*day, old);
+        new_days.insert(*day, new);
+    }
+    if !apply_to_buckets(store, &old_days, &new_days)? {
+        return Ok(false);
+    }
+    for (day, rows) in &new_days {
+        if now_days.contains_key(day) {
+            write_lines(
+                &day_path(store, *day),
+                rows.iter().map(|(t, p)| format!("{t}\t{p}")),
+            )?;
+        } else {
+            let _ = fs::remove_file(day_path(store, *day));
+        }
+    }
+    known = now_days;
+    write_days(&dir(store).join("days.tsv"), scan_start, &known)?;
+    Ok(true)
+}
+
+/// The day's (entry, patient) pairs now: known files keep their patient, new files are read.
+fn rescan_day(store: &Store, day: NaiveDate, old: &[(Id, Id)]) -> Result<Vec<(Id, Id)>> {
+    let before: HashMap<&Id, &Id> = old.iter().map(|(t, p)| (t, p)).collect();
+    let mut out = Vec::new();
+    for id in store.ledger_day_ids(day)? {
+        let patient = match before.get(&id) {
+            Some(p) => (*p).clone(),
+            None => match patient_of(store, &Store::ledger_rel(day, &id)) {
+                Some(p) => p,
+                // An unreadable file is reported by the commands that read it, not here.
+                None => continue,
+            },
+        };
+        out.push((id, patient));
+    }
+    Ok(out)
+}
+
+/// The patient an entry file names: the `patient = "P…"` line the tool writes, or, for a file
+/// written some other way, a full parse.
+fn patient_of(store: &Store, rel: &Path) -> Option<Id> {
+    let path = store.path(rel);
+    let bytes = fs::read(&path).ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let quick = text.lines().find_map(|l| {
+        let v = l.strip_prefix("patient = \"")?.strip_suffix('"')?;
+        Id::parse_kind(v, IdKind::Patient).ok()
+    });
+    quick.or_else(|| parse_toml::<Entry>(&path, &bytes).ok().map(|e| e.patient))
+}
+
+/// Moves the changed days' entries between patients' buckets; false when a bucket is damaged.
+fn apply_to_buckets(store: &Store, old: &DayMap, new: &DayMap) -> Result<bool> {
+    let mut by_bucket: BTreeMap<String, Vec<(bool, NaiveDate, &Id, &Id)>> = BTreeMap::new();
+    for (add, map) in [(false, old), (true, new)] {
+        for (day, rows) in map {
+            for (t, p) in rows {
+                by_bucket
+                    .entry(p.shard().to_string())
+                    .or_default()
+                    .push((add, *day, t, p));
+            }
+        }
+    }
+    for (shard, changes) in by_bucket {
+        let path = dir(store).join("patient").join(format!("{shard}.tsv"));
+        let Some(mut bucket) = read_bucket(&path) else {
+            return Ok(false);
+        };
+        // Removals first, then additions: an entry both old and new stays.
+        for (add, day, t, p) in changes
+            .iter()
+            .filter(|c| !c.0)
+            .chain(changes.iter().filter(|c| c.0))
+        {
+            let set = bucket.entry((*p).clone()).or_default();
+            if *add {
+                set.insert((*day, (*t).clone()));
+            } else {
+                set.remove(&(*day, (*t).clone()));
+            }
+        }
+        bucket.retain(|_, set| !set.is_empty());
+        let lines = bucket.iter().flat_map(|(p, set)| {
+            set.iter()
+                .map(move |(d, t)| format!("{p}\t{}\t{t}", d.format("%Y-%m-%d")))
+        });
+        write_lines(&path, lines)?;
+    }
+    Ok(true)
+}
+
+/// One empty file per possible shard, so that a missing bucket always means damage.
+fn write_empty_buckets(store: &Store) -> Result<()> {
+    for a in ALPHABET {
+        for b in ALPHABET {
+            let name = format!("{}{}.tsv", *a as char, *b as char);
+            write_lines(&dir(store).join("patient").join(name), std::iter::empty())?;
+        }
+    }
+    Ok(())
+}
+
+fn bucket_path(store: &Store, patient: &Id) -> PathBuf {
+    dir(store)
+        .join("patient")
+        .join(format!("{}.tsv", patient.shard()))
+}
+
+fn day_path(store: &Store, day: NaiveDate) -> PathBuf {
+    dir(store)
+        .join("day")
+        .join(format!("{}.tsv", day.format("%Y-%m-%d")))
+}
+
+type Bucket = BTreeMap<Id, BTreeSet<(NaiveDate, Id)>>;
+
+fn read_bucket(path: &Path) -> Option<Bucket> {
+    let mut out = Bucket::new();
+    for line in read_lines(path)? {
+        let mut f = line.split('\t');
+        let p = Id::parse(f.next()?).ok()?;
+        let d = NaiveDate::parse_from_str(f.next()?, "%Y-%m-%d").ok()?;
+        let t = Id::parse(f.next()?).ok()?;
+        out.entry(p).or_default().insert((d, t));
+    }
+    Some(out)
+}
+
+fn read_day(path: &Path) -> Option<Vec<(Id, Id)>> {
+    read_lines(path)?
+        .iter()
+        .map(|l| {
+            let (t, p) = l.split_once('\t')?;
+            Some((Id::parse(t).ok()?, Id::parse(p).ok()?))
+        })
+        .collect()
+}
+
+fn read_days(path: &Path) -> Option<(i64, BTreeMap<NaiveDate, i64>)> {
+    let lines = read_lines(path)?;
+    let (head, rest) = lines.split_first()?;
+    let scanned_at = head.strip_prefix(FORMAT)?.trim().parse().ok()?;
+    let mut days = BTreeMap::new();
+    for l in rest {
+        let (d, m) = l.split_once('\t')?;
+        days.insert(
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?,
+            m.parse().ok()?,
+        );
+    }
+    Some((scanned_at, days))
+}
+
+fn write_days(path: &Path, scanned_at: i64, days: &BTreeMap<NaiveDate, i64>) -> Result<()> {
+    let head = std::iter::once(format!("{FORMAT} {scanned_at}"));
+    let rest = days
+        .iter()
+        .map(|(d, m)| format!("{}\t{m}", d.format("%Y-%m-%d")));
+    write_lines(path, head.chain(rest))
+}
+
+/// The lines of an index file, or None when it is missing or lacks its `end N` trailer.
+fn read_lines(path: &Path) -> Option<Vec<String>> {
+    let text = fs::read_to_string(path).ok()?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let count: usize = lines.pop()?.strip_prefix("end ")?.parse().ok()?;
+    (count == lines.len()).then_some(lines)
+}
+
+/// Writes an index file by temp file and rename, without fsync: the index is a cache, and the
+/// trailer catches a file cut short by a crash.
+fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    atomic::create_dirs(parent)?;
+    let mut buf = Vec::new();
+    let mut n = 0usize;
+    for l in lines {
+        buf.extend_from_slice(l.as_bytes());
+        buf.push(b'\n');
+        n += 1;
+    }
+    writeln!(buf, "end {n}").ok();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(atomic::TEMP_PREFIX)
+        .tempfile_in(parent)
+        .at_path(parent, "create a temporary file in")?;
+    tmp.write_all(&buf).at_path(path, "write")?;
+    tmp.persist(path)
+        .map_err(|e| Error::io(path, "replace", e.error))?;
+    Ok(())
+}
