@@ -614,6 +614,17 @@ pub fn check_voidable(entries: &[Entry], target: &Entry) -> Result<()> {
                 .hint("an entry can be voided once"),
         );
     }
+    if target.kind == Kind::Charge
+        && let Some(ins) = effective(entries)
+            .into_iter()
+            .find(|e| e.kind == Kind::InsurancePayment && e.charges.contains(&target.id))
+    {
+        return Err(Error::user(format!(
+            "charge {} is settled by insurance payment {}",
+            target.id, ins.id
+        ))
+        .hint("void the insurance payment first, then the charge"));
+    }
     if target.kind == Kind::Payment {
         let t = totals(entries);
         if t.payments - target.amount < t.refunds {
@@ -827,6 +838,24 @@ mod tests {
         let rows = running(&entries);
         assert_eq!(rows[2].change, money(20_00));
         assert_eq!(rows[1].voided_by, Some(&v.id));
+    }
+
+    #[test]
+    fn a_settled_charge_cannot_be_voided_before_its_insurance_payment() {
+        let mut charge = entry(Kind::Charge, 100_00, 0);
+        charge.bill_to = Some(BillTo::Insurance);
+        let mut ins = entry(Kind::InsurancePayment, 60_00, 10);
+        ins.charges = vec![charge.id.clone()];
+        let mut entries = vec![charge.clone(), ins.clone()];
+        assert!(
+            check_voidable(&entries, &charge)
+                .unwrap_err()
+                .message
+                .contains("settled by")
+        );
+        entries.push(void(&ins, 11));
+        assert!(check_voidable(&entries, &charge).is_ok());
+        assert_eq!(balance(&entries).insurance, money(100_00));
     }
 
     #[test]

@@ -180,8 +180,15 @@ impl PayMap {
                 ..e
             }
         };
-        let patient = Id::parse_kind(get("patient").unwrap_or(""), IdKind::Patient)
-            .map_err(|e| at("patient", e))?;
+        // The parser's message quotes the value; a mis-mapped column could hold a name.
+        let patient =
+            Id::parse_kind(get("patient").unwrap_or(""), IdKind::Patient).map_err(|_| {
+                at(
+                    "patient",
+                    Error::user("is not a patient ID (like P7K3QX9M2)")
+                        .hint("columns.patient must name the column that holds patient IDs"),
+                )
+            })?;
         let amount =
             parse_money("amount", get("amount").unwrap_or("")).map_err(|e| at("amount", e))?;
         let method = self.method(get("method")).map_err(|e| at("method", e))?;
@@ -199,6 +206,13 @@ impl PayMap {
             }
             None => today,
         };
+        if date > today {
+            return Err(at(
+                "date",
+                Error::user("is after today")
+                    .hint("check options.date_format (month and day swapped?)"),
+            ));
+        }
         let raw_key = get("key").unwrap_or("");
         let key = check_idempotency_key(&format!(
             "{}{raw_key}",

@@ -20,14 +20,17 @@ use crate::domain::check::{
 };
 use crate::domain::check::{schema as schema_rule, too_open};
 use crate::domain::insurance::Payer;
+use crate::domain::ledger::{self, Entry};
 use crate::domain::office::Office;
 use crate::domain::patient::{self, Patient};
 use crate::domain::schedule::appointment::{self, Appointment, Series};
 use crate::domain::schedule::apptype::{self, AppointmentTypes};
 use crate::domain::schedule::waitlist::{self, WaitlistEntry};
 use crate::domain::schedule::{Provider, Room, provider, room};
+use crate::domain::service::{self, FeeSchedule};
 use crate::error::{Error, Result};
 use crate::store::atomic::TEMP_PREFIX;
+use crate::store::ledger::{LEDGER_DIR, SERVICES_FILE};
 use crate::store::schedule::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR};
 use crate::store::{OFFICE_FILE, STATE_DIR, Store, git, parse_toml};
 
@@ -96,6 +99,8 @@ pub const KINDS: &[Kind] = &[
     kind::<Series>("series", Layout::Flat, None),
     kind::<WaitlistEntry>("waitlist", Layout::Flat, None),
     kind::<Appointment>(APPOINTMENTS_DIR, Layout::Dated, None),
+    kind::<FeeSchedule>(SERVICES_FILE, Layout::File, None),
+    kind::<Entry>(LEDGER_DIR, Layout::Dated, None),
 ];
 
 impl Checked for Office {
@@ -273,6 +278,39 @@ impl Checked for Appointment {
             expected: Some(Store::appointment_rel(self.date(), &self.id)),
             refs,
             booking,
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for FeeSchedule {
+    const SCHEMA: u32 = service::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        Ok(Facts::default())
+    }
+}
+
+impl Checked for Entry {
+    const SCHEMA: u32 = ledger::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        let mut refs = vec![("patient", Target::Patient, self.patient.to_string())];
+        refs.extend(
+            self.payer
+                .iter()
+                .map(|p| ("payer", Target::Payer, p.clone())),
+        );
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::ledger_rel(self.date, &self.id)),
+            refs,
             ..Facts::default()
         })
     }

@@ -130,8 +130,14 @@ impl Store {
 
     /// One patient's entries, in ledger order, found through the per-patient index.
     pub fn patient_ledger(&self, patient: &Id) -> Result<Vec<Entry>> {
+        self.read_entries(patient, ledger_index::patient_entries(self, patient)?)
+    }
+
+    /// Reads the listed entries of `patient`, skipping files gone or no longer theirs (the
+    /// index may lag a hand edit; the file has the last word).
+    pub fn read_entries(&self, patient: &Id, list: Vec<(NaiveDate, Id)>) -> Result<Vec<Entry>> {
         let mut out = Vec::new();
-        for (day, id) in ledger_index::patient_entries(self, patient)? {
+        for (day, id) in list {
             let rel = Store::ledger_rel(day, &id);
             if !self.path(&rel).is_file() {
                 continue;
@@ -143,41 +149,6 @@ impl Store {
         }
         sort_entries(&mut out);
         Ok(out)
-    }
-
-    /// Every entry in the ledger, read day by day on all cores (statements for everyone).
-    pub fn all_entries(&self) -> Result<Vec<Entry>> {
-        let days = self.ledger_days()?;
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = days.len().div_ceil(workers).max(1);
-        let parts: Vec<Result<Vec<Entry>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = days
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || -> Result<Vec<Entry>> {
-                        let mut out = Vec::new();
-                        for day in part {
-                            out.extend(self.ledger_day(*day)?);
-                        }
-                        Ok(out)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(Error::internal("a reader thread failed")))
-                })
-                .collect()
-        });
-        let mut all = Vec::new();
-        for p in parts {
-            all.extend(p?);
-        }
-        Ok(all)
     }
 }
 

@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -67,6 +68,57 @@ pub fn patient_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id
         .unwrap_or_default())
 }
 
+/// Every patient with ledger entries and their (day, entry) pairs, one bucket at a time on
+/// `workers` threads, calling `visit` for each patient: memory stays at one bucket and one
+/// patient per thread whatever the size of the ledger. The index is brought up to date first
+/// (under its lock); the buckets are then read without it, as they are only ever replaced whole.
+pub fn for_each_patient<F>(store: &Store, workers: usize, visit: F) -> Result<()>
+where
+    F: Fn(&Id, Vec<(NaiveDate, Id)>) -> Result<()> + Sync,
+{
+    {
+        let _lock = lock(store)?;
+        refresh(store)?;
+    }
+    let shards: Vec<String> = ALPHABET
+        .iter()
+        .flat_map(|a| {
+            ALPHABET
+                .iter()
+                .map(move |b| format!("{}{}", *a as char, *b as char))
+        })
+        .collect();
+    let chunk = shards.len().div_ceil(workers.max(1));
+    let visit = &visit;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = shards
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || -> Result<()> {
+                    for shard in part {
+                        let path = dir(store).join("patient").join(format!("{shard}.tsv"));
+                        let bucket = read_bucket(&path).ok_or_else(|| {
+                            Error::internal(format!(
+                                "{}: the ledger index changed while reading; run the command again",
+                                path.display()
+                            ))
+                        })?;
+                        for (patient, set) in bucket {
+                            visit(&patient, set.into_iter().collect())?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::internal("a reader thread failed")))?;
+        }
+        Ok(())
+    })
+}
+
 /// Deletes the index; the next command rebuilds it.
 pub fn remove(store: &Store) -> Result<()> {
     let d = dir(store);
@@ -83,6 +135,7 @@ fn lock(store: &Store) -> Result<File> {
     let path = d.join("lock");
     let file = File::options()
         .create(true)
+        .mode(0o600)
         .truncate(false)
         .write(true)
         .open(&path)

@@ -20,6 +20,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::domain::id::Id;
@@ -33,8 +34,9 @@ const MAGIC: &str = "frontdesk-appointments 1";
 #[derive(Debug, Clone, PartialEq)]
 struct Day {
     mtime: i128,
-    /// (appointment, patient)
-    entries: Vec<(Id, Id)>,
+    /// `APPOINTMENT:PATIENT` pairs separated by spaces, kept as text: most lookups only search
+    /// it, so parsing a million IDs on every command would be wasted work.
+    pairs: String,
 }
 
 #[derive(Debug, Default)]
@@ -61,39 +63,52 @@ fn now_ns() -> i128 {
         .unwrap_or(0)
 }
 
-fn load(path: &Path) -> Option<YearIndex> {
-    let text = fs::read_to_string(path).ok()?;
+fn parse(text: &str) -> Option<YearIndex> {
     let mut lines = text.lines();
-    let head = lines.next()?;
-    let scanned_at = head.strip_prefix(MAGIC)?.trim().parse().ok()?;
+    let scanned_at = lines.next()?.strip_prefix(MAGIC)?.trim().parse().ok()?;
     let mut days = BTreeMap::new();
     for line in lines {
-        let mut f = line.split('\t');
+        let mut f = line.splitn(3, '\t');
         let date: NaiveDate = f.next()?.parse().ok()?;
         let mtime: i128 = f.next()?.parse().ok()?;
-        let mut entries = Vec::new();
-        for pair in f.next().unwrap_or("").split(' ').filter(|p| !p.is_empty()) {
-            let (a, p) = pair.split_once(':')?;
-            entries.push((Id::parse(a).ok()?, Id::parse(p).ok()?));
+        let pairs = f.next().unwrap_or("");
+        // Only the shape is checked here; IDs are parsed when a line is actually used.
+        if !pairs
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .all(|p| p.contains(':'))
+        {
+            return None;
         }
-        days.insert(date, Day { mtime, entries });
+        days.insert(
+            date,
+            Day {
+                mtime,
+                pairs: pairs.to_string(),
+            },
+        );
     }
     Some(YearIndex { scanned_at, days })
+}
+
+fn load(path: &Path) -> Option<YearIndex> {
+    parse(&fs::read_to_string(path).ok()?)
 }
 
 fn save(path: &Path, idx: &YearIndex) -> Result<()> {
     let mut s = format!("{MAGIC} {}\n", idx.scanned_at);
     for (date, day) in &idx.days {
-        s.push_str(&format!("{date}\t{}\t", day.mtime));
-        for (i, (a, p)) in day.entries.iter().enumerate() {
-            if i > 0 {
-                s.push(' ');
-            }
-            s.push_str(&format!("{a}:{p}"));
-        }
-        s.push('\n');
+        s.push_str(&format!("{date}\t{}\t{}\n", day.mtime, day.pairs));
     }
     atomic::write(path, s.as_bytes(), atomic::Mode::Replace)
+}
+
+/// The (appointment, patient) pairs of a day line; malformed pairs are skipped.
+fn pairs(text: &str) -> impl Iterator<Item = (Id, Id)> + '_ {
+    text.split(' ').filter_map(|p| {
+        let (a, b) = p.split_once(':')?;
+        Some((Id::parse(a).ok()?, Id::parse(b).ok()?))
+    })
 }
 
 /// Only what the index needs from a file; the rest is not even looked at by serde.
@@ -103,16 +118,51 @@ struct Head {
     patient: Id,
 }
 
-fn read_day(dir: &Path) -> Result<Vec<(Id, Id)>> {
-    let mut out = Vec::new();
+fn read_day(dir: &Path) -> Result<String> {
+    let mut out: Vec<String> = Vec::new();
     for path in files_with_ext(dir, "toml")? {
         let Ok(bytes) = fs::read(&path) else { continue };
         // A broken file is reported by the command that reads it, not by the index.
-        if let Ok(h) = parse_toml::<Head>(&path, &bytes) {
-            out.push((h.id, h.patient));
+        let head = quick_head(&bytes).or_else(|| {
+            parse_toml::<Head>(&path, &bytes)
+                .ok()
+                .map(|h| (h.id, h.patient))
+        });
+        if let Some((id, patient)) = head {
+            out.push(format!("{id}:{patient}"));
         }
     }
-    Ok(out)
+    Ok(out.join(" "))
+}
+
+/// `id` and `patient` from the top of a file as the store writes it (`id = "A…"` lines before
+/// any table), without a full TOML parse; `None` sends anything unusual to the real parser.
+fn quick_head(bytes: &[u8]) -> Option<(Id, Id)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let (mut id, mut patient) = (None, None);
+    for line in text.lines() {
+        if line.starts_with('[') {
+            break;
+        }
+        let value = |key: &str| {
+            line.strip_prefix(key)?
+                .strip_prefix(" = \"")?
+                .strip_suffix('"')
+                .and_then(|v| Id::parse(v).ok())
+        };
+        if let Some(v) = value("id") {
+            if id.is_some() {
+                return None;
+            }
+            id = Some(v);
+        } else if let Some(v) = value("patient") {
+            if patient.is_some() {
+                return None;
+            }
+            patient = Some(v);
+        }
+    }
+    Some((id?, patient?))
 }
 
 /// Brings one year's index up to date with the day directories on disk.
@@ -124,24 +174,37 @@ fn refresh_year(store: &Store, year: i32) -> Result<YearIndex> {
         scanned_at: scan_start,
         days: BTreeMap::new(),
     };
-    let mut changed = false;
+    let old_len = old.days.len();
+    let mut old_days = old.days;
+    let mut stale = Vec::new();
     for (date, dir) in day_dirs(store, year)? {
         let Ok(meta) = fs::metadata(&dir) else {
             continue;
         };
         let mtime = mtime_ns(&meta);
-        match old.days.get(&date) {
+        match old_days.remove(&date) {
             Some(d) if d.mtime == mtime && mtime < old.scanned_at => {
-                fresh.days.insert(date, d.clone());
+                fresh.days.insert(date, d);
             }
-            _ => {
-                changed = true;
-                let entries = read_day(&dir)?;
-                fresh.days.insert(date, Day { mtime, entries });
-            }
+            _ => stale.push((date, dir, mtime)),
         }
     }
-    if changed || fresh.days.len() != old.days.len() {
+    let changed = !stale.is_empty();
+    // Re-reading changed days (all of them on a first run) is the slow part: spread it out.
+    let read: Vec<(NaiveDate, i128, Result<String>)> = stale
+        .into_par_iter()
+        .map(|(date, dir, mtime)| (date, mtime, read_day(&dir)))
+        .collect();
+    for (date, mtime, pairs) in read {
+        fresh.days.insert(
+            date,
+            Day {
+                mtime,
+                pairs: pairs?,
+            },
+        );
+    }
+    if changed || fresh.days.len() != old_len {
         // A cache that cannot be written only costs speed next time.
         let _ = save(&path, &fresh);
     } else {
@@ -153,41 +216,69 @@ fn refresh_year(store: &Store, year: i32) -> Result<YearIndex> {
 /// The day an appointment is filed under, or `None` when no such appointment exists.
 pub fn date_of(store: &Store, id: &Id) -> Result<Option<NaiveDate>> {
     let all = years(store)?;
-    // Fast path: trust the index as it stands, then confirm that the file is really there.
+    // Fast path: search each year's index text as it stands (newest first, where most lookups
+    // land), then confirm that the file is really there.
     for &y in &all {
-        if let Some(idx) = load(&index_path(store, y))
-            && let Some(date) = find_in(&idx, id)
+        let Ok(text) = fs::read_to_string(index_path(store, y)) else {
+            continue;
+        };
+        if let Some(date) = find_in_text(&text, id)
             && store.path(&Store::appointment_rel(date, id)).is_file()
         {
             return Ok(Some(date));
         }
     }
     for &y in &all {
-        if let Some(date) = find_in(&refresh_year(store, y)?, id) {
-            return Ok(Some(date));
+        let idx = refresh_year(store, y)?;
+        if let Some((date, _)) = idx
+            .days
+            .iter()
+            .find(|(_, d)| has_pair_starting(&d.pairs, id))
+        {
+            return Ok(Some(*date));
         }
     }
     Ok(None)
 }
 
-fn find_in(idx: &YearIndex, id: &Id) -> Option<NaiveDate> {
-    idx.days
-        .iter()
-        .find(|(_, d)| d.entries.iter().any(|(a, _)| a == id))
-        .map(|(date, _)| *date)
+/// The date of the line that holds `ID:` as a whole pair, searching the raw index text.
+fn find_in_text(text: &str, id: &Id) -> Option<NaiveDate> {
+    let needle = format!("{id}:");
+    let mut from = 0;
+    while let Some(i) = text[from..].find(&needle) {
+        let at = from + i;
+        let before = text[..at].chars().next_back();
+        if matches!(before, Some(' ' | '\t')) {
+            let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+            return text[line_start..].get(..10)?.parse().ok();
+        }
+        from = at + needle.len();
+    }
+    None
+}
+
+fn has_pair_starting(pairs: &str, id: &Id) -> bool {
+    pairs
+        .split(' ')
+        .any(|p| p.split_once(':').is_some_and(|(a, _)| a == id.as_str()))
 }
 
 /// Every (day, appointment) of one patient, validated against the day directories.
 pub fn of_patient(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
+    let needle = format!(":{patient}");
     let mut out = Vec::new();
     for y in years(store)? {
         let idx = refresh_year(store, y)?;
         for (date, day) in &idx.days {
-            for (a, p) in &day.entries {
-                if p == patient {
-                    out.push((*date, a.clone()));
-                }
+            // A cheap text test first: most days do not mention the patient at all.
+            if !day.pairs.contains(&needle) {
+                continue;
             }
+            out.extend(
+                pairs(&day.pairs)
+                    .filter(|(_, p)| p == patient)
+                    .map(|(a, _)| (*date, a)),
+            );
         }
     }
     out.sort();
@@ -207,4 +298,34 @@ pub fn remove(store: &Store) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_search_finds_whole_pairs_only() {
+        let text = format!(
+            "{MAGIC} 5\n2026-12-01\t1\tA1111111:P2222222 A3333333:P4444444\n2026-12-02\t1\tA5555555:P1111111\n"
+        );
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let id = |s: &str| Id::parse(s).unwrap();
+        assert_eq!(find_in_text(&text, &id("A3333333")), Some(d("2026-12-01")));
+        assert_eq!(find_in_text(&text, &id("A5555555")), Some(d("2026-12-02")));
+        assert_eq!(find_in_text(&text, &id("A9999999")), None);
+        let idx = parse(&text).unwrap();
+        assert_eq!(idx.days.len(), 2);
+        assert_eq!(pairs(&idx.days[&d("2026-12-01")].pairs).count(), 2);
+        assert!(parse("garbage").is_none());
+        let file =
+            b"schema = 1\nid = \"A1111111\"\npatient = \"P2222222\"\n[[history]]\nid = \"x\"\n";
+        let (a, p) = quick_head(file).unwrap();
+        assert_eq!((a.as_str(), p.as_str()), ("A1111111", "P2222222"));
+        assert!(quick_head(b"id = 'A1111111'\npatient = \"P2222222\"\n").is_none());
+        assert!(
+            quick_head(b"id = \"A1111111\"\nid = \"A2222222\"\npatient = \"P2222222\"\n").is_none()
+        );
+        assert!(parse(&format!("{MAGIC} 5\n2026-12-01\t1\tnonsense\n")).is_none());
+    }
 }

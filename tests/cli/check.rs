@@ -344,3 +344,37 @@ fn double_bookings_and_dangling_references_in_appointments() {
     );
     assert_eq!(out.matches("next:").count(), 4, "{out}");
 }
+
+#[test]
+fn ledger_entries_are_checked_for_their_patient() {
+    let c = Clinic::new();
+    let jane = c.add_jane();
+    c.ok(&[
+        "pay",
+        "collect",
+        "--patient",
+        &jane,
+        "--amount",
+        "25",
+        "--method",
+        "cash",
+    ]);
+    let (code, out) = check(&c, false);
+    assert_eq!(code, 0, "{out}");
+    let entry = c
+        .files()
+        .into_iter()
+        .find(|f| f.starts_with("ledger/"))
+        .expect("no ledger entry written");
+    let path = c.path(&entry);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(&jane, "PZZZZZZZZ")).unwrap();
+    let (code, out) = check(&c, false);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains(&format!(
+            "{entry}: patient names patient PZZZZZZZZ, which does not exist"
+        )),
+        "{out}"
+    );
+}

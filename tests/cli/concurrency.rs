@@ -99,3 +99,65 @@ fn assert_clean(out: &std::process::Output, what: &str) {
         "{what}: {err}"
     );
 }
+
+/// Eight clerks book one provider's same slot at once, round after round: exactly one wins
+/// each round, the others are told it is taken (exit 3), and one file exists per slot.
+#[test]
+fn eight_clerks_racing_for_one_slot_exactly_one_wins() {
+    let rounds = scaled(4, 50);
+    let c = Clinic::new();
+    schedule_setup(&c);
+    let patients: Vec<String> = (0..8)
+        .map(|w| {
+            c.ok(&[
+                "patient",
+                "add",
+                "--first",
+                "Racer",
+                "--last",
+                &family(w, 0),
+                "--dob",
+                "1990-01-01",
+                "--sex",
+                "X",
+            ])
+            .trim()
+            .to_string()
+        })
+        .collect();
+    for round in 0..rounds {
+        let children: Vec<_> = patients
+            .iter()
+            .map(|p| {
+                spawnable(&c)
+                    .env("FRONTDESK_LOCK_TIMEOUT", "120")
+                    .args(book_args(p, round))
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<_> = children
+            .into_iter()
+            .map(|ch| ch.wait_with_output().unwrap())
+            .collect();
+        let wins = outs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(wins, 1, "round {round}: {wins} winners");
+        for o in outs.iter().filter(|o| !o.status.success()) {
+            assert_eq!(
+                o.status.code(),
+                Some(3),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    let booked = c
+        .files()
+        .iter()
+        .filter(|f| f.starts_with("appointments/"))
+        .count();
+    assert_eq!(booked, rounds);
+    assert!(c.run(&["check"]).status.success());
+}

@@ -17,9 +17,34 @@ enum Writer {
     AddPatient,
     EditPatient,
     AddPayer,
+    Book,
+    Import,
+    Collect,
 }
 
-const WRITERS: [Writer; 3] = [Writer::AddPatient, Writer::EditPatient, Writer::AddPayer];
+const WRITERS: [Writer; 6] = [
+    Writer::Collect,
+    Writer::AddPatient,
+    Writer::EditPatient,
+    Writer::AddPayer,
+    Writer::Book,
+    Writer::Import,
+];
+
+/// Rows per import round.
+const IMPORT_ROWS: usize = 10;
+
+const MAP: &str = r#"
+[identity]
+system = "chart"
+column = "Chart"
+
+[fields]
+given = "First"
+family = "Last"
+birth_date = { column = "DOB", format = "%m/%d/%Y" }
+sex = { column = "Sex", map = { Male = "M", Female = "F" } }
+"#;
 
 /// A name made of letters only (names refuse digits), unique per round.
 fn letters(mut n: usize) -> String {
@@ -46,6 +71,8 @@ impl World {
     fn new() -> World {
         let c = Clinic::new();
         let jane = c.add_jane();
+        schedule_setup(&c);
+        std::fs::write(c.dir.path().join("map.toml"), MAP).unwrap();
         c.ok(&["patient", "update", &jane, "--notes", "n0"]);
         World {
             c,
@@ -87,6 +114,38 @@ impl World {
                 "--name".into(),
                 "Crash Payer".into(),
             ],
+            Writer::Book => book_args(&self.jane, n),
+            Writer::Collect => [
+                "pay",
+                "collect",
+                "--patient",
+                &self.jane,
+                "--amount",
+                "10",
+                "--method",
+                "cash",
+            ]
+            .map(String::from)
+            .to_vec(),
+            Writer::Import => {
+                let csv = self.c.dir.path().join(format!("import-{n}.csv"));
+                let mut text = String::from("Chart,First,Last,DOB,Sex\n");
+                for k in 0..IMPORT_ROWS {
+                    text.push_str(&format!(
+                        "c{n}x{k},Imp,{},01/02/1970,Female\n",
+                        letters(n * IMPORT_ROWS + k)
+                    ));
+                }
+                std::fs::write(&csv, text).unwrap();
+                let map = self.c.dir.path().join("map.toml");
+                vec![
+                    "patient".into(),
+                    "import".into(),
+                    csv.display().to_string(),
+                    "--map".into(),
+                    map.display().to_string(),
+                ]
+            }
         };
         v
     }
@@ -133,6 +192,29 @@ impl World {
                     assert_eq!(now, new, "an acknowledged edit was lost");
                 }
                 self.notes = now;
+            }
+            Writer::Book | Writer::Collect => {
+                if done {
+                    let text = String::from_utf8(out.stdout).unwrap();
+                    // The ID on a line of its own, or on a receipt's heading.
+                    let id = text
+                        .split_whitespace()
+                        .find(|w| {
+                            w.len() == 9
+                                && (w.starts_with('A') || w.starts_with('T'))
+                                && w.chars()
+                                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                        })
+                        .unwrap_or_else(|| panic!("no ID printed: {text}"))
+                        .to_string();
+                    self.acknowledged.push(id);
+                }
+            }
+            Writer::Import => {
+                if done {
+                    let found = imported(&self.c, n);
+                    assert_eq!(found, IMPORT_ROWS, "an acknowledged import is missing rows");
+                }
             }
             Writer::AddPayer => {
                 let path = self.c.path(&format!("payers/payer-{n}.toml"));
@@ -204,7 +286,21 @@ fn name(w: Writer) -> &'static str {
         Writer::AddPatient => "add",
         Writer::EditPatient => "edit",
         Writer::AddPayer => "payer",
+        Writer::Book => "book",
+        Writer::Collect => "collect",
+        Writer::Import => "import",
     }
+}
+
+/// How many patients of import round `n` are on disk.
+fn imported(c: &Clinic, n: usize) -> usize {
+    let needle = format!("chart = \"c{n}x");
+    walkdir::WalkDir::new(c.path("patients"))
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(&needle)))
+        .count()
 }
 
 #[test]

@@ -26,7 +26,28 @@ fn a_failed_write_at_any_step_leaves_every_file_as_it_was() {
     let c = Clinic::new();
     let id = c.add_jane();
     c.ok(&["payer", "add", "acme-health", "--name", "Acme Health"]);
+    schedule_setup(&c);
+    let booked = c.ok(&book_args(&id, 1)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let appt = booked.lines().next().unwrap().to_string();
+    let book = book_args(&id, 2);
+    let (csv, map) = import_files(&c);
     let writers: Vec<Vec<&str>> = vec![
+        book.iter().map(String::as_str).collect(),
+        vec!["schedule", "cancel", &appt, "--reason", "patient called"],
+        vec!["patient", "import", &csv, "--map", &map],
+        vec![
+            "pay",
+            "collect",
+            "--patient",
+            &id,
+            "--amount",
+            "25",
+            "--method",
+            "cash",
+        ],
         vec![
             "patient",
             "add",
@@ -72,6 +93,46 @@ fn a_failed_write_at_any_step_leaves_every_file_as_it_was() {
     for args in &writers {
         c.ok(args);
     }
+}
+
+/// A 30-row import CSV and its map, beside the clinic.
+fn import_files(c: &Clinic) -> (String, String) {
+    let map = c.dir.path().join("map.toml");
+    std::fs::write(&map, "[identity]\nsystem = \"chart\"\ncolumn = \"Chart\"\n\n[fields]\ngiven = \"First\"\nfamily = \"Last\"\nbirth_date = \"DOB\"\nsex = \"Sex\"\n").unwrap();
+    let csv = c.dir.path().join("batch.csv");
+    let mut text = String::from("Chart,First,Last,DOB,Sex\n");
+    for i in 0..30 {
+        let family: String = [b'a' + (i % 26) as u8, b'a' + (i / 26) as u8]
+            .iter()
+            .map(|b| *b as char)
+            .collect();
+        text.push_str(&format!("k{i},Bat,Fam{family},1970-01-02,F\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    (csv.display().to_string(), map.display().to_string())
+}
+
+/// A batch that fails part-way (the 7th file's write) leaves none of its files behind.
+#[test]
+fn an_import_failing_midway_writes_nothing() {
+    let c = Clinic::new();
+    let (csv, map) = import_files(&c);
+    for step in ["write#7", "fsync#7", "rename#7", "dirsync#2"] {
+        let (before, commits) = (snapshot(&c), c.commits());
+        let out = with_fault(&c, step, &["patient", "import", &csv, "--map", &map]);
+        assert_clean_failure(&out, step);
+        assert_eq!(snapshot(&c), before, "{step}: a half import was left");
+        assert_eq!(c.commits(), commits);
+        assert_eq!(check(&c, false).0, 0, "{step}");
+    }
+    c.ok(&["patient", "import", &csv, "--map", &map]);
+    assert_eq!(
+        c.files()
+            .iter()
+            .filter(|f| f.starts_with("patients/"))
+            .count(),
+        30
+    );
 }
 
 /// A failing git is different by design: the record is safely on disk, so the command

@@ -310,3 +310,59 @@ pub fn snapshot(c: &Clinic) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// The clock scheduling tests run at: Friday 2026-11-27, 09:00 in New York.
+pub const SCHED_NOW: &str = "2026-11-27T09:00:00-05:00";
+
+/// Adds provider `okafor` (weekdays 08:00-17:00) and a 20-minute `quick` visit type.
+pub fn schedule_setup(c: &Clinic) {
+    c.ok(&[
+        "provider",
+        "add",
+        "okafor",
+        "--name",
+        "Adaeze Okafor",
+        "--hours",
+        "mon-fri 08:00-17:00",
+    ]);
+    std::fs::write(
+        c.path("appointment-types.toml"),
+        "schema = 1\n\n[[type]]\nkey = \"quick\"\nname = \"Quick check\"\nminutes = 20\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        c.path("appointment-types.toml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    git_lines(&c.root, &["add", "appointment-types.toml"]);
+    git_lines(&c.root, &["commit", "-qm", "Add appointment types."]);
+}
+
+/// The `n`th distinct 20-minute weekday slot from Monday 2027-01-04 08:00, as `--at` takes it.
+pub fn slot(n: usize) -> String {
+    let per_day = 27; // 08:00 to 16:40
+    let day = n / per_day;
+    let date = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap()
+        + chrono::Duration::days((day / 5 * 7 + day % 5) as i64);
+    let minutes = 8 * 60 + (n % per_day) * 20;
+    format!("{date} {:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// `schedule book` arguments for patient `p` at slot `n`.
+pub fn book_args(p: &str, n: usize) -> Vec<String> {
+    [
+        "schedule",
+        "book",
+        "--patient",
+        p,
+        "--provider",
+        "okafor",
+        "--type",
+        "quick",
+        "--at",
+        &slot(n),
+    ]
+    .map(String::from)
+    .to_vec()
+}

@@ -596,6 +596,11 @@ fn insurance_payment_settles_charges_and_moves_the_rest_to_the_patient() {
         2,
     );
     assert!(err.contains("no charges are waiting"), "{err}");
+    let err = refused(&c, &["pay", "void", &charge, "--reason", "wrong code"], 2);
+    assert!(
+        err.contains(&format!("settled by insurance payment {t}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -1359,6 +1364,23 @@ fn all_due_writes_one_statement_per_owing_patient_by_id_only() {
     names.sort();
     assert_eq!(names, vec![format!("{p}.html")]);
     refused(&c, &["pay", "statement", "--all-due"], 2);
+    // An entry whose patient file is gone: the others still get statements, and the run fails.
+    std::fs::remove_file(c.patient_file(&p)).unwrap();
+    let out = run_at(
+        &c,
+        NOW,
+        &[
+            "pay",
+            "statement",
+            "--all-due",
+            "--as",
+            "text",
+            "-o",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no readable patient file"));
 }
 
 // ---- closeout ----
@@ -1586,13 +1608,18 @@ fn import_with_a_bad_row_imports_nothing_and_names_the_row() {
         format!("11/31/2026,0002,{p},10.00,VISA,4242,APPROVED"),
         format!("11/30/2026,0003,{p},-3.00,VISA,4242,APPROVED"),
         "11/30/2026,0004,PZZZZZZZZ,3.00,BITCOIN,,APPROVED".to_string(),
+        format!("12/30/2026,0005,{p},3.00,VISA,4242,APPROVED"),
     ];
     let (csv, map) = write_import(&c, &rows);
     let err = refused(&c, &["pay", "import", &csv, "--map", &map], 2);
     assert!(err.contains("row 3") && err.contains("\"Date\""), "{err}");
     assert!(err.contains("row 4") && err.contains("negative"), "{err}");
     assert!(err.contains("row 5") && err.contains("Tender"), "{err}");
-    assert!(err.contains("3 bad rows; nothing was imported"), "{err}");
+    assert!(
+        err.contains("row 6") && err.contains("after today"),
+        "{err}"
+    );
+    assert!(err.contains("4 bad rows; nothing was imported"), "{err}");
     let (csv, map) = write_import(
         &c,
         &["11/30/2026,0009,PZZZZZZZZ,3.00,VISA,,APPROVED".to_string()],
@@ -1874,4 +1901,70 @@ fn charge_for_an_appointment_takes_its_day_and_its_types_copay() {
         2,
     );
     assert!(err.contains("cancelled"), "{err}");
+}
+
+// ---- the sample clinic ----
+
+#[test]
+fn sample_clinic_ledger_adds_up() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("records");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("records");
+    assert!(
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&sample)
+            .arg(&copy)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let run = |args: &[&str]| {
+        let out = bare()
+            .arg("--records")
+            .arg(&copy)
+            .env("FRONTDESK_NOW", "2026-11-27T17:30:00-05:00")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(
+        json(&run(&["--format", "json", "service", "list"]))
+            .as_array()
+            .unwrap()
+            .len()
+            >= 10
+    );
+    let day = json(&run(&["--format", "json", "pay", "closeout", "2026-11-26"]));
+    assert_eq!(day["voids"].as_array().unwrap().len(), 1);
+    assert_ne!(day["insurance"], "0.00");
+    let mail = dir.path().join("mail");
+    let written = run(&[
+        "pay",
+        "statement",
+        "--all-due",
+        "-o",
+        mail.to_str().unwrap(),
+    ]);
+    assert!(written.lines().count() >= 3, "{written}");
+    let map = examples().join("card-terminal.map.toml");
+    let csv = examples().join("card-terminal.csv");
+    let dry = run(&[
+        "pay",
+        "import",
+        csv.to_str().unwrap(),
+        "--map",
+        map.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert!(
+        dry.contains("would record") && !dry.contains("40.00"),
+        "{dry}"
+    );
 }

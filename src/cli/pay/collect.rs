@@ -3,7 +3,8 @@ use crate::cli::pay::view::{BalanceView, EntryView, OfficeView, PatientView};
 use crate::cli::pay::{Posting, entry_id, patient_id, report, summary};
 use crate::domain::id::{Id, IdKind};
 use crate::domain::ledger::{
-    AppliesTo, Entry, Kind, Method, balance, check_idempotency_key, check_reference, find_by_key,
+    AppliesTo, Entry, Kind, Method, balance, check_idempotency_key, check_reference, effective,
+    find_by_key,
 };
 use crate::domain::money::parse_money;
 use crate::error::{Error, Result, exit};
@@ -122,10 +123,11 @@ pub fn check_appointment(store: &Store, id: &Id, patient: &Id) -> Result<()> {
     Ok(())
 }
 
-/// Named charges must be this patient's charges.
+/// Named charges must be this patient's charges, in effect (not voided).
 fn check_charges(entries: &[Entry], charges: &[Id]) -> Result<()> {
+    let live = effective(entries);
     for c in charges {
-        if !entries.iter().any(|e| &e.id == c && e.kind == Kind::Charge) {
+        if !live.iter().any(|e| &e.id == c && e.kind == Kind::Charge) {
             return Err(
                 Error::user(format!("{c} is not a charge on this patient's ledger"))
                     .hint("see the charges with `frontdesk pay ledger PATIENT`"),

@@ -1,5 +1,6 @@
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -8,14 +9,13 @@ use serde::Serialize;
 use crate::cli::Ctx;
 use crate::cli::pay::patient_id;
 use crate::cli::pay::view::{BalanceView, OfficeView, PatientView};
-use crate::domain::id::Id;
 use crate::domain::ledger::{Aging, Entry, Kind, aging, balance, visits};
 use crate::domain::money;
 use crate::domain::office::Office;
 use crate::domain::patient::Patient;
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format, templates::Templates};
-use crate::store::Store;
+use crate::store::{Store, ledger_index};
 
 /// The flag that keeps a patient out of the monthly statement run.
 pub const NO_STATEMENTS: &str = "no-statements";
@@ -109,50 +109,75 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
 }
 
 /// Writes `DIR/<patient ID>.html` for every patient owing money now. File names carry the ID
-/// only, never a name.
+/// only, never a name. Patients are read one at a time (through the ledger index, on all
+/// cores), so memory does not grow with the ledger.
 fn all_due(
     ctx: &Ctx,
     store: &Store,
     templates: &Templates,
     dir: &Path,
-    kind: Layout,
+    layout: Layout,
 ) -> Result<u8> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::user(format!("{} is not a directory", dir.display()))
             .hint("--all-due writes one file per patient into a directory"));
     }
     let today = store.office.today();
-    let mut by_patient: BTreeMap<Id, Vec<Entry>> = BTreeMap::new();
-    for e in store.all_entries()? {
-        by_patient.entry(e.patient.clone()).or_default().push(e);
-    }
-    let (mut written, mut skipped) = (0usize, 0usize);
-    for (pid, mut entries) in by_patient {
-        crate::domain::ledger::sort_entries(&mut entries);
+    let written = AtomicUsize::new(0);
+    let skipped = AtomicUsize::new(0);
+    let problems = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    ledger_index::for_each_patient(store, workers, |pid, list| {
+        let entries = store.read_entries(pid, list)?;
         if balance(&entries).due_now <= Decimal::ZERO {
-            continue;
+            return Ok(());
         }
-        let patient = store.load_patient(&pid)?;
+        let patient = match store.load_patient(pid) {
+            Ok(p) => p,
+            Err(e) => {
+                problems
+                    .lock()
+                    .map_err(|_| Error::internal("lock poisoned"))?
+                    .push(e.message);
+                return Ok(());
+            }
+        };
         if patient
             .flags
             .iter()
             .any(|f| f.eq_ignore_ascii_case(NO_STATEMENTS))
         {
-            skipped += 1;
-            continue;
+            skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
         }
         let view = StatementView::new(&store.office, &patient, &entries, today);
-        let path = dir.join(format!("{pid}.{}", kind.ext()));
-        render::write_file(&path, &templates.render(kind.template(), &view)?)?;
+        let path = dir.join(format!("{pid}.{}", layout.ext()));
+        render::write_file(&path, &templates.render(layout.template(), &view)?)?;
         if !ctx.quiet {
             render::print(&format!("{}\n", path.display()))?;
         }
-        written += 1;
-    }
+        written.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    })?;
     ctx.say(&format!(
-        "{written} statements written to {}; {skipped} patients skipped (flagged {NO_STATEMENTS})",
-        dir.display()
+        "{} statements written to {}; {} patients skipped (flagged {NO_STATEMENTS})",
+        written.into_inner(),
+        dir.display(),
+        skipped.into_inner()
     ));
+    let problems = problems.into_inner().unwrap_or_default();
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("frontdesk: {p}");
+        }
+        return Err(Error::user(format!(
+            "{} patients owing money have no readable patient file; no statement was made for them",
+            problems.len()
+        ))
+        .hint("run `frontdesk check` to find ledger entries whose patient is missing"));
+    }
     Ok(exit::OK)
 }
 
