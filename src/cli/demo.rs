@@ -2,10 +2,10 @@
 //! for the benchmarks in `bench/compare.sh` (see docs/performance.md).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::{NaiveDate, NaiveTime, TimeZone};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use clap::Subcommand;
 
 use crate::cli::Ctx;
@@ -13,7 +13,8 @@ use crate::cli::init::check_new_dir;
 use crate::domain::demo;
 use crate::domain::office::Office;
 use crate::error::{Error, Result, exit};
-use crate::store::{self, Mode, Options, Store, git, to_toml};
+use crate::store::schedule::APPOINTMENT_TYPES_FILE;
+use crate::store::{self, Mode, Options, Store, Txn, git, to_toml};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -31,6 +32,13 @@ pub struct GenerateArgs {
     /// How many patients.
     #[arg(long, default_value_t = 1000)]
     pub patients: u64,
+    /// About this many appointments (some 20 per provider per working day, going back in time
+    /// from a few weeks ahead; 5-10 % of past ones no-shows).
+    #[arg(long, default_value_t = 0)]
+    pub appointments: u64,
+    /// Providers seeing patients (each with an exam room).
+    #[arg(long, default_value_t = 20)]
+    pub providers: usize,
     /// Seed for the random choices.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -53,6 +61,9 @@ fn cmd_generate(ctx: &Ctx, args: GenerateArgs) -> Result<u8> {
     if args.patients == 0 {
         return Err(Error::user("--patients must be at least 1")
             .hint("a clinic needs patients for its appointments"));
+    }
+    if args.providers == 0 || args.providers > 500 {
+        return Err(Error::user("--providers must be between 1 and 500"));
     }
     let office = Office::new("Riverside Family Medicine (demo)", "America/New_York")?;
     let today = match &args.as_of {
@@ -88,20 +99,64 @@ fn cmd_generate(ctx: &Ctx, args: GenerateArgs) -> Result<u8> {
         args.patients,
         |n| {
             let p = demo::patient(seed, n, now);
-            Ok((Store::patient_rel(&p.id), to_toml(&p)?.into_bytes()))
+            Ok(vec![(Store::patient_rel(&p.id), to_toml(&p)?.into_bytes())])
         },
         &progress,
     )?;
-    txn.commit(&format!("Generate demo clinic: {patients} patients."))?;
+    let appointments = if args.appointments > 0 {
+        write_schedule(&mut txn, &args, now, &progress)?
+    } else {
+        0
+    };
+    txn.commit(&format!(
+        "Generate demo clinic: {patients} patients, {appointments} appointments."
+    ))?;
     if show {
         eprintln!();
     }
     ctx.say(&format!(
-        "Generated {patients} patients in {} in {:.1} s",
+        "Generated {patients} patients and {appointments} appointments in {} in {:.1} s",
         args.dir.display(),
         started.elapsed().as_secs_f64()
     ));
     Ok(exit::OK)
+}
+
+/// Providers, rooms and appointment types, then the appointments themselves.
+fn write_schedule(
+    txn: &mut Txn,
+    args: &GenerateArgs,
+    now: DateTime<FixedOffset>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<u64> {
+    for p in demo::providers(args.providers)? {
+        txn.put(&Store::provider_rel(&p.key)?, &p, Mode::CreateNew)?;
+    }
+    for r in demo::rooms(args.providers) {
+        txn.put(&Store::room_rel(&r.key)?, &r, Mode::CreateNew)?;
+    }
+    txn.put(
+        Path::new(APPOINTMENT_TYPES_FILE),
+        &demo::appointment_types(),
+        Mode::CreateNew,
+    )?;
+    let tz = txn.store().office.tz()?;
+    let plan = demo::Schedule::new(args.seed, args.patients, args.providers, now, tz);
+    let wanted = args.appointments;
+    txn.put_bulk(
+        plan.units_for(wanted),
+        |unit| {
+            let cap = wanted.saturating_sub(unit * demo::VISITS_PER_DAY);
+            plan.provider_day(unit, cap)
+                .iter()
+                .map(|a| {
+                    let rel = Store::appointment_rel(a.start.date_naive(), &a.id);
+                    Ok((rel, to_toml(a)?.into_bytes()))
+                })
+                .collect()
+        },
+        progress,
+    )
 }
 
 /// 09:00 on `day` in the office's time zone: the "now" every generated record is stamped with.

@@ -6,7 +6,8 @@
 //! record's number, so records can be generated in parallel, in any order, and patient `k`'s ID
 //! can be recomputed cheaply when an appointment needs it.
 
-use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Weekday};
+use chrono_tz::Tz;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -16,7 +17,14 @@ use crate::domain::id::{Id, IdKind};
 use crate::domain::insurance::{
     Coverage, Payer, Relationship, Subscriber, Verification, VerifyMethod, VerifyResult,
 };
-use crate::domain::patient::{self, ContactPreference, Patient, Phone, PhoneKind, Sex, Status};
+use crate::domain::patient::{ContactPreference, Patient, Phone, PhoneKind, Sex, Status};
+use crate::domain::schedule::appointment::{
+    self, Appointment, Change, Status as AppointmentStatus,
+};
+use crate::domain::schedule::apptype::{self, AppointmentType, AppointmentTypes, CopayKind, Need};
+use crate::domain::schedule::provider::{self, Provider, parse_hours_spec};
+use crate::domain::schedule::room::{self, Room};
+use crate::error::Result;
 
 /// Which kind of record a random stream belongs to, so streams never overlap.
 #[derive(Debug, Clone, Copy)]
@@ -477,69 +485,46 @@ pub fn patient(seed: u64, n: u64, now: DateTime<FixedOffset>) -> Patient {
         });
     }
     let (town, zip) = pick(&mut rng, TOWNS);
-    let mut p = Patient {
-        schema: patient::SCHEMA,
-        id,
-        status: if rng.random_bool(0.04) {
-            Status::Inactive
-        } else {
-            Status::Active
-        },
-        given: (*given).into(),
-        middle: rng
-            .random_bool(0.3)
-            .then(|| pick(&mut rng, if sex == Sex::F { GIVEN_F } else { GIVEN_M }).to_string()),
-        family: pick(&mut rng, FAMILY).to_string(),
-        suffix: (sex == Sex::M && rng.random_bool(0.02)).then(|| "Jr.".into()),
-        preferred_name: None,
-        birth_date,
-        sex,
-        gender_identity: None,
-        pronouns: None,
-        ssn_last4: rng
-            .random_bool(0.5)
-            .then(|| format!("{:04}", rng.random_range(0..10_000))),
-        email: None,
-        email_ok: false,
-        language: rng
-            .random_bool(0.15)
-            .then(|| pick(&mut rng, LANGUAGES).to_string()),
-        interpreter_needed: false,
-        contact_preference: Some(*pick(
-            &mut rng,
-            &[
-                ContactPreference::Phone,
-                ContactPreference::Sms,
-                ContactPreference::Email,
-            ],
-        )),
-        flags: if rng.random_bool(0.05) {
-            vec![pick(&mut rng, FLAGS).to_string()]
-        } else {
-            Vec::new()
-        },
-        notes: None,
-        deceased_date: None,
-        created: now,
-        updated: now,
-        verified: Some(today - Days::new(rng.random_range(0..700))),
-        address: Some(Address {
-            line1: format!("{} {}", rng.random_range(1..400), pick(&mut rng, STREETS)),
-            line2: None,
-            city: (*town).into(),
-            state: Some("MA".into()),
-            postal_code: Some((*zip).into()),
-            country: None,
-        }),
-        external_ids: Default::default(),
-        phones,
-        emergency_contacts: Vec::new(),
-        guarantor: None,
-        representatives: Vec::new(),
-        insurance: Vec::new(),
-        scheduling: None,
-        extra: Default::default(),
-    };
+    let names = if sex == Sex::F { GIVEN_F } else { GIVEN_M };
+    let mut p = Patient::new(id, now);
+    if rng.random_bool(0.04) {
+        p.status = Status::Inactive;
+    }
+    p.given = (*given).into();
+    p.middle = rng
+        .random_bool(0.3)
+        .then(|| pick(&mut rng, names).to_string());
+    p.family = pick(&mut rng, FAMILY).to_string();
+    p.suffix = (sex == Sex::M && rng.random_bool(0.02)).then(|| "Jr.".into());
+    p.birth_date = birth_date;
+    p.sex = sex;
+    p.ssn_last4 = rng
+        .random_bool(0.5)
+        .then(|| format!("{:04}", rng.random_range(0..10_000)));
+    p.language = rng
+        .random_bool(0.15)
+        .then(|| pick(&mut rng, LANGUAGES).to_string());
+    p.contact_preference = Some(*pick(
+        &mut rng,
+        &[
+            ContactPreference::Phone,
+            ContactPreference::Sms,
+            ContactPreference::Email,
+        ],
+    ));
+    if rng.random_bool(0.05) {
+        p.flags = vec![pick(&mut rng, FLAGS).to_string()];
+    }
+    p.verified = Some(today - Days::new(rng.random_range(0..700)));
+    p.address = Some(Address {
+        line1: format!("{} {}", rng.random_range(1..400), pick(&mut rng, STREETS)),
+        line2: None,
+        city: (*town).into(),
+        state: Some("MA".into()),
+        postal_code: Some((*zip).into()),
+        country: None,
+    });
+    p.phones = phones;
     p.interpreter_needed = p.language.is_some() && rng.random_bool(0.5);
     if p.contact_preference == Some(ContactPreference::Email) || rng.random_bool(0.4) {
         p.email = Some(format!(
@@ -620,6 +605,312 @@ fn coverages(rng: &mut StdRng, age: u32, now: DateTime<FixedOffset>) -> Vec<Cove
         .collect()
 }
 
+// ---- the schedule: providers, rooms, appointment types and about 20 visits per provider-day ----
+
+/// Visits a provider sees on a full day.
+pub const VISITS_PER_DAY: u64 = 20;
+const DAY_START_MIN: i64 = 7 * 60 + 30;
+const DAY_END_MIN: i64 = 18 * 60;
+const LUNCH: (i64, i64) = (12 * 60, 13 * 60);
+
+const PROVIDER_NAMES: &[(&str, &str, &str)] = &[
+    ("okafor", "Adaeze Okafor", "family medicine"),
+    ("lindqvist", "Erik Lindqvist", "internal medicine"),
+    ("patel", "Anjali Patel", "dermatology"),
+    ("nguyen", "Linh Nguyen", "pediatrics"),
+    ("garcia", "Sofía García", "family medicine"),
+    ("cohen", "David Cohen", "internal medicine"),
+    ("mensah", "Kwame Mensah", "family medicine"),
+    ("sato", "Yuki Sato", "pediatrics"),
+];
+
+/// Provider keys for a clinic of `count` providers: `okafor`, …, then `okafor-2`, ….
+pub fn provider_keys(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|i| {
+            let (key, _, _) = PROVIDER_NAMES[i % PROVIDER_NAMES.len()];
+            match i / PROVIDER_NAMES.len() {
+                0 => key.to_string(),
+                round => format!("{key}-{}", round + 1),
+            }
+        })
+        .collect()
+}
+
+/// The providers, each working weekdays 07:30-18:00 with a lunch break.
+pub fn providers(count: usize) -> Result<Vec<Provider>> {
+    let hours = parse_hours_spec("mon-fri 07:30-18:00 break 12:00-13:00")?;
+    Ok(provider_keys(count)
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let (_, name, specialty) = PROVIDER_NAMES[i % PROVIDER_NAMES.len()];
+            Provider {
+                schema: provider::SCHEMA,
+                key,
+                name: name.into(),
+                credentials: Some("MD".into()),
+                specialty: Some(specialty.into()),
+                npi: None,
+                active: true,
+                hours: vec![hours.clone()],
+                time_off: Vec::new(),
+                extra: Default::default(),
+            }
+        })
+        .collect())
+}
+
+/// One exam room per provider.
+pub fn rooms(count: usize) -> Vec<Room> {
+    (1..=count)
+        .map(|n| Room {
+            schema: room::SCHEMA,
+            key: format!("exam-{n}"),
+            name: format!("Exam room {n}"),
+            kind: "exam".into(),
+            location: None,
+            hours: Vec::new(),
+            time_off: Vec::new(),
+            extra: Default::default(),
+        })
+        .collect()
+}
+
+/// (key, name, minutes, buffer, co-pay, share of visits in percent)
+const TYPES: &[(&str, &str, u32, u32, CopayKind, u32)] = &[
+    ("follow-up", "Follow-up visit", 20, 5, CopayKind::Office, 55),
+    (
+        "urgent",
+        "Same-day sick visit",
+        15,
+        5,
+        CopayKind::Urgent,
+        20,
+    ),
+    (
+        "annual-physical",
+        "Annual physical",
+        30,
+        5,
+        CopayKind::None,
+        10,
+    ),
+    (
+        "new-patient",
+        "New patient visit",
+        40,
+        10,
+        CopayKind::Office,
+        8,
+    ),
+    ("telehealth", "Video visit", 20, 0, CopayKind::Office, 7),
+];
+
+pub fn appointment_types() -> AppointmentTypes {
+    AppointmentTypes {
+        schema: apptype::SCHEMA,
+        types: TYPES
+            .iter()
+            .map(
+                |&(key, name, minutes, buffer_after, copay, _)| AppointmentType {
+                    key: key.into(),
+                    name: name.into(),
+                    minutes,
+                    buffer_after,
+                    new_patient: key == "new-patient",
+                    copay,
+                    min_lead_hours: 0,
+                    providers: Vec::new(),
+                    instructions: None,
+                    needs: if key == "telehealth" {
+                        Vec::new()
+                    } else {
+                        vec![Need {
+                            kind: "exam".into(),
+                            minutes: None,
+                        }]
+                    },
+                },
+            )
+            .collect(),
+    }
+}
+
+/// The shape of a generated schedule.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub seed: u64,
+    pub patients: u64,
+    pub providers: Vec<String>,
+    /// The last working day with appointments (two weeks after "now": future bookings).
+    pub last_day: NaiveDate,
+    pub now: DateTime<FixedOffset>,
+    pub tz: Tz,
+}
+
+impl Schedule {
+    pub fn new(
+        seed: u64,
+        patients: u64,
+        providers: usize,
+        now: DateTime<FixedOffset>,
+        tz: Tz,
+    ) -> Schedule {
+        Schedule {
+            seed,
+            patients,
+            providers: provider_keys(providers),
+            last_day: now.date_naive() + Days::new(14),
+            now,
+            tz,
+        }
+    }
+
+    /// Provider-days needed for about `appointments` visits.
+    pub fn units_for(&self, appointments: u64) -> u64 {
+        appointments.div_ceil(VISITS_PER_DAY)
+    }
+
+    /// The working day of provider-day `unit`: units count back from `last_day`, all providers
+    /// of one day first, weekdays only.
+    pub fn day_of(&self, unit: u64) -> NaiveDate {
+        let k = unit / self.providers.len() as u64;
+        let mut monday = self.last_day;
+        while monday.weekday() != Weekday::Mon {
+            monday = monday - Days::new(1);
+        }
+        let weeks_back = k / 5;
+        let weekday = 4 - (k % 5);
+        monday - Days::new(weeks_back * 7) + Days::new(weekday)
+    }
+
+    /// Patient for a visit: skewed, so some patients come often and many come rarely.
+    fn pick_patient(&self, rng: &mut StdRng) -> Id {
+        let u: f64 = rng.random();
+        let k = ((self.patients as f64) * u.powf(1.6)) as u64;
+        patient_id(self.seed, k.min(self.patients - 1))
+    }
+
+    /// The visits of provider-day `unit`, at most `cap` of them.
+    pub fn provider_day(&self, unit: u64, cap: u64) -> Vec<Appointment> {
+        let mut rng = rng_for(self.seed, Stream::Appointment, unit);
+        let provider_ix = (unit % self.providers.len() as u64) as usize;
+        let date = self.day_of(unit);
+        let mut minute = DAY_START_MIN;
+        let mut out = Vec::new();
+        while (out.len() as u64) < cap.min(VISITS_PER_DAY) {
+            let &(key, _, minutes, buffer, _, _) = pick_weighted(&mut rng);
+            if minute < LUNCH.1 && minute + minutes as i64 > LUNCH.0 {
+                minute = LUNCH.1;
+            }
+            if minute + minutes as i64 > DAY_END_MIN {
+                break;
+            }
+            let start = self.at(date, minute);
+            let end = self.at(date, minute + minutes as i64);
+            let room = (key != "telehealth").then(|| format!("exam-{}", provider_ix + 1));
+            out.push(self.visit(&mut rng, key, start, end, provider_ix, room));
+            minute += (minutes + buffer) as i64;
+        }
+        out
+    }
+
+    fn at(&self, date: NaiveDate, minute: i64) -> DateTime<FixedOffset> {
+        let local = date.and_time(NaiveTime::MIN) + chrono::Duration::minutes(minute);
+        self.tz
+            .from_local_datetime(&local)
+            .earliest()
+            .unwrap_or_else(|| self.tz.from_utc_datetime(&local))
+            .fixed_offset()
+    }
+
+    fn visit(
+        &self,
+        rng: &mut StdRng,
+        kind: &str,
+        start: DateTime<FixedOffset>,
+        end: DateTime<FixedOffset>,
+        provider_ix: usize,
+        room: Option<String>,
+    ) -> Appointment {
+        let booked_at = start - chrono::Duration::days(rng.random_range(1..60));
+        let mut a = Appointment {
+            schema: appointment::SCHEMA,
+            id: Id::generate_with(IdKind::Appointment, rng),
+            patient: self.pick_patient(rng),
+            provider: self.providers[provider_ix].clone(),
+            kind: kind.into(),
+            start,
+            end,
+            status: AppointmentStatus::Booked,
+            room,
+            location: None,
+            reason: None,
+            referral: None,
+            notes: None,
+            series: None,
+            double_booked: false,
+            cancel_reason: None,
+            late_cancel: false,
+            rescheduled_to: None,
+            rescheduled_from: None,
+            resources: Vec::new(),
+            history: vec![change(AppointmentStatus::Booked, booked_at.min(self.now))],
+            extra: Default::default(),
+        };
+        let (status, at) = if end <= self.now {
+            match rng.random_range(0..100) {
+                0..7 => (AppointmentStatus::Noshow, end),
+                7..12 => {
+                    a.cancel_reason = Some("patient request".into());
+                    a.late_cancel = rng.random_bool(0.3);
+                    (
+                        AppointmentStatus::Cancelled,
+                        start - chrono::Duration::hours(6),
+                    )
+                }
+                _ => (AppointmentStatus::Fulfilled, end),
+            }
+        } else if rng.random_bool(0.4) && start - chrono::Duration::days(2) <= self.now {
+            (
+                AppointmentStatus::Confirmed,
+                start - chrono::Duration::days(2),
+            )
+        } else {
+            (AppointmentStatus::Booked, booked_at)
+        };
+        if status != AppointmentStatus::Booked {
+            a.status = status;
+            a.history.push(change(status, at.max(booked_at)));
+        }
+        a
+    }
+}
+
+fn change(status: AppointmentStatus, at: DateTime<FixedOffset>) -> Change {
+    Change {
+        status,
+        at,
+        by: "demo".into(),
+        via: None,
+        note: None,
+    }
+}
+
+fn pick_weighted(
+    rng: &mut StdRng,
+) -> &'static (&'static str, &'static str, u32, u32, CopayKind, u32) {
+    let mut roll = rng.random_range(0..100);
+    for t in TYPES {
+        if roll < t.5 {
+            return t;
+        }
+        roll -= t.5;
+    }
+    &TYPES[0]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,6 +935,62 @@ mod tests {
             p.validate(now().date_naive(), "1", "US")
                 .unwrap_or_else(|e| panic!("patient {n}: {}", e.message));
         }
+    }
+
+    fn schedule() -> Schedule {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        Schedule::new(9, 500, 4, now(), tz)
+    }
+
+    #[test]
+    fn provider_days_are_full_valid_and_deterministic() {
+        let s = schedule();
+        let types = appointment_types();
+        types.validate().unwrap();
+        for p in providers(4).unwrap() {
+            p.validate().unwrap();
+        }
+        let mut visits = 0;
+        let mut noshows = 0;
+        for unit in 0..400 {
+            let day = s.provider_day(unit, u64::MAX);
+            assert!(
+                day.len() >= 15 && day.len() <= 20,
+                "unit {unit}: {}",
+                day.len()
+            );
+            assert_eq!(day, s.provider_day(unit, u64::MAX));
+            for w in day.windows(2) {
+                assert!(w[0].end <= w[1].start, "no overlaps within a provider-day");
+            }
+            for a in &day {
+                assert_eq!(a.start.date_naive(), s.day_of(unit));
+                assert!(a.start.weekday().num_days_from_monday() < 5);
+                types.get(&a.kind).unwrap();
+                let text = toml::to_string(a).unwrap();
+                let back: Appointment = toml::from_str(&text).unwrap();
+                assert_eq!(&back, a);
+            }
+            visits += day.iter().filter(|a| a.end <= now()).count();
+            noshows += day
+                .iter()
+                .filter(|a| a.status == AppointmentStatus::Noshow)
+                .count();
+        }
+        let rate = noshows as f64 / visits as f64;
+        assert!((0.05..=0.10).contains(&rate), "no-show rate {rate}");
+        assert_eq!(s.provider_day(3, 5).len(), 5, "capped");
+    }
+
+    #[test]
+    fn units_walk_back_over_weekdays_one_provider_set_per_day() {
+        let s = schedule();
+        assert_eq!(s.day_of(0), s.day_of(3), "4 providers share a day");
+        assert_ne!(s.day_of(3), s.day_of(4));
+        assert!(s.day_of(4) < s.day_of(0));
+        assert!(s.day_of(0) >= now().date_naive(), "future bookings exist");
+        let days: std::collections::BTreeSet<_> = (0..4 * 50).map(|u| s.day_of(u)).collect();
+        assert_eq!(days.len(), 50);
     }
 
     #[test]

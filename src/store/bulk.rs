@@ -16,26 +16,29 @@ use crate::error::{Error, IoContext, Result};
 use crate::store::{Mode, Txn, atomic, git};
 
 impl Txn<'_> {
-    /// Creates `count` new records in parallel; `make(n)` returns record `n`'s path (relative
-    /// to the tree) and bytes. Returns how many were written. `progress` is called now and then
-    /// with the running total.
+    /// Creates new records in parallel: `make(n)` for each `n` in `0..units` returns a batch
+    /// of records, each as its path (relative to the tree) and bytes. Returns how many files
+    /// were written. `progress` is called now and then with the running total.
     pub fn put_bulk<F>(
         &mut self,
-        count: u64,
+        units: u64,
         make: F,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<u64>
     where
-        F: Fn(u64) -> Result<(PathBuf, Vec<u8>)> + Sync,
+        F: Fn(u64) -> Result<Vec<(PathBuf, Vec<u8>)>> + Sync,
     {
         let root = self.store.root().to_path_buf();
         let done = AtomicU64::new(0);
-        (0..count).into_par_iter().try_for_each(|n| {
-            let (rel, bytes) = make(n)?;
-            write_new(&root.join(&rel), &bytes)?;
-            let total = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if total.is_multiple_of(10_000) {
-                progress(total);
+        (0..units).into_par_iter().try_for_each(|n| {
+            let files = make(n)?;
+            for (rel, bytes) in &files {
+                write_new(&root.join(rel), bytes)?;
+            }
+            let n = files.len() as u64;
+            let before = done.fetch_add(n, Ordering::Relaxed);
+            if before / 10_000 != (before + n) / 10_000 {
+                progress(before + n);
             }
             Ok::<(), Error>(())
         })?;

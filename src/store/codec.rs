@@ -76,6 +76,9 @@ impl<'a> Reader<'a> {
     pub fn u8(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
+    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        self.take(n)
+    }
     pub fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::store::codec::{self, Reader, Writer};
 use crate::store::{STATE_DIR, Store, Txn, atomic, is_record_file, read_toml};
 
-const MAGIC: &[u8; 8] = b"FDPIX003";
+const MAGIC: &[u8; 8] = b"FDPIX004";
 const KEYS_MAGIC: &[u8; 8] = b"FDPKY001";
 const FILE: &str = "patients.bin";
 const KEYS_FILE: &str = "patient-keys.bin";
@@ -173,9 +173,13 @@ pub fn patient_summaries(store: &Store) -> Result<Refreshed> {
 fn refresh(store: &Store, may_save: bool) -> Result<Refreshed> {
     let dir = index_dir(store);
     let scan_start = now_ns();
-    let (scanned_at, old) = load(&dir.join(FILE)).unwrap_or((0, Vec::new()));
+    // Reading the old index and stat'ing the files are independent: do both at once.
+    let ((scanned_at, old), stamps) = rayon::join(
+        || load(&dir.join(FILE)).unwrap_or((0, Vec::new())),
+        || scan(store),
+    );
+    let stamps = stamps?;
     let old_len = old.len();
-    let stamps = scan(store)?;
     let (mut slots, stale) = reuse(old, &stamps, scanned_at);
     let reused = slots.iter().filter(|s| s.is_some()).count();
     let parsed: Vec<(usize, Result<PatientSummary>)> = stale
@@ -233,19 +237,40 @@ fn reuse(old: Vec<Entry>, stamps: &[Stamp], scanned_at: i64) -> (Vec<Option<Entr
     (slots, stale)
 }
 
+/// Entries per chunk of the index file: chunks are decoded in parallel.
+const CHUNK: usize = 2048;
+
 fn load(path: &Path) -> Option<(i64, Vec<Entry>)> {
     let bytes = fs::read(path).ok()?;
     let body = codec::unseal(MAGIC, &bytes)?;
     let mut r = Reader::new(body);
     let scanned_at = r.i64()?;
-    let count = r.u32()? as usize;
-    let mut entries = Vec::with_capacity(count);
-    for _ in 0..count {
-        entries.push(read_entry(&mut r)?);
+    let chunks = r.u32()? as usize;
+    let mut sizes = Vec::with_capacity(chunks.min(1 << 16));
+    for _ in 0..chunks {
+        sizes.push((r.u32()? as usize, r.u32()? as usize));
     }
+    let mut slices = Vec::with_capacity(sizes.len());
+    for &(count, len) in &sizes {
+        slices.push((count, r.bytes(len)?));
+    }
+    if !r.at_end() {
+        return None;
+    }
+    let decoded: Vec<Vec<Entry>> = slices
+        .into_par_iter()
+        .map(|(count, bytes)| {
+            let mut r = Reader::new(bytes);
+            let entries = (0..count)
+                .map(|_| read_entry(&mut r))
+                .collect::<Option<Vec<_>>>()?;
+            r.at_end().then_some(entries)
+        })
+        .collect::<Option<_>>()?;
+    let entries: Vec<Entry> = decoded.into_iter().flatten().collect();
     // Sorted order is what `reuse` relies on: an unsorted file is treated as corrupt.
     let sorted = entries.windows(2).all(|w| w[0].stamp.rel < w[1].stamp.rel);
-    (r.at_end() && sorted).then_some((scanned_at, entries))
+    sorted.then_some((scanned_at, entries))
 }
 
 fn read_entry(r: &mut Reader) -> Option<Entry> {
@@ -307,11 +332,26 @@ fn read_pairs(r: &mut Reader) -> Option<BTreeMap<String, String>> {
 
 fn save(dir: &Path, scanned_at: i64, entries: &[Entry]) -> Result<()> {
     atomic::create_dirs(dir)?;
-    let mut w = Writer::with_capacity(entries.len() * 200 + 16);
+    let chunks: Vec<Writer> = entries
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut w = Writer::with_capacity(chunk.len() * 220);
+            for e in chunk {
+                write_entry(&mut w, e);
+            }
+            w
+        })
+        .collect();
+    let total: usize = chunks.iter().map(|c| c.buf.len() + 8).sum();
+    let mut w = Writer::with_capacity(total + 16);
     w.i64(scanned_at);
-    w.u32(entries.len() as u32);
-    for e in entries {
-        write_entry(&mut w, e);
+    w.u32(chunks.len() as u32);
+    for (chunk, part) in chunks.iter().zip(entries.chunks(CHUNK)) {
+        w.u32(part.len() as u32);
+        w.u32(chunk.buf.len() as u32);
+    }
+    for chunk in &chunks {
+        w.buf.extend_from_slice(&chunk.buf);
     }
     atomic::write_unsynced(
         &dir.join(FILE),

@@ -24,7 +24,7 @@ fn generates_valid_private_records_in_one_commit() {
     assert_eq!(c.commits(), 2, "init + one commit for the whole batch");
     let msg = &c.commit_messages()[0];
     assert!(
-        msg.ends_with("Generate demo clinic: 120 patients."),
+        msg.ends_with("Generate demo clinic: 120 patients, 0 appointments."),
         "{msg}"
     );
     let status = crate::harness::git_lines(&c.root, &["status", "--porcelain"]);
@@ -63,4 +63,34 @@ fn refuses_an_existing_tree_and_zero_patients() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.path().join("x").exists(), "nothing written");
+}
+
+#[test]
+fn appointments_are_valid_and_a_day_reads_back() {
+    let c = Clinic::made_by("demo generate", |root| {
+        bare()
+            .args(["demo", "generate"])
+            .arg(root)
+            .args(["--patients", "60", "--appointments", "400"])
+            .args(["--providers", "4", "--as-of", "2026-11-27", "--no-git"])
+            .output()
+            .unwrap()
+    });
+    let appts: Vec<String> = c
+        .files()
+        .into_iter()
+        .filter(|f| f.starts_with("appointments/"))
+        .collect();
+    assert!((380..=400).contains(&appts.len()), "{}", appts.len());
+    assert!(c.files().contains(&"providers/okafor.toml".to_string()));
+    // Every record passes the same checks the tool applies to hand-edited trees.
+    let check = c.run(&["check"]);
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let day = c.ok(&["--format", "csv", "schedule", "day", "2026-12-08", "--all"]);
+    assert!(day.lines().count() > 60, "four providers' full day:\n{day}");
 }

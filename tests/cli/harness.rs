@@ -70,7 +70,7 @@ impl Clinic {
     }
 
     /// A clinic whose records tree `make` creates at the path it is given.
-    fn made_by(what: &str, make: impl FnOnce(&Path) -> Output) -> Clinic {
+    pub fn made_by(what: &str, make: impl FnOnce(&Path) -> Output) -> Clinic {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("records");
         let out = make(&root);
