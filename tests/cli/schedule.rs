@@ -600,6 +600,10 @@ fn recurring_series_with_one_moved_occurrence_and_future_only_cancel() {
         "{e}"
     );
     d.refused(format!("schedule book --patient {} --provider okafor --type follow-up --at '2026-12-18 09:00' --repeat weekly", d.john), 2);
+    let e = d.refused(format!("schedule recurring --patient {} --provider okafor --type follow-up --at '2026-12-18 09:00'", d.john), 2);
+    assert!(e.contains("needs --repeat"), "{e}");
+    let two = d.ok(format!("schedule recurring --patient {} --provider lee --type quick --at '2026-12-01 09:00' --rrule 'FREQ=WEEKLY;BYDAY=TU,TH;COUNT=2'", d.john));
+    assert_eq!(two.split_whitespace().count(), 2, "{two}");
     d.refused(format!("schedule book --patient {} --provider okafor --type follow-up --at '2026-12-18 09:00' --rrule 'FREQ=YEARLY;COUNT=2'", d.john), 2);
     // Cancelling the series after the first visit cancels only the ones to come.
     d.at("2026-12-02T09:00:00-05:00");
@@ -651,6 +655,16 @@ fn waitlist_match_after_a_cancel() {
     assert!(
         !m.contains(&far),
         "an afternoons-only patient does not fit 09:30: {m}"
+    );
+    // Moving a visit away also offers its old time to the waitlist.
+    let b = d.book(
+        &d.jane,
+        "--provider okafor --type follow-up --at '2026-12-08 09:30'",
+    );
+    let (_, err) = d.ok2(format!("schedule move {b} --at '2026-12-08 14:00'"));
+    assert!(
+        err.contains("waitlisted patients who fit the freed time"),
+        "{err}"
     );
     d.ok(format!("schedule waitlist remove {w}"));
     assert!(!d.ok("schedule waitlist list").contains(&w));

@@ -65,6 +65,44 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
     }
 }
 
+/// `--patient` and `--amount`, shared by the commands that move money.
+#[derive(Debug, clap::Args)]
+pub struct PatientAmount {
+    /// The patient (P…).
+    #[arg(long)]
+    pub patient: String,
+    /// The amount, e.g. 25.00 (more than zero, at most two decimals).
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+}
+
+impl PatientAmount {
+    /// The checked patient ID and amount.
+    pub fn parse(&self) -> Result<(Id, rust_decimal::Decimal)> {
+        Ok((
+            patient_id(&self.patient)?,
+            money::parse_money("--amount", &self.amount)?,
+        ))
+    }
+}
+
+/// How money moved: `--method` and `--ref`, shared by collect and refund.
+#[derive(Debug, clap::Args)]
+pub struct Tender {
+    #[arg(long, value_enum)]
+    pub method: crate::domain::ledger::Method,
+    /// Check number, or the card's last four digits.
+    #[arg(long = "ref", value_name = "REF")]
+    pub reference: Option<String>,
+}
+
+impl Tender {
+    /// The reference checked against the method.
+    pub fn reference(&self) -> Result<Option<String>> {
+        crate::domain::ledger::check_reference(self.method, self.reference.as_deref())
+    }
+}
+
 pub fn entry_id(s: &str) -> Result<Id> {
     Id::parse_kind(s, IdKind::Transaction)
 }
