@@ -70,8 +70,10 @@ pub enum Command {
     /// The fee schedule: CPT/HCPCS codes and fees.
     #[command(subcommand)]
     Service(service::Command),
+    /// Providers: details, weekly hours with breaks, time off.
     #[command(subcommand)]
     Provider(provider::Command),
+    /// Appointments and the visit flow: find, book, move, cancel, check in, day sheet, waitlist.
     #[command(subcommand)]
     Schedule(schedule::Command),
     Check(check::Args),

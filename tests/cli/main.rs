@@ -16,5 +16,6 @@ mod patient;
 mod pay;
 mod perms;
 mod phi;
+mod roundtrip;
 mod schedule;
 mod sync;

@@ -224,6 +224,28 @@ fn the_canary_never_leaks_through_an_error() {
     assert!(!out.status.success());
     assert_no_canary("patient edit", &String::from_utf8_lossy(&out.stderr));
 
+    // An import whose rows carry the canary in every column, each row wrong somewhere.
+    let map = c.dir.path().join("map.toml");
+    std::fs::write(&map, "[identity]\nsystem = \"chart\"\ncolumn = \"Chart\"\n\n[fields]\ngiven = \"First\"\nfamily = \"Last\"\nbirth_date = \"DOB\"\nsex = \"Sex\"\nssn = \"SSN\"\n").unwrap();
+    let csv = c.dir.path().join("canary.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "Chart,First,Last,DOB,Sex,SSN\n\
+             {GIVEN},{GIVEN},{FAMILY},{GIVEN},F,{SSN}\n\
+             c2,{GIVEN}7319,{FAMILY},1980-04-02,F,{SSN}\n\
+             c3,{GIVEN},{FAMILY},1980-04-02,{GIVEN},{SSN}\n\
+             c4,{GIVEN},{FAMILY},1980-04-02,F,{GIVEN}\n\
+             c5,\"{GIVEN}\n{FAMILY}\",{FAMILY},2999-01-01,F,219-09-73190\n\
+             c6,{GIVEN},{FAMILY},1980-02-30,F,{SSN}\n"
+        ),
+    )
+    .unwrap();
+    let csv = csv.display().to_string();
+    let map = map.display().to_string();
+    failing(&c, &["patient", "import", &csv, "--map", &map]);
+    failing(&c, &["patient", "import", &csv, "--map", &map, "--dry-run"]);
+
     // Nothing the tree names, and no commit, carries the canary.
     let log = git_lines(&c.root, &["log", "--format=%an%n%ae%n%s%n%b"]).join("\n");
     assert_no_canary("commit messages", &log);

@@ -1,17 +1,13 @@
 use crate::cli::Ctx;
-use crate::cli::pay::{Posting, one_line, patient_id};
+use crate::cli::pay::{PatientAmount, Posting, one_line};
 use crate::domain::ledger::{AdjustmentKind, Kind, balance};
-use crate::domain::money::parse_money;
 use crate::error::{Error, Result, exit};
 
 /// Adjust a patient's balance down: a write-off, a discount or financial hardship.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The patient (P…).
-    #[arg(long)]
-    pub patient: String,
-    #[arg(long, allow_hyphen_values = true)]
-    pub amount: String,
+    #[command(flatten)]
+    pub money: PatientAmount,
     #[arg(long, value_enum)]
     pub kind: AdjustmentKind,
     /// Why (kept in the entry; not in the commit message).
@@ -21,8 +17,7 @@ pub struct Args {
 
 pub fn cmd_adjust(ctx: &Ctx, a: Args) -> Result<u8> {
     let store = ctx.open()?;
-    let pid = patient_id(&a.patient)?;
-    let amount = parse_money("--amount", &a.amount)?;
+    let (pid, amount) = a.money.parse()?;
     let reason = one_line("--reason", &a.reason, 200)?;
     let posting = Posting::begin(&store, &pid)?;
     if amount > balance(&posting.entries).total {

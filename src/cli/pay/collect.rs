@@ -1,12 +1,10 @@
 use crate::cli::Ctx;
 use crate::cli::pay::view::{BalanceView, EntryView, OfficeView, PatientView};
-use crate::cli::pay::{Posting, entry_id, patient_id, report, summary};
+use crate::cli::pay::{PatientAmount, Posting, Tender, entry_id, report, summary};
 use crate::domain::id::{Id, IdKind};
 use crate::domain::ledger::{
-    AppliesTo, Entry, Kind, Method, balance, check_idempotency_key, check_reference, effective,
-    find_by_key,
+    AppliesTo, Entry, Kind, Method, balance, check_idempotency_key, effective, find_by_key,
 };
-use crate::domain::money::parse_money;
 use crate::error::{Error, Result, exit};
 use crate::render::{self, templates::Templates};
 use crate::store::Store;
@@ -17,17 +15,10 @@ use crate::store::Store;
 /// `templates/receipt.txt` wins over the built-in one) and kept in `receipts/`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The patient (P…).
-    #[arg(long)]
-    pub patient: String,
-    /// Amount received, e.g. 25.00.
-    #[arg(long, allow_hyphen_values = true)]
-    pub amount: String,
-    #[arg(long, value_enum)]
-    pub method: Method,
-    /// Check number, or the card's last four digits.
-    #[arg(long = "ref", value_name = "REF")]
-    pub reference: Option<String>,
+    #[command(flatten)]
+    pub money: PatientAmount,
+    #[command(flatten)]
+    pub tender: Tender,
     /// The appointment it pays for (A…).
     #[arg(long)]
     pub appointment: Option<String>,
@@ -48,9 +39,8 @@ pub struct Args {
 
 pub fn cmd_collect(ctx: &Ctx, a: Args) -> Result<u8> {
     let store = ctx.open()?;
-    let pid = patient_id(&a.patient)?;
-    let amount = parse_money("--amount", &a.amount)?;
-    let reference = check_reference(a.method, a.reference.as_deref())?;
+    let (pid, amount) = a.money.parse()?;
+    let reference = a.tender.reference()?;
     let appointment = a
         .appointment
         .as_deref()
@@ -71,14 +61,14 @@ pub fn cmd_collect(ctx: &Ctx, a: Args) -> Result<u8> {
     if let Some(k) = &key
         && let Some(done) = find_by_key(&posting.entries, k)
     {
-        return replay(ctx, &store, done, amount, a.method);
+        return replay(ctx, &store, done, amount, a.tender.method);
     }
     check_charges(&posting.entries, &charges)?;
     if let Some(id) = &appointment {
         check_appointment(&store, id, &pid)?;
     }
     let mut e = posting.entry(Kind::Payment, amount);
-    e.method = Some(a.method);
+    e.method = Some(a.tender.method);
     e.reference = reference;
     e.appointment = appointment;
     e.applies_to = Some(applies_to(&a, &e));

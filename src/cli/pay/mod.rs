@@ -10,6 +10,7 @@ mod balance;
 mod charge;
 mod closeout;
 mod collect;
+pub mod copay;
 mod import;
 mod insurance;
 mod ledger;
@@ -62,6 +63,44 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Statement(a) => statement::cmd_statement(ctx, a),
         Command::Closeout(a) => closeout::cmd_closeout(ctx, a),
         Command::Import(a) => import::cmd_import(ctx, a),
+    }
+}
+
+/// `--patient` and `--amount`, shared by the commands that move money.
+#[derive(Debug, clap::Args)]
+pub struct PatientAmount {
+    /// The patient (P…).
+    #[arg(long)]
+    pub patient: String,
+    /// The amount, e.g. 25.00 (more than zero, at most two decimals).
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+}
+
+impl PatientAmount {
+    /// The checked patient ID and amount.
+    pub fn parse(&self) -> Result<(Id, rust_decimal::Decimal)> {
+        Ok((
+            patient_id(&self.patient)?,
+            money::parse_money("--amount", &self.amount)?,
+        ))
+    }
+}
+
+/// How money moved: `--method` and `--ref`, shared by collect and refund.
+#[derive(Debug, clap::Args)]
+pub struct Tender {
+    #[arg(long, value_enum)]
+    pub method: crate::domain::ledger::Method,
+    /// Check number, or the card's last four digits.
+    #[arg(long = "ref", value_name = "REF")]
+    pub reference: Option<String>,
+}
+
+impl Tender {
+    /// The reference checked against the method.
+    pub fn reference(&self) -> Result<Option<String>> {
+        crate::domain::ledger::check_reference(self.method, self.reference.as_deref())
     }
 }
 

@@ -1,22 +1,15 @@
 use crate::cli::Ctx;
-use crate::cli::pay::{Posting, one_line, patient_id};
-use crate::domain::ledger::{Kind, Method, check_reference, refundable};
-use crate::domain::money::parse_money;
+use crate::cli::pay::{PatientAmount, Posting, Tender, one_line};
+use crate::domain::ledger::{Kind, refundable};
 use crate::error::{Error, Result, exit};
 
 /// Give money back to a patient; never more than they paid and were not yet refunded.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The patient (P…).
-    #[arg(long)]
-    pub patient: String,
-    #[arg(long, allow_hyphen_values = true)]
-    pub amount: String,
-    #[arg(long, value_enum)]
-    pub method: Method,
-    /// Check number, or the card's last four digits.
-    #[arg(long = "ref", value_name = "REF")]
-    pub reference: Option<String>,
+    #[command(flatten)]
+    pub money: PatientAmount,
+    #[command(flatten)]
+    pub tender: Tender,
     /// Why.
     #[arg(long)]
     pub reason: String,
@@ -24,9 +17,8 @@ pub struct Args {
 
 pub fn cmd_refund(ctx: &Ctx, a: Args) -> Result<u8> {
     let store = ctx.open()?;
-    let pid = patient_id(&a.patient)?;
-    let amount = parse_money("--amount", &a.amount)?;
-    let reference = check_reference(a.method, a.reference.as_deref())?;
+    let (pid, amount) = a.money.parse()?;
+    let reference = a.tender.reference()?;
     let reason = one_line("--reason", &a.reason, 200)?;
     let posting = Posting::begin(&store, &pid)?;
     if amount > refundable(&posting.entries) {
@@ -36,7 +28,7 @@ pub fn cmd_refund(ctx: &Ctx, a: Args) -> Result<u8> {
         .hint("see what was paid with `frontdesk pay ledger PATIENT`"));
     }
     let mut e = posting.entry(Kind::Refund, amount);
-    e.method = Some(a.method);
+    e.method = Some(a.tender.method);
     e.reference = reference;
     e.reason = Some(reason);
     posting.post_and_report(ctx, &e)?;

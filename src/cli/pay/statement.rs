@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,7 +94,14 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
             Layout::Text
         }
     });
-    let view = StatementView::new(&store.office, &patient, &entries, store.office.today());
+    let payers = payer_names(&store)?;
+    let view = StatementView::new(
+        &store.office,
+        &patient,
+        &entries,
+        store.office.today(),
+        &payers,
+    );
     let text = templates.render(kind.template(), &view)?;
     match &a.output {
         Some(path) => {
@@ -123,6 +131,7 @@ fn all_due(
             .hint("--all-due writes one file per patient into a directory"));
     }
     let today = store.office.today();
+    let payers = payer_names(store)?;
     let written = AtomicUsize::new(0);
     let skipped = AtomicUsize::new(0);
     let problems = Mutex::new(Vec::new());
@@ -152,7 +161,7 @@ fn all_due(
             skipped.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        let view = StatementView::new(&store.office, &patient, &entries, today);
+        let view = StatementView::new(&store.office, &patient, &entries, today, &payers);
         let path = dir.join(format!("{pid}.{}", layout.ext()));
         render::write_file(&path, &templates.render(layout.template(), &view)?)?;
         if !ctx.quiet {
@@ -179,6 +188,32 @@ fn all_due(
         .hint("run `frontdesk check` to find ledger entries whose patient is missing"));
     }
     Ok(exit::OK)
+}
+
+/// Payer keys to names, for the insurance lines on a statement.
+fn payer_names(store: &Store) -> Result<HashMap<String, String>> {
+    Ok(store
+        .payers()?
+        .into_iter()
+        .map(|p| (p.key, p.name))
+        .collect())
+}
+
+/// "Aetna PPO, member W123456789" for each coverage in force on `on`, primary first.
+fn coverages(patient: &Patient, on: NaiveDate, payers: &HashMap<String, String>) -> Vec<String> {
+    let mut active: Vec<_> = patient
+        .insurance
+        .iter()
+        .filter(|c| c.active_on(on))
+        .collect();
+    active.sort_by_key(|c| c.rank);
+    active
+        .iter()
+        .map(|c| {
+            let name = payers.get(&c.payer).unwrap_or(&c.payer);
+            format!("{name}, member {} ({})", c.member_id, c.rank_name())
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -209,6 +244,8 @@ pub struct AgingView {
 pub struct StatementView {
     pub office: OfficeView,
     pub patient: PatientView,
+    /// The patient's coverages in force, for the patient to check.
+    pub insurance: Vec<String>,
     pub statement_date: String,
     pub visits: Vec<VisitView>,
     pub account: Vec<Line>,
@@ -222,6 +259,7 @@ impl StatementView {
         patient: &Patient,
         entries: &[Entry],
         today: NaiveDate,
+        payers: &HashMap<String, String>,
     ) -> StatementView {
         let cur = &office.currency;
         let (vs, account) = visits(entries);
@@ -230,6 +268,7 @@ impl StatementView {
         StatementView {
             office: OfficeView::new(office),
             patient: PatientView::new(patient),
+            insurance: coverages(patient, today, payers),
             statement_date: today.to_string(),
             visits: vs
                 .iter()

@@ -32,14 +32,19 @@ use crate::store::{Mode, Store};
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Book(book::Args),
+    /// Book a recurring series: `book` with --repeat or --rrule, which are then required.
+    Recurring(book::Args),
     Find(find::Args),
     Move(moves::Args),
     Cancel(cancel::Args),
     Confirm(flow::ConfirmArgs),
     Checkin(flow::CheckinArgs),
     Room(flow::RoomArgs),
+    /// Check the patient out: the visit is fulfilled.
     Checkout(flow::StepArgs),
+    /// Mark a no-show (after the start time).
     Noshow(flow::StepArgs),
+    /// Mark that an arrived patient left without being seen.
     Left(flow::StepArgs),
     Show(show::Args),
     Day(day::Args),
@@ -47,6 +52,7 @@ pub enum Command {
     Waiting(waiting::Args),
     List(list::Args),
     Rooms(rooms::Args),
+    /// Patients waiting for an earlier or a particular time: add, list, match, remove.
     #[command(subcommand)]
     Waitlist(waitlist::Command),
     Export(export::Args),
@@ -56,6 +62,11 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
     use crate::domain::schedule::Status;
     match cmd {
         Command::Book(a) => book::cmd_book(ctx, a),
+        Command::Recurring(a) if a.repeat.is_none() && a.rrule.is_none() => Err(Error::user(
+            "a recurring booking needs --repeat (with --count or --until) or --rrule",
+        )
+        .hint("e.g. --repeat weekly --count 8, or --rrule \"FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8\"")),
+        Command::Recurring(a) => book::cmd_book(ctx, a),
         Command::Find(a) => find::cmd_find(ctx, a),
         Command::Move(a) => moves::cmd_move(ctx, a),
         Command::Cancel(a) => cancel::cmd_cancel(ctx, a),

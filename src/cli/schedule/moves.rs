@@ -1,5 +1,6 @@
 use crate::cli::Ctx;
 use crate::cli::schedule::book::{Details, new_appointment, plan_all_ignoring};
+use crate::cli::schedule::waitlist::{matches_for, print_matches};
 use crate::cli::schedule::{FoldArgs, Sched, appointment_id};
 use crate::domain::schedule::Status;
 use crate::error::{Error, Result, exit};
@@ -111,6 +112,17 @@ pub fn cmd_move(ctx: &Ctx, a: Args) -> Result<u8> {
             sched.hm(new.end),
             new.provider
         ));
+    }
+    // The old time is free now and may suit someone who is waiting.
+    if !ctx.quiet && old.start > sched.now {
+        let m = matches_for(&sched, &old)?;
+        if !m.is_empty() {
+            eprintln!(
+                "waitlisted patients who fit the freed time {}:",
+                sched.when(old.start)
+            );
+            print_matches(ctx, &sched, &m)?;
+        }
     }
     Ok(exit::OK)
 }

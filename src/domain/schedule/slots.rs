@@ -191,8 +191,11 @@ impl Calendar<'_> {
         let date = ws.date();
         let s = Clock::of(ws.time());
         // A visit that runs past midnight ends at 24:00 for the hours check, and fails it.
+        // When clocks go back the wall-clock end can come before the start; the start plus the
+        // real length is then the safe end for the hours, breaks and time-off checks.
+        let real_end = s.0.saturating_add(req.kind.minutes.min(1440) as u16);
         let e = if we.date() == date {
-            Clock::of(we.time())
+            Clock(Clock::of(we.time()).0.max(real_end))
         } else {
             Clock(Clock::END_OF_DAY.0 + 1)
         };

@@ -313,6 +313,8 @@ fn dst_days_have_the_right_slots() {
 
 #[derive(Debug, Clone)]
 struct World {
+    /// Which Monday the week starts on: a plain week, or one whose Sunday changes the clocks.
+    week: usize,
     start: u16,
     end: u16,
     brk: Option<(u16, u16)>,
@@ -323,8 +325,12 @@ struct World {
     booked: Vec<(u8, u16, u16, bool, bool)>,
 }
 
+/// Mondays of a plain week and of the weeks that end on the 2026 DST changes.
+const WEEKS: [(i32, u32, u32); 3] = [(2026, 11, 30), (2026, 3, 2), (2026, 10, 26)];
+
 fn world() -> impl Strategy<Value = World> {
     (
+        0usize..3,
         (6u16..11, 14u16..20),
         proptest::option::of((11u16..13, 30u16..90)),
         proptest::option::of((0u8..7, 0u16..1200, 30u16..600)),
@@ -346,7 +352,8 @@ fn world() -> impl Strategy<Value = World> {
         ),
     )
         .prop_map(
-            |((sh, eh), brk, off, holiday, (minutes, buffer), booked)| World {
+            |(week, (sh, eh), brk, off, holiday, (minutes, buffer), booked)| World {
+                week,
                 start: sh * 60,
                 end: eh * 60,
                 brk: brk.map(|(h, len)| (h * 60, h * 60 + len)),
@@ -363,6 +370,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn find_never_offers_a_taken_or_closed_time(w in world()) {
+        let (y, m, d0) = WEEKS[w.week];
+        let monday = || NaiveDate::from_ymd_opt(y, m, d0).unwrap();
         let t = kind(w.minutes, w.buffer, vec![]);
         let types = types_of(&t);
         let mut holidays = BTreeMap::new();
@@ -373,8 +382,11 @@ proptest! {
             let from = (monday() + Duration::days(d.into())).and_time(Clock(s).time().unwrap());
             TimeOff { from, to: from + Duration::minutes(len.into()), reason: None }
         }).collect();
-        let p = provider(w.start, w.end, w.brk, off.clone());
-        let cal = Calendar { tz: ny(), holidays: &holidays, types: &types, rooms: &[], now: now() };
+        let mut p = provider(w.start, w.end, w.brk, off.clone());
+        // A night session on Sundays crosses the clock change in the DST weeks.
+        p.hours.push(Hours { days: vec![Weekday::Sun], span: Span { start: Clock(0), end: Clock(300) }, breaks: vec![], location: None });
+        let start_of_year = local(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 0);
+        let cal = Calendar { tz: ny(), holidays: &holidays, types: &types, rooms: &[], now: start_of_year };
         let pat = Id::generate(IdKind::Patient);
         let other = Id::generate(IdKind::Patient);
         for d in 0..7u8 {
@@ -387,9 +399,13 @@ proptest! {
                 let (s, e) = (Clock::of(wall(ny(), slot.plan.start).time()), Clock::of(wall(ny(), slot.plan.end).time()));
                 prop_assert_eq!(slot.plan.start.date_naive(), date);
                 prop_assert!(!holidays.contains_key(&date));
-                prop_assert!(date.weekday().num_days_from_monday() < 5, "weekend slot");
-                prop_assert!(Clock(w.start) <= s && e <= Clock(w.end), "outside hours");
-                if let Some((bs, be)) = w.brk {
+                prop_assert!(date.weekday() != Weekday::Sat, "Saturday slot");
+                let (hs, he) = if date.weekday() == Weekday::Sun { (0, 300) } else { (w.start, w.end) };
+                prop_assert!(Clock(hs) <= s && e <= Clock(he), "outside hours");
+                prop_assert!(s.minutes() + i64::from(w.minutes) <= i64::from(he), "runs past the session");
+                // Real elapsed time is the visit's length, whatever the wall clock did.
+                prop_assert_eq!((slot.plan.end - slot.plan.start).num_minutes(), i64::from(w.minutes));
+                if let (Some((bs, be)), false) = (w.brk, date.weekday() == Weekday::Sun) {
                     prop_assert!(e <= Clock(bs) || Clock(be) <= s, "in the break");
                 }
                 for o in &off {
