@@ -90,6 +90,9 @@ pub fn init(root: &Path, user: &str) -> Result<()> {
         ("feature.manyFiles", "true"),
         ("index.version", "4"),
         ("core.untrackedCache", "true"),
+        // Not core.splitIndex: with feature.manyFiles (index.skipHash) git 2.47 writes a shared
+        // index named by the null hash and commits lose their entries (found by the demo
+        // generator; see docs/performance.md).
         ("commit.gpgSign", "false"),
         // Objects hold every version of every record: private to the office's account.
         ("core.sharedRepository", "0600"),
