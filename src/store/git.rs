@@ -158,6 +158,9 @@ pub fn commit_all(root: &Path, user: &str, message: &str) -> Result<()> {
     add.args(["add", "-A"]);
     run(add, "stage the change")?;
     let mut cmd = git(root, user);
+    // A generated batch leaves millions of loose objects: an automatic gc right after the
+    // commit would repack them all in the foreground. `git gc` can run later, at leisure.
+    cmd.args(["-c", "gc.auto=0", "-c", "maintenance.auto=false"]);
     cmd.args([
         "commit",
         "-q",
