@@ -164,19 +164,7 @@ fn one_record_edited_at_both_sites_is_refused_then_marked_for_a_person() {
 #[test]
 fn refuses_uncommitted_changes_a_busy_tree_and_a_missing_remote() {
     let s = two_sites();
-    let id = s.b.ok(&[
-        "--no-commit",
-        "patient",
-        "add",
-        "--first",
-        "Ann",
-        "--last",
-        "Lee",
-        "--dob",
-        "1990-01-01",
-        "--sex",
-        "F",
-    ]);
+    let id = s.b.ok(&[&["--no-commit"][..], &ADD_ANN[..]].concat());
     let err = s.b.fails(&["sync"], 2);
     assert!(
         err.contains("not committed") && err.contains(id.trim()),
