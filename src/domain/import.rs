@@ -768,6 +768,14 @@ impl Plan {
         &self.headers[self.identity]
     }
 
+    /// The row's identity value, trimmed; None when empty or missing.
+    pub fn identity_key<'r>(&self, record: &'r StringRecord) -> Option<&'r str> {
+        record
+            .get(self.identity)
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+    }
+
     /// Turns one data row into a patient with ID `id`, or says why not.
     pub fn row(&self, record: &StringRecord, id: Id, ctx: &RowContext) -> Outcome {
         if record.iter().all(|v| v.trim().is_empty()) {

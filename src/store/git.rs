@@ -4,6 +4,7 @@
 //! merely sits inside another repository, like the sample in the source tree, is not committed
 //! to). Messages name actions and record IDs, never patient details.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -109,8 +110,11 @@ pub fn init(root: &Path, user: &str) -> Result<()> {
 /// Stages exactly `paths` (relative to `root`) and commits them with `message`.
 /// Does nothing when the staged content did not change.
 ///
-/// The paths go to git on stdin, not as arguments: an import of 100,000 patients would
-/// overflow the command line.
+/// Built to stay linear in the number of paths, since an import commits 100,000 files at
+/// once: the paths go to git on stdin (they would overflow the command line), they are staged
+/// with `update-index` (`git add` and `git commit -- paths` match every path against every
+/// pathspec, which is quadratic), and the commit takes the whole index unless someone has
+/// staged other changes by hand, which are then left staged as they were.
 pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<()> {
     fault::check("git").map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
     if paths.is_empty() {
@@ -121,17 +125,26 @@ pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Resu
         list.extend_from_slice(p.as_os_str().as_encoded_bytes());
         list.push(0);
     }
-    let from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"];
-    let mut add = git(root, user);
-    add.args(["add", "-A"]).args(from_stdin);
-    run_with_input(add, Some(&list), "stage the change")?;
-    if !staged_any(root, user, paths)? {
+    let mut stage = git(root, user);
+    stage.args(["update-index", "--add", "--remove", "-z", "--stdin"]);
+    run_with_input(stage, Some(&list), "stage the change")?;
+
+    let ours: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let staged = staged_paths(root, user)?;
+    if !staged.iter().any(|p| ours.contains(Path::new(p))) {
         return Ok(());
     }
     let mut cmd = git(root, user);
-    cmd.args(["commit", "-q", "--no-verify", "-m", message])
-        .args(from_stdin);
-    run_with_input(cmd, Some(&list), "commit")?;
+    cmd.args(["commit", "-q", "--no-verify", "-m", message]);
+    // During a merge or rebase a whole-index commit would conclude it; a pathspec commit
+    // refuses, as it always has.
+    let only_ours = staged.iter().all(|p| ours.contains(Path::new(p)));
+    if only_ours && operation_in_progress(root).is_none() {
+        run(cmd, "commit")?;
+    } else {
+        cmd.args(["--pathspec-from-file=-", "--pathspec-file-nul"]);
+        run_with_input(cmd, Some(&list), "commit")?;
+    }
     Ok(())
 }
 
@@ -154,15 +167,28 @@ pub fn commit_all(root: &Path, user: &str, message: &str) -> Result<()> {
     Ok(())
 }
 
-/// True when any of `paths` differs between the index and HEAD.
-fn staged_any(root: &Path, user: &str, paths: &[PathBuf]) -> Result<bool> {
+/// Every path whose staged content differs from HEAD (all of them before the first commit).
+fn staged_paths(root: &Path, user: &str) -> Result<Vec<String>> {
     let mut diff = git(root, user);
-    diff.args(["diff", "--cached", "--name-only", "--no-renames", "-z"]);
-    let staged = run(diff, "compare the change")?;
-    let ours: std::collections::HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    Ok(staged
+    if has_head(root, user) {
+        diff.args(["diff", "--cached", "--name-only", "--no-renames", "-z"]);
+    } else {
+        diff.args(["ls-files", "-z"]);
+    }
+    let out = run(diff, "compare the change")?;
+    Ok(out
         .split('\0')
-        .any(|p| !p.is_empty() && ours.contains(Path::new(p))))
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+fn has_head(root: &Path, user: &str) -> bool {
+    let mut cmd = git(root, user);
+    cmd.args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd.status().is_ok_and(|s| s.success())
 }
 
 /// One commit touching a record.

@@ -104,10 +104,5 @@ fn in_parallel<T: Sync>(
 /// Writes the rows an import refused, outside the records tree. They are patients' details,
 /// so the file is written like a record: atomically and readable by its owner only (0600).
 pub fn write_rejects(path: &Path, bytes: &[u8]) -> Result<()> {
-    // A bare file name has an empty parent; the temporary file goes in the current directory.
-    let path = match path.parent() {
-        Some(dir) if dir.as_os_str().is_empty() => Path::new(".").join(path),
-        _ => path.to_path_buf(),
-    };
-    atomic::write(&path, bytes, Mode::Replace)
+    atomic::write(path, bytes, Mode::Replace)
 }

@@ -87,6 +87,8 @@ fn synthea_sample_imports_1000_patients_once() {
         "{}",
         stdout(&out)
     );
+    // No progress bar when stderr is not a terminal (cron, pipes, this test).
+    assert_eq!(stderr(&out), "");
     assert_eq!(patient_files(&c).len(), 1000);
     assert_eq!(c.commits(), before + 1);
     assert_eq!(c.commit_messages()[0], "testclerk|Import 1000 patients.");
@@ -182,14 +184,9 @@ fn skip_bad_rows_imports_the_rest_and_writes_private_rejects() {
     let out = import(&c, &fixed, &map, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(patient_files(&c).len(), 3);
-    let out = import(
-        &c,
-        &csv,
-        &map,
-        &["--skip-bad-rows", "--reject-file", "/dev/null"],
-    );
+    let out = import(&c, &csv, &map, &["--skip-bad-rows"]);
     assert!(
-        stdout(&out).contains("Imported 0 of 4 rows: 2 already imported"),
+        stdout(&out).contains("Imported 0 of 4 rows: 3 already imported, 1 skipped, 0 rejected"),
         "{}",
         stdout(&out)
     );
@@ -377,4 +374,55 @@ fn reject_file_never_overwrites_the_input() {
     let p = csv.to_str().unwrap();
     let err = import_fails(&c, &csv, &map, &["--skip-bad-rows", "--reject-file", p]);
     assert!(err.contains("is one of the input files"), "{err}");
+    // Not a device or a directory either: the atomic rename would replace it. (A directory
+    // in the test's own temp dir stands in for /dev/null, which a bug here would clobber.)
+    let dir = c.dir.path().to_str().unwrap();
+    let err = import_fails(&c, &csv, &map, &["--skip-bad-rows", "--reject-file", dir]);
+    assert!(err.contains("is not a regular file"), "{err}");
+}
+
+#[test]
+fn commit_takes_only_the_import_and_leaves_hand_staged_work_staged() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n").as_bytes(),
+    );
+    std::fs::write(c.path("notes.txt"), "staged by hand\n").unwrap();
+    git_lines(&c.root, &["add", "notes.txt"]);
+    let out = import(&c, &csv, &map, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let committed = git_lines(&c.root, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(committed.len(), 1, "{committed:?}");
+    assert!(committed[0].starts_with("patients/"), "{committed:?}");
+    let staged = git_lines(&c.root, &["diff", "--cached", "--name-only"]);
+    assert_eq!(staged, ["notes.txt"]);
+}
+
+#[test]
+fn a_row_already_imported_is_not_checked_again() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!("{HEADER}1,Jane,Doe,04/02/1980,Female,\n").as_bytes(),
+    );
+    assert!(import(&c, &csv, &map, &[]).status.success());
+    // The old system's copy went bad since; nothing of it would be written anyway.
+    let later = write(
+        &c,
+        "later.csv",
+        format!("{HEADER}1,Jane,Doe,not a date,Female,\n2,John,Smith,01/09/1975,Male,\n")
+            .as_bytes(),
+    );
+    let out = import(&c, &later, &map, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Imported 1 of 2 rows: 1 already imported"),
+        "{}",
+        stdout(&out)
+    );
 }

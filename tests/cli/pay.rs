@@ -1805,6 +1805,7 @@ fn charge_for_an_appointment_takes_its_day_and_its_types_copay() {
     let out = run_at(&c, day, &["schedule", "checkin", &a]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("owes a balance of 40.00"), "{err}");
+    assert!(err.contains(&format!("co-pay due: $40.00 (aetna); collect with `frontdesk pay collect --patient {p} --amount 40.00")), "{err}");
     ok_at(
         &c,
         day,

@@ -604,6 +604,7 @@ fn recurring_series_with_one_moved_occurrence_and_future_only_cancel() {
     assert!(e.contains("needs --repeat"), "{e}");
     let two = d.ok(format!("schedule recurring --patient {} --provider lee --type quick --at '2026-12-01 09:00' --rrule 'FREQ=WEEKLY;BYDAY=TU,TH;COUNT=2'", d.john));
     assert_eq!(two.split_whitespace().count(), 2, "{two}");
+    d.refused(format!("schedule recurring --patient {} --provider lee --type quick --at '2026-12-01 09:00' --repeat weekly --until 2026-11-01", d.john), 2);
     d.refused(format!("schedule book --patient {} --provider okafor --type follow-up --at '2026-12-18 09:00' --rrule 'FREQ=YEARLY;COUNT=2'", d.john), 2);
     // Cancelling the series after the first visit cancels only the ones to come.
     d.at("2026-12-02T09:00:00-05:00");
@@ -1042,4 +1043,29 @@ impl Clinic {
             .trim()
             .to_string()
     }
+}
+
+#[test]
+fn day_and_find_read_only_the_days_they_need() {
+    let d = Desk::new();
+    d.book(
+        &d.jane,
+        "--provider okafor --type follow-up --at '2026-12-01 09:00'",
+    );
+    // A broken file on another day cannot disturb commands about this day…
+    let bad = d.c.path("appointments/2026/12/02/A0000000.toml");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::write(
+        &bad,
+        "schema = 1\nid = \"A0000000\"\nstart = \"not a time\"\n",
+    )
+    .unwrap();
+    assert!(d.ok("schedule day 2026-12-01").contains("09:00  09:20"));
+    d.ok(format!(
+        "schedule find --patient {} --type follow-up --after 2026-12-01 --before 2026-12-01",
+        d.john
+    ));
+    // …and is reported, with its file and line, when its own day is read.
+    let e = d.refused("schedule day 2026-12-02", 2);
+    assert!(e.contains("A0000000.toml:"), "{e}");
 }

@@ -47,6 +47,8 @@ pub struct Args {
 /// What the import does with one row.
 enum Action {
     Add(Box<Patient>),
+    /// Written as this new patient (a real import moves the patient out of `Add`).
+    Added(String),
     /// Already imported as this patient.
     Known(String),
     Skip(String),
@@ -58,7 +60,8 @@ struct Row {
     n: usize,
     /// The physical line the row starts on.
     line: u64,
-    record: StringRecord,
+    /// The row as read, kept for bad rows only (the reject file); memory matters at 100,000.
+    record: Option<StringRecord>,
     action: Action,
 }
 
@@ -82,60 +85,29 @@ pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
     if args.skip_bad_rows {
         check_reject_path(&rejects, &[&args.file, &args.map])?;
     }
-
-    // A real import holds the lock from reading the existing patients to the commit, so
-    // another import cannot add the same rows in between. A dry run only reads.
-    let txn = if args.dry_run {
-        None
-    } else {
-        Some(store.begin()?)
+    let input = Input {
+        name,
+        plan,
+        skip_bad_rows: args.skip_bad_rows,
     };
-    let now = store.office.now().fixed_offset();
-    let rctx = RowContext {
-        today: now.date_naive(),
-        now,
-        calling_code: store.office.calling_code(),
-        country: &store.office.country,
-    };
-    let bar = progress(ctx, records.len(), "checking rows");
-    let rows = classify(&store, &plan, records, &rctx, &bar)?;
-    bar.finish_and_clear();
-
-    let counts = Counts::of(&rows);
-    for row in &rows {
-        if let Action::Bad(errors) = &row.action {
-            for e in errors {
-                eprintln!("frontdesk: {name}:{}: row {}: {e}", row.line, row.n);
-            }
-        }
-    }
-    if counts.bad > 0 && !args.skip_bad_rows {
-        return Err(Error::user(format!(
-            "{name}: {} of {} rows are bad; nothing was imported",
-            counts.bad,
-            rows.len()
-        ))
-        .hint("fix those rows (or the map) and run again, or add --skip-bad-rows to import the good rows and write the bad ones to a reject file"));
-    }
     if args.dry_run {
-        print_rows(ctx, &rows, true)?;
+        // A dry run only reads: no lock, no files, no reject file.
+        let rows = check_rows(ctx, &store, &input, records)?;
+        print_rows(ctx, &rows)?;
         if !ctx.quiet && ctx.format == Format::Table {
-            render::print(&format!("{}\n", counts.summary(true, &rejects)))?;
+            render::print(&format!("{}\n", Counts::of(&rows).summary(true, &rejects)))?;
         }
         return Ok(exit::OK);
     }
-
+    // The lock is held from reading the existing patients to the commit, so another import
+    // cannot add the same rows in between.
+    let mut txn = store.begin()?;
+    let mut rows = check_rows(ctx, &store, &input, records)?;
+    let counts = Counts::of(&rows);
     if counts.bad > 0 {
-        write_rejects(&rejects, &reject_csv(&plan, &rows)?)?;
+        write_rejects(&rejects, &reject_csv(&input.plan, &rows)?)?;
     }
-    let new: Vec<Patient> = rows
-        .iter()
-        .filter_map(|r| match &r.action {
-            Action::Add(p) => Some((**p).clone()),
-            _ => None,
-        })
-        .collect();
-    let mut txn = txn.expect("a real import began a transaction");
+    let new = take_new_patients(&mut rows);
     let bar = progress(ctx, new.len(), "writing patients");
     txn.create_patients(&new, &|| bar.inc(1))?;
     bar.finish_and_clear();
@@ -147,9 +119,55 @@ pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
     } else if ctx.format == Format::Table {
         render::print(&format!("{}\n", counts.summary(false, &rejects)))?;
     } else {
-        print_rows(ctx, &rows, false)?;
+        print_rows(ctx, &rows)?;
     }
     Ok(exit::OK)
+}
+
+/// The CSV as the map reads it.
+struct Input {
+    /// The CSV file as the user named it, for messages.
+    name: String,
+    plan: Plan,
+    skip_bad_rows: bool,
+}
+
+/// Decides every row, lists the bad ones on stderr, and refuses the whole file when there
+/// are any (unless --skip-bad-rows).
+fn check_rows(
+    ctx: &Ctx,
+    store: &Store,
+    input: &Input,
+    records: Vec<(StringRecord, u64)>,
+) -> Result<Vec<Row>> {
+    let now = store.office.now().fixed_offset();
+    let rctx = RowContext {
+        today: now.date_naive(),
+        now,
+        calling_code: store.office.calling_code(),
+        country: &store.office.country,
+    };
+    let bar = progress(ctx, records.len(), "checking rows");
+    let rows = classify(store, &input.plan, records, &rctx, &bar)?;
+    bar.finish_and_clear();
+    let name = &input.name;
+    let mut bad = 0;
+    for row in &rows {
+        if let Action::Bad(errors) = &row.action {
+            bad += 1;
+            for e in errors {
+                eprintln!("frontdesk: {name}:{}: row {}: {e}", row.line, row.n);
+            }
+        }
+    }
+    if bad > 0 && !input.skip_bad_rows {
+        return Err(Error::user(format!(
+            "{name}: {bad} of {} rows are bad; nothing was imported",
+            rows.len()
+        ))
+        .hint("fix those rows (or the map) and run again, or add --skip-bad-rows to import the good rows and write the bad ones to a reject file"));
+    }
+    Ok(rows)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -201,8 +219,16 @@ fn read_rows(
     Ok((plan, records))
 }
 
-/// The reject file must not overwrite the input or the map.
+/// The reject file must not overwrite the input, the map, or anything but a plain file (the
+/// atomic rename would replace a device such as /dev/null).
 fn check_reject_path(rejects: &Path, inputs: &[&Path]) -> Result<()> {
+    if rejects.symlink_metadata().is_ok_and(|m| !m.is_file()) {
+        return Err(Error::user(format!(
+            "--reject-file {} is not a regular file",
+            rejects.display()
+        ))
+        .hint("give the path of a new or existing .csv file"));
+    }
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
@@ -221,6 +247,8 @@ fn check_reject_path(rejects: &Path, inputs: &[&Path]) -> Result<()> {
 struct Known {
     /// Identity value → patient ID, for the map's identity system.
     by_key: HashMap<String, String>,
+    /// Identity value → the data row of this file that adds it.
+    rows_by_key: HashMap<String, usize>,
     ids: HashSet<String>,
     guard: DuplicateGuard<Who>,
 }
@@ -234,6 +262,7 @@ impl Known {
         }
         let mut known = Known {
             by_key: HashMap::with_capacity(refreshed.summaries.len()),
+            rows_by_key: HashMap::new(),
             ids: HashSet::with_capacity(refreshed.summaries.len()),
             guard: DuplicateGuard::default(),
         };
@@ -271,40 +300,11 @@ fn classify(
     bar: &ProgressBar,
 ) -> Result<Vec<Row>> {
     let mut known = Known::load(store, &plan.identity_system)?;
-    let mut seen: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::with_capacity(records.len());
     for (i, (record, line)) in records.into_iter().enumerate() {
         let n = i + 1;
-        let action = match plan.row(&record, known.fresh_id(), rctx) {
-            Outcome::Skip(why) => Action::Skip(why),
-            Outcome::Bad(errors) => Action::Bad(errors),
-            Outcome::Patient { key, patient } => {
-                if let Some(id) = known.by_key.get(&key) {
-                    Action::Known(id.clone())
-                } else if let Some(first) = seen.get(&key) {
-                    Action::Bad(vec![identity_error(
-                        plan,
-                        format!("the identity value repeats row {first}"),
-                    )])
-                } else if let Some(who) = known.guard.find(&patient) {
-                    let whom = match who {
-                        Who::Patient(id) => format!("patient {id}"),
-                        Who::Row(r) => format!("row {r}"),
-                    };
-                    Action::Bad(vec![RowError {
-                        column: None,
-                        rule: None,
-                        what: format!(
-                            "looks like {whom}: same family name, date of birth and a similar given name"
-                        ),
-                    }])
-                } else {
-                    seen.insert(key, n);
-                    known.guard.insert_patient(&patient, Who::Row(n));
-                    Action::Add(patient)
-                }
-            }
-        };
+        let action = known.decide(plan, &record, n, rctx);
+        let record = matches!(action, Action::Bad(_)).then_some(record);
         rows.push(Row {
             n,
             line,
@@ -316,11 +316,48 @@ fn classify(
     Ok(rows)
 }
 
-fn identity_error(plan: &Plan, what: String) -> RowError {
-    RowError {
-        column: Some(plan.identity_column().to_string()),
-        rule: Some("identity".into()),
-        what,
+impl Known {
+    /// What to do with data row `n`. A new patient is remembered, so later rows are checked
+    /// against it as well as against the records.
+    fn decide(
+        &mut self,
+        plan: &Plan,
+        record: &StringRecord,
+        n: usize,
+        rctx: &RowContext,
+    ) -> Action {
+        // A row already imported is not checked again: nothing of it would be written.
+        if let Some(id) = plan.identity_key(record).and_then(|k| self.by_key.get(k)) {
+            return Action::Known(id.clone());
+        }
+        let (key, patient) = match plan.row(record, self.fresh_id(), rctx) {
+            Outcome::Skip(why) => return Action::Skip(why),
+            Outcome::Bad(errors) => return Action::Bad(errors),
+            Outcome::Patient { key, patient } => (key, patient),
+        };
+        if let Some(first) = self.rows_by_key.get(&key) {
+            return Action::Bad(vec![RowError {
+                column: Some(plan.identity_column().to_string()),
+                rule: Some("identity".into()),
+                what: format!("the identity value repeats row {first}"),
+            }]);
+        }
+        if let Some(who) = self.guard.find(&patient) {
+            let whom = match who {
+                Who::Patient(id) => format!("patient {id}"),
+                Who::Row(r) => format!("row {r}"),
+            };
+            return Action::Bad(vec![RowError {
+                column: None,
+                rule: None,
+                what: format!(
+                    "looks like {whom}: same family name, date of birth and a similar given name"
+                ),
+            }]);
+        }
+        self.rows_by_key.insert(key, n);
+        self.guard.insert_patient(&patient, Who::Row(n));
+        Action::Add(patient)
     }
 }
 
@@ -341,7 +378,7 @@ impl Counts {
         };
         for r in rows {
             match r.action {
-                Action::Add(_) => c.add += 1,
+                Action::Add(_) | Action::Added(_) => c.add += 1,
                 Action::Known(_) => c.known += 1,
                 Action::Skip(_) => c.skip += 1,
                 Action::Bad(_) => c.bad += 1,
@@ -372,12 +409,12 @@ impl Counts {
 }
 
 /// One line per row: what happened (or would) and why.
-fn print_rows(ctx: &Ctx, rows: &[Row], dry_run: bool) -> Result<()> {
+fn print_rows(ctx: &Ctx, rows: &[Row]) -> Result<()> {
     let mut t = Table::new(&["row", "line", "action", "patient", "detail"]);
     for r in rows {
         let (action, patient, detail) = match &r.action {
-            Action::Add(_) if dry_run => ("add", String::new(), String::new()),
-            Action::Add(p) => ("add", p.id.to_string(), String::new()),
+            Action::Add(_) => ("add", String::new(), String::new()),
+            Action::Added(id) => ("add", id.clone(), String::new()),
             Action::Known(id) => ("already imported", id.clone(), String::new()),
             Action::Skip(why) => ("skip", String::new(), why.clone()),
             Action::Bad(errors) => ("reject", String::new(), join_errors(errors)),
@@ -391,6 +428,20 @@ fn print_rows(ctx: &Ctx, rows: &[Row], dry_run: bool) -> Result<()> {
         ]);
     }
     t.print(ctx.format)
+}
+
+/// Moves the new patients out of their rows, leaving their IDs for the report.
+fn take_new_patients(rows: &mut [Row]) -> Vec<Patient> {
+    let mut new = Vec::new();
+    for r in rows {
+        if let Action::Add(p) = &r.action {
+            let id = p.id.to_string();
+            if let Action::Add(p) = std::mem::replace(&mut r.action, Action::Added(id)) {
+                new.push(*p);
+            }
+        }
+    }
+    new
 }
 
 fn join_errors(errors: &[RowError]) -> String {
@@ -414,8 +465,8 @@ fn reject_csv(plan: &Plan, rows: &[Row]) -> Result<Vec<u8>> {
         header.push("import_error");
         w.write_record(&header).map_err(fail)?;
         for r in rows {
-            if let Action::Bad(errors) = &r.action {
-                let mut fields: Vec<&str> = r.record.iter().collect();
+            if let (Action::Bad(errors), Some(record)) = (&r.action, &r.record) {
+                let mut fields: Vec<&str> = record.iter().collect();
                 let why = format!("row {} (line {}): {}", r.n, r.line, join_errors(errors));
                 fields.push(&why);
                 w.write_record(&fields).map_err(fail)?;

@@ -154,24 +154,34 @@ fn rule_of(sched: &Sched, a: &Args) -> Result<Option<Rule>> {
     }
 }
 
-/// Each occurrence's instant; one falling in a DST gap is refused before anything is checked.
+/// Each occurrence's instant: the rule's dates on or after the start, at its wall-clock time.
+/// One falling in a DST gap is refused before anything is checked.
 fn occurrence_starts(
     sched: &Sched,
     rule: &Rule,
     first: DateTime<FixedOffset>,
 ) -> Result<Vec<DateTime<FixedOffset>>> {
     let fold = Some(crate::domain::schedule::localtime::Fold::Earlier);
-    rule.occurrences(wall(sched.tz, first))
+    let first_local = wall(sched.tz, first);
+    let starts = rule
+        .occurrences(first_local)
         .into_iter()
         .enumerate()
         .map(|(i, local)| {
-            if i == 0 {
+            if local == first_local {
                 Ok(first)
             } else {
                 resolve(sched.tz, local, fold).map_err(|e| e.at(format!("occurrence {}", i + 1)))
             }
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    if starts.is_empty() {
+        return Err(
+            Error::user("the repeat gives no occurrence on or after --at")
+                .hint("check --until (or UNTIL) and BYDAY against the start date"),
+        );
+    }
+    Ok(starts)
 }
 
 /// Checks every start (each against the others too) and returns the plans, or one error that

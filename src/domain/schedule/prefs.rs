@@ -136,6 +136,27 @@ fn part_of_day(word: &str) -> Option<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,30}") {
+            let _ = Windows::parse(&s);
+            let _ = crate::domain::schedule::recur::Rule::parse(&s);
+            let _ = crate::domain::schedule::provider::parse_hours_spec(&s);
+            let _ = crate::domain::schedule::room::parse_room_hours(&s);
+        }
+
+        #[test]
+        fn rrule_words_never_panic(s in "(FREQ=(DAILY|WEEKLY|MONTHLY)|COUNT=[0-9]{1,4}|INTERVAL=[0-9]{1,3}|UNTIL=[0-9]{8}|BYDAY=(MO|TU|SU)(,(WE|FR))?|X=1)(;(FREQ=WEEKLY|COUNT=[0-9]{1,3}|BYDAY=TH|UNTIL=2026[0-9]{4})){0,4}") {
+            if let Ok(r) = crate::domain::schedule::recur::Rule::parse(&s) {
+                let first = NaiveDate::from_ymd_opt(2026, 1, 31).unwrap().and_hms_opt(9, 0, 0).unwrap();
+                let o = r.occurrences(first);
+                prop_assert!(o.len() <= crate::domain::schedule::recur::MAX_OCCURRENCES as usize);
+                prop_assert!(o.windows(2).all(|w| w[0] < w[1]), "occurrences in order");
+            }
+        }
+    }
 
     fn d(day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 12, day).unwrap() // Dec 1 2026 is a Tuesday

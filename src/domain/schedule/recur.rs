@@ -190,6 +190,7 @@ impl Rule {
                     } else {
                         let mut d = self.by_day.clone();
                         d.sort_by_key(|w| w.num_days_from_monday());
+                        d.dedup();
                         d
                     };
                     days.iter()
@@ -236,6 +237,23 @@ mod tests {
         assert_eq!(o.len(), 4);
         assert_eq!(o[1], at("2026-12-03 15:00"));
         assert_eq!(r.to_rrule(), "FREQ=WEEKLY;UNTIL=20261210;BYDAY=TU,TH");
+    }
+
+    #[test]
+    fn byday_starts_on_the_first_matching_day() {
+        let r = Rule::parse("FREQ=WEEKLY;BYDAY=TU,TH;COUNT=3").unwrap();
+        // Monday start: the first occurrence is Tuesday, not the Monday itself.
+        let o = r.occurrences(at("2026-11-30 09:00"));
+        assert_eq!(
+            o,
+            vec![
+                at("2026-12-01 09:00"),
+                at("2026-12-03 09:00"),
+                at("2026-12-08 09:00")
+            ]
+        );
+        let none = Rule::simple("weekly", None, NaiveDate::from_ymd_opt(2026, 1, 1)).unwrap();
+        assert!(none.occurrences(at("2026-11-30 09:00")).is_empty());
     }
 
     #[test]

@@ -78,3 +78,47 @@ pub fn parse_room_hours(line: &str) -> Result<(Vec<Weekday>, Span)> {
     })?;
     Ok((parse_weekdays(days)?, Span::parse(span.trim())?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::schedule::Clock;
+
+    #[test]
+    fn hours_and_time_off_limit_a_room() {
+        let mut r = Room {
+            schema: 1,
+            key: "ultrasound".into(),
+            name: "Ultrasound".into(),
+            kind: "ultrasound".into(),
+            location: None,
+            hours: vec!["Tue,Thu 08:00-12:00".into()],
+            time_off: vec![],
+            extra: Default::default(),
+        };
+        let tue = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let span = |a, b| Span {
+            start: Clock(a),
+            end: Clock(b),
+        };
+        assert!(r.available(tue, span(540, 600)).unwrap());
+        assert!(
+            !r.available(tue, span(690, 750)).unwrap(),
+            "runs past its hours"
+        );
+        assert!(
+            !r.available(tue.succ_opt().unwrap(), span(540, 600))
+                .unwrap(),
+            "Wednesday"
+        );
+        r.time_off.push(crate::domain::schedule::provider::TimeOff {
+            from: tue.and_hms_opt(9, 30, 0).unwrap(),
+            to: tue.and_hms_opt(10, 0, 0).unwrap(),
+            reason: Some("repair".into()),
+        });
+        assert!(!r.available(tue, span(540, 600)).unwrap());
+        assert!(r.available(tue, span(600, 630)).unwrap());
+        r.hours = vec!["someday 08:00-12:00".into()];
+        assert!(r.validate().is_err());
+    }
+}
