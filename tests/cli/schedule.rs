@@ -888,6 +888,9 @@ fn list_by_patient_past_and_upcoming_with_or_without_the_index() {
     )
     .unwrap();
     assert_eq!(d.ok(format!("schedule list --patient {}", d.jane)), again);
+    let (_, said) = d.ok2("index rebuild");
+    assert!(said.contains("Indexed 4 appointments"), "{said}");
+    assert_eq!(d.ok(format!("schedule list --patient {}", d.jane)), again);
     let unknown = d.run("schedule list --patient P0000000");
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(
