@@ -215,7 +215,7 @@ fn booking_writes_one_file_one_commit_and_shows_on_the_day() {
         day.contains("09:30  09:50") && day.contains("Doe, Jane"),
         "{day}"
     );
-    assert!(day.contains("-- free 90 min --"), "{day}");
+    assert!(day.contains("(free 90 min)"), "{day}");
     assert!(day.contains("(break)"), "{day}");
     let show = d.ok(format!("schedule show {id}"));
     assert!(show.contains("booked by testclerk"), "{show}");
