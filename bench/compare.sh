@@ -107,9 +107,10 @@ if available schedule list; then
         "$fd --records $big schedule list --patient $big_pid" "rg -c $absent $big/appointments"
 else missing "schedule list --patient / rg appointments/" "<= 0.1"; fi
 
+stmts="$bench_dir/statements"
 if available pay statement && "$fd" --records "$small" pay statement --help 2>/dev/null | grep -q -- --all-due; then
     bench "pay statement --all-due / rg ledger/" "<= 1.5" 3 \
-        "$fd --records $big pay statement --all-due" "rg -c $absent $big/ledger"
+        "$fd --records $big pay statement --all-due -o $stmts" "rg -c $absent $big/ledger" "rm -rf $stmts"
 else missing "pay statement --all-due / rg ledger/" "<= 1.5"; fi
 
 if available check; then
@@ -176,7 +177,7 @@ peak "patient list --all" "$fd" --records "$big" patient list --all
 peak "index rebuild" "$fd" --records "$big" index rebuild
 available schedule list && peak "schedule list --patient" "$fd" --records "$big" schedule list --patient "$big_pid"
 available check && peak "check" "$fd" --records "$big" check
-available pay statement && peak "pay statement --all-due" "$fd" --records "$big" pay statement --all-due
+available pay statement && rm -rf "$stmts" && peak "pay statement --all-due" "$fd" --records "$big" pay statement --all-due -o "$stmts"
 available patient import && peak "patient import ($import_rows rows)" sh -c \
     "rm -rf $imp && $fd init $imp --quiet && $fd --records $imp patient import $csv --map $here/examples/synthea-patients.map.toml --quiet"
 

@@ -66,6 +66,7 @@ fn full_day() -> &'static Day {
         // Units 20..40: the second-newest working day, all 20 providers.
         let appointments: Vec<Appointment> = (20..40)
             .flat_map(|u| plan.provider_day(u, u64::MAX))
+            .map(|v| v.appointment)
             .collect();
         Day {
             tz,

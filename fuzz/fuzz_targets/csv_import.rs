@@ -19,7 +19,7 @@ given = "First"
 family = "Last"
 birth_date = { column = "DOB", format = "%m/%d/%Y" }
 sex = { column = "Sex", map = { Male = "M", Female = "F" } }
-phone = "Phone"
+mobile_phone = "Phone"
 notes = "Notes"
 
 [[skip]]

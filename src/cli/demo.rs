@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
@@ -13,6 +14,7 @@ use crate::cli::init::check_new_dir;
 use crate::domain::demo;
 use crate::domain::office::Office;
 use crate::error::{Error, Result, exit};
+use crate::store::ledger::SERVICES_FILE;
 use crate::store::schedule::APPOINTMENT_TYPES_FILE;
 use crate::store::{self, Mode, Options, Store, Txn, git, to_toml};
 
@@ -103,32 +105,33 @@ fn cmd_generate(ctx: &Ctx, args: GenerateArgs) -> Result<u8> {
         },
         &progress,
     )?;
-    let appointments = if args.appointments > 0 {
+    let (appointments, ledger) = if args.appointments > 0 {
         write_schedule(&mut txn, &args, now, &progress)?
     } else {
-        0
+        (0, 0)
     };
     txn.commit(&format!(
-        "Generate demo clinic: {patients} patients, {appointments} appointments."
+        "Generate demo clinic: {patients} patients, {appointments} appointments, {ledger} ledger entries."
     ))?;
     if show {
         eprintln!();
     }
     ctx.say(&format!(
-        "Generated {patients} patients and {appointments} appointments in {} in {:.1} s",
+        "Generated {patients} patients, {appointments} appointments and {ledger} ledger entries in {} in {:.1} s",
         args.dir.display(),
         started.elapsed().as_secs_f64()
     ));
     Ok(exit::OK)
 }
 
-/// Providers, rooms and appointment types, then the appointments themselves.
+/// Providers, rooms, appointment types and the fee schedule, then the appointments with their
+/// ledgers. Returns how many appointments and ledger entries were written.
 fn write_schedule(
     txn: &mut Txn,
     args: &GenerateArgs,
     now: DateTime<FixedOffset>,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<u64> {
+) -> Result<(u64, u64)> {
     for p in demo::providers(args.providers)? {
         txn.put(&Store::provider_rel(&p.key)?, &p, Mode::CreateNew)?;
     }
@@ -140,23 +143,35 @@ fn write_schedule(
         &demo::appointment_types(),
         Mode::CreateNew,
     )?;
+    txn.put(
+        Path::new(SERVICES_FILE),
+        &demo::fee_schedule(),
+        Mode::CreateNew,
+    )?;
     let tz = txn.store().office.tz()?;
     let plan = demo::Schedule::new(args.seed, args.patients, args.providers, now, tz);
     let wanted = args.appointments;
-    txn.put_bulk(
+    let ledger = AtomicU64::new(0);
+    let written = txn.put_bulk(
         plan.units_for(wanted),
         |unit| {
             let cap = wanted.saturating_sub(unit * demo::VISITS_PER_DAY);
-            plan.provider_day(unit, cap)
-                .iter()
-                .map(|a| {
-                    let rel = Store::appointment_rel(a.start.date_naive(), &a.id);
-                    Ok((rel, to_toml(a)?.into_bytes()))
-                })
-                .collect()
+            let mut files = Vec::new();
+            for v in plan.provider_day(unit, cap) {
+                let a = &v.appointment;
+                let rel = Store::appointment_rel(a.start.date_naive(), &a.id);
+                files.push((rel, to_toml(a)?.into_bytes()));
+                for e in &v.ledger {
+                    files.push((Store::ledger_rel(e.date, &e.id), to_toml(e)?.into_bytes()));
+                }
+                ledger.fetch_add(v.ledger.len() as u64, Ordering::Relaxed);
+            }
+            Ok(files)
         },
         progress,
-    )
+    )?;
+    let ledger = ledger.into_inner();
+    Ok((written - ledger, ledger))
 }
 
 /// 09:00 on `day` in the office's time zone: the "now" every generated record is stamped with.

@@ -12,7 +12,7 @@ pub enum Command {
     Rebuild(RebuildArgs),
 }
 
-/// Rebuild the patient index under .frontdesk/ from the record files.
+/// Rebuild the patient and appointment indexes under .frontdesk/ from the record files.
 ///
 /// Never needed for correctness (every command checks the index against the files and
 /// refreshes what changed), but handy after restoring a backup or to time a cold start.
@@ -26,6 +26,8 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
             let txn = store.begin()?;
             let refreshed = index::rebuild(&txn)?;
             warn_problems(&refreshed.problems);
+            let appointments = crate::store::schedule_index::rebuild(&store)?;
+            ctx.say(&format!("Indexed {appointments} appointments"));
             ctx.say(&format!(
                 "Indexed {} patients{}",
                 refreshed.summaries.len(),

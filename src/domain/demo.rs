@@ -17,6 +17,9 @@ use crate::domain::id::{Id, IdKind};
 use crate::domain::insurance::{
     Coverage, Payer, Relationship, Subscriber, Verification, VerifyMethod, VerifyResult,
 };
+use crate::domain::ledger::{
+    AppliesTo, BillTo, Entry as LedgerEntry, Kind as LedgerKind, Method, ServiceLine,
+};
 use crate::domain::patient::{ContactPreference, Patient, Phone, PhoneKind, Sex, Status};
 use crate::domain::schedule::appointment::{
     self, Appointment, Change, Status as AppointmentStatus,
@@ -24,6 +27,7 @@ use crate::domain::schedule::appointment::{
 use crate::domain::schedule::apptype::{self, AppointmentType, AppointmentTypes, CopayKind, Need};
 use crate::domain::schedule::provider::{self, Provider, parse_hours_spec};
 use crate::domain::schedule::room::{self, Room};
+use crate::domain::service::{self, FeeSchedule, Service};
 use crate::error::Result;
 
 /// Which kind of record a random stream belongs to, so streams never overlap.
@@ -785,15 +789,15 @@ impl Schedule {
         monday - Days::new(weeks_back * 7) + Days::new(weekday)
     }
 
-    /// Patient for a visit: skewed, so some patients come often and many come rarely.
-    fn pick_patient(&self, rng: &mut StdRng) -> Id {
+    /// Patient number for a visit: skewed, so some patients come often and many rarely.
+    fn pick_patient(&self, rng: &mut StdRng) -> u64 {
         let u: f64 = rng.random();
         let k = ((self.patients as f64) * u.powf(1.6)) as u64;
-        patient_id(self.seed, k.min(self.patients - 1))
+        k.min(self.patients - 1)
     }
 
-    /// The visits of provider-day `unit`, at most `cap` of them.
-    pub fn provider_day(&self, unit: u64, cap: u64) -> Vec<Appointment> {
+    /// The visits of provider-day `unit`, at most `cap` of them, each with its ledger.
+    pub fn provider_day(&self, unit: u64, cap: u64) -> Vec<Visit> {
         let mut rng = rng_for(self.seed, Stream::Appointment, unit);
         let provider_ix = (unit % self.providers.len() as u64) as usize;
         let date = self.day_of(unit);
@@ -810,7 +814,17 @@ impl Schedule {
             let start = self.at(date, minute);
             let end = self.at(date, minute + minutes as i64);
             let room = (key != "telehealth").then(|| format!("exam-{}", provider_ix + 1));
-            out.push(self.visit(&mut rng, key, start, end, provider_ix, room));
+            let k = self.pick_patient(&mut rng);
+            let appointment = self.visit(&mut rng, k, key, start, end, provider_ix, room);
+            let ledger = if appointment.status == AppointmentStatus::Fulfilled {
+                self.visit_ledger(&mut rng, k, &appointment)
+            } else {
+                Vec::new()
+            };
+            out.push(Visit {
+                appointment,
+                ledger,
+            });
             minute += (minutes + buffer) as i64;
         }
         out
@@ -825,9 +839,11 @@ impl Schedule {
             .fixed_offset()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn visit(
         &self,
         rng: &mut StdRng,
+        patient_n: u64,
         kind: &str,
         start: DateTime<FixedOffset>,
         end: DateTime<FixedOffset>,
@@ -838,7 +854,7 @@ impl Schedule {
         let mut a = Appointment {
             schema: appointment::SCHEMA,
             id: Id::generate_with(IdKind::Appointment, rng),
-            patient: self.pick_patient(rng),
+            patient: patient_id(self.seed, patient_n),
             provider: self.providers[provider_ix].clone(),
             kind: kind.into(),
             start,
@@ -885,6 +901,135 @@ impl Schedule {
             a.history.push(change(status, at.max(booked_at)));
         }
         a
+    }
+}
+
+/// One generated appointment and the ledger entries it led to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Visit {
+    pub appointment: Appointment,
+    pub ledger: Vec<LedgerEntry>,
+}
+
+/// (appointment type, CPT code, description, fee in cents)
+const FEES: &[(&str, &str, &str, i64)] = &[
+    (
+        "follow-up",
+        "99213",
+        "Office visit, established patient, low complexity",
+        12500,
+    ),
+    (
+        "urgent",
+        "99212",
+        "Office visit, established patient, straightforward",
+        9000,
+    ),
+    (
+        "annual-physical",
+        "99396",
+        "Preventive visit, established patient, 40-64",
+        21000,
+    ),
+    (
+        "new-patient",
+        "99203",
+        "New patient office visit, low complexity",
+        18000,
+    ),
+    (
+        "telehealth",
+        "99213",
+        "Office visit, established patient, low complexity",
+        12500,
+    ),
+];
+
+/// The fee schedule (`services.toml`) the generated charges use.
+pub fn fee_schedule() -> FeeSchedule {
+    let mut services: Vec<Service> = Vec::new();
+    for &(_, code, description, cents) in FEES {
+        if !services.iter().any(|s| s.code == code) {
+            services.push(Service {
+                code: code.into(),
+                description: description.into(),
+                fee: Decimal::new(cents, 2),
+                extra: Default::default(),
+            });
+        }
+    }
+    FeeSchedule {
+        schema: service::SCHEMA,
+        services,
+    }
+}
+
+impl Schedule {
+    /// A fulfilled visit's ledger: the charge (to insurance with the co-pay as the patient's
+    /// portion, or to a self-pay patient), the co-pay or payment taken at the desk most of the
+    /// time, and for most insured visits the insurance payment a few weeks later.
+    fn visit_ledger(&self, rng: &mut StdRng, patient_n: u64, a: &Appointment) -> Vec<LedgerEntry> {
+        let patient = patient(self.seed, patient_n, self.now);
+        let &(_, code, description, cents) =
+            FEES.iter().find(|f| f.0 == a.kind).unwrap_or(&FEES[0]);
+        let fee = Decimal::new(cents, 2);
+        let coverage = patient.coverage_on(1, a.start.date_naive());
+        let copay = coverage.and_then(|c| c.copay_office).unwrap_or_default();
+        let entry =
+            |rng: &mut StdRng, kind: LedgerKind, amount: Decimal, at: DateTime<FixedOffset>| {
+                let mut e = LedgerEntry::new(kind, a.patient.clone(), amount, at, "demo");
+                e.id = Id::generate_with(IdKind::Transaction, rng);
+                e.appointment = Some(a.id.clone());
+                e
+            };
+        let mut charge = entry(rng, LedgerKind::Charge, fee, a.end);
+        charge.services = vec![ServiceLine {
+            code: code.into(),
+            description: description.into(),
+            fee,
+        }];
+        charge.bill_to = Some(if coverage.is_some() {
+            BillTo::Insurance
+        } else {
+            BillTo::Patient
+        });
+        if coverage.is_some() && !copay.is_zero() {
+            charge.patient_portion = Some(copay);
+        }
+        let due_now = if coverage.is_some() { copay } else { fee };
+        let mut out = vec![charge];
+        if !due_now.is_zero() && rng.random_bool(0.8) {
+            let mut pay = entry(rng, LedgerKind::Payment, due_now, a.start);
+            pay.method = Some(*pick(
+                rng,
+                &[Method::Card, Method::Card, Method::Cash, Method::Check],
+            ));
+            pay.applies_to = Some(if coverage.is_some() {
+                AppliesTo::Copay
+            } else {
+                AppliesTo::Appointment
+            });
+            out.push(pay);
+        }
+        let paid_at = a.end + chrono::Duration::days(rng.random_range(14..35));
+        if let Some(c) = coverage.filter(|_| paid_at <= self.now && rng.random_bool(0.85)) {
+            let allowed = (fee * Decimal::new(70, 2)).round_dp(2);
+            let mut ins = entry(
+                rng,
+                LedgerKind::InsurancePayment,
+                allowed - copay.min(allowed),
+                paid_at,
+            );
+            ins.payer = Some(c.payer.clone());
+            ins.allowed = Some(allowed);
+            ins.contractual = Some(fee - allowed);
+            ins.patient_responsibility = Some(copay.min(allowed));
+            ins.charges = vec![out[0].id.clone()];
+            if !ins.amount.is_zero() {
+                out.push(ins);
+            }
+        }
+        out
     }
 }
 
@@ -952,14 +1097,30 @@ mod tests {
         }
         let mut visits = 0;
         let mut noshows = 0;
+        let mut ledger = 0;
         for unit in 0..400 {
-            let day = s.provider_day(unit, u64::MAX);
+            let provider_day = s.provider_day(unit, u64::MAX);
+            for v in &provider_day {
+                for e in &v.ledger {
+                    e.validate().unwrap();
+                    assert_eq!(e.patient, v.appointment.patient);
+                    let text = toml::to_string(e).unwrap();
+                    assert_eq!(&toml::from_str::<LedgerEntry>(&text).unwrap(), e);
+                }
+                ledger += v.ledger.len();
+            }
+            let day: Vec<Appointment> = provider_day.into_iter().map(|v| v.appointment).collect();
             assert!(
                 day.len() >= 15 && day.len() <= 20,
                 "unit {unit}: {}",
                 day.len()
             );
-            assert_eq!(day, s.provider_day(unit, u64::MAX));
+            let again: Vec<Appointment> = s
+                .provider_day(unit, u64::MAX)
+                .into_iter()
+                .map(|v| v.appointment)
+                .collect();
+            assert_eq!(day, again);
             for w in day.windows(2) {
                 assert!(w[0].end <= w[1].start, "no overlaps within a provider-day");
             }
@@ -979,6 +1140,10 @@ mod tests {
         }
         let rate = noshows as f64 / visits as f64;
         assert!((0.05..=0.10).contains(&rate), "no-show rate {rate}");
+        assert!(
+            ledger > visits,
+            "charges, co-pays and insurance payments: {ledger}"
+        );
         assert_eq!(s.provider_day(3, 5).len(), 5, "capped");
     }
 

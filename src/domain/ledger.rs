@@ -666,6 +666,29 @@ pub fn copay_due(patient: &Patient, kind: CopayKind, on: NaiveDate) -> Option<Co
     })
 }
 
+/// The co-pay still to collect for one appointment: [`copay_due`] less the co-pay payments in
+/// effect that name the appointment. None when nothing is left to collect.
+pub fn copay_outstanding(
+    patient: &Patient,
+    kind: CopayKind,
+    on: NaiveDate,
+    appointment: &Id,
+    entries: &[Entry],
+) -> Option<CopayDue> {
+    let due = copay_due(patient, kind, on)?;
+    let paid: Decimal = effective(entries)
+        .into_iter()
+        .filter(|e| e.kind == Kind::Payment && e.applies_to == Some(AppliesTo::Copay))
+        .filter(|e| e.appointment.as_ref() == Some(appointment))
+        .map(|e| e.amount)
+        .sum();
+    let left = due.amount - paid;
+    (left > Decimal::ZERO).then(|| CopayDue {
+        amount: cents(left),
+        payer: due.payer,
+    })
+}
+
 /// A visit on a statement: one appointment (or one day's charges without one) with its charges
 /// and the payments applied to it.
 #[derive(Debug, Clone, Serialize)]
@@ -916,6 +939,67 @@ mod tests {
     }
 
     #[test]
+    fn copay_outstanding_counts_what_was_collected_for_the_visit() {
+        use crate::domain::insurance::{Coverage, Relationship, Subscriber};
+        let cov = Coverage {
+            rank: 1,
+            payer: "aetna".into(),
+            plan: None,
+            member_id: "W1".into(),
+            group: None,
+            effective: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+            end: None,
+            copay_office: Some(money(25_00)),
+            copay_specialist: Some(money(40_00)),
+            copay_urgent: None,
+            deductible: None,
+            subscriber: Subscriber {
+                relationship: Relationship::Own,
+                name: None,
+                birth_date: None,
+            },
+            verifications: Vec::new(),
+        };
+        let mut p: Patient = toml::from_str(&format!(
+            "schema = 1\nid = \"{}\"\nstatus = \"active\"\ngiven = \"A\"\nfamily = \"B\"\nbirth_date = \"1980-01-01\"\nsex = \"F\"\ncreated = \"2026-01-01T09:00:00-05:00\"\nupdated = \"2026-01-01T09:00:00-05:00\"\n",
+            pid()
+        ))
+        .unwrap();
+        p.insurance = vec![cov];
+        let day = at(0).date_naive();
+        let appt = Id::parse("A7K3QX9M2").unwrap();
+        assert_eq!(
+            copay_due(&p, CopayKind::Specialist, day).unwrap().amount,
+            money(40_00)
+        );
+        assert!(copay_due(&p, CopayKind::Urgent, day).is_none());
+        assert!(copay_due(&p, CopayKind::None, day).is_none());
+        assert!(
+            copay_due(
+                &p,
+                CopayKind::Office,
+                NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()
+            )
+            .is_none()
+        );
+        let mut part = entry(Kind::Payment, 10_00, 0);
+        part.applies_to = Some(AppliesTo::Copay);
+        part.appointment = Some(appt.clone());
+        let entries = vec![part.clone()];
+        assert_eq!(
+            copay_outstanding(&p, CopayKind::Office, day, &appt, &entries)
+                .unwrap()
+                .amount,
+            money(15_00)
+        );
+        let mut rest = part.clone();
+        rest.id = Id::generate(IdKind::Transaction);
+        rest.amount = money(15_00);
+        let entries = vec![part, rest];
+        assert!(copay_outstanding(&p, CopayKind::Office, day, &appt, &entries).is_none());
+    }
+
+    #[test]
     fn validate_names_what_is_missing() {
         let mut e = entry(Kind::Payment, 10_00, 0);
         e.method = None;
@@ -1010,6 +1094,17 @@ mod tests {
             // itself (excluded above) or an insurance payment settling charges.
             prop_assert_eq!(totals(&with_void), totals(&without));
             prop_assert_eq!(balance(&with_void).total, balance(&without).total);
+        }
+
+        #[test]
+        fn entries_round_trip_through_their_files(entries in arb_ledger()) {
+            for e in &entries {
+                let text = toml::to_string(e).unwrap();
+                let back: Entry = toml::from_str(&text).unwrap();
+                prop_assert_eq!(&back, e);
+                let line = format!("patient = \"{}\"\n", e.patient);
+                prop_assert!(text.contains(&line), "{}", text);
+            }
         }
 
         #[test]

@@ -285,6 +285,22 @@ pub fn of_patient(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     Ok(out)
 }
 
+/// Throws the appointment index away and builds it again from the day directories; returns
+/// how many appointments it holds.
+pub fn rebuild(store: &Store) -> Result<usize> {
+    remove(store)?;
+    let mut n = 0;
+    for y in years(store)? {
+        let idx = refresh_year(store, y)?;
+        n += idx
+            .days
+            .values()
+            .map(|d| d.pairs.split(' ').filter(|p| !p.is_empty()).count())
+            .sum::<usize>();
+    }
+    Ok(n)
+}
+
 /// Deletes every appointment index file; the next lookup rebuilds what it needs.
 pub fn remove(store: &Store) -> Result<()> {
     let dir = store.path(Path::new(STATE_DIR)).join("index");

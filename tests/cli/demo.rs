@@ -24,7 +24,7 @@ fn generates_valid_private_records_in_one_commit() {
     assert_eq!(c.commits(), 2, "init + one commit for the whole batch");
     let msg = &c.commit_messages()[0];
     assert!(
-        msg.ends_with("Generate demo clinic: 120 patients, 0 appointments."),
+        msg.ends_with("Generate demo clinic: 120 patients, 0 appointments, 0 ledger entries."),
         "{msg}"
     );
     let status = crate::harness::git_lines(&c.root, &["status", "--porcelain"]);

@@ -10,6 +10,7 @@ mod balance;
 mod charge;
 mod closeout;
 mod collect;
+pub mod copay;
 mod import;
 mod insurance;
 mod ledger;

@@ -100,6 +100,10 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
     ) {
         eprintln!("frontdesk: warning: {w}");
     }
+    // The co-pay for this visit's type from the primary coverage (payments, issue 4).
+    if let Some(line) = crate::cli::pay::copay::checkin_line(&sched.store, &appt)? {
+        ctx.say(&line);
+    }
     Ok(exit::OK)
 }
 
