@@ -19,7 +19,7 @@ given = "First"
 family = "Last"
 birth_date = { column = "DOB", format = "%m/%d/%Y" }
 sex = { column = "Sex", map = { Male = "M", Female = "F" } }
-phone = "Phone"
+mobile_phone = "Phone"
 notes = "Notes"
 
 [[skip]]
@@ -55,8 +55,10 @@ fuzz_target!(|data: &[u8]| {
     };
     for record in reader.records().flatten().take(64) {
         if let Outcome::Bad(errors) = plan.row(&record, Id::generate(IdKind::Patient), &ctx) {
+            // Only cells marked with `~`, which no message of ours contains, can be told
+            // apart from our own words ("fields", "the header has") when found in an error.
             for e in errors {
-                for cell in record.iter().filter(|c| c.len() >= 6) {
+                for cell in record.iter().filter(|c| c.len() >= 4 && c.contains('~')) {
                     assert!(!e.what.contains(cell), "a row error quotes a cell");
                 }
             }

@@ -69,8 +69,17 @@ pub fn cmd_sync(ctx: &Ctx, args: Args) -> Result<u8> {
     for attempt in 1..=PUSH_TRIES {
         git::fetch(&root, &user, &remote)?;
         if git::resolve(&root, &user, &upstream).is_some() {
-            received.extend(pull(&store, &upstream, &args)?);
+            let before = git::resolve(&root, &user, "HEAD").unwrap_or_default();
+            let changed = pull(&store, &upstream, &args)?;
+            received.extend(changed.iter().cloned());
             new_problems = problems_brought(&store, &received)?;
+            refuse_unreadable(
+                &store,
+                &before,
+                &changed,
+                &new_problems,
+                args.keep_conflicts,
+            )?;
         }
         if args.no_push {
             break;
@@ -199,6 +208,48 @@ fn conflict(store: &Store, files: &[PathBuf], keep: bool) -> Result<Error> {
     store.make_private(files)?;
     Ok(Error::conflict(format!("{what}; the merge was undone, nothing here changed"))
         .hint("decide which version is right with the other site, then run `frontdesk sync --keep-conflicts` and fix the marked files, or change the record at one site only and sync both again"))
+}
+
+/// A merge git made without a conflict can still leave a record unreadable: both sites added
+/// the same table (`[address]`) in different places, and the file now says it twice. Such a
+/// merge is undone like a conflict (or, with --keep-conflicts, kept and not pushed), so a
+/// broken record never spreads to the other sites.
+fn refuse_unreadable(
+    store: &Store,
+    before: &str,
+    changed: &[PathBuf],
+    brought: &[Problem],
+    keep: bool,
+) -> Result<()> {
+    let broken: Vec<PathBuf> = brought
+        .iter()
+        .filter(|p| p.unreadable)
+        .map(|p| p.file.clone())
+        .collect();
+    if broken.is_empty() {
+        return Ok(());
+    }
+    let root = store.root();
+    let list: Vec<String> = broken.iter().map(|f| store.display(f)).collect();
+    let what = format!(
+        "{} record file(s) were changed both here and at another site, and git's merge of them does not parse: {}",
+        broken.len(),
+        list.join(", ")
+    );
+    if keep {
+        print_problems(
+            store,
+            crate::render::Format::Table,
+            &brought.iter().filter(|p| p.unreadable).collect::<Vec<_>>(),
+        )?;
+        return Err(Error::conflict(format!("{what}; the merge is kept here and was not pushed"))
+            .hint(format!("fix each file as `frontdesk check` says, then `git -C {0} commit -a` and `frontdesk sync` (or undo it with `git -C {0} reset --hard {before}`)", root.display())));
+    }
+    git::reset_hard(root, &store.options.user, before)?;
+    // The reset rewrote those files with the umask's mode.
+    store.make_private(changed)?;
+    Err(Error::conflict(format!("{what}; the merge was undone, nothing here changed"))
+        .hint("decide which version is right with the other site, then run `frontdesk sync --keep-conflicts` and fix the listed files, or change the record at one site only and sync both again"))
 }
 
 /// Problems `check` finds that involve a file the sync brought in.

@@ -26,6 +26,10 @@ pub struct Problem {
     /// Set when `check --fix` may repair it without judgement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// The file cannot be read at all (it does not parse, or holds conflict markers): every
+    /// command that needs the record refuses until a person repairs it.
+    #[serde(skip)]
+    pub unreadable: bool,
 }
 
 /// A repair that loses nothing: it can be applied without asking anyone.
@@ -50,10 +54,15 @@ impl Problem {
             what: what.into(),
             todo: todo.into(),
             fix: None,
+            unreadable: false,
         }
     }
     pub fn line(mut self, line: Option<usize>) -> Self {
         self.line = line;
+        self
+    }
+    pub fn unreadable(mut self) -> Self {
+        self.unreadable = true;
         self
     }
     pub fn fixable(mut self, fix: Fix) -> Self {

@@ -319,46 +319,43 @@ impl Lines<'_> {
 impl Mapping {
     /// Parses a mapping file. `path` is only used to name the file in errors (`map.toml:12: …`).
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Mapping> {
-        let raw: RawMap = crate::store::parse_toml(path, bytes)
-            .map_err(|e| e.hint("fix the mapping file; docs/import.md lists every key"))?;
+        const HINT: &str = "fix the mapping file; docs/import.md lists every key";
+        let raw: RawMap = crate::store::parse_toml(path, bytes).map_err(|e| e.hint(HINT))?;
         // parse_toml accepted the bytes as UTF-8; its spans count from after a BOM.
         let text = std::str::from_utf8(bytes).unwrap_or("");
         let lines = Lines(text.strip_prefix('\u{feff}').unwrap_or(text));
         let name = path.display().to_string();
-        let at = |line: usize, msg: String| {
-            Error::user(format!("{name}:{line}: {msg}"))
-                .hint("fix the mapping file; docs/import.md lists every key")
-        };
+        Mapping::check(&raw, &lines, name.clone())
+            .map_err(|(line, msg)| Error::user(format!("{name}:{line}: {msg}")).hint(HINT))
+    }
 
+    /// The checks serde cannot make; an error is (line in the map, message).
+    fn check(raw: &RawMap, lines: &Lines, name: String) -> MapResult<Mapping> {
         let encoding = match &raw.encoding {
             None => Encoding::Utf8,
             Some(e) => Encoding::parse(e.get_ref()).ok_or_else(|| {
-                at(
+                (
                     lines.of(e),
-                    "encoding must be \"utf-8\" or \"windows-1252\"".into(),
+                    "encoding must be \"utf-8\" or \"windows-1252\"".to_string(),
                 )
             })?,
         };
         let delimiter = match &raw.delimiter {
             None => b',',
-            Some(d) => match d.get_ref().as_str() {
-                "tab" | "\t" => b'\t',
-                s if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" => s.as_bytes()[0],
-                _ => {
-                    return Err(at(
-                        lines.of(d),
-                        "delimiter must be one character such as \",\", \";\", \"|\" or \"tab\""
-                            .into(),
-                    ));
-                }
-            },
+            Some(d) => parse_delimiter(d.get_ref()).ok_or_else(|| {
+                (
+                    lines.of(d),
+                    "delimiter must be one character such as \",\", \";\", \"|\" or \"tab\""
+                        .to_string(),
+                )
+            })?,
         };
         let default_formats = match &raw.date_format {
             None => Vec::new(),
-            Some(f) => check_formats(&f.get_ref().0).map_err(|m| at(lines.of(f), m))?,
+            Some(f) => check_formats(&f.get_ref().0).map_err(|m| (lines.of(f), m))?,
         };
         let Some(identity) = &raw.identity else {
-            return Err(at(
+            return Err((
                 1,
                 "no [identity] table: say which column identifies a row already imported".into(),
             ));
@@ -367,13 +364,13 @@ impl Mapping {
         let RawIdentity { system, column } = identity.get_ref();
         let identity_system = system.trim().to_ascii_lowercase();
         check_system(&identity_system)
-            .map_err(|m| at(identity_line, format!("identity.system {m}")))?;
+            .map_err(|m| (identity_line, format!("identity.system {m}")))?;
         if column.trim().is_empty() {
-            return Err(at(identity_line, "identity.column is empty".into()));
+            return Err((identity_line, "identity.column is empty".into()));
         }
         for required in [Field::Given, Field::Family, Field::BirthDate] {
             if !raw.fields.contains_key(&required) {
-                return Err(at(
+                return Err((
                     1,
                     format!(
                         "no rule for fields.{}: a patient needs a given name, a family name and a date of birth",
@@ -382,48 +379,15 @@ impl Mapping {
                 ));
             }
         }
-
-        let mut rules = Vec::new();
-        for (field, spec) in &raw.fields {
-            let target = Target::Field(*field);
-            let line = lines.of(spec);
-            let rule = build_rule(target, &spec.get_ref().0, &default_formats, line)
-                .map_err(|m| at(line, m))?;
-            rules.push(rule);
-        }
-        for (system, spec) in &raw.external_ids {
-            let line = lines.of(spec);
-            let system = system.trim().to_ascii_lowercase();
-            check_system(&system).map_err(|m| at(line, format!("external_ids key {m}")))?;
-            if system == identity_system {
-                return Err(at(
-                    line,
-                    format!(
-                        "external_ids.{system} repeats the identity system; the identity column fills it"
-                    ),
-                ));
-            }
-            let rule = build_rule(Target::ExternalId(system), &spec.get_ref().0, &[], line)
-                .map_err(|m| at(line, m))?;
-            rules.push(rule);
-        }
-        let mut skips = Vec::new();
-        for (n, s) in raw.skip.iter().enumerate() {
-            let line = lines.of(s);
-            skips.push(
-                build_skip(s.get_ref(), line)
-                    .map_err(|m| at(line, format!("skip rule {}: {m}", n + 1)))?,
-            );
-        }
         Ok(Mapping {
             name,
             encoding,
             delimiter,
+            rules: check_rules(raw, lines, &default_formats, &identity_system)?,
+            skips: check_skips(raw, lines)?,
             identity_system,
             identity_column: column.trim().to_string(),
             identity_line,
-            rules,
-            skips,
         })
     }
 
@@ -493,6 +457,60 @@ impl Mapping {
             skips,
         })
     }
+}
+
+/// A mapping-file problem: the line it is on and what is wrong.
+type MapResult<T> = std::result::Result<T, (usize, String)>;
+
+fn parse_delimiter(d: &str) -> Option<u8> {
+    match d {
+        "tab" | "\t" => Some(b'\t'),
+        s if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" => Some(s.as_bytes()[0]),
+        _ => None,
+    }
+}
+
+fn check_rules(
+    raw: &RawMap,
+    lines: &Lines,
+    default_formats: &[String],
+    identity_system: &str,
+) -> MapResult<Vec<Rule>> {
+    let mut rules = Vec::new();
+    for (field, spec) in &raw.fields {
+        let line = lines.of(spec);
+        let target = Target::Field(*field);
+        rules.push(
+            build_rule(target, &spec.get_ref().0, default_formats, line).map_err(|m| (line, m))?,
+        );
+    }
+    for (system, spec) in &raw.external_ids {
+        let line = lines.of(spec);
+        let system = system.trim().to_ascii_lowercase();
+        check_system(&system).map_err(|m| (line, format!("external_ids key {m}")))?;
+        if system == identity_system {
+            return Err((
+                line,
+                format!(
+                    "external_ids.{system} repeats the identity system; the identity column fills it"
+                ),
+            ));
+        }
+        let target = Target::ExternalId(system);
+        rules.push(build_rule(target, &spec.get_ref().0, &[], line).map_err(|m| (line, m))?);
+    }
+    Ok(rules)
+}
+
+fn check_skips(raw: &RawMap, lines: &Lines) -> MapResult<Vec<Skip>> {
+    raw.skip
+        .iter()
+        .enumerate()
+        .map(|(n, s)| {
+            let line = lines.of(s);
+            build_skip(s.get_ref(), line).map_err(|m| (line, format!("skip rule {}: {m}", n + 1)))
+        })
+        .collect()
 }
 
 /// Exact match first, then a unique case-insensitive one.
@@ -622,7 +640,7 @@ fn parse_template(tpl: &str) -> std::result::Result<Vec<Piece>, String> {
     Ok(pieces)
 }
 
-fn build_skip(s: &RawSkip, _line: usize) -> std::result::Result<Skip, String> {
+fn build_skip(s: &RawSkip, line: usize) -> std::result::Result<Skip, String> {
     if s.column.trim().is_empty() {
         return Err("column is empty".into());
     }
@@ -647,7 +665,7 @@ fn build_skip(s: &RawSkip, _line: usize) -> std::result::Result<Skip, String> {
     Ok(Skip {
         column: s.column.trim().to_string(),
         condition: conditions.remove(0),
-        line: _line,
+        line,
     })
 }
 

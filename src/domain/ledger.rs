@@ -1097,6 +1097,17 @@ mod tests {
         }
 
         #[test]
+        fn entries_round_trip_through_their_files(entries in arb_ledger()) {
+            for e in &entries {
+                let text = toml::to_string(e).unwrap();
+                let back: Entry = toml::from_str(&text).unwrap();
+                prop_assert_eq!(&back, e);
+                let line = format!("patient = \"{}\"\n", e.patient);
+                prop_assert!(text.contains(&line), "{}", text);
+            }
+        }
+
+        #[test]
         fn aging_buckets_partition_the_balance(entries in arb_ledger(), day in 0u32..600) {
             let a = aging(&entries, at(day).date_naive());
             prop_assert_eq!(a.sum(), balance(&entries).total);

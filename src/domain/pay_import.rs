@@ -345,6 +345,22 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever a row holds, reading it gives a payment or an error, never a panic, and an
+        /// error never repeats the row's patient cell.
+        #[test]
+        fn any_row_reads_without_panicking(cells in proptest::collection::vec("\\PC{0,24}", 7)) {
+            let m = map();
+            let header = rec(&["Date", "Txn", "Customer Ref", "Amount", "Tender", "Last4", "Status"]);
+            let l = m.layout(&header).unwrap();
+            let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+            if let Err(e) = m.row(&l, 2, &cells, today) {
+                let patient = cells[2].trim();
+                proptest::prop_assert!(patient.chars().count() < 6 || !e.message.contains(patient), "{}", e.message);
+            }
+        }
+    }
+
     #[test]
     fn missing_columns_are_all_named() {
         let err = map().layout(&rec(&["Date", "Amount"])).err().unwrap();

@@ -319,9 +319,9 @@ impl Checked for Entry {
 /// Parses, checks the schema and validates one file of kind `T`.
 fn inspect<T: Checked>(rel: &Path, bytes: &[u8], office: &Office) -> Inspected {
     if let Some(line) = conflict_marker(bytes) {
-        return Err(conflict_problem(rel, line));
+        return Err(conflict_problem(rel, line).unreadable());
     }
-    let record: T = parse_toml(rel, bytes).map_err(|e| from_error(rel, e))?;
+    let record: T = parse_toml(rel, bytes).map_err(|e| from_error(rel, e).unreadable())?;
     if let Some(p) = schema_rule(rel, record.schema(), T::SCHEMA) {
         return Err(p);
     }

@@ -410,3 +410,10 @@ pub fn count_commits(root: &Path, user: &str, range: &str) -> Result<usize> {
     cmd.args(["rev-list", "--count", range]);
     Ok(run(cmd, "count commits")?.trim().parse().unwrap_or(0))
 }
+
+/// Puts the branch, index and files back to commit `rev` (after a merge that must not stay).
+pub fn reset_hard(root: &Path, user: &str, rev: &str) -> Result<()> {
+    let mut cmd = git(root, user);
+    cmd.args(["reset", "--quiet", "--hard", rev]);
+    run(cmd, "undo the merge").map(drop)
+}

@@ -141,19 +141,7 @@ fn fix_removes_leftovers_tightens_permissions_and_commits_sound_records() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     fs::write(c.path(".git/index.lock"), "").unwrap();
-    let second = c.ok(&[
-        "--no-commit",
-        "patient",
-        "add",
-        "--first",
-        "Ann",
-        "--last",
-        "Lee",
-        "--dob",
-        "1990-01-01",
-        "--sex",
-        "F",
-    ]);
+    let second = c.ok(&[&["--no-commit"][..], &ADD_ANN[..]].concat());
     let (code, out) = check(&c, false);
     assert_eq!(code, 2);
     assert!(

@@ -229,3 +229,53 @@ fn invalid_utf8_arguments_are_refused_cleanly() {
         0
     );
 }
+
+/// CSV files for `patient import` (tests/corpus/import/): formula cells, impossible dates,
+/// invalid UTF-8, broken quoting, a huge cell. `bad-*` are refused whole (exit 2, nothing
+/// written); `ok-*` import.
+#[test]
+fn hostile_import_files_are_refused_whole() {
+    let dir = corpus().join("import");
+    let map = dir.join("map.toml");
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
+        .collect();
+    let scratch = tempfile::tempdir().unwrap();
+    let huge = scratch.path().join("bad-huge-cell.csv");
+    std::fs::write(
+        &huge,
+        format!(
+            "Chart,First,Last,DOB,Sex,Notes\nc1,Jane,Doe,04/02/1980,Female,{}\n",
+            "x".repeat(4 << 20)
+        ),
+    )
+    .unwrap();
+    files.push(("bad-huge-cell".into(), huge));
+    files.sort();
+    assert!(files.len() >= 17);
+    for (name, csv) in &files {
+        let c = Clinic::new();
+        let (before, commits) = (snapshot(&c), c.commits());
+        let out = c.run(&[
+            "patient",
+            "import",
+            csv.to_str().unwrap(),
+            "--map",
+            map.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        if name.starts_with("ok-") {
+            assert_eq!(out.status.code(), Some(0), "{name}: {err}");
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains("frontdesk: error: "), "{name}: {err}");
+        assert!(err.len() < 4000, "{name}: the error echoes the input");
+        assert_eq!(snapshot(&c), before, "{name}: something was written");
+        assert_eq!(c.commits(), commits, "{name}: something was committed");
+    }
+}

@@ -48,18 +48,7 @@ fn a_failed_write_at_any_step_leaves_every_file_as_it_was() {
             "--method",
             "cash",
         ],
-        vec![
-            "patient",
-            "add",
-            "--first",
-            "Ann",
-            "--last",
-            "Lee",
-            "--dob",
-            "1990-01-01",
-            "--sex",
-            "F",
-        ],
+        ADD_ANN.to_vec(),
         vec![
             "patient", "update", &id, "--notes", "changed", "--city", "Salem",
         ],
@@ -142,22 +131,7 @@ fn an_import_failing_midway_writes_nothing() {
 fn a_failed_commit_keeps_the_record_and_check_fix_records_it() {
     let c = Clinic::new();
     let commits = c.commits();
-    let out = with_fault(
-        &c,
-        "git",
-        &[
-            "patient",
-            "add",
-            "--first",
-            "Ann",
-            "--last",
-            "Lee",
-            "--dob",
-            "1990-01-01",
-            "--sex",
-            "F",
-        ],
-    );
+    let out = with_fault(&c, "git", &ADD_ANN);
     assert_eq!(out.status.code(), Some(0));
     let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(String::from_utf8_lossy(&out.stderr).contains("saved but not committed"));

@@ -366,3 +366,17 @@ pub fn book_args(p: &str, n: usize) -> Vec<String> {
     .map(String::from)
     .to_vec()
 }
+
+/// `patient add` for Ann Lee, a second patient many tests need.
+pub const ADD_ANN: [&str; 10] = [
+    "patient",
+    "add",
+    "--first",
+    "Ann",
+    "--last",
+    "Lee",
+    "--dob",
+    "1990-01-01",
+    "--sex",
+    "F",
+];

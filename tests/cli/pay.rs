@@ -1969,3 +1969,91 @@ fn sample_clinic_ledger_adds_up() {
         "{dry}"
     );
 }
+
+// ---- concurrency ----
+
+/// Starts `n` copies of one command at once and returns their exit codes.
+fn race(c: &Clinic, n: usize, args: &[&str]) -> Vec<i32> {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            spawnable(c)
+                .env("FRONTDESK_NOW", NOW)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|mut ch| ch.wait().unwrap().code().unwrap_or(-1))
+        .collect()
+}
+
+#[test]
+fn concurrent_retries_with_one_key_record_one_payment() {
+    let (c, p) = clinic();
+    let codes = race(
+        &c,
+        6,
+        &[
+            "pay",
+            "collect",
+            "--patient",
+            &p,
+            "--amount",
+            "30",
+            "--method",
+            "cash",
+            "--idempotency-key",
+            "desk2-0007",
+        ],
+    );
+    assert!(codes.iter().all(|c| *c == 0), "{codes:?}");
+    let ledger = c
+        .files()
+        .into_iter()
+        .filter(|f| f.starts_with("ledger/"))
+        .count();
+    assert_eq!(ledger, 1);
+    assert_eq!(balance(&c, &p)["credit"], "30.00");
+}
+
+#[test]
+fn concurrent_refunds_never_exceed_what_was_paid() {
+    let (c, p) = clinic();
+    ok(
+        &c,
+        &[
+            "pay",
+            "collect",
+            "--patient",
+            &p,
+            "--amount",
+            "100",
+            "--method",
+            "cash",
+        ],
+    );
+    // Four clerks each refund 40.00 of the 100.00 at the same instant: two can succeed.
+    let codes = race(
+        &c,
+        4,
+        &[
+            "pay",
+            "refund",
+            "--patient",
+            &p,
+            "--amount",
+            "40",
+            "--method",
+            "cash",
+            "--reason",
+            "overpaid",
+        ],
+    );
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 2, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 2).count(), 2, "{codes:?}");
+    assert_eq!(balance(&c, &p)["credit"], "20.00");
+}

@@ -29,6 +29,12 @@ needs = [{ kind = "procedure", minutes = 30 }]
 key = "quick"
 name = "Quick check"
 minutes = 15
+
+[[type]]
+key = "new"
+name = "New patient"
+minutes = 30
+new_patient = true
 "#;
 
 /// A clinic with two providers, rooms, types, a holiday and two patients, and a pinned clock.
@@ -215,7 +221,7 @@ fn booking_writes_one_file_one_commit_and_shows_on_the_day() {
         day.contains("09:30  09:50") && day.contains("Doe, Jane"),
         "{day}"
     );
-    assert!(day.contains("-- free 90 min --"), "{day}");
+    assert!(day.contains("(free 90 min)"), "{day}");
     assert!(day.contains("(break)"), "{day}");
     let show = d.ok(format!("schedule show {id}"));
     assert!(show.contains("booked by testclerk"), "{show}");
@@ -741,6 +747,20 @@ fn the_visit_flow_from_confirm_to_checkout() {
     assert!(d.appt_file(&b).contains("status = \"noshow\""));
     d.ok(format!("schedule checkin {c}"));
     d.ok(format!("schedule left {c}"));
+    // A new-patient visit for someone already seen gets a warning (the booking stands).
+    let (_, err) = d.ok2(format!(
+        "schedule book --patient {} --provider okafor --type new --at '2026-12-01 14:00'",
+        d.jane
+    ));
+    assert!(
+        err.contains(&format!("patient {} was already seen ({a}", d.jane)),
+        "{err}"
+    );
+    let (_, err) = d.ok2(format!(
+        "schedule book --patient {} --provider okafor --type new --at '2026-12-01 15:00'",
+        d.c.add_jane_twin()
+    ));
+    assert!(!err.contains("already seen"), "{err}");
     assert!(d.appt_file(&c).contains("status = \"left\""));
     let msgs = d.c.commit_messages().join("\n");
     assert!(

@@ -105,10 +105,12 @@ fn offline_work_at_two_sites_merges_without_conflicts() {
 fn one_record_edited_at_both_sites_is_refused_then_marked_for_a_person() {
     let s = two_sites();
     let id = s.a.add_jane();
+    s.a.ok(&["patient", "update", &id, "--notes", "first visit"]);
     s.a.ok(&["sync"]);
     s.b.ok(&["sync"]);
-    s.a.ok(&["patient", "update", &id, "--city", "Boston"]);
-    s.b.ok(&["patient", "update", &id, "--city", "Salem"]);
+    // One line changed two ways: git cannot merge it.
+    s.a.ok(&["patient", "update", &id, "--notes", "moved to Boston"]);
+    s.b.ok(&["patient", "update", &id, "--notes", "moved to Salem"]);
     s.a.ok(&["sync"]);
     let before = head(&s.b);
     let file = s.b.patient_file(&id);
@@ -164,19 +166,7 @@ fn one_record_edited_at_both_sites_is_refused_then_marked_for_a_person() {
 #[test]
 fn refuses_uncommitted_changes_a_busy_tree_and_a_missing_remote() {
     let s = two_sites();
-    let id = s.b.ok(&[
-        "--no-commit",
-        "patient",
-        "add",
-        "--first",
-        "Ann",
-        "--last",
-        "Lee",
-        "--dob",
-        "1990-01-01",
-        "--sex",
-        "F",
-    ]);
+    let id = s.b.ok(&[&["--no-commit"][..], &ADD_ANN[..]].concat());
     let err = s.b.fails(&["sync"], 2);
     assert!(
         err.contains("not committed") && err.contains(id.trim()),
@@ -248,4 +238,54 @@ fn a_double_booking_made_at_two_sites_is_reported_after_sync() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+/// Git merges two additions far apart in one file without a conflict, but the result can be a
+/// record that does not parse (the same table twice). Sync undoes such a merge like a conflict.
+#[test]
+fn a_clean_git_merge_that_breaks_a_record_is_undone() {
+    let s = two_sites();
+    let id = s.a.add_jane();
+    s.a.ok(&["sync"]);
+    s.b.ok(&["sync"]);
+    let rel = format!("patients/{}/{id}.toml", &id[1..3]);
+    let base = fs::read_to_string(s.a.path(&rel)).unwrap();
+    // Site A adds the address at the end, site B before the phones.
+    let a_text = format!("{base}\n[address]\nline1 = \"1 Elm St\"\ncity = \"Boston\"\n");
+    let b_text = base.replacen(
+        "\n[[phones]]",
+        "\n[address]\nline1 = \"2 Oak St\"\ncity = \"Salem\"\n\n[[phones]]",
+        1,
+    );
+    assert_ne!(b_text, base, "the fixture has no phones table");
+    for (site, text) in [(&s.a, &a_text), (&s.b, &b_text)] {
+        put(site, &rel, text);
+        git(
+            &site.root,
+            &["commit", "-qam", &format!("Edit patient {id}.")],
+        );
+    }
+    s.a.ok(&["sync"]);
+    let before = head(&s.b);
+    let err = s.b.fails(&["sync"], 3);
+    assert!(
+        err.contains("does not parse") && err.contains(&rel),
+        "{err}"
+    );
+    assert!(!err.contains("Salem") && !err.contains("Elm"), "{err}");
+    assert_eq!(head(&s.b), before, "the broken merge was kept");
+    assert_eq!(fs::read_to_string(s.b.path(&rel)).unwrap(), b_text);
+    let (code, out) = check(&s.b, false);
+    assert_eq!(code, 0, "{out}");
+    // Kept on request: not pushed, and check names the file and line.
+    let err = s.b.fails(&["sync", "--keep-conflicts"], 3);
+    assert!(err.contains("was not pushed"), "{err}");
+    let (code, out) = check(&s.b, false);
+    assert_eq!(code, 2);
+    assert!(out.contains(&format!("{rel}:")), "{out}");
+    let hub = git(&s.b.root, &["ls-remote", "--heads", "origin"]);
+    assert!(
+        hub.starts_with(&head(&s.a)),
+        "the broken merge reached the hub: {hub}"
+    );
 }

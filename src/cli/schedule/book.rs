@@ -129,7 +129,29 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
         _ => format!("Book appointment {} for patient {pid}.", booked[0].id),
     };
     txn.commit(&message)?;
+    if kind.new_patient {
+        warn_if_seen_before(&sched, &pid, &booked)?;
+    }
     report(ctx, &sched, &booked, series.as_ref(), &kind)
+}
+
+/// A new-patient visit for someone the office has already seen is usually a booking mistake
+/// (and bills differently), so the desk is told; the booking stands.
+fn warn_if_seen_before(sched: &Sched, pid: &Id, booked: &[Appointment]) -> Result<()> {
+    let seen = sched
+        .store
+        .patient_appointments(pid)?
+        .into_iter()
+        .filter(|a| !booked.iter().any(|b| b.id == a.id))
+        .find(|a| a.status == Status::Fulfilled);
+    if let Some(prior) = seen {
+        eprintln!(
+            "frontdesk: warning: patient {pid} was already seen ({}, {}); this is booked as a new-patient visit",
+            prior.id,
+            sched.when(prior.start)
+        );
+    }
+    Ok(())
 }
 
 pub struct Details {

@@ -114,7 +114,7 @@ fn sheet(
         }
         for g in sched.calendar().free_gaps(p, date, day) {
             let minutes = g.end.minutes() - g.start.minutes();
-            rows.push((g.start, filler(g, format!("-- free {minutes} min --"))));
+            rows.push((g.start, filler(g, format!("(free {minutes} min)"))));
         }
     }
     for ap in day
