@@ -60,8 +60,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Init(init::Args),
+    /// Patients: register, find, update, insurance, batch import.
     #[command(subcommand)]
     Patient(patient::Command),
+    /// Insurance payers the office bills.
     #[command(subcommand)]
     Payer(payer::Command),
     /// Charges, payments, the patient ledger, statements and the daily closeout.
@@ -79,9 +81,11 @@ pub enum Command {
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
+    /// The disposable search and lookup indexes under .frontdesk/.
     #[command(subcommand)]
     Index(index::Command),
     Completions(completions::Args),
+    /// Generate a synthetic clinic of any size, for demos and benchmarks.
     #[command(subcommand)]
     Demo(demo::Command),
     Man(completions::ManArgs),

@@ -32,6 +32,7 @@ pub enum Command {
     List(list::Args),
     Import(import::Args),
     Deactivate(deactivate::Args),
+    /// A patient's coverages and eligibility checks.
     #[command(subcommand)]
     Insurance(insurance::Command),
 }

@@ -5,9 +5,9 @@ insurance payment from an EOB, a write-off, a refund and a voided payment.
 
 Everything is written by the frontdesk binary itself (so every entry is valid), with
 FRONTDESK_NOW pinned to the moment each step happened. Deterministic apart from entry IDs.
-Run it once, after scripts/sample-schedule.py; it refuses to run over an existing ledger.
+Run it once, after examples/sample-clinic/schedule.py; it refuses to run over an existing ledger.
 
-    cargo build && python3 scripts/sample-ledger.py [records]
+    cargo build && python3 examples/sample-clinic/ledger.py [records]
 """
 import glob
 import os
@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tomllib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECORDS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "records")
 BIN = os.path.join(ROOT, "target", "debug", "frontdesk")
 

@@ -5,7 +5,7 @@ and about five weeks of appointments around 2026-11-27 in every state of the vis
 Everything is written by the frontdesk binary itself (so every record is valid), with
 FRONTDESK_NOW pinned to the moment each step happened. Deterministic apart from record IDs.
 
-    cargo build && python3 scripts/sample-schedule.py [records]
+    cargo build && python3 examples/sample-clinic/schedule.py [records]
 """
 import datetime as dt
 import os
@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RECORDS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "records")
 BIN = os.path.join(ROOT, "target", "debug", "frontdesk")
 TODAY = dt.date(2026, 11, 27)
