@@ -11,6 +11,7 @@
 #   SMALL_APPOINTMENTS    appointments in the small clinic (default 10000)
 #   IMPORT_ROWS           rows in the generated import CSV (default 100000)
 #   RUNS                  hyperfine runs per fast command (default 10)
+#   SLOW_RUNS             runs per full-history command: check, statements (default 2)
 #
 # Needs hyperfine and ripgrep (installed here with apt-get or cargo when missing) and GNU time.
 # CI does not run this: it takes minutes and wants a quiet machine.
@@ -24,6 +25,7 @@ small_patients=${SMALL_PATIENTS:-1000}
 small_appts=${SMALL_APPOINTMENTS:-10000}
 import_rows=${IMPORT_ROWS:-100000}
 runs=${RUNS:-10}
+slow_runs=${SLOW_RUNS:-2}
 seed=1
 as_of=2026-11-27
 # A weekday present in both clinics (the generator books back from two weeks after --as-of).
@@ -83,8 +85,19 @@ compare() { # RUNS PREPARE_OR_EMPTY CMD_A CMD_B
     local json; json=$(mktemp)
     local prep=()
     [ -n "$2" ] && prep=(--prepare "$2")
-    hyperfine -N -i --style basic --warmup 2 --runs "$1" "${prep[@]}" --export-json "$json" "$3" "$4" >&2
+    # Slow full-history commands get one warm-up run, fast ones two.
+    local warm=2
+    [ "$1" -lt 5 ] && warm=1
+    hyperfine -N -i --style basic --warmup "$warm" --runs "$1" "${prep[@]}" --export-json "$json" "$3" "$4" >&2
     jq -r '.results[].mean' "$json" | tr '\n' ' '
+    rm -f "$json"
+}
+
+# One command alone (when the two sides need different preparation); prints its mean seconds.
+mean_of() { # RUNS PREPARE CMD
+    local json; json=$(mktemp)
+    hyperfine -N --style basic --runs "$1" --prepare "$2" --export-json "$json" "$3" >&2
+    jq -r '.results[0].mean' "$json"
     rm -f "$json"
 }
 
@@ -109,12 +122,12 @@ else missing "schedule list --patient / rg appointments/" "<= 0.1"; fi
 
 stmts="$bench_dir/statements"
 if available pay statement && "$fd" --records "$small" pay statement --help 2>/dev/null | grep -q -- --all-due; then
-    bench "pay statement --all-due / rg ledger/" "<= 1.5" 3 \
+    bench "pay statement --all-due / rg ledger/" "<= 1.5" "$slow_runs" \
         "$fd --records $big pay statement --all-due -o $stmts" "rg -c $absent $big/ledger" "rm -rf $stmts"
 else missing "pay statement --all-due / rg ledger/" "<= 1.5"; fi
 
 if available check; then
-    bench "check / rg all records" "<= 1.5" 3 \
+    bench "check / rg all records" "<= 1.5" "$slow_runs" \
         "$fd --records $big check" "rg -c $absent $big"
 else missing "check / rg all records" "<= 1.5"; fi
 
@@ -156,11 +169,9 @@ copy="$bench_dir/import-copy"
 if available patient import; then
     echo "== patient import" >&2
     fresh="rm -rf $imp $copy && $fd init $imp --quiet"
-    read -r a _ <<<"$(hyperfine -N --style basic --runs 2 --prepare "sh -c '$fresh'" --export-json /dev/stdout \
-        "$fd --records $imp patient import $csv --map $here/examples/synthea-patients.map.toml --quiet" 2>/dev/null \
-        | jq -r '.results[].mean') x"
-    read -r b _ <<<"$(hyperfine -N --style basic --runs 3 --prepare "rm -rf $copy" --export-json /dev/stdout \
-        "cp -r $imp/patients $copy" 2>/dev/null | jq -r '.results[].mean') x"
+    a=$(mean_of "$slow_runs" "sh -c '$fresh'" \
+        "$fd --records $imp patient import $csv --map $here/examples/synthea-patients.map.toml --quiet")
+    b=$(mean_of 3 "rm -rf $copy" "cp -r $imp/patients $copy")
     row "patient import $import_rows rows / cp -r patients/" "<= 2" "$a" "$b"
 else missing "patient import / cp -r patients/" "<= 2"; fi
 
@@ -168,7 +179,8 @@ else missing "patient import / cp -r patients/" "<= 2"; fi
 peak() { # LABEL CMD...
     local label=$1; shift
     local kb
-    kb=$(/usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1)
+    # A command that finds problems (check) or nothing still reports its peak memory.
+    kb=$(/usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1 || true)
     rss+=("$(printf '%s|%s MB' "$label" "$(awk -v k="$kb" 'BEGIN{printf "%.0f", k/1024}')")")
 }
 rss=()
