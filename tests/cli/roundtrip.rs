@@ -121,8 +121,6 @@ fn serde_default_rest() -> Patient {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
     #[test]
     fn patients_survive_toml(p in patient()) {
         prop_assert_eq!(round_trip(&p), p);
