@@ -417,6 +417,7 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
             .hint("save the file as UTF-8")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    refuse_floats(path, text)?;
     toml::from_str(text).map_err(|e| {
         let line = e
             .span()
@@ -428,6 +429,57 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
         Error::user(format!("{place}: {}", scrub_quoted(e.message())))
             .hint("fix the file by hand (or `git checkout` it), then run the command again")
     })
+}
+
+/// Money is exact: `copay_office = 25.10` typed by hand would be read as a binary float and
+/// rounded. No record field is a float, so any bare number with a fraction or exponent is
+/// refused, naming the line. A cheap scan of the text comes first; only a file with a line that
+/// may hold a float is parsed a second time to be sure (strings and dates never count).
+fn refuse_floats(path: &Path, text: &str) -> Result<()> {
+    let suspects: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line_may_hold_float(line))
+        .map(|(i, _)| i + 1)
+        .collect();
+    if suspects.is_empty() {
+        return Ok(());
+    }
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(()); // the real parse reports the syntax error with its line
+    };
+    if !has_float(&toml::Value::Table(table)) {
+        return Ok(());
+    }
+    let line = suspects[0];
+    Err(Error::user(format!(
+        "{}:{line}: a number with a decimal point or exponent; amounts are written as strings",
+        path.display()
+    ))
+    .hint(
+        "write money in quotes with two decimals, e.g. copay_office = \"25.10\", so it stays exact",
+    ))
+}
+
+fn line_may_hold_float(line: &str) -> bool {
+    let Some((_, value)) = line.split_once('=') else {
+        return false;
+    };
+    let value = value.trim_start();
+    let starts_numeric = value
+        .starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '[')
+        || value.starts_with("inf")
+        || value.starts_with("nan");
+    starts_numeric && !value.starts_with('"') && value.contains(['.', 'e', 'E', 'i', 'n'])
+}
+
+fn has_float(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Float(_) => true,
+        toml::Value::Array(items) => items.iter().any(has_float),
+        toml::Value::Table(t) => t.values().any(has_float),
+        _ => false,
+    }
 }
 
 pub fn to_toml<T: Serialize>(record: &T) -> Result<String> {
@@ -491,5 +543,37 @@ pub fn staff_user(root: &Path) -> String {
         "frontdesk".into()
     } else {
         clean.trim().to_string()
+    }
+}
+
+#[cfg(test)]
+mod float_tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Fee {
+        #[allow(dead_code)]
+        fee: rust_decimal::Decimal,
+    }
+
+    #[test]
+    fn floats_are_refused_with_their_line() {
+        let p = Path::new("services.toml");
+        let err = parse_toml::<Fee>(p, b"# fee schedule\nfee = 25.10\n").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("services.toml:2: a number with a decimal point"),
+            "{}",
+            err.message
+        );
+        assert!(parse_toml::<Fee>(p, b"fee = 2.5e1\n").is_err());
+        assert!(parse_toml::<Fee>(p, b"fee = \"25.10\"\n").is_ok());
+    }
+
+    #[test]
+    fn strings_dates_and_integers_are_not_floats() {
+        let text = "a = \"x.y@example.org\"\nb = 1980-04-02\nc = 2026-11-27T10:30:00.5-05:00\nd = 42\ne = -7\nf = [\"n.e\"]\n";
+        let t: toml::Table = parse_toml(Path::new("x.toml"), text.as_bytes()).unwrap();
+        assert_eq!(t.len(), 6);
     }
 }

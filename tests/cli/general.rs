@@ -202,3 +202,25 @@ fn sample_records_work_after_a_clone() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("aetna-ppo"));
 }
+
+#[test]
+fn a_float_typed_into_a_money_field_is_refused_not_rounded() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    c.ok("payer add aetna-ppo --name 'Aetna PPO'");
+    c.ok(format!(
+        "patient insurance add {id} --payer aetna-ppo --member-id W1 --copay-office 25"
+    ));
+    let file = c.patient_file(&id);
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("copay_office = \"25.00\"", "copay_office = 25.10");
+    std::fs::write(&file, text).unwrap();
+    let err = c.fails(format!("patient show {id}"), 2);
+    assert!(
+        err.contains("a number with a decimal point") && err.contains("as strings"),
+        "{err}"
+    );
+    let out = c.run("check");
+    assert_ne!(out.status.code(), Some(0));
+}
