@@ -250,6 +250,9 @@ impl Patient {
         for (field, value) in [("given name", &self.given), ("family name", &self.family)] {
             name_chars(field, value)?;
         }
+        if let Some(middle) = &self.middle {
+            name_chars("middle name", middle)?;
+        }
         crate::domain::dates::check_birth_date(self.birth_date, today)?;
         self.check_text_sizes()?;
         if let Some(ssn) = &self.ssn_last4 {

@@ -113,6 +113,7 @@ fn validation_errors_name_the_field_and_write_nothing() {
         ),
         (&["--ssn", "12345"], "SSN is not 9 digits"),
         (&["--sex", "Q"], "sex is not one of"),
+        (&["--middle", "A1"], "middle name has characters"),
         (&["--sms-ok", "home"], "no home phone"),
         (&["--email-ok"], "needs an email"),
         (
