@@ -8,20 +8,21 @@ use crate::harness::*;
 /// The office clock for these tests (FRONTDESK_NOW), so dates in snapshots never move.
 const NOW: &str = "2026-12-01T10:00:00-05:00";
 
-fn run_at(c: &Clinic, now: &str, args: &[&str]) -> Output {
+fn run_at(c: &Clinic, now: &str, args: impl IntoArgs) -> Output {
     c.cmd()
         .env("FRONTDESK_NOW", now)
-        .args(args)
+        .args(args.into_args())
         .output()
         .unwrap()
 }
 
-fn ok(c: &Clinic, args: &[&str]) -> String {
+fn ok(c: &Clinic, args: impl IntoArgs) -> String {
     ok_at(c, NOW, args)
 }
 
-fn ok_at(c: &Clinic, now: &str, args: &[&str]) -> String {
-    let out = run_at(c, now, args);
+fn ok_at(c: &Clinic, now: &str, args: impl IntoArgs) -> String {
+    let args = args.into_args();
+    let out = run_at(c, now, args.as_slice());
     assert!(
         out.status.success(),
         "{args:?} failed ({:?}):\n{}",
@@ -32,9 +33,10 @@ fn ok_at(c: &Clinic, now: &str, args: &[&str]) -> String {
 }
 
 /// Runs a command that must fail with `code`, and checks it changed no file and made no commit.
-fn refused(c: &Clinic, args: &[&str], code: i32) -> String {
+fn refused(c: &Clinic, args: impl IntoArgs, code: i32) -> String {
+    let args = args.into_args();
     let (files, commits) = (c.files(), c.commits());
-    let out = run_at(c, NOW, args);
+    let out = run_at(c, NOW, args.as_slice());
     assert_eq!(
         out.status.code(),
         Some(code),
@@ -55,12 +57,13 @@ fn refused(c: &Clinic, args: &[&str], code: i32) -> String {
 /// A clinic with a payer, a fee schedule and Jane Doe insured (office co-pay 25.00).
 fn clinic() -> (Clinic, String) {
     let c = Clinic::new();
-    ok(&c, &["payer", "add", "aetna", "--name", "Aetna PPO"]);
+    ok(&c, "payer add aetna --name 'Aetna PPO'");
     for (code, desc, fee) in [
         ("99213", "Office visit, established patient", "125.00"),
         ("99214", "Office visit, established, moderate", "185.50"),
         ("J1100", "Dexamethasone injection 1 mg", "12"),
     ] {
+        // A slice, not a shell line: the descriptions hold spaces and commas.
         ok(
             &c,
             &["service", "add", code, "--description", desc, "--fee", fee],
@@ -69,36 +72,15 @@ fn clinic() -> (Clinic, String) {
     let p = c.add_jane();
     ok(
         &c,
-        &[
-            "patient",
-            "insurance",
-            "add",
-            &p,
-            "--payer",
-            "aetna",
-            "--member-id",
-            "W100",
-            "--copay-office",
-            "25",
-            "--effective",
-            "2025-01-01",
-        ],
+        format!(
+            "patient insurance add {p} --payer aetna --member-id W100 --copay-office 25 --effective 2025-01-01"
+        ),
     );
     ok(
         &c,
-        &[
-            "patient",
-            "update",
-            &p,
-            "--address",
-            "12 Elm Street",
-            "--city",
-            "Boston",
-            "--state",
-            "MA",
-            "--zip",
-            "02118",
-        ],
+        format!(
+            "patient update {p} --address '12 Elm Street' --city Boston --state MA --zip 02118"
+        ),
     );
     (c, p)
 }
@@ -122,71 +104,31 @@ fn balance(c: &Clinic, p: &str) -> serde_json::Value {
 #[test]
 fn service_list_add_update_and_refusals() {
     let (c, _) = clinic();
-    let list = ok(&c, &["service", "list"]);
+    let list = ok(&c, "service list");
     assert!(
         list.contains("99214") && list.contains("185.50") && list.contains("J1100"),
         "{list}"
     );
     let before = c.commits();
-    ok(&c, &["service", "update", "99213", "--fee", "130"]);
+    ok(&c, "service update 99213 --fee 130");
     assert_eq!(c.commits(), before + 1);
     assert_eq!(
         c.commit_messages()[0],
         "testclerk|Update service 99213: fee."
     );
-    let j = json(&ok(&c, &["--format", "json", "service", "list"]));
+    let j = json(&ok(&c, "--format json service list"));
     assert_eq!(j[0]["fee"], "130.00");
-    let err = refused(
-        &c,
-        &["service", "add", "9921", "--description", "x", "--fee", "1"],
-        2,
-    );
+    let err = refused(&c, "service add 9921 --description x --fee 1", 2);
     assert!(err.contains("not a CPT or HCPCS code"), "{err}");
-    let err = refused(
-        &c,
-        &[
-            "service",
-            "add",
-            "99213",
-            "--description",
-            "x",
-            "--fee",
-            "1",
-        ],
-        2,
-    );
+    let err = refused(&c, "service add 99213 --description x --fee 1", 2);
     assert!(err.contains("already on the fee schedule"), "{err}");
-    let err = refused(
-        &c,
-        &[
-            "service",
-            "add",
-            "99215",
-            "--description",
-            "x",
-            "--fee",
-            "0",
-        ],
-        2,
-    );
+    let err = refused(&c, "service add 99215 --description x --fee 0", 2);
     assert!(err.contains("more than zero"), "{err}");
-    let err = refused(
-        &c,
-        &[
-            "service",
-            "add",
-            "99215",
-            "--description",
-            "x",
-            "--fee",
-            "1.005",
-        ],
-        2,
-    );
+    let err = refused(&c, "service add 99215 --description x --fee 1.005", 2);
     assert!(err.contains("two decimals"), "{err}");
-    let err = refused(&c, &["service", "update", "99999", "--fee", "1"], 2);
+    let err = refused(&c, "service update 99999 --fee 1", 2);
     assert!(err.contains("not on the fee schedule"), "{err}");
-    let err = refused(&c, &["service", "update", "99213"], 2);
+    let err = refused(&c, "service update 99213", 2);
     assert!(err.contains("nothing to change"), "{err}");
 }
 
@@ -197,16 +139,7 @@ fn charge_bills_insurance_less_the_copay() {
     let (c, p) = clinic();
     let t = id_of(&ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99213",
-            "--service",
-            "j1100",
-        ],
+        format!("pay charge --patient {p} --service 99213 --service j1100"),
     ));
     let file = c.path(&format!("ledger/2026/12/01/{t}.toml"));
     let text = std::fs::read_to_string(&file).unwrap();
@@ -232,18 +165,7 @@ fn charge_bills_insurance_less_the_copay() {
     );
     ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99214",
-            "--bill-to",
-            "patient",
-            "--date",
-            "-3d",
-        ],
+        format!("pay charge --patient {p} --service 99214 --bill-to patient --date -3d"),
     );
     assert_eq!(balance(&c, &p)["due_now"], "210.50");
     assert!(
@@ -256,73 +178,29 @@ fn charge_bills_insurance_less_the_copay() {
 #[test]
 fn charge_refusals() {
     let (c, p) = clinic();
-    let err = refused(
-        &c,
-        &["pay", "charge", "--patient", &p, "--service", "99999"],
-        2,
-    );
+    let err = refused(&c, format!("pay charge --patient {p} --service 99999"), 2);
     assert!(err.contains("not on the fee schedule"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99213",
-            "--copay",
-            "500",
-        ],
+        format!("pay charge --patient {p} --service 99213 --copay 500"),
         2,
     );
     assert!(err.contains("more than the charge"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99213",
-            "--bill-to",
-            "patient",
-            "--copay",
-            "5",
-        ],
+        format!("pay charge --patient {p} --service 99213 --bill-to patient --copay 5"),
         2,
     );
     assert!(err.contains("only to charges billed to insurance"), "{err}");
-    let err = refused(
-        &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            "PZZZZZZZZ",
-            "--service",
-            "99213",
-        ],
-        1,
-    );
+    let err = refused(&c, "pay charge --patient PZZZZZZZZ --service 99213", 1);
     assert!(err.contains("no patient"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99213",
-            "--date",
-            "2026-02-30",
-        ],
+        format!("pay charge --patient {p} --service 99213 --date 2026-02-30"),
         2,
     );
     assert!(err.contains("--date"), "{err}");
-    refused(&c, &["pay", "charge", "--patient", &p], 2);
+    refused(&c, format!("pay charge --patient {p}"), 2);
 }
 
 // ---- payments and receipts ----
@@ -330,26 +208,11 @@ fn charge_refusals() {
 #[test]
 fn collect_prints_and_keeps_a_receipt_in_one_commit() {
     let (c, p) = clinic();
-    ok(
-        &c,
-        &["pay", "charge", "--patient", &p, "--service", "99213"],
-    );
+    ok(&c, format!("pay charge --patient {p} --service 99213"));
     let before = c.commits();
     let receipt = ok(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "25",
-            "--method",
-            "card",
-            "--ref",
-            "4242",
-            "--copay",
-        ],
+        format!("pay collect --patient {p} --amount 25 --method card --ref 4242 --copay"),
     );
     let t = receipt
         .lines()
@@ -393,18 +256,7 @@ fn a_retried_collect_never_records_twice() {
     assert_eq!(balance(&c, &p)["credit"], "40.00");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "41",
-            "--method",
-            "cash",
-            "--idempotency-key",
-            "desk1-0001",
-        ],
+        format!("pay collect --patient {p} --amount 41 --method cash --idempotency-key desk1-0001"),
         3,
     );
     assert!(err.contains("already used"), "{err}");
@@ -422,16 +274,7 @@ fn collect_refusals() {
     ] {
         let err = refused(
             &c,
-            &[
-                "pay",
-                "collect",
-                "--patient",
-                &p,
-                "--amount",
-                amount,
-                "--method",
-                "cash",
-            ],
+            format!("pay collect --patient {p} --amount {amount} --method cash"),
             2,
         );
         assert!(
@@ -441,82 +284,31 @@ fn collect_refusals() {
     }
     let err = refused(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "5",
-            "--method",
-            "card",
-            "--ref",
-            "4242424242424242",
-        ],
+        format!("pay collect --patient {p} --amount 5 --method card --ref 4242424242424242"),
         2,
     );
     assert!(err.contains("last four digits"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "5",
-            "--method",
-            "check",
-        ],
+        format!("pay collect --patient {p} --amount 5 --method check"),
         2,
     );
     assert!(err.contains("check number"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "5",
-            "--method",
-            "cash",
-            "--charge",
-            "T00000000",
-        ],
+        format!("pay collect --patient {p} --amount 5 --method cash --charge T00000000"),
         2,
     );
     assert!(err.contains("not a charge"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "5",
-            "--method",
-            "cash",
-            "--idempotency-key",
-            "a b",
-        ],
+        format!("pay collect --patient {p} --amount 5 --method cash --idempotency-key 'a b'"),
         2,
     );
     assert!(err.contains("idempotency key"), "{err}");
     refused(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "5",
-            "--method",
-            "bitcoin",
-        ],
+        format!("pay collect --patient {p} --amount 5 --method bitcoin"),
         2,
     );
 }
@@ -526,45 +318,17 @@ fn collect_refusals() {
 #[test]
 fn insurance_payment_settles_charges_and_moves_the_rest_to_the_patient() {
     let (c, p) = clinic();
-    let charge = id_of(&ok(
-        &c,
-        &["pay", "charge", "--patient", &p, "--service", "99213"],
-    ));
+    let charge = id_of(&ok(&c, format!("pay charge --patient {p} --service 99213")));
     ok(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "25",
-            "--method",
-            "cash",
-            "--copay",
-        ],
+        format!("pay collect --patient {p} --amount 25 --method cash --copay"),
     );
     assert_eq!(balance(&c, &p)["due_now"], "0.00");
     let t = id_of(&ok(
         &c,
-        &[
-            "pay",
-            "insurance",
-            "--patient",
-            &p,
-            "--payer",
-            "aetna",
-            "--paid",
-            "70",
-            "--allowed",
-            "100",
-            "--patient-resp",
-            "30",
-            "--claim",
-            "CLM-1",
-            "--charge",
-            &charge,
-        ],
+        format!(
+            "pay insurance --patient {p} --payer aetna --paid 70 --allowed 100 --patient-resp 30 --claim CLM-1 --charge {charge}"
+        ),
     ));
     let text = std::fs::read_to_string(c.path(&format!("ledger/2026/12/01/{t}.toml"))).unwrap();
     assert!(
@@ -583,20 +347,11 @@ fn insurance_payment_settles_charges_and_moves_the_rest_to_the_patient() {
     );
     let err = refused(
         &c,
-        &[
-            "pay",
-            "insurance",
-            "--patient",
-            &p,
-            "--payer",
-            "aetna",
-            "--paid",
-            "10",
-        ],
+        format!("pay insurance --patient {p} --payer aetna --paid 10"),
         2,
     );
     assert!(err.contains("no charges are waiting"), "{err}");
-    let err = refused(&c, &["pay", "void", &charge, "--reason", "wrong code"], 2);
+    let err = refused(&c, format!("pay void {charge} --reason 'wrong code'"), 2);
     assert!(
         err.contains(&format!("settled by insurance payment {t}")),
         "{err}"
@@ -606,90 +361,36 @@ fn insurance_payment_settles_charges_and_moves_the_rest_to_the_patient() {
 #[test]
 fn insurance_refusals() {
     let (c, p) = clinic();
-    let charge = id_of(&ok(
-        &c,
-        &["pay", "charge", "--patient", &p, "--service", "99213"],
-    ));
+    let charge = id_of(&ok(&c, format!("pay charge --patient {p} --service 99213")));
     let err = refused(
         &c,
-        &[
-            "pay",
-            "insurance",
-            "--patient",
-            &p,
-            "--payer",
-            "nobody",
-            "--paid",
-            "10",
-        ],
+        format!("pay insurance --patient {p} --payer nobody --paid 10"),
         2,
     );
     assert!(err.contains("no payer"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "insurance",
-            "--patient",
-            &p,
-            "--payer",
-            "aetna",
-            "--paid",
-            "70",
-            "--allowed",
-            "100",
-            "--patient-resp",
-            "20",
-        ],
+        format!(
+            "pay insurance --patient {p} --payer aetna --paid 70 --allowed 100 --patient-resp 20"
+        ),
         2,
     );
     assert!(err.contains("does not equal --allowed"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "insurance",
-            "--patient",
-            &p,
-            "--payer",
-            "aetna",
-            "--paid",
-            "200",
-        ],
+        format!("pay insurance --patient {p} --payer aetna --paid 200"),
         2,
     );
     assert!(err.contains("more than the charges billed"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "insurance",
-            "--patient",
-            &p,
-            "--payer",
-            "aetna",
-            "--paid",
-            "50",
-            "--allowed",
-            "900",
-        ],
+        format!("pay insurance --patient {p} --payer aetna --paid 50 --allowed 900"),
         2,
     );
     assert!(err.contains("--allowed is more"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "insurance",
-            "--patient",
-            &p,
-            "--payer",
-            "aetna",
-            "--paid",
-            "0",
-            "--charge",
-            &charge,
-        ],
+        format!("pay insurance --patient {p} --payer aetna --paid 0 --charge {charge}"),
         2,
     );
     assert!(err.contains("--paid must be more than zero"), "{err}");
@@ -700,81 +401,28 @@ fn adjust_and_its_refusals() {
     let (c, p) = clinic();
     ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99214",
-            "--bill-to",
-            "patient",
-        ],
+        format!("pay charge --patient {p} --service 99214 --bill-to patient"),
     );
     ok(
         &c,
-        &[
-            "pay",
-            "adjust",
-            "--patient",
-            &p,
-            "--amount",
-            "35.50",
-            "--kind",
-            "hardship",
-            "--reason",
-            "sliding scale",
-        ],
+        format!("pay adjust --patient {p} --amount 35.50 --kind hardship --reason 'sliding scale'"),
     );
     assert_eq!(balance(&c, &p)["due_now"], "150.00");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "adjust",
-            "--patient",
-            &p,
-            "--amount",
-            "150.01",
-            "--kind",
-            "write-off",
-            "--reason",
-            "x",
-        ],
+        format!("pay adjust --patient {p} --amount 150.01 --kind write-off --reason x"),
         2,
     );
     assert!(err.contains("more than the patient's balance"), "{err}");
     let err = refused(
         &c,
-        &[
-            "pay",
-            "adjust",
-            "--patient",
-            &p,
-            "--amount",
-            "1",
-            "--kind",
-            "discount",
-            "--reason",
-            " ",
-        ],
+        format!("pay adjust --patient {p} --amount 1 --kind discount --reason ' '"),
         2,
     );
     assert!(err.contains("--reason is empty"), "{err}");
     refused(
         &c,
-        &[
-            "pay",
-            "adjust",
-            "--patient",
-            &p,
-            "--amount",
-            "1",
-            "--kind",
-            "gift",
-            "--reason",
-            "x",
-        ],
+        format!("pay adjust --patient {p} --amount 1 --kind gift --reason x"),
         2,
     );
 }
@@ -784,87 +432,31 @@ fn refund_never_more_than_paid() {
     let (c, p) = clinic();
     ok(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "60",
-            "--method",
-            "check",
-            "--ref",
-            "1042",
-            "--prepayment",
-        ],
+        format!("pay collect --patient {p} --amount 60 --method check --ref 1042 --prepayment"),
     );
     let err = refused(
         &c,
-        &[
-            "pay",
-            "refund",
-            "--patient",
-            &p,
-            "--amount",
-            "60.01",
-            "--method",
-            "check",
-            "--ref",
-            "9001",
-            "--reason",
-            "visit cancelled",
-        ],
+        format!(
+            "pay refund --patient {p} --amount 60.01 --method check --ref 9001 --reason 'visit cancelled'"
+        ),
         2,
     );
     assert!(err.contains("more than the patient has paid"), "{err}");
     ok(
         &c,
-        &[
-            "pay",
-            "refund",
-            "--patient",
-            &p,
-            "--amount",
-            "50",
-            "--method",
-            "check",
-            "--ref",
-            "9001",
-            "--reason",
-            "visit cancelled",
-        ],
+        format!(
+            "pay refund --patient {p} --amount 50 --method check --ref 9001 --reason 'visit cancelled'"
+        ),
     );
     let err = refused(
         &c,
-        &[
-            "pay",
-            "refund",
-            "--patient",
-            &p,
-            "--amount",
-            "10.01",
-            "--method",
-            "cash",
-            "--reason",
-            "rest",
-        ],
+        format!("pay refund --patient {p} --amount 10.01 --method cash --reason rest"),
         2,
     );
     assert!(err.contains("more than the patient has paid"), "{err}");
     ok(
         &c,
-        &[
-            "pay",
-            "refund",
-            "--patient",
-            &p,
-            "--amount",
-            "10",
-            "--method",
-            "cash",
-            "--reason",
-            "rest",
-        ],
+        format!("pay refund --patient {p} --amount 10 --method cash --reason rest"),
     );
     assert_eq!(balance(&c, &p)["total"], "0.00");
 }
@@ -874,77 +466,37 @@ fn void_reverses_one_entry_once_and_a_void_is_final() {
     let (c, p) = clinic();
     ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99214",
-            "--bill-to",
-            "patient",
-        ],
+        format!("pay charge --patient {p} --service 99214 --bill-to patient"),
     );
     let pay = id_of(&ok(
         &c,
-        &[
-            "--quiet",
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "100",
-            "--method",
-            "cash",
-        ],
+        format!("--quiet pay collect --patient {p} --amount 100 --method cash"),
     ));
     assert_eq!(balance(&c, &p)["due_now"], "85.50");
-    let v = id_of(&ok(&c, &["pay", "void", &pay, "--reason", "keyed twice"]));
+    let v = id_of(&ok(&c, format!("pay void {pay} --reason 'keyed twice'")));
     assert_eq!(
         c.commit_messages()[0],
         format!("testclerk|Record void {v} of entry {pay} for patient {p}.")
     );
     assert_eq!(balance(&c, &p)["due_now"], "185.50");
-    let err = refused(&c, &["pay", "void", &pay, "--reason", "again"], 2);
+    let err = refused(&c, format!("pay void {pay} --reason again"), 2);
     assert!(err.contains("already voided"), "{err}");
-    let err = refused(&c, &["pay", "void", &v, "--reason", "undo"], 2);
+    let err = refused(&c, format!("pay void {v} --reason undo"), 2);
     assert!(err.contains("cannot be voided"), "{err}");
-    let err = refused(&c, &["pay", "void", "T00000000", "--reason", "x"], 1);
+    let err = refused(&c, "pay void T00000000 --reason x", 1);
     assert!(err.contains("no ledger entry"), "{err}");
-    let err = refused(&c, &["pay", "void", &p, "--reason", "x"], 2);
+    let err = refused(&c, format!("pay void {p} --reason x"), 2);
     assert!(err.contains("ledger entry ID is needed"), "{err}");
     // A payment with a refund against it cannot be voided until the refund is.
     let pay2 = id_of(&ok(
         &c,
-        &[
-            "--quiet",
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "20",
-            "--method",
-            "cash",
-        ],
+        format!("--quiet pay collect --patient {p} --amount 20 --method cash"),
     ));
     ok(
         &c,
-        &[
-            "pay",
-            "refund",
-            "--patient",
-            &p,
-            "--amount",
-            "20",
-            "--method",
-            "cash",
-            "--reason",
-            "x",
-        ],
+        format!("pay refund --patient {p} --amount 20 --method cash --reason x"),
     );
-    let err = refused(&c, &["pay", "void", &pay2, "--reason", "x"], 2);
+    let err = refused(&c, format!("pay void {pay2} --reason x"), 2);
     assert!(err.contains("more refunded than paid"), "{err}");
 }
 
@@ -956,38 +508,19 @@ fn ledger_shows_running_balances_credits_and_voids() {
     let charge = id_of(&ok_at(
         &c,
         "2026-12-01T09:00:00-05:00",
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "J1100",
-            "--bill-to",
-            "patient",
-        ],
+        format!("pay charge --patient {p} --service J1100 --bill-to patient"),
     ));
     let pay = id_of(&ok_at(
         &c,
         "2026-12-01T09:05:00-05:00",
-        &[
-            "--quiet",
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "50",
-            "--method",
-            "cash",
-        ],
+        format!("--quiet pay collect --patient {p} --amount 50 --method cash"),
     ));
     let v = id_of(&ok_at(
         &c,
         "2026-12-02T09:00:00-05:00",
-        &["pay", "void", &charge, "--reason", "wrong patient"],
+        format!("pay void {charge} --reason 'wrong patient'"),
     ));
-    let table = ok(&c, &["pay", "ledger", &p]);
+    let table = ok(&c, format!("pay ledger {p}"));
     let lines: Vec<&str> = table.lines().collect();
     assert!(
         lines[1].contains(&charge) && lines[1].contains("$12.00"),
@@ -1002,15 +535,15 @@ fn ledger_shows_running_balances_credits_and_voids() {
         lines[3].contains(&v) && lines[3].contains("$50.00 CR"),
         "{table}"
     );
-    let rows = json(&ok(&c, &["--format", "json", "pay", "ledger", &p]));
+    let rows = json(&ok(&c, format!("--format json pay ledger {p}")));
     assert_eq!(rows.as_array().unwrap().len(), 3);
     assert_eq!(rows[2]["after"]["credit"], "50.00");
-    let csv = ok(&c, &["--format", "csv", "pay", "ledger", &p]);
+    let csv = ok(&c, format!("--format csv pay ledger {p}"));
     assert!(
         csv.starts_with("date,entry,description,amount,balance"),
         "{csv}"
     );
-    let err = refused(&c, &["pay", "ledger", "PZZZZZZZZ"], 1);
+    let err = refused(&c, "pay ledger PZZZZZZZZ", 1);
     assert!(err.contains("no patient"), "{err}");
 }
 
@@ -1159,7 +692,7 @@ fn statement_combines_visits_and_excludes_pending_insurance() {
     ok_at(
         &c,
         "2026-11-30T09:00:00-05:00",
-        &["pay", "charge", "--patient", &p, "--service", "99213"],
+        format!("pay charge --patient {p} --service 99213"),
     );
     let b = balance(&c, &p);
     assert_eq!(
@@ -1170,7 +703,7 @@ fn statement_combines_visits_and_excludes_pending_insurance() {
         ),
         (Some("255.50"), Some("100.00"), Some("155.50"))
     );
-    let text = ok(&c, &["pay", "statement", &p]);
+    let text = ok(&c, format!("pay statement {p}"));
     for want in [
         "Test Clinic",
         "Jane Doe",
@@ -1201,28 +734,13 @@ fn statement_escapes_record_values_in_html() {
     let (c, p) = clinic();
     ok(
         &c,
-        &[
-            "patient",
-            "update",
-            &p,
-            "--address",
-            "<script>alert(1)</script> & Co",
-        ],
+        format!("patient update {p} --address '<script>alert(1)</script> & Co'"),
     );
     ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99213",
-            "--bill-to",
-            "patient",
-        ],
+        format!("pay charge --patient {p} --service 99213 --bill-to patient"),
     );
-    let html = ok(&c, &["--format", "html", "pay", "statement", &p]);
+    let html = ok(&c, format!("--format html pay statement {p}"));
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"),
         "{html}"
@@ -1241,23 +759,14 @@ fn office_templates_override_the_built_in_ones() {
     .unwrap();
     ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99213",
-            "--bill-to",
-            "patient",
-        ],
+        format!("pay charge --patient {p} --service 99213 --bill-to patient"),
     );
     assert_eq!(
-        ok(&c, &["pay", "statement", &p]),
+        ok(&c, format!("pay statement {p}")),
         format!("Owed by {p}: $125.00\n")
     );
     std::fs::write(c.path("templates/statement.txt"), "{% for %}").unwrap();
-    let err = refused(&c, &["pay", "statement", &p], 2);
+    let err = refused(&c, format!("pay statement {p}"), 2);
     assert!(err.contains("templates/statement.txt"), "{err}");
 }
 
@@ -1266,91 +775,31 @@ fn all_due_writes_one_statement_per_owing_patient_by_id_only() {
     let (c, p) = clinic();
     ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &p,
-            "--service",
-            "99213",
-            "--bill-to",
-            "patient",
-        ],
+        format!("pay charge --patient {p} --service 99213 --bill-to patient"),
     );
     let q = ok(
         &c,
-        &[
-            "patient",
-            "add",
-            "--first",
-            "John",
-            "--last",
-            "Roe",
-            "--dob",
-            "1970-01-09",
-            "--sex",
-            "M",
-            "--flag",
-            "no-statements",
-        ],
+        "patient add --first John --last Roe --dob 1970-01-09 --sex M --flag no-statements",
     )
     .trim()
     .to_string();
     ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &q,
-            "--service",
-            "99213",
-            "--bill-to",
-            "patient",
-        ],
+        format!("pay charge --patient {q} --service 99213 --bill-to patient"),
     );
     let r = ok(
         &c,
-        &[
-            "patient",
-            "add",
-            "--first",
-            "Ann",
-            "--last",
-            "Poe",
-            "--dob",
-            "1990-05-05",
-            "--sex",
-            "F",
-        ],
+        "patient add --first Ann --last Poe --dob 1990-05-05 --sex F",
     )
     .trim()
     .to_string();
     ok(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--patient",
-            &r,
-            "--service",
-            "99213",
-            "--bill-to",
-            "patient",
-        ],
+        format!("pay charge --patient {r} --service 99213 --bill-to patient"),
     );
     ok(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &r,
-            "--amount",
-            "125",
-            "--method",
-            "cash",
-        ],
+        format!("pay collect --patient {r} --amount 125 --method cash"),
     );
     let dir = c.dir.path().join("mail");
     ok(
@@ -1363,7 +812,7 @@ fn all_due_writes_one_statement_per_owing_patient_by_id_only() {
         .collect();
     names.sort();
     assert_eq!(names, vec![format!("{p}.html")]);
-    refused(&c, &["pay", "statement", "--all-due"], 2);
+    refused(&c, "pay statement --all-due", 2);
     // An entry whose patient file is gone: the others still get statements, and the run fails.
     std::fs::remove_file(c.patient_file(&p)).unwrap();
     let out = run_at(
@@ -1422,37 +871,14 @@ fn closeout_totals_equal_the_days_entries_by_method() {
     ok_at(
         &c,
         "2026-11-30T10:00:00-05:00",
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "999",
-            "--method",
-            "cash",
-        ],
+        format!("pay collect --patient {p} --amount 999 --method cash"),
     );
-    ok(&c, &["pay", "void", &wrong, "--reason", "duplicate"]);
+    ok(&c, format!("pay void {wrong} --reason duplicate"));
     ok(
         &c,
-        &[
-            "pay",
-            "refund",
-            "--patient",
-            &p,
-            "--amount",
-            "5",
-            "--method",
-            "cash",
-            "--reason",
-            "change",
-        ],
+        format!("pay refund --patient {p} --amount 5 --method cash --reason change"),
     );
-    let j = json(&ok(
-        &c,
-        &["--format", "json", "pay", "closeout", "2026-12-01"],
-    ));
+    let j = json(&ok(&c, "--format json pay closeout 2026-12-01"));
     assert_eq!(j["by_method"]["cash"]["net"], "15.00");
     assert_eq!(j["by_method"]["check"]["net"], "145.50");
     assert_eq!(j["by_method"]["card"]["net"], "25.00");
@@ -1506,24 +932,21 @@ fn closeout_totals_equal_the_days_entries_by_method() {
     assert_eq!(by_method["cash"], 1500);
     assert_eq!(by_method["check"], 14550);
     assert_eq!(by_method["card"], 2500);
-    let table = ok(&c, &["pay", "closeout", "2026-12-01"]);
+    let table = ok(&c, "pay closeout 2026-12-01");
     assert!(
         table.contains("cash drawer") && table.contains("duplicate"),
         "{table}"
     );
-    let csv = ok(&c, &["--format", "csv", "pay", "closeout", "2026-12-01"]);
+    let csv = ok(&c, "--format csv pay closeout 2026-12-01");
     assert!(csv.contains("total,checks,2,145.50"), "{csv}");
-    let html = ok(&c, &["--format", "html", "pay", "closeout", "2026-12-01"]);
+    let html = ok(&c, "--format html pay closeout 2026-12-01");
     assert!(
         html.contains("Cash drawer: $15.00") && html.contains("Checks: 2 totalling $145.50"),
         "{html}"
     );
-    let empty = json(&ok(
-        &c,
-        &["--format", "json", "pay", "closeout", "2026-01-01"],
-    ));
+    let empty = json(&ok(&c, "--format json pay closeout 2026-01-01"));
     assert_eq!(empty["total"], "0.00");
-    refused(&c, &["pay", "closeout", "2026-13-01"], 2);
+    refused(&c, "pay closeout 2026-13-01", 2);
 }
 
 // ---- import ----
@@ -1576,7 +999,7 @@ fn import_validates_everything_dry_runs_and_is_idempotent() {
         format!("11/30/2026,0003,{p},99.00,VISA,4242,DECLINED"),
     ];
     let (csv, map) = write_import(&c, &rows);
-    let dry = ok(&c, &["pay", "import", &csv, "--map", &map, "--dry-run"]);
+    let dry = ok(&c, format!("pay import {csv} --map {map} --dry-run"));
     assert!(
         dry.contains("would record") && dry.contains("1010.00"),
         "{dry}"
@@ -1584,7 +1007,7 @@ fn import_validates_everything_dry_runs_and_is_idempotent() {
     assert!(!dry.contains("99.00"), "{dry}");
     assert!(!c.files().iter().any(|f| f.starts_with("ledger/")));
     let before = c.commits();
-    ok(&c, &["pay", "import", &csv, "--map", &map]);
+    ok(&c, format!("pay import {csv} --map {map}"));
     assert_eq!(c.commits(), before + 1);
     assert_eq!(
         c.files()
@@ -1595,7 +1018,7 @@ fn import_validates_everything_dry_runs_and_is_idempotent() {
     );
     assert_eq!(balance(&c, &p)["credit"], "1035.00");
     let (files, commits) = (c.files(), c.commits());
-    let again = ok(&c, &["pay", "import", &csv, "--map", &map]);
+    let again = ok(&c, format!("pay import {csv} --map {map}"));
     assert!(again.contains("already imported"), "{again}");
     assert_eq!((c.files(), c.commits()), (files, commits));
 }
@@ -1611,7 +1034,7 @@ fn import_with_a_bad_row_imports_nothing_and_names_the_row() {
         format!("12/30/2026,0005,{p},3.00,VISA,4242,APPROVED"),
     ];
     let (csv, map) = write_import(&c, &rows);
-    let err = refused(&c, &["pay", "import", &csv, "--map", &map], 2);
+    let err = refused(&c, format!("pay import {csv} --map {map}"), 2);
     assert!(err.contains("row 3") && err.contains("\"Date\""), "{err}");
     assert!(err.contains("row 4") && err.contains("negative"), "{err}");
     assert!(err.contains("row 5") && err.contains("Tender"), "{err}");
@@ -1624,14 +1047,14 @@ fn import_with_a_bad_row_imports_nothing_and_names_the_row() {
         &c,
         &["11/30/2026,0009,PZZZZZZZZ,3.00,VISA,,APPROVED".to_string()],
     );
-    let err = refused(&c, &["pay", "import", &csv, "--map", &map], 2);
+    let err = refused(&c, format!("pay import {csv} --map {map}"), 2);
     assert!(err.contains("row 2: no patient"), "{err}");
     std::fs::write(
         &map,
         "[columns]\npatient = \"Nope\"\namount = \"Amount\"\nkey = \"Transaction ID\"\n",
     )
     .unwrap();
-    let err = refused(&c, &["pay", "import", &csv, "--map", &map], 2);
+    let err = refused(&c, format!("pay import {csv} --map {map}"), 2);
     assert!(err.contains("no column \"Nope\""), "{err}");
 }
 
@@ -1641,12 +1064,9 @@ fn import_with_a_bad_row_imports_nothing_and_names_the_row() {
 fn ledger_is_the_same_with_the_index_deleted_or_files_added_behind_its_back() {
     let (c, p) = clinic();
     history(&c, &p);
-    let with_index = ok(&c, &["--format", "json", "pay", "ledger", &p]);
+    let with_index = ok(&c, format!("--format json pay ledger {p}"));
     std::fs::remove_dir_all(c.path(".frontdesk/ledger-index")).unwrap();
-    assert_eq!(
-        ok(&c, &["--format", "json", "pay", "ledger", &p]),
-        with_index
-    );
+    assert_eq!(ok(&c, format!("--format json pay ledger {p}")), with_index);
     // A file that arrives without the tool (a git pull, a restore) is found.
     let c2 = Clinic::new();
     let q = c2.add_jane();
@@ -1673,7 +1093,7 @@ fn ledger_is_the_same_with_the_index_deleted_or_files_added_behind_its_back() {
         .replace(&q, &p);
     std::fs::create_dir_all(c.path(&f).parent().unwrap()).unwrap();
     std::fs::write(c.path(&f), text).unwrap();
-    let rows = json(&ok(&c, &["--format", "json", "pay", "ledger", &p]));
+    let rows = json(&ok(&c, format!("--format json pay ledger {p}")));
     assert_eq!(
         rows.as_array().unwrap().len(),
         json(&with_index).as_array().unwrap().len() + 1
@@ -1681,10 +1101,7 @@ fn ledger_is_the_same_with_the_index_deleted_or_files_added_behind_its_back() {
     // A truncated index file is noticed and rebuilt.
     let bucket = c.path(&format!(".frontdesk/ledger-index/patient/{}.tsv", &p[1..3]));
     std::fs::write(&bucket, "garbage").unwrap();
-    assert_eq!(
-        json(&ok(&c, &["--format", "json", "pay", "ledger", &p])),
-        rows
-    );
+    assert_eq!(json(&ok(&c, format!("--format json pay ledger {p}"))), rows);
 }
 
 // ---- money hygiene ----
@@ -1779,21 +1196,14 @@ fn charge_for_an_appointment_takes_its_day_and_its_types_copay() {
     let (c, p) = clinic();
     ok(
         &c,
-        &[
-            "patient",
-            "insurance",
-            "update",
-            &p,
-            "--copay-specialist",
-            "40",
-        ],
+        format!("patient insurance update {p} --copay-specialist 40"),
     );
     let a = book(&c, &p, "consult", "2026-12-02 09:00");
     let day = "2026-12-02T08:55:00-05:00";
     let t = id_of(&ok_at(
         &c,
         day,
-        &["pay", "charge", "--appointment", &a, "--service", "99214"],
+        format!("pay charge --appointment {a} --service 99214"),
     ));
     let text = std::fs::read_to_string(c.path(&format!("ledger/2026/12/02/{t}.toml"))).unwrap();
     assert!(
@@ -1802,103 +1212,45 @@ fn charge_for_an_appointment_takes_its_day_and_its_types_copay() {
         "{text}"
     );
     // Check-in warns about what the patient owes now (the co-pay), not what insurance owes.
-    let out = run_at(&c, day, &["schedule", "checkin", &a]);
+    let out = run_at(&c, day, format!("schedule checkin {a}"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("owes a balance of 40.00"), "{err}");
     assert!(err.contains(&format!("co-pay due: $40.00 (aetna); collect with `frontdesk pay collect --patient {p} --amount 40.00")), "{err}");
     ok_at(
         &c,
         day,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "40",
-            "--method",
-            "cash",
-            "--copay",
-            "--appointment",
-            &a,
-        ],
+        format!("pay collect --patient {p} --amount 40 --method cash --copay --appointment {a}"),
     );
     let n = book(&c, &p, "nurse", "2026-12-03 09:00");
     let t = id_of(&ok_at(
         &c,
         "2026-12-03T09:00:00-05:00",
-        &["pay", "charge", "--appointment", &n, "--service", "J1100"],
+        format!("pay charge --appointment {n} --service J1100"),
     ));
     let text = std::fs::read_to_string(c.path(&format!("ledger/2026/12/03/{t}.toml"))).unwrap();
     assert!(!text.contains("patient_portion"), "{text}");
     let q = ok(
         &c,
-        &[
-            "patient",
-            "add",
-            "--first",
-            "John",
-            "--last",
-            "Roe",
-            "--dob",
-            "1970-01-09",
-            "--sex",
-            "M",
-        ],
+        "patient add --first John --last Roe --dob 1970-01-09 --sex M",
     )
     .trim()
     .to_string();
     let err = refused(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &q,
-            "--amount",
-            "5",
-            "--method",
-            "cash",
-            "--appointment",
-            &a,
-        ],
+        format!("pay collect --patient {q} --amount 5 --method cash --appointment {a}"),
         2,
     );
     assert!(err.contains("is not patient"), "{err}");
-    let err = refused(
-        &c,
-        &[
-            "pay",
-            "charge",
-            "--appointment",
-            "A00000000",
-            "--service",
-            "99214",
-        ],
-        1,
-    );
+    let err = refused(&c, "pay charge --appointment A00000000 --service 99214", 1);
     assert!(err.contains("no appointment"), "{err}");
     let cancelled = book(&c, &p, "consult", "2026-12-04 09:00");
     ok(
         &c,
-        &[
-            "schedule",
-            "cancel",
-            &cancelled,
-            "--reason",
-            "patient called",
-        ],
+        format!("schedule cancel {cancelled} --reason 'patient called'"),
     );
     let err = refused(
         &c,
-        &[
-            "pay",
-            "charge",
-            "--appointment",
-            &cancelled,
-            "--service",
-            "99214",
-        ],
+        format!("pay charge --appointment {cancelled} --service 99214"),
         2,
     );
     assert!(err.contains("cancelled"), "{err}");
@@ -2025,16 +1377,7 @@ fn concurrent_refunds_never_exceed_what_was_paid() {
     let (c, p) = clinic();
     ok(
         &c,
-        &[
-            "pay",
-            "collect",
-            "--patient",
-            &p,
-            "--amount",
-            "100",
-            "--method",
-            "cash",
-        ],
+        format!("pay collect --patient {p} --amount 100 --method cash"),
     );
     // Four clerks each refund 40.00 of the 100.00 at the same instant: two can succeed.
     let codes = race(
