@@ -126,32 +126,15 @@ fn eight_clerks_racing_for_one_slot_exactly_one_wins() {
         })
         .collect();
     for round in 0..rounds {
-        let children: Vec<_> = patients
-            .iter()
-            .map(|p| {
-                spawnable(&c)
-                    .env("FRONTDESK_LOCK_TIMEOUT", "120")
-                    .args(book_args(p, round))
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        let outs: Vec<_> = children
-            .into_iter()
-            .map(|ch| ch.wait_with_output().unwrap())
-            .collect();
-        let wins = outs.iter().filter(|o| o.status.success()).count();
-        assert_eq!(wins, 1, "round {round}: {wins} winners");
-        for o in outs.iter().filter(|o| !o.status.success()) {
-            assert_eq!(
-                o.status.code(),
-                Some(3),
-                "{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
+        race_one_winner(
+            patients.iter().map(|p| {
+                let mut cmd = spawnable(&c);
+                cmd.env("FRONTDESK_LOCK_TIMEOUT", "120")
+                    .args(book_args(p, round));
+                cmd
+            }),
+            &format!("round {round}"),
+        );
     }
     let booked = c
         .files()

@@ -380,3 +380,37 @@ pub const ADD_ANN: [&str; 10] = [
     "--sex",
     "F",
 ];
+
+/// Starts every command at once, as clerks pressing enter together, waits for all of them, and
+/// checks that exactly one succeeded and every other was refused as a conflict (exit 3).
+/// Returns the refused commands' outputs for further checks.
+pub fn race_one_winner(
+    commands: impl IntoIterator<Item = std::process::Command>,
+    context: &str,
+) -> Vec<Output> {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut cmd| {
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|ch| ch.wait_with_output().unwrap())
+        .collect();
+    let wins = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(wins, 1, "{context}: {wins} winners");
+    let losers: Vec<Output> = outs.into_iter().filter(|o| !o.status.success()).collect();
+    for o in &losers {
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{context}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    losers
+}

@@ -432,45 +432,28 @@ fn two_clerks_booking_the_same_slot_exactly_one_wins() {
             .to_string(),
         );
     }
-    let children: Vec<_> = patients
-        .iter()
-        .map(|p| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("frontdesk"))
-                .args(["--records"])
-                .arg(&d.c.root)
-                .args([
-                    "schedule",
-                    "book",
-                    "--patient",
-                    p,
-                    "--provider",
-                    "okafor",
-                    "--type",
-                    "follow-up",
-                    "--at",
-                    "2026-12-01 10:00",
-                ])
-                .env("FRONTDESK_NOW", NOW)
-                .env("FRONTDESK_USER", "racer")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outs: Vec<Output> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
-    let wins = outs.iter().filter(|o| o.status.success()).count();
-    assert_eq!(wins, 1, "exactly one booking must win");
-    for o in outs.iter().filter(|o| !o.status.success()) {
-        assert_eq!(
-            o.status.code(),
-            Some(3),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    let losers = race_one_winner(
+        patients.iter().map(|p| {
+            let mut cmd = spawnable(&d.c);
+            cmd.args([
+                "schedule",
+                "book",
+                "--patient",
+                p,
+                "--provider",
+                "okafor",
+                "--type",
+                "follow-up",
+                "--at",
+                "2026-12-01 10:00",
+            ])
+            .env("FRONTDESK_NOW", NOW)
+            .env("FRONTDESK_USER", "racer");
+            cmd
+        }),
+        "same-slot booking",
+    );
+    for o in &losers {
         assert!(String::from_utf8_lossy(&o.stderr).contains("already booked"));
     }
     let day: Vec<_> = std::fs::read_dir(d.c.path("appointments/2026/12/01"))
