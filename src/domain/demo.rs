@@ -21,9 +21,7 @@ use crate::domain::ledger::{
     AppliesTo, BillTo, Entry as LedgerEntry, Kind as LedgerKind, Method, ServiceLine,
 };
 use crate::domain::patient::{ContactPreference, Patient, Phone, PhoneKind, Sex, Status};
-use crate::domain::schedule::appointment::{
-    self, Appointment, Change, Status as AppointmentStatus,
-};
+use crate::domain::schedule::appointment::{Appointment, Change, Status as AppointmentStatus};
 use crate::domain::schedule::apptype::{self, AppointmentType, AppointmentTypes, CopayKind, Need};
 use crate::domain::schedule::provider::{self, Provider, parse_hours_spec};
 use crate::domain::schedule::room::{self, Room};
@@ -851,30 +849,16 @@ impl Schedule {
         room: Option<String>,
     ) -> Appointment {
         let booked_at = start - chrono::Duration::days(rng.random_range(1..60));
-        let mut a = Appointment {
-            schema: appointment::SCHEMA,
-            id: Id::generate_with(IdKind::Appointment, rng),
-            patient: patient_id(self.seed, patient_n),
-            provider: self.providers[provider_ix].clone(),
-            kind: kind.into(),
+        let mut a = Appointment::booked(
+            Id::generate_with(IdKind::Appointment, rng),
+            patient_id(self.seed, patient_n),
+            &self.providers[provider_ix],
+            kind,
             start,
             end,
-            status: AppointmentStatus::Booked,
-            room,
-            location: None,
-            reason: None,
-            referral: None,
-            notes: None,
-            series: None,
-            double_booked: false,
-            cancel_reason: None,
-            late_cancel: false,
-            rescheduled_to: None,
-            rescheduled_from: None,
-            resources: Vec::new(),
-            history: vec![change(AppointmentStatus::Booked, booked_at.min(self.now))],
-            extra: Default::default(),
-        };
+        );
+        a.room = room;
+        a.history = vec![change(AppointmentStatus::Booked, booked_at.min(self.now))];
         let (status, at) = if end <= self.now {
             match rng.random_range(0..100) {
                 0..7 => (AppointmentStatus::Noshow, end),

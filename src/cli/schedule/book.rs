@@ -302,30 +302,19 @@ pub fn plan_all_ignoring(
 }
 
 fn placeholder(pid: &Id, provider: &str, kind: &str, plan: &Plan) -> Appointment {
-    Appointment {
-        schema: appointment::SCHEMA,
-        id: Id::generate(IdKind::Appointment),
-        patient: pid.clone(),
-        provider: provider.to_string(),
-        kind: kind.to_string(),
-        start: plan.start,
-        end: plan.end,
-        status: Status::Booked,
-        room: plan.room.clone(),
-        location: plan.location.clone(),
-        reason: None,
-        referral: None,
-        notes: None,
-        series: None,
-        double_booked: !plan.overlaps.is_empty(),
-        cancel_reason: None,
-        late_cancel: false,
-        rescheduled_to: None,
-        rescheduled_from: None,
-        resources: plan.holds.clone(),
-        history: Vec::new(),
-        extra: Default::default(),
-    }
+    let mut a = Appointment::booked(
+        Id::generate(IdKind::Appointment),
+        pid.clone(),
+        provider,
+        kind,
+        plan.start,
+        plan.end,
+    );
+    a.room = plan.room.clone();
+    a.location = plan.location.clone();
+    a.double_booked = !plan.overlaps.is_empty();
+    a.resources = plan.holds.clone();
+    a
 }
 
 /// A new booked appointment from an accepted plan, with its first history entry.

@@ -183,6 +183,42 @@ impl fmt::Display for Status {
 }
 
 impl Appointment {
+    /// A booked appointment with nothing else set yet (no room, notes, series or history);
+    /// the caller fills in what its booking knows.
+    pub fn booked(
+        id: Id,
+        patient: Id,
+        provider: &str,
+        kind: &str,
+        start: DateTime<FixedOffset>,
+        end: DateTime<FixedOffset>,
+    ) -> Appointment {
+        Appointment {
+            schema: SCHEMA,
+            id,
+            patient,
+            provider: provider.to_string(),
+            kind: kind.to_string(),
+            start,
+            end,
+            status: Status::Booked,
+            room: None,
+            location: None,
+            reason: None,
+            referral: None,
+            notes: None,
+            series: None,
+            double_booked: false,
+            cancel_reason: None,
+            late_cancel: false,
+            rescheduled_to: None,
+            rescheduled_from: None,
+            resources: Vec::new(),
+            history: Vec::new(),
+            extra: Default::default(),
+        }
+    }
+
     /// The office-local date the file is stored under.
     pub fn date(&self) -> NaiveDate {
         self.start.date_naive()

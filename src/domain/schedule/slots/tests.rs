@@ -1,6 +1,5 @@
 use super::*;
 use crate::domain::id::IdKind;
-use crate::domain::schedule::appointment::{SCHEMA, Status};
 use crate::domain::schedule::apptype::{CopayKind, Need};
 use crate::domain::schedule::provider::{Hours, TimeOff};
 use chrono::{Datelike, NaiveDateTime, TimeZone, Weekday};
@@ -69,30 +68,15 @@ fn local(date: NaiveDate, m: u16) -> DateTime<FixedOffset> {
 }
 
 fn appt(patient: &Id, provider: &str, start: DateTime<FixedOffset>, minutes: i64) -> Appointment {
-    Appointment {
-        schema: SCHEMA,
-        id: Id::generate(IdKind::Appointment),
-        patient: patient.clone(),
-        provider: provider.into(),
-        kind: "visit".into(),
+    let end = start + Duration::minutes(minutes);
+    Appointment::booked(
+        Id::generate(IdKind::Appointment),
+        patient.clone(),
+        provider,
+        "visit",
         start,
-        end: start + Duration::minutes(minutes),
-        status: Status::Booked,
-        room: None,
-        location: None,
-        reason: None,
-        referral: None,
-        notes: None,
-        series: None,
-        double_booked: false,
-        cancel_reason: None,
-        late_cancel: false,
-        rescheduled_to: None,
-        rescheduled_from: None,
-        resources: vec![],
-        history: vec![],
-        extra: Default::default(),
-    }
+        end,
+    )
 }
 
 fn monday() -> NaiveDate {
