@@ -12,6 +12,7 @@ pub mod fault;
 pub mod git;
 pub mod import;
 pub mod index;
+pub mod index_file;
 pub mod ledger;
 pub mod ledger_index;
 pub mod schedule;
