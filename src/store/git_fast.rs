@@ -1,0 +1,351 @@
+//! The cheap commit: a few records committed without git ever loading the big index.
+//!
+//! At 2.8 million files git's index is 200 MB, and every `git update-index` or `git commit`
+//! reads it whole (and the plain index is rewritten whole too): 5 s per booking. Here the new
+//! commit is built by `git fast-import`, which reads only the trees along the changed paths
+//! (root, `patients/`, one shard), and the index stays in step through the small half of
+//! git's split index (`git_index`), so `git status` stays clean. Anything unusual (no split
+//! index, a merge in progress, a detached HEAD, odd path names, many files) makes the caller
+//! take the porcelain way instead.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::git::{git, operation_in_progress, run};
+use super::git_index::{Delta, Entry, Unusable, blob_oid, hex};
+use crate::error::{Error, Result};
+
+/// Whether the cheap way did the commit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Small {
+    Done,
+    NotApplicable,
+}
+
+/// Past this many paths the porcelain way is the better tool (an import).
+const MAX_PATHS: usize = 1000;
+/// Entries the small index may hold before the porcelain way folds them into a new shared
+/// index: about 2 MB, read and hashed on each commit. `FRONTDESK_GIT_DELTA_LIMIT` overrides it
+/// (tests use a tiny limit to exercise the folding).
+const DELTA_LIMIT: usize = 20_000;
+
+fn delta_limit() -> usize {
+    std::env::var("FRONTDESK_GIT_DELTA_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DELTA_LIMIT)
+}
+
+pub fn commit_small(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<Small> {
+    if paths.len() > MAX_PATHS
+        || !paths.iter().all(|p| plain_path(p))
+        || operation_in_progress(root).is_some()
+    {
+        return Ok(Small::NotApplicable);
+    }
+    let git_dir = root.join(".git");
+    if !git_dir.is_dir() {
+        return Ok(Small::NotApplicable);
+    }
+    let Some(head) = branch_head(root, user) else {
+        return Ok(Small::NotApplicable);
+    };
+    let lock = IndexLock::take(&git_dir)?;
+    let bytes = match fs::read(git_dir.join("index")) {
+        Ok(b) => b,
+        Err(_) => return Ok(Small::NotApplicable),
+    };
+    let mut delta = match Delta::parse(&bytes) {
+        Ok(d) => d,
+        Err(Unusable::NotSplit | Unusable::Unknown(_)) => return Ok(Small::NotApplicable),
+    };
+    if delta.added() + paths.len() > delta_limit() {
+        return Ok(Small::NotApplicable);
+    }
+
+    let mut files = Vec::with_capacity(paths.len());
+    for rel in paths {
+        let abs = root.join(rel);
+        let meta = match fs::symlink_metadata(&abs) {
+            Ok(m) if m.is_file() => m,
+            // A removed path (or anything but a file) is git's to stage.
+            _ => return Ok(Small::NotApplicable),
+        };
+        let content = fs::read(&abs).map_err(|e| Error::io(&abs, "read", e))?;
+        let name = rel.as_os_str().as_encoded_bytes().to_vec();
+        let entry = Entry::file(&name, &meta, blob_oid(&content));
+        files.push((name, content, entry));
+    }
+
+    let mut import = FastImport::start(root, user)?;
+    let mut changed = false;
+    for (name, _, entry) in &files {
+        let committed = import.ls(&head.commit, name)?;
+        changed |= committed != Some((mode_of(entry).to_string(), hex(&entry.oid)));
+    }
+    for (name, _, entry) in &files {
+        if let Some(tree) = delta.tree.as_mut() {
+            tree.invalidate(name);
+        }
+        delta.upsert(entry.clone());
+    }
+    // The index first: should the commit then fail, the change is staged, as with `git add`.
+    lock.write(&delta.write())?;
+    if changed {
+        import.commit(&head, user, message, &files)?;
+    }
+    import.finish()?;
+    Ok(Small::Done)
+}
+
+/// After a porcelain commit: split an unsplit index (unless someone set `core.splitIndex`
+/// to false), and fold a grown small index into a new shared one, so that the next commits
+/// can go the cheap way.
+pub fn keep_index_split(root: &Path, user: &str) -> Result<()> {
+    let Ok(bytes) = fs::read(root.join(".git/index")) else {
+        return Ok(());
+    };
+    let split = match Delta::parse(&bytes) {
+        Ok(delta) => delta.added() > delta_limit() / 2,
+        Err(Unusable::NotSplit) => !split_turned_off(root, user),
+        Err(Unusable::Unknown(_)) => false,
+    };
+    if !split {
+        return Ok(());
+    }
+    for (key, value) in SPLIT_CONFIG {
+        let mut cmd = git(root, user);
+        cmd.args(["config", key, value]);
+        run(cmd, "configure the repository")?;
+    }
+    let mut cmd = git(root, user);
+    cmd.args(["update-index", "--split-index"]);
+    run(cmd, "split the index").map(drop)
+}
+
+fn split_turned_off(root: &Path, user: &str) -> bool {
+    let mut cmd = git(root, user);
+    cmd.args(["config", "--type=bool", "--get", "core.splitIndex"]);
+    run(cmd, "read the configuration").is_ok_and(|v| v.trim() == "false")
+}
+
+/// What a split index needs: git 2.47 names a shared index written with index.skipHash by the
+/// null hash and then loses entries, so the checksum stays on.
+pub const SPLIT_CONFIG: [(&str, &str); 2] =
+    [("core.splitIndex", "true"), ("index.skipHash", "false")];
+
+/// Paths fast-import takes unquoted and this code can compare byte for byte.
+fn plain_path(p: &Path) -> bool {
+    let bytes = p.as_os_str().as_encoded_bytes();
+    !bytes.is_empty()
+        && bytes[0] != b'/'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
+        && !bytes
+            .split(|b| *b == b'/')
+            .any(|c| c.is_empty() || c == b"." || c == b"..")
+}
+
+fn mode_of(entry: &Entry) -> &'static str {
+    if entry.stat[6] == 0o100755 {
+        "100755"
+    } else {
+        "100644"
+    }
+}
+
+struct Head {
+    commit: String,
+    branch: String,
+}
+
+/// The commit HEAD points at and its branch, or None when HEAD is detached or unborn.
+fn branch_head(root: &Path, user: &str) -> Option<Head> {
+    let mut cmd = git(root, user);
+    cmd.args(["rev-parse", "HEAD", "--symbolic-full-name", "HEAD"]);
+    let out = run(cmd, "read HEAD").ok()?;
+    let mut lines = out.lines();
+    let commit = lines.next()?.trim().to_string();
+    let branch = lines.next()?.trim().to_string();
+    (commit.len() == 40 && branch.starts_with("refs/heads/")).then_some(Head { commit, branch })
+}
+
+/// git's own `index.lock`: whoever holds it may rewrite the index. Released (removed) on drop
+/// unless `write` renamed it into place.
+struct IndexLock {
+    lock: PathBuf,
+    index: PathBuf,
+    file: Option<fs::File>,
+}
+
+impl IndexLock {
+    fn take(git_dir: &Path) -> Result<IndexLock> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let lock = git_dir.join("index.lock");
+        // A git command run by hand holds it for a moment; wait a little, as git's callers do.
+        for attempt in 0.. {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&lock)
+            {
+                Ok(file) => {
+                    return Ok(IndexLock {
+                        lock,
+                        index: git_dir.join("index"),
+                        file: Some(file),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 40 => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => {
+                    return Err(Error::conflict(format!(
+                        "git's index is locked ({}): {e}",
+                        lock.display()
+                    ))
+                    .hint("another git command is running; if none is, remove the lock file"));
+                }
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    fn write(mut self, bytes: &[u8]) -> Result<()> {
+        let mut file = self.file.take().expect("written once");
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(&self.lock, "write", e))?;
+        drop(file);
+        fs::rename(&self.lock, &self.index).map_err(|e| Error::io(&self.index, "replace", e))?;
+        self.lock = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        if !self.lock.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.lock);
+        }
+    }
+}
+
+/// A running `git fast-import`: asked what HEAD holds at a path, then given the commit.
+struct FastImport {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: BufReader<std::process::ChildStdout>,
+}
+
+impl FastImport {
+    fn start(root: &Path, user: &str) -> Result<FastImport> {
+        let mut cmd: Command = git(root, user);
+        cmd.args(["fast-import", "--quiet", "--date-format=now"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            Error::internal(format!("cannot run git to commit: {e}"))
+                .hint("install git, or use --no-commit")
+        })?;
+        let input = child.stdin.take().expect("piped");
+        let output = BufReader::new(child.stdout.take().expect("piped"));
+        Ok(FastImport {
+            child,
+            input,
+            output,
+        })
+    }
+
+    /// The mode and object name at `path` in `commit`, or None when it has none.
+    fn ls(&mut self, commit: &str, path: &[u8]) -> Result<Option<(String, String)>> {
+        let mut query = format!("ls {commit} ").into_bytes();
+        query.extend_from_slice(path);
+        query.push(b'\n');
+        self.send(&query)?;
+        let mut line = String::new();
+        self.output
+            .read_line(&mut line)
+            .map_err(|e| self.failed(e.to_string()))?;
+        if line.is_empty() {
+            return Err(self.failed("fast-import stopped".into()));
+        }
+        if line.starts_with("missing ") {
+            return Ok(None);
+        }
+        // "<mode> SP <type> SP <oid> HT <path>"
+        let mut fields = line.split(['\t', ' ']);
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some(mode), Some(_), Some(oid)) => Ok(Some((mode.to_string(), oid.to_string()))),
+            _ => Err(self.failed("unexpected answer from fast-import".into())),
+        }
+    }
+
+    fn commit(
+        &mut self,
+        head: &Head,
+        user: &str,
+        message: &str,
+        files: &[(Vec<u8>, Vec<u8>, Entry)],
+    ) -> Result<()> {
+        let email = super::git::email(user);
+        let who = format!("{} <{email}> now", user.replace(['<', '>', '\n'], ""));
+        let text = format!("{message}\n");
+        let mut stream = format!(
+            "commit {branch}\nauthor {who}\ncommitter {who}\ndata {len}\n{text}from {parent}\n",
+            branch = head.branch,
+            len = text.len(),
+            parent = head.commit,
+        )
+        .into_bytes();
+        for (name, content, entry) in files {
+            stream.extend_from_slice(format!("M {} inline ", mode_of(entry)).as_bytes());
+            stream.extend_from_slice(name);
+            stream.extend_from_slice(format!("\ndata {}\n", content.len()).as_bytes());
+            stream.extend_from_slice(content);
+            stream.push(b'\n');
+        }
+        stream.push(b'\n');
+        self.send(&stream)
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.input
+            .write_all(bytes)
+            .and_then(|()| self.input.flush())
+            .map_err(|e| self.failed(e.to_string()))
+    }
+
+    /// Ends the stream and waits for fast-import to write the objects and move the branch.
+    fn finish(self) -> Result<()> {
+        let FastImport {
+            child,
+            input,
+            output,
+        } = self;
+        drop(input);
+        drop(output);
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Error::internal(format!(
+                "git could not commit: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
+    fn failed(&mut self, what: String) -> Error {
+        let _ = self.child.kill();
+        Error::internal(format!("git could not commit: {what}"))
+    }
+}
