@@ -10,6 +10,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -25,8 +26,6 @@ pub enum Small {
     NotApplicable,
 }
 
-/// Past this many paths the porcelain way is the better tool (an import).
-const MAX_PATHS: usize = 1000;
 /// Entries the small index may hold before the porcelain way folds them into a new shared
 /// index: about 2 MB, read and hashed on each commit. `FRONTDESK_GIT_DELTA_LIMIT` overrides it
 /// (tests use a tiny limit to exercise the folding).
@@ -40,10 +39,7 @@ fn delta_limit() -> usize {
 }
 
 pub fn commit_small(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<Small> {
-    if paths.len() > MAX_PATHS
-        || !paths.iter().all(|p| plain_path(p))
-        || operation_in_progress(root).is_some()
-    {
+    if !paths.iter().all(|p| plain_path(p)) || operation_in_progress(root).is_some() {
         return Ok(Small::NotApplicable);
     }
     let git_dir = root.join(".git");
@@ -62,43 +58,60 @@ pub fn commit_small(root: &Path, user: &str, paths: &[PathBuf], message: &str) -
         Ok(d) => d,
         Err(Unusable::NotSplit | Unusable::Unknown(_)) => return Ok(Small::NotApplicable),
     };
-    if delta.added() + paths.len() > delta_limit() {
+    let Some(entries) = index_entries(root, paths)? else {
         return Ok(Small::NotApplicable);
-    }
-
-    let mut files = Vec::with_capacity(paths.len());
-    for rel in paths {
-        let abs = root.join(rel);
-        let meta = match fs::symlink_metadata(&abs) {
-            Ok(m) if m.is_file() => m,
-            // A removed path (or anything but a file) is git's to stage.
-            _ => return Ok(Small::NotApplicable),
-        };
-        let content = fs::read(&abs).map_err(|e| Error::io(&abs, "read", e))?;
-        let name = rel.as_os_str().as_encoded_bytes().to_vec();
-        let entry = Entry::file(&name, &meta, blob_oid(&content));
-        files.push((name, content, entry));
-    }
+    };
 
     let mut import = FastImport::start(root, user)?;
     let mut changed = false;
-    for (name, _, entry) in &files {
-        let committed = import.ls(&head.commit, name)?;
-        changed |= committed != Some((mode_of(entry).to_string(), hex(&entry.oid)));
-    }
-    for (name, _, entry) in &files {
-        if let Some(tree) = delta.tree.as_mut() {
-            tree.invalidate(name);
+    for entry in &entries {
+        let committed = import.ls(&head.commit, &entry.name)?;
+        // One difference is enough to know a commit is due (an import asks once, not 100,000
+        // times).
+        if committed != Some((mode_of(entry).to_string(), hex(&entry.oid))) {
+            changed = true;
+            break;
         }
-        delta.upsert(entry.clone());
     }
+    if let Some(tree) = delta.tree.as_mut() {
+        for entry in &entries {
+            tree.invalidate(&entry.name);
+        }
+    }
+    delta.upsert_all(entries.clone());
+    let fold = delta.added() > delta_limit();
     // The index first: should the commit then fail, the change is staged, as with `git add`.
     lock.write(&delta.write())?;
     if changed {
-        import.commit(&head, user, message, &files)?;
+        import.commit(root, &head, user, message, &entries)?;
     }
     import.finish()?;
+    if fold {
+        // Best effort: the commit is made; an unfolded index only makes the next commit slower.
+        let _ = fold_index(root, user);
+    }
     Ok(Small::Done)
+}
+
+/// The index entry of each path (stat data and blob name), read and hashed in parallel; None
+/// when a path is not a regular file (removed, say): git's to stage then.
+fn index_entries(root: &Path, paths: &[PathBuf]) -> Result<Option<Vec<Entry>>> {
+    use rayon::prelude::*;
+    let entries: Vec<Option<Entry>> = paths
+        .par_iter()
+        .map(|rel| {
+            let abs = root.join(rel);
+            match fs::symlink_metadata(&abs) {
+                Ok(meta) if meta.is_file() => {
+                    let content = fs::read(&abs).map_err(|e| Error::io(&abs, "read", e))?;
+                    let name = rel.as_os_str().as_encoded_bytes();
+                    Ok(Some(Entry::file(name, &meta, blob_oid(&content))))
+                }
+                _ => Ok(None),
+            }
+        })
+        .collect::<Result<_>>()?;
+    Ok(entries.into_iter().collect())
 }
 
 /// After a porcelain commit: split an unsplit index (unless someone set `core.splitIndex`
@@ -113,9 +126,15 @@ pub fn keep_index_split(root: &Path, user: &str) -> Result<()> {
         Err(Unusable::NotSplit) => !split_turned_off(root, user),
         Err(Unusable::Unknown(_)) => false,
     };
-    if !split {
-        return Ok(());
+    if split {
+        fold_index(root, user)
+    } else {
+        Ok(())
     }
+}
+
+/// Writes a new shared index holding everything (splitting an unsplit index first).
+fn fold_index(root: &Path, user: &str) -> Result<()> {
     for (key, value) in SPLIT_CONFIG {
         let mut cmd = git(root, user);
         cmd.args(["config", key, value]);
@@ -289,30 +308,40 @@ impl FastImport {
 
     fn commit(
         &mut self,
+        root: &Path,
         head: &Head,
         user: &str,
         message: &str,
-        files: &[(Vec<u8>, Vec<u8>, Entry)],
+        entries: &[Entry],
     ) -> Result<()> {
         let email = super::git::email(user);
         let who = format!("{} <{email}> now", user.replace(['<', '>', '\n'], ""));
         let text = format!("{message}\n");
-        let mut stream = format!(
+        let header = format!(
             "commit {branch}\nauthor {who}\ncommitter {who}\ndata {len}\n{text}from {parent}\n",
             branch = head.branch,
             len = text.len(),
             parent = head.commit,
-        )
-        .into_bytes();
-        for (name, content, entry) in files {
-            stream.extend_from_slice(format!("M {} inline ", mode_of(entry)).as_bytes());
-            stream.extend_from_slice(name);
-            stream.extend_from_slice(format!("\ndata {}\n", content.len()).as_bytes());
-            stream.extend_from_slice(content);
-            stream.push(b'\n');
+        );
+        self.send(header.as_bytes())?;
+        // Contents are read again here rather than held: an import can be 100,000 files.
+        let mut buf = Vec::new();
+        for entry in entries {
+            let rel = Path::new(std::ffi::OsStr::from_bytes(&entry.name));
+            let content = fs::read(root.join(rel)).map_err(|e| Error::io(rel, "read", e))?;
+            if blob_oid(&content) != entry.oid {
+                // Nothing else writes under frontdesk's lock; if someone did, say so.
+                return Err(self.failed(format!("{} changed while being committed", rel.display())));
+            }
+            buf.clear();
+            buf.extend_from_slice(format!("M {} inline ", mode_of(entry)).as_bytes());
+            buf.extend_from_slice(&entry.name);
+            buf.extend_from_slice(format!("\ndata {}\n", content.len()).as_bytes());
+            buf.extend_from_slice(&content);
+            buf.push(b'\n');
+            self.send(&buf)?;
         }
-        stream.push(b'\n');
-        self.send(&stream)
+        self.send(b"\n")
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<()> {

@@ -252,6 +252,32 @@ impl Delta {
         }
     }
 
+    /// `upsert` for many entries at once: one merge instead of an insertion each.
+    pub fn upsert_all(&mut self, mut entries: Vec<Entry>) {
+        if entries.len() < 16 {
+            entries.into_iter().for_each(|e| self.upsert(e));
+            return;
+        }
+        // Later entries for a name win, as with one upsert after another.
+        entries.reverse();
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.dedup_by(|later, first| later.name == first.name);
+        let start = self.replacing();
+        let added = self.entries.split_off(start);
+        let mut merged = Vec::with_capacity(added.len() + entries.len());
+        let mut old = added.into_iter().peekable();
+        for entry in entries {
+            while let Some(o) = old.next_if(|o| o.name < entry.name) {
+                merged.push(o);
+            }
+            // Replaced by the new entry.
+            old.next_if(|o| o.name == entry.name);
+            merged.push(entry);
+        }
+        merged.extend(old);
+        self.entries.extend(merged);
+    }
+
     pub fn write(&self) -> Vec<u8> {
         let extended = self.entries.iter().any(|e| e.flags2.is_some());
         // Version 2 cannot hold extended flags; 3 and 4 can.
@@ -522,6 +548,25 @@ mod tests {
         );
         assert_eq!(d.entries[2], changed);
         assert_eq!(d.added(), 3);
+    }
+
+    #[test]
+    fn upsert_all_matches_one_upsert_after_another() {
+        let names: Vec<String> = (0..40).map(|i| format!("p/{:02}", (i * 7) % 23)).collect();
+        let mut one_by_one = delta(4, &["", "p/05", "p/30", "q"]);
+        let mut all = one_by_one.clone();
+        let entries: Vec<Entry> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut e = entry(n);
+                e.oid = [i as u8; HASH];
+                e
+            })
+            .collect();
+        entries.iter().cloned().for_each(|e| one_by_one.upsert(e));
+        all.upsert_all(entries);
+        assert_eq!(all, one_by_one);
     }
 
     #[test]

@@ -261,3 +261,40 @@ fn a_held_index_lock_leaves_the_record_saved_and_says_so() {
     // The lock is git's, not ours: it is left alone.
     assert!(c.path(".git/index.lock").exists());
 }
+
+#[test]
+fn an_import_is_committed_as_one_pack_and_the_index_folded() {
+    use super::harness::{examples, shared_data};
+    let c = Clinic::new();
+    let csv = shared_data().join("synthea/patients.csv");
+    let map = examples().join("synthea-patients.map.toml");
+    let args = format!(
+        "patient import {} --map {} --quiet",
+        csv.display(),
+        map.display()
+    );
+    // A limit below the import's size: the small index is folded right after the commit.
+    let git = traced(&c, &args, &[("FRONTDESK_GIT_DELTA_LIMIT", "500")]);
+    assert!(git.iter().any(|g| g.starts_with("fast-import")), "{git:?}");
+    assert!(
+        git.iter()
+            .any(|g| g.starts_with("update-index --split-index")),
+        "{git:?}"
+    );
+    assert!(!git.iter().any(|g| g.starts_with("commit")), "{git:?}");
+    assert_eq!(git_lines(&c.root, &["ls-files", "patients"]).len(), 1000);
+    let delta = Delta::parse(&std::fs::read(c.path(".git/index")).unwrap()).unwrap();
+    assert!(
+        delta.added() < 500,
+        "folded: {} entries left",
+        delta.added()
+    );
+    // One pack, not a thousand loose objects for git's housekeeping to repack.
+    let loose = walkdir::WalkDir::new(c.path(".git/objects"))
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file() && !e.path().to_string_lossy().contains("pack"))
+        .count();
+    assert!(loose < 50, "{loose} loose objects");
+    assert_git_in_step(&c);
+}
