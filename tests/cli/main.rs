@@ -12,6 +12,7 @@ mod general;
 mod harness;
 mod import;
 mod index;
+mod parallel;
 mod patient;
 mod pay;
 mod perms;
