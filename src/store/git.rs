@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 use crate::store::fault;
+use crate::store::git_fast::{SPLIT_CONFIG, Small, commit_small, keep_index_split};
 
 pub fn is_repo(root: &Path) -> bool {
     root.join(".git").exists()
@@ -24,9 +25,14 @@ pub fn available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn git(root: &Path, user: &str) -> Command {
+/// The address git records for a staff user (who has no e-mail in the records).
+pub(super) fn email(user: &str) -> String {
+    format!("{}@frontdesk.invalid", user.replace(' ', "."))
+}
+
+pub(super) fn git(root: &Path, user: &str) -> Command {
     let mut cmd = Command::new("git");
-    let email = format!("{}@frontdesk.invalid", user.replace(' ', "."));
+    let email = email(user);
     cmd.current_dir(root)
         .env("GIT_AUTHOR_NAME", user)
         .env("GIT_AUTHOR_EMAIL", &email)
@@ -45,7 +51,7 @@ fn git(root: &Path, user: &str) -> Command {
     cmd
 }
 
-fn run(cmd: Command, what: &str) -> Result<String> {
+pub(super) fn run(cmd: Command, what: &str) -> Result<String> {
     run_with_input(cmd, None, what)
 }
 
@@ -90,9 +96,9 @@ pub fn init(root: &Path, user: &str) -> Result<()> {
         ("feature.manyFiles", "true"),
         ("index.version", "4"),
         ("core.untrackedCache", "true"),
-        // Not core.splitIndex: with feature.manyFiles (index.skipHash) git 2.47 writes a shared
-        // index named by the null hash and commits lose their entries (found by the demo
-        // generator; see docs/performance.md).
+        // A commit then touches only the small half of the index (see git_fast.rs).
+        SPLIT_CONFIG[0],
+        SPLIT_CONFIG[1],
         ("commit.gpgSign", "false"),
         // Objects hold every version of every record: private to the office's account.
         ("core.sharedRepository", "0600"),
@@ -110,19 +116,29 @@ pub fn init(root: &Path, user: &str) -> Result<()> {
     Ok(())
 }
 
-/// Stages exactly `paths` (relative to `root`) and commits them with `message`.
-/// Does nothing when the staged content did not change.
+/// Commits exactly `paths` (relative to `root`) with `message`. Does nothing when their
+/// content did not change. Changes someone staged by hand are left staged, not committed.
 ///
-/// Built to stay linear in the number of paths, since an import commits 100,000 files at
-/// once: the paths go to git on stdin (they would overflow the command line), they are staged
-/// with `update-index` (`git add` and `git commit -- paths` match every path against every
-/// pathspec, which is quadratic), and the commit takes the whole index unless someone has
-/// staged other changes by hand, which are then left staged as they were.
+/// A few records on a split index go the small way (`commit_small`), which reads neither the
+/// big shared index nor the tree; everything else goes through git's porcelain.
 pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<()> {
     fault::check("git").map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
     if paths.is_empty() {
         return Ok(());
     }
+    if commit_small(root, user, paths, message)? == Small::Done {
+        return Ok(());
+    }
+    commit_staged(root, user, paths, message)?;
+    keep_index_split(root, user)
+}
+
+/// The porcelain way, built to stay linear in the number of paths, since an import commits
+/// 100,000 files at once: the paths go to git on stdin (they would overflow the command
+/// line), they are staged with `update-index` (`git add` and `git commit -- paths` match every
+/// path against every pathspec, which is quadratic), and the commit takes the whole index
+/// unless someone has staged other changes by hand, which are then left staged as they were.
+fn commit_staged(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<()> {
     let mut list = Vec::with_capacity(paths.len() * 32);
     for p in paths {
         list.extend_from_slice(p.as_os_str().as_encoded_bytes());

@@ -10,6 +10,8 @@ pub mod check;
 pub mod codec;
 pub mod fault;
 pub mod git;
+mod git_fast;
+pub mod git_index;
 pub mod import;
 pub mod index;
 pub mod ledger;

@@ -9,6 +9,7 @@ mod crash;
 mod demo;
 mod faults;
 mod general;
+mod gitindex;
 mod harness;
 mod import;
 mod index;

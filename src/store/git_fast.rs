@@ -1,0 +1,380 @@
+//! The cheap commit: a few records committed without git ever loading the big index.
+//!
+//! At 2.8 million files git's index is 200 MB, and every `git update-index` or `git commit`
+//! reads it whole (and the plain index is rewritten whole too): 5 s per booking. Here the new
+//! commit is built by `git fast-import`, which reads only the trees along the changed paths
+//! (root, `patients/`, one shard), and the index stays in step through the small half of
+//! git's split index (`git_index`), so `git status` stays clean. Anything unusual (no split
+//! index, a merge in progress, a detached HEAD, odd path names, many files) makes the caller
+//! take the porcelain way instead.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::git::{git, operation_in_progress, run};
+use super::git_index::{Delta, Entry, Unusable, blob_oid, hex};
+use crate::error::{Error, Result};
+
+/// Whether the cheap way did the commit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Small {
+    Done,
+    NotApplicable,
+}
+
+/// Entries the small index may hold before the porcelain way folds them into a new shared
+/// index: about 2 MB, read and hashed on each commit. `FRONTDESK_GIT_DELTA_LIMIT` overrides it
+/// (tests use a tiny limit to exercise the folding).
+const DELTA_LIMIT: usize = 20_000;
+
+fn delta_limit() -> usize {
+    std::env::var("FRONTDESK_GIT_DELTA_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DELTA_LIMIT)
+}
+
+pub fn commit_small(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<Small> {
+    if !paths.iter().all(|p| plain_path(p)) || operation_in_progress(root).is_some() {
+        return Ok(Small::NotApplicable);
+    }
+    let git_dir = root.join(".git");
+    if !git_dir.is_dir() {
+        return Ok(Small::NotApplicable);
+    }
+    let Some(head) = branch_head(root, user) else {
+        return Ok(Small::NotApplicable);
+    };
+    let lock = IndexLock::take(&git_dir)?;
+    let bytes = match fs::read(git_dir.join("index")) {
+        Ok(b) => b,
+        Err(_) => return Ok(Small::NotApplicable),
+    };
+    let mut delta = match Delta::parse(&bytes) {
+        Ok(d) => d,
+        Err(Unusable::NotSplit | Unusable::Unknown(_)) => return Ok(Small::NotApplicable),
+    };
+    let Some(entries) = index_entries(root, paths)? else {
+        return Ok(Small::NotApplicable);
+    };
+
+    let mut import = FastImport::start(root, user)?;
+    let mut changed = false;
+    for entry in &entries {
+        let committed = import.ls(&head.commit, &entry.name)?;
+        // One difference is enough to know a commit is due (an import asks once, not 100,000
+        // times).
+        if committed != Some((mode_of(entry).to_string(), hex(&entry.oid))) {
+            changed = true;
+            break;
+        }
+    }
+    if let Some(tree) = delta.tree.as_mut() {
+        for entry in &entries {
+            tree.invalidate(&entry.name);
+        }
+    }
+    delta.upsert_all(entries.clone());
+    let fold = delta.added() > delta_limit();
+    // The index first: should the commit then fail, the change is staged, as with `git add`.
+    lock.write(&delta.write())?;
+    if changed {
+        import.commit(root, &head, user, message, &entries)?;
+    }
+    import.finish()?;
+    if fold {
+        // Best effort: the commit is made; an unfolded index only makes the next commit slower.
+        let _ = fold_index(root, user);
+    }
+    Ok(Small::Done)
+}
+
+/// The index entry of each path (stat data and blob name), read and hashed in parallel; None
+/// when a path is not a regular file (removed, say): git's to stage then.
+fn index_entries(root: &Path, paths: &[PathBuf]) -> Result<Option<Vec<Entry>>> {
+    use rayon::prelude::*;
+    let entries: Vec<Option<Entry>> = paths
+        .par_iter()
+        .map(|rel| {
+            let abs = root.join(rel);
+            match fs::symlink_metadata(&abs) {
+                Ok(meta) if meta.is_file() => {
+                    let content = fs::read(&abs).map_err(|e| Error::io(&abs, "read", e))?;
+                    let name = rel.as_os_str().as_encoded_bytes();
+                    Ok(Some(Entry::file(name, &meta, blob_oid(&content))))
+                }
+                _ => Ok(None),
+            }
+        })
+        .collect::<Result<_>>()?;
+    Ok(entries.into_iter().collect())
+}
+
+/// After a porcelain commit: split an unsplit index (unless someone set `core.splitIndex`
+/// to false), and fold a grown small index into a new shared one, so that the next commits
+/// can go the cheap way.
+pub fn keep_index_split(root: &Path, user: &str) -> Result<()> {
+    let Ok(bytes) = fs::read(root.join(".git/index")) else {
+        return Ok(());
+    };
+    let split = match Delta::parse(&bytes) {
+        Ok(delta) => delta.added() > delta_limit() / 2,
+        Err(Unusable::NotSplit) => !split_turned_off(root, user),
+        Err(Unusable::Unknown(_)) => false,
+    };
+    if split {
+        fold_index(root, user)
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes a new shared index holding everything (splitting an unsplit index first).
+fn fold_index(root: &Path, user: &str) -> Result<()> {
+    for (key, value) in SPLIT_CONFIG {
+        let mut cmd = git(root, user);
+        cmd.args(["config", key, value]);
+        run(cmd, "configure the repository")?;
+    }
+    let mut cmd = git(root, user);
+    cmd.args(["update-index", "--split-index"]);
+    run(cmd, "split the index").map(drop)
+}
+
+fn split_turned_off(root: &Path, user: &str) -> bool {
+    let mut cmd = git(root, user);
+    cmd.args(["config", "--type=bool", "--get", "core.splitIndex"]);
+    run(cmd, "read the configuration").is_ok_and(|v| v.trim() == "false")
+}
+
+/// What a split index needs: git 2.47 names a shared index written with index.skipHash by the
+/// null hash and then loses entries, so the checksum stays on.
+pub const SPLIT_CONFIG: [(&str, &str); 2] =
+    [("core.splitIndex", "true"), ("index.skipHash", "false")];
+
+/// Paths fast-import takes unquoted and this code can compare byte for byte.
+fn plain_path(p: &Path) -> bool {
+    let bytes = p.as_os_str().as_encoded_bytes();
+    !bytes.is_empty()
+        && bytes[0] != b'/'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
+        && !bytes
+            .split(|b| *b == b'/')
+            .any(|c| c.is_empty() || c == b"." || c == b"..")
+}
+
+fn mode_of(entry: &Entry) -> &'static str {
+    if entry.stat[6] == 0o100755 {
+        "100755"
+    } else {
+        "100644"
+    }
+}
+
+struct Head {
+    commit: String,
+    branch: String,
+}
+
+/// The commit HEAD points at and its branch, or None when HEAD is detached or unborn.
+fn branch_head(root: &Path, user: &str) -> Option<Head> {
+    let mut cmd = git(root, user);
+    cmd.args(["rev-parse", "HEAD", "--symbolic-full-name", "HEAD"]);
+    let out = run(cmd, "read HEAD").ok()?;
+    let mut lines = out.lines();
+    let commit = lines.next()?.trim().to_string();
+    let branch = lines.next()?.trim().to_string();
+    (commit.len() == 40 && branch.starts_with("refs/heads/")).then_some(Head { commit, branch })
+}
+
+/// git's own `index.lock`: whoever holds it may rewrite the index. Released (removed) on drop
+/// unless `write` renamed it into place.
+struct IndexLock {
+    lock: PathBuf,
+    index: PathBuf,
+    file: Option<fs::File>,
+}
+
+impl IndexLock {
+    fn take(git_dir: &Path) -> Result<IndexLock> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let lock = git_dir.join("index.lock");
+        // A git command run by hand holds it for a moment; wait a little, as git's callers do.
+        for attempt in 0.. {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&lock)
+            {
+                Ok(file) => {
+                    return Ok(IndexLock {
+                        lock,
+                        index: git_dir.join("index"),
+                        file: Some(file),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 40 => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => {
+                    return Err(Error::conflict(format!(
+                        "git's index is locked ({}): {e}",
+                        lock.display()
+                    ))
+                    .hint("another git command is running; if none is, remove the lock file"));
+                }
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    fn write(mut self, bytes: &[u8]) -> Result<()> {
+        let mut file = self.file.take().expect("written once");
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(&self.lock, "write", e))?;
+        drop(file);
+        fs::rename(&self.lock, &self.index).map_err(|e| Error::io(&self.index, "replace", e))?;
+        self.lock = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        if !self.lock.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.lock);
+        }
+    }
+}
+
+/// A running `git fast-import`: asked what HEAD holds at a path, then given the commit.
+struct FastImport {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: BufReader<std::process::ChildStdout>,
+}
+
+impl FastImport {
+    fn start(root: &Path, user: &str) -> Result<FastImport> {
+        let mut cmd: Command = git(root, user);
+        cmd.args(["fast-import", "--quiet", "--date-format=now"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            Error::internal(format!("cannot run git to commit: {e}"))
+                .hint("install git, or use --no-commit")
+        })?;
+        let input = child.stdin.take().expect("piped");
+        let output = BufReader::new(child.stdout.take().expect("piped"));
+        Ok(FastImport {
+            child,
+            input,
+            output,
+        })
+    }
+
+    /// The mode and object name at `path` in `commit`, or None when it has none.
+    fn ls(&mut self, commit: &str, path: &[u8]) -> Result<Option<(String, String)>> {
+        let mut query = format!("ls {commit} ").into_bytes();
+        query.extend_from_slice(path);
+        query.push(b'\n');
+        self.send(&query)?;
+        let mut line = String::new();
+        self.output
+            .read_line(&mut line)
+            .map_err(|e| self.failed(e.to_string()))?;
+        if line.is_empty() {
+            return Err(self.failed("fast-import stopped".into()));
+        }
+        if line.starts_with("missing ") {
+            return Ok(None);
+        }
+        // "<mode> SP <type> SP <oid> HT <path>"
+        let mut fields = line.split(['\t', ' ']);
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some(mode), Some(_), Some(oid)) => Ok(Some((mode.to_string(), oid.to_string()))),
+            _ => Err(self.failed("unexpected answer from fast-import".into())),
+        }
+    }
+
+    fn commit(
+        &mut self,
+        root: &Path,
+        head: &Head,
+        user: &str,
+        message: &str,
+        entries: &[Entry],
+    ) -> Result<()> {
+        let email = super::git::email(user);
+        let who = format!("{} <{email}> now", user.replace(['<', '>', '\n'], ""));
+        let text = format!("{message}\n");
+        let header = format!(
+            "commit {branch}\nauthor {who}\ncommitter {who}\ndata {len}\n{text}from {parent}\n",
+            branch = head.branch,
+            len = text.len(),
+            parent = head.commit,
+        );
+        self.send(header.as_bytes())?;
+        // Contents are read again here rather than held: an import can be 100,000 files.
+        let mut buf = Vec::new();
+        for entry in entries {
+            let rel = Path::new(std::ffi::OsStr::from_bytes(&entry.name));
+            let content = fs::read(root.join(rel)).map_err(|e| Error::io(rel, "read", e))?;
+            if blob_oid(&content) != entry.oid {
+                // Nothing else writes under frontdesk's lock; if someone did, say so.
+                return Err(self.failed(format!("{} changed while being committed", rel.display())));
+            }
+            buf.clear();
+            buf.extend_from_slice(format!("M {} inline ", mode_of(entry)).as_bytes());
+            buf.extend_from_slice(&entry.name);
+            buf.extend_from_slice(format!("\ndata {}\n", content.len()).as_bytes());
+            buf.extend_from_slice(&content);
+            buf.push(b'\n');
+            self.send(&buf)?;
+        }
+        self.send(b"\n")
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.input
+            .write_all(bytes)
+            .and_then(|()| self.input.flush())
+            .map_err(|e| self.failed(e.to_string()))
+    }
+
+    /// Ends the stream and waits for fast-import to write the objects and move the branch.
+    fn finish(self) -> Result<()> {
+        let FastImport {
+            child,
+            input,
+            output,
+        } = self;
+        drop(input);
+        drop(output);
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Error::internal(format!(
+                "git could not commit: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
+    fn failed(&mut self, what: String) -> Error {
+        let _ = self.child.kill();
+        Error::internal(format!("git could not commit: {what}"))
+    }
+}

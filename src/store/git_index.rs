@@ -1,0 +1,607 @@
+//! The small half of git's split index, read and written without touching the big half.
+//!
+//! With `core.splitIndex`, `.git/index` holds only the entries that changed since git last wrote
+//! the shared index (`.git/sharedindex.<hash>`, 200 MB at 2.8 million files) plus a `link`
+//! extension naming it. A commit that adds or rewrites a few records only needs to add their
+//! entries here: git merges this file over the shared one when it reads the index (an added
+//! entry replaces a shared entry of the same name). So a commit on the largest tree reads and
+//! writes a few kilobytes instead of 200 MB. The format is git's own (gitformat-index(5));
+//! anything this module does not understand makes the caller fall back to plain git.
+
+use sha1::{Digest, Sha1};
+
+/// Fixed part of an on-disk entry: ctime, mtime, dev, ino, mode, uid, gid, size (ten u32),
+/// the 20-byte object name and the 16-bit flags.
+const FIXED: usize = 62;
+const NAME_MASK: u16 = 0x0fff;
+const EXTENDED: u16 = 0x4000;
+const STAGE_MASK: u16 = 0x3000;
+const HASH: usize = 20;
+
+/// One index entry. `stat` holds the ten 32-bit fields in on-disk order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub stat: [u32; 10],
+    pub oid: [u8; HASH],
+    /// The flags word without its name length and extended bits (both derived on write).
+    pub flags: u16,
+    /// The second flags word, present when `flags` has the extended bit.
+    pub flags2: Option<u16>,
+    /// Empty for an entry that replaces a shared entry (git strips those names).
+    pub name: Vec<u8>,
+}
+
+impl Entry {
+    /// A stage-0 entry for a regular file with the given stat data and blob.
+    pub fn file(name: &[u8], meta: &std::fs::Metadata, oid: [u8; HASH]) -> Entry {
+        use std::os::unix::fs::MetadataExt;
+        let mode = if meta.mode() & 0o100 != 0 {
+            0o100755
+        } else {
+            0o100644
+        };
+        // git keeps the low 32 bits of every field: a heuristic, compared the same way.
+        let stat = [
+            meta.ctime() as u32,
+            meta.ctime_nsec() as u32,
+            meta.mtime() as u32,
+            meta.mtime_nsec() as u32,
+            meta.dev() as u32,
+            meta.ino() as u32,
+            mode,
+            meta.uid(),
+            meta.gid(),
+            meta.size() as u32,
+        ];
+        Entry {
+            stat,
+            oid,
+            flags: 0,
+            flags2: None,
+            name: name.to_vec(),
+        }
+    }
+
+    fn stage(&self) -> u16 {
+        (self.flags & STAGE_MASK) >> 12
+    }
+}
+
+/// A node of the cache-tree (`TREE`) extension: the tree object a directory of the index
+/// would be written as, or an invalidated node (`entries` < 0) that git recomputes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheTree {
+    pub name: Vec<u8>,
+    pub entries: i64,
+    pub oid: Option<[u8; HASH]>,
+    pub children: Vec<CacheTree>,
+}
+
+impl CacheTree {
+    /// Marks the directories holding `path` as changed, as git does when it stages a file.
+    pub fn invalidate(&mut self, path: &[u8]) {
+        self.entries = -1;
+        self.oid = None;
+        if let Some(slash) = path.iter().position(|b| *b == b'/') {
+            let (dir, rest) = (&path[..slash], &path[slash + 1..]);
+            if let Some(child) = self.children.iter_mut().find(|c| c.name == dir) {
+                child.invalidate(rest);
+            }
+        }
+    }
+
+    fn parse(data: &[u8], pos: &mut usize, depth: usize) -> Option<CacheTree> {
+        if depth > 4096 {
+            return None;
+        }
+        let name_end = *pos + data.get(*pos..)?.iter().position(|b| *b == 0)?;
+        let name = data[*pos..name_end].to_vec();
+        *pos = name_end + 1;
+        let line_end = *pos + data.get(*pos..)?.iter().position(|b| *b == b'\n')?;
+        let line = std::str::from_utf8(&data[*pos..line_end]).ok()?;
+        let (count, subtrees) = line.split_once(' ')?;
+        let entries: i64 = count.parse().ok()?;
+        let subtrees: usize = subtrees.parse().ok()?;
+        *pos = line_end + 1;
+        let oid = if entries >= 0 {
+            let oid: [u8; HASH] = data.get(*pos..*pos + HASH)?.try_into().ok()?;
+            *pos += HASH;
+            Some(oid)
+        } else {
+            None
+        };
+        let mut children = Vec::with_capacity(subtrees.min(1024));
+        for _ in 0..subtrees {
+            children.push(CacheTree::parse(data, pos, depth + 1)?);
+        }
+        Some(CacheTree {
+            name,
+            entries,
+            oid,
+            children,
+        })
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.name);
+        out.push(0);
+        out.extend_from_slice(format!("{} {}\n", self.entries, self.children.len()).as_bytes());
+        if let (true, Some(oid)) = (self.entries >= 0, self.oid) {
+            out.extend_from_slice(&oid);
+        }
+        for child in &self.children {
+            child.write(out);
+        }
+    }
+}
+
+/// The `.git/index` of a split index: its own entries and the extensions worth keeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    pub version: u32,
+    /// Entries replacing shared ones (empty names, in shared order), then added entries
+    /// (sorted by name).
+    pub entries: Vec<Entry>,
+    /// The `link` extension, verbatim: the shared index's name and the delete and replace
+    /// bitmaps, which count shared positions and so stay valid while only added entries change.
+    pub link: Vec<u8>,
+    pub tree: Option<CacheTree>,
+    /// Resolve-undo data (`REUC`), kept verbatim: it is keyed by path, not position.
+    pub resolve_undo: Option<Vec<u8>>,
+}
+
+/// Why the small index cannot be used; the caller then lets git do the work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// Not a split index (or the shared half is not written yet).
+    NotSplit,
+    /// Corrupt, truncated, an unknown version, or a required extension this code does not know.
+    Unknown(&'static str),
+}
+
+impl Delta {
+    pub fn parse(data: &[u8]) -> Result<Delta, Unusable> {
+        use Unusable::Unknown;
+        if data.len() < 12 + HASH || &data[..4] != b"DIRC" {
+            return Err(Unknown("not an index file"));
+        }
+        let body = &data[..data.len() - HASH];
+        let trailer = &data[data.len() - HASH..];
+        // A zero trailer means git skipped the checksum (index.skipHash).
+        if trailer.iter().any(|b| *b != 0) && Sha1::digest(body).as_slice() != trailer {
+            return Err(Unknown("checksum mismatch"));
+        }
+        let version = be32(body, 4).ok_or(Unknown("short header"))?;
+        if !(2..=4).contains(&version) {
+            return Err(Unknown("index version"));
+        }
+        let count = be32(body, 8).ok_or(Unknown("short header"))? as usize;
+        let mut pos = 12;
+        let mut entries = Vec::with_capacity(count.min(1 << 20));
+        let mut previous: Vec<u8> = Vec::new();
+        for _ in 0..count {
+            let (entry, next) =
+                parse_entry(body, pos, version, &previous).ok_or(Unknown("corrupt entry"))?;
+            previous.clone_from(&entry.name);
+            entries.push(entry);
+            pos = next;
+        }
+        let mut delta = Delta {
+            version,
+            entries,
+            link: Vec::new(),
+            tree: None,
+            resolve_undo: None,
+        };
+        while pos < body.len() {
+            let sig: [u8; 4] = body
+                .get(pos..pos + 4)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(Unknown("truncated extension"))?;
+            let len = be32(body, pos + 4).ok_or(Unknown("truncated extension"))? as usize;
+            let ext = body
+                .get(pos + 8..pos + 8 + len)
+                .ok_or(Unknown("truncated extension"))?;
+            match &sig {
+                b"link" => delta.link = ext.to_vec(),
+                b"TREE" if !ext.is_empty() => {
+                    let mut at = 0;
+                    let tree = CacheTree::parse(ext, &mut at, 0)
+                        .filter(|_| at == ext.len())
+                        .ok_or(Unknown("corrupt cache tree"))?;
+                    delta.tree = Some(tree);
+                }
+                b"REUC" => delta.resolve_undo = Some(ext.to_vec()),
+                // Optional extensions (capital first letter) are caches git rebuilds: the
+                // untracked cache, fsmonitor state, entry offset tables. Dropping them is
+                // always correct; keeping them unchanged might not be.
+                [b'A'..=b'Z', ..] => {}
+                _ => return Err(Unknown("required index extension")),
+            }
+            pos += 8 + len;
+        }
+        if delta.link.len() < HASH || delta.link[..HASH].iter().all(|b| *b == 0) {
+            return Err(Unusable::NotSplit);
+        }
+        if delta.entries.iter().any(|e| e.stage() != 0) {
+            return Err(Unknown("unmerged entries"));
+        }
+        Ok(delta)
+    }
+
+    /// Entries this file adds on top of the shared index (after the replacing ones).
+    pub fn added(&self) -> usize {
+        self.entries.len() - self.replacing()
+    }
+
+    /// Entries replacing shared ones (git writes them first, with empty names).
+    pub fn replacing(&self) -> usize {
+        self.entries
+            .iter()
+            .take_while(|e| e.name.is_empty())
+            .count()
+    }
+
+    /// Sets the entry for `entry.name`: git applies added entries after the shared index and
+    /// its replacements, so an added entry wins over any shared entry of the same name.
+    pub fn upsert(&mut self, entry: Entry) {
+        let start = self.replacing();
+        match self.entries[start..].binary_search_by(|e| e.name.as_slice().cmp(&entry.name)) {
+            Ok(i) => self.entries[start + i] = entry,
+            Err(i) => self.entries.insert(start + i, entry),
+        }
+    }
+
+    /// `upsert` for many entries at once: one merge instead of an insertion each.
+    pub fn upsert_all(&mut self, mut entries: Vec<Entry>) {
+        if entries.len() < 16 {
+            entries.into_iter().for_each(|e| self.upsert(e));
+            return;
+        }
+        // Later entries for a name win, as with one upsert after another.
+        entries.reverse();
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.dedup_by(|later, first| later.name == first.name);
+        let start = self.replacing();
+        let added = self.entries.split_off(start);
+        let mut merged = Vec::with_capacity(added.len() + entries.len());
+        let mut old = added.into_iter().peekable();
+        for entry in entries {
+            while let Some(o) = old.next_if(|o| o.name < entry.name) {
+                merged.push(o);
+            }
+            // Replaced by the new entry.
+            old.next_if(|o| o.name == entry.name);
+            merged.push(entry);
+        }
+        merged.extend(old);
+        self.entries.extend(merged);
+    }
+
+    pub fn write(&self) -> Vec<u8> {
+        let extended = self.entries.iter().any(|e| e.flags2.is_some());
+        // Version 2 cannot hold extended flags; 3 and 4 can.
+        let version = if extended && self.version == 2 {
+            3
+        } else {
+            self.version
+        };
+        let mut out = Vec::with_capacity(64 + self.entries.len() * 96 + self.link.len());
+        out.extend_from_slice(b"DIRC");
+        out.extend_from_slice(&version.to_be_bytes());
+        out.extend_from_slice(&(self.entries.len() as u32).to_be_bytes());
+        let mut previous: &[u8] = &[];
+        for entry in &self.entries {
+            write_entry(&mut out, entry, version, previous);
+            previous = &entry.name;
+        }
+        write_extension(&mut out, b"link", &self.link);
+        if let Some(tree) = &self.tree {
+            let mut data = Vec::new();
+            tree.write(&mut data);
+            write_extension(&mut out, b"TREE", &data);
+        }
+        if let Some(reuc) = &self.resolve_undo {
+            write_extension(&mut out, b"REUC", reuc);
+        }
+        let sum = Sha1::digest(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+}
+
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn be16(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?))
+}
+
+/// Parses the entry at `pos`; returns it and the position of the next one. Follows git's
+/// reader (read-cache.c, create_from_disk), including version 4's prefix-compressed names.
+fn parse_entry(data: &[u8], pos: usize, version: u32, previous: &[u8]) -> Option<(Entry, usize)> {
+    let mut stat = [0u32; 10];
+    for (i, field) in stat.iter_mut().enumerate() {
+        *field = be32(data, pos + 4 * i)?;
+    }
+    let oid: [u8; HASH] = data.get(pos + 40..pos + 60)?.try_into().ok()?;
+    let flags = be16(data, pos + 60)?;
+    let (flags2, name_at) = if flags & EXTENDED != 0 {
+        if version < 3 {
+            return None;
+        }
+        (Some(be16(data, pos + FIXED)?), pos + FIXED + 2)
+    } else {
+        (None, pos + FIXED)
+    };
+    let len = (flags & NAME_MASK) as usize;
+    let flags = flags & !NAME_MASK & !EXTENDED;
+    if version == 4 {
+        let (strip, used) = decode_varint(data.get(name_at..)?)?;
+        let keep = previous.len().checked_sub(usize::try_from(strip).ok()?)?;
+        let suffix_at = name_at + used;
+        let suffix_len = if len == NAME_MASK as usize {
+            data.get(suffix_at..)?.iter().position(|b| *b == 0)?
+        } else {
+            len.checked_sub(keep)?
+        };
+        if *data.get(suffix_at + suffix_len)? != 0 {
+            return None;
+        }
+        let mut name = previous[..keep].to_vec();
+        name.extend_from_slice(data.get(suffix_at..suffix_at + suffix_len)?);
+        let entry = Entry {
+            stat,
+            oid,
+            flags,
+            flags2,
+            name,
+        };
+        Some((entry, suffix_at + suffix_len + 1))
+    } else {
+        let name_len = if len == NAME_MASK as usize {
+            data.get(name_at..)?.iter().position(|b| *b == 0)?
+        } else {
+            len
+        };
+        let name = data.get(name_at..name_at + name_len)?.to_vec();
+        let size = (name_at - pos + name_len + 8) & !7;
+        data.get(pos..pos + size)?;
+        let entry = Entry {
+            stat,
+            oid,
+            flags,
+            flags2,
+            name,
+        };
+        Some((entry, pos + size))
+    }
+}
+
+fn write_entry(out: &mut Vec<u8>, entry: &Entry, version: u32, previous: &[u8]) {
+    let start = out.len();
+    for field in entry.stat {
+        out.extend_from_slice(&field.to_be_bytes());
+    }
+    out.extend_from_slice(&entry.oid);
+    let name_len = entry.name.len().min(NAME_MASK as usize) as u16;
+    let mut flags = (entry.flags & !NAME_MASK & !EXTENDED) | name_len;
+    if entry.flags2.is_some() {
+        flags |= EXTENDED;
+    }
+    out.extend_from_slice(&flags.to_be_bytes());
+    if let Some(flags2) = entry.flags2 {
+        out.extend_from_slice(&flags2.to_be_bytes());
+    }
+    if version == 4 {
+        let common = entry
+            .name
+            .iter()
+            .zip(previous)
+            .take_while(|(a, b)| a == b)
+            .count();
+        encode_varint((previous.len() - common) as u64, out);
+        out.extend_from_slice(&entry.name[common..]);
+        out.push(0);
+    } else {
+        out.extend_from_slice(&entry.name);
+        let size = (out.len() - start + 8) & !7;
+        out.resize(start + size, 0);
+    }
+}
+
+fn write_extension(out: &mut Vec<u8>, sig: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(sig);
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(data);
+}
+
+/// git's variable-length integer (varint.c): big-endian groups of 7 bits, each continuation
+/// adding one so that every value has exactly one encoding.
+fn decode_varint(data: &[u8]) -> Option<(u64, usize)> {
+    let mut used = 0;
+    let mut byte = *data.first()?;
+    used += 1;
+    let mut value = u64::from(byte & 0x7f);
+    while byte & 0x80 != 0 {
+        value = value.checked_add(1)?;
+        if value >> 57 != 0 {
+            return None;
+        }
+        byte = *data.get(used)?;
+        used += 1;
+        value = (value << 7) + u64::from(byte & 0x7f);
+    }
+    Some((value, used))
+}
+
+fn encode_varint(mut value: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 16];
+    let mut pos = buf.len() - 1;
+    buf[pos] = (value & 0x7f) as u8;
+    loop {
+        value >>= 7;
+        if value == 0 {
+            break;
+        }
+        value -= 1;
+        pos -= 1;
+        buf[pos] = 0x80 | (value & 0x7f) as u8;
+    }
+    out.extend_from_slice(&buf[pos..]);
+}
+
+/// The object name git gives a file's content.
+pub fn blob_oid(content: &[u8]) -> [u8; HASH] {
+    let mut hasher = Sha1::new();
+    hasher.update(format!("blob {}\0", content.len()).as_bytes());
+    hasher.update(content);
+    hasher.finalize().into()
+}
+
+pub fn hex(oid: &[u8]) -> String {
+    oid.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_as_git_encodes_them() {
+        // git: 127 -> 7f, 128 -> 80 00, 16511 -> ff 7f, 16512 -> 80 80 00
+        for (value, bytes) in [
+            (0u64, vec![0u8]),
+            (127, vec![0x7f]),
+            (128, vec![0x80, 0x00]),
+            (16511, vec![0xff, 0x7f]),
+            (16512, vec![0x80, 0x80, 0x00]),
+        ] {
+            let mut out = Vec::new();
+            encode_varint(value, &mut out);
+            assert_eq!(out, bytes, "{value}");
+            assert_eq!(decode_varint(&bytes), Some((value, bytes.len())));
+        }
+    }
+
+    #[test]
+    fn blob_oid_matches_git() {
+        // `printf 'hello\n' | git hash-object --stdin`
+        assert_eq!(
+            hex(&blob_oid(b"hello\n")),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
+    }
+
+    fn entry(name: &str) -> Entry {
+        Entry {
+            stat: [1, 2, 3, 4, 5, 6, 0o100644, 8, 9, 10],
+            oid: [7; HASH],
+            flags: 0,
+            flags2: None,
+            name: name.as_bytes().to_vec(),
+        }
+    }
+
+    fn delta(version: u32, names: &[&str]) -> Delta {
+        Delta {
+            version,
+            entries: names.iter().map(|n| entry(n)).collect(),
+            link: [[9u8; HASH].as_slice(), &[0u8; 24]].concat(),
+            tree: Some(CacheTree {
+                name: Vec::new(),
+                entries: 3,
+                oid: Some([4; HASH]),
+                children: vec![CacheTree {
+                    name: b"patients".to_vec(),
+                    entries: 2,
+                    oid: Some([5; HASH]),
+                    children: Vec::new(),
+                }],
+            }),
+            resolve_undo: None,
+        }
+    }
+
+    #[test]
+    fn every_version_round_trips_including_replacing_entries() {
+        for version in [2, 3, 4] {
+            let d = delta(version, &["", "", "a/b", "a/bc", "patients/P1.toml"]);
+            let bytes = d.write();
+            assert_eq!(Delta::parse(&bytes), Ok(d.clone()), "version {version}");
+        }
+    }
+
+    #[test]
+    fn upsert_keeps_added_entries_sorted_after_replacing_ones() {
+        let mut d = delta(4, &["", "b"]);
+        d.upsert(entry("c"));
+        d.upsert(entry("a"));
+        let mut changed = entry("b");
+        changed.oid = [1; HASH];
+        d.upsert(changed.clone());
+        let names: Vec<_> = d.entries.iter().map(|e| e.name.clone()).collect();
+        assert_eq!(
+            names,
+            [b"".to_vec(), b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]
+        );
+        assert_eq!(d.entries[2], changed);
+        assert_eq!(d.added(), 3);
+    }
+
+    #[test]
+    fn upsert_all_matches_one_upsert_after_another() {
+        let names: Vec<String> = (0..40).map(|i| format!("p/{:02}", (i * 7) % 23)).collect();
+        let mut one_by_one = delta(4, &["", "p/05", "p/30", "q"]);
+        let mut all = one_by_one.clone();
+        let entries: Vec<Entry> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut e = entry(n);
+                e.oid = [i as u8; HASH];
+                e
+            })
+            .collect();
+        entries.iter().cloned().for_each(|e| one_by_one.upsert(e));
+        all.upsert_all(entries);
+        assert_eq!(all, one_by_one);
+    }
+
+    #[test]
+    fn invalidating_a_path_clears_its_directories_only() {
+        let mut d = delta(2, &["x"]);
+        let tree = d.tree.as_mut().unwrap();
+        tree.children.push(CacheTree {
+            name: b"zeta".to_vec(),
+            entries: 1,
+            oid: Some([6; HASH]),
+            children: Vec::new(),
+        });
+        tree.invalidate(b"patients/P1.toml");
+        assert_eq!((tree.entries, tree.oid), (-1, None));
+        assert_eq!((tree.children[0].entries, tree.children[0].oid), (-1, None));
+        assert_eq!(tree.children[1].entries, 1);
+        let bytes = d.write();
+        assert_eq!(Delta::parse(&bytes).unwrap().tree, d.tree);
+    }
+
+    #[test]
+    fn damage_and_unsplit_indexes_are_refused_not_misread() {
+        let good = delta(4, &["a"]).write();
+        let mut flipped = good.clone();
+        flipped[20] ^= 1;
+        assert_eq!(
+            Delta::parse(&flipped),
+            Err(Unusable::Unknown("checksum mismatch"))
+        );
+        for cut in 0..good.len() {
+            // Never panics, whatever the truncation.
+            let _ = Delta::parse(&good[..cut]);
+        }
+        let mut unsplit = delta(2, &["a"]);
+        unsplit.link = Vec::new();
+        assert_eq!(Delta::parse(&unsplit.write()), Err(Unusable::NotSplit));
+    }
+}

@@ -1,0 +1,300 @@
+//! The cheap commit (src/store/git_fast.rs): a few records are committed through
+//! `git fast-import` and the small half of git's split index, never loading the big index.
+//! These tests hold git itself to account: after every command, `git status` is clean, the
+//! index names the blob of each file, and `git fsck` finds nothing wrong.
+
+use std::path::Path;
+
+use frontdesk::store::git_index::Delta;
+
+use super::harness::{Clinic, git_lines};
+
+/// Runs `args` with git tracing on and returns the git commands frontdesk ran.
+fn traced(c: &Clinic, args: &str, extra_env: &[(&str, &str)]) -> Vec<String> {
+    let trace = c.dir.path().join("git-trace.log");
+    let _ = std::fs::remove_file(&trace);
+    let mut cmd = c.cmd();
+    cmd.env("GIT_TRACE", &trace);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(shlex::split(args).unwrap()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&trace)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            l.split_once("trace: built-in: git ")
+                .map(|(_, cmd)| cmd.to_string())
+        })
+        .collect()
+}
+
+fn git_ok(root: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// git agrees that the tree, the index and HEAD are the same, and that the repository is sound.
+fn assert_git_in_step(c: &Clinic) {
+    assert_eq!(
+        git_ok(&c.root, &["status", "--porcelain"]),
+        "",
+        "git status is clean"
+    );
+    assert_eq!(git_ok(&c.root, &["diff", "--cached", "--name-only"]), "");
+    git_ok(&c.root, &["fsck", "--no-dangling", "--no-progress"]);
+    // Every record file is in the index with the blob git would make of it.
+    let staged = git_ok(&c.root, &["ls-files", "-s"]);
+    for file in c.files() {
+        let blob = git_ok(&c.root, &["hash-object", &file]);
+        let line = staged
+            .lines()
+            .find(|l| l.ends_with(&format!("\t{file}")))
+            .unwrap_or_else(|| panic!("{file} is not in the index"));
+        assert!(
+            line.contains(blob.trim()),
+            "{file}: index {line}, file {blob}"
+        );
+    }
+}
+
+/// A distinct family-name suffix per number (names are letters only).
+fn letters(n: usize) -> String {
+    format!("{}", (b'a' + (n % 26) as u8) as char)
+}
+
+fn add_patient(c: &Clinic, n: usize) -> (String, Vec<String>) {
+    let args = format!(
+        "patient add --first Ann --last Lee{} --dob 1980-01-{:02} --sex F",
+        letters(n),
+        n % 28 + 1
+    );
+    let git = traced(c, &args, &[]);
+    let id = git_lines(&c.root, &["log", "-1", "--format=%s"])[0]
+        .trim_start_matches("Add patient ")
+        .trim_end_matches('.')
+        .to_string();
+    (id, git)
+}
+
+#[test]
+fn small_commits_skip_the_big_index_and_keep_git_clean() {
+    let c = Clinic::new();
+    assert!(
+        std::fs::read_dir(c.path(".git")).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("sharedindex.")),
+        "init makes a split index"
+    );
+    let before = c.commits();
+    for n in 0..3 {
+        let (_, git) = add_patient(&c, n);
+        assert!(
+            git.iter().any(|g| g.starts_with("fast-import")),
+            "committed through fast-import: {git:?}"
+        );
+        // Neither command loads the whole index.
+        assert!(
+            !git.iter()
+                .any(|g| g.starts_with("update-index") || g.starts_with("commit")),
+            "{git:?}"
+        );
+        assert_git_in_step(&c);
+    }
+    assert_eq!(c.commits(), before + 3);
+    let messages = c.commit_messages();
+    assert!(
+        messages[0].starts_with("testclerk|Add patient P"),
+        "{messages:?}"
+    );
+    // A change to a record git already holds in its shared index.
+    let (id, _) = add_patient(&c, 9);
+    git_ok(&c.root, &["update-index", "--split-index"]);
+    let git = traced(
+        &c,
+        &format!("patient update {id} --phone 617-555-0199"),
+        &[],
+    );
+    assert!(git.iter().any(|g| g.starts_with("fast-import")), "{git:?}");
+    assert_git_in_step(&c);
+    let changed = git_ok(&c.root, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(changed.trim(), format!("patients/{}/{id}.toml", &id[1..3]));
+}
+
+#[test]
+fn changes_staged_by_hand_stay_staged_and_out_of_the_commit() {
+    let c = Clinic::new();
+    std::fs::write(c.path("notes.txt"), "front desk notes\n").unwrap();
+    git_ok(&c.root, &["add", "notes.txt"]);
+    git_ok(
+        &c.root,
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@y",
+            "commit",
+            "-qm",
+            "notes",
+        ],
+    );
+    git_ok(&c.root, &["update-index", "--split-index"]);
+    // A staged change to a file of the shared index: git writes it as a replacing entry.
+    std::fs::write(c.path("notes.txt"), "changed notes\n").unwrap();
+    git_ok(&c.root, &["add", "notes.txt"]);
+    let delta = Delta::parse(&std::fs::read(c.path(".git/index")).unwrap()).unwrap();
+    assert!(delta.replacing() >= 1, "git wrote a replacing entry");
+
+    let (id, git) = add_patient(&c, 1);
+    assert!(git.iter().any(|g| g.starts_with("fast-import")), "{git:?}");
+    let committed = git_ok(&c.root, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(
+        committed.trim(),
+        format!("patients/{}/{id}.toml", &id[1..3])
+    );
+    assert_eq!(
+        git_ok(&c.root, &["status", "--porcelain"]),
+        "M  notes.txt\n"
+    );
+    assert_eq!(
+        git_ok(&c.root, &["diff", "--cached"])
+            .lines()
+            .rfind(|l| l.starts_with('+')),
+        Some("+changed notes")
+    );
+}
+
+#[test]
+fn git_by_hand_and_cheap_commits_take_turns() {
+    let c = Clinic::new();
+    add_patient(&c, 1);
+    std::fs::write(c.path("notes.txt"), "a\n").unwrap();
+    git_ok(&c.root, &["add", "notes.txt"]);
+    git_ok(
+        &c.root,
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@y",
+            "commit",
+            "-qm",
+            "notes",
+        ],
+    );
+    add_patient(&c, 2);
+    git_ok(&c.root, &["update-index", "--split-index"]);
+    add_patient(&c, 3);
+    git_ok(&c.root, &["gc", "--quiet"]);
+    add_patient(&c, 4);
+    assert_git_in_step(&c);
+    assert_eq!(git_lines(&c.root, &["ls-files", "patients"]).len(), 4);
+}
+
+#[test]
+fn a_grown_small_index_is_folded_into_a_new_shared_one() {
+    let c = Clinic::new();
+    // Keep git's own commands from folding it first (they do at 20 % in a tiny tree).
+    git_ok(&c.root, &["config", "splitIndex.maxPercentChange", "100"]);
+    let mut folded = false;
+    for n in 0..8 {
+        let args = format!(
+            "patient add --first Bo --last Kim{} --dob 1990-02-0{} --sex M",
+            letters(n),
+            n + 1
+        );
+        let git = traced(&c, &args, &[("FRONTDESK_GIT_DELTA_LIMIT", "4")]);
+        folded |= git
+            .iter()
+            .any(|g| g.starts_with("update-index --split-index"));
+        assert_git_in_step(&c);
+    }
+    assert!(folded, "the porcelain way folded the small index");
+    assert_eq!(git_lines(&c.root, &["ls-files", "patients"]).len(), 8);
+}
+
+#[test]
+fn an_unsplit_repository_is_committed_the_porcelain_way() {
+    let c = Clinic::new();
+    git_ok(&c.root, &["config", "core.splitIndex", "false"]);
+    git_ok(&c.root, &["update-index", "--no-split-index"]);
+    let (_, git) = add_patient(&c, 1);
+    assert!(git.iter().any(|g| g.starts_with("commit")), "{git:?}");
+    assert_git_in_step(&c);
+}
+
+#[test]
+fn a_held_index_lock_leaves_the_record_saved_and_says_so() {
+    let c = Clinic::new();
+    let before = c.commits();
+    std::fs::write(c.path(".git/index.lock"), "").unwrap();
+    let out = c.run("patient add --first Cy --last Lee --dob 1982-01-02 --sex M");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("saved but not committed"), "{err}");
+    assert!(err.contains("index is locked"), "{err}");
+    assert_eq!(c.commits(), before);
+    assert_eq!(
+        c.files()
+            .iter()
+            .filter(|f| f.starts_with("patients/"))
+            .count(),
+        1
+    );
+    // The lock is git's, not ours: it is left alone.
+    assert!(c.path(".git/index.lock").exists());
+}
+
+#[test]
+fn an_import_is_committed_as_one_pack_and_the_index_folded() {
+    use super::harness::{examples, shared_data};
+    let c = Clinic::new();
+    let csv = shared_data().join("synthea/patients.csv");
+    let map = examples().join("synthea-patients.map.toml");
+    let args = format!(
+        "patient import {} --map {} --quiet",
+        csv.display(),
+        map.display()
+    );
+    // A limit below the import's size: the small index is folded right after the commit.
+    let git = traced(&c, &args, &[("FRONTDESK_GIT_DELTA_LIMIT", "500")]);
+    assert!(git.iter().any(|g| g.starts_with("fast-import")), "{git:?}");
+    assert!(
+        git.iter()
+            .any(|g| g.starts_with("update-index --split-index")),
+        "{git:?}"
+    );
+    assert!(!git.iter().any(|g| g.starts_with("commit")), "{git:?}");
+    assert_eq!(git_lines(&c.root, &["ls-files", "patients"]).len(), 1000);
+    let delta = Delta::parse(&std::fs::read(c.path(".git/index")).unwrap()).unwrap();
+    assert!(
+        delta.added() < 500,
+        "folded: {} entries left",
+        delta.added()
+    );
+    // One pack, not a thousand loose objects for git's housekeeping to repack.
+    let loose = walkdir::WalkDir::new(c.path(".git/objects"))
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file() && !e.path().to_string_lossy().contains("pack"))
+        .count();
+    assert!(loose < 50, "{loose} loose objects");
+    assert_git_in_step(&c);
+}
