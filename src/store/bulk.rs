@@ -3,7 +3,8 @@
 //! Each file is still written atomically (temp file, no-clobber rename: a crash leaves whole
 //! files or none), but without a per-file fsync and without a per-file git commit: at a million
 //! files, per-file fsync is what dominates. Instead the whole tree is synced once at the end
-//! (`sync -f`, one syncfs), and the batch is recorded by one `git add -A` + one commit. This is
+//! (`sync -f`, one syncfs), and the batch is recorded by one commit (through fast-import: one
+//! pack, not millions of loose objects). This is
 //! not the interactive write path: commands that change a record use `Txn::put`.
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::error::{Error, IoContext, Result};
-use crate::store::{Mode, Txn, atomic, git};
+use crate::store::{Mode, Txn, atomic};
 
 impl Txn<'_> {
     /// Creates new records in parallel: `make(n)` for each `n` in `0..units` returns a batch
@@ -30,18 +31,22 @@ impl Txn<'_> {
     {
         let root = self.store.root().to_path_buf();
         let done = AtomicU64::new(0);
-        (0..units).into_par_iter().try_for_each(|n| {
-            let files = make(n)?;
-            for (rel, bytes) in &files {
-                write_new(&root.join(rel), bytes)?;
-            }
-            let n = files.len() as u64;
-            let before = done.fetch_add(n, Ordering::Relaxed);
-            if before / 10_000 != (before + n) / 10_000 {
-                progress(before + n);
-            }
-            Ok::<(), Error>(())
-        })?;
+        let written: Vec<Vec<PathBuf>> = (0..units)
+            .into_par_iter()
+            .map(|n| {
+                let files = make(n)?;
+                for (rel, bytes) in &files {
+                    write_new(&root.join(rel), bytes)?;
+                }
+                let n = files.len() as u64;
+                let before = done.fetch_add(n, Ordering::Relaxed);
+                if before / 10_000 != (before + n) / 10_000 {
+                    progress(before + n);
+                }
+                Ok::<_, Error>(files.into_iter().map(|(rel, _)| rel).collect())
+            })
+            .collect::<Result<_>>()?;
+        self.written.extend(written.into_iter().flatten());
         self.bulk = true;
         Ok(done.into_inner())
     }
@@ -76,9 +81,4 @@ pub fn sync_tree(root: &Path) -> Result<()> {
                 .hint("run `sync` before relying on the generated tree"),
         ),
     }
-}
-
-/// Records a bulk batch in git: one `git add -A` and one commit of the whole tree.
-pub(crate) fn commit_bulk(root: &Path, user: &str, message: &str) -> Result<()> {
-    git::commit_all(root, user, message)
 }

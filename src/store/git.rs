@@ -167,28 +167,6 @@ fn commit_staged(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> R
     Ok(())
 }
 
-/// Stages every change in the tree and commits it: for bulk batches such as the generator.
-pub fn commit_all(root: &Path, user: &str, message: &str) -> Result<()> {
-    fault::check("git").map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
-    let mut add = git(root, user);
-    add.args(["add", "-A"]);
-    run(add, "stage the change")?;
-    let mut cmd = git(root, user);
-    // A generated batch leaves millions of loose objects: an automatic gc right after the
-    // commit would repack them all in the foreground. `git gc` can run later, at leisure.
-    cmd.args(["-c", "gc.auto=0", "-c", "maintenance.auto=false"]);
-    cmd.args([
-        "commit",
-        "-q",
-        "--no-verify",
-        "--allow-empty",
-        "-m",
-        message,
-    ]);
-    run(cmd, "commit")?;
-    Ok(())
-}
-
 /// Every path whose staged content differs from HEAD (all of them before the first commit).
 fn staged_paths(root: &Path, user: &str) -> Result<Vec<String>> {
     let mut diff = git(root, user);

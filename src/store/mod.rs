@@ -314,7 +314,7 @@ pub struct Txn<'s> {
     store: &'s Store,
     _lock: File,
     written: Vec<PathBuf>,
-    /// Set by `put_bulk`: the batch is synced once and committed with `git add -A`.
+    /// Set by `put_bulk`: the batch is synced once, not file by file.
     bulk: bool,
     /// Duplicate-guard keys of the patients saved, added to the index when the lock is released.
     patient_keys: Vec<(u64, String)>,
@@ -381,9 +381,7 @@ impl Txn<'_> {
         if !store.options.commit || !store.is_git() {
             return Ok(());
         }
-        let result = if self.bulk {
-            bulk::commit_bulk(&store.root, &store.options.user, message)
-        } else if self.written.is_empty() {
+        let result = if self.written.is_empty() {
             Ok(())
         } else {
             git::commit(&store.root, &store.options.user, &self.written, message)
