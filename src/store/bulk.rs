@@ -52,10 +52,12 @@ impl Txn<'_> {
     }
 }
 
-/// Writes one new file, creating its directory (0700) the first time it is missing.
+/// Writes one new file, creating its directory (0700) the first time it is missing. Another
+/// thread may create that directory between the failed write and the check, so a missing
+/// directory is retried whoever made it.
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     match atomic::write_unsynced(path, bytes, Mode::CreateNew) {
-        Err(_) if path.parent().is_some_and(|d| !d.is_dir()) => {
+        Err(e) if e.kind == crate::error::Kind::NotFound => {
             let dir = path.parent().unwrap_or(Path::new("."));
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()

@@ -4,8 +4,9 @@
 //! Record kinds are a table ([`KINDS`]): a new kind implements [`Checked`] (parse, validate,
 //! say where it must lie and what it names) and adds one line. Kinds that others refer to come
 //! first, so references are checked as the walk goes and only IDs stay in memory; appointment
-//! days are checked for double bookings one folder at a time. Files of one folder are parsed on
-//! all cores.
+//! days are checked for double bookings one folder at a time. Files are read and parsed on all
+//! cores a few thousand at a time and their results applied in walk order, so the report is
+//! the same as a serial run's; the permission walk and `git status` run on all cores too.
 
 use std::fs;
 use std::io::Read;
@@ -13,6 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::domain::check::{
@@ -371,6 +373,25 @@ impl WithTodo for Problem {
     }
 }
 
+/// What `check_files` needs to judge one file or folder.
+struct FileRules {
+    record_dirs: Vec<&'static str>,
+    now: SystemTime,
+    locked: bool,
+    idle: bool,
+}
+
+/// What the walk of a kind's folder found, in walk order: a problem seen at once, or one
+/// folder's record files to read.
+enum Step {
+    Problem(Problem),
+    Folder(Vec<PathBuf>),
+}
+
+/// Files read in parallel per round: enough to keep every core busy, few enough that their
+/// facts stay small in memory.
+const CHUNK_FILES: usize = 4096;
+
 /// What `check` found.
 pub struct Report {
     pub problems: Vec<Problem>,
@@ -386,6 +407,11 @@ impl Store {
     /// Checks the whole tree. `locked` says the caller holds the write lock, so no write is in
     /// flight and any temp file in the records is a leftover.
     pub fn check(&self, locked: bool) -> Result<Report> {
+        // git status reads every file too: let it run beside the record checks.
+        let status = self.is_git().then(|| {
+            let (root, user) = (self.root().to_path_buf(), self.options.user.clone());
+            std::thread::spawn(move || git::uncommitted(&root, &user))
+        });
         let mut tally = Tally::default();
         let mut records = 0;
         for k in KINDS {
@@ -401,8 +427,11 @@ impl Store {
         if !locked {
             problems.extend(self.check_lock());
         }
-        if self.is_git() {
-            self.check_git(idle, &mut problems)?;
+        if let Some(status) = status {
+            let uncommitted = status
+                .join()
+                .unwrap_or_else(|_| Err(Error::internal("reading git's status failed")))?;
+            self.check_git(idle, uncommitted, &mut problems)?;
         }
         Ok(Report { problems, records })
     }
@@ -411,7 +440,7 @@ impl Store {
         let top = self.path(Path::new(k.path));
         if k.layout == Layout::File {
             if top.is_file() {
-                self.check_batch(k, vec![PathBuf::from(k.path)], tally);
+                self.run_steps(k, vec![Step::Folder(vec![PathBuf::from(k.path)])], tally);
                 return Ok(1);
             }
             return Ok(0);
@@ -420,6 +449,8 @@ impl Store {
             return Ok(0);
         }
         let mut count = 0;
+        let mut steps: Vec<Step> = Vec::new();
+        let mut queued = 0;
         let mut batch: Vec<PathBuf> = Vec::new();
         let mut batch_dir = PathBuf::new();
         let walk = walkdir::WalkDir::new(&top)
@@ -433,58 +464,85 @@ impl Store {
             let rel = self.rel(entry.path());
             if entry.file_type().is_dir() {
                 if entry.depth() >= k.layout.depth() {
-                    tally.problems.push(unexpected(&rel, k));
+                    steps.push(Step::Problem(unexpected(&rel, k)));
                 }
                 continue;
             }
             if entry.depth() != k.layout.depth() || rel.extension().is_none_or(|e| e != "toml") {
-                tally.problems.push(unexpected(&rel, k));
+                steps.push(Step::Problem(unexpected(&rel, k)));
                 continue;
             }
             let dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
             if dir != batch_dir {
-                count += self.flush(k, &mut batch, tally);
+                if !batch.is_empty() {
+                    count += batch.len();
+                    queued += batch.len();
+                    steps.push(Step::Folder(std::mem::take(&mut batch)));
+                }
                 batch_dir = dir;
+                if queued >= CHUNK_FILES {
+                    self.run_steps(k, std::mem::take(&mut steps), tally);
+                    queued = 0;
+                }
             }
             batch.push(rel);
         }
-        count += self.flush(k, &mut batch, tally);
+        if !batch.is_empty() {
+            count += batch.len();
+            steps.push(Step::Folder(batch));
+        }
+        self.run_steps(k, steps, tally);
         Ok(count)
     }
 
-    /// Checks one folder's files and, for dated kinds, ends the day.
-    fn flush(&self, k: &Kind, batch: &mut Vec<PathBuf>, tally: &mut Tally) -> usize {
-        let n = batch.len();
-        if n > 0 {
-            self.check_batch(k, std::mem::take(batch), tally);
-            if k.layout == Layout::Dated {
-                tally.end_day();
+    /// Reads and inspects the files of `steps` on all cores, then hands the results to the
+    /// tally in walk order (each folder ends a day for dated kinds), so the report is the same
+    /// as a serial run's whatever the thread timing.
+    fn run_steps(&self, k: &Kind, steps: Vec<Step>, tally: &mut Tally) {
+        let files: Vec<&PathBuf> = steps
+            .iter()
+            .flat_map(|s| match s {
+                Step::Folder(files) => files.as_slice(),
+                Step::Problem(_) => &[],
+            })
+            .collect();
+        let results: Vec<Inspected> = files
+            .par_iter()
+            .with_min_len(16)
+            .map(|rel| self.inspect_file(k, rel))
+            .collect();
+        let mut results = results.into_iter();
+        for step in steps {
+            match step {
+                Step::Problem(p) => tally.problems.push(p),
+                Step::Folder(files) => {
+                    for (rel, result) in files.iter().zip(results.by_ref()) {
+                        match result {
+                            Ok((facts, misplaced)) => {
+                                tally.add(rel, facts);
+                                tally.problems.extend(misplaced);
+                            }
+                            Err(p) => tally.problems.push(p),
+                        }
+                    }
+                    if k.layout == Layout::Dated {
+                        tally.end_day();
+                    }
+                }
             }
         }
-        n
     }
 
-    fn check_batch(&self, k: &Kind, files: Vec<PathBuf>, tally: &mut Tally) {
-        let results = par_map(&files, |rel| {
-            let path = self.path(rel);
-            let bytes = fs::read(&path).map_err(|e| {
-                Problem::new(
-                    rel,
-                    format!("cannot read: {}", Error::io(&path, "read", e).message),
-                    "check the file's owner and permissions",
-                )
-            })?;
-            (k.inspect)(rel, &bytes, &self.office)
-        });
-        for (rel, result) in files.iter().zip(results) {
-            match result {
-                Ok((facts, misplaced)) => {
-                    tally.add(rel, facts);
-                    tally.problems.extend(misplaced);
-                }
-                Err(p) => tally.problems.push(p),
-            }
-        }
+    fn inspect_file(&self, k: &Kind, rel: &Path) -> Inspected {
+        let path = self.path(rel);
+        let bytes = fs::read(&path).map_err(|e| {
+            Problem::new(
+                rel,
+                format!("cannot read: {}", Error::io(&path, "read", e).message),
+                "check the file's owner and permissions",
+            )
+        })?;
+        (k.inspect)(rel, &bytes, &self.office)
     }
 
     fn rel(&self, path: &Path) -> PathBuf {
@@ -497,60 +555,13 @@ impl Store {
     /// writes in the state folder take no lock, so a young temp file there is left alone
     /// unless `check --fix` holds the lock (a removed index write only costs speed).
     fn check_files(&self, locked: bool, idle: bool, problems: &mut Vec<Problem>) -> Result<()> {
-        let record_dirs: Vec<&str> = KINDS.iter().map(|k| k.path).collect();
-        let now = SystemTime::now();
-        let walk = walkdir::WalkDir::new(self.root())
-            .into_iter()
-            .filter_entry(|e| e.depth() != 1 || e.file_name() != ".git");
-        for entry in walk {
-            let Ok(entry) = entry else { continue };
-            let rel = self.rel(entry.path());
-            let Ok(meta) = entry.metadata() else { continue };
-            let in_state = rel.starts_with(STATE_DIR);
-            if is_temp(entry.file_name()) {
-                let age = now
-                    .duration_since(meta.modified().unwrap_or(now))
-                    .unwrap_or_default();
-                if locked || (idle && !in_state) || age > TEMP_GRACE {
-                    problems.push(
-                        Problem::new(
-                            &rel,
-                            "leftover temporary file of an interrupted write",
-                            "remove it with `frontdesk check --fix` (the record itself is intact)",
-                        )
-                        .fixable(Fix::RemoveTemp),
-                    );
-                }
-                continue;
-            }
-            let mode = meta.permissions().mode() & 0o777;
-            if !meta.file_type().is_symlink() && too_open(mode) {
-                let want = if meta.is_dir() { "0700" } else { "0600" };
-                problems.push(
-                    Problem::new(
-                        &rel,
-                        format!("permissions {mode:04o} let other users read patient data"),
-                        format!("`frontdesk check --fix` sets {want}"),
-                    )
-                    .fixable(Fix::Tighten),
-                );
-            }
-            let top = rel
-                .components()
-                .next()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned());
-            let is_record = top.as_deref().is_some_and(|t| record_dirs.contains(&t));
-            if meta.is_file() && !is_record && !in_state && meta.len() < 16 << 20 {
-                let mut bytes = Vec::new();
-                if fs::File::open(entry.path())
-                    .and_then(|mut f| f.read_to_end(&mut bytes))
-                    .is_ok()
-                    && let Some(line) = conflict_marker(&bytes)
-                {
-                    problems.push(conflict_problem(&rel, line));
-                }
-            }
-        }
+        let rules = FileRules {
+            record_dirs: KINDS.iter().map(|k| k.path).collect(),
+            now: SystemTime::now(),
+            locked,
+            idle,
+        };
+        problems.extend(self.walk_files(self.root(), 0, true, &rules));
         let git_dir = self.path(Path::new(".git"));
         if let Ok(meta) = fs::metadata(&git_dir)
             && meta.is_dir()
@@ -562,6 +573,100 @@ impl Store {
             );
         }
         Ok(())
+    }
+
+    /// The problems of `path` and everything below it (`.git` aside), in the order a walk of
+    /// the tree meets them (each folder in listing order, depth first); folders are read on
+    /// all cores and their results joined in that order.
+    fn walk_files(
+        &self,
+        path: &Path,
+        depth: usize,
+        is_dir: bool,
+        rules: &FileRules,
+    ) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if let Ok(meta) = fs::symlink_metadata(path) {
+            let name = path.file_name().unwrap_or(path.as_os_str());
+            self.file_rules(path, name, &meta, rules, &mut out);
+        }
+        if !is_dir {
+            return out;
+        }
+        let Ok(listing) = fs::read_dir(path) else {
+            return out;
+        };
+        let children: Vec<(PathBuf, bool)> = listing
+            .filter_map(|e| e.ok())
+            .filter(|e| depth != 0 || e.file_name() != ".git")
+            .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
+            .collect();
+        let below: Vec<Vec<Problem>> = children
+            .par_iter()
+            .map(|(child, dir)| self.walk_files(child, depth + 1, *dir, rules))
+            .collect();
+        out.extend(below.into_iter().flatten());
+        out
+    }
+
+    /// Leftover temp files, permissions that are too open, and conflict markers in files that
+    /// are not records, for one file or folder.
+    fn file_rules(
+        &self,
+        path: &Path,
+        name: &std::ffi::OsStr,
+        meta: &fs::Metadata,
+        rules: &FileRules,
+        problems: &mut Vec<Problem>,
+    ) {
+        let rel = self.rel(path);
+        let in_state = rel.starts_with(STATE_DIR);
+        if is_temp(name) {
+            let now = rules.now;
+            let age = now
+                .duration_since(meta.modified().unwrap_or(now))
+                .unwrap_or_default();
+            if rules.locked || (rules.idle && !in_state) || age > TEMP_GRACE {
+                problems.push(
+                    Problem::new(
+                        &rel,
+                        "leftover temporary file of an interrupted write",
+                        "remove it with `frontdesk check --fix` (the record itself is intact)",
+                    )
+                    .fixable(Fix::RemoveTemp),
+                );
+            }
+            return;
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if !meta.file_type().is_symlink() && too_open(mode) {
+            let want = if meta.is_dir() { "0700" } else { "0600" };
+            problems.push(
+                Problem::new(
+                    &rel,
+                    format!("permissions {mode:04o} let other users read patient data"),
+                    format!("`frontdesk check --fix` sets {want}"),
+                )
+                .fixable(Fix::Tighten),
+            );
+        }
+        let top = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let is_record = top
+            .as_deref()
+            .is_some_and(|t| rules.record_dirs.contains(&t));
+        if meta.is_file() && !is_record && !in_state && meta.len() < 16 << 20 {
+            let mut bytes = Vec::new();
+            if fs::File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .is_ok()
+                && let Some(line) = conflict_marker(&bytes)
+            {
+                problems.push(conflict_problem(&rel, line));
+            }
+        }
     }
 
     fn lock_is_free(&self) -> bool {
@@ -621,7 +726,12 @@ impl Store {
     }
 
     /// Git's view: a half-done merge, a lock left by a killed git, uncommitted changes.
-    fn check_git(&self, idle: bool, problems: &mut Vec<Problem>) -> Result<()> {
+    fn check_git(
+        &self,
+        idle: bool,
+        uncommitted: Vec<PathBuf>,
+        problems: &mut Vec<Problem>,
+    ) -> Result<()> {
         let root = self.root();
         if let Some(state) = git::operation_in_progress(root) {
             problems.push(Problem::new(".git", format!("a {state} is in progress"), format!(
@@ -641,7 +751,6 @@ impl Store {
         }
         let broken: std::collections::HashSet<PathBuf> =
             problems.iter().map(|p| p.file.clone()).collect();
-        let uncommitted = git::uncommitted(root, &self.options.user)?;
         // Temp files are reported above, as leftovers.
         for rel in uncommitted
             .into_iter()
@@ -779,23 +888,4 @@ fn example(layout: Layout) -> &'static str {
 
 fn is_temp(name: &std::ffi::OsStr) -> bool {
     name.to_string_lossy().starts_with(TEMP_PREFIX)
-}
-
-/// Maps `f` over `items` on every core, keeping order; small batches stay on this thread.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || items.len() < 64 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }

@@ -51,7 +51,22 @@ impl Store {
     pub fn read_entry(&self, rel: &Path) -> Result<Entry> {
         let path = self.path(rel);
         let bytes = fs::read(&path).at_path(&path, "read")?;
-        let e: Entry = parse_toml(&path, &bytes)?;
+        Store::entry_from(rel, &path, &bytes)
+    }
+
+    /// [`Store::read_entry`], or None when the file is gone (one open, no separate stat).
+    fn read_entry_if_present(&self, rel: &Path) -> Result<Option<Entry>> {
+        let path = self.path(rel);
+        match fs::read(&path) {
+            Ok(bytes) => Store::entry_from(rel, &path, &bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, "read", e)),
+        }
+    }
+
+    /// Parses and validates an entry read from `rel` (shown as `path` in errors).
+    fn entry_from(rel: &Path, path: &Path, bytes: &[u8]) -> Result<Entry> {
+        let e: Entry = parse_toml(path, bytes)?;
         e.validate().map_err(|err| err.at(path.display()))?;
         if Store::ledger_rel(e.date, &e.id) != rel {
             return Err(Error::user(format!(
@@ -139,11 +154,9 @@ impl Store {
         let mut out = Vec::new();
         for (day, id) in list {
             let rel = Store::ledger_rel(day, &id);
-            if !self.path(&rel).is_file() {
-                continue;
-            }
-            let e = self.read_entry(&rel)?;
-            if &e.patient == patient {
+            if let Some(e) = self.read_entry_if_present(&rel)?
+                && &e.patient == patient
+            {
                 out.push(e);
             }
         }

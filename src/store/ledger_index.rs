@@ -23,8 +23,10 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
+use rayon::prelude::*;
 
 use crate::domain::id::{ALPHABET, Id, IdKind};
 use crate::domain::ledger::Entry;
@@ -68,13 +70,16 @@ pub fn patient_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id
         .unwrap_or_default())
 }
 
-/// Every patient with ledger entries and their (day, entry) pairs, one bucket at a time on
-/// `workers` threads, calling `visit` for each patient: memory stays at one bucket and one
-/// patient per thread whatever the size of the ledger. The index is brought up to date first
-/// (under its lock); the buckets are then read without it, as they are only ever replaced whole.
-pub fn for_each_patient<F>(store: &Store, workers: usize, visit: F) -> Result<()>
+/// Every patient with ledger entries and their (day, entry) pairs, one bucket at a time on all
+/// cores, calling `visit` for each patient: memory stays at one bucket and one patient per
+/// thread whatever the size of the ledger. Returns what `visit` kept, in patient ID order,
+/// and on failure the error of the first failing patient in that order, so the outcome does
+/// not depend on thread timing. The index is brought up to date first (under its lock); the
+/// buckets are then read without it, as they are only ever replaced whole.
+pub fn map_patients<R, F>(store: &Store, visit: F) -> Result<Vec<R>>
 where
-    F: Fn(&Id, Vec<(NaiveDate, Id)>) -> Result<()> + Sync,
+    R: Send,
+    F: Fn(&Id, Vec<(NaiveDate, Id)>) -> Result<Option<R>> + Sync,
 {
     {
         let _lock = lock(store)?;
@@ -88,35 +93,46 @@ where
                 .map(move |b| format!("{}{}", *a as char, *b as char))
         })
         .collect();
-    let chunk = shards.len().div_ceil(workers.max(1));
-    let visit = &visit;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = shards
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || -> Result<()> {
-                    for shard in part {
-                        let path = dir(store).join("patient").join(format!("{shard}.tsv"));
-                        let bucket = read_bucket(&path).ok_or_else(|| {
-                            Error::internal(format!(
-                                "{}: the ledger index changed while reading; run the command again",
-                                path.display()
-                            ))
-                        })?;
-                        for (patient, set) in bucket {
-                            visit(&patient, set.into_iter().collect())?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join()
-                .unwrap_or_else(|_| Err(Error::internal("a reader thread failed")))?;
-        }
-        Ok(())
-    })
+    // Shards after the first failed one need not run: their error would not be reported.
+    let first_failed = AtomicUsize::new(usize::MAX);
+    let per_shard: Vec<Result<Vec<R>>> = shards
+        .par_iter()
+        .enumerate()
+        .map(|(i, shard)| {
+            if i > first_failed.load(Ordering::Relaxed) {
+                return Ok(Vec::new());
+            }
+            let done = visit_shard(store, shard, &visit);
+            if done.is_err() {
+                first_failed.fetch_min(i, Ordering::Relaxed);
+            }
+            done
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in per_shard {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// The patients of one bucket, in ID order.
+fn visit_shard<R, F>(store: &Store, shard: &str, visit: &F) -> Result<Vec<R>>
+where
+    F: Fn(&Id, Vec<(NaiveDate, Id)>) -> Result<Option<R>>,
+{
+    let path = dir(store).join("patient").join(format!("{shard}.tsv"));
+    let bucket = read_bucket(&path).ok_or_else(|| {
+        Error::internal(format!(
+            "{}: the ledger index changed while reading; run the command again",
+            path.display()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (patient, set) in bucket {
+        out.extend(visit(&patient, set.into_iter().collect())?);
+    }
+    Ok(out)
 }
 
 /// Deletes the index; the next command rebuilds it.
