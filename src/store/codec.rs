@@ -102,6 +102,11 @@ impl<'a> Reader<'a> {
         let len = u16::from_le_bytes(self.take(2)?.try_into().ok()?) as usize;
         std::str::from_utf8(self.take(len)?).ok()
     }
+    /// Steps over a string without checking that it is UTF-8 (whoever reads it later does).
+    pub fn skip_str(&mut self) -> Option<()> {
+        let len = u16::from_le_bytes(self.take(2)?.try_into().ok()?) as usize;
+        self.take(len).map(|_| ())
+    }
     pub fn string(&mut self) -> Option<String> {
         self.str().map(str::to_string)
     }

@@ -228,7 +228,9 @@ pub fn encode_payload(s: &PatientSummary) -> Vec<u8> {
     w.buf
 }
 
-/// A list of strings inside a payload, checked to be well formed when the payload was parsed.
+/// A list of strings inside a payload. Its lengths are checked when the payload is parsed,
+/// its UTF-8 when it is read (once per search: a string that is not UTF-8, which the section
+/// checksum rules out, ends the list).
 #[derive(Debug, Clone, Copy)]
 pub struct StrList<'a> {
     bytes: &'a [u8],
@@ -239,7 +241,7 @@ impl<'a> StrList<'a> {
         let start = r.pos();
         let n = r.u8()?;
         for _ in 0..n {
-            r.str()?;
+            r.skip_str()?;
         }
         Some(StrList {
             bytes: payload.get(start..r.pos())?,
