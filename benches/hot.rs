@@ -12,6 +12,7 @@ use frontdesk::domain::demo;
 use frontdesk::domain::schedule::Appointment;
 use frontdesk::domain::schedule::slots::{Calendar, Filter};
 use frontdesk::domain::search::{Query, SearchDoc, rank, within_one_edit};
+use frontdesk::store::index::{PatientIndex, PatientSummary};
 
 fn main() {
     divan::main();
@@ -38,7 +39,29 @@ fn rank_100k_patients(b: Bencher, query: &str) {
     let today = now().date_naive();
     b.bench(|| {
         let q = Query::parse(black_box(query), today);
-        rank(&q, docs.iter()).len()
+        rank(&q, docs).len()
+    });
+}
+
+/// The same patients in the patient index's bytes, as `patient find` loads them.
+fn index() -> &'static PatientIndex {
+    static INDEX: OnceLock<PatientIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let summaries: Vec<PatientSummary> = (0..100_000)
+            .map(|n| PatientSummary::from_patient(&demo::patient(1, n, now())))
+            .collect();
+        PatientIndex::from_summaries(&summaries)
+    })
+}
+
+/// `patient find` after the stat pass: score 100k patients in place in the index bytes.
+#[divan::bench(args = ["smith jo", "garcia maria 1980", "04/02/1980", "617 555 0101", "smtih"])]
+fn search_100k_patients_in_index_bytes(b: Bencher, query: &str) {
+    let index = index();
+    let today = now().date_naive();
+    b.bench(|| {
+        let q = Query::parse(black_box(query), today);
+        index.search(&q, false).map(|hits| hits.len()).unwrap_or(0)
     });
 }
 

@@ -66,6 +66,61 @@ impl SearchDoc {
     }
 }
 
+/// What scoring reads from a patient. The owned [`SearchDoc`] and the patient index's view of
+/// its own bytes (`store::index::DocRef`, which scores 100,000 patients without building a
+/// `String` for any of them) both provide it, so a search scores the same fields the same way
+/// with or without the index.
+pub trait Searchable {
+    fn id(&self) -> &str;
+    fn names(&self) -> impl Iterator<Item = &str>;
+    fn phones(&self) -> impl Iterator<Item = &str>;
+    fn other_ids(&self) -> impl Iterator<Item = &str>;
+    fn birth_date(&self) -> NaiveDate;
+    fn active(&self) -> bool;
+}
+
+impl Searchable for SearchDoc {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+    fn phones(&self) -> impl Iterator<Item = &str> {
+        self.phones.iter().map(String::as_str)
+    }
+    fn other_ids(&self) -> impl Iterator<Item = &str> {
+        self.other_ids.iter().map(String::as_str)
+    }
+    fn birth_date(&self) -> NaiveDate {
+        self.birth_date
+    }
+    fn active(&self) -> bool {
+        self.active
+    }
+}
+
+impl<T: Searchable> Searchable for &T {
+    fn id(&self) -> &str {
+        (*self).id()
+    }
+    fn names(&self) -> impl Iterator<Item = &str> {
+        (*self).names()
+    }
+    fn phones(&self) -> impl Iterator<Item = &str> {
+        (*self).phones()
+    }
+    fn other_ids(&self) -> impl Iterator<Item = &str> {
+        (*self).other_ids()
+    }
+    fn birth_date(&self) -> NaiveDate {
+        (*self).birth_date()
+    }
+    fn active(&self) -> bool {
+        (*self).active()
+    }
+}
+
 /// Lowercase, accents removed, apostrophes dropped, split on spaces and hyphens; a hyphenated
 /// name also yields the joined form (`smith-jones` → `smith`, `jones`, `smithjones`).
 pub fn name_tokens(s: &str) -> Vec<String> {
@@ -158,20 +213,20 @@ impl Query {
     }
 
     /// The score of a document, or None when some term matches nothing.
-    pub fn score(&self, doc: &SearchDoc) -> Option<u32> {
+    pub fn score(&self, doc: &impl Searchable) -> Option<u32> {
         let mut total = 0;
         for term in &self.terms {
             total += term_score(term, doc)?;
         }
         // Active patients before inactive ones at equal relevance.
-        Some(total * 2 + u32::from(doc.active))
+        Some(total * 2 + u32::from(doc.active()))
     }
 }
 
-fn term_score(term: &Term, doc: &SearchDoc) -> Option<u32> {
+fn term_score(term: &Term, doc: &impl Searchable) -> Option<u32> {
     let s = match term {
         Term::Date(d) => {
-            if *d == doc.birth_date {
+            if *d == doc.birth_date() {
                 50
             } else {
                 0
@@ -179,12 +234,12 @@ fn term_score(term: &Term, doc: &SearchDoc) -> Option<u32> {
         }
         Term::Digits(d) => {
             let mut best = 0;
-            if d.len() == 4 && d.parse::<i32>().ok() == Some(doc.birth_date.year()) {
+            if d.len() == 4 && d.parse::<i32>().ok() == Some(doc.birth_date().year()) {
                 best = 30;
             }
             if d.len() >= 4 {
-                for p in &doc.phones {
-                    if p == d {
+                for p in doc.phones() {
+                    if p == d.as_str() {
                         best = best.max(60);
                     } else if p.ends_with(d.as_str()) {
                         best = best.max(25);
@@ -193,8 +248,8 @@ fn term_score(term: &Term, doc: &SearchDoc) -> Option<u32> {
                     }
                 }
             }
-            for other in &doc.other_ids {
-                if other == d {
+            for other in doc.other_ids() {
+                if other == d.as_str() {
                     best = best.max(60);
                 } else if d.len() >= 4 && other.contains(d.as_str()) {
                     best = best.max(15);
@@ -204,24 +259,25 @@ fn term_score(term: &Term, doc: &SearchDoc) -> Option<u32> {
         }
         Term::Word(w) => {
             let mut best = 0;
-            if doc.id.eq_ignore_ascii_case(w) {
+            let w_chars = w.chars().count();
+            if doc.id().eq_ignore_ascii_case(w) {
                 best = 100;
             }
-            for other in &doc.other_ids {
-                if other == w {
+            for other in doc.other_ids() {
+                if other == w.as_str() {
                     best = best.max(60);
                 }
             }
-            for name in &doc.names {
-                let s = if name == w {
+            for name in doc.names() {
+                let s = if name == w.as_str() {
                     30
                 } else if name.starts_with(w.as_str()) {
                     20
-                } else if w.chars().count() >= 4 && within_one_edit(w, name) {
+                } else if w_chars >= 4 && within_one_edit(w, name) {
                     12
-                } else if w.chars().count() >= 4
-                    && name.chars().count() > w.chars().count()
-                    && within_one_edit(w, prefix_chars(name, w.chars().count()))
+                } else if w_chars >= 4
+                    && name.chars().count() > w_chars
+                    && within_one_edit(w, prefix_chars(name, w_chars))
                 {
                     // A typo in a prefix: "smtih" for "smith…".
                     8
@@ -280,18 +336,19 @@ fn one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     }
 }
 
-/// Ranks documents: best score first, then by ID for a stable order.
-pub fn rank<'a>(
-    query: &Query,
-    docs: impl Iterator<Item = &'a SearchDoc>,
-) -> Vec<(u32, &'a SearchDoc)> {
+/// Ranks documents: best score first, then by ID for a stable order. Takes owned
+/// `SearchDoc`s (`&docs`) or the patient index's borrowed views alike.
+pub fn rank<D, I>(query: &Query, docs: I) -> Vec<(u32, D)>
+where
+    I: IntoParallelIterator<Item = D>,
+    D: Searchable + Send,
+{
     // Scoring is independent per document: spread 100,000 of them over the cores.
-    let docs: Vec<&SearchDoc> = docs.collect();
-    let mut hits: Vec<(u32, &SearchDoc)> = docs
-        .par_iter()
-        .filter_map(|d| query.score(d).map(|s| (s, *d)))
+    let mut hits: Vec<(u32, D)> = docs
+        .into_par_iter()
+        .filter_map(|d| query.score(&d).map(|s| (s, d)))
         .collect();
-    hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id().cmp(b.1.id())));
     hits
 }
 
@@ -329,7 +386,7 @@ mod tests {
 
     fn first(q: &str) -> Option<String> {
         let docs = docs();
-        rank(&Query::parse(q, today()), docs.iter())
+        rank(&Query::parse(q, today()), &docs)
             .first()
             .map(|(_, d)| d.id.clone())
     }
@@ -361,7 +418,7 @@ mod tests {
     #[test]
     fn exact_beats_prefix_beats_typo() {
         let docs = docs();
-        let hits = rank(&Query::parse("smith", today()), docs.iter());
+        let hits = rank(&Query::parse("smith", today()), &docs);
         assert_eq!(hits[0].1.id, "P00000001");
         assert_eq!(hits[1].1.id, "P00000003");
     }
@@ -389,7 +446,7 @@ mod tests {
             let mut all = docs();
             all.push(doc("P0000000Z", &given, &family, (1970, 1, 1), "6175559999"));
             let q = Query::parse(&format!("{family} {given}"), today());
-            let hits = rank(&q, all.iter());
+            let hits = rank(&q, &all);
             prop_assert!(hits.iter().any(|(_, d)| d.id == "P0000000Z"));
             let top = hits[0].0;
             let ours = hits.iter().find(|(_, d)| d.id == "P0000000Z").unwrap().0;

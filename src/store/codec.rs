@@ -21,6 +21,9 @@ impl Writer {
     pub fn u32(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    pub fn i32(&mut self, v: i32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
     pub fn u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
@@ -68,6 +71,10 @@ impl<'a> Reader<'a> {
     pub fn at_end(&self) -> bool {
         self.pos == self.buf.len()
     }
+    /// How many bytes have been read.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let out = self.buf.get(self.pos..self.pos.checked_add(n)?)?;
         self.pos += n;
@@ -81,6 +88,9 @@ impl<'a> Reader<'a> {
     }
     pub fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    pub fn i32(&mut self) -> Option<i32> {
+        Some(i32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
     pub fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))

@@ -183,14 +183,37 @@ struct Head {
 }
 
 /// The commit HEAD points at and its branch, or None when HEAD is detached or unborn.
+/// Read from the files when they are the plain kind (saves starting a git), else asked of git.
 fn branch_head(root: &Path, user: &str) -> Option<Head> {
+    if let Some(head) = branch_head_from_files(&root.join(".git")) {
+        return Some(head);
+    }
     let mut cmd = git(root, user);
     cmd.args(["rev-parse", "HEAD", "--symbolic-full-name", "HEAD"]);
     let out = run(cmd, "read HEAD").ok()?;
     let mut lines = out.lines();
     let commit = lines.next()?.trim().to_string();
     let branch = lines.next()?.trim().to_string();
-    (commit.len() == 40 && branch.starts_with("refs/heads/")).then_some(Head { commit, branch })
+    (is_oid(&commit) && branch.starts_with("refs/heads/")).then_some(Head { commit, branch })
+}
+
+/// `.git/HEAD` naming a branch whose loose ref file holds a commit. Anything else (a packed
+/// or reftable ref, a detached HEAD) is left to git.
+fn branch_head_from_files(git_dir: &Path) -> Option<Head> {
+    let head = fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let branch = head.strip_prefix("ref: ")?.trim_end().to_string();
+    if !branch.starts_with("refs/heads/") || !plain_path(Path::new(&branch)) {
+        return None;
+    }
+    let commit = fs::read_to_string(git_dir.join(&branch))
+        .ok()?
+        .trim_end()
+        .to_string();
+    is_oid(&commit).then_some(Head { commit, branch })
+}
+
+fn is_oid(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// git's own `index.lock`: whoever holds it may rewrite the index. Released (removed) on drop
@@ -228,7 +251,7 @@ impl IndexLock {
                         "git's index is locked ({}): {e}",
                         lock.display()
                     ))
-                    .hint("another git command is running; if none is, remove the lock file"));
+                    .hint("another git command is running; if none is, `frontdesk check --fix` removes the stale lock"));
                 }
             }
         }

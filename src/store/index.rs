@@ -2,37 +2,56 @@
 //! file, so `patient find` does not parse 100,000 TOML files.
 //!
 //! It lives in `.frontdesk/index/` (ignored by git) and is never the only copy of anything.
-//! Each entry is validated against its file's path, size and modification time; an entry whose
-//! file changed at or after the moment the index was last built is treated as stale (git's
-//! racy-timestamp rule), so an edit made in the same second as a rebuild is never missed. A
-//! missing, corrupt (checksum) or old-format index is rebuilt from the files.
+//! Each entry is validated against its file's path, size, modification time and change time
+//! (the change time also moves when an edit puts the old modification time back). A file or
+//! directory stamped at or after two seconds before the last scan began is looked at again
+//! (git's racy-timestamp rule, with room for coarse file-system clocks), so an edit made just
+//! after a rebuild is never missed. A missing, corrupt (checksum) or old-format index, or one
+//! corrupt shard section, is rebuilt from the files.
 //!
-//! Speed at 100,000 patients (see docs/performance.md): the stat pass runs per shard directory
-//! in parallel, changed files are parsed in parallel, and the index is a compact binary file
-//! (`codec`) rather than JSON lines. It is rewritten only when something changed, without
-//! fsync (a torn index fails its checksum and is rebuilt), and only by a command that holds
-//! the records lock, so it never races a writer.
+//! Speed at 100,000 patients (docs/performance.md): the file layout is in `index_file`. A warm
+//! search reads it once, then per shard directory, in parallel, checks the section's checksum,
+//! stats the directory and each file by name relative to the open directory (`statx`, no path
+//! built per file) and, while the directory's own stamp is unchanged (no file added, removed
+//! or renamed), does not list it. Scoring then reads the entries in place ([`DocRef`]); only
+//! the hits shown are decoded. Files whose entry cannot be reused are parsed in parallel. The
+//! index is rewritten only when something changed, without fsync (a torn index fails its
+//! checksum and is rebuilt), and only by a command that holds the records lock, so it never
+//! races a writer.
 //!
 //! A second small file, `patient-keys.bin`, maps a hash of (family name, birth date) to patient
 //! IDs for the duplicate guard of `patient add`, so adding a patient reads ~2 MB instead of
 //! checking every patient file. The store adds to it on every patient it saves; a full refresh
 //! rewrites it. Candidates are always confirmed against their record files.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ffi::{CStr, CString, OsStr};
 use std::fs;
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
+use rustix::fd::OwnedFd;
+use rustix::fs::{
+    AtFlags, FileType, Mode as FsMode, OFlags, RawDir, Statx, StatxFlags, StatxTimestamp, openat,
+    statx,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::patient::Patient;
-use crate::domain::search::{SearchDoc, fold};
+use crate::domain::search::{Query, SearchDoc, Searchable, fold, rank};
 use crate::error::{Error, Result};
 use crate::store::codec::{self, Reader, Writer};
+pub use crate::store::index_file::DocRef;
+use crate::store::index_file::{
+    Entry, FileStamp, Section, Shard, assemble, encode_payload, parse_layout, write_entry,
+};
 use crate::store::{STATE_DIR, Store, Txn, atomic, is_record_file, read_toml};
 
-const MAGIC: &[u8; 8] = b"FDPIX004";
 const KEYS_MAGIC: &[u8; 8] = b"FDPKY001";
 const FILE: &str = "patients.bin";
 const KEYS_FILE: &str = "patient-keys.bin";
@@ -79,11 +98,6 @@ pub struct Stamp {
     pub rel: String,
     pub size: u64,
     pub mtime: i64,
-}
-
-struct Entry {
-    stamp: Stamp,
-    summary: PatientSummary,
 }
 
 pub(crate) fn mtime_ns(meta: &fs::Metadata) -> i64 {
@@ -150,7 +164,7 @@ fn scan_shard(dir: &Path, shard: &str) -> Result<Vec<Stamp>> {
     Ok(out)
 }
 
-/// Result of bringing the index up to date.
+/// Result of bringing the index up to date, with every summary decoded.
 pub struct Refreshed {
     /// One per readable patient file, in path order (the same with or without the index).
     pub summaries: Vec<PatientSummary>,
@@ -158,11 +172,101 @@ pub struct Refreshed {
     pub problems: Vec<Error>,
 }
 
-/// Returns a summary of every patient, reusing cached entries whose file is unchanged and
-/// re-reading the rest. Saves the refreshed index when it changed and this process holds the
-/// write lock (inside a `Txn`) or can take it right now; otherwise a writer is busy and the
-/// cache is left for the next command.
+/// The patient index, up to date with the files: its bytes and where each readable patient's
+/// entry lies in them. Search scores [`DocRef`]s borrowed from the bytes.
+pub struct PatientIndex {
+    bytes: Vec<u8>,
+    /// Payloads of the readable patient files, in path order.
+    payloads: Vec<Range<usize>>,
+    /// Files that could not be read; reported, never fatal to a search.
+    pub problems: Vec<Error>,
+}
+
+impl PatientIndex {
+    /// Every readable patient, borrowed from the index bytes, in path order. None marks an
+    /// entry that does not decode, which its checksum rules out (see [`malformed`]).
+    pub fn docs(&self) -> impl IndexedParallelIterator<Item = Option<DocRef<'_>>> {
+        self.payloads
+            .par_iter()
+            .map(|r| self.bytes.get(r.clone()).and_then(DocRef::parse))
+    }
+
+    pub fn len(&self) -> usize {
+        self.payloads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.payloads.is_empty()
+    }
+
+    /// Ranks the patients (active ones only, unless `all`) against a query, scoring the index
+    /// bytes in place: best first, as [`rank`] orders them.
+    pub fn search(&self, query: &Query, all: bool) -> Result<Vec<(u32, DocRef<'_>)>> {
+        let bad = AtomicBool::new(false);
+        let docs = self.docs().filter_map(|d| {
+            if d.is_none() {
+                bad.store(true, Ordering::Relaxed);
+            }
+            d.filter(|d| all || d.active())
+        });
+        let hits = rank(query, docs);
+        if bad.load(Ordering::Relaxed) {
+            return Err(malformed());
+        }
+        Ok(hits)
+    }
+
+    /// An index of these patients built in memory, without a disk: what benchmarks and tests
+    /// of in-place scoring use.
+    pub fn from_summaries(summaries: &[PatientSummary]) -> PatientIndex {
+        let mut w = Writer::with_capacity(summaries.len() * 224);
+        for (i, s) in summaries.iter().enumerate() {
+            let name = CString::new(format!("{i:09}.toml")).unwrap_or_default();
+            write_entry(&mut w, &name, &FileStamp::default(), &encode_payload(s));
+        }
+        let section = Section {
+            name: "00".into(),
+            dir: FileStamp::default(),
+            count: summaries.len() as u32,
+            bytes: w.buf,
+        };
+        let bytes = assemble(0, &[section]);
+        let payloads = payloads_of(&bytes).unwrap_or_default();
+        PatientIndex {
+            bytes,
+            payloads,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Every patient decoded into an owned summary, in path order.
+    pub fn summaries(&self) -> Result<Vec<PatientSummary>> {
+        self.docs()
+            .map(|d| d.and_then(|d| d.summary()).ok_or_else(malformed))
+            .collect()
+    }
+}
+
+/// An entry that passed its checksum but does not decode: a bug, never bad input.
+pub fn malformed() -> Error {
+    Error::internal("the patient index holds an entry it cannot read")
+        .hint("run `frontdesk index rebuild`")
+}
+
+/// Returns a summary of every patient (see [`open`]).
 pub fn patient_summaries(store: &Store) -> Result<Refreshed> {
+    let index = open(store)?;
+    Ok(Refreshed {
+        summaries: index.summaries()?,
+        problems: index.problems,
+    })
+}
+
+/// Brings the index up to date, reusing entries whose file is unchanged and re-reading the
+/// rest. Saves the refreshed index when it changed and this process holds the write lock
+/// (inside a `Txn`) or can take it right now; otherwise a writer is busy and the cache is left
+/// for the next command.
+pub fn open(store: &Store) -> Result<PatientIndex> {
     if store.holds_lock() {
         return refresh(store, true);
     }
@@ -170,201 +274,356 @@ pub fn patient_summaries(store: &Store) -> Result<Refreshed> {
     refresh(store, lock.is_some())
 }
 
-fn refresh(store: &Store, may_save: bool) -> Result<Refreshed> {
+/// How long after a change a file or directory counts as racy. File systems stamp times from
+/// a clock that ticks every few milliseconds (FAT every two seconds), so a change made just
+/// after a scan began can carry a time from before it; anything stamped this close to the
+/// last scan is looked at again.
+const SETTLE_NS: i64 = 2_000_000_000;
+
+fn refresh(store: &Store, may_save: bool) -> Result<PatientIndex> {
     let dir = index_dir(store);
     let scan_start = now_ns();
-    // Reading the old index and stat'ing the files are independent: do both at once.
-    let ((scanned_at, old), stamps) = rayon::join(
-        || load(&dir.join(FILE)).unwrap_or((0, Vec::new())),
-        || scan(store),
-    );
-    let stamps = stamps?;
-    let old_len = old.len();
-    let (mut slots, stale) = reuse(old, &stamps, scanned_at);
-    let reused = slots.iter().filter(|s| s.is_some()).count();
-    let parsed: Vec<(usize, Result<PatientSummary>)> = stale
+    let old = fs::read(dir.join(FILE)).unwrap_or_default();
+    let layout = parse_layout(&old);
+    let since = layout
+        .as_ref()
+        .map_or(i64::MIN, |l| l.scanned_at.saturating_sub(SETTLE_NS));
+    let old_shards = layout.map(|l| l.shards).unwrap_or_default();
+    let patients = store.path(Path::new("patients"));
+    let mut shards: Vec<ShardScan> = match list_shards(&patients)? {
+        None => Vec::new(),
+        Some((pfd, names)) => names
+            .into_par_iter()
+            .map(|name| {
+                let prev = old_shards
+                    .binary_search_by(|s| s.name.cmp(name.as_str()))
+                    .ok()
+                    .map(|i| &old_shards[i]);
+                stat_shard(&patients, &pfd, name, prev, &old, since)
+            })
+            .collect::<Result<_>>()?,
+    };
+    let problems = reread_stale(&patients, &mut shards, since, &old);
+    let gone = old_shards.iter().any(|o| {
+        shards
+            .binary_search_by(|s| s.name.as_str().cmp(o.name))
+            .is_err()
+    });
+    let rewrite = gone || shards.iter().any(|s| s.changed || s.racy);
+    if !rewrite {
+        // The common case: nothing changed, search the bytes just read.
+        let payloads = shards
+            .iter()
+            .flat_map(|s| s.entries.iter().filter_map(Entry::payload_if_any))
+            .collect();
+        return Ok(PatientIndex {
+            bytes: old,
+            payloads,
+            problems,
+        });
+    }
+    let sections: Vec<Section> = shards.par_iter().map(|s| s.section(&old)).collect();
+    let bytes = assemble(scan_start, &sections);
+    drop(shards);
+    let payloads = payloads_of(&bytes).ok_or_else(malformed)?;
+    let index = PatientIndex {
+        bytes,
+        payloads,
+        problems,
+    };
+    if may_save {
+        // A failure to write the cache only costs speed next time.
+        let _ = save(&dir, &index);
+    }
+    Ok(index)
+}
+
+/// The payload ranges of every readable entry of a complete index file, in path order.
+fn payloads_of(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
+    let layout = parse_layout(bytes)?;
+    let per_shard: Vec<Vec<Entry>> = layout
+        .shards
         .par_iter()
-        .map(|&i| {
-            let path = store.path(Path::new(&stamps[i].rel));
-            (
-                i,
-                read_toml::<Patient>(&path).map(|p| PatientSummary::from_patient(&p)),
-            )
+        .map(|s| s.entries(bytes))
+        .collect::<Option<_>>()?;
+    Some(
+        per_shard
+            .iter()
+            .flatten()
+            .filter_map(Entry::payload_if_any)
+            .collect(),
+    )
+}
+
+/// One shard directory after the stat pass.
+struct ShardScan<'a> {
+    name: String,
+    dir: FileStamp,
+    /// The old section's entries (empty when there was none or it failed its checksum).
+    entries: Vec<Entry<'a>>,
+    /// The files found, when they are not simply the old entries (see `unchanged`).
+    files: Vec<Seen<'a>>,
+    /// Every old entry still describes its file: `files` is left empty.
+    unchanged: bool,
+    /// Differs from the old section: the directory changed, files came or went, a file was
+    /// edited, or the section was missing or corrupt.
+    changed: bool,
+    /// Something was looked at again only because of the racy rule: saving moves the scan
+    /// time on, so it settles.
+    racy: bool,
+}
+
+/// One patient file after the stat pass.
+struct Seen<'a> {
+    name: Cow<'a, CStr>,
+    stamp: FileStamp,
+    /// Its entry in the old section, by position.
+    old: Option<usize>,
+    /// The payload read from the file now (empty when it could not be read), for stale files.
+    fresh: Option<Vec<u8>>,
+}
+
+const STAT_MASK: StatxFlags = StatxFlags::TYPE
+    .union(StatxFlags::SIZE)
+    .union(StatxFlags::MTIME)
+    .union(StatxFlags::CTIME);
+
+fn stamp_of(x: &Statx) -> FileStamp {
+    let ns = |t: &StatxTimestamp| {
+        t.tv_sec
+            .saturating_mul(1_000_000_000)
+            .saturating_add(i64::from(t.tv_nsec))
+    };
+    FileStamp {
+        size: x.stx_size,
+        mtime: ns(&x.stx_mtime),
+        ctime: ns(&x.stx_ctime),
+    }
+}
+
+/// The stamp of a regular file `name` in the open directory; None when it is gone or is not
+/// a regular file (a symlink is not followed).
+fn stat_file(dir: &OwnedFd, name: &CStr) -> Option<FileStamp> {
+    let x = statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, STAT_MASK).ok()?;
+    (FileType::from_raw_mode(x.stx_mode.into()) == FileType::RegularFile).then(|| stamp_of(&x))
+}
+
+/// The open `patients/` directory and its shard directories, sorted; None when there is no
+/// `patients/` directory yet.
+fn list_shards(patients: &Path) -> Result<Option<(OwnedFd, Vec<String>)>> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let pfd = match rustix::fs::open(patients, flags, FsMode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(Error::io(patients, "list", e.into())),
+    };
+    let list_err = |e: std::io::Error| Error::io(patients, "list", e);
+    let mut names = Vec::new();
+    for entry in fs::read_dir(patients).map_err(list_err)? {
+        let entry = entry.map_err(list_err)?;
+        if entry.file_type().is_ok_and(|t| t.is_dir())
+            && let Ok(name) = entry.file_name().into_string()
+        {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(Some((pfd, names)))
+}
+
+/// Stats every patient file of one shard. While the directory's own stamp is what the index
+/// recorded (no file added, removed or renamed since), the files are the index's entries and
+/// are stat'ed by name, relative to the open directory; otherwise the directory is listed.
+fn stat_shard<'a>(
+    patients: &Path,
+    pfd: &OwnedFd,
+    name: String,
+    prev: Option<&Shard<'a>>,
+    old: &'a [u8],
+    since: i64,
+) -> Result<ShardScan<'a>> {
+    let path = patients.join(&name);
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    let dfd = openat(pfd, name.as_str(), flags, FsMode::empty())
+        .map_err(|e| Error::io(&path, "list", e.into()))?;
+    let dir = statx(&dfd, c"", AtFlags::EMPTY_PATH, STAT_MASK)
+        .map(|x| stamp_of(&x))
+        .map_err(|e| Error::io(&path, "list", e.into()))?;
+    let entries = prev.and_then(|s| s.entries(old));
+    let dir_same = prev.is_some_and(|s| s.dir == dir) && entries.is_some();
+    let racy = dir_same && dir.is_racy(since);
+    let mut scan = ShardScan {
+        name,
+        dir,
+        entries: entries.unwrap_or_default(),
+        files: Vec::new(),
+        unchanged: false,
+        changed: !dir_same,
+        racy,
+    };
+    if dir_same && !racy {
+        let stamps: Vec<Option<FileStamp>> = scan
+            .entries
+            .iter()
+            .map(|e| stat_file(&dfd, e.name))
+            .collect();
+        let reusable = |(e, st): (&Entry, &Option<FileStamp>)| {
+            st.is_some_and(|st| e.stamp == st && !st.is_racy(since) && !e.payload.is_empty())
+        };
+        if scan.entries.iter().zip(&stamps).all(reusable) {
+            // The usual case: every entry is reused as it is, no per-file record is built.
+            scan.unchanged = true;
+            return Ok(scan);
+        }
+        for (i, (e, stamp)) in scan.entries.iter().zip(stamps).enumerate() {
+            match stamp {
+                Some(stamp) => scan.files.push(seen(Cow::Borrowed(e.name), stamp, Some(i))),
+                None => scan.changed = true,
+            }
+        }
+        return Ok(scan);
+    }
+    let listed = list_files(&dfd, &path)?;
+    let mut olds = scan.entries.iter().enumerate().peekable();
+    for file in listed {
+        while olds.next_if(|(_, e)| e.name < file.as_c_str()).is_some() {}
+        let prior = olds
+            .next_if(|(_, e)| e.name == file.as_c_str())
+            .map(|(i, _)| i);
+        if let Some(stamp) = stat_file(&dfd, &file) {
+            scan.files.push(seen(Cow::Owned(file), stamp, prior));
+        }
+    }
+    Ok(scan)
+}
+
+fn seen(name: Cow<'_, CStr>, stamp: FileStamp, old: Option<usize>) -> Seen<'_> {
+    Seen {
+        name,
+        stamp,
+        old,
+        fresh: None,
+    }
+}
+
+/// The record files of a shard directory (`*.toml`, not hidden), sorted by name.
+fn list_files(dfd: &OwnedFd, path: &Path) -> Result<Vec<CString>> {
+    let mut buf = Vec::with_capacity(32 * 1024);
+    let mut dir = RawDir::new(dfd, buf.spare_capacity_mut());
+    let mut out = Vec::new();
+    while let Some(entry) = dir.next() {
+        let entry = entry.map_err(|e| Error::io(path, "list", e.into()))?;
+        let name = entry.file_name();
+        if name
+            .to_str()
+            .is_ok_and(|n| is_record_file(Path::new(n), "toml"))
+        {
+            out.push(name.to_owned());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+impl ShardScan<'_> {
+    /// The old entry of a file, when it can be used as it is: same stamp, not racy, and the
+    /// file was readable.
+    fn reusable(&self, file: &Seen, since: i64) -> bool {
+        file.old.is_some_and(|i| {
+            let e = &self.entries[i];
+            e.stamp == file.stamp && !file.stamp.is_racy(since) && !e.payload.is_empty()
+        })
+    }
+
+    /// Takes a file's payload read now; marks the shard changed when the file's stamp or
+    /// contents differ from its old entry, or racy when only the racy rule made us look.
+    fn settle(&mut self, at: usize, payload: Vec<u8>, old: &[u8], since: i64) {
+        let file = &self.files[at];
+        match file.old.map(|i| &self.entries[i]) {
+            Some(e)
+                if e.stamp == file.stamp && old.get(e.payload.clone()) == Some(&payload[..]) =>
+            {
+                self.racy |= file.stamp.is_racy(since);
+            }
+            _ => self.changed = true,
+        }
+        self.files[at].fresh = Some(payload);
+    }
+
+    /// The shard's section for a rewritten index: old entries copied as they are, re-read
+    /// files encoded anew.
+    fn section(&self, old: &[u8]) -> Section {
+        let mut w = Writer::with_capacity(self.entries.len().max(self.files.len()) * 224);
+        let mut count = 0;
+        if self.unchanged {
+            for e in &self.entries {
+                w.buf
+                    .extend_from_slice(old.get(e.raw.clone()).unwrap_or_default());
+                count += 1;
+            }
+        }
+        for f in &self.files {
+            let kept = f.old.and_then(|i| old.get(self.entries[i].raw.clone()));
+            match (&f.fresh, kept) {
+                (Some(payload), _) => write_entry(&mut w, &f.name, &f.stamp, payload),
+                (None, Some(raw)) => w.buf.extend_from_slice(raw),
+                (None, None) => continue,
+            }
+            count += 1;
+        }
+        Section {
+            name: self.name.clone(),
+            dir: self.dir,
+            count,
+            bytes: w.buf,
+        }
+    }
+}
+
+/// Reads (in parallel) every file whose old entry cannot be reused. Returns the files that
+/// could not be read, in path order.
+fn reread_stale(patients: &Path, shards: &mut [ShardScan], since: i64, old: &[u8]) -> Vec<Error> {
+    let stale: Vec<(usize, usize)> = shards
+        .iter()
+        .enumerate()
+        .flat_map(|(si, s)| {
+            (0..s.files.len())
+                .filter(move |&fi| !s.reusable(&s.files[fi], since))
+                .map(move |fi| (si, fi))
+        })
+        .collect();
+    let all: &[ShardScan] = shards;
+    let read: Vec<Result<PatientSummary>> = stale
+        .par_iter()
+        .map(|&(si, fi)| {
+            let name = OsStr::from_bytes(all[si].files[fi].name.to_bytes());
+            let path = patients.join(&all[si].name).join(name);
+            read_toml::<Patient>(&path).map(|p| PatientSummary::from_patient(&p))
         })
         .collect();
     let mut problems = Vec::new();
-    let mut fresh = 0;
-    for (i, result) in parsed {
-        match result {
-            Ok(summary) => {
-                fresh += 1;
-                slots[i] = Some(Entry {
-                    stamp: stamps[i].clone(),
-                    summary,
-                });
+    for ((si, fi), summary) in stale.into_iter().zip(read) {
+        let payload = match summary {
+            Ok(s) => encode_payload(&s),
+            Err(e) => {
+                problems.push(e);
+                Vec::new()
             }
-            Err(e) => problems.push(e),
-        }
+        };
+        shards[si].settle(fi, payload, old, since);
     }
-    let entries: Vec<Entry> = slots.into_iter().flatten().collect();
-    if may_save && (fresh > 0 || reused != old_len) {
-        // A failure to write the cache only costs speed next time.
-        let _ = save(&dir, scan_start, &entries);
-    }
-    Ok(Refreshed {
-        summaries: entries.into_iter().map(|e| e.summary).collect(),
-        problems,
-    })
+    problems
 }
 
-/// Walks the old entries and the new stamps (both sorted by path) together: an entry is kept
-/// when its file has the same size and mtime and was not modified at or after the last scan
-/// began (racy rule). Returns one slot per stamp and the indexes of stamps to re-read.
-fn reuse(old: Vec<Entry>, stamps: &[Stamp], scanned_at: i64) -> (Vec<Option<Entry>>, Vec<usize>) {
-    let mut slots = Vec::with_capacity(stamps.len());
-    let mut stale = Vec::new();
-    let mut old = old.into_iter().peekable();
-    for (i, st) in stamps.iter().enumerate() {
-        while old.next_if(|e| e.stamp.rel < st.rel).is_some() {}
-        match old.next_if(|e| e.stamp.rel == st.rel) {
-            Some(e) if e.stamp == *st && st.mtime < scanned_at => slots.push(Some(e)),
-            _ => {
-                slots.push(None);
-                stale.push(i);
-            }
-        }
-    }
-    (slots, stale)
-}
-
-/// Entries per chunk of the index file: chunks are decoded in parallel.
-const CHUNK: usize = 2048;
-
-fn load(path: &Path) -> Option<(i64, Vec<Entry>)> {
-    let bytes = fs::read(path).ok()?;
-    let body = codec::unseal(MAGIC, &bytes)?;
-    let mut r = Reader::new(body);
-    let scanned_at = r.i64()?;
-    let chunks = r.u32()? as usize;
-    let mut sizes = Vec::with_capacity(chunks.min(1 << 16));
-    for _ in 0..chunks {
-        sizes.push((r.u32()? as usize, r.u32()? as usize));
-    }
-    let mut slices = Vec::with_capacity(sizes.len());
-    for &(count, len) in &sizes {
-        slices.push((count, r.bytes(len)?));
-    }
-    if !r.at_end() {
-        return None;
-    }
-    let decoded: Vec<Vec<Entry>> = slices
-        .into_par_iter()
-        .map(|(count, bytes)| {
-            let mut r = Reader::new(bytes);
-            let entries = (0..count)
-                .map(|_| read_entry(&mut r))
-                .collect::<Option<Vec<_>>>()?;
-            r.at_end().then_some(entries)
-        })
-        .collect::<Option<_>>()?;
-    let entries: Vec<Entry> = decoded.into_iter().flatten().collect();
-    // Sorted order is what `reuse` relies on: an unsorted file is treated as corrupt.
-    let sorted = entries.windows(2).all(|w| w[0].stamp.rel < w[1].stamp.rel);
-    sorted.then_some((scanned_at, entries))
-}
-
-fn read_entry(r: &mut Reader) -> Option<Entry> {
-    let stamp = Stamp {
-        rel: r.string()?,
-        size: r.u64()?,
-        mtime: r.i64()?,
-    };
-    let id = r.string()?;
-    let summary = PatientSummary {
-        name: r.string()?,
-        birth_date: r.string()?,
-        sex: r.string()?,
-        phone: r.opt_string()?,
-        status: r.string()?,
-        family: r.string()?,
-        search: SearchDoc {
-            names: r.strings()?,
-            phones: r.strings()?,
-            other_ids: r.strings()?,
-            active: r.u8()? == 1,
-            birth_date: r.str()?.parse().ok()?,
-            id: id.clone(),
-        },
-        external_ids: read_pairs(r)?,
-        id,
-    };
-    Some(Entry { stamp, summary })
-}
-
-fn write_entry(w: &mut Writer, e: &Entry) {
-    let s = &e.summary;
-    w.str(&e.stamp.rel);
-    w.u64(e.stamp.size);
-    w.i64(e.stamp.mtime);
-    w.str(&s.id);
-    w.str(&s.name);
-    w.str(&s.birth_date);
-    w.str(&s.sex);
-    w.opt_str(s.phone.as_deref());
-    w.str(&s.status);
-    w.str(&s.family);
-    w.strs(&s.search.names);
-    w.strs(&s.search.phones);
-    w.strs(&s.search.other_ids);
-    w.u8(u8::from(s.search.active));
-    w.str(&s.search.birth_date.to_string());
-    w.u32(s.external_ids.len() as u32);
-    for (k, v) in &s.external_ids {
-        w.str(k);
-        w.str(v);
-    }
-}
-
-fn read_pairs(r: &mut Reader) -> Option<BTreeMap<String, String>> {
-    let n = r.u32()?;
-    (0..n).map(|_| Some((r.string()?, r.string()?))).collect()
-}
-
-fn save(dir: &Path, scanned_at: i64, entries: &[Entry]) -> Result<()> {
+fn save(dir: &Path, index: &PatientIndex) -> Result<()> {
     atomic::create_dirs(dir)?;
-    let chunks: Vec<Writer> = entries
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut w = Writer::with_capacity(chunk.len() * 220);
-            for e in chunk {
-                write_entry(&mut w, e);
-            }
-            w
-        })
-        .collect();
-    let total: usize = chunks.iter().map(|c| c.buf.len() + 8).sum();
-    let mut w = Writer::with_capacity(total + 16);
-    w.i64(scanned_at);
-    w.u32(chunks.len() as u32);
-    for (chunk, part) in chunks.iter().zip(entries.chunks(CHUNK)) {
-        w.u32(part.len() as u32);
-        w.u32(chunk.buf.len() as u32);
-    }
-    for chunk in &chunks {
-        w.buf.extend_from_slice(&chunk.buf);
-    }
-    atomic::write_unsynced(
-        &dir.join(FILE),
-        &codec::seal(MAGIC, &w.buf),
-        atomic::Mode::Replace,
-    )?;
-    let keys: Vec<(u64, String)> = entries
-        .iter()
-        .map(|e| {
-            (
-                key_hash(&e.summary.family, &e.summary.birth_date),
-                e.summary.id.clone(),
-            )
+    atomic::write_unsynced(&dir.join(FILE), &index.bytes, atomic::Mode::Replace)?;
+    let keys: Vec<(u64, String)> = index
+        .docs()
+        .filter_map(|d| {
+            let d = d?;
+            let key = key_hash(d.family()?, &d.birth_date().to_string());
+            Some((key, d.id().to_string()))
         })
         .collect();
     save_keys(dir, &keys)?;
@@ -468,6 +727,87 @@ pub(crate) fn note_patient_keys(store: &Store, new: &[(u64, String)]) {
         if !add.is_empty() {
             keys.extend(add);
             let _ = save_keys(&dir, &keys);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, NaiveDate};
+
+    use super::*;
+    use crate::domain::demo;
+    use crate::domain::patient::Status;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+    }
+
+    /// 3,000 generated patients, every seventh inactive and every eleventh deceased.
+    fn summaries() -> Vec<PatientSummary> {
+        let now = DateTime::parse_from_rfc3339("2026-11-27T09:00:00-05:00").unwrap();
+        (0..3000)
+            .map(|n| {
+                let mut p = demo::patient(7, n, now);
+                if n % 7 == 0 {
+                    p.status = Status::Inactive;
+                } else if n % 11 == 0 {
+                    p.status = Status::Deceased;
+                }
+                PatientSummary::from_patient(&p)
+            })
+            .collect()
+    }
+
+    /// Queries of every kind, made from the data so that each one finds someone: names (many
+    /// ties), typos, birth dates in three formats, a birth year, phones, member and patient IDs.
+    fn queries(all: &[PatientSummary]) -> Vec<String> {
+        let mut q: Vec<String> = ["smith", "jo smi", "maria"].map(String::from).to_vec();
+        for s in all.iter().step_by(379) {
+            let family = &s.search.names[s.search.names.len() - 1];
+            let mut typo: Vec<char> = family.chars().collect();
+            if typo.len() >= 4 {
+                typo.swap(1, 2);
+                q.push(typo.iter().collect());
+                q.push(typo[..typo.len() - 1].iter().collect());
+            }
+            let d = s.search.birth_date;
+            q.push(d.format("%m/%d/%Y").to_string());
+            q.push(format!("{family} {}", d.format("%Y-%m-%d")));
+            q.push(d.format("%Y%m%d").to_string());
+            q.push(format!("{} {}", s.search.names[0], d.format("%Y")));
+            if let Some(phone) = s.search.phones.first() {
+                q.push(phone.clone());
+                q.push(phone[phone.len() - 4..].to_string());
+            }
+            q.extend(s.search.other_ids.first().cloned());
+            q.push(s.id.to_lowercase());
+        }
+        q
+    }
+
+    #[test]
+    fn scoring_the_index_bytes_ranks_exactly_as_the_owned_documents() {
+        let all = summaries();
+        let index = PatientIndex::from_summaries(&all);
+        assert_eq!(index.summaries().unwrap(), all, "every entry decodes back");
+        for text in queries(&all) {
+            let query = Query::parse(&text, today());
+            for everyone in [false, true] {
+                let owned: Vec<&SearchDoc> = all
+                    .iter()
+                    .filter(|s| everyone || s.status == "active")
+                    .map(|s| &s.search)
+                    .collect();
+                let want: Vec<(u32, &str)> = rank(&query, owned)
+                    .into_iter()
+                    .map(|(score, d)| (score, d.id.as_str()))
+                    .collect();
+                let hits = index.search(&query, everyone).unwrap();
+                let got: Vec<(u32, &str)> = hits.iter().map(|(s, d)| (*s, d.id())).collect();
+                assert!(!everyone || !want.is_empty(), "{text:?} finds someone");
+                assert_eq!(got, want, "{text:?} (all: {everyone})");
+            }
         }
     }
 }

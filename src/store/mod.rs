@@ -15,6 +15,7 @@ mod git_fast;
 pub mod git_index;
 pub mod import;
 pub mod index;
+pub mod index_file;
 pub mod ledger;
 pub mod ledger_index;
 pub mod schedule;

@@ -218,3 +218,145 @@ fn duplicate_guard_with_and_without_index() {
     let out = c.fails(&add_1980("Jan", "Doe"), 2);
     assert!(!out.contains(&jane), "Jane is a Roe now: {out}");
 }
+
+/// The value of `key = "value"` in a record file.
+fn field(text: &str, key: &str) -> String {
+    let prefix = format!("{key} = \"");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {key}"))
+        .trim_end_matches('"')
+        .to_string()
+}
+
+/// Queries of every kind search handles, made from real patients so each finds someone: a
+/// typo in a family name, birth dates in three formats, a birth year with a name, a phone
+/// typed with spaces, its last four digits, a member ID, a patient ID, and names shared by
+/// many patients (ties broken by ID).
+fn queries_from(c: &Clinic, files: &[String]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = vec![vec!["smith".into()], vec!["jo".into(), "smi".into()]];
+    for f in files {
+        let text = fs::read_to_string(c.path(f)).unwrap();
+        let family = field(&text, "family").to_lowercase();
+        let dob = field(&text, "birth_date");
+        let (y, md) = dob.split_at(4);
+        let phone = field(&text, "number");
+        let national = &phone[phone.len() - 10..];
+        let mut typo: Vec<char> = family.chars().collect();
+        typo.swap(1, 2);
+        out.push(vec![typo.into_iter().collect()]);
+        out.push(vec![format!("{}/{}/{y}", &md[1..3], &md[4..6])]); // 04/02/1980 from 1980-04-02
+        out.push(vec![family.clone(), dob.clone()]);
+        out.push(vec![dob.replace('-', "")]);
+        out.push(vec![field(&text, "given").to_lowercase(), y.to_string()]);
+        out.push(vec![format!(
+            "({}) {} {}",
+            &national[..3],
+            &national[3..6],
+            &national[6..]
+        )]);
+        out.push(vec![national[6..].to_string()]);
+        out.push(vec![field(&text, "member_id")]);
+        out.push(vec![field(&text, "id")]);
+    }
+    out
+}
+
+/// Every query as `patient find` answers it, active patients only and with `--all`, as CSV.
+fn find_answers(c: &Clinic, queries: &[Vec<String>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for q in queries {
+        for all in [false, true] {
+            let mut args: Vec<&str> = vec!["--format", "csv", "patient", "find", "-n", "1000"];
+            if all {
+                args.push("--all");
+            }
+            args.extend(q.iter().map(String::as_str));
+            out.push(String::from_utf8(c.run(&args).stdout).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_kind_of_query_answers_the_same_from_the_index_bytes_and_from_the_files() {
+    let c = Clinic::demo(300);
+    let files = some_patient_files(&c, 40);
+    let picked: Vec<String> = files.iter().step_by(8).cloned().collect();
+    // Deactivated patients: found with --all only, whichever path answers.
+    let id_of = |f: &String| {
+        f.rsplit('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".toml")
+            .to_string()
+    };
+    c.ok(&["patient", "deactivate", &id_of(&picked[0])]);
+    c.ok(&["patient", "deactivate", &id_of(&picked[1]), "--deceased"]);
+    let queries = queries_from(&c, &picked);
+    let cold = {
+        let _ = fs::remove_dir_all(index_dir(&c));
+        find_answers(&c, &queries)
+    };
+    for (q, answer) in queries.iter().zip(cold.iter().skip(1).step_by(2)) {
+        assert!(answer.lines().count() >= 2, "{q:?} finds someone");
+    }
+    assert_eq!(find_answers(&c, &queries), cold, "warm index");
+    for gone in [id_of(&picked[0]), id_of(&picked[1])] {
+        let at = queries
+            .iter()
+            .position(|q| q == std::slice::from_ref(&gone))
+            .unwrap();
+        assert!(!cold[2 * at].contains(&gone), "inactive: not without --all");
+        assert!(
+            cold[2 * at + 1].contains(&gone),
+            "inactive: found with --all"
+        );
+    }
+    c.ok(&["index", "rebuild"]);
+    assert_eq!(find_answers(&c, &queries), cold, "after rebuild");
+}
+
+#[test]
+fn files_added_to_an_existing_shard_or_edited_with_their_times_put_back_are_seen() {
+    let c = Clinic::demo(100);
+    answers(&c); // warm the index
+    let f = &some_patient_files(&c, 1)[0];
+    let (shard, name) = f.rsplit_once('/').unwrap();
+    let id = name.trim_end_matches(".toml");
+
+    // A copy under a new ID in the same shard directory: the directory's stamp changed.
+    let new_id = format!("{}ZZZZZZ", &id[..3]);
+    let text = fs::read_to_string(c.path(f)).unwrap();
+    let copy = text
+        .replacen(id, &new_id, 1)
+        .replacen("given = \"", "given = \"Wilhelmina", 1);
+    fs::write(c.path(&format!("{shard}/{new_id}.toml")), copy).unwrap();
+    assert!(c.ok(&["patient", "find", "wilhelmina"]).contains(&new_id));
+
+    // Same size and the old modification time put back: the change time (which nobody can
+    // set) gives it away.
+    let p = c.path(f);
+    let old_mtime = fs::metadata(&p).unwrap().modified().unwrap();
+    let given = field(&text, "given");
+    let swapped: String = given.chars().rev().collect();
+    fs::write(
+        &p,
+        text.replacen(
+            &format!("given = \"{given}\""),
+            &format!("given = \"{swapped}\""),
+            1,
+        ),
+    )
+    .unwrap();
+    set_mtime(&p, old_mtime);
+    let found = c.ok(&[
+        "--format",
+        "csv",
+        "patient",
+        "find",
+        &swapped.to_lowercase(),
+    ]);
+    assert!(found.contains(id), "{found}");
+    assert_eq!(answers(&c), answers_without_index(&c));
+}

@@ -1,6 +1,6 @@
 use crate::cli::{Ctx, found};
 use crate::domain::phone::display as phone_display;
-use crate::domain::search::{Query, rank};
+use crate::domain::search::Query;
 use crate::error::{Error, Result};
 use crate::render::{Cell, Table};
 use crate::store::index::{self, PatientSummary};
@@ -29,19 +29,14 @@ pub fn cmd_find(ctx: &Ctx, args: Args) -> Result<u8> {
         return Err(Error::user("nothing to search for")
             .hint("give a name, a date of birth, a phone number or an ID"));
     }
-    let refreshed = index::patient_summaries(&store)?;
-    warn_problems(&refreshed.problems);
-    let docs: Vec<&PatientSummary> = refreshed
-        .summaries
-        .iter()
-        .filter(|s| args.all || s.status == "active")
-        .collect();
-    let by_id: std::collections::HashMap<&str, &PatientSummary> =
-        docs.iter().map(|s| (s.search.id.as_str(), *s)).collect();
-    let hits = rank(&query, docs.iter().map(|s| &s.search));
+    let index = index::open(&store)?;
+    warn_problems(&index.problems);
+    // Scored straight from the index bytes; only the hits shown are decoded.
+    let hits = index.search(&query, args.all)?;
     let mut t = summary_table();
     for (_, doc) in hits.iter().take(args.limit) {
-        push_summary(&mut t, by_id[doc.id.as_str()], store.office.calling_code());
+        let summary = doc.summary().ok_or_else(index::malformed)?;
+        push_summary(&mut t, &summary, store.office.calling_code());
     }
     if t.is_empty() {
         ctx.say("no patient matches");

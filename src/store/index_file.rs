@@ -1,0 +1,447 @@
+//! The patient index's file layout, read in place.
+//!
+//! A search scores 100,000 patients straight from these bytes ([`DocRef`] borrows every string
+//! it needs), and only the hits it shows are decoded into owned [`PatientSummary`]s. The file is
+//! split by shard directory (`patients/7K/`), each section with its own checksum, so the stat
+//! pass checks a section on the core that stats its files, and one corrupt section costs a
+//! re-read of that shard only.
+//!
+//! ```text
+//! "FDPIX005"  u32 header length  header  u64 checksum(header)  section…
+//! header:   i64 scanned_at, u32 shards, per shard: name, dir stamp, u32 entries,
+//!           u32 section length, u64 checksum(section)
+//! section:  per file, sorted by name: name + NUL, stamp, u32 payload length, payload
+//!           (an empty payload marks a file that could not be read: it is re-read every time)
+//! payload:  id, active, birth date (days), names, phones, other IDs  (what scoring reads)
+//!           name, sex, phone, status, family, external IDs          (what a listing shows)
+//! ```
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::ops::Range;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::domain::search::{SearchDoc, Searchable};
+use crate::store::codec::{Reader, Writer, checksum};
+use crate::store::index::PatientSummary;
+
+pub const MAGIC: &[u8; 8] = b"FDPIX005";
+
+/// What the stat pass compares: a file's size, modification time and change time (ns). The
+/// change time also moves when an edit puts the old modification time back (`touch -d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileStamp {
+    pub size: u64,
+    pub mtime: i64,
+    pub ctime: i64,
+}
+
+impl FileStamp {
+    /// Changed at or after `since`: another edit within the same timestamp tick could leave
+    /// the stamp as it is, so the file must be looked at again (git's racy-timestamp rule).
+    pub fn is_racy(&self, since: i64) -> bool {
+        self.mtime >= since || self.ctime >= since
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.u64(self.size);
+        w.i64(self.mtime);
+        w.i64(self.ctime);
+    }
+
+    fn read(r: &mut Reader) -> Option<FileStamp> {
+        Some(FileStamp {
+            size: r.u64()?,
+            mtime: r.i64()?,
+            ctime: r.i64()?,
+        })
+    }
+}
+
+/// One shard directory's section, as the header describes it.
+pub struct Shard<'a> {
+    pub name: &'a str,
+    /// The directory's own stamp: while it holds, no file was added, removed or renamed.
+    pub dir: FileStamp,
+    count: u32,
+    section: Range<usize>,
+    sum: u64,
+}
+
+/// A loaded index file: when it was scanned and its shards, sorted by name.
+pub struct Layout<'a> {
+    pub scanned_at: i64,
+    pub shards: Vec<Shard<'a>>,
+}
+
+/// One file's entry, borrowed from the index bytes (ranges are offsets into them).
+pub struct Entry<'a> {
+    pub name: &'a CStr,
+    pub stamp: FileStamp,
+    /// The whole entry, copied as is into a rewritten index.
+    pub raw: Range<usize>,
+    pub payload: Range<usize>,
+}
+
+/// Reads the header; None when the magic, the header checksum or the lengths are wrong.
+pub fn parse_layout(bytes: &[u8]) -> Option<Layout<'_>> {
+    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let mut r = Reader::new(rest);
+    let header_len = r.u32()? as usize;
+    let header = r.bytes(header_len)?;
+    if r.u64()? != checksum(header) {
+        return None;
+    }
+    let mut at = MAGIC.len() + r.pos();
+    let mut h = Reader::new(header);
+    let scanned_at = h.i64()?;
+    let count = h.u32()? as usize;
+    let mut shards: Vec<Shard> = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        let name = h.str()?;
+        let dir = FileStamp::read(&mut h)?;
+        let entries = h.u32()?;
+        let len = h.u32()? as usize;
+        let sum = h.u64()?;
+        let end = at.checked_add(len)?;
+        if shards.last().is_some_and(|s| s.name >= name) {
+            return None; // sorted order is what the merge with the listing relies on
+        }
+        shards.push(Shard {
+            name,
+            dir,
+            count: entries,
+            section: at..end,
+            sum,
+        });
+        at = end;
+    }
+    (h.at_end() && at == bytes.len()).then_some(Layout { scanned_at, shards })
+}
+
+impl Shard<'_> {
+    /// The section's entries, sorted by name; None when its checksum or structure is wrong.
+    pub fn entries<'a>(&self, bytes: &'a [u8]) -> Option<Vec<Entry<'a>>> {
+        let section = bytes.get(self.section.clone())?;
+        if checksum(section) != self.sum {
+            return None;
+        }
+        let base = self.section.start;
+        let mut r = Reader::new(section);
+        let mut out: Vec<Entry> = Vec::with_capacity(self.count as usize);
+        for _ in 0..self.count {
+            let start = base + r.pos();
+            let name = read_cstr(&mut r)?;
+            let stamp = FileStamp::read(&mut r)?;
+            let len = r.u32()? as usize;
+            let payload_start = base + r.pos();
+            r.bytes(len)?;
+            if out.last().is_some_and(|e| e.name >= name) {
+                return None;
+            }
+            out.push(Entry {
+                name,
+                stamp,
+                raw: start..base + r.pos(),
+                payload: payload_start..payload_start + len,
+            });
+        }
+        r.at_end().then_some(out)
+    }
+}
+
+impl Entry<'_> {
+    /// The payload, unless the file could not be read when it was indexed.
+    pub fn payload_if_any(&self) -> Option<Range<usize>> {
+        (!self.payload.is_empty()).then(|| self.payload.clone())
+    }
+}
+
+fn read_cstr<'a>(r: &mut Reader<'a>) -> Option<&'a CStr> {
+    let len = r.u32()? as usize;
+    CStr::from_bytes_with_nul(r.bytes(len.checked_add(1)?)?).ok()
+}
+
+/// Appends one file's entry to a section.
+pub fn write_entry(w: &mut Writer, name: &CStr, stamp: &FileStamp, payload: &[u8]) {
+    let bytes = name.to_bytes_with_nul();
+    w.u32((bytes.len() - 1) as u32);
+    w.buf.extend_from_slice(bytes);
+    stamp.write(w);
+    w.u32(payload.len() as u32);
+    w.buf.extend_from_slice(payload);
+}
+
+/// A shard's section ready to be written: its name, directory stamp, entry count and bytes.
+pub struct Section {
+    pub name: String,
+    pub dir: FileStamp,
+    pub count: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// The whole file from its sections (sorted by name).
+pub fn assemble(scanned_at: i64, sections: &[Section]) -> Vec<u8> {
+    let mut h = Writer::with_capacity(16 + sections.len() * 48);
+    h.i64(scanned_at);
+    h.u32(sections.len() as u32);
+    for s in sections {
+        h.str(&s.name);
+        s.dir.write(&mut h);
+        h.u32(s.count);
+        h.u32(s.bytes.len() as u32);
+        h.u64(checksum(&s.bytes));
+    }
+    let total: usize = sections.iter().map(|s| s.bytes.len()).sum();
+    let mut w = Writer::with_capacity(MAGIC.len() + 12 + h.buf.len() + total);
+    w.buf.extend_from_slice(MAGIC);
+    w.u32(h.buf.len() as u32);
+    w.buf.extend_from_slice(&h.buf);
+    w.u64(checksum(&h.buf));
+    for s in sections {
+        w.buf.extend_from_slice(&s.bytes);
+    }
+    w.buf
+}
+
+/// One patient's payload: the search fields first, so scoring stops reading early.
+pub fn encode_payload(s: &PatientSummary) -> Vec<u8> {
+    let mut w = Writer::with_capacity(256);
+    let d = &s.search;
+    w.str(&d.id);
+    w.u8(u8::from(d.active));
+    w.i32(d.birth_date.num_days_from_ce());
+    w.strs(&d.names);
+    w.strs(&d.phones);
+    w.strs(&d.other_ids);
+    w.str(&s.name);
+    w.str(&s.sex);
+    w.opt_str(s.phone.as_deref());
+    w.str(&s.status);
+    w.str(&s.family);
+    w.u32(s.external_ids.len() as u32);
+    for (k, v) in &s.external_ids {
+        w.str(k);
+        w.str(v);
+    }
+    w.buf
+}
+
+/// A list of strings inside a payload, checked to be well formed when the payload was parsed.
+#[derive(Debug, Clone, Copy)]
+pub struct StrList<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> StrList<'a> {
+    fn read(r: &mut Reader<'a>, payload: &'a [u8]) -> Option<StrList<'a>> {
+        let start = r.pos();
+        let n = r.u8()?;
+        for _ in 0..n {
+            r.str()?;
+        }
+        Some(StrList {
+            bytes: payload.get(start..r.pos())?,
+        })
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = &'a str> {
+        let mut r = Reader::new(self.bytes);
+        let n = r.u8().unwrap_or(0);
+        (0..n).map_while(move |_| r.str())
+    }
+
+    fn to_vec(self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+/// A patient as search sees it, borrowed from the index bytes: no allocation per patient.
+#[derive(Debug, Clone, Copy)]
+pub struct DocRef<'a> {
+    id: &'a str,
+    active: bool,
+    birth_date: NaiveDate,
+    names: StrList<'a>,
+    phones: StrList<'a>,
+    other_ids: StrList<'a>,
+    /// The display fields, decoded only for the hits a command shows.
+    rest: &'a [u8],
+}
+
+impl<'a> DocRef<'a> {
+    pub fn parse(payload: &'a [u8]) -> Option<DocRef<'a>> {
+        let mut r = Reader::new(payload);
+        let id = r.str()?;
+        let active = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let birth_date = NaiveDate::from_num_days_from_ce_opt(r.i32()?)?;
+        let names = StrList::read(&mut r, payload)?;
+        let phones = StrList::read(&mut r, payload)?;
+        let other_ids = StrList::read(&mut r, payload)?;
+        Some(DocRef {
+            id,
+            active,
+            birth_date,
+            names,
+            phones,
+            other_ids,
+            rest: payload.get(r.pos()..)?,
+        })
+    }
+
+    /// The folded family name: the duplicate guard's key with the birth date.
+    pub fn family(&self) -> Option<&'a str> {
+        let mut r = Reader::new(self.rest);
+        r.str()?; // name
+        r.str()?; // sex
+        if r.u8()? == 1 {
+            r.str()?; // phone
+        }
+        r.str()?; // status
+        r.str()
+    }
+
+    /// The owned summary a listing shows; None only if the payload is malformed.
+    pub fn summary(&self) -> Option<PatientSummary> {
+        let mut r = Reader::new(self.rest);
+        let name = r.string()?;
+        let sex = r.string()?;
+        let phone = r.opt_string()?;
+        let status = r.string()?;
+        let family = r.string()?;
+        let pairs = r.u32()?;
+        let external_ids = (0..pairs)
+            .map(|_| Some((r.string()?, r.string()?)))
+            .collect::<Option<BTreeMap<_, _>>>()?;
+        if !r.at_end() {
+            return None;
+        }
+        Some(PatientSummary {
+            id: self.id.to_string(),
+            name,
+            birth_date: self.birth_date.to_string(),
+            sex,
+            phone,
+            status,
+            family,
+            search: SearchDoc {
+                id: self.id.to_string(),
+                names: self.names.to_vec(),
+                birth_date: self.birth_date,
+                phones: self.phones.to_vec(),
+                other_ids: self.other_ids.to_vec(),
+                active: self.active,
+            },
+            external_ids,
+        })
+    }
+}
+
+impl Searchable for DocRef<'_> {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter()
+    }
+    fn phones(&self) -> impl Iterator<Item = &str> {
+        self.phones.iter()
+    }
+    fn other_ids(&self) -> impl Iterator<Item = &str> {
+        self.other_ids.iter()
+    }
+    fn birth_date(&self) -> NaiveDate {
+        self.birth_date
+    }
+    fn active(&self) -> bool {
+        self.active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(n: u32) -> PatientSummary {
+        let mut external_ids = BTreeMap::new();
+        external_ids.insert("emr".to_string(), format!("E{n}"));
+        PatientSummary {
+            id: format!("P0000000{n}"),
+            name: "O'Brien, Zoë".into(),
+            birth_date: "1980-04-02".into(),
+            sex: "F".into(),
+            phone: n.is_multiple_of(2).then(|| "+16175550101".into()),
+            status: if n.is_multiple_of(3) {
+                "inactive"
+            } else {
+                "active"
+            }
+            .into(),
+            family: "obrien".into(),
+            search: SearchDoc {
+                id: format!("P0000000{n}"),
+                names: vec!["zoe".into(), "obrien".into()],
+                birth_date: NaiveDate::from_ymd_opt(1980, 4, 2).unwrap(),
+                phones: vec!["6175550101".into(), "16175550101".into()],
+                other_ids: vec![format!("e{n}")],
+                active: !n.is_multiple_of(3),
+            },
+            external_ids,
+        }
+    }
+
+    fn file(summaries: &[PatientSummary]) -> Vec<u8> {
+        let mut w = Writer::default();
+        let names: Vec<std::ffi::CString> = (0..summaries.len())
+            .map(|i| std::ffi::CString::new(format!("P{i}.toml")).unwrap())
+            .collect();
+        for (s, name) in summaries.iter().zip(&names) {
+            let stamp = FileStamp {
+                size: 100,
+                mtime: 5,
+                ctime: 6,
+            };
+            write_entry(&mut w, name, &stamp, &encode_payload(s));
+        }
+        let section = Section {
+            name: "00".into(),
+            dir: FileStamp::default(),
+            count: summaries.len() as u32,
+            bytes: w.buf,
+        };
+        assemble(42, &[section])
+    }
+
+    #[test]
+    fn a_payload_reads_back_as_the_summary_it_was_made_from() {
+        let all: Vec<PatientSummary> = (0..6).map(summary).collect();
+        let bytes = file(&all);
+        let layout = parse_layout(&bytes).unwrap();
+        assert_eq!(layout.scanned_at, 42);
+        let entries = layout.shards[0].entries(&bytes).unwrap();
+        for (e, want) in entries.iter().zip(&all) {
+            let doc = DocRef::parse(&bytes[e.payload.clone()]).unwrap();
+            assert_eq!(doc.summary().as_ref(), Some(want));
+            assert_eq!(doc.names().collect::<Vec<_>>(), want.search.names);
+            assert_eq!(doc.active(), want.search.active);
+            assert_eq!(doc.family(), Some(want.family.as_str()));
+        }
+    }
+
+    #[test]
+    fn any_flipped_byte_is_caught_by_a_checksum() {
+        let bytes = file(&[summary(1), summary(2)]);
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x20;
+            let ok = parse_layout(&bad).and_then(|l| l.shards.first()?.entries(&bad));
+            assert!(ok.is_none(), "flip at {i}");
+        }
+        assert!(parse_layout(&bytes[..bytes.len() - 1]).is_none());
+    }
+}
