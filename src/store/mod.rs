@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod bulk;
 pub mod check;
 pub mod codec;
+pub mod fast_toml;
 pub mod fault;
 pub mod git;
 mod git_fast;
@@ -418,6 +419,13 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
             .hint("save the file as UTF-8")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Files as the tool writes them skip the full parser (and hold no floats by construction);
+    // anything else, including a plain file that does not fit the record, is parsed in full.
+    if let Some(table) = fast_toml::parse_plain(text)
+        && let Ok(record) = toml::Value::Table(table).try_into()
+    {
+        return Ok(record);
+    }
     refuse_floats(path, text)?;
     toml::from_str(text).map_err(|e| {
         let line = e

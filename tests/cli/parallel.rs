@@ -252,3 +252,45 @@ fn check_finds_the_same_problems_in_the_same_order_on_any_thread_count() {
     };
     assert_eq!(firsts, sorted, "{files:?}");
 }
+
+/// Every record file the generator writes takes the plain-TOML fast path, and means exactly
+/// what the full parser reads from it: the same table, and the same record once typed.
+#[test]
+fn the_fast_reader_takes_every_generated_record_and_reads_it_as_the_full_parser() {
+    use frontdesk::domain::{ledger::Entry, patient::Patient, schedule::Appointment};
+    use frontdesk::store::fast_toml::parse_plain;
+    let c = generated();
+    let mut seen = 0;
+    for path in walk(&c.root) {
+        let r = rel(&c, &path);
+        if r.starts_with(".git") || path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).unwrap();
+        let full: toml::Table = toml::from_str(&text).unwrap();
+        let fast = parse_plain(&text).unwrap_or_else(|| panic!("{r} declined"));
+        assert_eq!(fast, full, "{r}");
+        let (typed, from_text) = if r.starts_with("ledger/") {
+            both::<Entry>(&text, fast)
+        } else if r.starts_with("patients/") {
+            both::<Patient>(&text, fast)
+        } else if r.starts_with("appointments/") {
+            both::<Appointment>(&text, fast)
+        } else {
+            (String::new(), String::new())
+        };
+        assert_eq!(typed, from_text, "{r}");
+        seen += 1;
+    }
+    assert!(seen > 3000, "{seen}");
+}
+
+/// A record typed from the fast reader's table and from the full parser, for comparison.
+fn both<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+    text: &str,
+    fast: toml::Table,
+) -> (String, String) {
+    let typed: T = toml::Value::Table(fast).try_into().unwrap();
+    let full: T = toml::from_str(text).unwrap();
+    (format!("{typed:?}"), format!("{full:?}"))
+}
