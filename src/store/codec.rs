@@ -71,6 +71,10 @@ impl<'a> Reader<'a> {
     pub fn at_end(&self) -> bool {
         self.pos == self.buf.len()
     }
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
     /// How many bytes have been read.
     pub fn pos(&self) -> usize {
         self.pos

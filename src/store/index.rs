@@ -19,10 +19,8 @@
 //! checksum and is rebuilt), and only by a command that holds the records lock, so it never
 //! races a writer.
 //!
-//! A second small file, `patient-keys.bin`, maps a hash of (family name, birth date) to patient
-//! IDs for the duplicate guard of `patient add`, so adding a patient reads ~2 MB instead of
-//! checking every patient file. The store adds to it on every patient it saves; a full refresh
-//! rewrites it. Candidates are always confirmed against their record files.
+//! Beside it, the duplicate guard's keys (`patient_keys.rs`): rewritten by a full refresh,
+//! appended to for every patient the store saves.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -45,16 +43,15 @@ use serde::{Deserialize, Serialize};
 use crate::domain::patient::Patient;
 use crate::domain::search::{Query, SearchDoc, Searchable, fold, rank};
 use crate::error::{Error, Result};
-use crate::store::codec::{self, Reader, Writer};
+use crate::store::codec::Writer;
 pub use crate::store::index_file::DocRef;
 use crate::store::index_file::{
     Entry, FileStamp, Section, Shard, assemble, encode_payload, parse_layout, write_entry,
 };
-use crate::store::{STATE_DIR, Store, Txn, atomic, is_record_file, read_toml};
+pub use crate::store::patient_keys::key_hash;
+use crate::store::{STATE_DIR, Store, Txn, atomic, is_record_file, patient_keys, read_toml};
 
-const KEYS_MAGIC: &[u8; 8] = b"FDPKY001";
 const FILE: &str = "patients.bin";
-const KEYS_FILE: &str = "patient-keys.bin";
 /// The JSON-lines index of earlier versions: removed when seen.
 const OLD_FILE: &str = "patients.jsonl";
 
@@ -673,7 +670,7 @@ fn save(dir: &Path, index: &PatientIndex) -> Result<()> {
             Some((key, d.id().to_string()))
         })
         .collect();
-    save_keys(dir, &keys)?;
+    patient_keys::save(dir, &keys)?;
     let _ = fs::remove_file(dir.join(OLD_FILE));
     Ok(())
 }
@@ -681,7 +678,7 @@ fn save(dir: &Path, index: &PatientIndex) -> Result<()> {
 /// Deletes the index; the next command rebuilds it.
 pub fn remove(store: &Store) -> Result<()> {
     let dir = index_dir(store);
-    for name in [FILE, KEYS_FILE, OLD_FILE] {
+    for name in [FILE, OLD_FILE].into_iter().chain(patient_keys::FILES) {
         let path = dir.join(name);
         match fs::remove_file(&path) {
             Ok(()) => {}
@@ -700,40 +697,6 @@ pub fn rebuild(txn: &Txn) -> Result<Refreshed> {
 
 // ---- the duplicate guard's keys ----
 
-/// FNV-1a over the folded family name and the ISO birth date.
-pub fn key_hash(family_folded: &str, birth_date: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in family_folded.bytes().chain([0]).chain(birth_date.bytes()) {
-        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-fn load_keys(dir: &Path) -> Option<Vec<(u64, String)>> {
-    let bytes = fs::read(dir.join(KEYS_FILE)).ok()?;
-    let body = codec::unseal(KEYS_MAGIC, &bytes)?;
-    let mut r = Reader::new(body);
-    let count = r.u32()? as usize;
-    let keys = (0..count)
-        .map(|_| Some((r.u64()?, r.string()?)))
-        .collect::<Option<Vec<_>>>()?;
-    r.at_end().then_some(keys)
-}
-
-fn save_keys(dir: &Path, keys: &[(u64, String)]) -> Result<()> {
-    let mut w = Writer::with_capacity(keys.len() * 20 + 8);
-    w.u32(keys.len() as u32);
-    for (h, id) in keys {
-        w.u64(*h);
-        w.str(id);
-    }
-    atomic::write_unsynced(
-        &dir.join(KEYS_FILE),
-        &codec::seal(KEYS_MAGIC, &w.buf),
-        atomic::Mode::Replace,
-    )
-}
-
 /// IDs of patients that may share this folded family name and birth date. Without a keys file
 /// this refreshes the whole index once (which writes one). Callers confirm each candidate
 /// against its record file.
@@ -743,14 +706,7 @@ pub fn duplicate_candidates(
     birth_date: &str,
 ) -> Result<Vec<String>> {
     let want = key_hash(family_folded, birth_date);
-    if let Some(keys) = load_keys(&index_dir(txn.store())) {
-        let mut ids: Vec<String> = keys
-            .into_iter()
-            .filter(|(h, _)| *h == want)
-            .map(|(_, id)| id)
-            .collect();
-        ids.sort();
-        ids.dedup();
+    if let Some(ids) = patient_keys::lookup(&index_dir(txn.store()), want) {
         return Ok(ids);
     }
     Ok(patient_summaries(txn.store())?
@@ -762,20 +718,9 @@ pub fn duplicate_candidates(
 }
 
 /// Adds the keys of patients a transaction saved (called by the store under the lock, once
-/// per commit). Without a keys file there is nothing to add to: the next refresh builds it.
+/// per commit).
 pub(crate) fn note_patient_keys(store: &Store, new: &[(u64, String)]) {
-    let dir = index_dir(store);
-    if new.is_empty() {
-        return;
-    }
-    if let Some(mut keys) = load_keys(&dir) {
-        let known: std::collections::HashSet<&(u64, String)> = keys.iter().collect();
-        let add: Vec<(u64, String)> = new.iter().filter(|k| !known.contains(k)).cloned().collect();
-        if !add.is_empty() {
-            keys.extend(add);
-            let _ = save_keys(&dir, &keys);
-        }
-    }
+    patient_keys::note(&index_dir(store), new);
 }
 
 #[cfg(test)]
