@@ -415,11 +415,46 @@ fn stamp_of(x: &Statx) -> FileStamp {
     }
 }
 
-/// The stamp of a regular file `name` in the open directory; None when it is gone or is not
-/// a regular file (a symlink is not followed).
-fn stat_file(dir: &OwnedFd, name: &CStr) -> Option<FileStamp> {
-    let x = statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, STAT_MASK).ok()?;
-    (FileType::from_raw_mode(x.stx_mode.into()) == FileType::RegularFile).then(|| stamp_of(&x))
+fn stamp_of_meta(m: &fs::Metadata) -> FileStamp {
+    FileStamp {
+        size: m.len(),
+        mtime: mtime_ns(m),
+        ctime: m
+            .ctime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(m.ctime_nsec()),
+    }
+}
+
+/// `statx` is missing before Linux 4.11 and refused by some old container seccomp profiles:
+/// then std's `lstat` of the whole path answers (slower, but right).
+fn statx_unavailable(e: rustix::io::Errno) -> bool {
+    matches!(e, rustix::io::Errno::NOSYS | rustix::io::Errno::PERM)
+}
+
+/// The stamp of a regular file `name` in the open directory `dir` (at `dir_path`); None when
+/// it is gone or is not a regular file (a symlink is not followed).
+fn stat_file(dir: &OwnedFd, dir_path: &Path, name: &CStr) -> Option<FileStamp> {
+    match statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, STAT_MASK) {
+        Ok(x) => (FileType::from_raw_mode(x.stx_mode.into()) == FileType::RegularFile)
+            .then(|| stamp_of(&x)),
+        Err(e) if statx_unavailable(e) => {
+            let meta = fs::symlink_metadata(dir_path.join(OsStr::from_bytes(name.to_bytes())));
+            meta.ok().filter(|m| m.is_file()).map(|m| stamp_of_meta(&m))
+        }
+        Err(_) => None,
+    }
+}
+
+/// The stamp of an open directory (at `path`).
+fn stat_dir(dir: &OwnedFd, path: &Path) -> Result<FileStamp> {
+    match statx(dir, c"", AtFlags::EMPTY_PATH, STAT_MASK) {
+        Ok(x) => Ok(stamp_of(&x)),
+        Err(e) if statx_unavailable(e) => fs::symlink_metadata(path)
+            .map(|m| stamp_of_meta(&m))
+            .map_err(|e| Error::io(path, "list", e)),
+        Err(e) => Err(Error::io(path, "list", e.into())),
+    }
 }
 
 /// The open `patients/` directory and its shard directories, sorted; None when there is no
@@ -460,9 +495,7 @@ fn stat_shard<'a>(
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
     let dfd = openat(pfd, name.as_str(), flags, FsMode::empty())
         .map_err(|e| Error::io(&path, "list", e.into()))?;
-    let dir = statx(&dfd, c"", AtFlags::EMPTY_PATH, STAT_MASK)
-        .map(|x| stamp_of(&x))
-        .map_err(|e| Error::io(&path, "list", e.into()))?;
+    let dir = stat_dir(&dfd, &path)?;
     let entries = prev.and_then(|s| s.entries(old));
     let dir_same = prev.is_some_and(|s| s.dir == dir) && entries.is_some();
     let racy = dir_same && dir.is_racy(since);
@@ -479,7 +512,7 @@ fn stat_shard<'a>(
         let stamps: Vec<Option<FileStamp>> = scan
             .entries
             .iter()
-            .map(|e| stat_file(&dfd, e.name))
+            .map(|e| stat_file(&dfd, &path, e.name))
             .collect();
         let reusable = |(e, st): (&Entry, &Option<FileStamp>)| {
             st.is_some_and(|st| e.stamp == st && !st.is_racy(since) && !e.payload.is_empty())
@@ -504,7 +537,7 @@ fn stat_shard<'a>(
         let prior = olds
             .next_if(|(_, e)| e.name == file.as_c_str())
             .map(|(i, _)| i);
-        if let Some(stamp) = stat_file(&dfd, &file) {
+        if let Some(stamp) = stat_file(&dfd, &path, &file) {
             scan.files.push(seen(Cow::Owned(file), stamp, prior));
         }
     }
