@@ -71,14 +71,15 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// Flushes everything written to the file system holding `root` (one syncfs for the batch).
+/// Flushes everything written to the file system holding `root` (one syncfs for the batch:
+/// the generated tree, or a folder of statements).
 pub fn sync_tree(root: &Path) -> Result<()> {
     let status = Command::new("sync").arg("-f").arg(root).status();
     match status {
         Ok(s) if s.success() => Ok(()),
         _ => Err(
             Error::internal(format!("could not flush {} to disk", root.display()))
-                .hint("run `sync` before relying on the generated tree"),
+                .hint("run `sync` before relying on the files just written"),
         ),
     }
 }
