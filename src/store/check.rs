@@ -630,7 +630,7 @@ impl Store {
         let result = (k.inspect)(rel, &bytes, &self.office);
         let outcome = match (stamp, key, check_cache::encode(&result)) {
             (Some(stamp), Some(key), Some(payload)) => {
-                Outcome::Fresh(key.to_string(), stamp, payload)
+                Outcome::Fresh(check_cache::entry(key, &stamp, &payload))
             }
             _ => Outcome::Uncached,
         };

@@ -69,12 +69,37 @@ pub fn key(office_bytes: &[u8], today: &str) -> u64 {
     checksum(&w.buf)
 }
 
-/// One entry of the cache read from disk (ranges into its bytes).
+/// One entry of the cache read from disk: where it lies in its bytes (kept small: a tree holds
+/// hundreds of thousands of them). The path starts 4 bytes in, the stamp follows the path.
 struct Old {
-    path: Range<usize>,
-    stamp: Stamp,
-    payload: Range<usize>,
-    raw: Range<usize>,
+    start: u32,
+    end: u32,
+    path_len: u32,
+}
+
+impl Old {
+    fn path<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        let at = self.start as usize + 4;
+        &bytes[at..at + self.path_len as usize]
+    }
+    fn stamp(&self, bytes: &[u8]) -> Option<Stamp> {
+        let at = self.start as usize + 4 + self.path_len as usize;
+        let mut r = Reader::new(bytes.get(at..at + 32)?);
+        Some(Stamp {
+            size: r.u64()?,
+            mtime: r.i64()?,
+            ctime: r.i64()?,
+            ino: r.u64()?,
+        })
+    }
+    /// The payload starts after the path, the stamp and its u32 length.
+    fn payload<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        let at = self.start as usize + 4 + self.path_len as usize + 32 + 4;
+        &bytes[at..self.end as usize]
+    }
+    fn raw<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        &bytes[self.start as usize..self.end as usize]
+    }
 }
 
 /// The cache as the last `check` left it.
@@ -108,18 +133,18 @@ impl OldCache {
     pub fn lookup(&self, kind: usize, rel: &str, stamp: &Stamp) -> Option<usize> {
         let section = self.sections.get(kind)?;
         let i = section
-            .binary_search_by(|e| self.bytes[e.path.clone()].cmp(rel.as_bytes()))
+            .binary_search_by(|e| e.path(&self.bytes).cmp(rel.as_bytes()))
             .ok()?;
         let e = &section[i];
-        (e.stamp == *stamp && !stamp.is_racy(self.since)).then_some(i)
+        (e.stamp(&self.bytes) == Some(*stamp) && !stamp.is_racy(self.since)).then_some(i)
     }
 
     pub fn payload(&self, kind: usize, i: usize) -> &[u8] {
-        &self.bytes[self.sections[kind][i].payload.clone()]
+        self.sections[kind][i].payload(&self.bytes)
     }
 
     fn raw(&self, kind: usize, i: usize) -> &[u8] {
-        &self.bytes[self.sections[kind][i].raw.clone()]
+        self.sections[kind][i].raw(&self.bytes)
     }
 
     fn len(&self, kind: usize) -> usize {
@@ -162,7 +187,7 @@ fn parse_header(bytes: &[u8], key: u64, kinds: usize) -> Option<(i64, Sections)>
 
 fn parse_section(bytes: &[u8], range: Range<usize>, sum: u64) -> Option<Vec<Old>> {
     let section = bytes.get(range.clone())?;
-    if checksum(section) != sum {
+    if checksum(section) != sum || u32::try_from(range.end).is_err() {
         return None;
     }
     let base = range.start;
@@ -170,40 +195,56 @@ fn parse_section(bytes: &[u8], range: Range<usize>, sum: u64) -> Option<Vec<Old>
     let mut out: Vec<Old> = Vec::new();
     while !r.at_end() {
         let start = base + r.pos();
+        let path_len = r.u32()?;
+        r.bytes(path_len as usize)?;
+        r.bytes(32)?; // the stamp
         let len = r.u32()? as usize;
-        let path = base + r.pos()..base + r.pos() + len;
         r.bytes(len)?;
-        let stamp = Stamp {
-            size: r.u64()?,
-            mtime: r.i64()?,
-            ctime: r.i64()?,
-            ino: r.u64()?,
+        let entry = Old {
+            start: start as u32,
+            end: (base + r.pos()) as u32,
+            path_len,
         };
-        let len = r.u32()? as usize;
-        let payload = base + r.pos()..base + r.pos() + len;
-        r.bytes(len)?;
         if out
             .last()
-            .is_some_and(|o| bytes[o.path.clone()] >= bytes[path.clone()])
+            .is_some_and(|o| o.path(bytes) >= entry.path(bytes))
         {
             return None; // lookups rely on the order
         }
-        out.push(Old {
-            path,
-            stamp,
-            payload,
-            raw: start..base + r.pos(),
-        });
+        out.push(entry);
     }
     Some(out)
+}
+
+/// One file's entry as it is written: path, stamp, payload.
+pub fn entry(path: &str, stamp: &Stamp, payload: &[u8]) -> Box<[u8]> {
+    let mut w = Writer::with_capacity(4 + path.len() + 36 + payload.len());
+    w.u32(path.len() as u32);
+    w.buf.extend_from_slice(path.as_bytes());
+    w.u64(stamp.size);
+    w.i64(stamp.mtime);
+    w.i64(stamp.ctime);
+    w.u64(stamp.ino);
+    w.u32(payload.len() as u32);
+    w.buf.extend_from_slice(payload);
+    w.buf.into_boxed_slice()
+}
+
+/// The path of an entry made by [`entry`].
+fn entry_path(raw: &[u8]) -> &[u8] {
+    let len = raw
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_le_bytes) as usize;
+    raw.get(4..4 + len).unwrap_or_default()
 }
 
 /// What one file contributes to the next cache.
 pub enum Outcome {
     /// Its old entry, unchanged.
     Reused(usize),
-    /// Inspected now: its path, stamp and encoded result.
-    Fresh(String, Stamp, Vec<u8>),
+    /// Inspected now: its whole entry (see [`entry`]).
+    Fresh(Box<[u8]>),
     /// Not cacheable (no stamp, a path that is not UTF-8, a read error): inspected every time.
     Uncached,
 }
@@ -233,78 +274,61 @@ impl NewCache {
         })
     }
 
-    /// The new cache file's bytes.
+    /// The new cache file's bytes, built in place: each kind's entries sorted by path.
     pub fn assemble(&self, old: &OldCache, key: u64, scanned_at: i64) -> Vec<u8> {
-        let sections: Vec<Vec<u8>> = self
+        let pieces: Vec<Vec<&[u8]>> = self
             .sections
             .par_iter()
             .enumerate()
-            .map(|(k, s)| section_bytes(k, s, old))
+            .map(|(k, s)| sorted_entries(k, s, old))
             .collect();
-        let mut h = Writer::with_capacity(24 + sections.len() * 12);
+        let header_len = 8 + 8 + 4 + 12 * pieces.len();
+        let lens: Vec<usize> = pieces
+            .iter()
+            .map(|p| p.iter().map(|e| e.len()).sum())
+            .collect();
+        let body = MAGIC.len() + 4 + header_len + 8;
+        let mut buf = Vec::with_capacity(body + lens.iter().sum::<usize>());
+        buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&(header_len as u32).to_le_bytes());
+        buf.resize(body, 0);
+        for entries in &pieces {
+            for e in entries {
+                buf.extend_from_slice(e);
+            }
+        }
+        drop(pieces);
+        let mut h = Writer::with_capacity(header_len);
         h.u64(key);
         h.i64(scanned_at);
-        h.u32(sections.len() as u32);
-        for s in &sections {
-            h.u32(s.len() as u32);
-            h.u64(checksum(s));
+        h.u32(lens.len() as u32);
+        let mut at = body;
+        for len in lens {
+            h.u32(len as u32);
+            h.u64(checksum(&buf[at..at + len]));
+            at += len;
         }
-        let total: usize = sections.iter().map(Vec::len).sum();
-        let mut w = Writer::with_capacity(MAGIC.len() + 12 + h.buf.len() + total);
-        w.buf.extend_from_slice(MAGIC);
-        w.u32(h.buf.len() as u32);
-        w.buf.extend_from_slice(&h.buf);
-        w.u64(checksum(&h.buf));
-        for s in &sections {
-            w.buf.extend_from_slice(s);
-        }
-        w.buf
+        let sum = checksum(&h.buf);
+        let header_at = MAGIC.len() + 4;
+        buf[header_at..header_at + header_len].copy_from_slice(&h.buf);
+        buf[header_at + header_len..body].copy_from_slice(&sum.to_le_bytes());
+        buf
     }
 }
 
-fn section_bytes(kind: usize, outcomes: &[Outcome], old: &OldCache) -> Vec<u8> {
-    enum Piece<'a> {
-        Raw(&'a [u8]),
-        New(&'a str, &'a Stamp, &'a [u8]),
-    }
-    let path_of = |p: &Piece<'_>| -> Vec<u8> {
-        match p {
-            Piece::Raw(raw) => {
-                let mut r = Reader::new(raw);
-                let len = r.u32().unwrap_or(0) as usize;
-                r.bytes(len).unwrap_or_default().to_vec()
-            }
-            Piece::New(path, _, _) => path.as_bytes().to_vec(),
-        }
-    };
-    let mut pieces: Vec<(Vec<u8>, Piece)> = outcomes
+/// A kind's entries, reused and fresh, sorted by path (one per path).
+fn sorted_entries<'a>(kind: usize, outcomes: &'a [Outcome], old: &'a OldCache) -> Vec<&'a [u8]> {
+    let mut entries: Vec<&[u8]> = outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Reused(i) => Some(Piece::Raw(old.raw(kind, *i))),
-            Outcome::Fresh(path, stamp, payload) => Some(Piece::New(path, stamp, payload)),
+            Outcome::Reused(i) => Some(old.raw(kind, *i)),
+            Outcome::Fresh(raw) => Some(&raw[..]),
             Outcome::Uncached => None,
         })
-        .map(|p| (path_of(&p), p))
         .collect();
-    pieces.sort_by(|a, b| a.0.cmp(&b.0));
-    pieces.dedup_by(|a, b| a.0 == b.0);
-    let mut w = Writer::with_capacity(pieces.len() * 128);
-    for (_, p) in pieces {
-        match p {
-            Piece::Raw(raw) => w.buf.extend_from_slice(raw),
-            Piece::New(path, stamp, payload) => {
-                w.u32(path.len() as u32);
-                w.buf.extend_from_slice(path.as_bytes());
-                w.u64(stamp.size);
-                w.i64(stamp.mtime);
-                w.i64(stamp.ctime);
-                w.u64(stamp.ino);
-                w.u32(payload.len() as u32);
-                w.buf.extend_from_slice(payload);
-            }
-        }
-    }
-    w.buf
+    entries.sort_by(|a, b| entry_path(a).cmp(entry_path(b)));
+    entries.dedup_by(|a, b| entry_path(a) == entry_path(b));
+    entries
 }
 
 // ---- git's answer, when nothing it reads has changed ----
@@ -643,7 +667,8 @@ mod tests {
         let mut new = NewCache::new(2);
         for (i, r) in sample().iter().enumerate() {
             let path = format!("x/{}.toml", 9 - i);
-            new.push(i % 2, Outcome::Fresh(path, stamp, encode(r).unwrap()));
+            let raw = entry(&path, &stamp, &encode(r).unwrap());
+            new.push(i % 2, Outcome::Fresh(raw));
         }
         let empty = OldCache::default();
         assert!(new.differs(&empty));
