@@ -3,11 +3,9 @@
 //! These tests hold git itself to account: after every command, `git status` is clean, the
 //! index names the blob of each file, and `git fsck` finds nothing wrong.
 
-use std::path::Path;
-
 use frontdesk::store::git_index::Delta;
 
-use super::harness::{Clinic, git_lines};
+use super::harness::{Clinic, git as git_ok, git_lines};
 
 /// Runs `args` with git tracing on and returns the git commands frontdesk ran.
 fn traced(c: &Clinic, args: &str, extra_env: &[(&str, &str)]) -> Vec<String> {
@@ -32,21 +30,6 @@ fn traced(c: &Clinic, args: &str, extra_env: &[(&str, &str)]) -> Vec<String> {
                 .map(|(_, cmd)| cmd.to_string())
         })
         .collect()
-}
-
-fn git_ok(root: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// git agrees that the tree, the index and HEAD are the same, and that the repository is sound.
@@ -143,18 +126,7 @@ fn changes_staged_by_hand_stay_staged_and_out_of_the_commit() {
     let c = Clinic::new();
     std::fs::write(c.path("notes.txt"), "front desk notes\n").unwrap();
     git_ok(&c.root, &["add", "notes.txt"]);
-    git_ok(
-        &c.root,
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@y",
-            "commit",
-            "-qm",
-            "notes",
-        ],
-    );
+    git_ok(&c.root, &["commit", "-qm", "notes"]);
     git_ok(&c.root, &["update-index", "--split-index"]);
     // A staged change to a file of the shared index: git writes it as a replacing entry.
     std::fs::write(c.path("notes.txt"), "changed notes\n").unwrap();
@@ -187,18 +159,7 @@ fn git_by_hand_and_cheap_commits_take_turns() {
     add_patient(&c, 1);
     std::fs::write(c.path("notes.txt"), "a\n").unwrap();
     git_ok(&c.root, &["add", "notes.txt"]);
-    git_ok(
-        &c.root,
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@y",
-            "commit",
-            "-qm",
-            "notes",
-        ],
-    );
+    git_ok(&c.root, &["commit", "-qm", "notes"]);
     add_patient(&c, 2);
     git_ok(&c.root, &["update-index", "--split-index"]);
     add_patient(&c, 3);
