@@ -2,6 +2,7 @@
 # frontdesk at real size, measured against plain I/O in the same run (see docs/performance.md).
 #
 #   bench/compare.sh            # generates (once) and benchmarks a 10k- and a 1M-appointment clinic
+#   bench/compare.sh add day    # only these rows: find list statement check day sfind add import rss
 #
 # Environment:
 #   FRONTDESK_BENCH_DIR   where generated clinics are cached (default /tmp/frontdesk-bench)
@@ -25,6 +26,9 @@ small_patients=${SMALL_PATIENTS:-1000}
 small_appts=${SMALL_APPOINTMENTS:-10000}
 import_rows=${IMPORT_ROWS:-100000}
 runs=${RUNS:-10}
+# Rows to run (all when none is named).
+only=" $* "
+want() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
 slow_runs=${SLOW_RUNS:-2}
 seed=1
 as_of=2026-11-27
@@ -111,39 +115,44 @@ bench() { # LABEL GOAL RUNS CMD_A CMD_B [PREPARE]
 "$fd" --records "$big" patient find smith >/dev/null 2>&1 || true
 "$fd" --records "$small" patient find smith >/dev/null 2>&1 || true
 
-bench "patient find (warm) / rg patients/" "<= 0.25" "$runs" \
+want find && bench "patient find (warm) / rg patients/" "<= 0.25" "$runs" \
     "$fd --records $big patient find smith jo" "rg -c $absent $big/patients"
 
-if available schedule list; then
+if ! want list; then :
+elif available schedule list; then
     "$fd" --records "$big" schedule list --patient "$big_pid" >/dev/null
     bench "schedule list --patient / rg appointments/" "<= 0.1" "$runs" \
         "$fd --records $big schedule list --patient $big_pid" "rg -c $absent $big/appointments"
 else missing "schedule list --patient / rg appointments/" "<= 0.1"; fi
 
 stmts="$bench_dir/statements"
-if available pay statement && "$fd" --records "$small" pay statement --help 2>/dev/null | grep -q -- --all-due; then
+if ! want statement; then :
+elif available pay statement && "$fd" --records "$small" pay statement --help 2>/dev/null | grep -q -- --all-due; then
     bench "pay statement --all-due / rg ledger/" "<= 1.5" "$slow_runs" \
         "$fd --records $big pay statement --all-due -o $stmts" "rg -c $absent $big/ledger" "rm -rf $stmts"
 else missing "pay statement --all-due / rg ledger/" "<= 1.5"; fi
 
-if available check; then
+if ! want check; then :
+elif available check; then
     bench "check / rg all records" "<= 1.5" "$slow_runs" \
         "$fd --records $big check" "rg -c $absent $big"
 else missing "check / rg all records" "<= 1.5"; fi
 
-if available schedule day; then
+if ! want day; then :
+elif available schedule day; then
     bench "schedule day: 1M / 10k tree" "<= 1.2" "$runs" \
         "$fd --records $big schedule day $bench_day" "$fd --records $small schedule day $bench_day"
 else missing "schedule day: 1M / 10k tree" "<= 1.2"; fi
 
-if available schedule find; then
+if ! want sfind; then :
+elif available schedule find; then
     bench "schedule find: 1M / 10k tree" "<= 1.2" "$runs" \
         "$fd --records $big schedule find --patient $big_pid --type follow-up --after $as_of" \
         "$fd --records $small schedule find --patient $small_pid --type follow-up --after $as_of"
 else missing "schedule find: 1M / 10k tree" "<= 1.2"; fi
 
 add="patient add --first Bench --last Runner --dob 1990-01-01 --sex F --force --quiet"
-bench "patient add + commit: 1M / 10k tree" "<= 1.5" "$runs" \
+want add && bench "patient add + commit: 1M / 10k tree" "<= 1.5" "$runs" \
     "$fd --records $big $add" "$fd --records $small $add"
 
 # A Synthea-format CSV of unique fictional people (unique family names, so the duplicate guard
@@ -166,7 +175,8 @@ if [ ! -f "$csv" ]; then
 fi
 imp="$bench_dir/import-target"
 copy="$bench_dir/import-copy"
-if available patient import; then
+if ! want import; then :
+elif available patient import; then
     echo "== patient import" >&2
     fresh="rm -rf $imp $copy && $fd init $imp --quiet"
     a=$(mean_of "$slow_runs" "sh -c '$fresh'" \
@@ -184,14 +194,16 @@ peak() { # LABEL CMD...
     rss+=("$(printf '%s|%s MB' "$label" "$(awk -v k="$kb" 'BEGIN{printf "%.0f", k/1024}')")")
 }
 rss=()
-peak "patient find (warm)" "$fd" --records "$big" patient find smith jo
-peak "patient list --all" "$fd" --records "$big" patient list --all
-peak "index rebuild" "$fd" --records "$big" index rebuild
-available schedule list && peak "schedule list --patient" "$fd" --records "$big" schedule list --patient "$big_pid"
-available check && peak "check" "$fd" --records "$big" check
-available pay statement && rm -rf "$stmts" && peak "pay statement --all-due" "$fd" --records "$big" pay statement --all-due -o "$stmts"
-available patient import && peak "patient import ($import_rows rows)" sh -c \
-    "rm -rf $imp && $fd init $imp --quiet && $fd --records $imp patient import $csv --map $here/examples/synthea-patients.map.toml --quiet"
+if want rss; then
+    peak "patient find (warm)" "$fd" --records "$big" patient find smith jo
+    peak "patient list --all" "$fd" --records "$big" patient list --all
+    peak "index rebuild" "$fd" --records "$big" index rebuild
+    available schedule list && peak "schedule list --patient" "$fd" --records "$big" schedule list --patient "$big_pid"
+    available check && peak "check" "$fd" --records "$big" check
+    available pay statement && rm -rf "$stmts" && peak "pay statement --all-due" "$fd" --records "$big" pay statement --all-due -o "$stmts"
+    available patient import && peak "patient import ($import_rows rows)" sh -c \
+        "rm -rf $imp && $fd init $imp --quiet && $fd --records $imp patient import $csv --map $here/examples/synthea-patients.map.toml --quiet"
+fi
 
 echo
 echo "frontdesk $(git -C "$here" rev-parse --short HEAD) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

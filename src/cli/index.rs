@@ -5,7 +5,7 @@ use clap::Subcommand;
 use crate::cli::Ctx;
 use crate::cli::patient::warn_problems;
 use crate::error::{Result, exit};
-use crate::store::index;
+use crate::store::{index, ledger_cache};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -25,6 +25,8 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
             let store = ctx.open()?;
             let txn = store.begin()?;
             let refreshed = index::rebuild(&txn)?;
+            // The ledger cache is rebuilt by the next statement run.
+            ledger_cache::remove(&store)?;
             warn_problems(&refreshed.problems);
             let appointments = crate::store::schedule_index::rebuild(&store)?;
             ctx.say(&format!("Indexed {appointments} appointments"));

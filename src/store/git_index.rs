@@ -337,7 +337,7 @@ fn parse_entry(data: &[u8], pos: usize, version: u32, previous: &[u8]) -> Option
     };
     let len = (flags & NAME_MASK) as usize;
     let flags = flags & !NAME_MASK & !EXTENDED;
-    if version == 4 {
+    let (name, next) = if version == 4 {
         let (strip, used) = decode_varint(data.get(name_at..)?)?;
         let keep = previous.len().checked_sub(usize::try_from(strip).ok()?)?;
         let suffix_at = name_at + used;
@@ -351,14 +351,7 @@ fn parse_entry(data: &[u8], pos: usize, version: u32, previous: &[u8]) -> Option
         }
         let mut name = previous[..keep].to_vec();
         name.extend_from_slice(data.get(suffix_at..suffix_at + suffix_len)?);
-        let entry = Entry {
-            stat,
-            oid,
-            flags,
-            flags2,
-            name,
-        };
-        Some((entry, suffix_at + suffix_len + 1))
+        (name, suffix_at + suffix_len + 1)
     } else {
         let name_len = if len == NAME_MASK as usize {
             data.get(name_at..)?.iter().position(|b| *b == 0)?
@@ -368,15 +361,16 @@ fn parse_entry(data: &[u8], pos: usize, version: u32, previous: &[u8]) -> Option
         let name = data.get(name_at..name_at + name_len)?.to_vec();
         let size = (name_at - pos + name_len + 8) & !7;
         data.get(pos..pos + size)?;
-        let entry = Entry {
-            stat,
-            oid,
-            flags,
-            flags2,
-            name,
-        };
-        Some((entry, pos + size))
-    }
+        (name, pos + size)
+    };
+    let entry = Entry {
+        stat,
+        oid,
+        flags,
+        flags2,
+        name,
+    };
+    Some((entry, next))
 }
 
 fn write_entry(out: &mut Vec<u8>, entry: &Entry, version: u32, previous: &[u8]) {

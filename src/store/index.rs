@@ -431,7 +431,7 @@ fn statx_unavailable(e: rustix::io::Errno) -> bool {
 
 /// The stamp of a regular file `name` in the open directory `dir` (at `dir_path`); None when
 /// it is gone or is not a regular file (a symlink is not followed).
-fn stat_file(dir: &OwnedFd, dir_path: &Path, name: &CStr) -> Option<FileStamp> {
+pub(crate) fn stat_file(dir: &OwnedFd, dir_path: &Path, name: &CStr) -> Option<FileStamp> {
     match statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, STAT_MASK) {
         Ok(x) => (FileType::from_raw_mode(x.stx_mode.into()) == FileType::RegularFile)
             .then(|| stamp_of(&x)),

@@ -86,14 +86,19 @@ pub struct Entry<'a> {
 
 /// Reads the header; None when the magic, the header checksum or the lengths are wrong.
 pub fn parse_layout(bytes: &[u8]) -> Option<Layout<'_>> {
-    let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    parse_layout_of(MAGIC, bytes)
+}
+
+/// [`parse_layout`] of a file in the same layout under another magic (the ledger cache's).
+pub fn parse_layout_of<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<Layout<'a>> {
+    let rest = bytes.strip_prefix(magic.as_slice())?;
     let mut r = Reader::new(rest);
     let header_len = r.u32()? as usize;
     let header = r.bytes(header_len)?;
     if r.u64()? != checksum(header) {
         return None;
     }
-    let mut at = MAGIC.len() + r.pos();
+    let mut at = magic.len() + r.pos();
     let mut h = Reader::new(header);
     let scanned_at = h.i64()?;
     let count = h.u32()? as usize;
@@ -183,6 +188,11 @@ pub struct Section {
 
 /// The whole file from its sections (sorted by name).
 pub fn assemble(scanned_at: i64, sections: &[Section]) -> Vec<u8> {
+    assemble_as(MAGIC, scanned_at, sections)
+}
+
+/// [`assemble`] under another magic (the ledger cache's).
+pub fn assemble_as(magic: &[u8; 8], scanned_at: i64, sections: &[Section]) -> Vec<u8> {
     let mut h = Writer::with_capacity(16 + sections.len() * 48);
     h.i64(scanned_at);
     h.u32(sections.len() as u32);
@@ -194,8 +204,8 @@ pub fn assemble(scanned_at: i64, sections: &[Section]) -> Vec<u8> {
         h.u64(checksum(&s.bytes));
     }
     let total: usize = sections.iter().map(|s| s.bytes.len()).sum();
-    let mut w = Writer::with_capacity(MAGIC.len() + 12 + h.buf.len() + total);
-    w.buf.extend_from_slice(MAGIC);
+    let mut w = Writer::with_capacity(magic.len() + 12 + h.buf.len() + total);
+    w.buf.extend_from_slice(magic);
     w.u32(h.buf.len() as u32);
     w.buf.extend_from_slice(&h.buf);
     w.u64(checksum(&h.buf));

@@ -55,7 +55,7 @@ impl Store {
     }
 
     /// [`Store::read_entry`], or None when the file is gone (one open, no separate stat).
-    fn read_entry_if_present(&self, rel: &Path) -> Result<Option<Entry>> {
+    pub(crate) fn read_entry_if_present(&self, rel: &Path) -> Result<Option<Entry>> {
         let path = self.path(rel);
         match fs::read(&path) {
             Ok(bytes) => Store::entry_from(rel, &path, &bytes).map(Some),

@@ -70,16 +70,19 @@ pub fn patient_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id
         .unwrap_or_default())
 }
 
-/// Every patient with ledger entries and their (day, entry) pairs, one bucket at a time on all
-/// cores, calling `visit` for each patient: memory stays at one bucket and one patient per
-/// thread whatever the size of the ledger. Returns what `visit` kept, in patient ID order,
-/// and on failure the error of the first failing patient in that order, so the outcome does
-/// not depend on thread timing. The index is brought up to date first (under its lock); the
-/// buckets are then read without it, as they are only ever replaced whole.
-pub fn map_patients<R, F>(store: &Store, visit: F) -> Result<Vec<R>>
+/// One bucket of the index: each patient of a shard with their (day, entry) pairs, in ID order.
+pub type BucketList = Vec<(Id, Vec<(NaiveDate, Id)>)>;
+
+/// Every bucket of the index (one per two-character patient shard), one at a time on all
+/// cores, calling `visit` with the shard's name and its patients: memory stays at one bucket
+/// per thread whatever the size of the ledger. Returns what `visit` kept, in shard (so patient
+/// ID) order, and on failure the error of the first failing shard in that order, so the
+/// outcome does not depend on thread timing. The index is brought up to date first (under its
+/// lock); the buckets are then read without it, as they are only ever replaced whole.
+pub fn map_buckets<R, F>(store: &Store, visit: F) -> Result<Vec<R>>
 where
     R: Send,
-    F: Fn(&Id, Vec<(NaiveDate, Id)>) -> Result<Option<R>> + Sync,
+    F: Fn(&str, BucketList) -> Result<Vec<R>> + Sync,
 {
     {
         let _lock = lock(store)?;
@@ -102,7 +105,7 @@ where
             if i > first_failed.load(Ordering::Relaxed) {
                 return Ok(Vec::new());
             }
-            let done = visit_shard(store, shard, &visit);
+            let done = read_shard(store, shard).and_then(|bucket| visit(shard, bucket));
             if done.is_err() {
                 first_failed.fetch_min(i, Ordering::Relaxed);
             }
@@ -117,10 +120,7 @@ where
 }
 
 /// The patients of one bucket, in ID order.
-fn visit_shard<R, F>(store: &Store, shard: &str, visit: &F) -> Result<Vec<R>>
-where
-    F: Fn(&Id, Vec<(NaiveDate, Id)>) -> Result<Option<R>>,
-{
+fn read_shard(store: &Store, shard: &str) -> Result<BucketList> {
     let path = dir(store).join("patient").join(format!("{shard}.tsv"));
     let bucket = read_bucket(&path).ok_or_else(|| {
         Error::internal(format!(
@@ -128,11 +128,10 @@ where
             path.display()
         ))
     })?;
-    let mut out = Vec::new();
-    for (patient, set) in bucket {
-        out.extend(visit(&patient, set.into_iter().collect())?);
-    }
-    Ok(out)
+    Ok(bucket
+        .into_iter()
+        .map(|(patient, set)| (patient, set.into_iter().collect()))
+        .collect())
 }
 
 /// Deletes the index; the next command rebuilds it.

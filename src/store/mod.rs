@@ -18,6 +18,7 @@ pub mod import;
 pub mod index;
 pub mod index_file;
 pub mod ledger;
+pub mod ledger_cache;
 pub mod ledger_index;
 mod patient_keys;
 pub mod schedule;

@@ -14,6 +14,7 @@ mod gitindex;
 mod harness;
 mod import;
 mod index;
+mod ledger_cache;
 mod parallel;
 mod patient;
 mod pay;

@@ -14,7 +14,7 @@ const NOW: &str = "2026-11-27";
 
 /// A generated clinic with a few weeks of visits and their ledger (two providers, so the
 /// appointments and entries spread over many day folders).
-fn generated() -> Clinic {
+pub(crate) fn generated() -> Clinic {
     Clinic::made_by("demo generate", |root| {
         bare()
             .args(["demo", "generate"])
@@ -53,7 +53,7 @@ fn all_due(c: &Clinic, threads: usize, extra: &[&str]) -> (PathBuf, Output) {
 }
 
 /// Every ledger entry file, sorted by path (so by day, then ID).
-fn entries(c: &Clinic) -> Vec<PathBuf> {
+pub(crate) fn entries(c: &Clinic) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = walk(&c.path("ledger"))
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
@@ -75,7 +75,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn patient_of(entry: &Path) -> String {
+pub(crate) fn patient_of(entry: &Path) -> String {
     let text = fs::read_to_string(entry).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("patient = \""))
@@ -84,12 +84,12 @@ fn patient_of(entry: &Path) -> String {
         .to_string()
 }
 
-fn rel(c: &Clinic, p: &Path) -> String {
+pub(crate) fn rel(c: &Clinic, p: &Path) -> String {
     p.strip_prefix(&c.root).unwrap().display().to_string()
 }
 
 /// Files of a directory by name, with their bytes.
-fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
         .unwrap()
         .map(|e| {

@@ -14,7 +14,7 @@ use crate::domain::office::Office;
 use crate::domain::patient::Patient;
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format, templates::Templates};
-use crate::store::{Mode, Store, atomic, bulk, ledger_index};
+use crate::store::{Mode, Store, atomic, bulk, ledger_cache};
 
 /// The flag that keeps a patient out of the monthly statement run.
 pub const NO_STATEMENTS: &str = "no-statements";
@@ -123,8 +123,9 @@ enum Outcome {
 }
 
 /// Writes `DIR/<patient ID>.html` for every patient owing money now. File names carry the ID
-/// only, never a name. Patients are read one at a time (through the ledger index, on all
-/// cores), so memory does not grow with the ledger; the paths are printed in patient ID order.
+/// only, never a name. Patients are read one at a time (through the ledger index and the
+/// ledger cache, on all cores), so memory does not grow with the ledger; the paths are printed
+/// in patient ID order.
 fn all_due(
     ctx: &Ctx,
     store: &Store,
@@ -138,9 +139,8 @@ fn all_due(
     }
     let today = store.office.today();
     let payers = payer_names(store)?;
-    let outcomes = ledger_index::map_patients(store, |pid, list| {
-        let entries = store.read_entries(pid, list)?;
-        if balance(&entries).due_now <= Decimal::ZERO {
+    let outcomes = ledger_cache::map_patient_ledgers(store, |pid, entries| {
+        if balance(entries).due_now <= Decimal::ZERO {
             return Ok(None);
         }
         let patient = match store.load_patient(pid) {
@@ -154,7 +154,7 @@ fn all_due(
         {
             return Ok(Some(Outcome::Skipped));
         }
-        let view = StatementView::new(&store.office, &patient, &entries, today, &payers);
+        let view = StatementView::new(&store.office, &patient, entries, today, &payers);
         let path = dir.join(format!("{pid}.{}", layout.ext()));
         let text = templates.render(layout.template(), &view)?;
         // Whole files by rename, flushed to disk together below: a per-file fsync is what

@@ -1,0 +1,653 @@
+//! A disposable cache of parsed ledger entries, so `pay statement --all-due` does not parse
+//! every entry file of the ledger on every run.
+//!
+//! It lives in `.frontdesk/ledger-cache/XY.bin` (ignored by git), one file per two-character
+//! patient shard, the shards of the ledger index's buckets (`store/ledger_index.rs`). It is
+//! never the only copy of anything: every entry in it is checked against its file on every use,
+//! by `statx` of size, modification time and change time relative to the open `ledger/`
+//! directory, with git's racy-timestamp rule (a file stamped within two seconds of the cache's
+//! last scan is read again). A file whose stamp changed, a new file, or one the cache does not
+//! hold is parsed as before (errors keep their file:line); a shard file that is missing,
+//! truncated or fails its checksum is rebuilt from the files. Entries are never edited by the
+//! tool, so after the first run a statement run reads one cache file per shard and stats each
+//! entry, instead of opening and parsing each one.
+//!
+//! The file layout is the patient index's (`index_file.rs`) under its own magic: one section
+//! named after the shard, each file's name relative to `ledger/` (`2026/11/27/T….toml`), its
+//! stamp, and the entry in the small binary encoding below. Entries with fields this version
+//! does not know (kept in `extra`) are not cached, so they are always read from their file.
+//! A shard file is rewritten, whole and by rename without fsync, only when something in it
+//! changed; concurrent runs each write a file that is right for what they saw.
+
+use std::ffi::{CString, OsStr};
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone};
+use rust_decimal::Decimal;
+use rustix::fd::OwnedFd;
+use rustix::fs::{Mode as FsMode, OFlags};
+
+use crate::domain::id::Id;
+use crate::domain::ledger::{
+    AdjustmentKind, AppliesTo, BillTo, Entry, Kind, Method, ServiceLine, sort_entries,
+};
+use crate::error::{Error, Result};
+use crate::store::codec::{Reader, Writer};
+use crate::store::index::{now_ns, stat_file};
+use crate::store::index_file::{
+    self, FileStamp, Section, assemble_as, parse_layout_of, write_entry,
+};
+use crate::store::ledger::LEDGER_DIR;
+use crate::store::ledger_index;
+use crate::store::{STATE_DIR, Store, atomic};
+
+const MAGIC: &[u8; 8] = b"FDLEC001";
+/// Entries stamped this close to the last scan are read again (see `index.rs`, `SETTLE_NS`).
+const SETTLE_NS: i64 = 2_000_000_000;
+
+fn cache_dir(store: &Store) -> PathBuf {
+    store.path(Path::new(STATE_DIR)).join("ledger-cache")
+}
+
+/// Every patient with ledger entries and their entries in ledger order, one shard at a time
+/// on all cores (see [`ledger_index::map_buckets`]: results in patient ID order, the first
+/// failing patient's error in that order). Entries whose file is unchanged since they were
+/// cached are not read; the rest are read and checked as [`Store::read_entries`] does.
+pub fn map_patient_ledgers<R, F>(store: &Store, visit: F) -> Result<Vec<R>>
+where
+    R: Send,
+    F: Fn(&Id, &[Entry]) -> Result<Option<R>> + Sync,
+{
+    let scan_start = now_ns();
+    let ledger = LedgerDir::open(store);
+    let dir = cache_dir(store);
+    ledger_index::map_buckets(store, |shard, bucket| {
+        let path = dir.join(format!("{shard}.bin"));
+        let old = fs::read(&path).unwrap_or_default();
+        let mut pass = ShardPass::new(&old);
+        let mut out = Vec::new();
+        for (patient, list) in bucket {
+            let entries = pass.entries(store, &ledger, &patient, list)?;
+            out.extend(visit(&patient, &entries)?);
+        }
+        if pass.changed() {
+            // A failure to write the cache only costs speed next time.
+            let _ = save(&dir, &path, &pass.section(shard), scan_start);
+        }
+        Ok(out)
+    })
+}
+
+/// Deletes the cache; the next statement run rebuilds it.
+pub fn remove(store: &Store) -> Result<()> {
+    let d = cache_dir(store);
+    match fs::remove_dir_all(&d) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&d, "remove", e)),
+    }
+}
+
+fn save(dir: &Path, path: &Path, section: &Section, scanned_at: i64) -> Result<()> {
+    atomic::create_dirs(dir)?;
+    let bytes = assemble_as(MAGIC, scanned_at, std::slice::from_ref(section));
+    atomic::write_unsynced(path, &bytes, atomic::Mode::Replace)
+}
+
+/// The open `ledger/` directory, which entry files are stat'ed relative to.
+struct LedgerDir {
+    path: PathBuf,
+    fd: Option<OwnedFd>,
+}
+
+impl LedgerDir {
+    fn open(store: &Store) -> LedgerDir {
+        let path = store.path(Path::new(LEDGER_DIR));
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        // Without it every entry is simply read (and its error reported) as before.
+        let fd = rustix::fs::open(&path, flags, FsMode::empty()).ok();
+        LedgerDir { path, fd }
+    }
+
+    fn stamp(&self, name: &CString) -> Option<FileStamp> {
+        stat_file(self.fd.as_ref()?, &self.path, name)
+    }
+}
+
+/// `2026/11/27/T….toml`: an entry's file relative to `ledger/`, as `Store::ledger_rel` files it.
+fn entry_name(day: NaiveDate, id: &Id) -> CString {
+    let name = if (0..=9999).contains(&day.year()) {
+        format!(
+            "{:04}/{:02}/{:02}/{id}.toml",
+            day.year(),
+            day.month(),
+            day.day()
+        )
+    } else {
+        let rel = Store::ledger_rel(day, id);
+        let inner = rel.strip_prefix(LEDGER_DIR).unwrap_or(&rel);
+        inner.to_string_lossy().into_owned()
+    };
+    // Neither a date nor an ID holds a NUL.
+    CString::new(name).unwrap_or_default()
+}
+
+/// One shard's run: the old cache file, and the records of the new one.
+struct ShardPass<'a> {
+    old: &'a [u8],
+    cached: Vec<index_file::Entry<'a>>,
+    since: i64,
+    records: Vec<(CString, Record)>,
+    fresh: bool,
+}
+
+enum Record {
+    /// The old record at this position, copied as it is.
+    Kept(usize),
+    /// An entry read from its file now.
+    Fresh(FileStamp, Vec<u8>),
+}
+
+impl<'a> ShardPass<'a> {
+    fn new(old: &'a [u8]) -> ShardPass<'a> {
+        let layout = parse_layout_of(MAGIC, old);
+        let since = layout
+            .as_ref()
+            .map_or(i64::MIN, |l| l.scanned_at.saturating_sub(SETTLE_NS));
+        let cached = layout
+            .and_then(|l| match l.shards.as_slice() {
+                [one] => one.entries(old),
+                _ => None,
+            })
+            .unwrap_or_default();
+        ShardPass {
+            old,
+            cached,
+            since,
+            records: Vec::new(),
+            fresh: false,
+        }
+    }
+
+    /// The patient's entries in ledger order: from the cache when their file is unchanged,
+    /// else read from the file; files gone or no longer the patient's are skipped, as
+    /// [`Store::read_entries`] does.
+    fn entries(
+        &mut self,
+        store: &Store,
+        ledger: &LedgerDir,
+        patient: &Id,
+        list: Vec<(NaiveDate, Id)>,
+    ) -> Result<Vec<Entry>> {
+        let mut out = Vec::with_capacity(list.len());
+        for (day, id) in list {
+            let name = entry_name(day, &id);
+            let stamp = ledger.stamp(&name);
+            let entry = match stamp.and_then(|st| self.cached_entry(&name, st)) {
+                Some((i, e)) => {
+                    self.records.push((name, Record::Kept(i)));
+                    e
+                }
+                None => {
+                    self.fresh = true;
+                    let rel = Path::new(LEDGER_DIR).join(OsStr::from_bytes(name.to_bytes()));
+                    let Some(e) = store.read_entry_if_present(&rel)? else {
+                        continue;
+                    };
+                    if let (Some(st), Some(payload)) = (stamp, encode(&e)) {
+                        self.records.push((name, Record::Fresh(st, payload)));
+                    }
+                    e
+                }
+            };
+            if &entry.patient == patient {
+                out.push(entry);
+            }
+        }
+        sort_entries(&mut out);
+        Ok(out)
+    }
+
+    /// The cached entry of a file with this stamp, when it may be trusted.
+    fn cached_entry(&self, name: &CString, stamp: FileStamp) -> Option<(usize, Entry)> {
+        let i = self
+            .cached
+            .binary_search_by(|c| c.name.cmp(name.as_c_str()))
+            .ok()?;
+        let c = &self.cached[i];
+        if c.stamp != stamp || stamp.is_racy(self.since) {
+            return None;
+        }
+        Some((i, decode(self.old.get(c.payload.clone())?)?))
+    }
+
+    /// Something was read from a file, or an old record is no longer used.
+    fn changed(&self) -> bool {
+        self.fresh || self.records.len() != self.cached.len()
+    }
+
+    /// The shard's new section, its records sorted by file name.
+    fn section(mut self, shard: &str) -> Section {
+        self.records.sort_by(|a, b| a.0.cmp(&b.0));
+        self.records.dedup_by(|a, b| a.0 == b.0);
+        let mut w = Writer::with_capacity(self.records.len() * 256);
+        for (name, record) in &self.records {
+            match record {
+                Record::Kept(i) => {
+                    let raw = self
+                        .old
+                        .get(self.cached[*i].raw.clone())
+                        .unwrap_or_default();
+                    w.buf.extend_from_slice(raw);
+                }
+                Record::Fresh(stamp, payload) => write_entry(&mut w, name, stamp, payload),
+            }
+        }
+        Section {
+            name: shard.to_string(),
+            dir: FileStamp::default(),
+            count: self.records.len() as u32,
+            bytes: w.buf,
+        }
+    }
+}
+
+// ---- the entry encoding ----
+
+const KINDS: [Kind; 6] = [
+    Kind::Charge,
+    Kind::Payment,
+    Kind::InsurancePayment,
+    Kind::Adjustment,
+    Kind::Refund,
+    Kind::Void,
+];
+const BILL_TO: [BillTo; 2] = [BillTo::Insurance, BillTo::Patient];
+const APPLIES_TO: [AppliesTo; 5] = [
+    AppliesTo::Account,
+    AppliesTo::Appointment,
+    AppliesTo::Charges,
+    AppliesTo::Copay,
+    AppliesTo::Prepayment,
+];
+const ADJUSTMENTS: [AdjustmentKind; 3] = [
+    AdjustmentKind::WriteOff,
+    AdjustmentKind::Discount,
+    AdjustmentKind::Hardship,
+];
+
+/// An entry's bytes; None for one the encoding cannot hold exactly (unknown fields, a string
+/// longer than 64 KiB), which is then always read from its file.
+pub fn encode(e: &Entry) -> Option<Vec<u8>> {
+    if !e.extra.is_empty() {
+        return None;
+    }
+    let mut w = Writer::with_capacity(256);
+    w.u32(e.schema);
+    w.str(e.id.as_str());
+    w.u8(position(&KINDS, &e.kind)?);
+    w.str(e.patient.as_str());
+    w.i32(e.date.num_days_from_ce());
+    decimal(&mut w, e.amount);
+    w.i64(e.recorded.timestamp());
+    w.u32(e.recorded.timestamp_subsec_nanos());
+    w.i32(e.recorded.offset().local_minus_utc());
+    text(&mut w, &e.by)?;
+    opt_id(&mut w, e.appointment.as_ref());
+    opt_enum(&mut w, &BILL_TO, e.bill_to.as_ref())?;
+    opt_decimal(&mut w, e.patient_portion);
+    opt_enum(&mut w, &Method::ALL, e.method.as_ref())?;
+    opt_text(&mut w, e.reference.as_deref())?;
+    opt_enum(&mut w, &APPLIES_TO, e.applies_to.as_ref())?;
+    w.u32(e.charges.len() as u32);
+    for c in &e.charges {
+        w.str(c.as_str());
+    }
+    opt_text(&mut w, e.payer.as_deref())?;
+    opt_text(&mut w, e.claim.as_deref())?;
+    opt_decimal(&mut w, e.allowed);
+    opt_decimal(&mut w, e.contractual);
+    opt_decimal(&mut w, e.patient_responsibility);
+    opt_enum(&mut w, &ADJUSTMENTS, e.adjustment.as_ref())?;
+    opt_id(&mut w, e.voids.as_ref());
+    opt_text(&mut w, e.reason.as_deref())?;
+    opt_text(&mut w, e.idempotency_key.as_deref())?;
+    w.u32(e.services.len() as u32);
+    for s in &e.services {
+        text(&mut w, &s.code)?;
+        text(&mut w, &s.description)?;
+        decimal(&mut w, s.fee);
+    }
+    Some(w.buf)
+}
+
+/// The entry [`encode`] made these bytes from; None when they are not such bytes.
+pub fn decode(bytes: &[u8]) -> Option<Entry> {
+    let mut r = Reader::new(bytes);
+    let schema = r.u32()?;
+    let id = read_id(&mut r)?;
+    let kind = *KINDS.get(r.u8()? as usize)?;
+    let patient = read_id(&mut r)?;
+    let date = NaiveDate::from_num_days_from_ce_opt(r.i32()?)?;
+    let amount = read_decimal(&mut r)?;
+    let (secs, nanos) = (r.i64()?, r.u32()?);
+    let recorded: DateTime<FixedOffset> = FixedOffset::east_opt(r.i32()?)?
+        .timestamp_opt(secs, nanos)
+        .single()?;
+    let by = r.string()?;
+    let appointment = read_opt(&mut r, read_id)?;
+    let bill_to = read_opt_enum(&mut r, &BILL_TO)?;
+    let patient_portion = read_opt(&mut r, read_decimal)?;
+    let method = read_opt_enum(&mut r, &Method::ALL)?;
+    let reference = read_opt(&mut r, Reader::string)?;
+    let applies_to = read_opt_enum(&mut r, &APPLIES_TO)?;
+    let charges = (0..r.u32()?)
+        .map(|_| read_id(&mut r))
+        .collect::<Option<Vec<Id>>>()?;
+    let payer = read_opt(&mut r, Reader::string)?;
+    let claim = read_opt(&mut r, Reader::string)?;
+    let allowed = read_opt(&mut r, read_decimal)?;
+    let contractual = read_opt(&mut r, read_decimal)?;
+    let patient_responsibility = read_opt(&mut r, read_decimal)?;
+    let adjustment = read_opt_enum(&mut r, &ADJUSTMENTS)?;
+    let voids = read_opt(&mut r, read_id)?;
+    let reason = read_opt(&mut r, Reader::string)?;
+    let idempotency_key = read_opt(&mut r, Reader::string)?;
+    let services = (0..r.u32()?)
+        .map(|_| {
+            Some(ServiceLine {
+                code: r.string()?,
+                description: r.string()?,
+                fee: read_decimal(&mut r)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    if !r.at_end() {
+        return None;
+    }
+    Some(Entry {
+        schema,
+        id,
+        kind,
+        patient,
+        date,
+        amount,
+        recorded,
+        by,
+        appointment,
+        bill_to,
+        patient_portion,
+        method,
+        reference,
+        applies_to,
+        charges,
+        payer,
+        claim,
+        allowed,
+        contractual,
+        patient_responsibility,
+        adjustment,
+        voids,
+        reason,
+        idempotency_key,
+        services,
+        extra: toml::Table::new(),
+    })
+}
+
+fn position<T: PartialEq>(all: &[T], v: &T) -> Option<u8> {
+    all.iter().position(|x| x == v).map(|i| i as u8)
+}
+
+/// A string the writer holds whole (it cuts longer ones).
+fn text(w: &mut Writer, s: &str) -> Option<()> {
+    (s.len() <= u16::MAX as usize).then(|| w.str(s))
+}
+
+fn opt_text(w: &mut Writer, s: Option<&str>) -> Option<()> {
+    match s {
+        Some(s) => {
+            w.u8(1);
+            text(w, s)
+        }
+        None => {
+            w.u8(0);
+            Some(())
+        }
+    }
+}
+
+fn opt_id(w: &mut Writer, id: Option<&Id>) {
+    w.opt_str(id.map(Id::as_str));
+}
+
+/// 0 for none, else 1 + the value's position.
+fn opt_enum<T: PartialEq>(w: &mut Writer, all: &[T], v: Option<&T>) -> Option<()> {
+    let n = match v {
+        Some(v) => position(all, v)? + 1,
+        None => 0,
+    };
+    w.u8(n);
+    Some(())
+}
+
+/// Exact, scale included ("125.00" stays two places).
+fn decimal(w: &mut Writer, d: Decimal) {
+    w.buf.extend_from_slice(&d.serialize());
+}
+
+fn opt_decimal(w: &mut Writer, d: Option<Decimal>) {
+    match d {
+        Some(d) => {
+            w.u8(1);
+            decimal(w, d);
+        }
+        None => w.u8(0),
+    }
+}
+
+fn read_id(r: &mut Reader) -> Option<Id> {
+    Id::parse(r.str()?).ok()
+}
+
+fn read_decimal(r: &mut Reader) -> Option<Decimal> {
+    Some(Decimal::deserialize(r.bytes(16)?.try_into().ok()?))
+}
+
+fn read_opt<'a, T>(
+    r: &mut Reader<'a>,
+    read: impl FnOnce(&mut Reader<'a>) -> Option<T>,
+) -> Option<Option<T>> {
+    match r.u8()? {
+        0 => Some(None),
+        1 => read(r).map(Some),
+        _ => None,
+    }
+}
+
+fn read_opt_enum<T: Copy>(r: &mut Reader, all: &[T]) -> Option<Option<T>> {
+    match r.u8()? {
+        0 => Some(None),
+        n => all.get(n as usize - 1).copied().map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Id {
+        Id::parse(s).unwrap()
+    }
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// An entry with every field set (no kind carries them all; the encoding does not care).
+    fn full() -> Entry {
+        Entry {
+            schema: 1,
+            id: id("T1FHGM17X"),
+            kind: Kind::InsurancePayment,
+            patient: id("PEPB8R9NB"),
+            date: NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
+            amount: dec("125.50"),
+            recorded: DateTime::parse_from_rfc3339("2024-02-29T23:59:58.123456789-05:00").unwrap(),
+            by: "Zoë at the desk".into(),
+            appointment: Some(id("AQNGP1VNM")),
+            bill_to: Some(BillTo::Patient),
+            patient_portion: Some(dec("20")),
+            method: Some(Method::Other),
+            reference: Some("EOB 7".into()),
+            applies_to: Some(AppliesTo::Prepayment),
+            charges: vec![id("T1FHGM17Y"), id("T1FHGM17Z")],
+            payer: Some("aetna".into()),
+            claim: Some("C-1".into()),
+            allowed: Some(dec("100.00")),
+            contractual: Some(dec("0.10")),
+            patient_responsibility: Some(dec("9999999.99")),
+            adjustment: Some(AdjustmentKind::Hardship),
+            voids: Some(id("T0000000A")),
+            reason: Some("line one\nline \"two\"".into()),
+            idempotency_key: Some("k".into()),
+            services: vec![ServiceLine {
+                code: "99213".into(),
+                description: "Office visit".into(),
+                fee: dec("125.50"),
+            }],
+            extra: toml::Table::new(),
+        }
+    }
+
+    /// The same with every optional field left out.
+    fn bare() -> Entry {
+        Entry {
+            kind: Kind::Void,
+            appointment: None,
+            bill_to: None,
+            patient_portion: None,
+            method: None,
+            reference: None,
+            applies_to: None,
+            charges: Vec::new(),
+            payer: None,
+            claim: None,
+            allowed: None,
+            contractual: None,
+            patient_responsibility: None,
+            adjustment: None,
+            voids: None,
+            reason: None,
+            idempotency_key: None,
+            services: Vec::new(),
+            ..full()
+        }
+    }
+
+    #[test]
+    fn an_entry_decodes_to_exactly_what_was_encoded() {
+        for e in [full(), bare()] {
+            let back = decode(&encode(&e).unwrap()).unwrap();
+            assert_eq!(back, e);
+            // What equality does not see: the offset and the decimal scale.
+            assert_eq!(back.recorded.to_rfc3339(), e.recorded.to_rfc3339());
+            assert_eq!(back.amount.to_string(), e.amount.to_string());
+            assert_eq!(
+                back.patient_portion.map(|d| d.to_string()),
+                e.patient_portion.map(|d| d.to_string())
+            );
+        }
+        for kind in KINDS {
+            let e = Entry { kind, ..bare() };
+            assert_eq!(decode(&encode(&e).unwrap()).unwrap().kind, kind);
+        }
+    }
+
+    #[test]
+    fn entries_the_encoding_cannot_hold_exactly_are_not_cached() {
+        let mut e = full();
+        e.extra
+            .insert("note".into(), toml::Value::String("x".into()));
+        assert!(encode(&e).is_none(), "unknown fields");
+        let mut e = full();
+        e.reason = Some("x".repeat(70_000));
+        assert!(encode(&e).is_none(), "a string longer than 64 KiB");
+    }
+
+    #[test]
+    fn bytes_cut_short_or_padded_do_not_decode() {
+        let bytes = encode(&full()).unwrap();
+        for n in 0..bytes.len() {
+            assert!(decode(&bytes[..n]).is_none(), "cut at {n}");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(decode(&long).is_none());
+    }
+
+    #[test]
+    fn a_cached_entry_is_trusted_only_with_the_same_stamp_outside_the_racy_window() {
+        let e = full();
+        let name = entry_name(e.date, &e.id);
+        assert_eq!(name.to_str().unwrap(), "2024/02/29/T1FHGM17X.toml");
+        let stamp = FileStamp {
+            size: 300,
+            mtime: 1_000,
+            ctime: 2_000,
+        };
+        let mut w = Writer::default();
+        write_entry(&mut w, &name, &stamp, &encode(&e).unwrap());
+        let section = Section {
+            name: "EP".into(),
+            dir: FileStamp::default(),
+            count: 1,
+            bytes: w.buf,
+        };
+        let scanned_at = 10_000_000_000;
+        let bytes = assemble_as(MAGIC, scanned_at, &[section]);
+        let pass = ShardPass::new(&bytes);
+        assert_eq!(
+            pass.cached_entry(&name, stamp).map(|(_, e)| e),
+            Some(full())
+        );
+        for changed in [
+            FileStamp { size: 301, ..stamp },
+            FileStamp {
+                mtime: 999,
+                ..stamp
+            },
+            FileStamp {
+                ctime: 2_001,
+                ..stamp
+            },
+        ] {
+            assert!(pass.cached_entry(&name, changed).is_none(), "{changed:?}");
+        }
+        // Changed within two seconds of the scan: looked at again whatever its stamp.
+        let racy = FileStamp {
+            ctime: scanned_at - 1_999_999_999,
+            ..stamp
+        };
+        let bytes = {
+            let mut w = Writer::default();
+            write_entry(&mut w, &name, &racy, &encode(&e).unwrap());
+            let section = Section {
+                name: "EP".into(),
+                dir: FileStamp::default(),
+                count: 1,
+                bytes: w.buf,
+            };
+            assemble_as(MAGIC, scanned_at, &[section])
+        };
+        assert!(ShardPass::new(&bytes).cached_entry(&name, racy).is_none());
+        let other = entry_name(e.date, &id("T1FHGM17Y"));
+        assert!(pass.cached_entry(&other, stamp).is_none(), "not cached");
+        // Another file's magic is not read as a cache.
+        let mut wrong = bytes.clone();
+        wrong[..8].copy_from_slice(index_file::MAGIC);
+        assert!(ShardPass::new(&wrong).cached.is_empty());
+    }
+}
