@@ -27,6 +27,8 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
             let refreshed = index::rebuild(&txn)?;
             // The ledger cache is rebuilt by the next statement run.
             ledger_cache::remove(&store)?;
+            // So is the check cache, by the next `check`.
+            store.remove_check_cache()?;
             warn_problems(&refreshed.problems);
             let appointments = crate::store::schedule_index::rebuild(&store)?;
             ctx.say(&format!("Indexed {appointments} appointments"));

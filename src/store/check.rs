@@ -684,9 +684,23 @@ impl Store {
         is_dir: bool,
         rules: &FileRules,
     ) -> (Vec<Problem>, Print) {
+        let meta = fs::symlink_metadata(path).ok();
+        self.walk_below(path, meta, depth, is_dir, rules)
+    }
+
+    /// [`walk_files`] for a path whose `lstat` is known: children are stat'ed relative to
+    /// their open folder (`DirEntry::metadata`), one path component each.
+    fn walk_below(
+        &self,
+        path: &Path,
+        meta: Option<fs::Metadata>,
+        depth: usize,
+        is_dir: bool,
+        rules: &FileRules,
+    ) -> (Vec<Problem>, Print) {
         let mut out = Vec::new();
         let mut print = Print::default();
-        if let Ok(meta) = fs::symlink_metadata(path) {
+        if let Some(meta) = meta {
             let name = path.file_name().unwrap_or(path.as_os_str());
             self.file_rules(path, name, &meta, rules, &mut out);
             print.add(path.as_os_str().as_bytes(), &meta);
@@ -697,16 +711,21 @@ impl Store {
         let Ok(listing) = fs::read_dir(path) else {
             return (out, print);
         };
-        // The state folder changes on every run and git ignores it.
-        let children: Vec<(PathBuf, bool)> = listing
+        let children: Vec<(fs::DirEntry, bool)> = listing
             .filter_map(|e| e.ok())
             .filter(|e| depth != 0 || e.file_name() != ".git")
-            .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
+            .map(|e| {
+                let dir = e.file_type().is_ok_and(|t| t.is_dir());
+                (e, dir)
+            })
             .collect();
         let below: Vec<(Vec<Problem>, Print)> = children
             .par_iter()
-            .map(|(child, dir)| {
-                let (problems, child_print) = self.walk_files(child, depth + 1, *dir, rules);
+            .map(|(entry, dir)| {
+                let child = entry.path();
+                let (problems, child_print) =
+                    self.walk_below(&child, entry.metadata().ok(), depth + 1, *dir, rules);
+                // The state folder changes on every run and git ignores it.
                 let state = depth == 0 && child.file_name() == Some(OsStr::new(STATE_DIR));
                 (problems, if state { Print::default() } else { child_print })
             })
@@ -881,6 +900,21 @@ impl Store {
             } else {
                 p
             });
+        }
+        Ok(())
+    }
+
+    /// Deletes the check cache and the remembered git status; the next `check` rebuilds them.
+    pub fn remove_check_cache(&self) -> Result<()> {
+        let dir = cache_dir(self);
+        for name in [check_cache::FILE, check_cache::GIT_FILE] {
+            let path = dir.join(name);
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&path, "remove", e));
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

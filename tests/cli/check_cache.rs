@@ -134,6 +134,13 @@ fn a_warm_check_reuses_the_cache_and_leaves_it_alone() {
         "nothing changed, so the cache is not rewritten"
     );
     assert_eq!(fs::read(cache(&c)).unwrap(), bytes);
+    c.ok(&["index", "rebuild"]);
+    assert!(
+        !cache(&c).exists() && !git_note(&c).exists(),
+        "rebuild drops it"
+    );
+    assert_eq!(report(&c), first);
+    assert!(cache(&c).exists(), "and the next check writes it again");
 }
 
 #[test]
