@@ -90,7 +90,21 @@ pub fn commit_small(root: &Path, user: &str, paths: &[PathBuf], message: &str) -
         // Best effort: the commit is made; an unfolded index only makes the next commit slower.
         let _ = fold_index(root, user);
     }
+    housekeep(root, user);
     Ok(Small::Done)
+}
+
+/// `git commit` runs `git gc --auto`, which packs the loose objects once there are about 6,700
+/// of them; fast-import does not. git's own cheap estimate (the objects in `.git/objects/17`,
+/// a 256th of them) says when to let git do that housekeeping; `gc.auto` still rules.
+fn housekeep(root: &Path, user: &str) {
+    let sample = fs::read_dir(root.join(".git/objects/17")).map_or(0, |d| d.count());
+    if sample > 6_700_usize.div_ceil(256) {
+        let mut cmd = git(root, user);
+        cmd.args(["gc", "--auto", "--quiet"]);
+        // Best effort, as with git commit: the commit is already made.
+        let _ = run(cmd, "pack loose objects");
+    }
 }
 
 /// The index entry of each path (stat data and blob name), read and hashed in parallel; None

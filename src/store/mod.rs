@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod bulk;
 pub mod check;
+pub mod check_cache;
 pub mod codec;
 pub mod fast_toml;
 pub mod fault;

@@ -259,3 +259,46 @@ fn an_import_is_committed_as_one_pack_and_the_index_folded() {
     assert!(loose < 50, "{loose} loose objects");
     assert_git_in_step(&c);
 }
+
+#[test]
+fn loose_objects_are_packed_as_git_commit_would() {
+    let c = Clinic::new();
+    // A long stretch of small commits, in effect: more loose objects than gc.auto's 6,700.
+    let scratch = c.dir.path().join("blobs");
+    std::fs::create_dir(&scratch).unwrap();
+    let mut list = String::new();
+    for n in 0..10_000 {
+        let path = scratch.join(n.to_string());
+        std::fs::write(&path, format!("blob {n}\n")).unwrap();
+        list.push_str(&format!("{}\n", path.display()));
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&c.root)
+        .args(["hash-object", "-w", "--stdin-paths"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(list.as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(out.success());
+    let loose = |c: &Clinic| -> u32 {
+        let counts = git_ok(&c.root, &["count-objects"]);
+        counts.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let sample = std::fs::read_dir(c.path(".git/objects/17"))
+        .unwrap()
+        .count();
+    assert!(loose(&c) >= 10_000 && sample > 27, "{sample} in objects/17");
+    let (_, git) = add_patient(&c, 1);
+    assert!(git.iter().any(|g| g.starts_with("gc --auto")), "{git:?}");
+    // The records' own objects are packed (the stray blobs are unreachable: git prunes those
+    // only after two weeks).
+    let counts = git_ok(&c.root, &["count-objects", "-v"]);
+    assert!(counts.contains("packs: 1"), "{counts}");
+    assert_git_in_step(&c);
+}

@@ -3,6 +3,7 @@
 //! One test binary with a module per command area keeps link time down.
 
 mod check;
+mod check_cache;
 mod concurrency;
 mod corpus;
 mod crash;

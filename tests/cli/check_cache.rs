@@ -1,0 +1,312 @@
+//! `check`'s cache of per-file results (`.frontdesk/index/check.bin`): a warm run reports
+//! exactly what a run without the cache reports, whatever happened to the files or the cache.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::harness::*;
+
+/// A small generated clinic with every kind of record: patients, payers, providers, rooms,
+/// appointments and their ledger.
+fn clinic() -> Clinic {
+    Clinic::made_by("demo generate", |root| {
+        bare()
+            .args(["demo", "generate"])
+            .arg(root)
+            .args(["--patients", "20", "--appointments", "60"])
+            .args(["--seed", "5", "--as-of", "2026-11-27"])
+            .output()
+            .unwrap()
+    })
+}
+
+fn cache(c: &Clinic) -> PathBuf {
+    c.path(".frontdesk/index/check.bin")
+}
+
+/// Where `check` remembers a clean `git status`.
+fn git_note(c: &Clinic) -> PathBuf {
+    c.path(".frontdesk/index/check-git.bin")
+}
+
+/// `check`'s exit code, its JSON report and its summary line without the time it took.
+fn report(c: &Clinic) -> (i32, String, String) {
+    report_at(c, None)
+}
+
+/// [`report`] with the office clock fixed at `now` (`FRONTDESK_NOW`), when given.
+fn report_at(c: &Clinic, now: Option<&str>) -> (i32, String, String) {
+    let mut cmd = c.cmd();
+    if let Some(now) = now {
+        cmd.env("FRONTDESK_NOW", now);
+    }
+    let out = cmd.args(["--format", "json", "check"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let summary = stderr
+        .lines()
+        .filter(|l| l.starts_with("checked "))
+        .map(|l| {
+            let (head, tail) = l.split_once(" in ").unwrap_or((l, ""));
+            format!("{head}{}", tail.split_once(':').map_or("", |t| t.1))
+        })
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        summary,
+    )
+}
+
+/// The report with the cache as it is equals the report with the cache deleted, corrupt and
+/// truncated; returns it.
+fn same_with_and_without_cache(c: &Clinic, what: &str) -> (i32, String, String) {
+    let warm = report(c);
+    let bytes = fs::read(cache(c)).unwrap_or_default();
+    let note = fs::read(git_note(c)).ok();
+    fs::remove_file(cache(c)).ok();
+    fs::remove_file(git_note(c)).ok();
+    assert_eq!(report(c), warm, "{what}: cache deleted");
+    if let Some(note) = note {
+        let mut bad = note.clone();
+        bad[10] ^= 1;
+        fs::write(git_note(c), &bad).unwrap();
+        fs::set_permissions(git_note(c), fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(report(c), warm, "{what}: git note corrupt");
+    }
+    if bytes.len() > 64 {
+        let mut bad = bytes.clone();
+        let mid = bad.len() / 2;
+        bad[mid] ^= 0x41;
+        fs::write(cache(c), &bad).unwrap();
+        assert_eq!(report(c), warm, "{what}: cache corrupt");
+        fs::write(cache(c), &bytes[..bytes.len() * 2 / 3]).unwrap();
+        assert_eq!(report(c), warm, "{what}: cache truncated");
+        fs::write(cache(c), &bytes).unwrap();
+        assert_eq!(report(c), warm, "{what}: old cache put back");
+    }
+    warm
+}
+
+/// Rewrites a file by hand, keeping its size and putting its modification time back.
+fn edit_in_place(path: &std::path::Path, from: &str, to: &str) {
+    assert_eq!(from.len(), to.len());
+    let mtime = fs::metadata(path).unwrap().modified().unwrap();
+    let text = fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} lacks {from}", path.display());
+    fs::write(path, text.replacen(from, to, 1)).unwrap();
+    let f = fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(mtime).unwrap();
+}
+
+/// The `n`th record file below `top`, in path order.
+fn nth_file(c: &Clinic, top: &str, n: usize) -> PathBuf {
+    let rel = c
+        .files()
+        .into_iter()
+        .filter(|f| f.starts_with(top) && f.ends_with(".toml"))
+        .nth(n)
+        .unwrap();
+    c.path(&rel)
+}
+
+/// Files stamped within two seconds of a scan are read again (the racy rule); wait that out so
+/// the next run really relies on the stamps.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(2100));
+}
+
+#[test]
+fn a_warm_check_reuses_the_cache_and_leaves_it_alone() {
+    let c = clinic();
+    settle();
+    let first = report(&c);
+    assert_eq!(first.0, 0, "{first:?}");
+    let written = fs::metadata(cache(&c)).unwrap().modified().unwrap();
+    let bytes = fs::read(cache(&c)).unwrap();
+    assert!(bytes.len() > 1000, "one entry per record");
+    assert_eq!(report(&c), first);
+    assert_eq!(
+        fs::metadata(cache(&c)).unwrap().modified().unwrap(),
+        written,
+        "nothing changed, so the cache is not rewritten"
+    );
+    assert_eq!(fs::read(cache(&c)).unwrap(), bytes);
+}
+
+#[test]
+fn hand_edits_behind_the_cache_are_all_seen() {
+    let c = clinic();
+    settle();
+    let clean = same_with_and_without_cache(&c, "clean");
+    assert_eq!(clean.0, 0, "{clean:?}");
+    settle();
+    report(&c); // the cache now holds settled entries for every file
+
+    // Same size, modification time put back: a field rule broken.
+    let patient = nth_file(&c, "patients/", 0);
+    let text = fs::read_to_string(&patient).unwrap();
+    let first = text
+        .lines()
+        .find_map(|l| l.strip_prefix("given = \""))
+        .unwrap();
+    let letter = &first[..1];
+    edit_in_place(&patient, &format!("given = \"{letter}"), "given = \"9");
+    let edited = same_with_and_without_cache(&c, "edited in place");
+    assert_eq!(edited.0, 2, "{edited:?}");
+    assert!(edited.1.contains("given"), "{}", edited.1);
+
+    // Broken by hand: no longer parses.
+    let appt = nth_file(&c, "appointments/", 0);
+    fs::write(&appt, "schema = 1\nid = \"A\n").unwrap();
+    let broken = same_with_and_without_cache(&c, "broken");
+    assert!(
+        broken
+            .1
+            .contains(&*appt.file_name().unwrap().to_string_lossy())
+    );
+
+    // Added: a copy of a record under another name (wrong name for its ID, duplicate ID).
+    let appt = nth_file(&c, "appointments/", 1);
+    let copy = appt.with_file_name("A00000000.toml");
+    fs::copy(&appt, &copy).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o600)).unwrap();
+    let added = same_with_and_without_cache(&c, "added");
+    assert!(added.1.contains("A00000000"), "{}", added.1);
+
+    // Deleted: a patient others refer to.
+    for n in 1..4 {
+        fs::remove_file(nth_file(&c, "patients/", n)).unwrap();
+    }
+    let deleted = same_with_and_without_cache(&c, "deleted");
+    assert!(deleted.1.contains("does not exist"), "{}", deleted.1);
+
+    // Permissions loosened.
+    let payer = nth_file(&c, "payers/", 0);
+    fs::set_permissions(&payer, fs::Permissions::from_mode(0o644)).unwrap();
+    let loose = same_with_and_without_cache(&c, "permissions");
+    assert!(loose.1.contains("permissions 0644"), "{}", loose.1);
+
+    // Another office date (rules read it: a birth date after it is wrong): entries made for
+    // today's date are not reused.
+    settle();
+    let today = report(&c);
+    let past = report_at(&c, Some("1930-01-01"));
+    assert_ne!(past, today);
+    assert!(past.1.contains("birth"), "{}", past.1);
+    fs::remove_file(cache(&c)).unwrap();
+    assert_eq!(report_at(&c, Some("1930-01-01")), past);
+    assert_eq!(report(&c), today);
+
+    // Each problem found again after a settled cache was written.
+    settle();
+    let before = report(&c);
+    settle();
+    assert_eq!(report(&c), before);
+}
+
+#[test]
+fn check_fix_repairs_and_leaves_a_consistent_cache() {
+    let c = clinic();
+    let payer = nth_file(&c, "payers/", 0);
+    fs::set_permissions(&payer, fs::Permissions::from_mode(0o644)).unwrap();
+    // A sound record left uncommitted.
+    let patient = nth_file(&c, "patients/", 0);
+    let text = fs::read_to_string(&patient).unwrap();
+    fs::write(&patient, format!("{text}\n")).unwrap();
+    settle();
+    let before = report(&c);
+    assert_eq!(before.0, 2, "{before:?}");
+    let out = c.run(&["check", "--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let after = same_with_and_without_cache(&c, "after --fix");
+    assert_eq!(after.0, 0, "{after:?}");
+    assert_eq!(after.1.trim(), "[]");
+}
+
+/// Runs git in the records tree.
+fn git(c: &Clinic, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(c.path(""))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+#[test]
+fn git_is_asked_again_whenever_the_tree_or_the_repository_changed() {
+    let c = clinic();
+    settle();
+    let clean = report(&c);
+    assert_eq!(clean.0, 0, "{clean:?}");
+    assert!(
+        git_note(&c).exists(),
+        "a settled clean status is remembered"
+    );
+    assert_eq!(report(&c), clean);
+
+    // Each change below leaves something uncommitted; each is undone before the next.
+    let patient = nth_file(&c, "patients/", 0);
+    let given = fs::read_to_string(&patient)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("given = \"").map(|g| g[..1].to_string()))
+        .unwrap();
+    let swap = if given == "Q" { "Z" } else { "Q" };
+    edit_in_place(
+        &patient,
+        &format!("given = \"{given}"),
+        &format!("given = \"{swap}"),
+    );
+    let edited = same_with_and_without_cache(&c, "edited in place");
+    assert!(edited.1.contains("not committed"), "{}", edited.1);
+    git(&c, &["checkout", "--", "."]);
+    fs::set_permissions(&patient, fs::Permissions::from_mode(0o600)).unwrap();
+    settle();
+    assert_eq!(report(&c), clean, "back to clean");
+
+    fs::write(c.path("notes.txt"), "x\n").unwrap();
+    fs::set_permissions(c.path("notes.txt"), fs::Permissions::from_mode(0o600)).unwrap();
+    let untracked = same_with_and_without_cache(&c, "untracked file");
+    assert!(untracked.1.contains("notes.txt"), "{}", untracked.1);
+    fs::remove_file(c.path("notes.txt")).unwrap();
+    settle();
+    assert_eq!(report(&c), clean);
+
+    // Only git's own files change: the branch moves back one commit.
+    c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Jo",
+        "--last",
+        "Roe",
+        "--dob",
+        "1990-01-02",
+        "--sex",
+        "M",
+    ]);
+    settle();
+    let added = report(&c);
+    assert_eq!(added.0, 0, "{added:?}");
+    git(&c, &["reset", "--soft", "HEAD~1"]);
+    let reset = same_with_and_without_cache(&c, "branch moved");
+    assert!(reset.1.contains("not committed"), "{}", reset.1);
+    git(&c, &["commit", "-q", "-m", "Add patient."]);
+    settle();
+    assert_eq!(report(&c).0, 0);
+
+    // Only the index changes: a file unstaged by hand.
+    let rel = c
+        .files()
+        .into_iter()
+        .find(|f| f.starts_with("payers/"))
+        .unwrap();
+    git(&c, &["rm", "-q", "--cached", &rel]);
+    let unstaged = same_with_and_without_cache(&c, "index changed");
+    assert!(unstaged.1.contains(&rel), "{}", unstaged.1);
+}
