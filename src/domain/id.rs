@@ -71,6 +71,23 @@ impl IdKind {
     }
 }
 
+/// True when `b` is an ID exactly as [`Id::parse`] would return it: a kind letter, then 5 to
+/// 9 characters of [`ALPHABET`].
+fn is_canonical(b: &[u8]) -> bool {
+    const IN_ALPHABET: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < ALPHABET.len() {
+            t[ALPHABET[i] as usize] = true;
+            i += 1;
+        }
+        t
+    };
+    (6..=10).contains(&b.len())
+        && IdKind::from_letter(b[0] as char).is_some()
+        && b[1..].iter().all(|c| IN_ALPHABET[*c as usize])
+}
+
 /// A checked record ID. Holding one means it is safe to build a path from it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(String);
@@ -95,6 +112,15 @@ impl Id {
     /// Reads an ID typed by a person or found in a file: case-insensitive, I/L read as 1 and
     /// O as 0, hyphens and spaces ignored (`p7k3-qx9m2`). Refuses anything that is not an ID.
     pub fn parse(input: &str) -> Result<Id> {
+        if is_canonical(input.as_bytes()) {
+            // What the tool writes and its indexes hold: already what the rules below make.
+            return Ok(Id(input.to_string()));
+        }
+        Id::parse_general(input)
+    }
+
+    /// [`Id::parse`] of any input, canonical or not.
+    fn parse_general(input: &str) -> Result<Id> {
         let cleaned: String = input.chars().filter(|c| *c != '-' && *c != ' ').collect();
         let bad = || {
             // Not echoed: what was typed where an ID belongs is often a patient's name.
@@ -225,6 +251,15 @@ mod tests {
             if let Ok(id) = Id::parse(&s) {
                 prop_assert!(id.as_str().chars().all(|c| c.is_ascii_alphanumeric()));
                 prop_assert!(id.as_str().len() <= 10);
+            }
+        }
+
+        #[test]
+        fn the_canonical_shortcut_parses_as_the_general_rules(s in "[A-Z0-9]{0,11}") {
+            let general = Id::parse_general(&s).ok();
+            prop_assert_eq!(Id::parse(&s).ok(), general.clone());
+            if is_canonical(s.as_bytes()) {
+                prop_assert_eq!(general.as_ref().map(Id::as_str), Some(s.as_str()));
             }
         }
 

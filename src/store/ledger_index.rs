@@ -350,11 +350,28 @@ fn read_bucket(path: &Path) -> Option<Bucket> {
     for line in read_lines(path)? {
         let mut f = line.split('\t');
         let p = Id::parse(f.next()?).ok()?;
-        let d = NaiveDate::parse_from_str(f.next()?, "%Y-%m-%d").ok()?;
+        let d = parse_day(f.next()?)?;
         let t = Id::parse(f.next()?).ok()?;
         out.entry(p).or_default().insert((d, t));
     }
     Some(out)
+}
+
+/// `2026-11-27` as the index writes it, without chrono's general format parser (a bucket
+/// holds a line per entry).
+fn parse_day(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let digits = b.get(r)?;
+        digits
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        return NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
 fn read_day(path: &Path) -> Option<Vec<(Id, Id)>> {
@@ -419,4 +436,30 @@ fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
     tmp.persist(path)
         .map_err(|e| Error::io(path, "replace", e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_read_back_as_chrono_reads_them() {
+        for s in [
+            "2026-11-27",
+            "2024-02-29",
+            "2023-02-29",
+            "0999-01-01",
+            "2026-13-01",
+            "2026-1-027",
+            "2026-11-2x",
+            "+12345-01-01",
+            "",
+        ] {
+            assert_eq!(
+                parse_day(s),
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+                "{s:?}"
+            );
+        }
+    }
 }

@@ -157,10 +157,10 @@ fn all_due(
         let view = StatementView::new(&store.office, &patient, entries, today, &payers);
         let path = dir.join(format!("{pid}.{}", layout.ext()));
         let text = templates.render(layout.template(), &view)?;
-        // Whole files by rename, flushed to disk together below: a per-file fsync is what
-        // made a 100,000-statement run take minutes.
+        // Whole files by link or rename, flushed to disk together below: a per-file fsync is
+        // what made a 100,000-statement run take minutes.
         atomic::create_dirs(dir)?;
-        atomic::write_unsynced(&path, text.as_bytes(), Mode::Replace)?;
+        atomic::write_unsynced_linked(&path, text.as_bytes(), Mode::Replace)?;
         Ok(Some(Outcome::Written(path)))
     });
     // Flush what was written even when a later patient failed.
