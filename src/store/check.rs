@@ -1095,6 +1095,10 @@ impl CacheRun {
     /// Writes the cache when it changed and no command is writing (a failure to write it
     /// only costs speed next time).
     fn save(&self, store: &Store, locked: bool) {
+        if self.new.too_big {
+            let _ = fs::remove_file(cache_path(store));
+            return;
+        }
         if !self.new.differs(&self.old) {
             return;
         }

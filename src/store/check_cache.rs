@@ -114,7 +114,11 @@ pub struct OldCache {
 impl OldCache {
     /// Reads the cache; an empty one when it is missing, corrupt or made for another key.
     pub fn load(path: &Path, key: u64, kinds: usize) -> OldCache {
-        let bytes = std::fs::read(path).unwrap_or_default();
+        let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= MAX_BYTES as u64);
+        let bytes = small
+            .then(|| std::fs::read(path).ok())
+            .flatten()
+            .unwrap_or_default();
         let Some((since, ranges)) = parse_header(&bytes, key, kinds) else {
             return OldCache::default();
         };
@@ -252,16 +256,39 @@ pub enum Outcome {
 /// The cache being rebuilt as `check` goes: what each kind's files gave.
 pub struct NewCache {
     sections: Vec<Vec<Outcome>>,
+    /// Bytes of fresh entries held so far.
+    held: usize,
+    /// The tree is too big for the cache: nothing is kept and nothing is saved.
+    pub too_big: bool,
 }
+
+/// The largest cache kept (about 470,000 records): the cache is read whole, so past this a
+/// warm `check` would hold more memory than the 200 MB every command keeps to. Bigger trees
+/// are checked without it, streaming as before.
+pub const MAX_BYTES: usize = 64 << 20;
 
 impl NewCache {
     pub fn new(kinds: usize) -> NewCache {
         NewCache {
             sections: (0..kinds).map(|_| Vec::new()).collect(),
+            held: 0,
+            too_big: false,
         }
     }
 
     pub fn push(&mut self, kind: usize, outcome: Outcome) {
+        if self.too_big {
+            return;
+        }
+        self.held += match &outcome {
+            Outcome::Fresh(raw) => raw.len(),
+            _ => 0,
+        };
+        if self.held > MAX_BYTES {
+            self.too_big = true;
+            self.sections = Vec::new();
+            return;
+        }
         self.sections[kind].push(outcome);
     }
 
@@ -645,6 +672,18 @@ mod tests {
                 assert!(decode(rel, &bytes[..cut]).is_none(), "cut at {cut}");
             }
         }
+    }
+
+    #[test]
+    fn a_tree_too_big_for_the_cache_keeps_nothing() {
+        let mut new = NewCache::new(1);
+        let big = vec![0u8; MAX_BYTES / 2 + 1].into_boxed_slice();
+        new.push(0, Outcome::Fresh(big.clone()));
+        assert!(!new.too_big);
+        new.push(0, Outcome::Fresh(big));
+        assert!(new.too_big && new.sections.is_empty());
+        new.push(0, Outcome::Reused(0));
+        assert!(new.sections.is_empty(), "nothing more is held");
     }
 
     #[test]
