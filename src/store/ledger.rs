@@ -169,6 +169,9 @@ impl Txn<'_> {
     /// Files a new entry; an entry is never replaced.
     pub fn add_entry(&mut self, e: &Entry) -> Result<()> {
         e.validate()?;
+        let days = self.store().ledger_days()?;
+        self.store()
+            .refuse_dated_id_in_use(&e.id, e.date, days, Store::ledger_rel)?;
         self.put(&Store::ledger_rel(e.date, &e.id), e, Mode::CreateNew)
     }
 

@@ -108,6 +108,29 @@ impl Store {
         Ok(store)
     }
 
+    /// A new dated record (appointment, ledger entry) is filed under its day, so no-clobber
+    /// creation only guards that one day: an ID drawn twice (40 random bits: about one
+    /// collision per million records) could land in another day's folder. Refused before
+    /// writing, one existence check per day folder; running the command again draws a new ID.
+    pub fn refuse_dated_id_in_use(
+        &self,
+        id: &Id,
+        day: chrono::NaiveDate,
+        days: impl IntoIterator<Item = chrono::NaiveDate>,
+        rel: fn(chrono::NaiveDate, &Id) -> PathBuf,
+    ) -> Result<()> {
+        for other in days {
+            if other != day && self.path(&rel(other, id)).exists() {
+                return Err(Error::conflict(format!(
+                    "the new record's ID {id} is already used by {}",
+                    rel(other, id).display()
+                ))
+                .hint("run the command again: it draws a new ID"));
+            }
+        }
+        Ok(())
+    }
+
     /// Finds a date-sharded record (appointment, ledger entry, …) by its ID.
     pub fn find_record(&self, id: &Id) -> Result<PathBuf> {
         let name = format!("{id}.toml");
@@ -587,5 +610,49 @@ mod float_tests {
         let text = "a = \"x.y@example.org\"\nb = 1980-04-02\nc = 2026-11-27T10:30:00.5-05:00\nd = 42\ne = -7\nf = [\"n.e\"]\n";
         let t: toml::Table = parse_toml(Path::new("x.toml"), text.as_bytes()).unwrap();
         assert_eq!(t.len(), 6);
+    }
+}
+
+#[cfg(test)]
+mod dated_id_tests {
+    use super::*;
+    use crate::domain::id::IdKind;
+    use crate::domain::schedule::Appointment;
+
+    #[test]
+    fn a_new_appointment_whose_id_another_day_holds_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let office = Office::new("Test Clinic", "America/New_York").unwrap();
+        let options = Options {
+            user: "t".into(),
+            commit: false,
+        };
+        let store = Store::init(&dir.path().join("r"), office, options, false).unwrap();
+        let id = Id::generate(IdKind::Appointment);
+        let patient = Id::generate(IdKind::Patient);
+        let visit = |day: u32| {
+            let start =
+                chrono::DateTime::parse_from_rfc3339(&format!("2026-12-{day:02}T09:00:00-05:00"))
+                    .unwrap();
+            let end = start + chrono::Duration::minutes(15);
+            Appointment::booked(id.clone(), patient.clone(), "dr-a", "follow-up", start, end)
+        };
+        let mut txn = store.begin().unwrap();
+        txn.save_appointment(&visit(1), Mode::CreateNew).unwrap();
+        let err = txn
+            .save_appointment(&visit(2), Mode::CreateNew)
+            .unwrap_err();
+        assert!(
+            err.message.contains("is already used by"),
+            "{}",
+            err.message
+        );
+        assert!(
+            !store
+                .path(&Store::appointment_rel(visit(2).date(), &id))
+                .exists()
+        );
+        // Rewriting the record on its own day is not a new record.
+        txn.save_appointment(&visit(1), Mode::Replace).unwrap();
     }
 }

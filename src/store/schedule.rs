@@ -195,6 +195,15 @@ impl Store {
 impl Txn<'_> {
     pub fn save_appointment(&mut self, a: &Appointment, mode: Mode) -> Result<()> {
         a.validate()?;
+        if mode == Mode::CreateNew {
+            let days = years(self.store())?
+                .into_iter()
+                .map(|y| day_dirs(self.store(), y))
+                .collect::<Result<Vec<_>>>()?;
+            let days = days.into_iter().flatten().map(|(date, _)| date);
+            self.store()
+                .refuse_dated_id_in_use(&a.id, a.date(), days, Store::appointment_rel)?;
+        }
         self.put(&Store::appointment_rel(a.date(), &a.id), a, mode)
     }
 }
