@@ -233,17 +233,6 @@ fn check_fix_repairs_and_leaves_a_consistent_cache() {
     assert_eq!(after.1.trim(), "[]");
 }
 
-/// Runs git in the records tree.
-fn git(c: &Clinic, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(c.path(""))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-}
-
 #[test]
 fn git_is_asked_again_whenever_the_tree_or_the_repository_changed() {
     let c = clinic();
@@ -271,7 +260,7 @@ fn git_is_asked_again_whenever_the_tree_or_the_repository_changed() {
     );
     let edited = same_with_and_without_cache(&c, "edited in place");
     assert!(edited.1.contains("not committed"), "{}", edited.1);
-    git(&c, &["checkout", "--", "."]);
+    git(&c.root, &["checkout", "--", "."]);
     fs::set_permissions(&patient, fs::Permissions::from_mode(0o600)).unwrap();
     settle();
     assert_eq!(report(&c), clean, "back to clean");
@@ -300,10 +289,10 @@ fn git_is_asked_again_whenever_the_tree_or_the_repository_changed() {
     settle();
     let added = report(&c);
     assert_eq!(added.0, 0, "{added:?}");
-    git(&c, &["reset", "--soft", "HEAD~1"]);
+    git(&c.root, &["reset", "--soft", "HEAD~1"]);
     let reset = same_with_and_without_cache(&c, "branch moved");
     assert!(reset.1.contains("not committed"), "{}", reset.1);
-    git(&c, &["commit", "-q", "-m", "Add patient."]);
+    git(&c.root, &["commit", "-q", "-m", "Add patient."]);
     settle();
     assert_eq!(report(&c).0, 0);
 
@@ -313,7 +302,7 @@ fn git_is_asked_again_whenever_the_tree_or_the_repository_changed() {
         .into_iter()
         .find(|f| f.starts_with("payers/"))
         .unwrap();
-    git(&c, &["rm", "-q", "--cached", &rel]);
+    git(&c.root, &["rm", "-q", "--cached", &rel]);
     let unstaged = same_with_and_without_cache(&c, "index changed");
     assert!(unstaged.1.contains(&rel), "{}", unstaged.1);
 }
