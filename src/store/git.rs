@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 use crate::store::fault;
-use crate::store::git_fast::{SPLIT_CONFIG, Small, commit_small, keep_index_split};
+use crate::store::git_fast::{Direct, SPLIT_CONFIG, commit_direct, keep_index_split};
 
 pub fn is_repo(root: &Path) -> bool {
     root.join(".git").exists()
@@ -119,14 +119,14 @@ pub fn init(root: &Path, user: &str) -> Result<()> {
 /// Commits exactly `paths` (relative to `root`) with `message`. Does nothing when their
 /// content did not change. Changes someone staged by hand are left staged, not committed.
 ///
-/// A few records on a split index go the small way (`commit_small`), which reads neither the
-/// big shared index nor the tree; everything else goes through git's porcelain.
+/// On a split index the commit goes the direct way (`commit_direct`), which reads neither the
+/// big shared index nor the whole tree; anything unusual goes through git's porcelain.
 pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<()> {
     fault::check("git").map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
     if paths.is_empty() {
         return Ok(());
     }
-    if commit_small(root, user, paths, message)? == Small::Done {
+    if commit_direct(root, user, paths, message)? == Direct::Done {
         return Ok(());
     }
     commit_staged(root, user, paths, message)?;

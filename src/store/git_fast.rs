@@ -1,12 +1,12 @@
-//! The cheap commit: a few records committed without git ever loading the big index.
+//! The direct commit: records committed without git ever loading the big index.
 //!
 //! At 2.8 million files git's index is 200 MB, and every `git update-index` or `git commit`
 //! reads it whole (and the plain index is rewritten whole too): 5 s per booking. Here the new
 //! commit is built by `git fast-import`, which reads only the trees along the changed paths
 //! (root, `patients/`, one shard), and the index stays in step through the small half of
-//! git's split index (`git_index`), so `git status` stays clean. Anything unusual (no split
-//! index, a merge in progress, a detached HEAD, odd path names, many files) makes the caller
-//! take the porcelain way instead.
+//! git's split index (`git_index`), so `git status` stays clean. An import goes the same way, as
+//! one pack. Anything unusual (no split index, a merge in progress, a detached HEAD, odd path
+//! names, a removed file) makes the caller take the porcelain way instead.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -19,9 +19,9 @@ use super::git::{git, operation_in_progress, run};
 use super::git_index::{Delta, Entry, Unusable, blob_oid, hex};
 use crate::error::{Error, Result};
 
-/// Whether the cheap way did the commit.
+/// Whether the direct way did the commit.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Small {
+pub enum Direct {
     Done,
     NotApplicable,
 }
@@ -38,28 +38,23 @@ fn delta_limit() -> usize {
         .unwrap_or(DELTA_LIMIT)
 }
 
-pub fn commit_small(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<Small> {
+pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<Direct> {
     if !paths.iter().all(|p| plain_path(p)) || operation_in_progress(root).is_some() {
-        return Ok(Small::NotApplicable);
+        return Ok(Direct::NotApplicable);
     }
     let git_dir = root.join(".git");
     if !git_dir.is_dir() {
-        return Ok(Small::NotApplicable);
+        return Ok(Direct::NotApplicable);
     }
     let Some(head) = branch_head(root, user) else {
-        return Ok(Small::NotApplicable);
+        return Ok(Direct::NotApplicable);
     };
     let lock = IndexLock::take(&git_dir)?;
-    let bytes = match fs::read(git_dir.join("index")) {
-        Ok(b) => b,
-        Err(_) => return Ok(Small::NotApplicable),
-    };
-    let mut delta = match Delta::parse(&bytes) {
-        Ok(d) => d,
-        Err(Unusable::NotSplit | Unusable::Unknown(_)) => return Ok(Small::NotApplicable),
+    let Ok(mut delta) = Delta::read(&git_dir.join("index")) else {
+        return Ok(Direct::NotApplicable);
     };
     let Some(entries) = index_entries(root, paths)? else {
-        return Ok(Small::NotApplicable);
+        return Ok(Direct::NotApplicable);
     };
 
     let mut import = FastImport::start(root, user)?;
@@ -91,7 +86,7 @@ pub fn commit_small(root: &Path, user: &str, paths: &[PathBuf], message: &str) -
         let _ = fold_index(root, user);
     }
     housekeep(root, user);
-    Ok(Small::Done)
+    Ok(Direct::Done)
 }
 
 /// `git commit` runs `git gc --auto`, which packs the loose objects once there are about 6,700
@@ -132,12 +127,9 @@ fn index_entries(root: &Path, paths: &[PathBuf]) -> Result<Option<Vec<Entry>>> {
 /// to false), and fold a grown small index into a new shared one, so that the next commits
 /// can go the cheap way.
 pub fn keep_index_split(root: &Path, user: &str) -> Result<()> {
-    let Ok(bytes) = fs::read(root.join(".git/index")) else {
-        return Ok(());
-    };
-    let split = match Delta::parse(&bytes) {
+    let split = match Delta::read(&root.join(".git/index")) {
         Ok(delta) => delta.added() > delta_limit() / 2,
-        Err(Unusable::NotSplit) => !split_turned_off(root, user),
+        Err(Unusable::NotSplit | Unusable::TooBig) => !split_turned_off(root, user),
         Err(Unusable::Unknown(_)) => false,
     };
     if split {

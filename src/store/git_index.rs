@@ -155,11 +155,29 @@ pub struct Delta {
 pub enum Unusable {
     /// Not a split index (or the shared half is not written yet).
     NotSplit,
+    /// Too big to be worth reading here: git's whole unsplit index, or a small half that git
+    /// let grow. Folding it into a new shared index is the cure.
+    TooBig,
     /// Corrupt, truncated, an unknown version, or a required extension this code does not know.
     Unknown(&'static str),
 }
 
+/// A small half past this size is not read: at 20,000 entries it is about 2 MB, and an unsplit
+/// index of a big tree (200 MB) would otherwise be read and hashed only to learn it is unsplit.
+const MAX_SMALL_BYTES: u64 = 64 << 20;
+
 impl Delta {
+    /// Reads and parses `.git/index`; a missing or unreadable file is `Unknown`.
+    pub fn read(path: &std::path::Path) -> Result<Delta, Unusable> {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.len() > MAX_SMALL_BYTES => return Err(Unusable::TooBig),
+            Ok(_) => {}
+            Err(_) => return Err(Unusable::Unknown("no index file")),
+        }
+        let bytes = std::fs::read(path).map_err(|_| Unusable::Unknown("unreadable index"))?;
+        Delta::parse(&bytes)
+    }
+
     pub fn parse(data: &[u8]) -> Result<Delta, Unusable> {
         use Unusable::Unknown;
         if data.len() < 12 + HASH || &data[..4] != b"DIRC" {
@@ -579,6 +597,26 @@ mod tests {
         assert_eq!(tree.children[1].entries, 1);
         let bytes = d.write();
         assert_eq!(Delta::parse(&bytes).unwrap().tree, d.tree);
+    }
+
+    #[test]
+    fn a_big_index_is_not_read_to_learn_it_is_not_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        std::fs::write(&path, delta(4, &["a"]).write()).unwrap();
+        assert!(Delta::read(&path).is_ok());
+        // Sparse: no disk is used, and the size alone must decide.
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(MAX_SMALL_BYTES + 1)
+            .unwrap();
+        assert_eq!(Delta::read(&path), Err(Unusable::TooBig));
+        assert!(matches!(
+            Delta::read(&dir.path().join("missing")),
+            Err(Unusable::Unknown(_))
+        ));
     }
 
     #[test]
