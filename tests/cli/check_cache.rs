@@ -306,3 +306,32 @@ fn git_is_asked_again_whenever_the_tree_or_the_repository_changed() {
     let unstaged = same_with_and_without_cache(&c, "index changed");
     assert!(unstaged.1.contains(&rel), "{}", unstaged.1);
 }
+
+#[test]
+fn a_remembered_clean_status_is_not_asked_again_and_git_s_index_is_left_alone() {
+    let c = clinic();
+    settle();
+    assert_eq!(report(&c).0, 0);
+    assert!(
+        git_note(&c).exists(),
+        "a settled clean status is remembered"
+    );
+    let index = c.path(".git/index");
+    let stamp = || fs::metadata(&index).unwrap().modified().unwrap();
+    let before = stamp();
+    // git writes the command of every process it starts to GIT_TRACE.
+    let trace = c.path("../git-trace.log");
+    let out = c
+        .cmd()
+        .env("GIT_TRACE", &trace)
+        .args(["--format", "json", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let traced = fs::read_to_string(&trace).unwrap_or_default();
+    assert!(
+        !traced.contains(" status"),
+        "git status ran again on an unchanged tree:\n{traced}"
+    );
+    assert_eq!(stamp(), before, "check rewrote git's index");
+}
