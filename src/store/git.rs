@@ -238,7 +238,15 @@ pub fn operation_in_progress(root: &Path) -> Option<&'static str> {
 /// Paths (relative to `root`) that differ from the last commit, new files included.
 pub fn uncommitted(root: &Path, user: &str) -> Result<Vec<PathBuf>> {
     let mut cmd = git(root, user);
-    cmd.args(["status", "--porcelain=v1", "-z", "--untracked-files=all"]);
+    // A status is a read: without this, git rewrites its index after every status (212 MB at
+    // full size), which moves the index's stamp, so `check` could never remember a clean tree.
+    cmd.args([
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+    ]);
     let out = run(cmd, "read the working tree's status")?;
     let mut paths = Vec::new();
     let mut fields = out.split('\0').filter(|f| !f.is_empty());

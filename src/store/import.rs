@@ -31,6 +31,7 @@ impl Txn<'_> {
         batches: impl IntoIterator<Item = Result<Vec<Patient>>>,
         progress: &(dyn Fn() + Sync),
     ) -> Result<usize> {
+        self.write_untracked();
         let (files, keys) = (self.written.len(), self.patient_keys.len());
         let mut dirs = BTreeSet::new();
         let mut made = 0;
