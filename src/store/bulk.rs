@@ -48,6 +48,7 @@ impl Txn<'_> {
             .collect::<Result<_>>()?;
         self.written.extend(written.into_iter().flatten());
         self.bulk = true;
+        self.write_untracked();
         Ok(done.into_inner())
     }
 }

@@ -44,7 +44,7 @@ use crate::store::check_cache::{
 use crate::store::index::now_ns;
 use crate::store::ledger::{LEDGER_DIR, SERVICES_FILE};
 use crate::store::schedule::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR};
-use crate::store::{OFFICE_FILE, STATE_DIR, Store, git, parse_toml};
+use crate::store::{OFFICE_FILE, STATE_DIR, Store, clean_note, git, parse_toml};
 
 /// A record kind as `check` sees it.
 pub trait Checked: DeserializeOwned {
@@ -421,13 +421,12 @@ impl Store {
         let idle = locked || self.lock_is_free();
         // The walk of every file comes first: its fingerprint says whether git must be asked.
         let (file_problems, tree_print) = self.check_files(locked, idle)?;
-        let git_print = self.is_git().then(|| git_print(self.root()));
-        let note = cache_dir(self).join(check_cache::GIT_FILE);
+        let git_print = self.is_git().then(|| clean_note::git_print(self.root()));
+        let started = now_ns();
         let known_clean = git_print
             .as_ref()
-            .is_some_and(|g| check_cache::git_known_clean(&note, &tree_print, g));
+            .is_some_and(|g| clean_note::known_clean(self, &tree_print, g, started));
         // git status reads every file too: let it run beside the record checks.
-        let started = now_ns();
         let status = (self.is_git() && !known_clean).then(|| {
             let (root, user) = (self.root().to_path_buf(), self.options.user.clone());
             std::thread::spawn(move || git::uncommitted(&root, &user))
@@ -454,7 +453,7 @@ impl Store {
                         .join()
                         .unwrap_or_else(|_| Err(Error::internal("reading git's status failed")))?;
                     if let Some(g) = &git_print {
-                        check_cache::note_git(&note, found.is_empty(), started, &tree_print, g);
+                        clean_note::note_status(self, found.is_empty(), started, &tree_print, g);
                     }
                     found
                 }
@@ -919,7 +918,7 @@ impl Store {
     /// Deletes the check cache and the remembered git status; the next `check` rebuilds them.
     pub fn remove_check_cache(&self) -> Result<()> {
         let dir = cache_dir(self);
-        for name in [check_cache::FILE, check_cache::GIT_FILE] {
+        for name in [check_cache::FILE, clean_note::FILE] {
             let path = dir.join(name);
             match fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -1139,54 +1138,6 @@ fn cache_dir(store: &Store) -> PathBuf {
 
 fn cache_path(store: &Store) -> PathBuf {
     cache_dir(store).join(check_cache::FILE)
-}
-
-/// The stamps of what `git status` reads besides the tree: the index, HEAD and the branches,
-/// (not the `.git` folder itself: every `git status` makes and removes `index.lock` there)
-/// the repository's settings and ignore rules, and the user's and system's git settings. (An
-/// ignore file named by `core.excludesFile` elsewhere is not watched: it could only hide
-/// files, and a clean status is all that is remembered.)
-fn git_print(root: &Path) -> Print {
-    let git = root.join(".git");
-    let mut paths: Vec<PathBuf> = [
-        "index",
-        "HEAD",
-        "packed-refs",
-        "config",
-        "info/exclude",
-        "refs/heads",
-    ]
-    .iter()
-    .map(|p| git.join(p))
-    .collect();
-    if let Ok(head) = fs::read_to_string(git.join("HEAD"))
-        && let Some(branch) = head.trim().strip_prefix("ref: ")
-    {
-        paths.push(git.join(branch));
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let xdg = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".config")));
-    paths.extend(home.map(|h| h.join(".gitconfig")));
-    paths.extend(
-        xdg.iter()
-            .flat_map(|x| [x.join("git/config"), x.join("git/ignore")]),
-    );
-    paths.push(PathBuf::from("/etc/gitconfig"));
-    let mut print = Print::default();
-    for p in paths {
-        match fs::symlink_metadata(&p) {
-            Ok(meta) => print.add(p.as_os_str().as_bytes(), &meta),
-            // A file that appears later changes the sum too.
-            Err(_) => print.sum = print.sum.wrapping_add(checksum_of_missing(&p)),
-        }
-    }
-    print
-}
-
-fn checksum_of_missing(p: &Path) -> u64 {
-    crate::store::codec::checksum(p.as_os_str().as_bytes()).rotate_left(7)
 }
 
 fn is_temp(name: &std::ffi::OsStr) -> bool {

@@ -599,11 +599,7 @@ fn copy_range(file: &File, mut from: u64, to: u64, out: &mut impl Write) -> std:
     Ok(())
 }
 
-// ---- git's answer, when nothing it reads has changed ----
-
-/// The file that remembers a clean `git status`.
-pub const GIT_FILE: &str = "check-git.bin";
-const GIT_MAGIC: &[u8; 8] = b"FDCHKG01";
+// ---- fingerprints, for remembering git's answer (see `clean_note.rs`) ----
 
 /// A fingerprint of a set of files' stat data: the sum of one hash per file, so it can be
 /// gathered on all cores in any order, and the newest time seen (for the racy rule).
@@ -617,17 +613,12 @@ impl Print {
     /// Adds one file: its path and everything `lstat` says that an edit, a chmod, a
     /// replacement or a rename would move.
     pub fn add(&mut self, path: &[u8], meta: &std::fs::Metadata) {
-        let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
-        let mtime = ns(meta.mtime(), meta.mtime_nsec());
-        let ctime = ns(meta.ctime(), meta.ctime_nsec());
-        let mut w = Writer::with_capacity(path.len() + 40);
-        w.buf.extend_from_slice(path);
-        w.u32(meta.mode());
-        w.u64(meta.len());
-        w.i64(mtime);
-        w.i64(ctime);
-        w.u64(meta.ino());
-        self.sum = self.sum.wrapping_add(checksum(&w.buf));
+        use crate::store::clean_note::{contribution, ns};
+        self.sum = self.sum.wrapping_add(contribution(path, meta));
+        let (mtime, ctime) = (
+            ns(meta.mtime(), meta.mtime_nsec()),
+            ns(meta.ctime(), meta.ctime_nsec()),
+        );
         self.newest = self.newest.max(mtime).max(ctime);
     }
 
@@ -636,35 +627,6 @@ impl Print {
         self.newest = self.newest.max(other.newest);
         self
     }
-}
-
-/// True when the last `git status` found nothing uncommitted and neither the tree (`tree`,
-/// every file and folder but `.git` and the state folder) nor what git reads (`git`) has
-/// changed since: asking git again would give the same empty answer.
-pub fn git_known_clean(path: &Path, tree: &Print, git: &Print) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
-        return false;
-    };
-    let Some(body) = crate::store::codec::unseal(GIT_MAGIC, &bytes) else {
-        return false;
-    };
-    let mut r = Reader::new(body);
-    r.u64() == Some(tree.sum) && r.u64() == Some(git.sum) && r.at_end()
-}
-
-/// Remembers that `git status`, started at `started` (ns), found nothing: only when every
-/// stamp is older than two seconds before it, so no edit can hide in the same clock tick.
-pub fn note_git(path: &Path, clean: bool, started: i64, tree: &Print, git: &Print) {
-    let settled = tree.newest.max(git.newest) < started.saturating_sub(SETTLE_NS);
-    if !(clean && settled) {
-        let _ = std::fs::remove_file(path);
-        return;
-    }
-    let mut w = Writer::with_capacity(16);
-    w.u64(tree.sum);
-    w.u64(git.sum);
-    let bytes = crate::store::codec::seal(GIT_MAGIC, &w.buf);
-    let _ = crate::store::atomic::write_unsynced(path, &bytes, crate::store::atomic::Mode::Replace);
 }
 
 // ---- one file's result ----

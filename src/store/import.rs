@@ -29,6 +29,7 @@ impl Txn<'_> {
         patients: &[Patient],
         progress: &(dyn Fn() + Sync),
     ) -> Result<()> {
+        self.write_untracked();
         let store = self.store;
         let rels: Vec<PathBuf> = patients.iter().map(|p| Store::patient_rel(&p.id)).collect();
         let (placed, failed) = in_parallel(patients, |i, p| {

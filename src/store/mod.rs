@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod bulk;
 pub mod check;
 pub mod check_cache;
+pub mod clean_note;
 pub mod codec;
 pub mod fast_toml;
 pub mod fault;
@@ -195,6 +196,7 @@ impl Store {
             written: Vec::new(),
             bulk: false,
             patient_keys: Vec::new(),
+            clean_note: clean_note::Tracker::start(self),
         })
     }
 
@@ -346,6 +348,9 @@ pub struct Txn<'s> {
     bulk: bool,
     /// Duplicate-guard keys of the patients saved, added to the index when the lock is released.
     patient_keys: Vec<(u64, String)>,
+    /// Moves `check`'s note of a clean tree along with this transaction's commit; None when
+    /// there is no note, or a write went around it (the next `check` then asks git).
+    clean_note: Option<clean_note::Tracker>,
 }
 
 impl Drop for Txn<'_> {
@@ -373,9 +378,21 @@ impl Txn<'_> {
                     .components()
                     .any(|c| matches!(c, std::path::Component::ParentDir))
         );
+        if let Some(t) = &mut self.clean_note {
+            t.before_write(self.store, rel);
+        }
         atomic::write(&self.store.path(rel), bytes, mode)?;
+        if let Some(t) = &mut self.clean_note {
+            t.wrote(rel, bytes);
+        }
         self.written.push(rel.to_path_buf());
         Ok(())
+    }
+
+    /// Files are about to be written without [`Txn::put_bytes`]: `check`'s note of a clean
+    /// tree is not moved along, so the next `check` asks git.
+    fn write_untracked(&mut self) {
+        self.clean_note = None;
     }
 
     pub fn save_patient(&mut self, p: &Patient, mode: Mode) -> Result<()> {
@@ -401,7 +418,7 @@ impl Txn<'_> {
     /// Ends the transaction with one commit (when the tree is a git repository and commits are
     /// on). The files are already safely written; a git failure is reported as a warning so a
     /// retry does not write the record twice.
-    pub fn commit(self, message: &str) -> Result<()> {
+    pub fn commit(mut self, message: &str) -> Result<()> {
         let store = self.store;
         if self.bulk {
             bulk::sync_tree(&store.root)?;
@@ -414,6 +431,11 @@ impl Txn<'_> {
         } else {
             git::commit(&store.root, &store.options.user, &self.written, message)
         };
+        if result.is_ok()
+            && let Some(t) = self.clean_note.take()
+        {
+            t.committed(store);
+        }
         if let Err(e) = result {
             eprintln!(
                 "frontdesk: warning: the change is saved but not committed: {}",

@@ -368,3 +368,124 @@ fn a_remembered_clean_status_is_not_asked_again_and_git_s_index_is_left_alone() 
     );
     assert_eq!(stamp(), before, "check rewrote git's index");
 }
+
+/// `check`'s report, and whether it ran `git status` (git writes every command it starts to
+/// GIT_TRACE).
+fn report_tracing_git(c: &Clinic) -> ((i32, String, String), bool) {
+    let trace = c.path("../git-trace.log");
+    fs::remove_file(&trace).ok();
+    let out = c
+        .cmd()
+        .env("GIT_TRACE", &trace)
+        .args(["--format", "json", "check"])
+        .output()
+        .unwrap();
+    let traced = fs::read_to_string(&trace).unwrap_or_default();
+    let report = report(c);
+    assert_eq!(out.status.code(), Some(report.0), "{out:?}");
+    (report, traced.contains(" status"))
+}
+
+/// The first patient's ID in the clinic.
+fn first_patient(c: &Clinic) -> String {
+    let file = nth_file(c, "patients/", 0);
+    file.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn frontdesk_s_own_commits_keep_the_clean_note_so_check_asks_git_nothing() {
+    let c = clinic();
+    settle();
+    assert_eq!(report(&c).0, 0);
+    let p = first_patient(&c);
+    // New files in new and existing folders, a file replaced, a ledger entry in a new day.
+    c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Ann",
+        "--last",
+        "Lee",
+        "--dob",
+        "1970-03-04",
+        "--sex",
+        "F",
+    ]);
+    c.ok(&["patient", "update", &p, "--notes", "called about the bill"]);
+    c.ok(&[
+        "pay",
+        "collect",
+        "--patient",
+        &p,
+        "--amount",
+        "12.50",
+        "--method",
+        "cash",
+    ]);
+    let (after, asked) = report_tracing_git(&c);
+    assert!(!asked, "git status ran after frontdesk's own commits");
+    assert_eq!(after.0, 0, "{after:?}");
+    // The same answer git gives.
+    fs::remove_file(git_note(&c)).unwrap();
+    let (fresh, asked) = report_tracing_git(&c);
+    assert!(asked);
+    assert_eq!(fresh, after);
+
+    // A file edited by hand right after a frontdesk commit is seen: git is asked.
+    settle();
+    assert_eq!(report(&c).0, 0);
+    c.ok(&["patient", "update", &p, "--notes", "called again"]);
+    let other = nth_file(&c, "patients/", 1);
+    let text = fs::read_to_string(&other).unwrap();
+    fs::write(&other, format!("{text}\n")).unwrap();
+    let (edited, asked) = report_tracing_git(&c);
+    assert!(asked, "an edit by hand must send check to git");
+    assert!(edited.1.contains("not committed"), "{}", edited.1);
+    git(&c.root, &["checkout", "--", "."]);
+    fs::set_permissions(&other, fs::Permissions::from_mode(0o600)).unwrap();
+
+    // A change staged by hand after a frontdesk commit is seen.
+    settle();
+    assert_eq!(report(&c).0, 0);
+    c.ok(&["patient", "update", &p, "--notes", "third call"]);
+    let text = fs::read_to_string(&other).unwrap();
+    fs::write(&other, format!("{text}\n")).unwrap();
+    git(&c.root, &["add", "--", "."]);
+    fs::write(&other, &text).unwrap();
+    let (staged, asked) = report_tracing_git(&c);
+    assert!(asked, "a staged change must send check to git");
+    assert!(staged.1.contains("not committed"), "{}", staged.1);
+}
+
+#[test]
+fn a_git_change_before_a_frontdesk_commit_drops_the_note() {
+    let c = clinic();
+    settle();
+    assert_eq!(report(&c).0, 0);
+    // Staged by hand, then frontdesk commits something else: the staged file is not in the
+    // tree's fingerprint, only in git's, which the transaction must not carry over.
+    let other = nth_file(&c, "patients/", 1);
+    let text = fs::read_to_string(&other).unwrap();
+    fs::write(&other, format!("{text}\n")).unwrap();
+    git(&c.root, &["add", "--", "."]);
+    fs::write(&other, &text).unwrap();
+    fs::set_permissions(&other, fs::Permissions::from_mode(0o600)).unwrap();
+    c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Bo",
+        "--last",
+        "Ng",
+        "--dob",
+        "1981-05-06",
+        "--sex",
+        "M",
+    ]);
+    let (after, asked) = report_tracing_git(&c);
+    assert!(
+        asked,
+        "the note must not survive a change git saw before the commit"
+    );
+    assert!(after.1.contains("not committed"), "{}", after.1);
+}
