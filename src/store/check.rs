@@ -37,8 +37,10 @@ use crate::domain::schedule::waitlist::{self, WaitlistEntry};
 use crate::domain::schedule::{Provider, Room, provider, room};
 use crate::domain::service::{self, FeeSchedule};
 use crate::error::{Error, Result};
-use crate::store::atomic::{self, TEMP_PREFIX};
-use crate::store::check_cache::{self, NewCache, OldCache, Outcome, Print, Stamp};
+use crate::store::atomic::TEMP_PREFIX;
+use crate::store::check_cache::{
+    self, CacheWriter, OldCache, Print, Section, SectionBuilder, SectionOut, Stamp,
+};
 use crate::store::index::now_ns;
 use crate::store::ledger::{LEDGER_DIR, SERVICES_FILE};
 use crate::store::schedule::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR};
@@ -548,17 +550,20 @@ impl Store {
             })
             .collect();
         let old = &cache.old;
-        let results: Vec<Vec<(Inspected, Outcome)>> = folders
+        let results: Vec<(Vec<Inspected>, SectionOut)> = folders
             .par_iter()
             .map(|files| self.inspect_folder(k, ki, files, old))
             .collect();
-        let mut results = results.into_iter().flatten();
+        let mut results = results.into_iter();
         for step in steps {
             match step {
                 Step::Problem(p) => tally.problems.push(p),
                 Step::Folder(files) => {
-                    for (rel, (result, outcome)) in files.iter().zip(results.by_ref()) {
-                        cache.new.push(ki, outcome);
+                    let Some((inspected, section)) = results.next() else {
+                        continue;
+                    };
+                    cache.new.push(&cache.old, ki, folder_of(&files), section);
+                    for (rel, result) in files.iter().zip(inspected) {
                         match result {
                             Ok((facts, misplaced)) => {
                                 tally.add(rel, facts);
@@ -576,64 +581,71 @@ impl Store {
     }
 
     /// Inspects the files of one folder: each is stat'ed by name relative to the open folder,
-    /// and read only when the cache holds no entry for that exact stamp.
+    /// and read only when the folder's cache section holds an entry for that exact stamp.
+    /// Also gives the folder's section for the next cache.
     fn inspect_folder(
         &self,
         k: &Kind,
         ki: usize,
         files: &[PathBuf],
         old: &OldCache,
-    ) -> Vec<(Inspected, Outcome)> {
+    ) -> (Vec<Inspected>, SectionOut) {
         let dir_rel = files
             .first()
             .and_then(|f| f.parent())
             .unwrap_or(Path::new(""));
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let Ok(dfd) = rustix::fs::open(self.path(dir_rel), flags, FsMode::empty()) else {
-            return files
-                .iter()
-                .map(|rel| (self.inspect_file(k, rel), Outcome::Uncached))
-                .collect();
+            let results = files.iter().map(|rel| self.inspect_file(k, rel)).collect();
+            return (results, SectionOut::Nothing);
         };
-        files
+        let section = old.section(ki, folder_of(files));
+        let mut reused = 0;
+        let mut builder = SectionBuilder::default();
+        let results = files
             .iter()
-            .map(|rel| self.inspect_cached(k, ki, &dfd, rel, old))
-            .collect()
+            .map(|rel| {
+                let (result, stamp, hit) = self.inspect_cached(k, &dfd, rel, section.as_ref());
+                reused += usize::from(hit);
+                if let (Some(stamp), Some(name)) = (stamp, rel.file_name()) {
+                    builder.add(name.as_bytes(), &stamp, &result);
+                }
+                result
+            })
+            .collect();
+        let out = match section {
+            Some(s) if reused == s.entry_count() && reused == files.len() => SectionOut::Same(s),
+            _ if builder.is_empty() => SectionOut::Nothing,
+            _ => SectionOut::New(builder.finish()),
+        };
+        (results, out)
     }
 
+    /// One file's result, its stamp when it can be cached, and whether the cache gave it.
     fn inspect_cached(
         &self,
         k: &Kind,
-        ki: usize,
         dfd: &OwnedFd,
         rel: &Path,
-        old: &OldCache,
-    ) -> (Inspected, Outcome) {
+        section: Option<&Section>,
+    ) -> (Inspected, Option<Stamp>, bool) {
         let name = rel.file_name().map(|n| CString::new(n.as_bytes()));
         let Some(Ok(name)) = name else {
-            return (self.inspect_file(k, rel), Outcome::Uncached);
+            return (self.inspect_file(k, rel), None, false);
         };
         // The stamp is taken before the read: a change after it moves the stamp.
         let stamp = stat_regular(dfd, &name);
-        let key = rel.to_str();
-        if let (Some(stamp), Some(key)) = (&stamp, key)
-            && let Some(i) = old.lookup(ki, key, stamp)
-            && let Some(result) = check_cache::decode(rel, old.payload(ki, i))
+        if let (Some(stamp), Some(section)) = (&stamp, section)
+            && let Some(i) = section.lookup(name.as_bytes(), stamp)
+            && let Some(result) = section.decode(i, rel)
         {
-            return (result, Outcome::Reused(i));
+            return (result, Some(*stamp), true);
         }
         let bytes = match read_at(dfd, &name) {
             Ok(bytes) => bytes,
-            Err(e) => return (Err(cannot_read(&self.path(rel), rel, e)), Outcome::Uncached),
+            Err(e) => return (Err(cannot_read(&self.path(rel), rel, e)), None, false),
         };
-        let result = (k.inspect)(rel, &bytes, &self.office);
-        let outcome = match (stamp, key, check_cache::encode(&result)) {
-            (Some(stamp), Some(key), Some(payload)) => {
-                Outcome::Fresh(check_cache::entry(key, &stamp, &payload))
-            }
-            _ => Outcome::Uncached,
-        };
-        (result, outcome)
+        ((k.inspect)(rel, &bytes, &self.office), stamp, false)
     }
 
     fn inspect_file(&self, k: &Kind, rel: &Path) -> Inspected {
@@ -1070,12 +1082,20 @@ fn read_at(dfd: &OwnedFd, name: &CStr) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The check cache during one run: the entries on disk and the ones being made.
+/// The folder a group of files shares, as the cache names it.
+fn folder_of(files: &[PathBuf]) -> &[u8] {
+    files
+        .first()
+        .and_then(|f| f.parent())
+        .map_or(&[][..], |d| d.as_os_str().as_bytes())
+}
+
+/// The check cache during one run: the cache on disk and the one being written.
 struct CacheRun {
     key: u64,
     scanned_at: i64,
     old: OldCache,
-    new: NewCache,
+    new: CacheWriter,
 }
 
 impl CacheRun {
@@ -1087,20 +1107,19 @@ impl CacheRun {
             key,
             scanned_at: now_ns(),
             old: OldCache::load(&path, key, KINDS.len()),
-            new: NewCache::new(KINDS.len()),
+            new: CacheWriter::new(&cache_dir(store)),
         }
     }
 
-    /// Writes the cache when it changed and no command is writing (a failure to write it
-    /// only costs speed next time).
-    fn save(&self, store: &Store, locked: bool) {
-        if self.new.too_big {
-            let _ = fs::remove_file(cache_path(store));
+    /// Puts the new cache in place when it changed and no command is writing (a failure to
+    /// write it only costs speed next time).
+    fn save(self, store: &Store, locked: bool) {
+        let Some(tmp) = self
+            .new
+            .finish(&self.old, self.key, self.scanned_at, KINDS.len())
+        else {
             return;
-        }
-        if !self.new.differs(&self.old) {
-            return;
-        }
+        };
         let _guard = if locked {
             None
         } else {
@@ -1109,13 +1128,7 @@ impl CacheRun {
                 _ => return,
             }
         };
-        let bytes = self.new.assemble(&self.old, self.key, self.scanned_at);
-        let path = cache_path(store);
-        if let Some(dir) = path.parent()
-            && atomic::create_dirs(dir).is_ok()
-        {
-            let _ = atomic::write_unsynced(&path, &bytes, atomic::Mode::Replace);
-        }
+        let _ = tmp.persist(cache_path(store));
     }
 }
 

@@ -214,6 +214,39 @@ fn hand_edits_behind_the_cache_are_all_seen() {
     assert_eq!(report(&c), before);
 }
 
+/// Where the cache's table of contents starts (after every folder's section).
+fn toc_offset(bytes: &[u8]) -> usize {
+    let at = bytes.len() - 28;
+    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize
+}
+
+#[test]
+fn a_corrupt_section_costs_only_its_folder() {
+    let c = clinic();
+    settle();
+    let first = report(&c);
+    let bytes = fs::read(cache(&c)).unwrap();
+    let toc = toc_offset(&bytes);
+    // A byte in the middle of the sections: one folder's section fails its checksum.
+    let mid = toc / 2;
+    let mut bad = bytes.clone();
+    bad[mid] ^= 0x41;
+    fs::write(cache(&c), &bad).unwrap();
+    assert_eq!(report(&c), first);
+    let rebuilt = fs::read(cache(&c)).unwrap();
+    assert_eq!(toc_offset(&rebuilt), toc);
+    assert!(
+        rebuilt[..toc] == bytes[..toc],
+        "that folder's section is made again, every other one is kept as it was"
+    );
+    // A table of contents that does not add up: the whole cache is made again.
+    let mut bad = rebuilt.clone();
+    bad[toc + 3] ^= 0x41;
+    fs::write(cache(&c), &bad).unwrap();
+    assert_eq!(report(&c), first);
+    assert_eq!(fs::read(cache(&c)).unwrap()[..toc], bytes[..toc]);
+}
+
 #[test]
 fn check_fix_repairs_and_leaves_a_consistent_cache() {
     let c = clinic();
