@@ -280,6 +280,11 @@ impl Delta {
         entries.reverse();
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         entries.dedup_by(|later, first| later.name == first.name);
+        if self.entries.is_empty() {
+            // Nothing to merge with (a first commit into a fresh small index): no copy.
+            self.entries = entries;
+            return;
+        }
         let start = self.replacing();
         let added = self.entries.split_off(start);
         // Merged straight into place: one more list of 100,000 entries after an import is
@@ -566,20 +571,23 @@ mod tests {
     #[test]
     fn upsert_all_matches_one_upsert_after_another() {
         let names: Vec<String> = (0..40).map(|i| format!("p/{:02}", (i * 7) % 23)).collect();
-        let mut one_by_one = delta(4, &["", "p/05", "p/30", "q"]);
-        let mut all = one_by_one.clone();
-        let entries: Vec<Entry> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let mut e = entry(n);
-                e.oid = [i as u8; HASH];
-                e
-            })
-            .collect();
-        entries.iter().cloned().for_each(|e| one_by_one.upsert(e));
-        all.upsert_all(entries);
-        assert_eq!(all, one_by_one);
+        // With entries to merge with, and with none (a fresh small index).
+        for before in [&["", "p/05", "p/30", "q"][..], &[]] {
+            let mut one_by_one = delta(4, before);
+            let mut all = one_by_one.clone();
+            let entries: Vec<Entry> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let mut e = entry(n);
+                    e.oid = [i as u8; HASH];
+                    e
+                })
+                .collect();
+            entries.iter().cloned().for_each(|e| one_by_one.upsert(e));
+            all.upsert_all(entries);
+            assert_eq!(all, one_by_one, "{before:?}");
+        }
     }
 
     #[test]
