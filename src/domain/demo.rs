@@ -51,6 +51,23 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A bijection of 40-bit numbers that looks random (a four-round Feistel network keyed by
+/// `key`): distinct ordinals give distinct IDs, where random draws would give about one
+/// shared ID per million dated records, which `check` rightly reports.
+fn scramble40(ordinal: u64, key: u64) -> u64 {
+    const HALF: u64 = (1 << 20) - 1;
+    let (mut left, mut right) = ((ordinal >> 20) & HALF, ordinal & HALF);
+    for round in 0..4u64 {
+        let f = splitmix(right ^ splitmix(key ^ round)) & HALF;
+        (left, right) = (right, left ^ f);
+    }
+    (left << 20) | right
+}
+
+/// Visits per provider-day and ledger entries per visit that dated IDs have room for.
+const VISIT_SLOTS: u64 = 32;
+const ENTRY_SLOTS: u64 = 8;
+
 /// Patient `n`'s ID (the first draw of its stream), without building the rest of the record.
 pub fn patient_id(seed: u64, n: u64) -> Id {
     Id::generate_with(IdKind::Patient, &mut rng_for(seed, Stream::Patient, n))
@@ -611,6 +628,7 @@ fn coverages(rng: &mut StdRng, age: u32, now: DateTime<FixedOffset>) -> Vec<Cove
 
 /// Visits a provider sees on a full day.
 pub const VISITS_PER_DAY: u64 = 20;
+const _: () = assert!(VISITS_PER_DAY <= VISIT_SLOTS);
 const DAY_START_MIN: i64 = 7 * 60 + 30;
 const DAY_END_MIN: i64 = 18 * 60;
 const LUNCH: (i64, i64) = (12 * 60, 13 * 60);
@@ -813,9 +831,11 @@ impl Schedule {
             let end = self.at(date, minute + minutes as i64);
             let room = (key != "telehealth").then(|| format!("exam-{}", provider_ix + 1));
             let k = self.pick_patient(&mut rng);
-            let appointment = self.visit(&mut rng, k, key, start, end, provider_ix, room);
+            let ordinal = unit * VISIT_SLOTS + out.len() as u64;
+            let id = self.dated_id(IdKind::Appointment, ordinal);
+            let appointment = self.visit(&mut rng, id, k, key, start, end, provider_ix, room);
             let ledger = if appointment.status == AppointmentStatus::Fulfilled {
-                self.visit_ledger(&mut rng, k, &appointment)
+                self.visit_ledger(&mut rng, k, &appointment, ordinal)
             } else {
                 Vec::new()
             };
@@ -837,10 +857,17 @@ impl Schedule {
             .fixed_offset()
     }
 
+    /// The ID of the dated record numbered `ordinal`: unique within its kind and seed.
+    fn dated_id(&self, kind: IdKind, ordinal: u64) -> Id {
+        debug_assert!(ordinal < 1 << 40);
+        Id::from_bits(kind, scramble40(ordinal, self.seed ^ kind.letter() as u64))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn visit(
         &self,
         rng: &mut StdRng,
+        id: Id,
         patient_n: u64,
         kind: &str,
         start: DateTime<FixedOffset>,
@@ -850,7 +877,7 @@ impl Schedule {
     ) -> Appointment {
         let booked_at = start - chrono::Duration::days(rng.random_range(1..60));
         let mut a = Appointment::booked(
-            Id::generate_with(IdKind::Appointment, rng),
+            id,
             patient_id(self.seed, patient_n),
             &self.providers[provider_ix],
             kind,
@@ -952,21 +979,30 @@ impl Schedule {
     /// A fulfilled visit's ledger: the charge (to insurance with the co-pay as the patient's
     /// portion, or to a self-pay patient), the co-pay or payment taken at the desk most of the
     /// time, and for most insured visits the insurance payment a few weeks later.
-    fn visit_ledger(&self, rng: &mut StdRng, patient_n: u64, a: &Appointment) -> Vec<LedgerEntry> {
+    fn visit_ledger(
+        &self,
+        rng: &mut StdRng,
+        patient_n: u64,
+        a: &Appointment,
+        visit_ordinal: u64,
+    ) -> Vec<LedgerEntry> {
         let patient = patient(self.seed, patient_n, self.now);
         let &(_, code, description, cents) =
             FEES.iter().find(|f| f.0 == a.kind).unwrap_or(&FEES[0]);
         let fee = Decimal::new(cents, 2);
         let coverage = patient.coverage_on(1, a.start.date_naive());
         let copay = coverage.and_then(|c| c.copay_office).unwrap_or_default();
-        let entry =
-            |rng: &mut StdRng, kind: LedgerKind, amount: Decimal, at: DateTime<FixedOffset>| {
-                let mut e = LedgerEntry::new(kind, a.patient.clone(), amount, at, "demo");
-                e.id = Id::generate_with(IdKind::Transaction, rng);
-                e.appointment = Some(a.id.clone());
-                e
-            };
-        let mut charge = entry(rng, LedgerKind::Charge, fee, a.end);
+        let next_entry = std::cell::Cell::new(visit_ordinal * ENTRY_SLOTS);
+        let entry = |kind: LedgerKind, amount: Decimal, at: DateTime<FixedOffset>| {
+            let mut e = LedgerEntry::new(kind, a.patient.clone(), amount, at, "demo");
+            e.id = self.dated_id(
+                IdKind::Transaction,
+                next_entry.replace(next_entry.get() + 1),
+            );
+            e.appointment = Some(a.id.clone());
+            e
+        };
+        let mut charge = entry(LedgerKind::Charge, fee, a.end);
         charge.services = vec![ServiceLine {
             code: code.into(),
             description: description.into(),
@@ -983,7 +1019,7 @@ impl Schedule {
         let due_now = if coverage.is_some() { copay } else { fee };
         let mut out = vec![charge];
         if !due_now.is_zero() && rng.random_bool(0.8) {
-            let mut pay = entry(rng, LedgerKind::Payment, due_now, a.start);
+            let mut pay = entry(LedgerKind::Payment, due_now, a.start);
             pay.method = Some(*pick(
                 rng,
                 &[Method::Card, Method::Card, Method::Cash, Method::Check],
@@ -999,7 +1035,6 @@ impl Schedule {
         if let Some(c) = coverage.filter(|_| paid_at <= self.now && rng.random_bool(0.85)) {
             let allowed = (fee * Decimal::new(70, 2)).round_dp(2);
             let mut ins = entry(
-                rng,
                 LedgerKind::InsurancePayment,
                 allowed - copay.min(allowed),
                 paid_at,
@@ -1069,6 +1104,35 @@ mod tests {
     fn schedule() -> Schedule {
         let tz: Tz = "America/New_York".parse().unwrap();
         Schedule::new(9, 500, 4, now(), tz)
+    }
+
+    #[test]
+    fn scrambling_forty_bits_never_maps_two_numbers_to_one() {
+        let mut seen = std::collections::HashSet::new();
+        let spread = (0..100_000u64).chain((1 << 40) - 1000..1 << 40);
+        for n in spread {
+            let x = scramble40(n, 7);
+            assert!(x < 1 << 40);
+            assert!(seen.insert(x), "{n} collides");
+        }
+    }
+
+    #[test]
+    fn generated_dated_records_never_share_an_id() {
+        let s = schedule();
+        let mut ids = std::collections::HashSet::new();
+        for unit in 0..3_000 {
+            for v in s.provider_day(unit, u64::MAX) {
+                let a = &v.appointment.id;
+                assert_eq!(&Id::parse(a.as_str()).unwrap(), a);
+                assert!(ids.insert(a.to_string()), "appointment {a} twice");
+                for e in &v.ledger {
+                    assert_eq!(e.appointment.as_ref(), Some(a));
+                    assert!(ids.insert(e.id.to_string()), "entry {} twice", e.id);
+                }
+            }
+        }
+        assert!(ids.len() > 100_000, "{}", ids.len());
     }
 
     #[test]

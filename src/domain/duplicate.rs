@@ -16,10 +16,14 @@ use crate::domain::search::{SearchDoc, fold, within_one_edit};
 /// Folded family name and birth date: people who might be the same share a bucket.
 type Bucket = (String, NaiveDate);
 
+/// Someone known: their folded name tokens and their tag. A boxed slice, sized exactly: an
+/// import holds one per row (100,000).
+type Person<T> = (Box<[String]>, T);
+
 /// Known people, each tagged with what to report when a newcomer matches (an ID, a row).
 pub struct DuplicateGuard<T> {
-    /// Per bucket: each person's folded name tokens and tag.
-    buckets: HashMap<Bucket, Vec<(Vec<String>, T)>>,
+    /// The people of each bucket (nearly always one).
+    buckets: HashMap<Bucket, Vec<Person<T>>>,
 }
 
 impl<T> Default for DuplicateGuard<T> {
@@ -34,10 +38,11 @@ impl<T> DuplicateGuard<T> {
     /// Adds someone known by their folded family name, birth date and folded name tokens
     /// (what the patient index keeps).
     pub fn insert(&mut self, family: String, birth_date: NaiveDate, names: Vec<String>, tag: T) {
-        self.buckets
+        let people = self
+            .buckets
             .entry((family, birth_date))
-            .or_default()
-            .push((names, tag));
+            .or_insert_with(|| Vec::with_capacity(1));
+        people.push((names.into_boxed_slice(), tag));
     }
 
     pub fn insert_patient(&mut self, p: &Patient, tag: T) {

@@ -109,6 +109,17 @@ impl Id {
         Id(s)
     }
 
+    /// The ID whose characters spell the low 40 bits of `bits` (the demo generator numbers
+    /// dated records this way, so no two can share an ID).
+    pub fn from_bits(kind: IdKind, bits: u64) -> Id {
+        let mut s = String::with_capacity(1 + RANDOM_LEN);
+        s.push(kind.letter());
+        for i in (0..RANDOM_LEN).rev() {
+            s.push(ALPHABET[(bits >> (5 * i)) as usize & 31] as char);
+        }
+        Id(s)
+    }
+
     /// Reads an ID typed by a person or found in a file: case-insensitive, I/L read as 1 and
     /// O as 0, hyphens and spaces ignored (`p7k3-qx9m2`). Refuses anything that is not an ID.
     pub fn parse(input: &str) -> Result<Id> {

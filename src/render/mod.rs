@@ -4,7 +4,10 @@
 //! itself produced, so CSV export can neutralise formula-looking text (`=HYPERLINK(…)`) without
 //! mangling a negative balance.
 
+mod stream;
 pub mod templates;
+
+pub use stream::print_rows;
 
 use std::io::{self, IsTerminal, Write};
 
@@ -87,34 +90,23 @@ impl Table {
             Format::Table => self.to_text(),
             Format::Csv => self.to_csv()?,
             Format::Html => self.to_html(),
-            Format::Json => {
-                let rows: Vec<serde_json::Map<String, serde_json::Value>> = self
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        self.headers
-                            .iter()
-                            .map(|h| json_key(h))
-                            .zip(
-                                r.iter()
-                                    .map(|c| serde_json::Value::String(c.text().to_string())),
-                            )
-                            .collect()
-                    })
-                    .collect();
-                let mut s = serde_json::to_string_pretty(&rows)
-                    .map_err(|e| Error::internal(e.to_string()))?;
-                s.push('\n');
-                s
-            }
+            Format::Json => self.to_json()?,
         };
         write_out(&mut out, text.as_bytes())
     }
 
     pub fn to_text(&self) -> String {
+        self.text_for(io::stdout().is_terminal())
+    }
+
+    /// The table laid out for a terminal (wrapped to its width) or for a pipe or file.
+    fn text_for(&self, terminal: bool) -> String {
         let mut t = comfy_table::Table::new();
         t.load_preset(presets::NOTHING)
             .set_content_arrangement(ContentArrangement::Dynamic);
+        if !terminal {
+            t.force_no_tty();
+        }
         if let Some((w, _)) = terminal_width() {
             t.set_width(w);
         }
@@ -131,6 +123,17 @@ impl Table {
             .join("\n");
         s.push('\n');
         s
+    }
+
+    /// A JSON array of objects, one per row, keyed by the headers.
+    pub fn to_json(&self) -> Result<String> {
+        let keys: Vec<String> = self.headers.iter().map(|h| json_key(h)).collect();
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+            self.rows.iter().map(|r| json_row(&keys, r)).collect();
+        let mut s =
+            serde_json::to_string_pretty(&rows).map_err(|e| Error::internal(e.to_string()))?;
+        s.push('\n');
+        Ok(s)
     }
 
     /// A bare HTML table, every cell escaped.
@@ -172,6 +175,17 @@ fn csv_err(e: csv::Error) -> Error {
 
 fn json_key(h: &str) -> String {
     h.to_lowercase().replace([' ', '-'], "_")
+}
+
+/// One row as a JSON object: header keys, every cell a string.
+fn json_row(keys: &[String], row: &[Cell]) -> serde_json::Map<String, serde_json::Value> {
+    keys.iter()
+        .cloned()
+        .zip(
+            row.iter()
+                .map(|c| serde_json::Value::String(c.text().to_string())),
+        )
+        .collect()
 }
 
 fn terminal_width() -> Option<(u16, u16)> {
@@ -230,7 +244,12 @@ pub fn print(text: &str) -> Result<()> {
 
 /// Writes to stdout; a closed pipe (`frontdesk … | head`) ends the program quietly.
 fn write_out(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
-    match out.write_all(bytes).and_then(|_| out.flush()) {
+    io_result(out.write_all(bytes).and_then(|_| out.flush()))
+}
+
+/// The result of a write to stdout: a closed pipe ends the program quietly.
+fn io_result(r: io::Result<()>) -> Result<()> {
+    match r {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => Err(Error::internal(format!("cannot write output: {e}"))),

@@ -73,12 +73,22 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
             tree.invalidate(&entry.name);
         }
     }
-    delta.upsert_all(entries.clone());
+    // What the commit needs of each entry (its name is its path): the entries themselves go
+    // to the index, rather than a copy of 100,000 of them after an import.
+    let blobs: Vec<Blob> = entries
+        .iter()
+        .map(|e| Blob {
+            mode: mode_of(e),
+            oid: e.oid,
+        })
+        .collect();
+    delta.upsert_all(entries);
     let fold = delta.added() > delta_limit();
     // The index first: should the commit then fail, the change is staged, as with `git add`.
     lock.write(&delta.write())?;
+    drop(delta);
     if changed {
-        import.commit(root, &head, user, message, &entries)?;
+        import.commit(root, &head, user, message, paths, &blobs)?;
     }
     import.finish()?;
     if fold {
@@ -173,6 +183,12 @@ fn plain_path(p: &Path) -> bool {
         && !bytes
             .split(|b| *b == b'/')
             .any(|c| c.is_empty() || c == b"." || c == b"..")
+}
+
+/// A file's mode and blob name, as a commit records them.
+struct Blob {
+    mode: &'static str,
+    oid: [u8; 20],
 }
 
 fn mode_of(entry: &Entry) -> &'static str {
@@ -341,7 +357,8 @@ impl FastImport {
         head: &Head,
         user: &str,
         message: &str,
-        entries: &[Entry],
+        paths: &[PathBuf],
+        blobs: &[Blob],
     ) -> Result<()> {
         let email = super::git::email(user);
         let who = format!("{} <{email}> now", user.replace(['<', '>', '\n'], ""));
@@ -355,16 +372,15 @@ impl FastImport {
         self.send(header.as_bytes())?;
         // Contents are read again here rather than held: an import can be 100,000 files.
         let mut buf = Vec::new();
-        for entry in entries {
-            let rel = Path::new(std::ffi::OsStr::from_bytes(&entry.name));
+        for (rel, blob) in paths.iter().zip(blobs) {
             let content = fs::read(root.join(rel)).map_err(|e| Error::io(rel, "read", e))?;
-            if blob_oid(&content) != entry.oid {
+            if blob_oid(&content) != blob.oid {
                 // Nothing else writes under frontdesk's lock; if someone did, say so.
                 return Err(self.failed(format!("{} changed while being committed", rel.display())));
             }
             buf.clear();
-            buf.extend_from_slice(format!("M {} inline ", mode_of(entry)).as_bytes());
-            buf.extend_from_slice(&entry.name);
+            buf.extend_from_slice(format!("M {} inline ", blob.mode).as_bytes());
+            buf.extend_from_slice(rel.as_os_str().as_bytes());
             buf.extend_from_slice(format!("\ndata {}\n", content.len()).as_bytes());
             buf.extend_from_slice(&content);
             buf.push(b'\n');

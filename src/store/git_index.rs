@@ -282,18 +282,19 @@ impl Delta {
         entries.dedup_by(|later, first| later.name == first.name);
         let start = self.replacing();
         let added = self.entries.split_off(start);
-        let mut merged = Vec::with_capacity(added.len() + entries.len());
+        // Merged straight into place: one more list of 100,000 entries after an import is
+        // 15 MB.
+        self.entries.reserve(added.len() + entries.len());
         let mut old = added.into_iter().peekable();
         for entry in entries {
             while let Some(o) = old.next_if(|o| o.name < entry.name) {
-                merged.push(o);
+                self.entries.push(o);
             }
             // Replaced by the new entry.
             old.next_if(|o| o.name == entry.name);
-            merged.push(entry);
+            self.entries.push(entry);
         }
-        merged.extend(old);
-        self.entries.extend(merged);
+        self.entries.extend(old);
     }
 
     pub fn write(&self) -> Vec<u8> {

@@ -192,6 +192,13 @@ impl PatientIndex {
         self.payloads.len()
     }
 
+    /// The `i`th readable patient in path order; None past the end or for an entry that
+    /// does not decode (see [`malformed`]).
+    pub fn doc(&self, i: usize) -> Option<DocRef<'_>> {
+        let range = self.payloads.get(i)?.clone();
+        self.bytes.get(range).and_then(DocRef::parse)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.payloads.is_empty()
     }
@@ -216,15 +223,22 @@ impl PatientIndex {
     /// An index of these patients built in memory, without a disk: what benchmarks and tests
     /// of in-place scoring use.
     pub fn from_summaries(summaries: &[PatientSummary]) -> PatientIndex {
-        let mut w = Writer::with_capacity(summaries.len() * 224);
-        for (i, s) in summaries.iter().enumerate() {
-            let name = CString::new(format!("{i:09}.toml")).unwrap_or_default();
-            write_entry(&mut w, &name, &FileStamp::default(), &encode_payload(s));
+        PatientIndex::from_payloads(summaries.iter().map(encode_payload))
+    }
+
+    /// An index built in memory from encoded payloads ([`encode_payload`]), in this order.
+    fn from_payloads(payloads: impl Iterator<Item = Vec<u8>>) -> PatientIndex {
+        let mut w = Writer::with_capacity(1 << 16);
+        let mut count = 0;
+        for payload in payloads {
+            let name = CString::new(format!("{count:09}.toml")).unwrap_or_default();
+            write_entry(&mut w, &name, &FileStamp::default(), &payload);
+            count += 1;
         }
         let section = Section {
             name: "00".into(),
             dir: FileStamp::default(),
-            count: summaries.len() as u32,
+            count,
             bytes: w.buf,
         };
         let bytes = assemble(0, &[section]);
@@ -257,6 +271,28 @@ pub fn patient_summaries(store: &Store) -> Result<Refreshed> {
         summaries: index.summaries()?,
         problems: index.problems,
     })
+}
+
+/// The patients whose record carries desk flag `flag` (flags are not in the index), as an
+/// index held in memory. Every record is read, in parallel; only the matches are kept, as
+/// index entries rather than whole records. The first unreadable file (in path order) fails
+/// the whole call, as reading every record one by one would.
+pub fn flagged(store: &Store, flag: &str) -> Result<PatientIndex> {
+    let files = store.patient_files()?;
+    let read: Vec<Result<Option<Vec<u8>>>> = files
+        .par_iter()
+        .map(|path| {
+            let p: Patient = read_toml(path)?;
+            let has = p.flags.iter().any(|f| f == flag);
+            Ok(has.then(|| encode_payload(&PatientSummary::from_patient(&p))))
+        })
+        .collect();
+    drop(files);
+    let mut found = Vec::new();
+    for r in read {
+        found.extend(r?);
+    }
+    Ok(PatientIndex::from_payloads(found.into_iter()))
 }
 
 /// Brings the index up to date, reusing entries whose file is unchanged and re-reading the

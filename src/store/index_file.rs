@@ -269,6 +269,15 @@ impl<'a> StrList<'a> {
     }
 }
 
+/// The display fields of a patient, borrowed from the index bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Listing<'a> {
+    pub name: &'a str,
+    pub sex: &'a str,
+    pub phone: Option<&'a str>,
+    pub status: &'a str,
+}
+
 /// A patient as search sees it, borrowed from the index bytes: no allocation per patient.
 #[derive(Debug, Clone, Copy)]
 pub struct DocRef<'a> {
@@ -306,15 +315,52 @@ impl<'a> DocRef<'a> {
         })
     }
 
+    /// The patient ID, borrowed for as long as the index bytes.
+    pub fn patient_id(&self) -> &'a str {
+        self.id
+    }
+
+    /// What a listing shows; None only if the payload is malformed.
+    pub fn listing(&self) -> Option<Listing<'a>> {
+        self.display().map(|(shown, _)| shown)
+    }
+
+    /// The display fields, and a reader at what follows them (family, external IDs).
+    fn display(&self) -> Option<(Listing<'a>, Reader<'a>)> {
+        let mut r = Reader::new(self.rest);
+        let name = r.str()?;
+        let sex = r.str()?;
+        let phone = match r.u8()? {
+            0 => None,
+            1 => Some(r.str()?),
+            _ => return None,
+        };
+        let status = r.str()?;
+        let shown = Listing {
+            name,
+            sex,
+            phone,
+            status,
+        };
+        Some((shown, r))
+    }
+
+    /// The patient's identifier in another system (an import's identity column).
+    pub fn external_id(&self, system: &str) -> Option<&'a str> {
+        let (_, mut r) = self.display()?;
+        r.str()?; // family
+        for _ in 0..r.u32()? {
+            let (k, v) = (r.str()?, r.str()?);
+            if k == system {
+                return Some(v);
+            }
+        }
+        None
+    }
+
     /// The folded family name: the duplicate guard's key with the birth date.
     pub fn family(&self) -> Option<&'a str> {
-        let mut r = Reader::new(self.rest);
-        r.str()?; // name
-        r.str()?; // sex
-        if r.u8()? == 1 {
-            r.str()?; // phone
-        }
-        r.str()?; // status
+        let (_, mut r) = self.display()?;
         r.str()
     }
 
@@ -442,6 +488,22 @@ mod tests {
             assert_eq!(doc.names().collect::<Vec<_>>(), want.search.names);
             assert_eq!(doc.active(), want.search.active);
             assert_eq!(doc.family(), Some(want.family.as_str()));
+            let shown = doc.listing().unwrap();
+            assert_eq!(doc.patient_id(), want.id);
+            assert_eq!(
+                (shown.name, shown.sex, shown.phone, shown.status),
+                (
+                    want.name.as_str(),
+                    want.sex.as_str(),
+                    want.phone.as_deref(),
+                    want.status.as_str()
+                )
+            );
+            assert_eq!(
+                doc.external_id("emr"),
+                want.external_ids.get("emr").map(|v| v.as_str())
+            );
+            assert_eq!(doc.external_id("mrn"), None);
         }
     }
 

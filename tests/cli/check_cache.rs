@@ -42,6 +42,11 @@ fn report_at(c: &Clinic, now: Option<&str>) -> (i32, String, String) {
     if let Some(now) = now {
         cmd.env("FRONTDESK_NOW", now);
     }
+    report_of(cmd)
+}
+
+/// [`report`] from `cmd`, a `frontdesk` command with its settings.
+fn report_of(mut cmd: assert_cmd::Command) -> (i32, String, String) {
     let out = cmd.args(["--format", "json", "check"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -352,20 +357,9 @@ fn a_remembered_clean_status_is_not_asked_again_and_git_s_index_is_left_alone() 
     let index = c.path(".git/index");
     let stamp = || fs::metadata(&index).unwrap().modified().unwrap();
     let before = stamp();
-    // git writes the command of every process it starts to GIT_TRACE.
-    let trace = c.path("../git-trace.log");
-    let out = c
-        .cmd()
-        .env("GIT_TRACE", &trace)
-        .args(["--format", "json", "check"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let traced = fs::read_to_string(&trace).unwrap_or_default();
-    assert!(
-        !traced.contains(" status"),
-        "git status ran again on an unchanged tree:\n{traced}"
-    );
+    let (again, asked) = report_tracing_git(&c);
+    assert_eq!(again.0, 0, "{again:?}");
+    assert!(!asked, "git status ran again on an unchanged tree");
     assert_eq!(stamp(), before, "check rewrote git's index");
 }
 
@@ -374,15 +368,10 @@ fn a_remembered_clean_status_is_not_asked_again_and_git_s_index_is_left_alone() 
 fn report_tracing_git(c: &Clinic) -> ((i32, String, String), bool) {
     let trace = c.path("../git-trace.log");
     fs::remove_file(&trace).ok();
-    let out = c
-        .cmd()
-        .env("GIT_TRACE", &trace)
-        .args(["--format", "json", "check"])
-        .output()
-        .unwrap();
+    let mut cmd = c.cmd();
+    cmd.env("GIT_TRACE", &trace);
+    let report = report_of(cmd);
     let traced = fs::read_to_string(&trace).unwrap_or_default();
-    let report = report(c);
-    assert_eq!(out.status.code(), Some(report.0), "{out:?}");
     (report, traced.contains(" status"))
 }
 
@@ -399,18 +388,7 @@ fn frontdesk_s_own_commits_keep_the_clean_note_so_check_asks_git_nothing() {
     assert_eq!(report(&c).0, 0);
     let p = first_patient(&c);
     // New files in new and existing folders, a file replaced, a ledger entry in a new day.
-    c.ok(&[
-        "patient",
-        "add",
-        "--first",
-        "Ann",
-        "--last",
-        "Lee",
-        "--dob",
-        "1970-03-04",
-        "--sex",
-        "F",
-    ]);
+    c.ok(&ADD_ANN);
     c.ok(&["patient", "update", &p, "--notes", "called about the bill"]);
     c.ok(&[
         "pay",

@@ -124,6 +124,27 @@ fn an_import_failing_midway_writes_nothing() {
     );
 }
 
+/// Batches of 4: a failure in the 6th batch (or in the final flush of the directories) also
+/// removes the files of the five batches written before it.
+#[test]
+fn an_import_failing_in_a_later_batch_removes_the_earlier_batches() {
+    let c = Clinic::new();
+    let (csv, map) = import_files(&c);
+    for step in ["write#23", "rename#23", "dirsync#3"] {
+        let (before, commits) = (snapshot(&c), c.commits());
+        let out = spawnable(&c)
+            .env("FRONTDESK_FAULT", step)
+            .env("FRONTDESK_IMPORT_BATCH", "4")
+            .args(["patient", "import", &csv, "--map", &map])
+            .output()
+            .unwrap();
+        assert_clean_failure(&out, step);
+        assert_eq!(snapshot(&c), before, "{step}: earlier batches were left");
+        assert_eq!(c.commits(), commits);
+        assert_eq!(check(&c, false).0, 0, "{step}");
+    }
+}
+
 /// A failing git is different by design: the record is safely on disk, so the command
 /// succeeds with a warning (a retry would add the record twice), `check` lists the change as
 /// uncommitted, and `check --fix` commits it.

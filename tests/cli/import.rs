@@ -426,3 +426,120 @@ fn a_row_already_imported_is_not_checked_again() {
         stdout(&out)
     );
 }
+
+// ---- batches: the rows are checked in one pass and written in batches in a second ----
+
+/// `import` with `FRONTDESK_IMPORT_BATCH=3`, so a few rows cross batch boundaries.
+fn import_in_threes(c: &Clinic, csv: &Path, map: &Path, extra: &[&str]) -> std::process::Output {
+    let mut cmd = c.cmd();
+    cmd.env("FRONTDESK_IMPORT_BATCH", "3")
+        .args(["patient", "import"])
+        .arg(csv)
+        .arg("--map")
+        .arg(map)
+        .args(extra);
+    cmd.output().unwrap()
+}
+
+/// Rows 1..=n, each a different person.
+fn good_rows(n: usize) -> String {
+    let mut text = String::from(HEADER);
+    for i in 1..=n {
+        let family: String = [b'a' + (i % 26) as u8, b'a' + (i / 26) as u8]
+            .iter()
+            .map(|b| *b as char)
+            .collect();
+        text.push_str(&format!("{i},Ann,Fam{family},04/02/1980,Female,\n"));
+    }
+    text
+}
+
+/// Imports `text` in batches of 3, which must be refused whole (exit 2, no file, no
+/// commit); returns stderr.
+fn refused_in_threes(c: &Clinic, text: &str) -> String {
+    let map = write(c, "map.toml", MAP.as_bytes());
+    let csv = write(c, "in.csv", text.as_bytes());
+    let (files, commits) = (c.files(), c.commits());
+    let out = import_in_threes(c, &csv, &map, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(c.files(), files, "no batch was written");
+    assert_eq!(c.commits(), commits);
+    stderr(&out)
+}
+
+#[test]
+fn a_bad_row_several_batches_in_imports_nothing() {
+    let c = Clinic::new();
+    let mut text = good_rows(16);
+    text.push_str("17,Ottoline,Quillfeather,02/30/1961,Female,\n18,Ann,Last,04/02/1980,Female,\n");
+    let err = refused_in_threes(&c, &text);
+    assert!(err.contains("in.csv:18: row 17: column DOB:"), "{err}");
+    assert!(
+        err.contains("1 of 18 rows are bad; nothing was imported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicates_are_found_across_batches() {
+    let c = Clinic::new();
+    let mut text = good_rows(10);
+    // Row 11 is row 2's person (a prefix of her given name); row 12 repeats row 1's chart.
+    text.push_str("11,An,Famca,04/02/1980,Female,\n1,Zed,Other,01/01/1990,Male,\n");
+    let err = refused_in_threes(&c, &text);
+    assert!(err.contains("row 11: looks like row 2"), "{err}");
+    assert!(
+        err.contains("row 12: column Chart: the identity value repeats row 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn many_batches_import_whole_in_one_commit() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    // 11 rows in batches of 3 (the last one short), a skipped row among them.
+    let mut text = good_rows(10);
+    text.push_str("99,Test,TEST,01/01/2000,Male,\n");
+    let csv = write(&c, "in.csv", text.as_bytes());
+    let commits = c.commits();
+    let out = import_in_threes(&c, &csv, &map, &["--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 11);
+    assert_eq!(rows[10]["action"], "skip");
+    let ids: Vec<&str> = rows[..10]
+        .iter()
+        .map(|r| {
+            assert_eq!(r["action"], "add");
+            r["patient"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(c.commits(), commits + 1, "one commit for every batch");
+    assert_eq!(c.commit_messages()[0], "testclerk|Import 10 patients.");
+    let mut files = patient_files(&c);
+    let mut want: Vec<String> = ids
+        .iter()
+        .map(|id| format!("patients/{}/{id}.toml", &id[1..3]))
+        .collect();
+    files.sort();
+    want.sort();
+    assert_eq!(
+        files, want,
+        "each row's patient, under the ID reported for it"
+    );
+    // Each file is its row's patient, built again in the second pass.
+    for (i, id) in ids.iter().enumerate() {
+        let shown = c.ok(&["--format", "json", "patient", "show", id]);
+        let p: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(p["external_ids"]["chart"], (i + 1).to_string(), "{shown}");
+    }
+    let status = git_lines(&c.root, &["status", "--porcelain"]);
+    assert!(status.is_empty(), "{status:?}");
+    // Run again: everything is already imported, in any batch.
+    let again = import_in_threes(&c, &csv, &map, &["--quiet"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), "");
+    assert_eq!(c.commits(), commits + 1);
+}

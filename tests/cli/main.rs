@@ -17,6 +17,7 @@ mod index;
 mod ledger_cache;
 mod parallel;
 mod patient;
+mod patient_list;
 mod pay;
 mod perms;
 mod phi;

@@ -1,9 +1,10 @@
 use crate::cli::{Ctx, found};
 use crate::domain::phone::display as phone_display;
 use crate::domain::search::Query;
+use crate::domain::search::Searchable;
 use crate::error::{Error, Result};
 use crate::render::{Cell, Table};
-use crate::store::index::{self, PatientSummary};
+use crate::store::index::{self, DocRef};
 
 /// Find patients the way the desk asks: `smi jo 1980`, `doe 04/02/1980`, `617 555 0101`, a member ID or a patient ID.
 ///
@@ -33,10 +34,10 @@ pub fn cmd_find(ctx: &Ctx, args: Args) -> Result<u8> {
     warn_problems(&index.problems);
     // Scored straight from the index bytes; only the hits shown are decoded.
     let hits = index.search(&query, args.all)?;
-    let mut t = summary_table();
+    let mut t = Table::new(SUMMARY_HEADERS);
     for (_, doc) in hits.iter().take(args.limit) {
-        let summary = doc.summary().ok_or_else(index::malformed)?;
-        push_summary(&mut t, &summary, store.office.calling_code());
+        let cells = summary_cells(doc, store.office.calling_code());
+        t.push(cells.ok_or_else(index::malformed)?);
     }
     if t.is_empty() {
         ctx.say("no patient matches");
@@ -52,22 +53,21 @@ pub fn cmd_find(ctx: &Ctx, args: Args) -> Result<u8> {
     Ok(found(!t.is_empty()))
 }
 
-pub fn summary_table() -> Table {
-    Table::new(&["id", "name", "born", "sex", "phone", "status"])
+pub const SUMMARY_HEADERS: &[&str] = &["id", "name", "born", "sex", "phone", "status"];
+
+/// A patient's row in a listing; None only if its index entry is malformed.
+pub fn summary_cells(doc: &DocRef, cc: &str) -> Option<Vec<Cell>> {
+    let shown = doc.listing()?;
+    Some(vec![
+        Cell::from(doc.patient_id()),
+        Cell::from(shown.name),
+        Cell::from(doc.birth_date().to_string()),
+        Cell::from(shown.sex),
+        Cell::from(shown.phone.map(|p| phone_display(p, cc))),
+        Cell::from(shown.status),
+    ])
 }
 
-pub fn push_summary(t: &mut Table, s: &PatientSummary, cc: &str) {
-    t.push(vec![
-        Cell::from(s.id.as_str()),
-        Cell::from(s.name.as_str()),
-        Cell::from(s.birth_date.as_str()),
-        Cell::from(s.sex.as_str()),
-        Cell::from(s.phone.as_ref().map(|p| phone_display(p, cc))),
-        Cell::from(s.status.as_str()),
-    ]);
-}
-
-/// Files that could not be read are named on stderr (path and line only), not fatal.
 pub fn warn_problems(problems: &[Error]) {
     for p in problems.iter().take(5) {
         eprintln!("frontdesk: warning: skipped {}", p.message);

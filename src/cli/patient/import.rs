@@ -1,6 +1,10 @@
 //! `frontdesk patient import FILE.csv --map MAP.toml`: the glue between the files and the
 //! mapping rules in `domain::import`. Every row is checked (values, identity, duplicates)
 //! before anything is written; the writes are one transaction and one commit.
+//!
+//! Memory stays flat however long the file (docs/performance.md): the first pass over the CSV
+//! decides every row, holding only what the duplicate checks need and each new patient's ID;
+//! the second builds the new patients again from their rows and writes them a batch at a time.
 
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
@@ -14,8 +18,9 @@ use crate::domain::duplicate::DuplicateGuard;
 use crate::domain::id::{Id, IdKind};
 use crate::domain::import::{Mapping, Outcome, Plan, RowContext, RowError};
 use crate::domain::patient::Patient;
+use crate::domain::search::Searchable;
 use crate::error::{Error, IoContext, Result, exit};
-use crate::render::{self, Cell, Format, Table};
+use crate::render::{self, Cell, Format};
 use crate::store::{Store, import::write_rejects, index};
 
 /// Import patients from another system's CSV export, as a mapping file says.
@@ -46,9 +51,8 @@ pub struct Args {
 
 /// What the import does with one row.
 enum Action {
-    Add(Box<Patient>),
-    /// Written as this new patient (a real import moves the patient out of `Add`).
-    Added(String),
+    /// A new patient with this ID, built from the row again when it is written.
+    Add(Id),
     /// Already imported as this patient.
     Known(String),
     Skip(String),
@@ -77,7 +81,7 @@ pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
     let name = args.file.display().to_string();
     let bytes = read(&args.file)?;
     let text = mapping.encoding.decode(&name, &bytes)?;
-    let (plan, records) = read_rows(&mapping, &name, &text)?;
+    let (plan, _) = records(&mapping, &name, &text)?;
     let rejects = args
         .reject_file
         .clone()
@@ -90,10 +94,11 @@ pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
         plan,
         skip_bad_rows: args.skip_bad_rows,
     };
+    let rctx = row_context(&store);
     if args.dry_run {
         // A dry run only reads: no lock, no files, no reject file.
-        let rows = check_rows(ctx, &store, &input, records)?;
-        print_rows(ctx, &rows)?;
+        let rows = check_rows(ctx, &store, &input, &mapping, &text, &rctx)?;
+        print_rows(ctx, &rows, false)?;
         if !ctx.quiet && ctx.format == Format::Table {
             render::print(&format!("{}\n", Counts::of(&rows).summary(true, &rejects)))?;
         }
@@ -102,26 +107,101 @@ pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
     // The lock is held from reading the existing patients to the commit, so another import
     // cannot add the same rows in between.
     let mut txn = store.begin()?;
-    let mut rows = check_rows(ctx, &store, &input, records)?;
+    let rows = check_rows(ctx, &store, &input, &mapping, &text, &rctx)?;
     let counts = Counts::of(&rows);
     if counts.bad > 0 {
         write_rejects(&rejects, &reject_csv(&input.plan, &rows)?)?;
     }
-    let new = take_new_patients(&mut rows);
-    let bar = progress(ctx, new.len(), "writing patients");
-    txn.create_patients(&new, &|| bar.inc(1))?;
+    let bar = progress(ctx, counts.add, "writing patients");
+    let (_, mut again) = records(&mapping, &input.name, &text)?;
+    let batches = NewPatients {
+        plan: &input.plan,
+        rows: &rows,
+        records: &mut again,
+        rctx: &rctx,
+        next: 0,
+        batch: batch_size(),
+    };
+    txn.create_patients(batches, &|| bar.inc(1))?;
     bar.finish_and_clear();
+    let new: Vec<&Id> = rows.iter().filter_map(Row::new_id).collect();
     txn.commit(&commit_message(&new))?;
 
     if ctx.quiet {
-        let ids: String = new.iter().map(|p| format!("{}\n", p.id)).collect();
+        let ids: String = new.iter().map(|id| format!("{id}\n")).collect();
         render::print(&ids)?;
     } else if ctx.format == Format::Table {
         render::print(&format!("{}\n", counts.summary(false, &rejects)))?;
     } else {
-        print_rows(ctx, &rows)?;
+        print_rows(ctx, &rows, true)?;
     }
     Ok(exit::OK)
+}
+
+/// New patients written per batch: enough for the writer threads to share fsyncs, few enough
+/// that a batch of patients is a few megabytes. `FRONTDESK_IMPORT_BATCH` overrides it (tests
+/// cross batch boundaries with a handful of rows).
+const BATCH: usize = 2_000;
+
+fn batch_size() -> usize {
+    std::env::var("FRONTDESK_IMPORT_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(BATCH)
+}
+
+/// The second pass: the new patients, built again from their rows, a batch at a time.
+struct NewPatients<'a, 't> {
+    plan: &'a Plan,
+    rows: &'a [Row],
+    records: &'a mut Records<'t>,
+    rctx: &'a RowContext<'a>,
+    /// The next row to look at.
+    next: usize,
+    batch: usize,
+}
+
+impl Iterator for NewPatients<'_, '_> {
+    type Item = Result<Vec<Patient>>;
+
+    fn next(&mut self) -> Option<Result<Vec<Patient>>> {
+        let mut batch = Vec::new();
+        while batch.len() < self.batch && self.next < self.rows.len() {
+            let row = &self.rows[self.next];
+            self.next += 1;
+            let record = match self.records.next() {
+                Some(Ok((record, _))) => record,
+                Some(Err(e)) => return Some(Err(e)),
+                None => return Some(Err(changed(row.n))),
+            };
+            if let Action::Add(id) = &row.action {
+                match self.plan.row(&record, id.clone(), self.rctx) {
+                    Outcome::Patient { patient, .. } => batch.push(*patient),
+                    _ => return Some(Err(changed(row.n))),
+                }
+            }
+        }
+        (!batch.is_empty()).then_some(Ok(batch))
+    }
+}
+
+/// The second pass met a row other than the first pass decided: the text is the same, so
+/// this is a bug, and nothing is kept.
+fn changed(n: usize) -> Error {
+    Error::internal(format!(
+        "row {n} read differently the second time; nothing was imported"
+    ))
+}
+
+fn row_context(store: &Store) -> RowContext<'_> {
+    let now = store.office.now().fixed_offset();
+    RowContext {
+        today: now.date_naive(),
+        now,
+        calling_code: store.office.calling_code(),
+        country: &store.office.country,
+    }
 }
 
 /// The CSV as the map reads it.
@@ -138,17 +218,15 @@ fn check_rows(
     ctx: &Ctx,
     store: &Store,
     input: &Input,
-    records: Vec<(StringRecord, u64)>,
+    mapping: &Mapping,
+    text: &str,
+    rctx: &RowContext,
 ) -> Result<Vec<Row>> {
-    let now = store.office.now().fixed_offset();
-    let rctx = RowContext {
-        today: now.date_naive(),
-        now,
-        calling_code: store.office.calling_code(),
-        country: &store.office.country,
-    };
-    let bar = progress(ctx, records.len(), "checking rows");
-    let rows = classify(store, &input.plan, records, &rctx, &bar)?;
+    let (_, records) = records(mapping, &input.name, text)?;
+    // Rows are counted as they are read; lines stand in for them in the progress bar.
+    let lines = text.bytes().filter(|&b| b == b'\n').count();
+    let bar = progress(ctx, lines, "checking lines");
+    let rows = classify(store, &input.plan, records, rctx, &bar)?;
     bar.finish_and_clear();
     let name = &input.name;
     let mut bad = 0;
@@ -174,49 +252,72 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).at_path(path, "read")
 }
 
-/// Parses the CSV text: the header binds the map; every record keeps its starting line.
-fn read_rows(
-    mapping: &Mapping,
-    name: &str,
-    text: &str,
-) -> Result<(Plan, Vec<(StringRecord, u64)>)> {
+/// Opens the CSV text: the header binds the map; the data rows follow, read as they are asked
+/// for (each time this is called, from the first).
+fn records<'t>(mapping: &Mapping, name: &'t str, text: &'t str) -> Result<(Plan, Records<'t>)> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(mapping.delimiter)
         .flexible(true)
         .has_headers(true)
         .from_reader(text.as_bytes());
-    let csv_error = |e: csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(1);
-        // csv's own message may quote a cell; say only where.
-        Error::user(format!("{name}:{line}: cannot read this CSV line"))
-            .hint("check the quotes on that line, and the map's delimiter")
-    };
-    let header = reader.headers().map_err(csv_error)?.clone();
+    let header = reader.headers().map_err(|e| csv_error(name, e))?.clone();
     if header.iter().all(|h| h.trim().is_empty()) {
         return Err(Error::user(format!("{name} has no header line"))
             .hint("the first line must name the columns the map refers to"));
     }
     let plan = mapping.bind(name, &header)?;
-    let mut records = Vec::new();
-    // csv counts lines outside quotes only; a row's physical line counts every newline
-    // before it, so a quoted multi-line address does not shift the rows after it.
-    let (mut offset, mut line) = (0usize, 1u64);
-    for record in reader.into_records() {
-        let record = record.map_err(csv_error)?;
-        let bytes = text.as_bytes();
+    let records = Records {
+        reader,
+        name,
+        text: text.as_bytes(),
+        offset: 0,
+        line: 1,
+    };
+    Ok((plan, records))
+}
+
+fn csv_error(name: &str, e: csv::Error) -> Error {
+    let line = e.position().map(|p| p.line()).unwrap_or(1);
+    // csv's own message may quote a cell; say only where.
+    Error::user(format!("{name}:{line}: cannot read this CSV line"))
+        .hint("check the quotes on that line, and the map's delimiter")
+}
+
+/// The data rows of the CSV, each with the physical line it starts on.
+struct Records<'t> {
+    reader: csv::Reader<&'t [u8]>,
+    name: &'t str,
+    text: &'t [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl Iterator for Records<'_> {
+    type Item = Result<(StringRecord, u64)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut record = StringRecord::new();
+        match self.reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => return Some(Err(csv_error(self.name, e))),
+        }
+        // csv counts lines outside quotes only; a row's physical line counts every newline
+        // before it, so a quoted multi-line address does not shift the rows after it.
         // After a CRLF, csv's position is the LF; a row starts at its first byte after it.
-        let mut start = record.position().map_or(offset, |p| p.byte() as usize);
+        let bytes = self.text;
+        let mut start = record.position().map_or(self.offset, |p| p.byte() as usize);
         while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
             start += 1;
         }
-        line += bytes[offset..start.max(offset).min(bytes.len())]
+        let start = start.max(self.offset).min(bytes.len());
+        self.line += bytes[self.offset..start]
             .iter()
             .filter(|b| **b == b'\n')
             .count() as u64;
-        offset = start.max(offset).min(bytes.len());
-        records.push((record, line));
+        self.offset = start;
+        Some(Ok((record, self.line)))
     }
-    Ok((plan, records))
 }
 
 /// The reject file must not overwrite the input, the map, or anything but a plain file (the
@@ -255,27 +356,31 @@ struct Known {
 
 impl Known {
     fn load(store: &Store, system: &str) -> Result<Known> {
-        let refreshed = index::patient_summaries(store)?;
-        if let Some(problem) = refreshed.problems.into_iter().next() {
+        // Read in place from the index: no owned copy of every existing patient.
+        let mut index = index::open(store)?;
+        if let Some(problem) = std::mem::take(&mut index.problems).into_iter().next() {
             // A patient file we cannot read might be the one this row duplicates.
             return Err(problem.hint("fix that patient file first, then run the import again"));
         }
         let mut known = Known {
-            by_key: HashMap::with_capacity(refreshed.summaries.len()),
+            by_key: HashMap::with_capacity(index.len()),
             rows_by_key: HashMap::new(),
-            ids: HashSet::with_capacity(refreshed.summaries.len()),
+            ids: HashSet::with_capacity(index.len()),
             guard: DuplicateGuard::default(),
         };
-        for s in refreshed.summaries {
-            if let Some(key) = s.external_ids.get(system) {
-                known.by_key.insert(key.clone(), s.id.clone());
+        for i in 0..index.len() {
+            let doc = index.doc(i).ok_or_else(index::malformed)?;
+            let id = doc.patient_id();
+            if let Some(key) = doc.external_id(system) {
+                known.by_key.insert(key.to_string(), id.to_string());
             }
-            known.ids.insert(s.id.clone());
+            known.ids.insert(id.to_string());
+            let family = doc.family().ok_or_else(index::malformed)?;
             known.guard.insert(
-                s.family,
-                s.search.birth_date,
-                s.search.names,
-                Who::Patient(s.id),
+                family.to_string(),
+                doc.birth_date(),
+                doc.names().map(str::to_string).collect(),
+                Who::Patient(id.to_string()),
             );
         }
         Ok(known)
@@ -295,13 +400,14 @@ impl Known {
 fn classify(
     store: &Store,
     plan: &Plan,
-    records: Vec<(StringRecord, u64)>,
+    records: Records,
     rctx: &RowContext,
     bar: &ProgressBar,
 ) -> Result<Vec<Row>> {
     let mut known = Known::load(store, &plan.identity_system)?;
-    let mut rows = Vec::with_capacity(records.len());
-    for (i, (record, line)) in records.into_iter().enumerate() {
+    let mut rows = Vec::new();
+    for (i, record) in records.enumerate() {
+        let (record, line) = record?;
         let n = i + 1;
         let action = known.decide(plan, &record, n, rctx);
         let record = matches!(action, Action::Bad(_)).then_some(record);
@@ -311,9 +417,21 @@ fn classify(
             record,
             action,
         });
-        bar.inc(1);
+        if n.is_multiple_of(1000) {
+            bar.set_position(line);
+        }
     }
     Ok(rows)
+}
+
+impl Row {
+    /// The ID of the patient this row adds.
+    fn new_id(&self) -> Option<&Id> {
+        match &self.action {
+            Action::Add(id) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 impl Known {
@@ -357,7 +475,8 @@ impl Known {
         }
         self.rows_by_key.insert(key, n);
         self.guard.insert_patient(&patient, Who::Row(n));
-        Action::Add(patient)
+        // Only the ID is kept: the second pass builds the patient again from its row.
+        Action::Add(patient.id)
     }
 }
 
@@ -378,7 +497,7 @@ impl Counts {
         };
         for r in rows {
             match r.action {
-                Action::Add(_) | Action::Added(_) => c.add += 1,
+                Action::Add(_) => c.add += 1,
                 Action::Known(_) => c.known += 1,
                 Action::Skip(_) => c.skip += 1,
                 Action::Bad(_) => c.bad += 1,
@@ -408,40 +527,27 @@ impl Counts {
     }
 }
 
-/// One line per row: what happened (or would) and why.
-fn print_rows(ctx: &Ctx, rows: &[Row]) -> Result<()> {
-    let mut t = Table::new(&["row", "line", "action", "patient", "detail"]);
-    for r in rows {
+/// One line per row: what happened (or would) and why; the new patients' IDs once written.
+fn print_rows(ctx: &Ctx, rows: &[Row], written: bool) -> Result<()> {
+    let cells = |r: &Row| {
         let (action, patient, detail) = match &r.action {
+            Action::Add(id) if written => ("add", id.to_string(), String::new()),
             Action::Add(_) => ("add", String::new(), String::new()),
-            Action::Added(id) => ("add", id.clone(), String::new()),
             Action::Known(id) => ("already imported", id.clone(), String::new()),
             Action::Skip(why) => ("skip", String::new(), why.clone()),
             Action::Bad(errors) => ("reject", String::new(), join_errors(errors)),
         };
-        t.push(vec![
+        vec![
             Cell::Number(r.n.to_string()),
             Cell::Number(r.line.to_string()),
             action.into(),
             patient.into(),
             detail.into(),
-        ]);
-    }
-    t.print(ctx.format)
-}
-
-/// Moves the new patients out of their rows, leaving their IDs for the report.
-fn take_new_patients(rows: &mut [Row]) -> Vec<Patient> {
-    let mut new = Vec::new();
-    for r in rows {
-        if let Action::Add(p) = &r.action {
-            let id = p.id.to_string();
-            if let Action::Add(p) = std::mem::replace(&mut r.action, Action::Added(id)) {
-                new.push(*p);
-            }
-        }
-    }
-    new
+        ]
+    };
+    let headers = &["row", "line", "action", "patient", "detail"];
+    render::print_rows(headers, ctx.format, || rows.iter().map(cells))?;
+    Ok(())
 }
 
 fn join_errors(errors: &[RowError]) -> String {
@@ -480,14 +586,14 @@ fn reject_csv(plan: &Plan, rows: &[Row]) -> Result<Vec<u8>> {
 
 /// "Import 2 patients: P…, P…." — IDs only while the list is short; never a name or a file
 /// name (staff name files after patients).
-fn commit_message(new: &[Patient]) -> String {
+fn commit_message(new: &[&Id]) -> String {
     let noun = if new.len() == 1 {
         "patient"
     } else {
         "patients"
     };
     if new.len() <= 5 {
-        let ids: Vec<String> = new.iter().map(|p| p.id.to_string()).collect();
+        let ids: Vec<String> = new.iter().map(|id| id.to_string()).collect();
         format!("Import {} {noun}: {}.", new.len(), ids.join(", "))
     } else {
         format!("Import {} {noun}.", new.len())

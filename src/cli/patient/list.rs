@@ -1,8 +1,11 @@
-use crate::cli::patient::find::{push_summary, summary_table, warn_problems};
+use rayon::prelude::*;
+
+use crate::cli::patient::find::{SUMMARY_HEADERS, summary_cells, warn_problems};
 use crate::cli::{Ctx, found};
 use crate::domain::patient::Status;
 use crate::error::Result;
-use crate::store::index;
+use crate::render;
+use crate::store::index::{self, PatientIndex};
 
 /// List patients, sorted by name.
 #[derive(Debug, clap::Args)]
@@ -21,34 +24,49 @@ pub struct Args {
     pub limit: Option<usize>,
 }
 
+/// The rows are read from the index bytes as they are printed: at 100,000 patients only the
+/// sort keys are held besides the index (docs/performance.md).
 pub fn cmd_list(ctx: &Ctx, args: Args) -> Result<u8> {
     let store = ctx.open()?;
     let want = format!("{:?}", args.status.unwrap_or(Status::Active)).to_lowercase();
-    let mut summaries = if let Some(flag) = &args.flag {
+    let index = match &args.flag {
         // Flags are not in the index: read the records themselves.
-        let flag = flag.to_lowercase();
-        store
-            .patients()?
-            .into_iter()
-            .filter(|p| p.flags.contains(&flag))
-            .map(|p| index::PatientSummary::from_patient(&p))
-            .collect()
-    } else {
-        let refreshed = index::patient_summaries(&store)?;
-        warn_problems(&refreshed.problems);
-        refreshed.summaries
+        Some(flag) => index::flagged(&store, &flag.to_lowercase())?,
+        None => {
+            let index = index::open(&store)?;
+            warn_problems(&index.problems);
+            index
+        }
     };
-    summaries.retain(|s| args.all || s.status == want);
-    summaries.sort_by(|a, b| {
-        a.name
-            .to_lowercase()
-            .cmp(&b.name.to_lowercase())
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let mut t = summary_table();
-    for s in summaries.iter().take(args.limit.unwrap_or(usize::MAX)) {
-        push_summary(&mut t, s, store.office.calling_code());
-    }
-    t.print(ctx.format)?;
-    Ok(found(!t.is_empty()))
+    let mut order = sorted(&index, |status| args.all || status == want)?;
+    order.truncate(args.limit.unwrap_or(usize::MAX));
+    let cc = store.office.calling_code();
+    // Every entry listed was read whole by `sorted`, so none is dropped here.
+    let rows = || {
+        order
+            .iter()
+            .filter_map(|&(_, _, i)| summary_cells(&index.doc(i)?, cc))
+    };
+    let any = render::print_rows(SUMMARY_HEADERS, ctx.format, rows)?;
+    Ok(found(any))
+}
+
+/// The positions of the patients whose status `keep` accepts, by name (case aside), then ID,
+/// then path; with the sort key and ID each is sorted by.
+fn sorted(
+    index: &PatientIndex,
+    keep: impl Fn(&str) -> bool + Sync,
+) -> Result<Vec<(String, &str, usize)>> {
+    let keys: Vec<Option<(String, &str, usize)>> = (0..index.len())
+        .into_par_iter()
+        .map(|i| {
+            let doc = index.doc(i).ok_or_else(index::malformed)?;
+            let shown = doc.listing().ok_or_else(index::malformed)?;
+            Ok(keep(shown.status).then(|| (shown.name.to_lowercase(), doc.patient_id(), i)))
+        })
+        .collect::<Result<_>>()?;
+    let mut keys: Vec<_> = keys.into_iter().flatten().collect();
+    // Stable: patients with the same name and ID (a copied file) stay in path order.
+    keys.par_sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    Ok(keys)
 }
