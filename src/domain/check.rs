@@ -6,6 +6,8 @@
 //! logged and pasted into tickets, so it must never carry protected health information.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
@@ -207,6 +209,30 @@ pub fn unpack(mut v: u64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// A quick hash for the keys records name (millions of lookups per `check`; the keys come
+/// from the office's own files, so SipHash's flooding defence buys nothing here).
+#[derive(Default, Clone, Copy)]
+pub struct FastHash(u64);
+
+impl Hasher for FastHash {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastSet<T> = HashSet<T, BuildHasherDefault<FastHash>>;
+
 /// The running state across files: what has been seen, what is still owed.
 #[derive(Default)]
 pub struct Tally {
@@ -220,7 +246,7 @@ pub struct Tally {
     /// (index of an ID, `problems.len()` when it was seen), whenever that count moved: where
     /// a duplicate found at the end goes in the report, so it reads as if found at once.
     marks: Vec<(u32, u32)>,
-    keys: HashMap<Target, HashSet<String>>,
+    keys: HashMap<Target, FastSet<String>>,
     /// References to kinds not yet read, checked at the end.
     deferred: Vec<(PathBuf, &'static str, Target, String)>,
     /// Targets whose every record has been read: references to them are checked at once.
@@ -258,10 +284,21 @@ impl Tally {
     fn note_id(&mut self, rel: &Path, id: &Id) {
         let index = self.ids.len() as u32;
         let dir = rel.parent().unwrap_or(Path::new(""));
-        if self.dirs.last().is_none_or(|(_, last)| last != dir) {
+        // Compared as bytes: comparing paths parses them into components, once per record.
+        let same_dir = self
+            .dirs
+            .last()
+            .is_some_and(|(_, last)| last.as_os_str().as_bytes() == dir.as_os_str().as_bytes());
+        if !same_dir {
             self.dirs.push((index, dir.to_path_buf()));
         }
-        if rel.file_name().and_then(|n| n.to_str()) != Some(&format!("{id}.toml")) {
+        let named = rel.file_name().is_some_and(|n| {
+            let n = n.as_bytes();
+            n.len() == id.as_str().len() + 5
+                && n.starts_with(id.as_str().as_bytes())
+                && n.ends_with(b".toml")
+        });
+        if !named {
             self.odd_names.push((index, rel.to_path_buf()));
         }
         let seen = self.problems.len() as u32;

@@ -8,10 +8,11 @@
 //! cores a few thousand at a time and their results applied in walk order, so the report is
 //! the same as a serial run's; the permission walk and `git status` run on all cores too.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs;
 use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -383,6 +384,19 @@ impl WithTodo for Problem {
     }
 }
 
+/// The fingerprint of everything below each folder (the folder itself aside), by path
+/// relative to the tree: the check cache trusts a folder's section whole while it is unchanged.
+type FolderPrints = HashMap<Vec<u8>, Print>;
+
+/// What the walk of a file or folder found: its problems in walk order, the fingerprint of
+/// it and everything below it, and that of each folder below it (see [`FolderPrints`]).
+#[derive(Default)]
+struct Walked {
+    problems: Vec<Problem>,
+    print: Print,
+    folders: Vec<(PathBuf, Print)>,
+}
+
 /// What `check_files` needs to judge one file or folder.
 struct FileRules {
     record_dirs: Vec<&'static str>,
@@ -396,6 +410,13 @@ struct FileRules {
 enum Step {
     Problem(Problem),
     Folder(Vec<PathBuf>),
+}
+
+/// What the walk of a kind's folder hands over, in walk order.
+enum Found {
+    Problem(Problem),
+    /// A record file, and the number of the folder it lies in.
+    Record(PathBuf, usize),
 }
 
 /// Files read in parallel per round: enough to keep every core busy, few enough that their
@@ -420,7 +441,7 @@ impl Store {
         // With no command writing, every temp file in the records is a leftover.
         let idle = locked || self.lock_is_free();
         // The walk of every file comes first: its fingerprint says whether git must be asked.
-        let (file_problems, tree_print) = self.check_files(locked, idle)?;
+        let (file_problems, tree_print, folders) = self.check_files(locked, idle)?;
         let git_print = self.is_git().then(|| clean_note::git_print(self.root()));
         let started = now_ns();
         let known_clean = git_print
@@ -433,7 +454,7 @@ impl Store {
         });
         let mut tally = Tally::default();
         let mut records = 0;
-        let mut cache = CacheRun::open(self);
+        let mut cache = CacheRun::open(self, folders);
         for (ki, k) in KINDS.iter().enumerate() {
             records += self.check_kind(k, ki, &mut tally, &mut cache)?;
             if let Some(t) = k.provides {
@@ -487,47 +508,92 @@ impl Store {
         let mut steps: Vec<Step> = Vec::new();
         let mut queued = 0;
         let mut batch: Vec<PathBuf> = Vec::new();
-        let mut batch_dir = PathBuf::new();
-        let walk = walkdir::WalkDir::new(&top)
-            .min_depth(1)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| !is_temp(e.file_name()));
-        for entry in walk {
-            let entry = entry
-                .map_err(|e| Error::internal(format!("cannot list {}: {e}", top.display())))?;
-            let rel = self.rel(entry.path());
-            if entry.file_type().is_dir() {
-                if entry.depth() >= k.layout.depth() {
-                    steps.push(Step::Problem(unexpected(&rel, k)));
+        let mut batch_dir = usize::MAX;
+        let mut folders = 0;
+        self.walk_kind(
+            k,
+            &top,
+            Path::new(k.path),
+            1,
+            &mut folders,
+            &mut |found| match found {
+                Found::Problem(p) => steps.push(Step::Problem(p)),
+                Found::Record(rel, dir) => {
+                    if dir != batch_dir {
+                        if !batch.is_empty() {
+                            count += batch.len();
+                            queued += batch.len();
+                            steps.push(Step::Folder(std::mem::take(&mut batch)));
+                        }
+                        batch_dir = dir;
+                        if queued >= CHUNK_FILES {
+                            self.run_steps(k, ki, std::mem::take(&mut steps), tally, cache);
+                            queued = 0;
+                        }
+                    }
+                    batch.push(rel);
                 }
-                continue;
-            }
-            if entry.depth() != k.layout.depth() || rel.extension().is_none_or(|e| e != "toml") {
-                steps.push(Step::Problem(unexpected(&rel, k)));
-                continue;
-            }
-            let dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
-            if dir != batch_dir {
-                if !batch.is_empty() {
-                    count += batch.len();
-                    queued += batch.len();
-                    steps.push(Step::Folder(std::mem::take(&mut batch)));
-                }
-                batch_dir = dir;
-                if queued >= CHUNK_FILES {
-                    self.run_steps(k, ki, std::mem::take(&mut steps), tally, cache);
-                    queued = 0;
-                }
-            }
-            batch.push(rel);
-        }
+            },
+        )?;
         if !batch.is_empty() {
             count += batch.len();
             steps.push(Step::Folder(batch));
         }
         self.run_steps(k, ki, steps, tally, cache);
         Ok(count)
+    }
+
+    /// Walks a kind's folder below `dir` (at `depth`, 1 for the kind folder's own entries) in
+    /// name order, depth first, as `walkdir` sorted by file name would, leaving temp files
+    /// out: a folder or file where none belongs is a problem, a record file is handed over
+    /// with the number of the folder it lies in (folders are numbered as they are read).
+    fn walk_kind(
+        &self,
+        k: &Kind,
+        dir: &Path,
+        rel: &Path,
+        depth: usize,
+        folders: &mut usize,
+        found: &mut impl FnMut(Found),
+    ) -> Result<()> {
+        let cannot = |e: std::io::Error| {
+            let top = self.path(Path::new(k.path));
+            Error::internal(format!(
+                "cannot list {}: IO error for operation on {}: {e}",
+                top.display(),
+                dir.display()
+            ))
+        };
+        let mut children: Vec<(std::ffi::OsString, bool)> = fs::read_dir(dir)
+            .map_err(cannot)?
+            .map(|e| {
+                let e = e?;
+                let is_dir = e.file_type()?.is_dir();
+                Ok((e.file_name(), is_dir))
+            })
+            .filter(|e| e.as_ref().map_or(true, |(name, _)| !is_temp(name)))
+            .collect::<std::io::Result<_>>()
+            .map_err(cannot)?;
+        children.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let this = *folders;
+        *folders += 1;
+        for (name, is_dir) in children {
+            let child_rel = rel.join(&name);
+            if is_dir {
+                if depth >= k.layout.depth() {
+                    found(Found::Problem(unexpected(&child_rel, k)));
+                }
+                self.walk_kind(k, &dir.join(&name), &child_rel, depth + 1, folders, found)?;
+                continue;
+            }
+            let toml = name.len() > 5 && name.as_bytes().ends_with(b".toml");
+            if depth != k.layout.depth() || !toml {
+                found(Found::Problem(unexpected(&child_rel, k)));
+                continue;
+            }
+            found(Found::Record(child_rel, this));
+        }
+        Ok(())
     }
 
     /// Inspects the files of `steps` on all cores, a folder at a time (reusing the cache's
@@ -549,10 +615,10 @@ impl Store {
                 Step::Problem(_) => None,
             })
             .collect();
-        let old = &cache.old;
+        let cache_now: &CacheRun = cache;
         let results: Vec<(Vec<Inspected>, SectionOut)> = folders
             .par_iter()
-            .map(|files| self.inspect_folder(k, ki, files, old))
+            .map(|files| self.inspect_folder(k, ki, files, cache_now))
             .collect();
         let mut results = results.into_iter();
         for step in steps {
@@ -562,7 +628,9 @@ impl Store {
                     let Some((inspected, section)) = results.next() else {
                         continue;
                     };
-                    cache.new.push(&cache.old, ki, folder_of(&files), section);
+                    let folder = folder_of(&files);
+                    let print = cache.folders.get(folder).map_or(0, |p| p.sum);
+                    cache.new.push(&cache.old, ki, folder, section, print);
                     for (rel, result) in files.iter().zip(inspected) {
                         match result {
                             Ok((facts, misplaced)) => {
@@ -581,14 +649,15 @@ impl Store {
     }
 
     /// Inspects the files of one folder: each is stat'ed by name relative to the open folder,
-    /// and read only when the folder's cache section holds an entry for that exact stamp.
-    /// Also gives the folder's section for the next cache.
+    /// and read only when the folder's cache section holds an entry for that exact stamp (a
+    /// section of an unchanged folder is trusted without that stat: the tree walk stat'ed every
+    /// file already). Also gives the folder's section for the next cache.
     fn inspect_folder(
         &self,
         k: &Kind,
         ki: usize,
         files: &[PathBuf],
-        old: &OldCache,
+        cache: &CacheRun,
     ) -> (Vec<Inspected>, SectionOut) {
         let dir_rel = files
             .first()
@@ -599,7 +668,8 @@ impl Store {
             let results = files.iter().map(|rel| self.inspect_file(k, rel)).collect();
             return (results, SectionOut::Nothing);
         };
-        let section = old.section(ki, folder_of(files));
+        let folder = folder_of(files);
+        let section = cache.old.section(ki, folder, cache.folders.get(folder));
         let mut reused = 0;
         let mut builder = SectionBuilder::default();
         let results = files
@@ -633,6 +703,12 @@ impl Store {
         let Some(Ok(name)) = name else {
             return (self.inspect_file(k, rel), None, false);
         };
+        if let Some(section) = section.filter(|s| s.trusted)
+            && let Some(i) = section.find(name.as_bytes())
+            && let Some(result) = section.decode(i, rel)
+        {
+            return (result, Some(section.stamp(i)), true);
+        }
         // The stamp is taken before the read: a change after it moves the stamp.
         let stamp = stat_regular(dfd, &name);
         if let (Some(stamp), Some(section)) = (&stamp, section)
@@ -664,14 +740,21 @@ impl Store {
     /// writes in the state folder take no lock, so a young temp file there is left alone
     /// unless `check --fix` holds the lock (a removed index write only costs speed).
     /// Also returns the fingerprint of every file's stat data (the state folder aside).
-    fn check_files(&self, locked: bool, idle: bool) -> Result<(Vec<Problem>, Print)> {
+    fn check_files(&self, locked: bool, idle: bool) -> Result<(Vec<Problem>, Print, FolderPrints)> {
         let rules = FileRules {
             record_dirs: KINDS.iter().map(|k| k.path).collect(),
             now: SystemTime::now(),
             locked,
             idle,
         };
-        let (mut problems, print) = self.walk_files(self.root(), 0, true, &rules);
+        let meta = fs::symlink_metadata(self.root()).ok();
+        let walked = self.walk_below(self.root(), meta, 0, true, &rules);
+        let (mut problems, print) = (walked.problems, walked.print);
+        let folders = walked
+            .folders
+            .into_iter()
+            .map(|(path, print)| (self.rel(&path).into_os_string().into_vec(), print))
+            .collect();
         let git_dir = self.path(Path::new(".git"));
         if let Ok(meta) = fs::metadata(&git_dir)
             && meta.is_dir()
@@ -682,25 +765,14 @@ impl Store {
                     .fixable(Fix::Tighten),
             );
         }
-        Ok((problems, print))
+        Ok((problems, print, folders))
     }
 
     /// The problems of `path` and everything below it (`.git` aside), in the order a walk of
-    /// the tree meets them (each folder in listing order, depth first); folders are read on
-    /// all cores and their results joined in that order.
-    fn walk_files(
-        &self,
-        path: &Path,
-        depth: usize,
-        is_dir: bool,
-        rules: &FileRules,
-    ) -> (Vec<Problem>, Print) {
-        let meta = fs::symlink_metadata(path).ok();
-        self.walk_below(path, meta, depth, is_dir, rules)
-    }
-
-    /// [`walk_files`] for a path whose `lstat` is known: children are stat'ed relative to
-    /// their open folder (`DirEntry::metadata`), one path component each.
+    /// the tree meets them (each folder in listing order, depth first), from its `lstat`
+    /// (`meta`): children are stat'ed relative to their open folder (`DirEntry::metadata`), one
+    /// path component each; folders are read on all cores and their results joined in that
+    /// order.
     fn walk_below(
         &self,
         path: &Path,
@@ -708,19 +780,18 @@ impl Store {
         depth: usize,
         is_dir: bool,
         rules: &FileRules,
-    ) -> (Vec<Problem>, Print) {
-        let mut out = Vec::new();
-        let mut print = Print::default();
+    ) -> Walked {
+        let mut out = Walked::default();
         if let Some(meta) = meta {
             let name = path.file_name().unwrap_or(path.as_os_str());
-            self.file_rules(path, name, &meta, rules, &mut out);
-            print.add(path.as_os_str().as_bytes(), &meta);
+            self.file_rules(path, name, &meta, rules, &mut out.problems);
+            out.print.add(path.as_os_str().as_bytes(), &meta);
         }
         if !is_dir {
-            return (out, print);
+            return out;
         }
         let Ok(listing) = fs::read_dir(path) else {
-            return (out, print);
+            return out;
         };
         let children: Vec<(fs::DirEntry, bool)> = listing
             .filter_map(|e| e.ok())
@@ -730,22 +801,28 @@ impl Store {
                 (e, dir)
             })
             .collect();
-        let below: Vec<(Vec<Problem>, Print)> = children
+        let below: Vec<Walked> = children
             .par_iter()
             .map(|(entry, dir)| {
                 let child = entry.path();
-                let (problems, child_print) =
+                let mut walked =
                     self.walk_below(&child, entry.metadata().ok(), depth + 1, *dir, rules);
                 // The state folder changes on every run and git ignores it.
-                let state = depth == 0 && child.file_name() == Some(OsStr::new(STATE_DIR));
-                (problems, if state { Print::default() } else { child_print })
+                if depth == 0 && child.file_name() == Some(OsStr::new(STATE_DIR)) {
+                    walked.print = Print::default();
+                }
+                walked
             })
             .collect();
-        for (problems, child_print) in below {
-            out.extend(problems);
-            print = print.join(child_print);
+        let mut inside = Print::default();
+        for walked in below {
+            out.problems.extend(walked.problems);
+            inside = inside.join(walked.print);
+            out.folders.extend(walked.folders);
         }
-        (out, print)
+        out.print = out.print.join(inside);
+        out.folders.push((path.to_path_buf(), inside));
+        out
     }
 
     /// Leftover temp files, permissions that are too open, and conflict markers in files that
@@ -1096,10 +1173,12 @@ struct CacheRun {
     scanned_at: i64,
     old: OldCache,
     new: CacheWriter,
+    /// What the tree walk saw in each folder.
+    folders: FolderPrints,
 }
 
 impl CacheRun {
-    fn open(store: &Store) -> CacheRun {
+    fn open(store: &Store, folders: FolderPrints) -> CacheRun {
         let office = fs::read(store.path(Path::new(OFFICE_FILE))).unwrap_or_default();
         let key = check_cache::key(&office, &store.office.today().to_string());
         let path = cache_path(store);
@@ -1108,6 +1187,7 @@ impl CacheRun {
             scanned_at: now_ns(),
             old: OldCache::load(&path, key, KINDS.len()),
             new: CacheWriter::new(&cache_dir(store)),
+            folders,
         }
     }
 

@@ -16,9 +16,10 @@
 //! table of contents (one line per folder) is held whole.
 //!
 //! ```text
-//! "FDCHK002"  section…  toc  u64 toc offset  u32 toc length  u64 checksum(toc)  "FDCHK002"
+//! "FDCHK003"  section…  toc  u64 toc offset  u32 toc length  u64 checksum(toc)  "FDCHK003"
 //! toc:      u64 key, i64 scanned_at, u32 kinds, u32 sections,
-//!           per section: u8 kind, str folder, u64 offset, u32 length, u64 checksum
+//!           per section: u8 kind, str folder, u64 offset, u32 length, u64 checksum,
+//!           u64 fingerprint of the folder's contents when it was written
 //! section:  u16 strings, str…  (provider, type, room and payer keys, said once)
 //!           u32 entries, per file (sorted by name):
 //!           u8 flags (1: named `<ID>.toml`), u64 packed ID | str name,
@@ -40,7 +41,7 @@ use crate::store::atomic::TEMP_PREFIX;
 use crate::store::check::Inspected;
 use crate::store::codec::{Reader, Writer, checksum};
 
-const MAGIC: &[u8; 8] = b"FDCHK002";
+const MAGIC: &[u8; 8] = b"FDCHK003";
 pub const FILE: &str = "check.bin";
 /// toc offset, toc length, toc checksum, magic.
 const TRAILER: usize = 8 + 4 + 8 + 8;
@@ -104,6 +105,9 @@ struct Toc {
     offset: u64,
     len: u32,
     sum: u64,
+    /// The fingerprint of the folder's contents (see [`Section::trusted`]) when the section
+    /// was written.
+    print: u64,
 }
 
 /// The section a kind's folder is found under.
@@ -172,6 +176,7 @@ impl OldCache {
                 offset: r.u64()?,
                 len: r.u32()?,
                 sum: r.u64()?,
+                print: r.u64()?,
             };
             // Sections lie end to end, so an unchanged start of the file can be copied whole.
             if entry.offset != at || usize::from(kind) >= kinds {
@@ -194,8 +199,9 @@ impl OldCache {
         })
     }
 
-    /// The section of one folder, when the cache holds it and its checksum holds.
-    pub fn section(&self, kind: usize, folder: &[u8]) -> Option<Section> {
+    /// The section of one folder, when the cache holds it and its checksum holds. `now` is
+    /// the fingerprint of the folder's contents taken by this run's walk, if any.
+    pub fn section(&self, kind: usize, folder: &[u8], now: Option<&Print>) -> Option<Section> {
         let index = *self.find.get(&toc_key(kind, folder))?;
         let toc = &self.toc[index as usize];
         let mut bytes = vec![0u8; toc.len as usize];
@@ -206,7 +212,9 @@ impl OldCache {
         if checksum(&bytes) != toc.sum {
             return None;
         }
-        Section::parse(index, bytes, self.since)
+        let mut section = Section::parse(index, bytes, self.since)?;
+        section.trusted = now.is_some_and(|p| p.sum == toc.print && p.newest < self.since);
+        Some(section)
     }
 }
 
@@ -229,6 +237,12 @@ struct At {
 pub struct Section {
     /// Its place in the table of contents.
     index: u32,
+    /// Nothing in the folder changed since the section was written: the fingerprint of every
+    /// file and folder in it (path, mode, size, mtime, ctime, inode, as the tree walk took
+    /// them this run) equals the one taken when it was written, and all those stamps are older
+    /// than two seconds before that run (the racy rule). Its entries are then reused without
+    /// a second stat of each file.
+    pub trusted: bool,
     bytes: Vec<u8>,
     since: i64,
     strings: Vec<(u32, u32)>,
@@ -282,6 +296,7 @@ impl Section {
         }
         r.at_end().then_some(Section {
             index,
+            trusted: false,
             bytes,
             since,
             strings,
@@ -296,12 +311,21 @@ impl Section {
 
     /// The entry of the file `name` when its stamp still holds.
     pub fn lookup(&self, name: &[u8], stamp: &Stamp) -> Option<usize> {
-        let i = self
-            .entries
-            .binary_search_by(|e| slice(&self.names, e.name).cmp(name))
-            .ok()?;
+        let i = self.find(name)?;
         let e = &self.entries[i];
         (e.stamp == *stamp && !stamp.is_racy(self.since)).then_some(i)
+    }
+
+    /// The entry of the file `name`, whatever its stamp (for a trusted section).
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        self.entries
+            .binary_search_by(|e| slice(&self.names, e.name).cmp(name))
+            .ok()
+    }
+
+    /// The stamp the entry was written with.
+    pub fn stamp(&self, i: usize) -> Stamp {
+        self.entries[i].stamp
     }
 
     /// What inspecting the file `rel` gave; None when the entry is malformed (then the file
@@ -447,14 +471,23 @@ impl CacheWriter {
         }
     }
 
-    /// Adds one folder's section, in walk order.
-    pub fn push(&mut self, old: &OldCache, kind: usize, folder: &[u8], section: SectionOut) {
+    /// Adds one folder's section, in walk order, with the fingerprint of the folder's
+    /// contents this run's walk took (0 when none).
+    pub fn push(
+        &mut self,
+        old: &OldCache,
+        kind: usize,
+        folder: &[u8],
+        section: SectionOut,
+        print: u64,
+    ) {
         if self.failed {
             return;
         }
         if self.out.is_none() {
             if let SectionOut::Same(s) = &section
                 && s.index as usize == self.same
+                && old.toc[self.same].print == print
             {
                 self.same += 1;
                 return;
@@ -476,7 +509,7 @@ impl CacheWriter {
             SectionOut::Nothing => return,
         };
         if let Some(out) = &mut self.out
-            && out.add(kind as u8, folder, &bytes, sum).is_err()
+            && out.add(kind as u8, folder, &bytes, sum, print).is_err()
         {
             self.fail();
         }
@@ -541,7 +574,14 @@ impl CacheWriter {
 }
 
 impl Out {
-    fn add(&mut self, kind: u8, folder: &[u8], bytes: &[u8], sum: u64) -> std::io::Result<()> {
+    fn add(
+        &mut self,
+        kind: u8,
+        folder: &[u8],
+        bytes: &[u8],
+        sum: u64,
+        print: u64,
+    ) -> std::io::Result<()> {
         let len = u32::try_from(bytes.len()).map_err(std::io::Error::other)?;
         self.file.write_all(bytes)?;
         self.toc.push(Toc {
@@ -550,6 +590,7 @@ impl Out {
             offset: self.at,
             len,
             sum,
+            print,
         });
         self.at += u64::from(len);
         Ok(())
@@ -574,6 +615,7 @@ impl Out {
             w.u64(t.offset);
             w.u32(t.len);
             w.u64(t.sum);
+            w.u64(t.print);
         }
         let toc_len = u32::try_from(w.buf.len()).map_err(std::io::Error::other)?;
         self.file.write_all(&w.buf)?;
@@ -1056,11 +1098,11 @@ mod tests {
         let mut w = CacheWriter::new(path.parent().unwrap());
         for f in 0..folders {
             let folder = format!("f{f}");
-            let out = match old.section(0, folder.as_bytes()) {
+            let out = match old.section(0, folder.as_bytes(), None) {
                 Some(s) => SectionOut::Same(s),
                 None => SectionOut::New(section_bytes()),
             };
-            w.push(old, 0, folder.as_bytes(), out);
+            w.push(old, 0, folder.as_bytes(), out, 5);
         }
         let tmp = w.finish(old, 77, 1_000_000_000_000, 2)?;
         tmp.persist(path).unwrap();
@@ -1070,7 +1112,7 @@ mod tests {
     fn readable(path: &Path, folders: usize) -> Vec<bool> {
         let old = OldCache::load(path, 77, 2);
         (0..folders)
-            .map(|f| old.section(0, format!("f{f}").as_bytes()).is_some())
+            .map(|f| old.section(0, format!("f{f}").as_bytes(), None).is_some())
             .collect()
     }
 
@@ -1103,6 +1145,28 @@ mod tests {
         }
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         assert_eq!(readable(&path, 3), [false; 3], "truncated");
+    }
+
+    #[test]
+    fn a_section_is_trusted_only_while_its_folder_is_unchanged_and_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        write_cache(&path, 1, &OldCache::default()).unwrap();
+        let old = OldCache::load(&path, 77, 2);
+        let trusted = |sum, newest| {
+            let print = Print { sum, newest };
+            old.section(0, b"f0", Some(&print)).unwrap().trusted
+        };
+        assert!(trusted(5, 0), "the fingerprint it was written with");
+        assert!(!trusted(6, 0), "anything in the folder changed");
+        assert!(
+            !trusted(5, 1_000_000_000_000 - 1),
+            "stamped too close to the last scan"
+        );
+        assert!(
+            !old.section(0, b"f0", None).unwrap().trusted,
+            "no fingerprint"
+        );
     }
 
     #[test]
