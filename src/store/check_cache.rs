@@ -261,8 +261,10 @@ impl Section {
             strings.push((at as u32, len as u32));
         }
         let count = r.u32()? as usize;
-        let mut names = Vec::with_capacity(count * 16);
-        let mut entries: Vec<At> = Vec::with_capacity(count.min(1 << 16));
+        // Every entry takes at least 37 bytes, whatever the count claims.
+        let count_cap = count.min(r.remaining() / 37 + 1);
+        let mut names = Vec::with_capacity(count_cap * 16);
+        let mut entries: Vec<At> = Vec::with_capacity(count_cap);
         for _ in 0..count {
             let flags = r.u8()?;
             let start = names.len();
@@ -332,13 +334,9 @@ impl Section {
     /// is read).
     pub fn decode(&self, i: usize, rel: &Path) -> Option<Inspected> {
         let e = &self.entries[i];
-        let strings: Vec<&str> = self
-            .strings
-            .iter()
-            .map(|s| std::str::from_utf8(slice(&self.bytes, *s)).unwrap_or_default())
-            .collect();
         let ctx = Strings {
-            table: &strings,
+            table: &self.strings,
+            bytes: &self.bytes,
             implied: e.implied,
         };
         decode(rel, slice(&self.bytes, e.payload), &ctx)
@@ -731,7 +729,9 @@ fn put_value(w: &mut Writer, s: &str, own: Option<&str>, b: &mut SectionBuilder)
 
 /// What a section's entry reads its strings from.
 struct Strings<'a> {
-    table: &'a [&'a str],
+    /// Where each interned string lies in `bytes` (checked to be UTF-8 when read).
+    table: &'a [(u32, u32)],
+    bytes: &'a [u8],
     implied: Option<u64>,
 }
 
@@ -741,7 +741,10 @@ fn get_value(r: &mut Reader, own: Option<&str>, s: &Strings) -> Option<String> {
         V_PACKED => Some(unpack(r.u64()?)),
         V_INTERNED => {
             let i = u16::from_le_bytes(r.bytes(2)?.try_into().ok()?);
-            s.table.get(i as usize).map(|v| v.to_string())
+            let at = *s.table.get(i as usize)?;
+            std::str::from_utf8(slice(s.bytes, at))
+                .ok()
+                .map(str::to_string)
         }
         V_INLINE => r.string(),
         _ => None,
