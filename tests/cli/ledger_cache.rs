@@ -217,3 +217,70 @@ fn statement_of<'a>(run: &'a Run, patient: &str) -> Option<&'a [u8]> {
         .find(|(name, _)| Path::new(name).file_stem().unwrap() == patient)
         .map(|(_, b)| b.as_slice())
 }
+
+/// [`statements`] under an open-file limit of `limit` (soft and hard), so that not every day
+/// folder of the ledger can be kept open and entries are stat'ed by their path instead.
+fn statements_with_file_limit(c: &Clinic, name: &str, limit: usize) -> Run {
+    let dir = c.dir.path().join(name);
+    let _ = fs::remove_dir_all(&dir);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(assert_cmd::cargo::cargo_bin("frontdesk"))
+        .arg("--records")
+        .arg(&c.root)
+        .args(["pay", "statement", "--all-due", "--as", "text", "-o"])
+        .arg(&dir)
+        .env("FRONTDESK_NOW", NOW)
+        .env("FRONTDESK_USER", "testclerk")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let listing = expect_ok(&[], out).replace(name, "mail");
+    (listing, contents(&dir))
+}
+
+#[test]
+fn entries_are_checked_the_same_whether_their_day_folders_are_kept_open_or_not() {
+    let c = generated();
+    let days = walkdir::WalkDir::new(c.path("ledger"))
+        .min_depth(3)
+        .max_depth(3)
+        .into_iter()
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_type().is_dir()))
+        .count();
+    assert!(days > 10, "{days}");
+    std::thread::sleep(Duration::from_millis(2100));
+    let before = same_with_and_without_cache(&c);
+    // Edited in place behind the cache, modification time put back.
+    let (file, amount) = charge_of_someone_due(&c, &before);
+    let text = fs::read_to_string(&file).unwrap();
+    let other = format!(
+        "{}{}",
+        if amount.starts_with('9') { '8' } else { '9' },
+        &amount[1..]
+    );
+    let modified = fs::metadata(&file).unwrap().modified().unwrap();
+    fs::write(
+        &file,
+        text.replace(&format!("\"{amount}\""), &format!("\"{other}\"")),
+    )
+    .unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    // 1,024 files are kept free for the rest of the run: no room, room for half, room for all.
+    let runs: Vec<Run> = [600, 1024 + days / 2, 1024 + days + 64]
+        .into_iter()
+        .enumerate()
+        .map(|(i, limit)| statements_with_file_limit(&c, &format!("limit{i}"), limit))
+        .collect();
+    let after = same_with_and_without_cache(&c);
+    assert_ne!(after, before, "the edit shows");
+    for run in runs {
+        assert_eq!(run, after);
+    }
+}
