@@ -24,18 +24,18 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Rebuild(_) => {
             let store = ctx.open()?;
             let txn = store.begin()?;
-            let refreshed = index::rebuild(&txn)?;
+            let patients = index::rebuild(&txn)?;
             // The ledger cache is rebuilt by the next statement run.
             ledger_cache::remove(&store)?;
             // So is the check cache, by the next `check`.
             store.remove_check_cache()?;
-            warn_problems(&refreshed.problems);
+            warn_problems(&patients.problems);
             let appointments = crate::store::schedule_index::rebuild(&store)?;
             ctx.say(&format!("Indexed {appointments} appointments"));
             ctx.say(&format!(
                 "Indexed {} patients{}",
-                refreshed.summaries.len(),
-                match refreshed.problems.len() {
+                patients.len(),
+                match patients.problems.len() {
                     0 => String::new(),
                     n => format!(" ({n} unreadable files skipped)"),
                 }

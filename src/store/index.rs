@@ -725,10 +725,11 @@ pub fn remove(store: &Store) -> Result<()> {
     Ok(())
 }
 
-/// Rebuilds the index from the files, under the write lock. Returns how many patients it holds.
-pub fn rebuild(txn: &Txn) -> Result<Refreshed> {
+/// Rebuilds the index from the files, under the write lock, and returns it (its length is
+/// how many patients it holds; nothing is decoded, so memory does not grow with summaries).
+pub fn rebuild(txn: &Txn) -> Result<PatientIndex> {
     remove(txn.store())?;
-    patient_summaries(txn.store())
+    open(txn.store())
 }
 
 // ---- the duplicate guard's keys ----
