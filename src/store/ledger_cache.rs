@@ -129,13 +129,12 @@ impl LedgerDir {
         LedgerDir { path, fd, days }
     }
 
-    /// The stamp of entry `id` filed under `day` (`name` is its path below `ledger/`).
-    fn stamp(&self, day: NaiveDate, id: &Id, name: &CStr) -> Option<FileStamp> {
+    /// The stamp of the entry filed under `day` at `name` (its path below `ledger/`).
+    fn stamp(&self, day: NaiveDate, name: &CStr) -> Option<FileStamp> {
         match self.days.binary_search_by_key(&day, |d| d.0) {
             Ok(i) => {
                 let (_, dir, fd) = &self.days[i];
-                let file = CString::new(format!("{id}.toml")).ok()?;
-                stat_file(fd, dir, &file)
+                stat_file(fd, dir, file_name(name)?)
             }
             Err(_) => stat_file(self.fd.as_ref()?, &self.path, name),
         }
@@ -164,6 +163,13 @@ fn room_for_open_files(wanted: u64) -> usize {
         }
     }
     usize::try_from(soft.saturating_sub(2 * SPARE_FILES).min(wanted)).unwrap_or(0)
+}
+
+/// The last part of a path (`T….toml` of `2026/11/27/T….toml`), borrowed with its NUL.
+fn file_name(path: &CStr) -> Option<&CStr> {
+    let bytes = path.to_bytes_with_nul();
+    let start = bytes.iter().rposition(|b| *b == b'/').map_or(0, |i| i + 1);
+    CStr::from_bytes_with_nul(&bytes[start..]).ok()
 }
 
 /// `2026/11/27`: a day's folder below `ledger/`.
@@ -239,7 +245,7 @@ impl<'a> ShardPass<'a> {
         let mut out = Vec::with_capacity(list.len());
         for (day, id) in list {
             let name = entry_name(day, &id);
-            let stamp = ledger.stamp(day, &id, &name);
+            let stamp = ledger.stamp(day, &name);
             let entry = match stamp.and_then(|st| self.cached_entry(&name, st)) {
                 Some((i, e)) => {
                     self.records.push((name, Record::Kept(i)));
@@ -577,28 +583,14 @@ mod tests {
         }
     }
 
-    /// The same with every optional field left out.
+    /// The same with every optional field left out (as `Entry::new` leaves them).
     fn bare() -> Entry {
+        let f = full();
         Entry {
-            kind: Kind::Void,
-            appointment: None,
-            bill_to: None,
-            patient_portion: None,
-            method: None,
-            reference: None,
-            applies_to: None,
-            charges: Vec::new(),
-            payer: None,
-            claim: None,
-            allowed: None,
-            contractual: None,
-            patient_responsibility: None,
-            adjustment: None,
-            voids: None,
-            reason: None,
-            idempotency_key: None,
-            services: Vec::new(),
-            ..full()
+            schema: f.schema,
+            id: f.id,
+            date: f.date,
+            ..Entry::new(Kind::Void, f.patient, f.amount, f.recorded, &f.by)
         }
     }
 
@@ -641,6 +633,16 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         assert!(decode(&long).is_none());
+    }
+
+    #[test]
+    fn an_entry_s_file_name_is_the_last_part_of_its_path() {
+        let name = entry_name(
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
+            &id("T1FHGM17X"),
+        );
+        assert_eq!(file_name(&name), Some(c"T1FHGM17X.toml"));
+        assert_eq!(file_name(c"T1FHGM17X.toml"), Some(c"T1FHGM17X.toml"));
     }
 
     #[test]
