@@ -27,8 +27,13 @@ fn statements(c: &Clinic, name: &str) -> Run {
         .arg(&dir)
         .output()
         .unwrap();
+    run_of(out, name, &dir)
+}
+
+/// A statement run's listing (folder name left out) and every statement's bytes.
+fn run_of(out: std::process::Output, name: &str, dir: &Path) -> Run {
     let listing = expect_ok(&[], out).replace(name, "mail");
-    (listing, contents(&dir))
+    (listing, contents(dir))
 }
 
 /// Statements with the cache as it is, then with it deleted: they must be the same.
@@ -78,6 +83,29 @@ fn charge_of_someone_due(c: &Clinic, run: &Run) -> (PathBuf, String) {
                 .then_some((f, amount))
         })
         .expect("a charge of a patient owing money")
+}
+
+/// Changes the first digit of `amount` in `file`, keeping its size and putting its
+/// modification time back, so only the change time tells; returns the new text.
+fn change_amount_in_place(file: &Path, amount: &str) -> String {
+    let text = fs::read_to_string(file).unwrap();
+    let other = format!(
+        "{}{}",
+        if amount.starts_with('9') { '8' } else { '9' },
+        &amount[1..]
+    );
+    let edited = text.replace(&format!("\"{amount}\""), &format!("\"{other}\""));
+    assert_eq!(edited.len(), text.len());
+    let modified = fs::metadata(file).unwrap().modified().unwrap();
+    fs::write(file, &edited).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    assert_eq!(fs::metadata(file).unwrap().modified().unwrap(), modified);
+    edited
 }
 
 #[test]
@@ -133,22 +161,7 @@ fn entries_edited_added_or_deleted_by_hand_are_seen_through_the_cache() {
     let (file, amount) = charge_of_someone_due(&c, &before);
     let patient = patient_of(&file);
     let text = fs::read_to_string(&file).unwrap();
-    let other = format!(
-        "{}{}",
-        if amount.starts_with('9') { '8' } else { '9' },
-        &amount[1..]
-    );
-    let edited = text.replace(&format!("\"{amount}\""), &format!("\"{other}\""));
-    assert_eq!(edited.len(), text.len());
-    let modified = fs::metadata(&file).unwrap().modified().unwrap();
-    fs::write(&file, &edited).unwrap();
-    fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
-    assert_eq!(fs::metadata(&file).unwrap().modified().unwrap(), modified);
+    let edited = change_amount_in_place(&file, &amount);
     let after_edit = same_with_and_without_cache(&c);
     assert_ne!(
         statement_of(&after_edit, &patient),
@@ -236,8 +249,7 @@ fn statements_with_file_limit(c: &Clinic, name: &str, limit: usize) -> Run {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let listing = expect_ok(&[], out).replace(name, "mail");
-    (listing, contents(&dir))
+    run_of(out, name, &dir)
 }
 
 #[test]
@@ -254,24 +266,7 @@ fn entries_are_checked_the_same_whether_their_day_folders_are_kept_open_or_not()
     let before = same_with_and_without_cache(&c);
     // Edited in place behind the cache, modification time put back.
     let (file, amount) = charge_of_someone_due(&c, &before);
-    let text = fs::read_to_string(&file).unwrap();
-    let other = format!(
-        "{}{}",
-        if amount.starts_with('9') { '8' } else { '9' },
-        &amount[1..]
-    );
-    let modified = fs::metadata(&file).unwrap().modified().unwrap();
-    fs::write(
-        &file,
-        text.replace(&format!("\"{amount}\""), &format!("\"{other}\"")),
-    )
-    .unwrap();
-    fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
+    change_amount_in_place(&file, &amount);
     // 1,024 files are kept free for the rest of the run: no room, room for half, room for all.
     let runs: Vec<Run> = [600, 1024 + days / 2, 1024 + days + 64]
         .into_iter()

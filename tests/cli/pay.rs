@@ -23,13 +23,7 @@ fn ok(c: &Clinic, args: impl IntoArgs) -> String {
 fn ok_at(c: &Clinic, now: &str, args: impl IntoArgs) -> String {
     let args = args.into_args();
     let out = run_at(c, now, args.as_slice());
-    assert!(
-        out.status.success(),
-        "{args:?} failed ({:?}):\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    expect_ok(&args, out)
 }
 
 /// Runs a command that must fail with `code`, and checks it changed no file and made no commit.
@@ -1280,12 +1274,7 @@ fn sample_clinic_ledger_adds_up() {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        expect_ok(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), out)
     };
     assert!(
         json(&run(&["--format", "json", "service", "list"]))
