@@ -45,7 +45,7 @@ use crate::store::check_cache::{
 use crate::store::index::now_ns;
 use crate::store::ledger::{LEDGER_DIR, SERVICES_FILE};
 use crate::store::schedule::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR};
-use crate::store::{OFFICE_FILE, STATE_DIR, Store, clean_note, git, parse_toml};
+use crate::store::{OFFICE_FILE, STATE_DIR, Store, clean_note, git, git_status, parse_toml};
 
 /// A record kind as `check` sees it.
 pub trait Checked: DeserializeOwned {
@@ -450,7 +450,7 @@ impl Store {
         // git status reads every file too: let it run beside the record checks.
         let status = (self.is_git() && !known_clean).then(|| {
             let (root, user) = (self.root().to_path_buf(), self.options.user.clone());
-            std::thread::spawn(move || git::uncommitted(&root, &user))
+            std::thread::spawn(move || git_status::uncommitted(&root, &user))
         });
         let mut tally = Tally::default();
         let mut records = 0;

@@ -62,7 +62,7 @@ impl Entry {
         }
     }
 
-    fn stage(&self) -> u16 {
+    pub fn stage(&self) -> u16 {
         (self.flags & STAGE_MASK) >> 12
     }
 }
@@ -204,40 +204,14 @@ impl Delta {
             entries.push(entry);
             pos = next;
         }
-        let mut delta = Delta {
+        let tail = parse_extensions(body.get(pos..).ok_or(Unknown("corrupt entry"))?)?;
+        let delta = Delta {
             version,
             entries,
-            link: Vec::new(),
-            tree: None,
-            resolve_undo: None,
+            link: tail.link,
+            tree: tail.tree,
+            resolve_undo: tail.resolve_undo,
         };
-        while pos < body.len() {
-            let sig: [u8; 4] = body
-                .get(pos..pos + 4)
-                .and_then(|s| s.try_into().ok())
-                .ok_or(Unknown("truncated extension"))?;
-            let len = be32(body, pos + 4).ok_or(Unknown("truncated extension"))? as usize;
-            let ext = body
-                .get(pos + 8..pos + 8 + len)
-                .ok_or(Unknown("truncated extension"))?;
-            match &sig {
-                b"link" => delta.link = ext.to_vec(),
-                b"TREE" if !ext.is_empty() => {
-                    let mut at = 0;
-                    let tree = CacheTree::parse(ext, &mut at, 0)
-                        .filter(|_| at == ext.len())
-                        .ok_or(Unknown("corrupt cache tree"))?;
-                    delta.tree = Some(tree);
-                }
-                b"REUC" => delta.resolve_undo = Some(ext.to_vec()),
-                // Optional extensions (capital first letter) are caches git rebuilds: the
-                // untracked cache, fsmonitor state, entry offset tables. Dropping them is
-                // always correct; keeping them unchanged might not be.
-                [b'A'..=b'Z', ..] => {}
-                _ => return Err(Unknown("required index extension")),
-            }
-            pos += 8 + len;
-        }
         if delta.link.len() < HASH || delta.link[..HASH].iter().all(|b| *b == 0) {
             return Err(Unusable::NotSplit);
         }
@@ -332,6 +306,334 @@ impl Delta {
         out.extend_from_slice(&sum);
         out
     }
+}
+
+// ---- the whole index as a stream (check's status) ----
+
+/// Bytes kept ahead of the parser: more than any entry (git paths stop at 4,096 bytes).
+const AHEAD: usize = 64 << 10;
+const WINDOW: usize = 1 << 20;
+
+/// Reads an index file one entry at a time in bounded memory (git's shared index of a
+/// 2.8-million-file tree is 200 MB), hashing it on the way to verify its trailer.
+pub struct IndexReader {
+    file: std::fs::File,
+    buf: Vec<u8>,
+    at: usize,
+    end: usize,
+    eof: bool,
+    hasher: Sha1,
+    version: u32,
+    left: u32,
+    previous: Vec<u8>,
+}
+
+impl IndexReader {
+    pub fn open(path: &std::path::Path) -> Result<IndexReader, Unusable> {
+        use Unusable::Unknown;
+        let file = std::fs::File::open(path).map_err(|_| Unknown("no index file"))?;
+        let mut r = IndexReader {
+            file,
+            buf: vec![0; WINDOW],
+            at: 0,
+            end: 0,
+            eof: false,
+            hasher: Sha1::new(),
+            version: 0,
+            left: 0,
+            previous: Vec::new(),
+        };
+        r.fill()?;
+        if r.end < 12 + HASH || &r.buf[..4] != b"DIRC" {
+            return Err(Unknown("not an index file"));
+        }
+        r.version = be32(&r.buf, 4).ok_or(Unknown("short header"))?;
+        if !(2..=4).contains(&r.version) {
+            return Err(Unknown("index version"));
+        }
+        r.left = be32(&r.buf, 8).ok_or(Unknown("short header"))?;
+        r.at = 12;
+        Ok(r)
+    }
+
+    /// Keeps at least [`AHEAD`] unparsed bytes in the buffer, unless the file ends first.
+    fn fill(&mut self) -> Result<(), Unusable> {
+        if self.eof || self.end - self.at >= AHEAD {
+            return Ok(());
+        }
+        self.hasher.update(&self.buf[..self.at]);
+        self.buf.copy_within(self.at..self.end, 0);
+        self.end -= self.at;
+        self.at = 0;
+        while self.end < self.buf.len() {
+            use std::io::Read;
+            let n = self
+                .file
+                .read(&mut self.buf[self.end..])
+                .map_err(|_| Unusable::Unknown("unreadable index"))?;
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            self.end += n;
+        }
+        Ok(())
+    }
+
+    /// The next entry, or None after the last.
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, Unusable> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.fill()?;
+        let (entry, next) =
+            parse_entry(&self.buf[..self.end], self.at, self.version, &self.previous)
+                .ok_or(Unusable::Unknown("corrupt entry"))?;
+        self.previous.clone_from(&entry.name);
+        self.at = next;
+        self.left -= 1;
+        Ok(Some(entry))
+    }
+
+    /// After the last entry: the extensions, once the whole file's checksum is verified.
+    /// Returns them with the trailer (the checksum, all zero when git skipped it).
+    pub fn finish(mut self) -> Result<(Tail, [u8; HASH]), Unusable> {
+        use Unusable::Unknown;
+        if self.left != 0 {
+            return Err(Unknown("entries left unread"));
+        }
+        self.hasher.update(&self.buf[..self.at]);
+        let mut rest = self.buf[self.at..self.end].to_vec();
+        drop(self.buf);
+        std::io::Read::read_to_end(&mut self.file, &mut rest)
+            .map_err(|_| Unknown("unreadable index"))?;
+        let body_len = rest
+            .len()
+            .checked_sub(HASH)
+            .ok_or(Unknown("truncated index"))?;
+        let (body, trailer) = rest.split_at(body_len);
+        self.hasher.update(body);
+        let trailer: [u8; HASH] = trailer.try_into().map_err(|_| Unknown("truncated index"))?;
+        if trailer.iter().any(|b| *b != 0) && self.hasher.finalize().as_slice() != trailer {
+            return Err(Unknown("checksum mismatch"));
+        }
+        Ok((parse_extensions(body)?, trailer))
+    }
+}
+
+/// git's index as one sorted stream: a split index's shared half read entry by entry, with
+/// the small half's deletions, replacements and additions merged in as git merges them
+/// (split-index.c, `merge_base_index`); or a whole unsplit index.
+pub struct MergedIndex {
+    base: IndexReader,
+    /// The shared half's checksum the small half names (None for an unsplit index).
+    base_name: Option<[u8; HASH]>,
+    pos: u32,
+    deleted: std::iter::Peekable<std::vec::IntoIter<u32>>,
+    replaced: std::iter::Peekable<std::vec::IntoIter<u32>>,
+    replacements: std::vec::IntoIter<Entry>,
+    added: std::iter::Peekable<std::vec::IntoIter<Entry>>,
+    held: Option<Entry>,
+}
+
+impl MergedIndex {
+    /// A whole index file on its own.
+    pub fn unsplit(path: &std::path::Path) -> Result<MergedIndex, Unusable> {
+        Ok(MergedIndex::over(
+            IndexReader::open(path)?,
+            None,
+            [].into(),
+            [].into(),
+            Vec::new(),
+        ))
+    }
+
+    /// The shared index `delta` links to (in `git_dir`), merged with `delta`.
+    pub fn split(git_dir: &std::path::Path, delta: Delta) -> Result<MergedIndex, Unusable> {
+        use Unusable::Unknown;
+        let (name, deleted, replaced) = parse_link(&delta.link).ok_or(Unknown("corrupt link"))?;
+        let shared = git_dir.join(format!("sharedindex.{}", hex(&name)));
+        let base = IndexReader::open(&shared)?;
+        let mut entries = delta.entries;
+        let added = entries.split_off(entries.iter().take_while(|e| e.name.is_empty()).count());
+        if entries.len() != replaced.len() {
+            return Err(Unknown("replacements do not match the link"));
+        }
+        Ok(MergedIndex::over(base, Some(name), deleted, replaced, entries).with_added(added))
+    }
+
+    fn over(
+        base: IndexReader,
+        base_name: Option<[u8; HASH]>,
+        deleted: Vec<u32>,
+        replaced: Vec<u32>,
+        replacements: Vec<Entry>,
+    ) -> MergedIndex {
+        MergedIndex {
+            base,
+            base_name,
+            pos: 0,
+            deleted: deleted.into_iter().peekable(),
+            replaced: replaced.into_iter().peekable(),
+            replacements: replacements.into_iter(),
+            added: Vec::new().into_iter().peekable(),
+            held: None,
+        }
+    }
+
+    fn with_added(mut self, added: Vec<Entry>) -> MergedIndex {
+        self.added = added.into_iter().peekable();
+        self
+    }
+
+    /// The next entry in index order, or None after the last.
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, Unusable> {
+        while self.held.is_none() {
+            let Some(mut entry) = self.base.next_entry()? else {
+                break;
+            };
+            let pos = self.pos;
+            self.pos += 1;
+            if self.deleted.next_if_eq(&pos).is_some() {
+                continue;
+            }
+            if self.replaced.next_if_eq(&pos).is_some() {
+                let mut new = self
+                    .replacements
+                    .next()
+                    .ok_or(Unusable::Unknown("missing replacement"))?;
+                new.name = std::mem::take(&mut entry.name);
+                entry = new;
+            }
+            self.held = Some(entry);
+        }
+        let next = match (self.held.take(), self.added.peek()) {
+            (None, _) => self.added.next(),
+            (Some(shared), None) => Some(shared),
+            (Some(shared), Some(added)) => match added.name.cmp(&shared.name) {
+                std::cmp::Ordering::Less => {
+                    self.held = Some(shared);
+                    self.added.next()
+                }
+                // An added entry replaces the shared entry of its name.
+                std::cmp::Ordering::Equal => self.added.next(),
+                std::cmp::Ordering::Greater => Some(shared),
+            },
+        };
+        Ok(next)
+    }
+
+    /// After the last entry: the shared half is checked whole and must be the one linked to.
+    /// Returns the unsplit index's extensions (a split index's are in its small half).
+    pub fn finish(mut self) -> Result<Tail, Unusable> {
+        use Unusable::Unknown;
+        if self.deleted.next().is_some() || self.replaced.next().is_some() {
+            return Err(Unknown("link names entries past the shared index"));
+        }
+        let (tail, trailer) = self.base.finish()?;
+        match self.base_name {
+            Some(name) if name != trailer => Err(Unknown("shared index does not match its link")),
+            Some(_) => Ok(Tail::default()),
+            None => Ok(tail),
+        }
+    }
+}
+
+/// The `link` extension: the shared index's name, then (optionally) the delete and replace
+/// bitmaps of shared positions.
+fn parse_link(link: &[u8]) -> Option<([u8; HASH], Vec<u32>, Vec<u32>)> {
+    let name: [u8; HASH] = link.get(..HASH)?.try_into().ok()?;
+    let rest = &link[HASH..];
+    if rest.is_empty() {
+        return Some((name, Vec::new(), Vec::new()));
+    }
+    let (deleted, used) = ewah_positions(rest)?;
+    let (replaced, used2) = ewah_positions(rest.get(used..)?)?;
+    (used + used2 == rest.len()).then_some((name, deleted, replaced))
+}
+
+/// The positions set in a serialized EWAH bitmap (git's ewah/ewah_io.c), ascending, and the
+/// bytes it took: bit count, word count, the 64-bit words, the last marker's position. Each
+/// marker word holds a run (bit 0 repeated for bits 1-32 words) and a count of literal words
+/// that follow it (bits 33-63).
+fn ewah_positions(data: &[u8]) -> Option<(Vec<u32>, usize)> {
+    let bits = u64::from(be32(data, 0)?);
+    let words = be32(data, 4)? as usize;
+    let used = 8usize.checked_add(words.checked_mul(8)?)?.checked_add(4)?;
+    data.get(..used)?;
+    let word = |i: usize| -> Option<u64> {
+        Some(u64::from_be_bytes(
+            data.get(8 + 8 * i..16 + 8 * i)?.try_into().ok()?,
+        ))
+    };
+    let mut out = Vec::new();
+    let (mut i, mut at) = (0usize, 0u64);
+    while i < words {
+        let marker = word(i)?;
+        i += 1;
+        let run = ((marker >> 1) & 0xffff_ffff) * 64;
+        if marker & 1 == 1 {
+            if at + run > bits {
+                return None;
+            }
+            out.extend((at..at + run).map(|p| p as u32));
+        }
+        at += run;
+        for _ in 0..marker >> 33 {
+            let literal = word(i)?;
+            i += 1;
+            out.extend(
+                (0..64)
+                    .filter(|b| literal >> b & 1 == 1)
+                    .map(|b| (at + b) as u32),
+            );
+            at += 64;
+        }
+    }
+    (out.last().is_none_or(|p| u64::from(*p) < bits)).then_some((out, used))
+}
+
+/// What follows an index's entries: the extensions this module keeps.
+#[derive(Debug, Default)]
+pub struct Tail {
+    pub link: Vec<u8>,
+    pub tree: Option<CacheTree>,
+    pub resolve_undo: Option<Vec<u8>>,
+}
+
+/// Reads the extensions after the entries (`data` ends before the trailing checksum).
+fn parse_extensions(data: &[u8]) -> Result<Tail, Unusable> {
+    use Unusable::Unknown;
+    let mut tail = Tail::default();
+    let mut pos = 0;
+    while pos < data.len() {
+        let sig: [u8; 4] = data
+            .get(pos..pos + 4)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(Unknown("truncated extension"))?;
+        let len = be32(data, pos + 4).ok_or(Unknown("truncated extension"))? as usize;
+        let ext = data
+            .get(pos + 8..pos + 8 + len)
+            .ok_or(Unknown("truncated extension"))?;
+        match &sig {
+            b"link" => tail.link = ext.to_vec(),
+            b"TREE" if !ext.is_empty() => {
+                let mut at = 0;
+                let tree = CacheTree::parse(ext, &mut at, 0)
+                    .filter(|_| at == ext.len())
+                    .ok_or(Unknown("corrupt cache tree"))?;
+                tail.tree = Some(tree);
+            }
+            b"REUC" => tail.resolve_undo = Some(ext.to_vec()),
+            // Optional extensions (capital first letter) are caches git rebuilds: the
+            // untracked cache, fsmonitor state, entry offset tables. Dropping them is
+            // always correct; keeping them unchanged might not be.
+            [b'A'..=b'Z', ..] => {}
+            _ => return Err(Unknown("required index extension")),
+        }
+        pos += 8 + len;
+    }
+    Ok(tail)
 }
 
 fn be32(data: &[u8], at: usize) -> Option<u32> {
@@ -485,6 +787,30 @@ pub fn hex(oid: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ewah_bitmaps_decode_runs_and_literal_words() {
+        // Bits 0 and 3 (a literal word), 64..128 (a run of ones), 200 (a literal after it).
+        let marker = |run_bit: u64, run: u64, literals: u64| run_bit | run << 1 | literals << 33;
+        let words = [marker(0, 0, 1), 0b1001, marker(1, 1, 2), 0, 1 << 8];
+        let mut data = 201u32.to_be_bytes().to_vec();
+        data.extend_from_slice(&(words.len() as u32).to_be_bytes());
+        for w in words {
+            data.extend_from_slice(&w.to_be_bytes());
+        }
+        data.extend_from_slice(&2u32.to_be_bytes());
+        let (bits, used) = ewah_positions(&data).unwrap();
+        let mut expected = vec![0, 3];
+        expected.extend(64..128);
+        expected.push(200);
+        assert_eq!(bits, expected);
+        assert_eq!(used, data.len());
+        // A bit past the bitmap's size, and a truncated bitmap, are refused.
+        let mut past = data.clone();
+        past[..4].copy_from_slice(&150u32.to_be_bytes());
+        assert_eq!(ewah_positions(&past), None);
+        assert_eq!(ewah_positions(&data[..data.len() - 5]), None);
+    }
 
     #[test]
     fn varints_round_trip_as_git_encodes_them() {

@@ -363,8 +363,9 @@ fn a_remembered_clean_status_is_not_asked_again_and_git_s_index_is_left_alone() 
     assert_eq!(stamp(), before, "check rewrote git's index");
 }
 
-/// `check`'s report, and whether it ran `git status` (git writes every command it starts to
-/// GIT_TRACE).
+/// `check`'s report, and whether it worked out git's status again, by `git status` or by
+/// streaming the index (which reads HEAD's trees through `git cat-file`); git writes every
+/// command it starts to GIT_TRACE.
 fn report_tracing_git(c: &Clinic) -> ((i32, String, String), bool) {
     let trace = c.path("../git-trace.log");
     fs::remove_file(&trace).ok();
@@ -372,7 +373,8 @@ fn report_tracing_git(c: &Clinic) -> ((i32, String, String), bool) {
     cmd.env("GIT_TRACE", &trace);
     let report = report_of(cmd);
     let traced = fs::read_to_string(&trace).unwrap_or_default();
-    (report, traced.contains(" status"))
+    let asked = traced.contains(" status") || traced.contains("cat-file --batch");
+    (report, asked)
 }
 
 /// The first patient's ID in the clinic.

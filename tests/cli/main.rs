@@ -10,6 +10,7 @@ mod crash;
 mod demo;
 mod faults;
 mod general;
+mod git_status;
 mod gitindex;
 mod harness;
 mod import;
