@@ -9,15 +9,17 @@
 //! after a rebuild is never missed. A missing, corrupt (checksum) or old-format index, or one
 //! corrupt shard section, is rebuilt from the files.
 //!
-//! Speed at 100,000 patients (docs/performance.md): the file layout is in `index_file`. A warm
-//! search reads it once, then per shard directory, in parallel, checks the section's checksum,
-//! stats the directory and each file by name relative to the open directory (`statx`, no path
-//! built per file) and, while the directory's own stamp is unchanged (no file added, removed
-//! or renamed), does not list it. Scoring then reads the entries in place ([`DocRef`]); only
-//! the hits shown are decoded. Files whose entry cannot be reused are parsed in parallel. The
-//! index is rewritten only when something changed, without fsync (a torn index fails its
-//! checksum and is rebuilt), and only by a command that holds the records lock, so it never
-//! races a writer.
+//! Speed at 100,000 patients (docs/performance.md): the file layout is in `index_file`. Per
+//! shard directory, in parallel, `stat_shard` checks the section's checksum, stats the
+//! directory and each file by name relative to the open directory (`statx`, no path built per
+//! file) and, while the directory's own stamp is unchanged (no file added, removed or
+//! renamed), does not list it. A warm `patient find` ([`warm_matches`]) reads only the header,
+//! then each shard's section into a small reused buffer, and scores an unchanged shard's
+//! entries in place ([`DocRef`]), keeping only the matches: reading the 18 MB file into fresh
+//! memory cost more than the reading itself. Anything else takes [`open`], which reads the
+//! whole file, parses the files whose entry cannot be reused (in parallel), and rewrites the
+//! index only when something changed, without fsync (a torn index fails its checksum and is
+//! rebuilt), and only in a command that holds the records lock, so it never races a writer.
 //!
 //! Beside it, the duplicate guard's keys (`patient_keys.rs`): rewritten by a full refresh,
 //! appended to for every patient the store saves.
@@ -46,7 +48,8 @@ use crate::error::{Error, Result};
 use crate::store::codec::Writer;
 pub use crate::store::index_file::DocRef;
 use crate::store::index_file::{
-    Entry, FileStamp, Section, Shard, assemble, encode_payload, parse_layout, write_entry,
+    Entry, FileStamp, HEAD_START, MAGIC, Section, Shard, assemble, encode_payload, header_size,
+    parse_header_of, parse_layout, write_entry,
 };
 pub use crate::store::patient_keys::key_hash;
 use crate::store::{STATE_DIR, Store, Txn, atomic, is_record_file, patient_keys, read_toml};
@@ -369,6 +372,69 @@ fn refresh(store: &Store, may_save: bool) -> Result<PatientIndex> {
         let _ = save(&dir, &index);
     }
     Ok(index)
+}
+
+/// The patients some part of `query` matches, read a shard section at a time from an index
+/// that [`open`] would return as it is: the warm search without loading the whole file (whose
+/// fresh pages cost more than the reading). None when anything calls for a refresh (no index,
+/// a bad header or section, shards or files changed, added, removed, unreadable or racy): the
+/// caller then takes [`open`], which rebuilds what it must and reports unreadable files.
+pub fn warm_matches(store: &Store, query: &Query) -> Option<PatientIndex> {
+    let file = fs::File::open(index_dir(store).join(FILE)).ok()?;
+    let (start, file_len) = read_start(&file)?;
+    let layout = parse_header_of(MAGIC, &start, file_len)?;
+    let since = layout.scanned_at.saturating_sub(SETTLE_NS);
+    let patients = store.path(Path::new("patients"));
+    let (pfd, names) = list_shards(&patients).ok()??;
+    if !names.iter().eq(layout.shards.iter().map(|s| s.name)) {
+        return None;
+    }
+    let per_shard: Vec<Vec<Vec<u8>>> = names
+        .into_par_iter()
+        .zip(&layout.shards)
+        .map_init(Vec::new, |section, (name, shard)| {
+            // One buffer per worker: reused pages, not fresh ones, for each section.
+            let at = shard.section();
+            section.clear();
+            section.resize(at.len(), 0);
+            file.read_exact_at(section, at.start as u64).ok()?;
+            let here = shard.relocated();
+            let scan = stat_shard(&patients, &pfd, name, Some(&here), section, since).ok()?;
+            if !scan.unchanged {
+                return None; // open() refreshes it
+            }
+            matches_in(&scan.entries, section, query)
+        })
+        .collect::<Option<_>>()?;
+    Some(PatientIndex::from_payloads(per_shard.into_iter().flatten()))
+}
+
+/// The payloads (copied out of `section`) of the entries some part of `query` matches; None
+/// when one does not decode, which [`open`] then reports.
+fn matches_in(entries: &[Entry], section: &[u8], query: &Query) -> Option<Vec<Vec<u8>>> {
+    let mut hits = Vec::new();
+    for e in entries {
+        let payload = section.get(e.payload.clone())?;
+        if query.score(&DocRef::parse(payload)?).is_some() {
+            hits.push(payload.to_vec());
+        }
+    }
+    Some(hits)
+}
+
+/// The start of an index file (magic, header, checksum) and the file's length.
+fn read_start(file: &fs::File) -> Option<(Vec<u8>, u64)> {
+    let file_len = file.metadata().ok()?.len();
+    let mut start = vec![0u8; HEAD_START];
+    file.read_exact_at(&mut start, 0).ok()?;
+    let size = header_size(MAGIC, &start)?;
+    if size as u64 > file_len {
+        return None; // a corrupt length, not a reason to allocate gigabytes
+    }
+    start.resize(size, 0);
+    file.read_exact_at(&mut start[HEAD_START..], HEAD_START as u64)
+        .ok()?;
+    Some((start, file_len))
 }
 
 /// Reads a whole file in 1 MiB pieces spread over the cores: copying 20 MB and faulting in
@@ -772,10 +838,10 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
     }
 
-    /// 3,000 generated patients, every seventh inactive and every eleventh deceased.
-    fn summaries() -> Vec<PatientSummary> {
+    /// `n` generated patients, every seventh inactive and every eleventh deceased.
+    fn patients(n: u64) -> Vec<Patient> {
         let now = DateTime::parse_from_rfc3339("2026-11-27T09:00:00-05:00").unwrap();
-        (0..3000)
+        (0..n)
             .map(|n| {
                 let mut p = demo::patient(7, n, now);
                 if n % 7 == 0 {
@@ -783,8 +849,16 @@ mod tests {
                 } else if n % 11 == 0 {
                     p.status = Status::Deceased;
                 }
-                PatientSummary::from_patient(&p)
+                p
             })
+            .collect()
+    }
+
+    /// 3,000 of them, as the index summarises them.
+    fn summaries() -> Vec<PatientSummary> {
+        patients(3000)
+            .iter()
+            .map(PatientSummary::from_patient)
             .collect()
     }
 
@@ -837,6 +911,180 @@ mod tests {
                 assert!(!everyone || !want.is_empty(), "{text:?} finds someone");
                 assert_eq!(got, want, "{text:?} (all: {everyone})");
             }
+        }
+    }
+
+    /// A records tree (no git) holding these patients, and its store.
+    fn store_of(patients: &[Patient]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let office = crate::domain::office::Office::new("Test", "America/New_York").unwrap();
+        let options = crate::store::Options {
+            user: "t".into(),
+            commit: false,
+        };
+        let store = Store::init(&dir.path().join("r"), office, options, false).unwrap();
+        let mut txn = store.begin().unwrap();
+        let files = |n: u64| {
+            let p = &patients[n as usize];
+            let toml = crate::store::to_toml(p)?;
+            Ok(vec![(Store::patient_rel(&p.id), toml.into_bytes())])
+        };
+        txn.put_bulk(patients.len() as u64, files, &|_| {}).unwrap();
+        txn.commit("Add test patients.").unwrap();
+        (dir, store)
+    }
+
+    /// Waits out the racy window of every file written so far, then refreshes each index, so
+    /// that it is one a warm search may use.
+    fn settle<'a>(stores: impl IntoIterator<Item = &'a Store>) {
+        std::thread::sleep(std::time::Duration::from_millis(
+            SETTLE_NS as u64 / 1_000_000 + 300,
+        ));
+        for store in stores {
+            open(store).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_warm_search_finds_what_the_full_refresh_finds_in_the_same_order() {
+        let all = patients(1000);
+        let (_dir, store) = store_of(&all);
+        settle([&store]);
+        let full = open(&store).unwrap();
+        let summaries: Vec<PatientSummary> = all.iter().map(PatientSummary::from_patient).collect();
+        let mut hits_seen = 0;
+        for text in queries(&summaries) {
+            let query = Query::parse(&text, today());
+            let warm = warm_matches(&store, &query).expect("a settled index is searched warm");
+            for everyone in [false, true] {
+                let ids = |hits: Vec<(u32, DocRef)>| -> Vec<(u32, String)> {
+                    hits.iter().map(|(s, d)| (*s, d.id().to_string())).collect()
+                };
+                let want = ids(full.search(&query, everyone).unwrap());
+                hits_seen += want.len();
+                assert_eq!(
+                    ids(warm.search(&query, everyone).unwrap()),
+                    want,
+                    "{text:?}"
+                );
+            }
+        }
+        assert!(
+            hits_seen > 200,
+            "the queries find many patients: {hits_seen}"
+        );
+    }
+
+    /// One way of changing the records or the index behind the tool's back.
+    type Change = fn(&Store);
+
+    fn first_file(store: &Store) -> PathBuf {
+        store.patient_files().unwrap().remove(0)
+    }
+
+    fn edit_same_size_times_put_back(store: &Store) {
+        let path = first_file(store);
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(
+            &path,
+            text.replacen("given = \"", "given = \"Q", 1)
+                .replacen("\n\n", "\n", 1),
+        )
+        .unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().len(), text.len() as u64);
+        let file = fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(mtime).unwrap();
+    }
+
+    fn add_file_to_a_shard(store: &Store) {
+        let path = first_file(store);
+        fs::copy(&path, path.with_file_name("PZZZZZZZZ.toml")).unwrap();
+    }
+
+    fn remove_file(store: &Store) {
+        fs::remove_file(first_file(store)).unwrap();
+    }
+
+    fn add_shard(store: &Store) {
+        fs::create_dir(store.path(Path::new("patients/ZZ"))).unwrap();
+    }
+
+    fn remove_shard(store: &Store) {
+        fs::remove_dir_all(first_file(store).parent().unwrap()).unwrap();
+    }
+
+    fn index_file(store: &Store) -> PathBuf {
+        index_dir(store).join(FILE)
+    }
+
+    fn delete_index(store: &Store) {
+        fs::remove_file(index_file(store)).unwrap();
+    }
+
+    fn flip_last_section_byte(store: &Store) {
+        let mut bytes = fs::read(index_file(store)).unwrap();
+        *bytes.last_mut().unwrap() ^= 0x20;
+        fs::write(index_file(store), bytes).unwrap();
+    }
+
+    fn flip_header_byte(store: &Store) {
+        let mut bytes = fs::read(index_file(store)).unwrap();
+        bytes[HEAD_START + 9] ^= 0x20;
+        fs::write(index_file(store), bytes).unwrap();
+    }
+
+    fn truncate_index(store: &Store) {
+        let bytes = fs::read(index_file(store)).unwrap();
+        fs::write(index_file(store), &bytes[..bytes.len() - 1]).unwrap();
+    }
+
+    /// Edited right before the index was saved: its stamps match, only the racy rule tells.
+    fn edit_then_refresh_at_once(store: &Store) {
+        let path = first_file(store);
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replacen("given = \"", "given = \"Q", 1)).unwrap();
+        open(store).unwrap();
+    }
+
+    #[test]
+    fn any_change_behind_the_tools_back_turns_the_warm_search_away() {
+        let changes: [(&str, Change); 10] = [
+            ("same size, times put back", edit_same_size_times_put_back),
+            ("file added to a shard", add_file_to_a_shard),
+            ("file removed", remove_file),
+            ("shard directory added", add_shard),
+            ("shard directory removed", remove_shard),
+            ("index deleted", delete_index),
+            ("index section corrupted", flip_last_section_byte),
+            ("index header corrupted", flip_header_byte),
+            ("index truncated", truncate_index),
+            (
+                "edited right before the index was saved",
+                edit_then_refresh_at_once,
+            ),
+        ];
+        let all = patients(40);
+        let stores: Vec<_> = (0..=changes.len()).map(|_| store_of(&all)).collect();
+        // An unreadable file, indexed as such: every search must read it again and report it.
+        let (_, unreadable) = &stores[changes.len()];
+        fs::write(first_file(unreadable), "schema = 1\nid = [broken\n").unwrap();
+        settle(stores.iter().map(|(_, s)| s));
+        let query = Query::parse("a", today());
+        for (_, store) in &stores[..changes.len()] {
+            let warm = warm_matches(store, &query).expect("settled: searched warm");
+            assert_eq!(
+                warm.len(),
+                open(store).unwrap().search(&query, true).unwrap().len()
+            );
+        }
+        assert!(
+            warm_matches(unreadable, &query).is_none(),
+            "unreadable file"
+        );
+        for ((what, change), (_, store)) in changes.iter().zip(&stores) {
+            change(store);
+            assert!(warm_matches(store, &query).is_none(), "{what}");
         }
     }
 }

@@ -91,6 +91,23 @@ pub fn parse_layout(bytes: &[u8]) -> Option<Layout<'_>> {
 
 /// [`parse_layout`] of a file in the same layout under another magic (the ledger cache's).
 pub fn parse_layout_of<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<Layout<'a>> {
+    parse_header_of(magic, bytes, bytes.len() as u64)
+}
+
+/// The magic and the header's length.
+pub const HEAD_START: usize = 12;
+
+/// How many bytes a file's start (magic, length, header, checksum) takes, told by its first
+/// [`HEAD_START`] bytes; None when the magic is wrong.
+pub fn header_size(magic: &[u8; 8], start: &[u8]) -> Option<usize> {
+    let rest = start.strip_prefix(magic.as_slice())?;
+    let header_len = Reader::new(rest).u32()? as usize;
+    HEAD_START.checked_add(header_len)?.checked_add(8)
+}
+
+/// The header from the start of a file of `file_len` bytes, so a reader can load one section
+/// at a time; the sections' ranges are offsets into the file. None as for [`parse_layout`].
+pub fn parse_header_of<'a>(magic: &[u8; 8], bytes: &'a [u8], file_len: u64) -> Option<Layout<'a>> {
     let rest = bytes.strip_prefix(magic.as_slice())?;
     let mut r = Reader::new(rest);
     let header_len = r.u32()? as usize;
@@ -122,10 +139,23 @@ pub fn parse_layout_of<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<Layout<'a
         });
         at = end;
     }
-    (h.at_end() && at == bytes.len()).then_some(Layout { scanned_at, shards })
+    (h.at_end() && at as u64 == file_len).then_some(Layout { scanned_at, shards })
 }
 
-impl Shard<'_> {
+impl<'h> Shard<'h> {
+    /// Where the section lies in the file.
+    pub fn section(&self) -> Range<usize> {
+        self.section.clone()
+    }
+
+    /// The same shard with its section at the start of a buffer that holds only it.
+    pub fn relocated(&self) -> Shard<'h> {
+        Shard {
+            section: 0..self.section.len(),
+            ..*self
+        }
+    }
+
     /// The section's entries, sorted by name; None when its checksum or structure is wrong.
     pub fn entries<'a>(&self, bytes: &'a [u8]) -> Option<Vec<Entry<'a>>> {
         let section = bytes.get(self.section.clone())?;

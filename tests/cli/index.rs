@@ -360,3 +360,116 @@ fn files_added_to_an_existing_shard_or_edited_with_their_times_put_back_are_seen
     assert!(found.contains(id), "{found}");
     assert_eq!(answers(&c), answers_without_index(&c));
 }
+
+/// Everything `patient find` prints, in every format, for queries that find many (more than
+/// the limit, so the "(N more …)" line shows), some inactive patients, and nobody.
+fn find_transcripts(c: &Clinic) -> Vec<(Option<i32>, String, String)> {
+    let queries: &[&[&str]] = &[&["smith"], &["jo"], &["a", "--all"], &["maria"], &["zzqx"]];
+    let mut out = Vec::new();
+    for q in queries {
+        for format in ["table", "csv", "json"] {
+            let mut args = vec!["--format", format, "patient", "find", "-n", "3"];
+            args.extend_from_slice(q);
+            let o = c.run(&args);
+            let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+            out.push((o.status.code(), text(o.stdout), text(o.stderr)));
+        }
+    }
+    out
+}
+
+/// Waits until the files are older than the index's racy window, then lets one search
+/// refresh the index, so the next search may take the warm path.
+fn settle(clinics: &[Clinic]) {
+    std::thread::sleep(Duration::from_millis(2300));
+    for c in clinics {
+        c.ok(&["patient", "find", "smith"]);
+    }
+}
+
+fn patient_id_of(file: &str) -> &str {
+    file.rsplit('/').next().unwrap().trim_end_matches(".toml")
+}
+
+/// One way of changing the records or the index behind the tool's back.
+type Change = fn(&Clinic);
+
+#[test]
+fn after_any_change_behind_its_back_a_warm_find_prints_what_a_rebuilt_index_prints() {
+    let changes: &[(&str, Change)] = &[
+        ("nothing changed", |_| {}),
+        ("same size, modification time put back", |c| {
+            let f = c.path(&some_patient_files(c, 1)[0]);
+            let old = fs::metadata(&f).unwrap().modified().unwrap();
+            let text = fs::read_to_string(&f).unwrap();
+            let given = field(&text, "given");
+            let smith = "Smith"[..given.len().min(5)].to_string() + &given[given.len().min(5)..];
+            fs::write(&f, text.replacen(&given, &smith, 1)).unwrap();
+            set_mtime(&f, old);
+        }),
+        ("file added to a shard", |c| {
+            let f = &some_patient_files(c, 1)[0];
+            let id = patient_id_of(f);
+            let new_id = format!("{}ZZZZZZ", &id[..3]);
+            let text = fs::read_to_string(c.path(f)).unwrap();
+            let copy = text
+                .replacen(id, &new_id, 1)
+                .replacen("family = \"", "family = \"Smith", 1);
+            fs::write(c.path(&f.replace(id, &new_id)), copy).unwrap();
+        }),
+        ("file removed", |c| {
+            let smiths = c.ok(&["--format", "csv", "patient", "find", "smith"]);
+            let id = smiths.lines().nth(1).unwrap().split(',').next().unwrap();
+            fs::remove_file(c.patient_file(id)).unwrap();
+        }),
+        ("shard directory added", |c| {
+            let f = &some_patient_files(c, 1)[0];
+            let text = fs::read_to_string(c.path(f)).unwrap();
+            let copy = text.replacen(patient_id_of(f), "PZZZZZZZZ", 1);
+            fs::create_dir(c.path("patients/ZZ")).unwrap();
+            fs::write(c.path("patients/ZZ/PZZZZZZZZ.toml"), copy).unwrap();
+        }),
+        ("index deleted", |c| {
+            fs::remove_file(index_dir(c).join("patients.bin")).unwrap();
+        }),
+        ("index corrupted", |c| {
+            let file = index_dir(c).join("patients.bin");
+            let mut bytes = fs::read(&file).unwrap();
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0x5a;
+            fs::write(&file, bytes).unwrap();
+        }),
+        ("index truncated", |c| {
+            let file = index_dir(c).join("patients.bin");
+            let bytes = fs::read(&file).unwrap();
+            fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
+        }),
+    ];
+    let clinics: Vec<Clinic> = changes.iter().map(|_| Clinic::demo(120)).collect();
+    // A file that does not parse, already in the index as such: still reported every time.
+    let broken = Clinic::demo(120);
+    let f = some_patient_files(&broken, 1)[0].clone();
+    fs::write(broken.path(&f), "schema = 1\nid = [broken\n").unwrap();
+    let mut all = clinics;
+    all.push(broken);
+    settle(&all);
+    for (i, c) in all.iter().enumerate() {
+        let what = changes.get(i).map_or("unreadable file", |(what, _)| what);
+        if let Some((_, change)) = changes.get(i) {
+            change(c);
+        }
+        let warm = find_transcripts(c);
+        c.ok(&["index", "rebuild"]);
+        assert_eq!(warm, find_transcripts(c), "{what}");
+        assert!(
+            warm[3].2.contains("more;"),
+            "{what}: `jo` finds more than 3"
+        );
+    }
+    let broken_warm = find_transcripts(all.last().unwrap());
+    assert!(
+        broken_warm[0].2.contains(&f),
+        "reported: {:?}",
+        broken_warm[0].2
+    );
+}

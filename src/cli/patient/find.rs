@@ -30,7 +30,12 @@ pub fn cmd_find(ctx: &Ctx, args: Args) -> Result<u8> {
         return Err(Error::user("nothing to search for")
             .hint("give a name, a date of birth, a phone number or an ID"));
     }
-    let index = index::open(&store)?;
+    // A warm index is read a shard at a time, keeping only the matches; anything to refresh
+    // or report takes the full path. Both rank with the same `search`.
+    let index = match index::warm_matches(&store, &query) {
+        Some(matches) => matches,
+        None => index::open(&store)?,
+    };
     warn_problems(&index.problems);
     // Scored straight from the index bytes; only the hits shown are decoded.
     let hits = index.search(&query, args.all)?;
