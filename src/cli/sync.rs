@@ -17,7 +17,7 @@ use crate::cli::check::print_problems;
 use crate::domain::check::Problem;
 use crate::error::{Error, Result, exit};
 use crate::store::git::{self, Integrated, Pushed};
-use crate::store::{Store, atomic::TEMP_PREFIX};
+use crate::store::{Store, atomic::TEMP_PREFIX, git_status};
 
 /// Pull the other sites' changes, check them, and push this site's (git remote).
 ///
@@ -127,7 +127,7 @@ fn refuse_unfinished(root: &Path, user: &str) -> Result<()> {
         return Err(Error::conflict(format!("a {op} is already in progress in {}; nothing was synced", root.display()))
             .hint(format!("finish it (`frontdesk check` lists the files to fix, then `git -C {0} add` them and `git -C {0} commit`) or undo it with `git -C {0} {op} --abort`", root.display())));
     }
-    let pending: Vec<PathBuf> = git::uncommitted(root, user)?
+    let pending: Vec<PathBuf> = git_status::uncommitted(root, user)?
         .into_iter()
         .filter(|p| {
             p.file_name()

@@ -15,7 +15,7 @@ pub mod fault;
 pub mod git;
 mod git_fast;
 pub mod git_index;
-mod git_status;
+pub mod git_status;
 pub mod import;
 pub mod index;
 pub mod index_file;
