@@ -214,7 +214,7 @@ if want rss; then
     peak "index rebuild" "$fd" --records "$big" index rebuild
     # Cold: every cache was just dropped, so every file is parsed and git is asked for its
     # status (git's own memory counts: it holds its whole index).
-    available check && peak "check (cold, right after index rebuild; git status runs)" "$fd" --records "$big" check
+    available check && peak "check (cold, right after index rebuild: status worked out afresh)" "$fd" --records "$big" check
     available pay statement && sh -c "$aside_stmts" && peak "pay statement --all-due" "$fd" --records "$big" pay statement --all-due -o "$stmts"
     available patient import && peak "patient import ($import_rows rows)" sh -c \
         "rm -rf $imp && $fd init $imp --quiet && $fd --records $imp patient import $csv --map $here/examples/synthea-patients.map.toml --quiet"
