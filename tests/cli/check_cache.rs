@@ -8,18 +8,10 @@ use std::time::Duration;
 
 use crate::harness::*;
 
-/// A small generated clinic with every kind of record: patients, payers, providers, rooms,
-/// appointments and their ledger.
+/// A small generated clinic: patients, payers, providers, rooms and appointments (all
+/// upcoming at this size, so no ledger yet).
 fn clinic() -> Clinic {
-    Clinic::made_by("demo generate", |root| {
-        bare()
-            .args(["demo", "generate"])
-            .arg(root)
-            .args(["--patients", "20", "--appointments", "60"])
-            .args(["--seed", "5", "--as-of", "2026-11-27"])
-            .output()
-            .unwrap()
-    })
+    Clinic::generated(20, Some(60))
 }
 
 fn cache(c: &Clinic) -> PathBuf {

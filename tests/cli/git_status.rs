@@ -11,15 +11,7 @@ use crate::harness::*;
 
 /// A small generated clinic with every kind of record, in git.
 fn clinic() -> Clinic {
-    Clinic::made_by("demo generate", |root| {
-        bare()
-            .args(["demo", "generate"])
-            .arg(root)
-            .args(["--patients", "20", "--appointments", "60"])
-            .args(["--seed", "5", "--as-of", "2026-11-27"])
-            .output()
-            .unwrap()
-    })
+    Clinic::generated(20, Some(60))
 }
 
 /// check's uncommitted files, sorted, worked out afresh (its clean-tree note removed), and

@@ -44,12 +44,21 @@ impl Clinic {
 
     /// A generated demo clinic of `patients` patients (fixed seed and date), with git.
     pub fn demo(patients: u32) -> Clinic {
+        Clinic::generated(patients, None)
+    }
+
+    /// A generated clinic with every kind of record (patients, payers, providers, rooms, and
+    /// `appointments` appointments when given), fixed seed and date, with git.
+    pub fn generated(patients: u32, appointments: Option<u32>) -> Clinic {
         Clinic::made_by("demo generate", |root| {
-            bare()
-                .args(["demo", "generate"])
+            let mut cmd = bare();
+            cmd.args(["demo", "generate"])
                 .arg(root)
-                .args(["--patients", &patients.to_string()])
-                .args(["--seed", "5", "--as-of", "2026-11-27"])
+                .args(["--patients", &patients.to_string()]);
+            if let Some(n) = appointments {
+                cmd.args(["--appointments", &n.to_string()]);
+            }
+            cmd.args(["--seed", "5", "--as-of", "2026-11-27"])
                 .output()
                 .unwrap()
         })
