@@ -116,7 +116,11 @@ fn open_index(git_dir: &Path) -> Option<(MergedIndex, Option<CacheTree>, u32)> {
             // The cache-tree follows the entries: read through once to reach it.
             let mut first = MergedIndex::unsplit(&path).ok()?;
             while first.next_entry().ok()?.is_some() {}
-            let tree = first.finish().ok()?.tree;
+            let tail = first.finish().ok()?;
+            if tail.link.iter().any(|b| *b != 0) {
+                return None; // a split index whose small half grew past what `Delta` reads
+            }
+            let tree = tail.tree;
             let again = fs::metadata(&path).ok()?;
             if (again.ino(), again.mtime_nsec(), again.size())
                 != (written.ino(), written.mtime_nsec(), written.size())
