@@ -58,24 +58,13 @@ pub(super) fn run(cmd: Command, what: &str) -> Result<String> {
 /// Runs git, feeding `input` on stdin from a thread (so a chatty git cannot deadlock), and
 /// returns its stdout. Paths on stdin are literal, never patterns.
 fn run_with_input(mut cmd: Command, input: Option<&[u8]>, what: &str) -> Result<String> {
-    use std::io::Write;
     if input.is_some() {
-        cmd.env("GIT_LITERAL_PATHSPECS", "1").stdin(Stdio::piped());
+        cmd.env("GIT_LITERAL_PATHSPECS", "1");
     }
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| {
+    let out = output_with_input(cmd, input).map_err(|e| {
         Error::internal(format!("cannot run git to {what}: {e}"))
             .hint("install git, or use --no-commit")
     })?;
-    let stdin = child.stdin.take();
-    let out = std::thread::scope(|s| {
-        if let (Some(mut stdin), Some(input)) = (stdin, input) {
-            // A write error shows up as git's own failure below.
-            s.spawn(move || stdin.write_all(input));
-        }
-        child.wait_with_output()
-    })
-    .map_err(|e| Error::internal(format!("git could not {what}: {e}")))?;
     if !out.status.success() {
         // git's own message names paths and refs, not record contents.
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -85,6 +74,28 @@ fn run_with_input(mut cmd: Command, input: Option<&[u8]>, what: &str) -> Result<
         )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs a command to its end, feeding `input` on stdin from a thread (so a chatty command
+/// cannot deadlock), and returns what it printed and how it exited.
+pub(super) fn output_with_input(
+    mut cmd: Command,
+    input: Option<&[u8]>,
+) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    if input.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let stdin = child.stdin.take();
+    std::thread::scope(|s| {
+        if let (Some(mut stdin), Some(input)) = (stdin, input) {
+            // A write error shows up as the command's own failure.
+            s.spawn(move || stdin.write_all(input));
+        }
+        child.wait_with_output()
+    })
 }
 
 /// `git init` with the settings that keep commits cheap on a tree of a million files.

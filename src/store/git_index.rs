@@ -35,11 +35,7 @@ impl Entry {
     /// A stage-0 entry for a regular file with the given stat data and blob.
     pub fn file(name: &[u8], meta: &std::fs::Metadata, oid: [u8; HASH]) -> Entry {
         use std::os::unix::fs::MetadataExt;
-        let mode = if meta.mode() & 0o100 != 0 {
-            0o100755
-        } else {
-            0o100644
-        };
+        let mode = file_mode(meta.mode());
         // git keeps the low 32 bits of every field: a heuristic, compared the same way.
         let stat = [
             meta.ctime() as u32,
@@ -439,11 +435,14 @@ pub struct MergedIndex {
 impl MergedIndex {
     /// A whole index file on its own.
     pub fn unsplit(path: &std::path::Path) -> Result<MergedIndex, Unusable> {
+        let base = IndexReader::open(path)?;
+        let (deleted, replaced) = (Vec::new(), Vec::new());
         Ok(MergedIndex::over(
-            IndexReader::open(path)?,
+            base,
             None,
-            [].into(),
-            [].into(),
+            deleted,
+            replaced,
+            Vec::new(),
             Vec::new(),
         ))
     }
@@ -454,12 +453,21 @@ impl MergedIndex {
         let (name, deleted, replaced) = parse_link(&delta.link).ok_or(Unknown("corrupt link"))?;
         let shared = git_dir.join(format!("sharedindex.{}", hex(&name)));
         let base = IndexReader::open(&shared)?;
-        let mut entries = delta.entries;
-        let added = entries.split_off(entries.iter().take_while(|e| e.name.is_empty()).count());
-        if entries.len() != replaced.len() {
+        let replacing = delta.replacing();
+        let mut replacements = delta.entries;
+        let added = replacements.split_off(replacing);
+        if replacements.len() != replaced.len() {
             return Err(Unknown("replacements do not match the link"));
         }
-        Ok(MergedIndex::over(base, Some(name), deleted, replaced, entries).with_added(added))
+        let name = Some(name);
+        Ok(MergedIndex::over(
+            base,
+            name,
+            deleted,
+            replaced,
+            replacements,
+            added,
+        ))
     }
 
     fn over(
@@ -468,6 +476,7 @@ impl MergedIndex {
         deleted: Vec<u32>,
         replaced: Vec<u32>,
         replacements: Vec<Entry>,
+        added: Vec<Entry>,
     ) -> MergedIndex {
         MergedIndex {
             base,
@@ -476,14 +485,16 @@ impl MergedIndex {
             deleted: deleted.into_iter().peekable(),
             replaced: replaced.into_iter().peekable(),
             replacements: replacements.into_iter(),
-            added: Vec::new().into_iter().peekable(),
+            added: added.into_iter().peekable(),
             held: None,
         }
     }
 
-    fn with_added(mut self, added: Vec<Entry>) -> MergedIndex {
-        self.added = added.into_iter().peekable();
-        self
+    /// When the shared half being read was written (seconds); None for an unsplit index.
+    pub fn shared_written(&self) -> Option<i64> {
+        use std::os::unix::fs::MetadataExt;
+        self.base_name?;
+        Some(self.base.file.metadata().ok()?.mtime())
     }
 
     /// The next entry in index order, or None after the last.
@@ -782,6 +793,28 @@ pub fn blob_oid(content: &[u8]) -> [u8; HASH] {
 
 pub fn hex(oid: &[u8]) -> String {
     oid.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The object name `hex` writes, read back; None for anything but 40 hex digits.
+pub fn unhex(s: &str) -> Option<[u8; HASH]> {
+    let mut out = [0u8; HASH];
+    if s.len() != 2 * HASH {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The mode git records for a regular file with this `st_mode`: executable when its owner may
+/// run it.
+pub fn file_mode(st_mode: u32) -> u32 {
+    if st_mode & 0o100 != 0 {
+        0o100755
+    } else {
+        0o100644
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::Result;
 use crate::store::git::{self, git as git_cmd};
-use crate::store::git_index::{CacheTree, Delta, Entry, MergedIndex, Unusable, blob_oid};
+use crate::store::git_index::{
+    CacheTree, Delta, Entry, MergedIndex, Unusable, blob_oid, file_mode, hex, unhex,
+};
 
 /// Entries whose files are compared at once, spread over the cores.
 const BATCH: usize = 16_384;
@@ -101,11 +103,10 @@ fn open_index(git_dir: &Path) -> Option<(MergedIndex, Option<CacheTree>, u32)> {
     match Delta::read(&path) {
         Ok(delta) => {
             let tree = delta.tree.clone();
-            let shared = git_dir.join(format!("sharedindex.{}", hex(delta.link.get(..20)?)));
             let index = MergedIndex::split(git_dir, delta).ok()?;
             // An entry is racy against the older of the two halves: stricter than git, which
             // only costs a hash.
-            let shared_written = fs::metadata(shared).ok()?.mtime();
+            let shared_written = index.shared_written()?;
             Some((
                 index,
                 tree,
@@ -239,11 +240,7 @@ fn differs(root: &Path, e: &Entry, stat: Option<Statx>, racy_from: u32) -> bool 
     if FileType::from_raw_mode(x.stx_mode.into()) != FileType::RegularFile {
         return true;
     }
-    let mode = if x.stx_mode & 0o100 != 0 {
-        0o100755
-    } else {
-        0o100644
-    };
+    let mode = file_mode(x.stx_mode.into());
     // A size of 0 in the index is git's mark of a racily clean entry: compare contents.
     let size = x.stx_size as u32;
     if mode != e.stat[6] || (e.stat[9] != 0 && size != e.stat[9]) {
@@ -417,10 +414,6 @@ fn parse_tree(data: &[u8]) -> Option<Vec<TreeEntry>> {
     Some(out)
 }
 
-fn hex(oid: &[u8]) -> String {
-    crate::store::git_index::hex(oid)
-}
-
 /// `git cat-file --batch`: one git answering object requests one at a time.
 struct CatFile {
     child: Child,
@@ -487,17 +480,6 @@ impl Drop for CatFile {
             let _ = self.child.wait();
         }
     }
-}
-
-fn unhex(s: &str) -> Option<[u8; 20]> {
-    let mut out = [0u8; 20];
-    if s.len() != 40 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// What the untracked walk needs to know of the index: how many files each directory
@@ -655,19 +637,8 @@ fn ignored(root: &Path, user: &str, found: &[Found]) -> Option<HashSet<Vec<u8>>>
     let mut cmd = git_cmd(root, user);
     // (git refuses GIT_LITERAL_PATHSPECS here; a name it cannot take fails the run, and
     // git status is asked instead.)
-    cmd.args(["check-ignore", "--no-index", "-z", "--stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().ok()?;
-    let stdin = child.stdin.take();
-    let out = std::thread::scope(|s| {
-        if let Some(mut stdin) = stdin {
-            s.spawn(move || stdin.write_all(&input));
-        }
-        child.wait_with_output()
-    })
-    .ok()?;
+    cmd.args(["check-ignore", "--no-index", "-z", "--stdin"]);
+    let out = git::output_with_input(cmd, Some(&input)).ok()?;
     // 1 means nothing matched; anything else but 0 is a failure.
     if !matches!(out.status.code(), Some(0 | 1)) {
         return None;
