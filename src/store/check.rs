@@ -19,9 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use rayon::prelude::*;
 use rustix::fd::OwnedFd;
-use rustix::fs::{
-    AtFlags, FileType, Mode as FsMode, OFlags, StatxFlags, StatxTimestamp, openat, statx,
-};
+use rustix::fs::{AtFlags, FileType, Mode as FsMode, OFlags, StatxFlags, openat, statx};
 use serde::de::DeserializeOwned;
 
 use crate::domain::check::{
@@ -42,7 +40,7 @@ use crate::store::atomic::TEMP_PREFIX;
 use crate::store::check_cache::{
     self, CacheWriter, OldCache, Print, Section, SectionBuilder, SectionOut, Stamp,
 };
-use crate::store::index::now_ns;
+use crate::store::index::{now_ns, stamp_of};
 use crate::store::ledger::{LEDGER_DIR, SERVICES_FILE};
 use crate::store::schedule::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR};
 use crate::store::{OFFICE_FILE, STATE_DIR, Store, clean_note, git, git_status, parse_toml};
@@ -1137,15 +1135,8 @@ fn stat_regular(dfd: &OwnedFd, name: &CStr) -> Option<Stamp> {
     if FileType::from_raw_mode(x.stx_mode.into()) != FileType::RegularFile {
         return None;
     }
-    let ns = |t: &StatxTimestamp| {
-        t.tv_sec
-            .saturating_mul(1_000_000_000)
-            .saturating_add(i64::from(t.tv_nsec))
-    };
     Some(Stamp {
-        size: x.stx_size,
-        mtime: ns(&x.stx_mtime),
-        ctime: ns(&x.stx_ctime),
+        file: stamp_of(&x),
         ino: x.stx_ino,
     })
 }

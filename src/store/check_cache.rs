@@ -40,6 +40,7 @@ use crate::domain::id::Id;
 use crate::store::atomic::TEMP_PREFIX;
 use crate::store::check::Inspected;
 use crate::store::codec::{Reader, Writer, checksum};
+use crate::store::index_file::FileStamp;
 
 const MAGIC: &[u8; 8] = b"FDCHK003";
 pub const FILE: &str = "check.bin";
@@ -53,27 +54,22 @@ const SETTLE_NS: i64 = 2_000_000_000;
 /// modification time back; the inode, when a file is replaced by another of the same stamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stamp {
-    pub size: u64,
-    pub mtime: i64,
-    pub ctime: i64,
+    /// Size, modification and change time, as the patient index compares them.
+    pub file: FileStamp,
     pub ino: u64,
 }
 
 impl Stamp {
     fn is_racy(&self, since: i64) -> bool {
-        self.mtime >= since || self.ctime >= since
+        self.file.is_racy(since)
     }
     fn put(&self, w: &mut Writer) {
-        w.u64(self.size);
-        w.i64(self.mtime);
-        w.i64(self.ctime);
+        self.file.write(w);
         w.u64(self.ino);
     }
     fn get(r: &mut Reader) -> Option<Stamp> {
         Some(Stamp {
-            size: r.u64()?,
-            mtime: r.i64()?,
-            ctime: r.i64()?,
+            file: FileStamp::read(r)?,
             ino: r.u64()?,
         })
     }
@@ -1034,9 +1030,11 @@ mod tests {
 
     fn stamp(n: i64) -> Stamp {
         Stamp {
-            size: 10,
-            mtime: n,
-            ctime: n + 1,
+            file: FileStamp {
+                size: 10,
+                mtime: n,
+                ctime: n + 1,
+            },
             ino: 3,
         }
     }

@@ -501,7 +501,7 @@ const STAT_MASK: StatxFlags = StatxFlags::TYPE
     .union(StatxFlags::MTIME)
     .union(StatxFlags::CTIME);
 
-fn stamp_of(x: &Statx) -> FileStamp {
+pub(crate) fn stamp_of(x: &Statx) -> FileStamp {
     let ns = |t: &StatxTimestamp| {
         t.tv_sec
             .saturating_mul(1_000_000_000)

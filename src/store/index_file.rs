@@ -44,13 +44,13 @@ impl FileStamp {
         self.mtime >= since || self.ctime >= since
     }
 
-    fn write(&self, w: &mut Writer) {
+    pub fn write(&self, w: &mut Writer) {
         w.u64(self.size);
         w.i64(self.mtime);
         w.i64(self.ctime);
     }
 
-    fn read(r: &mut Reader) -> Option<FileStamp> {
+    pub fn read(r: &mut Reader) -> Option<FileStamp> {
         Some(FileStamp {
             size: r.u64()?,
             mtime: r.i64()?,
