@@ -3,6 +3,7 @@
 #
 #   bench/compare.sh            # generates (once) and benchmarks a 10k- and a 1M-appointment clinic
 #   bench/compare.sh add day    # only these rows: find list statement check day sfind add import rss
+#                               # (find also measures its floor: bench/stat_floor.rs)
 #
 # Environment:
 #   FRONTDESK_BENCH_DIR   where generated clinics are cached (default /tmp/frontdesk-bench)
@@ -51,8 +52,9 @@ need jq jq
 [ -x /usr/bin/time ] || { echo "GNU time (/usr/bin/time) is needed for peak memory" >&2; exit 2; }
 
 echo "building frontdesk (release) …" >&2
-cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+cargo build --release --quiet --manifest-path "$here/Cargo.toml" --bin frontdesk --example stat_floor
 fd="$here/target/release/frontdesk"
+stat_floor="$here/target/release/examples/stat_floor"
 export FRONTDESK_USER=bench NO_COLOR=1
 
 mkdir -p "$bench_dir"
@@ -115,8 +117,15 @@ bench() { # LABEL GOAL RUNS CMD_A CMD_B [PREPARE]
 "$fd" --records "$big" patient find smith >/dev/null 2>&1 || true
 "$fd" --records "$small" patient find smith >/dev/null 2>&1 || true
 
-want find && bench "patient find (warm) / rg patients/" "<= 0.25" "$runs" \
-    "$fd --records $big patient find smith jo" "rg -c $absent $big/patients"
+if want find; then
+    bench "patient find (warm) / rg patients/" "<= 0.25" "$runs" \
+        "$fd --records $big patient find smith jo" "rg -c $absent $big/patients"
+    # The floor under find: the per-file stat its index's validation needs, and nothing else.
+    names="$bench_dir/patient-files.txt"
+    (cd "$big/patients" && find . -name '*.toml' | sed 's|^\./||' | LC_ALL=C sort) >"$names"
+    bench "  floor: statx of every patient file alone / rg patients/" "reference" "$runs" \
+        "$stat_floor $big/patients $names" "rg -c $absent $big/patients"
+fi
 
 if ! want list; then :
 elif available schedule list; then
