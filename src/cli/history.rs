@@ -1,7 +1,9 @@
+use std::path::PathBuf;
+
 use crate::domain::id::{Id, IdKind};
 use crate::error::{Error, Result};
 use crate::render::{Cell, Table};
-use crate::store::Store;
+use crate::store::{Store, schedule_index};
 
 /// List the commits that touched a record: who changed it, when, and how.
 #[derive(Debug, clap::Args)]
@@ -17,10 +19,7 @@ pub fn cmd_history(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
         return Err(Error::user(format!("{} is not a git repository, so there is no history", store.root().display()))
             .hint("run `git init` in the records tree (or create it with `frontdesk init`) to keep an audit trail"));
     }
-    let rel = match id.kind() {
-        IdKind::Patient => Store::patient_rel(&id),
-        _ => store.find_record(&id)?,
-    };
+    let rel = record_rel(&store, &id)?;
     let log = crate::store::git::history(store.root(), &rel)?;
     let mut t = Table::new(&["commit", "date", "author", "change"]);
     for e in &log {
@@ -36,4 +35,26 @@ pub fn cmd_history(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
     }
     t.print(ctx.format)?;
     Ok(0)
+}
+
+/// Where the record lives, going straight to its kind's place: an appointment's or a ledger
+/// entry's day through its index, an entity by its ID. Never a walk of the tree.
+fn record_rel(store: &Store, id: &Id) -> Result<PathBuf> {
+    let rel = match id.kind() {
+        IdKind::Patient => Some(Store::patient_rel(id)),
+        IdKind::Series => Some(Store::series_rel(id)),
+        IdKind::Waitlist => Some(Store::waitlist_rel(id)),
+        IdKind::Appointment => {
+            schedule_index::date_of(store, id)?.map(|day| Store::appointment_rel(day, id))
+        }
+        IdKind::Transaction => schedule_index::date_in(store, &schedule_index::LEDGER, id)?
+            .map(|day| Store::ledger_rel(day, id)),
+        // frontdesk keeps no communications, letters or surveys yet: there is nowhere to look.
+        IdKind::Communication | IdKind::Letter | IdKind::Survey => None,
+    };
+    rel.filter(|rel| store.path(rel).is_file())
+        .ok_or_else(|| {
+            Error::not_found(format!("no {} {id}", id.kind().noun()))
+                .hint("check the ID: `frontdesk patient find NAME`, `schedule list --patient ID` and `pay ledger ID` show the IDs in use")
+        })
 }

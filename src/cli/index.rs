@@ -5,7 +5,7 @@ use clap::Subcommand;
 use crate::cli::Ctx;
 use crate::cli::patient::warn_problems;
 use crate::error::{Result, exit};
-use crate::store::{index, ledger_cache};
+use crate::store::{index, ledger_cache, schedule_index};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -30,8 +30,10 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
             // So is the check cache, by the next `check`.
             store.remove_check_cache()?;
             warn_problems(&patients.problems);
-            let appointments = crate::store::schedule_index::rebuild(&store)?;
+            let appointments = schedule_index::rebuild(&store, &schedule_index::APPOINTMENTS)?;
+            let entries = schedule_index::rebuild(&store, &schedule_index::LEDGER)?;
             ctx.say(&format!("Indexed {appointments} appointments"));
+            ctx.say(&format!("Indexed {entries} ledger entries"));
             ctx.say(&format!(
                 "Indexed {} patients{}",
                 patients.len(),

@@ -7,8 +7,10 @@
 //! a slash or a NUL into a path.
 
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
@@ -88,6 +90,21 @@ fn is_canonical(b: &[u8]) -> bool {
         && b[1..].iter().all(|c| IN_ALPHABET[*c as usize])
 }
 
+/// A test seam, like `FRONTDESK_FAULT`: with `FRONTDESK_ID_SEED=N` every ID a process draws
+/// comes from a generator seeded with N, so an end-to-end test can make a command draw an ID
+/// that is already taken and see it refused. Never set it in an office: two runs with the same
+/// seed draw the same IDs (which the store then refuses as taken). Unset, it costs one cached
+/// lookup.
+fn test_seed() -> Option<&'static Mutex<StdRng>> {
+    static SEEDED: OnceLock<Option<Mutex<StdRng>>> = OnceLock::new();
+    SEEDED
+        .get_or_init(|| {
+            let seed = std::env::var("FRONTDESK_ID_SEED").ok()?.parse().ok()?;
+            Some(Mutex::new(StdRng::seed_from_u64(seed)))
+        })
+        .as_ref()
+}
+
 /// A checked record ID. Holding one means it is safe to build a path from it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(String);
@@ -95,6 +112,10 @@ pub struct Id(String);
 impl Id {
     /// A fresh random ID of the given kind.
     pub fn generate(kind: IdKind) -> Id {
+        if let Some(seeded) = test_seed() {
+            let mut rng = seeded.lock().unwrap_or_else(|e| e.into_inner());
+            return Id::generate_with(kind, &mut *rng);
+        }
         Id::generate_with(kind, &mut rand::rng())
     }
 

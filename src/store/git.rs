@@ -211,9 +211,12 @@ pub struct LogEntry {
     pub message: String,
 }
 
+/// The commits that touched `rel`, newest first. Without `--follow`: a record's path is made
+/// from its ID and never renamed, and following renames makes git diff whole trees (3-4 s on
+/// a clinic generated in one 2.8-million-file commit, against 0.03 s for the path alone).
 pub fn history(root: &Path, rel: &Path) -> Result<Vec<LogEntry>> {
     let mut cmd = git(root, "frontdesk");
-    cmd.args(["log", "--follow", "--format=%h%x1f%aI%x1f%an%x1f%s", "--"])
+    cmd.args(["log", "--format=%h%x1f%aI%x1f%an%x1f%s", "--"])
         .arg(rel);
     let out = run(cmd, "read the history")?;
     Ok(out

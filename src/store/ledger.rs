@@ -13,7 +13,7 @@ use crate::domain::id::{Id, IdKind};
 use crate::domain::ledger::{Entry, sort_entries};
 use crate::domain::service::FeeSchedule;
 use crate::error::{Error, IoContext, Result};
-use crate::store::{Mode, Store, Txn, ledger_index, parse_toml, read_toml};
+use crate::store::{Mode, Store, Txn, ledger_index, parse_toml, read_toml, schedule_index};
 
 pub const LEDGER_DIR: &str = "ledger";
 pub const SERVICES_FILE: &str = "services.toml";
@@ -131,21 +131,34 @@ impl Store {
         Ok(out)
     }
 
-    /// Finds one entry by ID: one existence check per day directory, no parsing.
+    /// Finds one entry by ID, through the index of entry IDs (see [`schedule_index::LEDGER`]).
     pub fn find_entry(&self, id: &Id) -> Result<Entry> {
-        for day in self.ledger_days()?.into_iter().rev() {
-            let rel = Store::ledger_rel(day, id);
-            if self.path(&rel).is_file() {
-                return self.read_entry(&rel);
-            }
+        self.read_entry(&self.entry_rel(id)?)
+    }
+
+    /// Where the entry `id` is filed, found through the index of entry IDs: the index file is
+    /// searched as it stands, and only on a miss checked against the day folders.
+    pub fn entry_rel(&self, id: &Id) -> Result<PathBuf> {
+        match schedule_index::date_in(self, &schedule_index::LEDGER, id)? {
+            Some(day) => Ok(Store::ledger_rel(day, id)),
+            None => Err(Error::not_found(format!("no ledger entry {id}"))
+                .hint("see the patient's entries with `frontdesk pay ledger PATIENT`")),
         }
-        Err(Error::not_found(format!("no ledger entry {id}"))
-            .hint("see the patient's entries with `frontdesk pay ledger PATIENT`"))
     }
 
     /// One patient's entries, in ledger order, found through the per-patient index.
     pub fn patient_ledger(&self, patient: &Id) -> Result<Vec<Entry>> {
         self.read_entries(patient, ledger_index::patient_entries(self, patient)?)
+    }
+
+    /// Several patients' ledgers, in the order given, with one refresh of the index.
+    pub fn patient_ledgers(&self, patients: &[Id]) -> Result<Vec<Vec<Entry>>> {
+        let lists = ledger_index::patients_entries(self, patients)?;
+        patients
+            .iter()
+            .zip(lists)
+            .map(|(p, list)| self.read_entries(p, list))
+            .collect()
     }
 
     /// Reads the listed entries of `patient`, skipping files gone or no longer theirs (the
@@ -169,9 +182,7 @@ impl Txn<'_> {
     /// Files a new entry; an entry is never replaced.
     pub fn add_entry(&mut self, e: &Entry) -> Result<()> {
         e.validate()?;
-        let days = self.store().ledger_days()?;
-        self.store()
-            .refuse_dated_id_in_use(&e.id, e.date, days, Store::ledger_rel)?;
+        self.refuse_dated_id_in_use(&schedule_index::LEDGER, &e.id, e.date)?;
         self.put(&Store::ledger_rel(e.date, &e.id), e, Mode::CreateNew)
     }
 

@@ -48,8 +48,21 @@ fn dir(store: &Store) -> PathBuf {
 
 /// The (day, entry ID) pairs the index holds for `patient`, after bringing it up to date.
 pub fn patient_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
+    Ok(patients_entries(store, std::slice::from_ref(patient))?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// [`patient_entries`] of several patients, in the order given, bringing the index up to date
+/// once (a refresh stats every day folder: an import of many rows pays for it once).
+pub fn patients_entries(store: &Store, patients: &[Id]) -> Result<Vec<Vec<(NaiveDate, Id)>>> {
     let _lock = lock(store)?;
     refresh(store)?;
+    patients.iter().map(|p| bucket_entries(store, p)).collect()
+}
+
+/// One patient's pairs from their bucket of an index just brought up to date.
+fn bucket_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     let path = bucket_path(store, patient);
     let bucket = match read_bucket(&path) {
         Some(b) => b,

@@ -110,48 +110,6 @@ impl Store {
         Ok(store)
     }
 
-    /// A new dated record (appointment, ledger entry) is filed under its day, so no-clobber
-    /// creation only guards that one day: an ID drawn twice (40 random bits: about one
-    /// collision per million records) could land in another day's folder. Refused before
-    /// writing, one existence check per day folder; running the command again draws a new ID.
-    pub fn refuse_dated_id_in_use(
-        &self,
-        id: &Id,
-        day: chrono::NaiveDate,
-        days: impl IntoIterator<Item = chrono::NaiveDate>,
-        rel: fn(chrono::NaiveDate, &Id) -> PathBuf,
-    ) -> Result<()> {
-        for other in days {
-            if other != day && self.path(&rel(other, id)).exists() {
-                return Err(Error::conflict(format!(
-                    "the new record's ID {id} is already used by {}",
-                    rel(other, id).display()
-                ))
-                .hint("run the command again: it draws a new ID"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Finds a date-sharded record (appointment, ledger entry, …) by its ID.
-    pub fn find_record(&self, id: &Id) -> Result<PathBuf> {
-        let name = format!("{id}.toml");
-        for entry in walkdir::WalkDir::new(&self.root)
-            .into_iter()
-            .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        {
-            let Ok(entry) = entry else { continue };
-            if entry.file_type().is_file() && entry.file_name().to_string_lossy() == name {
-                return Ok(entry
-                    .path()
-                    .strip_prefix(&self.root)
-                    .unwrap_or(entry.path())
-                    .to_path_buf());
-            }
-        }
-        Err(Error::not_found(format!("no record {id}")))
-    }
-
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -198,6 +156,7 @@ impl Store {
             bulk: false,
             patient_keys: Vec::new(),
             clean_note: clean_note::Tracker::start(self),
+            dated_ids: DatedIds::default(),
         })
     }
 
@@ -352,6 +311,18 @@ pub struct Txn<'s> {
     /// Moves `check`'s note of a clean tree along with this transaction's commit; None when
     /// there is no note, or a write went around it (the next `check` then asks git).
     clean_note: Option<clean_note::Tracker>,
+    /// The dated IDs in use, read once per transaction (see [`Txn::refuse_dated_id_in_use`]).
+    dated_ids: DatedIds,
+}
+
+/// What a transaction knows of the IDs dated records use: the records of each kind it has
+/// added, and each kind's index, validated against the day folders when the transaction adds
+/// its second record of that kind (it holds the lock, so only a hand edit could change the
+/// folders after that, and none is expected mid-command).
+#[derive(Default)]
+struct DatedIds {
+    seen: Vec<(&'static str, schedule_index::Snapshot)>,
+    added: Vec<(&'static str, Id, chrono::NaiveDate)>,
 }
 
 impl Drop for Txn<'_> {
@@ -414,6 +385,57 @@ impl Txn<'_> {
 
     pub fn written(&self) -> &[PathBuf] {
         &self.written
+    }
+
+    /// A new dated record (appointment, ledger entry) is filed under its day, so no-clobber
+    /// creation only guards that one day: an ID drawn twice (40 random bits: about one
+    /// collision per million records) could land in another day's folder. Refused before
+    /// writing; running the command again draws a new ID. The transaction's first record of a
+    /// kind is checked by one existence check per day folder (the usual one-record command
+    /// reads no index); from the second on, the kind's index is validated once (one `stat` per
+    /// day folder, re-reading folders that changed, files put there by hand included) and
+    /// answers each record by a binary search, so a 52-week series or a 20-row payment import
+    /// costs about what two records do.
+    pub fn refuse_dated_id_in_use(
+        &mut self,
+        shelf: &'static schedule_index::Shelf,
+        id: &Id,
+        day: chrono::NaiveDate,
+    ) -> Result<()> {
+        let name = shelf.name();
+        if self
+            .dated_ids
+            .added
+            .iter()
+            .any(|(n, other, d)| *n == name && other == id && *d == day)
+        {
+            return Ok(()); // checked before writing, as a batch is (see `save_appointment`)
+        }
+        let in_use = if !self.dated_ids.added.iter().any(|(n, ..)| *n == name) {
+            shelf.other_day_holding(self.store, id, day)?
+        } else {
+            if !self.dated_ids.seen.iter().any(|(n, _)| *n == name) {
+                let snapshot = schedule_index::Snapshot::take(self.store, shelf)?;
+                self.dated_ids.seen.push((name, snapshot));
+            }
+            let seen = self.dated_ids.seen.iter().find(|(n, _)| *n == name);
+            let added = self
+                .dated_ids
+                .added
+                .iter()
+                .find(|(n, other, d)| *n == name && other == id && *d != day);
+            seen.and_then(|(_, s)| s.day_of(id, day))
+                .or(added.map(|(_, _, d)| *d))
+        };
+        if let Some(other) = in_use {
+            return Err(Error::conflict(format!(
+                "the new record's ID {id} is already used by {}",
+                shelf.rel(other, id).display()
+            ))
+            .hint("run the command again: it draws a new ID"));
+        }
+        self.dated_ids.added.push((name, id.clone(), day));
+        Ok(())
     }
 
     /// Ends the transaction with one commit (when the tree is a git repository and commits are

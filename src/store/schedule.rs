@@ -196,23 +196,15 @@ impl Txn<'_> {
     pub fn save_appointment(&mut self, a: &Appointment, mode: Mode) -> Result<()> {
         a.validate()?;
         if mode == Mode::CreateNew {
-            let days = years(self.store())?
-                .into_iter()
-                .map(|y| day_dirs(self.store(), y))
-                .collect::<Result<Vec<_>>>()?;
-            let days = days.into_iter().flatten().map(|(date, _)| date);
-            self.store()
-                .refuse_dated_id_in_use(&a.id, a.date(), days, Store::appointment_rel)?;
+            self.refuse_dated_id_in_use(&schedule_index::APPOINTMENTS, &a.id, a.date())?;
         }
         self.put(&Store::appointment_rel(a.date(), &a.id), a, mode)
     }
 }
 
-/// Day directories under `appointments/` for one year, as (date, path), in order.
-pub fn day_dirs(store: &Store, year: i32) -> Result<Vec<(NaiveDate, PathBuf)>> {
-    let ydir = store
-        .path(Path::new(APPOINTMENTS_DIR))
-        .join(format!("{year:04}"));
+/// Day directories `DIR/YYYY/MM/DD` of one year of a date-sharded folder, in order.
+pub fn day_dirs_in(store: &Store, dir: &str, year: i32) -> Result<Vec<(NaiveDate, PathBuf)>> {
+    let ydir = store.path(Path::new(dir)).join(format!("{year:04}"));
     let mut out = Vec::new();
     for month in sorted_numeric_dirs(&ydir)? {
         let mdir = ydir.join(format!("{month:02}"));
@@ -225,9 +217,9 @@ pub fn day_dirs(store: &Store, year: i32) -> Result<Vec<(NaiveDate, PathBuf)>> {
     Ok(out)
 }
 
-/// Years that have an appointments directory, newest first.
-pub fn years(store: &Store) -> Result<Vec<i32>> {
-    let dir = store.path(Path::new(APPOINTMENTS_DIR));
+/// Years of a date-sharded folder (`appointments`, `ledger`), newest first.
+pub fn years_in(store: &Store, dir: &str) -> Result<Vec<i32>> {
+    let dir = store.path(Path::new(dir));
     let mut ys: Vec<i32> = sorted_numeric_dirs(&dir)?
         .into_iter()
         .map(|y| y as i32)

@@ -13,6 +13,12 @@
 //! A lookup by ID first trusts the index without validating it (the file itself is then read and
 //! its ID checked), and only on a miss validates and retries, so `schedule move ID` reads one
 //! index file and one appointment.
+//!
+//! The same files, one per year, also index the ledger's entry IDs ([`LEDGER`]: names only, no
+//! patient, so building it lists the day folders without opening a file): `history T…` and
+//! `pay void` find an entry's day through it. Both kinds are keyed by the file's name, which is
+//! what a new record's ID must not repeat on another day ([`Snapshot`], taken once per write
+//! transaction, answers that for every record the transaction adds).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,10 +31,67 @@ use serde::Deserialize;
 
 use crate::domain::id::Id;
 use crate::error::Result;
-use crate::store::schedule::{day_dirs, years};
+use crate::store::schedule::{day_dirs_in, years_in};
 use crate::store::{STATE_DIR, Store, atomic, files_with_ext, parse_toml};
 
-const MAGIC: &str = "frontdesk-appointments 1";
+/// One kind of date-sharded record (`DIR/YYYY/MM/DD/ID.toml`) and how its index reads a day.
+pub struct Shelf {
+    /// The records folder, and the index files' name: `.frontdesk/index/NAME-YYYY.tsv`.
+    dir: &'static str,
+    name: &'static str,
+    magic: &'static str,
+    /// True when each record is indexed as `ID:PATIENT`, false for the bare `ID`.
+    pairs: bool,
+    read_day: fn(&Path) -> Result<String>,
+}
+
+pub const APPOINTMENTS: Shelf = Shelf {
+    dir: crate::store::schedule::APPOINTMENTS_DIR,
+    name: "appointments",
+    magic: "frontdesk-appointments 1",
+    pairs: true,
+    read_day: read_appointment_day,
+};
+
+pub const LEDGER: Shelf = Shelf {
+    dir: crate::store::ledger::LEDGER_DIR,
+    name: "ledger-ids",
+    magic: "frontdesk-ledger-ids 1",
+    pairs: false,
+    read_day: read_names,
+};
+
+impl Shelf {
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// A day other than `except` with a file named `id`, by one existence check per day
+    /// folder: no index is read, which is cheapest when only one record is checked.
+    pub fn other_day_holding(
+        &self,
+        store: &Store,
+        id: &Id,
+        except: NaiveDate,
+    ) -> Result<Option<NaiveDate>> {
+        let name = format!("{id}.toml");
+        for year in years_in(store, self.dir)? {
+            for (date, dir) in day_dirs_in(store, self.dir, year)? {
+                if date != except && dir.join(&name).exists() {
+                    return Ok(Some(date));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// `DIR/YYYY/MM/DD/ID.toml`, the path of a record of this kind.
+    pub fn rel(&self, date: NaiveDate, id: &Id) -> PathBuf {
+        PathBuf::from(self.dir)
+            .join(date.format("%Y/%m/%d").to_string())
+            .join(format!("{id}.toml"))
+    }
+}
 
 /// One day directory as last seen.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,11 +108,11 @@ struct YearIndex {
     days: BTreeMap<NaiveDate, Day>,
 }
 
-fn index_path(store: &Store, year: i32) -> PathBuf {
+fn index_path(store: &Store, shelf: &Shelf, year: i32) -> PathBuf {
     store
         .path(Path::new(STATE_DIR))
         .join("index")
-        .join(format!("appointments-{year:04}.tsv"))
+        .join(format!("{}-{year:04}.tsv", shelf.name))
 }
 
 fn mtime_ns(meta: &fs::Metadata) -> i128 {
@@ -63,9 +126,14 @@ fn now_ns() -> i128 {
         .unwrap_or(0)
 }
 
-fn parse(text: &str) -> Option<YearIndex> {
+fn parse(shelf: &Shelf, text: &str) -> Option<YearIndex> {
     let mut lines = text.lines();
-    let scanned_at = lines.next()?.strip_prefix(MAGIC)?.trim().parse().ok()?;
+    let scanned_at = lines
+        .next()?
+        .strip_prefix(shelf.magic)?
+        .trim()
+        .parse()
+        .ok()?;
     let mut days = BTreeMap::new();
     for line in lines {
         let mut f = line.splitn(3, '\t');
@@ -76,7 +144,7 @@ fn parse(text: &str) -> Option<YearIndex> {
         if !pairs
             .split(' ')
             .filter(|p| !p.is_empty())
-            .all(|p| p.contains(':'))
+            .all(|p| p.contains(':') == shelf.pairs)
         {
             return None;
         }
@@ -91,12 +159,12 @@ fn parse(text: &str) -> Option<YearIndex> {
     Some(YearIndex { scanned_at, days })
 }
 
-fn load(path: &Path) -> Option<YearIndex> {
-    parse(&fs::read_to_string(path).ok()?)
+fn load(shelf: &Shelf, path: &Path) -> Option<YearIndex> {
+    parse(shelf, &fs::read_to_string(path).ok()?)
 }
 
-fn save(path: &Path, idx: &YearIndex) -> Result<()> {
-    let mut s = format!("{MAGIC} {}\n", idx.scanned_at);
+fn save(shelf: &Shelf, path: &Path, idx: &YearIndex) -> Result<()> {
+    let mut s = format!("{} {}\n", shelf.magic, idx.scanned_at);
     for (date, day) in &idx.days {
         s.push_str(&format!("{date}\t{}\t{}\n", day.mtime, day.pairs));
     }
@@ -114,25 +182,44 @@ fn pairs(text: &str) -> impl Iterator<Item = (Id, Id)> + '_ {
 /// Only what the index needs from a file; the rest is not even looked at by serde.
 #[derive(Deserialize)]
 struct Head {
-    id: Id,
     patient: Id,
 }
 
-fn read_day(dir: &Path) -> Result<String> {
+/// The record ID a file's name spells exactly (`A3F9K2QX.toml`), if it does: records are
+/// found, and new IDs refused, by the name a file has on disk.
+fn name_id(path: &Path) -> Option<Id> {
+    let stem = path.file_stem()?.to_str()?;
+    Id::parse(stem).ok().filter(|id| id.as_str() == stem)
+}
+
+/// `ID:PATIENT` for each appointment file of a day. A file whose patient cannot be read (broken,
+/// or written by hand) is still listed by its name, as `ID:`, so its ID counts as taken; the
+/// command that reads it reports what is wrong with it.
+fn read_appointment_day(dir: &Path) -> Result<String> {
     let mut out: Vec<String> = Vec::new();
     for path in files_with_ext(dir, "toml")? {
-        let Ok(bytes) = fs::read(&path) else { continue };
-        // A broken file is reported by the command that reads it, not by the index.
-        let head = quick_head(&bytes).or_else(|| {
-            parse_toml::<Head>(&path, &bytes)
-                .ok()
-                .map(|h| (h.id, h.patient))
+        let Some(id) = name_id(&path) else { continue };
+        let patient = fs::read(&path).ok().and_then(|bytes| {
+            quick_head(&bytes)
+                .map(|(_, p)| p)
+                .or_else(|| parse_toml::<Head>(&path, &bytes).ok().map(|h| h.patient))
         });
-        if let Some((id, patient)) = head {
-            out.push(format!("{id}:{patient}"));
-        }
+        out.push(format!(
+            "{id}:{}",
+            patient.map(|p| p.to_string()).unwrap_or_default()
+        ));
     }
     Ok(out.join(" "))
+}
+
+/// The IDs the day's file names spell; no file is opened.
+fn read_names(dir: &Path) -> Result<String> {
+    let ids: Vec<String> = files_with_ext(dir, "toml")?
+        .iter()
+        .filter_map(|p| name_id(p))
+        .map(|id| id.to_string())
+        .collect();
+    Ok(ids.join(" "))
 }
 
 /// `id` and `patient` from the top of a file as the store writes it (`id = "A…"` lines before
@@ -166,9 +253,9 @@ fn quick_head(bytes: &[u8]) -> Option<(Id, Id)> {
 }
 
 /// Brings one year's index up to date with the day directories on disk.
-fn refresh_year(store: &Store, year: i32) -> Result<YearIndex> {
-    let path = index_path(store, year);
-    let old = load(&path).unwrap_or_default();
+fn refresh_year(store: &Store, shelf: &Shelf, year: i32) -> Result<YearIndex> {
+    let path = index_path(store, shelf, year);
+    let old = load(shelf, &path).unwrap_or_default();
     let scan_start = now_ns();
     let mut fresh = YearIndex {
         scanned_at: scan_start,
@@ -177,7 +264,7 @@ fn refresh_year(store: &Store, year: i32) -> Result<YearIndex> {
     let old_len = old.days.len();
     let mut old_days = old.days;
     let mut stale = Vec::new();
-    for (date, dir) in day_dirs(store, year)? {
+    for (date, dir) in day_dirs_in(store, shelf.dir, year)? {
         let Ok(meta) = fs::metadata(&dir) else {
             continue;
         };
@@ -193,7 +280,7 @@ fn refresh_year(store: &Store, year: i32) -> Result<YearIndex> {
     // Re-reading changed days (all of them on a first run) is the slow part: spread it out.
     let read: Vec<(NaiveDate, i128, Result<String>)> = stale
         .into_par_iter()
-        .map(|(date, dir, mtime)| (date, mtime, read_day(&dir)))
+        .map(|(date, dir, mtime)| (date, mtime, (shelf.read_day)(&dir)))
         .collect();
     for (date, mtime, pairs) in read {
         fresh.days.insert(
@@ -206,7 +293,7 @@ fn refresh_year(store: &Store, year: i32) -> Result<YearIndex> {
     }
     if changed || fresh.days.len() != old_len {
         // A cache that cannot be written only costs speed next time.
-        let _ = save(&path, &fresh);
+        let _ = save(shelf, &path, &fresh);
     } else {
         fresh.scanned_at = old.scanned_at;
     }
@@ -215,60 +302,138 @@ fn refresh_year(store: &Store, year: i32) -> Result<YearIndex> {
 
 /// The day an appointment is filed under, or `None` when no such appointment exists.
 pub fn date_of(store: &Store, id: &Id) -> Result<Option<NaiveDate>> {
-    let all = years(store)?;
+    date_in(store, &APPOINTMENTS, id)
+}
+
+/// The day the record `id` of this kind is filed under, or `None` when there is no such file.
+pub fn date_in(store: &Store, shelf: &Shelf, id: &Id) -> Result<Option<NaiveDate>> {
+    let all = years_in(store, shelf.dir)?;
     // Fast path: search each year's index text as it stands (newest first, where most lookups
     // land), then confirm that the file is really there.
     for &y in &all {
-        let Ok(text) = fs::read_to_string(index_path(store, y)) else {
+        let Ok(text) = fs::read_to_string(index_path(store, shelf, y)) else {
             continue;
         };
         if let Some(date) = find_in_text(&text, id)
-            && store.path(&Store::appointment_rel(date, id)).is_file()
+            && store.path(&shelf.rel(date, id)).is_file()
         {
             return Ok(Some(date));
         }
     }
     for &y in &all {
-        let idx = refresh_year(store, y)?;
-        if let Some((date, _)) = idx
-            .days
-            .iter()
-            .find(|(_, d)| has_pair_starting(&d.pairs, id))
-        {
-            return Ok(Some(*date));
+        let idx = refresh_year(store, shelf, y)?;
+        if let Some(date) = find_in_year(&idx, id, None) {
+            return Ok(Some(date));
         }
     }
     Ok(None)
 }
 
-/// The date of the line that holds `ID:` as a whole pair, searching the raw index text.
-fn find_in_text(text: &str, id: &Id) -> Option<NaiveDate> {
-    let needle = format!("{id}:");
+/// The index of every day of one kind of record, validated against the day folders once: a
+/// write transaction takes it before adding its first record of the kind, and then asks it, for
+/// each new record, whether another day already has a file of that name. Every ID is kept
+/// packed in a sorted vector, so asking costs a binary search, not a scan of a million IDs.
+pub struct Snapshot {
+    years: Vec<YearIndex>,
+    packed: Vec<u64>,
+}
+
+impl Snapshot {
+    pub fn take(store: &Store, shelf: &Shelf) -> Result<Snapshot> {
+        let years: Vec<YearIndex> = years_in(store, shelf.dir)?
+            .into_iter()
+            .map(|y| refresh_year(store, shelf, y))
+            .collect::<Result<_>>()?;
+        let mut packed: Vec<u64> = years
+            .iter()
+            .flat_map(|y| y.days.values())
+            .flat_map(|d| d.pairs.split(' '))
+            .filter_map(|p| pack(p.split_once(':').map_or(p, |(id, _)| id)))
+            .collect();
+        packed.sort_unstable();
+        Ok(Snapshot { years, packed })
+    }
+
+    /// A day other than `except` that holds a record named `id`.
+    pub fn day_of(&self, id: &Id, except: NaiveDate) -> Option<NaiveDate> {
+        let key = pack(id.as_str())?;
+        if self.packed.binary_search(&key).is_err() {
+            return None;
+        }
+        // Taken somewhere (nearly always: on `except`, by the record being rewritten): which day.
+        self.years
+            .iter()
+            .find_map(|y| find_in_year(y, id, Some(except)))
+    }
+}
+
+/// An ID as a number, one to one: base 37 over `0-9A-Z`, so up to 12 characters fit (IDs have
+/// at most 10). None for anything else, which no ID the store builds a path from can equal.
+fn pack(id: &str) -> Option<u64> {
+    if id.is_empty() || id.len() > 12 {
+        return None;
+    }
+    id.bytes().try_fold(0u64, |n, b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0' + 1,
+            b'A'..=b'Z' => b - b'A' + 11,
+            _ => return None,
+        };
+        Some(n * 37 + u64::from(digit))
+    })
+}
+
+/// The first day of a year (other than `except`) whose line holds `id` as a whole record.
+fn find_in_year(idx: &YearIndex, id: &Id, except: Option<NaiveDate>) -> Option<NaiveDate> {
+    idx.days
+        .iter()
+        .filter(|(date, _)| Some(**date) != except)
+        .find(|(_, d)| holds(&d.pairs, id))
+        .map(|(date, _)| *date)
+}
+
+/// True when `id` is one of the records of a day line (`ID:PATIENT` or bare `ID`, separated
+/// by spaces). A plain substring search first, so most days cost one `memmem`.
+fn holds(pairs: &str, id: &Id) -> bool {
+    let needle = id.as_str();
     let mut from = 0;
-    while let Some(i) = text[from..].find(&needle) {
+    while let Some(i) = pairs[from..].find(needle) {
         let at = from + i;
+        let end = at + needle.len();
+        let starts = at == 0 || pairs.as_bytes()[at - 1] == b' ';
+        let ends = matches!(pairs.as_bytes().get(end), None | Some(b':' | b' '));
+        if starts && ends {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
+/// The date of the line that holds `id` as a whole record, searching the raw index text.
+fn find_in_text(text: &str, id: &Id) -> Option<NaiveDate> {
+    let needle = id.as_str();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(needle) {
+        let at = from + i;
+        let end = at + needle.len();
         let before = text[..at].chars().next_back();
-        if matches!(before, Some(' ' | '\t')) {
+        let after = text.as_bytes().get(end);
+        if matches!(before, Some(' ' | '\t')) && matches!(after, None | Some(b':' | b' ' | b'\n')) {
             let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
             return text[line_start..].get(..10)?.parse().ok();
         }
-        from = at + needle.len();
+        from = end;
     }
     None
-}
-
-fn has_pair_starting(pairs: &str, id: &Id) -> bool {
-    pairs
-        .split(' ')
-        .any(|p| p.split_once(':').is_some_and(|(a, _)| a == id.as_str()))
 }
 
 /// Every (day, appointment) of one patient, validated against the day directories.
 pub fn of_patient(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     let needle = format!(":{patient}");
     let mut out = Vec::new();
-    for y in years(store)? {
-        let idx = refresh_year(store, y)?;
+    for y in years_in(store, APPOINTMENTS.dir)? {
+        let idx = refresh_year(store, &APPOINTMENTS, y)?;
         for (date, day) in &idx.days {
             // A cheap text test first: most days do not mention the patient at all.
             if !day.pairs.contains(&needle) {
@@ -285,13 +450,13 @@ pub fn of_patient(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     Ok(out)
 }
 
-/// Throws the appointment index away and builds it again from the day directories; returns
-/// how many appointments it holds.
-pub fn rebuild(store: &Store) -> Result<usize> {
-    remove(store)?;
+/// Throws one kind's index away and builds it again from the day directories; returns how
+/// many records it holds.
+pub fn rebuild(store: &Store, shelf: &Shelf) -> Result<usize> {
+    remove(store, shelf)?;
     let mut n = 0;
-    for y in years(store)? {
-        let idx = refresh_year(store, y)?;
+    for y in years_in(store, shelf.dir)? {
+        let idx = refresh_year(store, shelf, y)?;
         n += idx
             .days
             .values()
@@ -301,15 +466,15 @@ pub fn rebuild(store: &Store) -> Result<usize> {
     Ok(n)
 }
 
-/// Deletes every appointment index file; the next lookup rebuilds what it needs.
-pub fn remove(store: &Store) -> Result<()> {
+/// Deletes every index file of one kind; the next lookup rebuilds what it needs.
+pub fn remove(store: &Store, shelf: &Shelf) -> Result<()> {
     let dir = store.path(Path::new(STATE_DIR)).join("index");
     let Ok(rd) = fs::read_dir(&dir) else {
         return Ok(());
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with("appointments-") {
+        if name.starts_with(&format!("{}-", shelf.name)) {
             let _ = fs::remove_file(e.path());
         }
     }
@@ -322,18 +487,27 @@ mod tests {
 
     #[test]
     fn text_search_finds_whole_pairs_only() {
+        let magic = APPOINTMENTS.magic;
         let text = format!(
-            "{MAGIC} 5\n2026-12-01\t1\tA1111111:P2222222 A3333333:P4444444\n2026-12-02\t1\tA5555555:P1111111\n"
+            "{magic} 5\n2026-12-01\t1\tA1111111:P2222222 A3333333:P4444444\n2026-12-02\t1\tA5555555:P1111111\n"
         );
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
         let id = |s: &str| Id::parse(s).unwrap();
         assert_eq!(find_in_text(&text, &id("A3333333")), Some(d("2026-12-01")));
         assert_eq!(find_in_text(&text, &id("A5555555")), Some(d("2026-12-02")));
         assert_eq!(find_in_text(&text, &id("A9999999")), None);
-        let idx = parse(&text).unwrap();
+        let idx = parse(&APPOINTMENTS, &text).unwrap();
         assert_eq!(idx.days.len(), 2);
         assert_eq!(pairs(&idx.days[&d("2026-12-01")].pairs).count(), 2);
-        assert!(parse("garbage").is_none());
+        assert_eq!(
+            find_in_year(&idx, &id("A3333333"), None),
+            Some(d("2026-12-01"))
+        );
+        assert_eq!(
+            find_in_year(&idx, &id("A3333333"), Some(d("2026-12-01"))),
+            None
+        );
+        assert!(parse(&APPOINTMENTS, "garbage").is_none());
         let file =
             b"schema = 1\nid = \"A1111111\"\npatient = \"P2222222\"\n[[history]]\nid = \"x\"\n";
         let (a, p) = quick_head(file).unwrap();
@@ -342,6 +516,43 @@ mod tests {
         assert!(
             quick_head(b"id = \"A1111111\"\nid = \"A2222222\"\npatient = \"P2222222\"\n").is_none()
         );
-        assert!(parse(&format!("{MAGIC} 5\n2026-12-01\t1\tnonsense\n")).is_none());
+        assert!(
+            parse(
+                &APPOINTMENTS,
+                &format!("{magic} 5\n2026-12-01\t1\tnonsense\n")
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn ledger_lines_hold_bare_ids_and_match_whole_ids_only() {
+        let magic = LEDGER.magic;
+        let text = format!("{magic} 5\n2026-12-01\t1\tT11111111 T3333333\n2026-12-02\t1\t\n");
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let id = |s: &str| Id::parse(s).unwrap();
+        let idx = parse(&LEDGER, &text).unwrap();
+        assert_eq!(
+            find_in_year(&idx, &id("T3333333"), None),
+            Some(d("2026-12-01"))
+        );
+        assert_eq!(find_in_text(&text, &id("T3333333")), Some(d("2026-12-01")));
+        // A shorter ID that is the start of a longer one is not that one.
+        assert_eq!(find_in_year(&idx, &id("T1111111"), None), None);
+        assert_eq!(find_in_text(&text, &id("T1111111")), None);
+        assert_eq!(find_in_text(&text, &id("T11111111")), Some(d("2026-12-01")));
+        // Each kind's lines keep their own shape.
+        assert!(
+            parse(
+                &APPOINTMENTS,
+                &text.replace(LEDGER.magic, APPOINTMENTS.magic)
+            )
+            .is_none()
+        );
+        assert!(!holds("A1:P2 A3:", &id("A333333")));
+        assert_ne!(pack("A1"), pack("A01"));
+        assert_eq!(pack("ZZZZZZZZZZZZ").map(|n| n > 0), Some(true));
+        assert_eq!(pack("a1"), None);
+        assert!(holds("A1111111:P2 A3333333:", &id("A3333333")));
     }
 }

@@ -7,6 +7,7 @@ mod check_cache;
 mod concurrency;
 mod corpus;
 mod crash;
+mod dated_ids;
 mod demo;
 mod faults;
 mod general;

@@ -8,7 +8,7 @@ use crate::domain::money;
 use crate::domain::pay_import::{PayMap, PayRow};
 use crate::error::{Error, IoContext, Result, exit};
 use crate::render::{Cell, Format, Table};
-use crate::store::{Store, read_toml};
+use crate::store::{Store, read_toml, schedule_index};
 
 /// Import payments from a CSV file (a card terminal's daily export) through a mapping file.
 ///
@@ -38,7 +38,7 @@ pub fn cmd_import(ctx: &Ctx, a: Args) -> Result<u8> {
         return Ok(exit::OK);
     }
     let now = store.office.now().fixed_offset();
-    let mut body = Vec::new();
+    let mut entries = Vec::new();
     for r in &plan.new {
         let mut e = Entry::new(
             Kind::Payment,
@@ -52,7 +52,13 @@ pub fn cmd_import(ctx: &Ctx, a: Args) -> Result<u8> {
         e.reference = r.reference.clone();
         e.applies_to = Some(AppliesTo::Account);
         e.idempotency_key = Some(r.key.clone());
-        txn.add_entry(&e)?;
+        // Every new ID is checked before the first file is written, so a refusal writes nothing.
+        txn.refuse_dated_id_in_use(&schedule_index::LEDGER, &e.id, e.date)?;
+        entries.push(e);
+    }
+    let mut body = Vec::new();
+    for e in &entries {
+        txn.add_entry(e)?;
         body.push(format!("{} for patient {}", e.id, e.patient));
     }
     txn.commit(&format!(
@@ -143,7 +149,16 @@ struct Plan {
 /// Sorts rows into new ones and ones already recorded (by key, in the patient's ledger).
 /// Every patient must exist.
 fn plan(store: &Store, rows: &[PayRow]) -> Result<Plan> {
-    let mut ledgers: BTreeMap<Id, Vec<Entry>> = BTreeMap::new();
+    let mut patients: Vec<Id> = rows.iter().map(|r| r.patient.clone()).collect();
+    patients.sort();
+    patients.dedup();
+    patients.retain(|p| store.load_patient(p).is_ok());
+    // One refresh of the ledger index for the whole file, not one per row.
+    let ledgers: BTreeMap<Id, Vec<Entry>> = patients
+        .iter()
+        .cloned()
+        .zip(store.patient_ledgers(&patients)?)
+        .collect();
     let mut seen = HashSet::new();
     let mut plan = Plan {
         new: Vec::new(),
@@ -152,18 +167,15 @@ fn plan(store: &Store, rows: &[PayRow]) -> Result<Plan> {
     };
     let mut missing = Vec::new();
     for r in rows {
-        if !ledgers.contains_key(&r.patient) {
-            if store.load_patient(&r.patient).is_err() {
-                missing.push(format!("row {}: no patient {}", r.row, r.patient));
-                continue;
-            }
-            ledgers.insert(r.patient.clone(), store.patient_ledger(&r.patient)?);
-        }
+        let Some(ledger) = ledgers.get(&r.patient) else {
+            missing.push(format!("row {}: no patient {}", r.row, r.patient));
+            continue;
+        };
         if !seen.insert(r.key.clone()) {
             plan.repeated += 1;
             continue;
         }
-        match find_by_key(&ledgers[&r.patient], &r.key) {
+        match find_by_key(ledger, &r.key) {
             Some(e) => plan.done.push((r.clone(), e.id.clone())),
             None => plan.new.push(r.clone()),
         }

@@ -12,7 +12,7 @@ use crate::domain::schedule::slots::{Conflict, Plan, Request};
 use crate::domain::schedule::{AppointmentType, Provider};
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format};
-use crate::store::{Mode, Store};
+use crate::store::{Mode, Store, schedule_index};
 
 /// Book an appointment, or a recurring series with --repeat or --rrule.
 ///
@@ -102,8 +102,12 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
     for plan in planned {
         let mut appt = new_appointment(&sched, &pid, &provider.key, &kind, plan, &details);
         appt.series = series.clone();
-        txn.save_appointment(&appt, Mode::CreateNew)?;
+        // Every new ID is checked before the first file is written, so a refusal writes nothing.
+        txn.refuse_dated_id_in_use(&schedule_index::APPOINTMENTS, &appt.id, appt.date())?;
         booked.push(appt);
+    }
+    for appt in &booked {
+        txn.save_appointment(appt, Mode::CreateNew)?;
     }
     let message = match (&series, &rule) {
         (Some(sid), Some(r)) => {
