@@ -106,10 +106,12 @@ impl<'a> Reader<'a> {
         let len = u16::from_le_bytes(self.take(2)?.try_into().ok()?) as usize;
         std::str::from_utf8(self.take(len)?).ok()
     }
-    /// Steps over a string without checking that it is UTF-8 (whoever reads it later does).
-    pub fn skip_str(&mut self) -> Option<()> {
+    /// Steps over a string without checking that it is UTF-8 (whoever reads it later does);
+    /// returns where its bytes lie.
+    pub fn skip_str(&mut self) -> Option<std::ops::Range<usize>> {
         let len = u16::from_le_bytes(self.take(2)?.try_into().ok()?) as usize;
-        self.take(len).map(|_| ())
+        let start = self.pos;
+        self.take(len).map(|_| start..self.pos)
     }
     pub fn string(&mut self) -> Option<String> {
         self.str().map(str::to_string)

@@ -393,9 +393,9 @@ pub fn warm_matches(store: &Store, query: &Query) -> Option<PatientIndex> {
         .into_par_iter()
         .zip(&layout.shards)
         .map_init(Vec::new, |section, (name, shard)| {
-            // One buffer per worker: reused pages, not fresh ones, for each section.
+            // One buffer per worker: reused pages, not fresh ones, for each section. Only its
+            // growth is zeroed; what the last section left is read over.
             let at = shard.section();
-            section.clear();
             section.resize(at.len(), 0);
             file.read_exact_at(section, at.start as u64).ok()?;
             let here = shard.relocated();
