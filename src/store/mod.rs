@@ -418,14 +418,16 @@ impl Txn<'_> {
                 let snapshot = schedule_index::Snapshot::take(self.store, shelf)?;
                 self.dated_ids.seen.push((name, snapshot));
             }
-            let seen = self.dated_ids.seen.iter().find(|(n, _)| *n == name);
             let added = self
                 .dated_ids
                 .added
                 .iter()
-                .find(|(n, other, d)| *n == name && other == id && *d != day);
-            seen.and_then(|(_, s)| s.day_of(id, day))
-                .or(added.map(|(_, _, d)| *d))
+                .find(|(n, other, d)| *n == name && other == id && *d != day)
+                .map(|(_, _, d)| *d);
+            match self.dated_ids.seen.iter().find(|(n, _)| *n == name) {
+                Some((_, s)) => s.day_of(self.store, id, day)?.or(added),
+                None => added,
+            }
         };
         if let Some(other) = in_use {
             return Err(Error::conflict(format!(

@@ -329,41 +329,42 @@ pub fn date_in(store: &Store, shelf: &Shelf, id: &Id) -> Result<Option<NaiveDate
     Ok(None)
 }
 
-/// The index of every day of one kind of record, validated against the day folders once: a
-/// write transaction takes it before adding its first record of the kind, and then asks it, for
-/// each new record, whether another day already has a file of that name. Every ID is kept
-/// packed in a sorted vector, so asking costs a binary search, not a scan of a million IDs.
+/// The IDs of every day of one kind of record, from its index validated against the day folders
+/// once: a write transaction takes it before checking its second record of the kind, and then
+/// asks it, for each new record, whether another day already has a file of that name. The IDs
+/// are kept packed in a sorted vector (8 bytes each), so asking costs a binary search, not a
+/// scan of a million IDs; years are read one at a time, so memory stays at one year's index.
 pub struct Snapshot {
-    years: Vec<YearIndex>,
+    shelf: &'static Shelf,
     packed: Vec<u64>,
 }
 
 impl Snapshot {
-    pub fn take(store: &Store, shelf: &Shelf) -> Result<Snapshot> {
-        let years: Vec<YearIndex> = years_in(store, shelf.dir)?
-            .into_iter()
-            .map(|y| refresh_year(store, shelf, y))
-            .collect::<Result<_>>()?;
-        let mut packed: Vec<u64> = years
-            .iter()
-            .flat_map(|y| y.days.values())
-            .flat_map(|d| d.pairs.split(' '))
-            .filter_map(|p| pack(p.split_once(':').map_or(p, |(id, _)| id)))
-            .collect();
+    pub fn take(store: &Store, shelf: &'static Shelf) -> Result<Snapshot> {
+        let mut packed = Vec::new();
+        for y in years_in(store, shelf.dir)? {
+            let idx = refresh_year(store, shelf, y)?;
+            packed.extend(
+                idx.days
+                    .values()
+                    .flat_map(|d| d.pairs.split(' '))
+                    .filter_map(|p| pack(p.split_once(':').map_or(p, |(id, _)| id))),
+            );
+        }
         packed.sort_unstable();
-        Ok(Snapshot { years, packed })
+        Ok(Snapshot { shelf, packed })
     }
 
-    /// A day other than `except` that holds a record named `id`.
-    pub fn day_of(&self, id: &Id, except: NaiveDate) -> Option<NaiveDate> {
-        let key = pack(id.as_str())?;
-        if self.packed.binary_search(&key).is_err() {
-            return None;
+    /// A day other than `except` that holds a file named `id`. Taken IDs are nearly always
+    /// taken on `except` itself (the record being rewritten), so a hit is settled by looking
+    /// for the file in each day folder.
+    pub fn day_of(&self, store: &Store, id: &Id, except: NaiveDate) -> Result<Option<NaiveDate>> {
+        match pack(id.as_str()) {
+            Some(key) if self.packed.binary_search(&key).is_ok() => {
+                self.shelf.other_day_holding(store, id, except)
+            }
+            _ => Ok(None),
         }
-        // Taken somewhere (nearly always: on `except`, by the record being rewritten): which day.
-        self.years
-            .iter()
-            .find_map(|y| find_in_year(y, id, Some(except)))
     }
 }
 
