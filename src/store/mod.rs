@@ -325,6 +325,33 @@ struct DatedIds {
     added: Vec<(&'static str, Id, chrono::NaiveDate)>,
 }
 
+impl DatedIds {
+    /// The records of one kind this transaction has added, as (ID, day).
+    fn added(&self, name: &'static str) -> impl Iterator<Item = (&Id, chrono::NaiveDate)> {
+        self.added
+            .iter()
+            .filter(move |(n, ..)| *n == name)
+            .map(|(_, id, day)| (id, *day))
+    }
+
+    /// The kind's snapshot, taken the first time it is asked for.
+    fn snapshot(
+        &mut self,
+        store: &Store,
+        shelf: &'static schedule_index::Shelf,
+    ) -> Result<&schedule_index::Snapshot> {
+        let at = match self.seen.iter().position(|(n, _)| *n == shelf.name()) {
+            Some(at) => at,
+            None => {
+                let snapshot = schedule_index::Snapshot::take(store, shelf)?;
+                self.seen.push((shelf.name(), snapshot));
+                self.seen.len() - 1
+            }
+        };
+        Ok(&self.seen[at].1)
+    }
+}
+
 impl Drop for Txn<'_> {
     fn drop(&mut self) {
         index::note_patient_keys(self.store, &self.patient_keys);
@@ -405,34 +432,26 @@ impl Txn<'_> {
         let name = shelf.name();
         if self
             .dated_ids
-            .added
-            .iter()
-            .any(|(n, other, d)| *n == name && other == id && *d == day)
+            .added(name)
+            .any(|(other, d)| other == id && d == day)
         {
             return Ok(()); // checked before writing, as a batch is (see `save_appointment`)
         }
-        let in_use = if !self.dated_ids.added.iter().any(|(n, ..)| *n == name) {
+        let in_use = if self.dated_ids.added(name).next().is_none() {
             shelf.other_day_holding(self.store, id, day)?
         } else {
-            if !self.dated_ids.seen.iter().any(|(n, _)| *n == name) {
-                let snapshot = schedule_index::Snapshot::take(self.store, shelf)?;
-                self.dated_ids.seen.push((name, snapshot));
-            }
             let added = self
                 .dated_ids
-                .added
-                .iter()
-                .find(|(n, other, d)| *n == name && other == id && *d != day)
-                .map(|(_, _, d)| *d);
-            match self.dated_ids.seen.iter().find(|(n, _)| *n == name) {
-                Some((_, s)) => s.day_of(self.store, id, day)?.or(added),
-                None => added,
-            }
+                .added(name)
+                .find(|(other, _)| *other == id)
+                .map(|(_, d)| d);
+            let snapshot = self.dated_ids.snapshot(self.store, shelf)?;
+            snapshot.day_of(self.store, id, day)?.or(added)
         };
         if let Some(other) = in_use {
             return Err(Error::conflict(format!(
                 "the new record's ID {id} is already used by {}",
-                shelf.rel(other, id).display()
+                (shelf.rel)(other, id).display()
             ))
             .hint("run the command again: it draws a new ID"));
         }

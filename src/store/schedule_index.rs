@@ -43,6 +43,8 @@ pub struct Shelf {
     /// True when each record is indexed as `ID:PATIENT`, false for the bare `ID`.
     pairs: bool,
     read_day: fn(&Path) -> Result<String>,
+    /// `DIR/YYYY/MM/DD/ID.toml`, the path of a record of this kind.
+    pub rel: fn(NaiveDate, &Id) -> PathBuf,
 }
 
 pub const APPOINTMENTS: Shelf = Shelf {
@@ -51,6 +53,7 @@ pub const APPOINTMENTS: Shelf = Shelf {
     magic: "frontdesk-appointments 1",
     pairs: true,
     read_day: read_appointment_day,
+    rel: Store::appointment_rel,
 };
 
 pub const LEDGER: Shelf = Shelf {
@@ -59,6 +62,7 @@ pub const LEDGER: Shelf = Shelf {
     magic: "frontdesk-ledger-ids 1",
     pairs: false,
     read_day: read_names,
+    rel: Store::ledger_rel,
 };
 
 impl Shelf {
@@ -83,13 +87,6 @@ impl Shelf {
             }
         }
         Ok(None)
-    }
-
-    /// `DIR/YYYY/MM/DD/ID.toml`, the path of a record of this kind.
-    pub fn rel(&self, date: NaiveDate, id: &Id) -> PathBuf {
-        PathBuf::from(self.dir)
-            .join(date.format("%Y/%m/%d").to_string())
-            .join(format!("{id}.toml"))
     }
 }
 
@@ -315,7 +312,7 @@ pub fn date_in(store: &Store, shelf: &Shelf, id: &Id) -> Result<Option<NaiveDate
             continue;
         };
         if let Some(date) = find_in_text(&text, id)
-            && store.path(&shelf.rel(date, id)).is_file()
+            && store.path(&(shelf.rel)(date, id)).is_file()
         {
             return Ok(Some(date));
         }
@@ -394,35 +391,32 @@ fn find_in_year(idx: &YearIndex, id: &Id, except: Option<NaiveDate>) -> Option<N
 }
 
 /// True when `id` is one of the records of a day line (`ID:PATIENT` or bare `ID`, separated
-/// by spaces). A plain substring search first, so most days cost one `memmem`.
+/// by spaces).
 fn holds(pairs: &str, id: &Id) -> bool {
-    let needle = id.as_str();
-    let mut from = 0;
-    while let Some(i) = pairs[from..].find(needle) {
-        let at = from + i;
-        let end = at + needle.len();
-        let starts = at == 0 || pairs.as_bytes()[at - 1] == b' ';
-        let ends = matches!(pairs.as_bytes().get(end), None | Some(b':' | b' '));
-        if starts && ends {
-            return true;
-        }
-        from = end;
-    }
-    false
+    whole_id_at(pairs, id).is_some()
 }
 
 /// The date of the line that holds `id` as a whole record, searching the raw index text.
 fn find_in_text(text: &str, id: &Id) -> Option<NaiveDate> {
+    let at = whole_id_at(text, id)?;
+    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    text[line_start..].get(..10)?.parse().ok()
+}
+
+/// Where `id` stands as a whole record in index text: after the start, a space or a tab, and
+/// before the end, a `:`, a space or a newline. A plain substring search first, so most day
+/// lines cost one `memmem`.
+fn whole_id_at(text: &str, id: &Id) -> Option<usize> {
     let needle = id.as_str();
+    let bytes = text.as_bytes();
     let mut from = 0;
     while let Some(i) = text[from..].find(needle) {
         let at = from + i;
         let end = at + needle.len();
-        let before = text[..at].chars().next_back();
-        let after = text.as_bytes().get(end);
-        if matches!(before, Some(' ' | '\t')) && matches!(after, None | Some(b':' | b' ' | b'\n')) {
-            let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
-            return text[line_start..].get(..10)?.parse().ok();
+        let starts = at == 0 || matches!(bytes[at - 1], b' ' | b'\t');
+        let ends = matches!(bytes.get(end), None | Some(b':' | b' ' | b'\n'));
+        if starts && ends {
+            return Some(at);
         }
         from = end;
     }
