@@ -417,12 +417,12 @@ impl Txn<'_> {
     /// A new dated record (appointment, ledger entry) is filed under its day, so no-clobber
     /// creation only guards that one day: an ID drawn twice (40 random bits: about one
     /// collision per million records) could land in another day's folder. Refused before
-    /// writing; running the command again draws a new ID. The transaction's first record of a
-    /// kind is checked by one existence check per day folder (the usual one-record command
-    /// reads no index); from the second on, the kind's index is validated once (one `stat` per
-    /// day folder, re-reading folders that changed, files put there by hand included) and
-    /// answers each record by a binary search, so a 52-week series or a 20-row payment import
-    /// costs about what two records do.
+    /// writing; running the command again draws a new ID. The kind's index, validated against
+    /// the day folders (one `stat` per folder, re-reading folders that changed, files put there
+    /// by hand included), answers: for the transaction's first record of a kind by searching
+    /// its text ([`schedule_index::Shelf::other_day_holding`]); from the second on, by a binary
+    /// search of a snapshot of its IDs taken once, so a 52-week series or a 20-row payment
+    /// import costs about what two records do.
     pub fn refuse_dated_id_in_use(
         &mut self,
         shelf: &'static schedule_index::Shelf,

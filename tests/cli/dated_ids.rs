@@ -313,3 +313,39 @@ fn a_file_put_by_hand_holds_its_entry_id_against_a_later_row_of_an_import() {
     assert_eq!(done.matches("recorded").count(), 2, "{done}");
     assert_eq!(c.commits(), commits + 1);
 }
+
+#[test]
+fn a_file_put_by_hand_holds_its_id_against_a_single_booking_whatever_the_index_holds() {
+    // Learn the appointment ID seed 11 draws, in a clinic of its own.
+    let (other, other_jane) = desk();
+    let drawn = stdout_id(&book(&other, Some(11), &other_jane, 0));
+    let by_hand = format!("appointments/2027/03/01/{drawn}.toml");
+    // A booking's one record is checked through the appointment index when a year has one
+    // (validated first, so it sees the folder and file made by hand), and by looking in each
+    // day folder when the index is gone; a garbage index is rebuilt. Each way refuses it.
+    let index = |c: &Clinic, how: &str| match how {
+        "deleted" => std::fs::remove_dir_all(c.path(".frontdesk/index")).unwrap(),
+        "garbage" => {
+            for f in std::fs::read_dir(c.path(".frontdesk/index")).unwrap() {
+                std::fs::write(f.unwrap().path(), "garbage").unwrap();
+            }
+        }
+        _ => {}
+    };
+    for how in ["warm", "deleted", "garbage"] {
+        let (c, jane) = desk();
+        stdout_id(&book(&c, None, &jane, 1));
+        ok(&c, NOW, None, &["schedule", "list", "--patient", &jane]);
+        assert!(
+            c.path(".frontdesk/index/appointments-2027.tsv").is_file(),
+            "{how}"
+        );
+        std::fs::create_dir_all(c.path("appointments/2027/03/01")).unwrap();
+        std::fs::write(c.path(&by_hand), "not a record\n").unwrap();
+        index(&c, how);
+        let before = (c.files(), c.commits());
+        let out = book(&c, Some(11), &jane, 0);
+        assert_refused(&c, before, &out, &by_hand);
+        stdout_id(&book(&c, None, &jane, 0));
+    }
+}
