@@ -724,6 +724,94 @@ fn statement_combines_visits_and_excludes_pending_insurance() {
 }
 
 #[test]
+fn statement_leaves_out_settled_visits_unless_asked_and_still_adds_up() {
+    let (c, p) = clinic();
+    history(&c, &p);
+    // A visit paid in full at the desk: nothing left to pay, so not on the monthly statement.
+    let charge = id_of(&ok_at(
+        &c,
+        "2026-11-10T09:00:00-05:00",
+        &[
+            "--quiet",
+            "pay",
+            "charge",
+            "--patient",
+            &p,
+            "--service",
+            "J1100",
+            "--bill-to",
+            "patient",
+        ],
+    ));
+    ok_at(
+        &c,
+        "2026-11-10T09:05:00-05:00",
+        &[
+            "pay",
+            "collect",
+            "--patient",
+            &p,
+            "--amount",
+            "12",
+            "--method",
+            "cash",
+            "--charge",
+            &charge,
+        ],
+    );
+    let text = ok(&c, format!("pay statement {p}"));
+    assert!(!text.contains("Visit 2026-11-10"), "{text}");
+    assert!(
+        text.contains("1 visit settled in full is not listed"),
+        "{text}"
+    );
+    // The listed visit balances and the account lines still add up to the account balance.
+    for want in [
+        "Visit 2026-08-20",
+        "Visit 2026-10-25",
+        "Account balance                                                        $130.50",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    // The full history on request: every visit, and no note of any left out.
+    let all = ok(&c, format!("pay statement {p} --all-visits"));
+    assert!(all.contains("Visit 2026-11-10"), "{all}");
+    assert!(
+        all.contains("J1100") && !all.contains("not listed"),
+        "{all}"
+    );
+    // The same in HTML and in the monthly run.
+    let html = ok(&c, format!("pay statement {p} --as html"));
+    assert!(
+        !html.contains("Visit 2026-11-10")
+            && html.contains("1 visit settled in full is not listed")
+    );
+    let dir = c.dir.path().join("mail");
+    let d = dir.to_str().unwrap();
+    ok(
+        &c,
+        &["pay", "statement", "--all-due", "-o", d, "--as", "text"],
+    );
+    let mailed = std::fs::read_to_string(dir.join(format!("{p}.txt"))).unwrap();
+    assert_eq!(mailed, text);
+    ok(
+        &c,
+        &[
+            "pay",
+            "statement",
+            "--all-due",
+            "--all-visits",
+            "-o",
+            d,
+            "--as",
+            "text",
+        ],
+    );
+    let mailed = std::fs::read_to_string(dir.join(format!("{p}.txt"))).unwrap();
+    assert_eq!(mailed, all);
+}
+
+#[test]
 fn statement_escapes_record_values_in_html() {
     let (c, p) = clinic();
     ok(

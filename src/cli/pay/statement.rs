@@ -20,8 +20,10 @@ use crate::store::{Mode, Store, atomic, bulk, ledger_cache};
 pub const NO_STATEMENTS: &str = "no-statements";
 
 /// A patient statement: one combined statement across visits, with the office letterhead, the
-/// patient's address, each visit's charges and payments, aging and the amount due now (never
-/// counting what insurance is still expected to pay).
+/// patient's address, each open visit's charges and payments, aging and the amount due now
+/// (never counting what insurance is still expected to pay).
+///
+/// Settled visits are left out, with a line saying how many (`--all-visits` lists them).
 ///
 /// Plain text by default; HTML for printing with `--as html`, `--format html` or `-o FILE.html`.
 /// The templates are `statement.txt` and `statement.html` (the office's own in `templates/` win).
@@ -40,6 +42,11 @@ pub struct Args {
     /// text or html.
     #[arg(long = "as", value_enum)]
     pub kind: Option<Layout>,
+    /// List every visit, settled ones too: the full history a patient may ask for. By default
+    /// a statement lists only the visits with something left to pay (or a credit), and says how
+    /// many settled ones it leaves out.
+    #[arg(long)]
+    pub all_visits: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,7 +82,7 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
                 Layout::Text
             },
         );
-        return all_due(ctx, &store, &templates, &dir, kind);
+        return all_due(ctx, &store, &templates, &dir, kind, a.all_visits);
     }
     let pid = patient_id(a.patient.as_deref().unwrap_or_default())?;
     let patient = store.load_patient(&pid)?;
@@ -99,6 +106,7 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
         &entries,
         store.office.today(),
         &payers,
+        a.all_visits,
     );
     let text = templates.render(kind.template(), &view)?;
     match &a.output {
@@ -132,6 +140,7 @@ fn all_due(
     templates: &Templates,
     dir: &Path,
     layout: Layout,
+    all_visits: bool,
 ) -> Result<u8> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::user(format!("{} is not a directory", dir.display()))
@@ -154,7 +163,7 @@ fn all_due(
         {
             return Ok(Some(Outcome::Skipped));
         }
-        let view = StatementView::new(&store.office, &patient, entries, today, &payers);
+        let view = StatementView::new(&store.office, &patient, entries, today, &payers, all_visits);
         let path = dir.join(format!("{pid}.{}", layout.ext()));
         let text = templates.render(layout.template(), &view)?;
         // Whole files by link or rename, flushed to disk together below: a per-file fsync is
@@ -267,7 +276,12 @@ pub struct StatementView {
     /// The patient's coverages in force, for the patient to check.
     pub insurance: Vec<String>,
     pub statement_date: String,
+    /// The visits listed: those with something left to pay or a credit (every visit with
+    /// `--all-visits`), oldest first.
     pub visits: Vec<VisitView>,
+    /// How many settled visits (balance zero) were left out. They add nothing to the balance,
+    /// so the listed visits and the account lines still add up to it.
+    pub settled_visits: usize,
     pub account: Vec<Line>,
     pub balance: BalanceView,
     pub aging: AgingView,
@@ -280,25 +294,31 @@ impl StatementView {
         entries: &[Entry],
         today: NaiveDate,
         payers: &HashMap<String, String>,
+        all_visits: bool,
     ) -> StatementView {
         let cur = &office.currency;
         let (vs, account) = visits(entries);
         let a: Aging = aging(entries, today);
         let m = |d| money::with_credit(d, cur);
+        let (listed, settled): (Vec<_>, Vec<_>) = vs
+            .iter()
+            .map(|v| (v, v.entries.iter().map(|e| e.effect()).sum::<Decimal>()))
+            .partition(|(_, balance)| all_visits || !balance.is_zero());
         StatementView {
             office: OfficeView::new(office),
             patient: PatientView::new(patient),
             insurance: coverages(patient, today, payers),
             statement_date: today.to_string(),
-            visits: vs
-                .iter()
-                .map(|v| VisitView {
+            visits: listed
+                .into_iter()
+                .map(|(v, balance)| VisitView {
                     date: v.date.to_string(),
                     appointment: v.appointment.map(|a| a.to_string()).unwrap_or_default(),
                     lines: v.entries.iter().flat_map(|e| lines(e, cur)).collect(),
-                    balance: m(v.entries.iter().map(|e| e.effect()).sum()),
+                    balance: m(balance),
                 })
                 .collect(),
+            settled_visits: settled.len(),
             account: account.iter().flat_map(|e| lines(e, cur)).collect(),
             balance: BalanceView::new(&balance(entries), cur),
             aging: AgingView {
