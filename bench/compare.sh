@@ -2,7 +2,7 @@
 # frontdesk at real size, measured against plain I/O in the same run (see docs/performance.md).
 #
 #   bench/compare.sh            # generates (once) and benchmarks a 10k- and a 1M-appointment clinic
-#   bench/compare.sh add day    # only these rows: find list statement check day sfind add import rss
+#   bench/compare.sh add day    # only these rows: find list statement check day sfind add book import rss
 #                               # (find also measures its floor: bench/stat_floor.rs)
 #
 # Environment:
@@ -174,6 +174,23 @@ else missing "schedule find: 1M / 10k tree" "<= 1.2"; fi
 add="patient add --first Bench --last Runner --dob 1990-01-01 --sex F --force --quiet"
 want add && bench "patient add + commit: 1M / 10k tree" "<= 1.5" "$runs" \
     "$fd --records $big $add" "$fd --records $small $add"
+
+# The desk's most frequent write, beside the issue's rows: one booking with its commit (the new
+# ID is checked against every other day of ten years). The first run takes a free slot; the
+# rest book the same slot with --force, which runs every check and then allows the overlap.
+book_args() { # CLINIC PATIENT
+    local slot
+    slot=$("$fd" --records "$1" schedule find --patient "$2" --type follow-up --after 2027-02-01 \
+        --format json | jq -r '.[0] | "\(.date | split(" ")[1]) \(.start) \(.provider)"')
+    set -- "$1" "$2" $slot
+    echo "schedule book --patient $2 --provider $5 --type follow-up --at '$3 $4' --force --quiet"
+}
+if ! want book; then :
+elif available schedule book; then
+    bench "schedule book + commit: 1M / 10k tree" "reference" "$runs" \
+        "$fd --records $big $(book_args "$big" "$big_pid")" \
+        "$fd --records $small $(book_args "$small" "$small_pid")"
+else missing "schedule book + commit: 1M / 10k tree" "reference"; fi
 
 # A Synthea-format CSV of unique fictional people (unique family names, so the duplicate guard
 # has nothing to refuse), imported with the shipped map.
