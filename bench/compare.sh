@@ -181,7 +181,7 @@ want add && bench "patient add + commit: 1M / 10k tree" "<= 1.5" "$runs" \
 book_args() { # CLINIC PATIENT
     local slot
     slot=$("$fd" --records "$1" schedule find --patient "$2" --type follow-up --after 2027-02-01 \
-        --format json | jq -r '.[0] | "\(.date | split(" ")[1]) \(.start) \(.provider)"')
+        --format json | jq -r '.[0] | "\(.date) \(.start) \(.provider)"')
     set -- "$1" "$2" $slot
     echo "schedule book --patient $2 --provider $5 --type follow-up --at '$3 $4' --force --quiet"
 }

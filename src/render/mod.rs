@@ -34,12 +34,51 @@ pub enum Cell {
     Text(String),
     /// A value the tool computed (amount, count): safe to leave as is in CSV.
     Number(String),
+    /// A date: shown to people with its weekday ("Mon 2026-11-30"), written to CSV and JSON as
+    /// the plain date ("2026-11-30") that spreadsheets and scripts read, and that a command such
+    /// as `schedule book --at` takes back.
+    Day {
+        shown: String,
+        date: String,
+    },
 }
 
 impl Cell {
+    pub fn day(date: chrono::NaiveDate) -> Cell {
+        Cell::Day {
+            shown: date.format("%a %Y-%m-%d").to_string(),
+            date: date.to_string(),
+        }
+    }
+
+    /// What people see (terminal tables, HTML).
     pub fn text(&self) -> &str {
         match self {
-            Cell::Text(s) | Cell::Number(s) => s,
+            Cell::Text(s) | Cell::Number(s) | Cell::Day { shown: s, .. } => s,
+        }
+    }
+
+    /// What people see, taken out of the cell.
+    fn into_text(self) -> String {
+        match self {
+            Cell::Text(s) | Cell::Number(s) | Cell::Day { shown: s, .. } => s,
+        }
+    }
+
+    /// What scripts get (CSV, JSON).
+    fn data(&self) -> &str {
+        match self {
+            Cell::Day { date, .. } => date,
+            other => other.text(),
+        }
+    }
+
+    /// The CSV field: record values with a formula's leading character neutralised, values
+    /// the tool computed as they are.
+    fn csv_field(&self) -> String {
+        match self {
+            Cell::Text(s) => neutralise_formula(s),
+            computed => computed.data().to_string(),
         }
     }
 }
@@ -158,11 +197,8 @@ impl Table {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(&self.headers).map_err(csv_err)?;
         for r in &self.rows {
-            w.write_record(r.iter().map(|c| match c {
-                Cell::Number(s) => s.clone(),
-                Cell::Text(s) => neutralise_formula(s),
-            }))
-            .map_err(csv_err)?;
+            w.write_record(r.iter().map(Cell::csv_field))
+                .map_err(csv_err)?;
         }
         let bytes = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
         String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))
@@ -183,7 +219,7 @@ fn json_row(keys: &[String], row: &[Cell]) -> serde_json::Map<String, serde_json
         .cloned()
         .zip(
             row.iter()
-                .map(|c| serde_json::Value::String(c.text().to_string())),
+                .map(|c| serde_json::Value::String(c.data().to_string())),
         )
         .collect()
 }
@@ -290,6 +326,20 @@ mod tests {
         assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\",-25.00"), "{csv}");
         assert!(csv.contains("'-x,3"));
         assert!(csv.contains("'@SUM(A1),'+1"));
+    }
+
+    #[test]
+    fn a_day_shows_its_weekday_to_people_and_a_plain_date_to_scripts() {
+        let mut t = Table::new(&["date", "slots"]);
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        t.push(vec![Cell::day(day), Cell::Number("4".into())]);
+        assert!(t.text_for(false).contains("Mon 2026-11-30"));
+        assert!(t.to_html().contains("<td>Mon 2026-11-30</td>"));
+        assert_eq!(t.to_csv().unwrap(), "date,slots\n2026-11-30,4\n");
+        assert_eq!(
+            t.to_json().unwrap().split_whitespace().collect::<String>(),
+            r#"[{"date":"2026-11-30","slots":"4"}]"#
+        );
     }
 
     #[test]

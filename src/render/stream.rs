@@ -13,9 +13,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use comfy_table::{ColumnConstraint, Width, presets};
 use serde::{Serialize, Serializer};
 
-use super::{
-    Cell, Format, Table, csv_err, escape_html, io_result, json_key, json_row, neutralise_formula,
-};
+use super::{Cell, Format, Table, csv_err, escape_html, io_result, json_key, json_row};
 use crate::error::{Error, Result};
 
 /// Rows laid out (or measured) per comfy-table: memory stays small, the widths stay exact.
@@ -57,9 +55,7 @@ fn comfy(headers: Option<&[&'static str]>, rows: Vec<Vec<Cell>>) -> comfy_table:
         t.set_header(headers.iter().map(|h| h.to_uppercase()));
     }
     for r in rows {
-        t.add_row(r.into_iter().map(|c| match c {
-            Cell::Text(s) | Cell::Number(s) => s,
-        }));
+        t.add_row(r.into_iter().map(Cell::into_text));
     }
     t
 }
@@ -126,11 +122,8 @@ fn write_csv(
     let mut any = false;
     for r in rows {
         any = true;
-        w.write_record(r.iter().map(|c| match c {
-            Cell::Number(s) => s.clone(),
-            Cell::Text(s) => neutralise_formula(s),
-        }))
-        .map_err(csv_failed)?;
+        w.write_record(r.iter().map(Cell::csv_field))
+            .map_err(csv_failed)?;
     }
     io_result(w.flush())?;
     Ok(any)

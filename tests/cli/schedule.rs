@@ -810,14 +810,16 @@ fn find_searches_ahead_with_preferences_and_every_slot_books() {
         let start = line.split(',').nth(1).unwrap();
         assert!(start >= "12:00", "{line}");
     }
-    // Every slot offered can be booked.
+    // Every slot offered can be booked, straight from the CSV: its dates are plain dates (the
+    // terminal table shows the weekday too).
     let out = d.ok(format!(
         "schedule find --patient {} --type follow-up --after 2026-12-01 --limit 6 --format csv",
         d.john
     ));
     for line in out.lines().skip(1).take(3) {
         let f: Vec<&str> = line.split(',').collect();
-        let date = f[0].split(' ').nth(1).unwrap();
+        let date = f[0];
+        assert!(date.parse::<chrono::NaiveDate>().is_ok(), "{line}");
         d.book(
             &d.john,
             &format!(

@@ -122,11 +122,7 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
             .clone()
             .or(s.plan.holds.first().map(|h| h.room.clone()));
         t.push(vec![
-            Cell::from(
-                crate::domain::schedule::localtime::wall(sched.tz, s.plan.start)
-                    .format("%a %Y-%m-%d")
-                    .to_string(),
-            ),
+            Cell::day(crate::domain::schedule::localtime::wall(sched.tz, s.plan.start).date()),
             Cell::from(sched.hm(s.plan.start)),
             Cell::from(sched.hm(s.plan.end)),
             Cell::from(s.provider.as_str()),

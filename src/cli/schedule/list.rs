@@ -44,11 +44,7 @@ pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
     for ap in &rows {
         t.push(vec![
             Cell::from(ap.id.to_string()),
-            Cell::from(
-                crate::domain::schedule::localtime::wall(sched.tz, ap.start)
-                    .format("%a %Y-%m-%d")
-                    .to_string(),
-            ),
+            Cell::day(crate::domain::schedule::localtime::wall(sched.tz, ap.start).date()),
             Cell::from(sched.hm(ap.start)),
             Cell::from(sched.hm(ap.end)),
             Cell::from(ap.provider.as_str()),

@@ -66,7 +66,7 @@ pub fn cmd_week(ctx: &Ctx, a: Args) -> Result<u8> {
                 .max()
                 .unwrap_or(0);
             t.push(vec![
-                Cell::from(date.format("%a %Y-%m-%d").to_string()),
+                Cell::day(date),
                 Cell::from(p.key.as_str()),
                 Cell::from(hours),
                 Cell::Number(mine.len().to_string()),
