@@ -397,9 +397,9 @@ impl Snapshot {
         Ok(Snapshot { shelf, packed })
     }
 
-    /// A day other than `except` that holds a file named `id`. Taken IDs are nearly always
-    /// taken on `except` itself (the record being rewritten), so a hit is settled by looking
-    /// for the file in each day folder.
+    /// A day other than `except` that holds a file named `id`. The snapshot keeps IDs without
+    /// their days, and a taken ID is nearly always taken on `except` itself (the record being
+    /// rewritten), so a hit is settled by [`Shelf::other_day_holding`], which finds its day.
     pub fn day_of(&self, store: &Store, id: &Id, except: NaiveDate) -> Result<Option<NaiveDate>> {
         match pack(id.as_str()) {
             Some(key) if self.packed.binary_search(&key).is_ok() => {
