@@ -319,10 +319,10 @@ fn a_file_put_by_hand_holds_its_id_against_a_single_booking_whatever_the_index_h
     // Learn the appointment ID seed 11 draws, in a clinic of its own.
     let (other, other_jane) = desk();
     let drawn = stdout_id(&book(&other, Some(11), &other_jane, 0));
-    let by_hand = format!("appointments/2027/03/01/{drawn}.toml");
     // A booking's one record is checked through the appointment index when a year has one
-    // (validated first, so it sees the folder and file made by hand), and by looking in each
-    // day folder when the index is gone; a garbage index is rebuilt. Each way refuses it.
+    // (validated first, so it sees a folder made by hand, or a file added by hand to a folder
+    // it knows), and by looking in each day folder when the index is gone; a garbage index is
+    // rebuilt. Each way refuses it.
     let index = |c: &Clinic, how: &str| match how {
         "deleted" => std::fs::remove_dir_all(c.path(".frontdesk/index")).unwrap(),
         "garbage" => {
@@ -332,15 +332,23 @@ fn a_file_put_by_hand_holds_its_id_against_a_single_booking_whatever_the_index_h
         }
         _ => {}
     };
-    for how in ["warm", "deleted", "garbage"] {
+    for (how, day) in [
+        ("warm", "2027/03/01"),
+        ("warm", "2027/01/05"),
+        ("deleted", "2027/03/01"),
+        ("garbage", "2027/03/01"),
+    ] {
         let (c, jane) = desk();
+        // Two booked days (2027-01-04 and -05) and a warm index that lists both.
         stdout_id(&book(&c, None, &jane, 1));
+        stdout_id(&book(&c, None, &jane, 27));
         ok(&c, NOW, None, &["schedule", "list", "--patient", &jane]);
         assert!(
             c.path(".frontdesk/index/appointments-2027.tsv").is_file(),
             "{how}"
         );
-        std::fs::create_dir_all(c.path("appointments/2027/03/01")).unwrap();
+        let by_hand = format!("appointments/{day}/{drawn}.toml");
+        std::fs::create_dir_all(c.path(&format!("appointments/{day}"))).unwrap();
         std::fs::write(c.path(&by_hand), "not a record\n").unwrap();
         index(&c, how);
         let before = (c.files(), c.commits());
