@@ -357,3 +357,22 @@ fn a_file_put_by_hand_holds_its_id_against_a_single_booking_whatever_the_index_h
         stdout_id(&book(&c, None, &jane, 0));
     }
 }
+
+#[test]
+fn a_file_put_by_hand_into_a_known_ledger_day_holds_its_id_against_a_payment() {
+    // Learn the entry ID seed 12 draws, in a clinic of its own.
+    let (other, other_jane) = desk();
+    let drawn = stdout_id(&collect(&other, NOW, Some(12), &other_jane));
+    // Here a payment the day before, then `history` warms the ledger-ID index, which lists that
+    // day; a file of the drawn ID is then added to that day's folder by hand.
+    let (c, jane) = desk();
+    let earlier = "2026-11-30T10:00:00-05:00";
+    let warm = stdout_id(&collect(&c, earlier, None, &jane));
+    ok(&c, NOW, None, &["history", &warm]);
+    assert!(c.path(".frontdesk/index/ledger-ids-2026.tsv").is_file());
+    let by_hand = format!("ledger/2026/11/30/{drawn}.toml");
+    std::fs::write(c.path(&by_hand), "not a record\n").unwrap();
+    let before = (c.files(), c.commits());
+    let out = collect(&c, NOW, Some(12), &jane);
+    assert_refused(&c, before, &out, &by_hand);
+}
