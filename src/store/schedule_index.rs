@@ -89,7 +89,14 @@ impl Shelf {
                     self.day_holding_in(store, id, except, year)?
                 }
                 Ok(bytes) if self.surely_absent(store, year, &bytes, id)? => None,
-                _ => find_in_year(&refresh_year(store, self, year)?, id, Some(except)),
+                read => {
+                    // A hit, a changed folder or a damaged file: refresh from the bytes read.
+                    let old = read
+                        .ok()
+                        .and_then(|b| parse(self, std::str::from_utf8(&b).ok()?));
+                    let idx = refresh_year_from(store, self, year, old.unwrap_or_default())?;
+                    find_in_year(&idx, id, Some(except))
+                }
             };
             if found.is_some() {
                 return Ok(found);
@@ -112,25 +119,19 @@ impl Shelf {
             return Ok(false);
         };
         let mut lines = text.lines();
-        let scanned_at = lines
-            .next()
-            .and_then(|l| l.strip_prefix(self.magic))
-            .and_then(|rest| rest.trim().parse::<i128>().ok());
-        let Some(scanned_at) = scanned_at else {
+        let Some(scanned_at) = lines.next().and_then(|l| scanned_at(self, l)) else {
             return Ok(false);
         };
         let mut folders = day_dirs_in(store, self.dir, year)?.into_iter();
         for line in lines {
-            let mut fields = line.splitn(3, '\t');
-            let date = fields.next().and_then(|d| d.parse::<NaiveDate>().ok());
-            let mtime = fields.next().and_then(|m| m.parse::<i128>().ok());
-            let (Some(date), Some(mtime), Some((folder_date, folder))) =
-                (date, mtime, folders.next())
+            let (Some((date, mtime, _)), Some((folder_date, folder))) =
+                (day_line(line), folders.next())
             else {
                 return Ok(false);
             };
-            let now = fs::metadata(&folder).map(|m| mtime_ns(&m)).ok();
-            if folder_date != date || now != Some(mtime) || mtime >= scanned_at {
+            let exact =
+                fs::metadata(&folder).is_ok_and(|m| still_exact(mtime, mtime_ns(&m), scanned_at));
+            if folder_date != date || !exact {
                 return Ok(false);
             }
         }
@@ -188,20 +189,31 @@ fn now_ns() -> i128 {
         .unwrap_or(0)
 }
 
+/// The moment the scan that wrote an index file began, from its first line.
+fn scanned_at(shelf: &Shelf, first_line: &str) -> Option<i128> {
+    first_line.strip_prefix(shelf.magic)?.trim().parse().ok()
+}
+
+/// A day line's date, its folder's modification time when read, and its records' text.
+fn day_line(line: &str) -> Option<(NaiveDate, i128, &str)> {
+    let mut f = line.splitn(3, '\t');
+    let date = f.next()?.parse().ok()?;
+    let mtime = f.next()?.parse().ok()?;
+    Some((date, mtime, f.next().unwrap_or("")))
+}
+
+/// Whether a day line may be trusted: its folder's time is still the one it was read at, and
+/// that time lies before the scan that read it began (git's racy-timestamp rule).
+fn still_exact(kept_mtime: i128, folder_mtime: i128, scanned_at: i128) -> bool {
+    kept_mtime == folder_mtime && folder_mtime < scanned_at
+}
+
 fn parse(shelf: &Shelf, text: &str) -> Option<YearIndex> {
     let mut lines = text.lines();
-    let scanned_at = lines
-        .next()?
-        .strip_prefix(shelf.magic)?
-        .trim()
-        .parse()
-        .ok()?;
+    let scanned_at = scanned_at(shelf, lines.next()?)?;
     let mut days = BTreeMap::new();
     for line in lines {
-        let mut f = line.splitn(3, '\t');
-        let date: NaiveDate = f.next()?.parse().ok()?;
-        let mtime: i128 = f.next()?.parse().ok()?;
-        let pairs = f.next().unwrap_or("");
+        let (date, mtime, pairs) = day_line(line)?;
         // Only the shape is checked here; IDs are parsed when a line is actually used.
         if !well_formed(pairs, shelf.pairs) {
             return None;
@@ -337,8 +349,14 @@ fn quick_head(bytes: &[u8]) -> Option<(Id, Id)> {
 
 /// Brings one year's index up to date with the day directories on disk.
 fn refresh_year(store: &Store, shelf: &Shelf, year: i32) -> Result<YearIndex> {
+    let old = load(shelf, &index_path(store, shelf, year)).unwrap_or_default();
+    refresh_year_from(store, shelf, year, old)
+}
+
+/// [`refresh_year`] from the index as already read (`old`, empty when there was none or it was
+/// damaged).
+fn refresh_year_from(store: &Store, shelf: &Shelf, year: i32, old: YearIndex) -> Result<YearIndex> {
     let path = index_path(store, shelf, year);
-    let old = load(shelf, &path).unwrap_or_default();
     let scan_start = now_ns();
     let mut fresh = YearIndex {
         scanned_at: scan_start,
@@ -353,7 +371,7 @@ fn refresh_year(store: &Store, shelf: &Shelf, year: i32) -> Result<YearIndex> {
         };
         let mtime = mtime_ns(&meta);
         match old_days.remove(&date) {
-            Some(d) if d.mtime == mtime && mtime < old.scanned_at => {
+            Some(d) if still_exact(d.mtime, mtime, old.scanned_at) => {
                 fresh.days.insert(date, d);
             }
             _ => stale.push((date, dir, mtime)),
