@@ -41,6 +41,17 @@ pub enum Cell {
         shown: String,
         date: String,
     },
+    /// Money: people see `$175.00` or `$40.00 CR`; CSV writes the plain number (`-40.00` for a
+    /// credit) that a spreadsheet sums, and JSON the decimal string (`"-40.00"`), never a float.
+    Money {
+        shown: String,
+        amount: rust_decimal::Decimal,
+    },
+    /// A count the tool computed: a JSON number, a plain CSV number.
+    Count(i64),
+    /// A code that only looks like a number (IDs, ZIP codes, payer IDs, member IDs): always
+    /// text, so `04271` keeps its zero (see `docs/output.md`).
+    Code(String),
 }
 
 impl Cell {
@@ -51,25 +62,66 @@ impl Cell {
         }
     }
 
+    /// An amount in the office's currency, credits shown as `CR` to people.
+    pub fn money(amount: rust_decimal::Decimal, currency: &str) -> Cell {
+        Cell::Money {
+            shown: crate::domain::money::with_credit(amount, currency),
+            amount: crate::domain::money::cents(amount),
+        }
+    }
+
+    /// An amount shown signed (`-$25.00`), for columns where a sign reads better than CR.
+    pub fn signed_money(amount: rust_decimal::Decimal, currency: &str) -> Cell {
+        Cell::Money {
+            shown: crate::domain::money::display(amount, currency),
+            amount: crate::domain::money::cents(amount),
+        }
+    }
+
+    pub fn count(n: impl TryInto<i64>) -> Cell {
+        Cell::Count(n.try_into().unwrap_or(i64::MAX))
+    }
+
+    pub fn code(s: impl Into<String>) -> Cell {
+        Cell::Code(s.into())
+    }
+
     /// What people see (terminal tables, HTML).
-    pub fn text(&self) -> &str {
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Cell::Text(s) | Cell::Number(s) | Cell::Day { shown: s, .. } => s,
+            Cell::Text(s) | Cell::Number(s) | Cell::Code(s) => s.into(),
+            Cell::Day { shown, .. } | Cell::Money { shown, .. } => shown.into(),
+            Cell::Count(n) => n.to_string().into(),
         }
     }
 
     /// What people see, taken out of the cell.
     fn into_text(self) -> String {
         match self {
-            Cell::Text(s) | Cell::Number(s) | Cell::Day { shown: s, .. } => s,
+            Cell::Text(s) | Cell::Number(s) | Cell::Code(s) => s,
+            Cell::Day { shown, .. } | Cell::Money { shown, .. } => shown,
+            Cell::Count(n) => n.to_string(),
         }
     }
 
-    /// What scripts get (CSV, JSON).
-    fn data(&self) -> &str {
+    /// What scripts get (CSV, JSON), as text.
+    fn data(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Cell::Day { date, .. } => date,
+            Cell::Day { date, .. } => date.into(),
+            Cell::Money { amount, .. } => amount.to_string().into(),
             other => other.text(),
+        }
+    }
+
+    /// The JSON value: counts as numbers, money as decimal strings, the rest as strings.
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Cell::Count(n) => serde_json::Value::from(*n),
+            Cell::Number(s) => match s.parse::<i64>() {
+                Ok(n) => serde_json::Value::from(n),
+                Err(_) => serde_json::Value::String(s.clone()),
+            },
+            other => serde_json::Value::String(other.data().into_owned()),
         }
     }
 
@@ -77,8 +129,8 @@ impl Cell {
     /// the tool computed as they are.
     fn csv_field(&self) -> String {
         match self {
-            Cell::Text(s) => neutralise_formula(s),
-            computed => computed.data().to_string(),
+            Cell::Text(s) | Cell::Code(s) => neutralise_formula(s),
+            computed => computed.data().into_owned(),
         }
     }
 }
@@ -151,7 +203,7 @@ impl Table {
         }
         t.set_header(self.headers.iter().map(|h| h.to_uppercase()));
         for r in &self.rows {
-            t.add_row(r.iter().map(|c| c.text().to_string()));
+            t.add_row(r.iter().map(|c| c.text().into_owned()));
         }
         let mut s = t.to_string();
         // comfy-table pads each line; trailing spaces only make diffs noisy.
@@ -185,7 +237,7 @@ impl Table {
         for r in &self.rows {
             s.push_str("<tr>");
             for c in r {
-                s.push_str(&format!("<td>{}</td>", escape_html(c.text())));
+                s.push_str(&format!("<td>{}</td>", escape_html(&c.text())));
             }
             s.push_str("</tr>\n");
         }
@@ -218,8 +270,7 @@ fn json_row(keys: &[String], row: &[Cell]) -> serde_json::Map<String, serde_json
     keys.iter()
         .cloned()
         .zip(
-            row.iter()
-                .map(|c| serde_json::Value::String(c.data().to_string())),
+            row.iter().map(Cell::json),
         )
         .collect()
 }
@@ -338,7 +389,7 @@ mod tests {
         assert_eq!(t.to_csv().unwrap(), "date,slots\n2026-11-30,4\n");
         assert_eq!(
             t.to_json().unwrap().split_whitespace().collect::<String>(),
-            r#"[{"date":"2026-11-30","slots":"4"}]"#
+            r#"[{"date":"2026-11-30","slots":4}]"#
         );
     }
 

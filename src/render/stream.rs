@@ -194,7 +194,7 @@ fn write_html(
         any = true;
         s.push_str("<tr>");
         for c in &r {
-            s.push_str(&format!("<td>{}</td>", escape_html(c.text())));
+            s.push_str(&format!("<td>{}</td>", escape_html(&c.text())));
         }
         s.push_str("</tr>\n");
         if s.len() > 1 << 16 {
