@@ -1,6 +1,7 @@
 //! The command line: argument structs (their doc comments are the help text) and the thin glue
 //! that calls the store and the domain. One file per command; a group is a folder.
 
+mod arg_errors;
 mod check;
 mod completions;
 mod demo;
@@ -122,7 +123,11 @@ impl Ctx {
 }
 
 pub fn run() -> Result<u8> {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(&e, &args),
+    };
     let ctx = Ctx {
         records: cli.records,
         format: cli.format,
@@ -144,6 +149,29 @@ pub fn run() -> Result<u8> {
         Command::Completions(args) => completions::cmd_completions(args),
         Command::Demo(cmd) => demo::run(&ctx, cmd),
         Command::Man(args) => completions::cmd_man(args),
+    }
+}
+
+/// Help and version go out as clap prints them; errors are rewritten so they never echo what
+/// was typed (see `arg_errors`).
+fn argument_error(e: &clap::Error, args: &[std::ffi::OsString]) -> Result<u8> {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // A closed pipe (`frontdesk --help | head -1`) is not an error.
+            let _ = e.print();
+            Ok(e.exit_code().clamp(0, 255) as u8)
+        }
+        _ => {
+            let explained = arg_errors::explain(e, args);
+            let err = crate::error::Error::user(explained.message);
+            Err(match explained.hint {
+                Some(h) => err.hint(h),
+                None => err,
+            })
+        }
     }
 }
 
