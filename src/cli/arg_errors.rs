@@ -219,11 +219,40 @@ fn help_for(args: &[OsString]) -> String {
     format!("see `{} --help`", names.join(" "))
 }
 
-/// The root command and the subcommands the leading words name.
+/// "schedule day": the subcommands the leading words name, without the program's name.
+pub fn command_path(words: &[String]) -> String {
+    command_chain(words)
+        .iter()
+        .skip(1)
+        .map(|c| c.get_name().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The root command and the subcommands the words name, passing over flags (and the values
+/// of flags that take one) wherever they stand.
 fn command_chain(words: &[String]) -> Vec<clap::Command> {
     use clap::CommandFactory;
     let mut chain = vec![crate::cli::Cli::command()];
-    for w in words.iter().skip(1).take_while(|w| !w.starts_with('-')) {
+    let mut rest = words.iter().skip(1);
+    while let Some(w) = rest.next() {
+        if w == "--" {
+            break;
+        }
+        if let Some(flag) = w.strip_prefix("--") {
+            let takes_value = !flag.contains('=')
+                && chain.iter().rev().any(|c| {
+                    c.get_arguments()
+                        .any(|a| a.get_long() == Some(flag) && a.get_action().takes_values())
+                });
+            if takes_value {
+                rest.next();
+            }
+            continue;
+        }
+        if w.starts_with('-') {
+            continue;
+        }
         let next = chain.last().and_then(|c| c.find_subcommand(w)).cloned();
         match next {
             Some(sub) => chain.push(sub),

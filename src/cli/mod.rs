@@ -48,6 +48,13 @@ pub struct Cli {
     /// Output format for listings and records.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// CSV without the UTF-8 byte-order mark and with codes as they are: for scripts. The
+    /// default is CSV for spreadsheets (see docs/output.md).
+    #[arg(long, global = true, conflicts_with = "bom")]
+    pub no_bom: bool,
+    /// CSV for spreadsheets: a UTF-8 byte-order mark, codes kept as text (the default).
+    #[arg(long, global = true)]
+    pub bom: bool,
     /// Print only what scripts need (IDs), no summaries.
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -92,6 +99,35 @@ pub enum Command {
     Man(completions::ManArgs),
 }
 
+/// The commands with an HTML form (`--format html`), and the heading of their page. Any other
+/// command refuses `--format html` (exit 2) rather than print something that is not a page.
+const PAGES: &[(&str, &str)] = &[
+    ("check", "Records check"),
+    ("history", "History"),
+    ("patient find", "Patient search"),
+    ("patient import", "Patient import"),
+    ("patient insurance list", "Insurance coverage"),
+    ("patient list", "Patients"),
+    ("patient show", "Patient"),
+    ("pay balance", "Balance"),
+    ("pay closeout", "Closeout"),
+    ("pay import", "Payment import"),
+    ("pay ledger", "Patient ledger"),
+    ("pay statement", "Statement"),
+    ("payer list", "Payers"),
+    ("provider list", "Providers"),
+    ("provider show", "Provider"),
+    ("schedule day", "Day sheet"),
+    ("schedule find", "Free appointment times"),
+    ("schedule list", "Appointments"),
+    ("schedule rooms", "Rooms"),
+    ("schedule show", "Appointment"),
+    ("schedule waiting", "Waiting room"),
+    ("schedule waitlist list", "Waitlist"),
+    ("schedule week", "Week"),
+    ("service list", "Fee schedule"),
+];
+
 /// What every command gets: the global flags and a way to open the store.
 pub struct Ctx {
     pub records: PathBuf,
@@ -106,7 +142,13 @@ impl Ctx {
             user: staff_user(&self.records),
             commit: !self.no_commit,
         };
-        Store::open(&self.records, options)
+        let store = Store::open(&self.records, options)?;
+        let now = store.office.now();
+        crate::render::page::set_office(
+            &store.office.name,
+            &now.format("%Y-%m-%d %H:%M %Z").to_string(),
+        );
+        Ok(store)
     }
 
     /// True when a person is at the keyboard, so prompting is allowed.
@@ -128,6 +170,21 @@ pub fn run() -> Result<u8> {
         Ok(cli) => cli,
         Err(e) => return argument_error(&e, &args),
     };
+    crate::render::set_csv_for_spreadsheets(!cli.no_bom);
+    if cli.format == Format::Html {
+        let words: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let path = arg_errors::command_path(&words);
+        match PAGES.iter().find(|(p, _)| *p == path) {
+            Some((_, title)) => crate::render::page::set_title(title),
+            None => {
+                return Err(crate::error::Error::user(format!("`{path}` has no HTML form"))
+                    .hint("use --format table, csv or json; HTML is for listings, records, statements and reports"));
+            }
+        }
+    }
     let ctx = Ctx {
         records: cli.records,
         format: cli.format,

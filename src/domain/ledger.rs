@@ -460,7 +460,9 @@ pub struct Balance {
     pub total: Decimal,
     /// What insurance is still expected to pay.
     pub insurance: Decimal,
-    /// What the patient is responsible for: total − insurance (negative: a credit).
+    /// What the patient is responsible for: total − insurance (negative: a credit). Written as
+    /// `patient_owes`: `patient` is a patient's ID everywhere else in the JSON output.
+    #[serde(rename = "patient_owes")]
     pub patient: Decimal,
     /// What to ask the patient for today: the patient's part, never below zero.
     pub due_now: Decimal,

@@ -181,7 +181,7 @@ fn show_in_every_format() {
     assert_eq!(json["family"], "Doe");
     assert_eq!(json["phones"][0]["number"], "+16175550101");
     let csv = c.ok(format!("--format csv patient show {id}"));
-    assert!(csv.starts_with("id,family,given"), "{csv}");
+    assert!(csv.starts_with("\u{feff}id,family,given"), "{csv}");
     assert_eq!(c.run("patient show P0000ZZZZ").status.code(), Some(1));
     let err = c.fails("patient show ../etc/passwd", 2);
     assert!(err.contains("not a record ID"), "{err}");

@@ -534,9 +534,11 @@ fn ledger_shows_running_balances_credits_and_voids() {
     assert_eq!(rows[2]["after"]["credit"], "50.00");
     let csv = ok(&c, format!("--format csv pay ledger {p}"));
     assert!(
-        csv.starts_with("date,entry,description,amount,balance"),
+        csv.starts_with("\u{feff}date,entry,description,amount,balance"),
         "{csv}"
     );
+    // Plain signed numbers a spreadsheet sums: the payment and the void are credits.
+    assert!(csv.contains(",-50.00,-38.00,"), "{csv}");
     let err = refused(&c, "pay ledger PZZZZZZZZ", 1);
     assert!(err.contains("no patient"), "{err}");
 }
@@ -1083,7 +1085,7 @@ fn import_validates_everything_dry_runs_and_is_idempotent() {
     let (csv, map) = write_import(&c, &rows);
     let dry = ok(&c, format!("pay import {csv} --map {map} --dry-run"));
     assert!(
-        dry.contains("would record") && dry.contains("1010.00"),
+        dry.contains("would record") && dry.contains("$1,010.00"),
         "{dry}"
     );
     assert!(!dry.contains("99.00"), "{dry}");

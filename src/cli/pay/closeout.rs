@@ -41,9 +41,9 @@ pub fn cmd_closeout(ctx: &Ctx, a: Args) -> Result<u8> {
             let t = Templates::load(store.root())?;
             render::print(&t.render("closeout.html", &View::new(&store, &c, &cur))?)?;
         }
-        Format::Csv => table(&c).print(Format::Csv)?,
+        Format::Csv => table(&c, &cur).print(Format::Csv)?,
         Format::Table => {
-            table(&c).print(Format::Table)?;
+            table(&c, &cur).print(Format::Table)?;
             render::print(&lists(&c, &cur))?;
         }
     }
@@ -65,14 +65,14 @@ fn void_targets(store: &Store, day: &[Entry]) -> Result<HashMap<crate::domain::i
 }
 
 /// One table for people and spreadsheets: section, name, count, amount.
-fn table(c: &Closeout) -> Table {
+fn table(c: &Closeout, cur: &str) -> Table {
     let mut t = Table::new(&["section", "name", "count", "amount"]);
-    let n = |d| Cell::Number(money::plain(d));
+    let n = |d| Cell::signed_money(d, cur);
     for (m, l) in &c.by_method {
         t.push(vec![
             "method".into(),
             m.as_str().into(),
-            Cell::Number(l.count.to_string()),
+            Cell::count(l.count),
             n(l.net),
         ]);
     }
@@ -80,7 +80,7 @@ fn table(c: &Closeout) -> Table {
         t.push(vec![
             "staff".into(),
             s.as_str().into(),
-            Cell::Number(l.count.to_string()),
+            Cell::count(l.count),
             n(l.net),
         ]);
     }
@@ -93,7 +93,7 @@ fn table(c: &Closeout) -> Table {
     t.push(vec![
         "total".into(),
         "checks".into(),
-        Cell::Number(c.checks.count.to_string()),
+        Cell::count(c.checks.count),
         n(c.checks.net),
     ]);
     t.push(vec![
