@@ -25,6 +25,7 @@ mod patient_list;
 mod pay;
 mod perms;
 mod phi;
+mod pipes;
 mod roundtrip;
 mod schedule;
 mod sync;
