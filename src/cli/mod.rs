@@ -156,6 +156,19 @@ impl Ctx {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     }
 
+    /// Asks a yes/no question on the terminal (default no). Call only when `interactive()`.
+    pub fn confirm(&self, question: &str) -> Result<bool> {
+        use std::io::{BufRead, Write};
+        eprint!("{question} [y/N] ");
+        std::io::stderr().flush().ok();
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| crate::error::Error::internal(format!("cannot read the answer: {e}")))?;
+        Ok(line.trim().to_lowercase().starts_with('y'))
+    }
+
     /// A one-line summary for people; suppressed by --quiet and for machine formats.
     pub fn say(&self, line: &str) {
         if !self.quiet && self.format == Format::Table {
