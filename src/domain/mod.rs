@@ -18,4 +18,5 @@ pub mod phone;
 pub mod schedule;
 pub mod search;
 pub mod service;
+pub mod suggest;
 pub mod validate;

@@ -429,6 +429,17 @@ pub fn print_record(format: Format, pairs: &[(&str, String)]) -> Result<()> {
     }
 }
 
+/// "1 appointment", "3 appointments": counts in messages read as English.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else if noun.ends_with('y') && !noun.ends_with("ay") {
+        format!("{n} {}ies", &noun[..noun.len() - 1])
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Key/value lines for showing one record to a person.
 pub fn key_values(pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);

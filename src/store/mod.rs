@@ -299,11 +299,28 @@ impl Store {
     pub fn load_payer(&self, key: &str) -> Result<Payer> {
         let path = self.path(&Self::payer_rel(key)?);
         if !path.is_file() {
-            return Err(Error::user(format!("no payer {key:?}")).hint(
-                "list payers with `frontdesk payer list`, or add one with `frontdesk payer add`",
-            ));
+            return Err(
+                Error::user("no such payer").hint(crate::domain::suggest::hint(
+                    key,
+                    "payer",
+                    &self.keys_in("payers"),
+                    "frontdesk payer add",
+                )),
+            );
         }
         read_toml(&path)
+    }
+
+    /// The keys of the records in a folder of named records (`providers`, `rooms`, `payers`),
+    /// from their file names, sorted: for "did you mean" hints.
+    pub fn keys_in(&self, folder: &str) -> Vec<String> {
+        let mut keys: Vec<String> = files_with_ext(&self.path(Path::new(folder)), "toml")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        keys.sort();
+        keys
     }
 
     pub fn payers(&self) -> Result<Vec<Payer>> {

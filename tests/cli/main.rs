@@ -18,6 +18,7 @@ mod html;
 mod import;
 mod index;
 mod ledger_cache;
+mod messages;
 mod output;
 mod parallel;
 mod patient;

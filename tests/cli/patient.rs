@@ -370,7 +370,7 @@ fn insurance_lifecycle() {
         format!("patient insurance add {id} --payer nobody --member-id X1"),
         2,
     );
-    assert!(err.contains("no payer"), "{err}");
+    assert!(err.contains("no such payer"), "{err}");
     c.ok(format!("patient insurance add {id} --payer aetna-ppo --member-id W123456789 --group G77 --copay-office 25 --effective 2026-01-01"));
     let err = c.fails(
         format!("patient insurance add {id} --payer aetna-ppo --member-id W2"),

@@ -361,7 +361,7 @@ fn insurance_refusals() {
         format!("pay insurance --patient {p} --payer nobody --paid 10"),
         2,
     );
-    assert!(err.contains("no payer"), "{err}");
+    assert!(err.contains("no such payer"), "{err}");
     let err = refused(
         &c,
         format!(

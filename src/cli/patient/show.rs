@@ -212,10 +212,12 @@ pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static 
                 .join("\n"),
         ),
         (
-            "Verified",
-            p.verified
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "never".into()),
+            // The patient's own details, not the insurance (whose checks are listed above).
+            "Details confirmed",
+            p.verified.map(|d| d.to_string()).unwrap_or_else(|| {
+                "not yet (confirm address, phone and contacts, then `patient update ID --verified`)"
+                    .into()
+            }),
         ),
         ("Updated", p.updated.format("%Y-%m-%d %H:%M").to_string()),
     ];
