@@ -127,3 +127,158 @@ fn the_visit_flow_says_what_happened_in_office_time_and_english() {
         "{show}"
     );
 }
+
+/// Rooming takes the booked room, shows it once, and a checkout without rooming is flagged;
+/// booking a waitlisted patient closes the entry; `schedule find` works without a patient and
+/// lists times in order; an empty board and a day off say so on stderr.
+#[test]
+fn the_visit_flow_without_friction() {
+    let c = Clinic::new();
+    schedule_setup(&c);
+    c.ok(&[
+        "provider",
+        "add",
+        "lee",
+        "--name",
+        "Sam Lee",
+        "--hours",
+        "mon-fri 08:00-17:00",
+    ]);
+    std::fs::create_dir_all(c.path("rooms")).unwrap();
+    std::fs::write(
+        c.path("rooms/exam-1.toml"),
+        "schema = 1\nkey = \"exam-1\"\nname = \"Exam 1\"\nkind = \"exam\"\nlocation = \"main\"\n",
+    )
+    .unwrap();
+    let p = c.add_jane();
+    let w = c.ok(&[
+        "schedule",
+        "waitlist",
+        "add",
+        "--patient",
+        &p,
+        "--type",
+        "quick",
+    ]);
+    let w = w.trim().to_string();
+    let mut book = book_args(&p, 0);
+    book.extend(["--room".into(), "exam-1".into()]);
+    let out = at(
+        &c,
+        SCHED_NOW,
+        &book.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("waitlist entry {w} closed")));
+    let a = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let waiting = c.run(&["schedule", "waitlist", "list"]);
+    assert!(
+        !String::from_utf8_lossy(&waiting.stdout).contains(&w),
+        "still waiting"
+    );
+    let visit = "2027-01-04T08:02:00-05:00";
+    assert!(at(&c, visit, &["schedule", "checkin", &a]).status.success());
+    let roomed = at(&c, visit, &["schedule", "room", &a]);
+    assert!(
+        roomed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&roomed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&roomed.stderr).contains("roomed in exam-1"));
+    let show = c.ok(&["schedule", "show", &a]);
+    let rooms = show
+        .lines()
+        .find(|l| l.starts_with("rooms"))
+        .unwrap()
+        .to_string();
+    assert_eq!(rooms.matches("exam-1").count(), 1, "{show}");
+
+    // A second visit checked out straight from arrival is flagged.
+    let booked = at(
+        &c,
+        SCHED_NOW,
+        &book_args(&p, 3)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let b = String::from_utf8(booked.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        at(
+            &c,
+            "2027-01-04T09:00:00-05:00",
+            &["schedule", "checkin", &b]
+        )
+        .status
+        .success()
+    );
+    let out = at(
+        &c,
+        "2027-01-04T09:10:00-05:00",
+        &["schedule", "checkout", &b],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without being roomed"));
+
+    // Free times for anyone, in time order.
+    let found = at(
+        &c,
+        SCHED_NOW,
+        &[
+            "--format",
+            "csv",
+            "--no-bom",
+            "schedule",
+            "find",
+            "--type",
+            "quick",
+            "--after",
+            "2026-12-01",
+            "--limit",
+            "8",
+        ],
+    );
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    let rows: Vec<String> = String::from_utf8(found.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{} {}", f[0], f[1])
+        })
+        .collect();
+    let mut sorted = rows.clone();
+    sorted.sort();
+    assert_eq!(rows, sorted);
+    assert_eq!(rows.len(), 8);
+
+    let board = at(&c, visit, &["schedule", "waiting"]);
+    assert!(
+        String::from_utf8_lossy(&board.stderr).contains("nobody is waiting")
+            || !board.stdout.is_empty()
+    );
+    let sunday = at(&c, SCHED_NOW, &["schedule", "day", "2026-11-29"]);
+    assert!(
+        String::from_utf8_lossy(&sunday.stderr).contains("no provider works"),
+        "{sunday:?}"
+    );
+}

@@ -132,7 +132,30 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
         }
         _ => format!("Book appointment {} for patient {pid}.", booked[0].id),
     };
+    // The patient was waiting for this: the entry is closed in the same commit, so the
+    // waitlist never offers a slot to someone already booked.
+    let mut message = message;
+    let mut closed = Vec::new();
+    for mut w in sched.store.waitlist()? {
+        let fits = w.patient == pid
+            && w.status == crate::domain::schedule::waitlist::WaitStatus::Waiting
+            && w.kind == kind.key
+            && w.provider.as_ref().is_none_or(|p| *p == provider.key);
+        if fits {
+            w.status = crate::domain::schedule::waitlist::WaitStatus::Booked;
+            w.booked = Some(booked[0].id.clone());
+            txn.put(&Store::waitlist_rel(&w.id), &w, Mode::Replace)?;
+            message.push_str(&format!(" Close waitlist entry {}.", w.id));
+            closed.push(w.id);
+        }
+    }
     txn.commit(&message)?;
+    for w in &closed {
+        ctx.say(&format!(
+            "waitlist entry {w} closed: booked {}",
+            booked[0].id
+        ));
+    }
     if kind.new_patient {
         warn_if_seen_before(&sched, &pid, &booked)?;
     }

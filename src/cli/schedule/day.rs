@@ -52,6 +52,11 @@ pub fn cmd_day(ctx: &Ctx, a: Args) -> Result<u8> {
             "{} {date}: office closed ({h})",
             date.format("%A")
         ));
+    } else if t.is_empty() {
+        ctx.say(&format!(
+            "{} {date}: no provider works and nothing is booked",
+            date.format("%A")
+        ));
     } else {
         ctx.say(&format!("{} {date}", date.format("%A")));
     }

@@ -18,9 +18,10 @@ use crate::store::Mode;
 /// preferences are used; --save stores the given ones on the patient.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Patient ID (P…).
+    /// Patient ID (P…): keeps clear of the patient's other visits and uses their standing
+    /// preferences. Without it, the provider's free times for anyone.
     #[arg(long)]
-    pub patient: String,
+    pub patient: Option<String>,
     /// Only this provider.
     #[arg(long, conflicts_with = "specialty")]
     pub provider: Option<String>,
@@ -52,10 +53,20 @@ pub struct Args {
 
 pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
     let sched = Sched::open(ctx)?;
-    let pid = patient_id(&a.patient)?;
-    let patient = sched.store.load_patient(&pid)?;
+    let (pid, stored) = match &a.patient {
+        Some(p) => {
+            let pid = patient_id(p)?;
+            let patient = sched.store.load_patient(&pid)?;
+            (pid, patient.scheduling.clone().unwrap_or_default())
+        }
+        // No patient: an ID no record holds (all zeros is never drawn in practice), so no
+        // visit counts as the patient's own.
+        None => (
+            crate::domain::id::Id::parse("P00000000")?,
+            Default::default(),
+        ),
+    };
     let kind = sched.kind(&a.kind)?.clone();
-    let stored = patient.scheduling.clone().unwrap_or_default();
     let prefer = a.prefer.clone().or(stored.prefer.clone());
     let avoid = a.avoid.clone().or(stored.avoid.clone());
     let filter = Filter {
@@ -72,6 +83,11 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
     };
     let providers = candidates(&sched, &a, &stored, &kind.key)?;
     if a.save {
+        if a.patient.is_none() {
+            return Err(Error::user(
+                "--save needs --patient: preferences are kept on the patient",
+            ));
+        }
         save_prefs(&sched, &pid, &a)?;
     }
     let today = sched.today();
@@ -114,6 +130,9 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
         }
         date += Duration::days(1);
     }
+    // The best slots were chosen above (preferred provider, then the tightest fit); the desk
+    // reads them in time order.
+    out.sort_by_key(|s| (s.plan.start, s.provider.clone()));
     let mut t = Table::new(&["date", "start", "end", "provider", "room", "location"]);
     for s in &out {
         let room = s

@@ -155,33 +155,51 @@ pub fn checkin_warnings(p: &Patient, today: NaiveDate, owed: Option<Decimal>) ->
 pub struct RoomArgs {
     /// Appointment ID (A…).
     pub id: String,
-    /// Room key (see `schedule rooms`).
+    /// Room key (see `schedule rooms`); by default the room the booking holds.
     #[arg(long)]
-    pub room: String,
+    pub room: Option<String>,
+}
+
+/// The room to show the patient to: the one asked for, else the one the booking holds.
+fn room_for(
+    asked: &Option<String>,
+    ap: &crate::domain::schedule::appointment::Appointment,
+) -> Result<String> {
+    asked
+        .clone()
+        .or_else(|| ap.room.clone())
+        .or_else(|| ap.resources.first().map(|h| h.room.clone()))
+        .ok_or_else(|| {
+            Error::user(format!("appointment {} holds no room", ap.id))
+                .hint("name one with --room (see `frontdesk schedule rooms`)")
+        })
 }
 
 pub fn cmd_room(ctx: &Ctx, a: RoomArgs) -> Result<u8> {
     let id = appointment_id(&a.id)?;
+    let mut chosen = String::new();
     let (_, appt) = modify(
         ctx,
         &id,
         |ap| {
             format!(
                 "Room appointment {id} for patient {} in {}.",
-                ap.patient, a.room
+                ap.patient,
+                room_for(&a.room, ap).unwrap_or_default()
             )
         },
         |s, ap| {
-            s.store.load_room(&a.room)?;
+            let room = room_for(&a.room, ap)?;
+            s.store.load_room(&room)?;
             let day = s.store.day_appointments(ap.date())?;
             if let Some(other) = day.iter().find(|o| {
                 o.id != ap.id
                     && o.status == Status::Roomed
-                    && o.room.as_deref() == Some(a.room.as_str())
+                    && o.room.as_deref() == Some(room.as_str())
             }) {
                 return Err(
-                    Error::conflict(format!("room {} is in use by {}", a.room, other.id))
-                        .hint("check that patient out first, or choose another room"),
+                    Error::conflict(format!("room {room} is in use by {}", other.id))
+                        .hint("check that patient out first, or choose another room with --room"),
                 );
             }
             ap.set_status(
@@ -189,13 +207,14 @@ pub fn cmd_room(ctx: &Ctx, a: RoomArgs) -> Result<u8> {
                 s.now,
                 &s.store.options.user,
                 None,
-                Some(format!("room {}", a.room)),
+                Some(format!("room {room}")),
             )?;
-            ap.room = Some(a.room.clone());
+            ap.room = Some(room.clone());
+            chosen = room;
             Ok(())
         },
     )?;
-    ctx.say(&format!("{} roomed in {}", appt.id, a.room));
+    ctx.say(&format!("{} roomed in {chosen}", appt.id));
     Ok(exit::OK)
 }
 
@@ -210,6 +229,7 @@ pub struct StepArgs {
 
 pub fn cmd_step(ctx: &Ctx, a: StepArgs, to: Status, verb: &str) -> Result<u8> {
     let id = appointment_id(&a.id)?;
+    let mut unroomed = false;
     let (_, appt) = modify(
         ctx,
         &id,
@@ -219,9 +239,17 @@ pub fn cmd_step(ctx: &Ctx, a: StepArgs, to: Status, verb: &str) -> Result<u8> {
                 return Err(Error::user(format!("appointment {id} has not started yet"))
                     .hint("mark a no-show after the start time; to call it off, use `schedule cancel`"));
             }
+            unroomed = to == Status::Fulfilled && ap.status == Status::Arrived;
             ap.set_status(to, s.now, &s.store.options.user, None, a.note.clone())
         },
     )?;
+    if unroomed {
+        // Allowed (a quick visit at the desk), but usually a step the desk forgot.
+        eprintln!(
+            "frontdesk: warning: {} was checked out without being roomed (`schedule room` records the room)",
+            appt.id
+        );
+    }
     ctx.say(&format!("{} is now {}", appt.id, appt.status));
     Ok(exit::OK)
 }

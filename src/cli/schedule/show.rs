@@ -32,9 +32,11 @@ pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
         })
         .collect::<Vec<_>>()
         .join("\n");
+    // The room the patient was shown to is listed once: as its hold when the booking holds it.
     let rooms = appt
         .room
         .iter()
+        .filter(|r| !appt.resources.iter().any(|h| &h.room == *r))
         .cloned()
         .chain(
             appt.resources
