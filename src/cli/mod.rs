@@ -184,6 +184,7 @@ pub fn run() -> Result<u8> {
         Err(e) => return argument_error(&e, &args),
     };
     crate::render::set_csv_for_spreadsheets(!cli.no_bom);
+    crate::render::set_quiet(cli.quiet);
     if cli.format == Format::Html {
         let words: Vec<String> = args
             .iter()

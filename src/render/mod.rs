@@ -213,6 +213,11 @@ impl Table {
     }
 
     pub fn print(&self, format: Format) -> Result<()> {
+        if format == Format::Table
+            && let Some(col) = id_column(&self.headers)
+        {
+            return print_ids(col, self.rows.iter().cloned()).map(|_| ());
+        }
         let mut out = io::stdout().lock();
         let text = match format {
             // An empty listing for a person is silence (the exit code says "nothing found");
@@ -392,6 +397,38 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let mut s = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
     s.push('\n');
     write_out(&mut io::stdout().lock(), s.as_bytes())
+}
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet`: a listing for people prints only its records' IDs, one a line.
+pub fn set_quiet(on: bool) {
+    QUIET.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The column `--quiet` prints: the first whose header names a record's ID.
+fn id_column(headers: &[&str]) -> Option<usize> {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    ["id", "appointment", "entry", "key", "patient"]
+        .iter()
+        .find_map(|want| headers.iter().position(|h| h == want))
+}
+
+/// The IDs in column `col` of each row (blank ones skipped), one a line. Returns whether there
+/// was any row.
+fn print_ids(col: usize, rows: impl Iterator<Item = Vec<Cell>>) -> Result<bool> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut any = false;
+    for r in rows {
+        any = true;
+        if let Some(c) = r.get(col).filter(|c| !c.text().is_empty()) {
+            io_result(writeln!(out, "{}", c.text()))?;
+        }
+    }
+    io_result(out.flush())?;
+    Ok(any)
 }
 
 /// Prints plain text to stdout.

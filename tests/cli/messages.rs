@@ -282,3 +282,72 @@ fn the_visit_flow_without_friction() {
         "{sunday:?}"
     );
 }
+
+/// --quiet lists only IDs; a record that breaks a field rule is flagged where it is shown; an
+/// abandoned `patient edit` copy is reported by `check` after a day and removed by `--fix`.
+#[test]
+fn robust_listings_and_leftovers() {
+    let c = Clinic::new();
+    schedule_setup(&c);
+    let p = c.add_jane();
+    assert_eq!(c.ok(&["patient", "list", "--quiet"]).trim(), p);
+    assert_eq!(c.ok(&["patient", "find", "doe", "-q"]).trim(), p);
+    let booked = at(
+        &c,
+        SCHED_NOW,
+        &book_args(&p, 0)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(booked.status.success());
+
+    // A hand edit that parses but breaks a rule (a birth date in the future).
+    let file = c.patient_file(&p);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("1980-04-02", "2099-04-02")).unwrap();
+    let show = c.run(&["patient", "show", &p]);
+    assert!(show.status.success());
+    let err = String::from_utf8_lossy(&show.stderr);
+    assert!(
+        err.contains("warning") && err.contains(&p) && err.contains("patient edit"),
+        "{err}"
+    );
+    // A file that does not parse: the day sheet names it instead of hiding it.
+    std::fs::write(&file, "not toml at all [").unwrap();
+    let day = at(&c, SCHED_NOW, &["schedule", "day", "2027-01-04"]);
+    assert!(
+        String::from_utf8_lossy(&day.stderr).contains("warning"),
+        "{day:?}"
+    );
+    std::fs::write(&file, text).unwrap();
+
+    let edit = c.path(".frontdesk/edit");
+    std::fs::create_dir_all(&edit).unwrap();
+    std::fs::set_permissions(&edit, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let copy = edit.join(format!("{p}.toml"));
+    std::fs::write(&copy, "given = \"half typed\"\n").unwrap();
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let fresh = c.run(&["check"]);
+    assert_eq!(
+        fresh.status.code(),
+        Some(0),
+        "a fresh copy may be a live edit: {}",
+        String::from_utf8_lossy(&fresh.stdout)
+    );
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&copy)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let report = c.run(&["check"]);
+    assert_eq!(report.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&report.stdout).contains("abandoned"),
+        "{report:?}"
+    );
+    c.ok(&["check", "--fix"]);
+    assert!(!copy.exists());
+}

@@ -17,6 +17,19 @@ pub struct Args {
 pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
     let store = ctx.open()?;
     let p = store.load_patient(&patient_id(&args.id)?)?;
+    // A record edited by hand may parse yet break a field rule: it is shown, and flagged.
+    if let Err(e) = p.validate(
+        store.office.today(),
+        store.office.calling_code(),
+        &store.office.country,
+    ) {
+        eprintln!(
+            "frontdesk: warning: {}: {} (fix it with `frontdesk patient edit {}`)",
+            store.display(&crate::store::Store::patient_rel(&p.id)),
+            e.message,
+            p.id
+        );
+    }
     match ctx.format {
         Format::Json => render::print_json(&p)?,
         Format::Csv => {

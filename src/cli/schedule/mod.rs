@@ -267,8 +267,15 @@ pub fn modify(
 
 /// The patient's name for the desk's own screens, or the ID when the file is missing.
 pub fn patient_label(store: &Store, id: &Id) -> String {
-    store
-        .load_patient(id)
-        .map(|p| p.list_name())
-        .unwrap_or_else(|_| id.to_string())
+    match store.load_patient(id) {
+        Ok(p) => p.list_name(),
+        Err(e) => {
+            // The sheet still prints, with the ID where the name would be, and says why.
+            eprintln!(
+                "frontdesk: warning: {} (the name is shown as the ID)",
+                e.message
+            );
+            id.to_string()
+        }
+    }
 }
