@@ -78,6 +78,14 @@ pub struct Patient {
     /// Standing scheduling preferences, so the desk does not ask twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduling: Option<crate::domain::schedule::prefs::SchedulingPrefs>,
+    /// A duplicate chart merged into another (`patient merge`): this record is a tombstone that
+    /// points to the one kept, so old references and `history` still resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<Id>,
+    /// The charts merged into this one: their ledger entries (never edited) count as this
+    /// patient's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<Id>,
     /// Keys this version does not know (added by hand or by a newer version) survive rewrites.
     #[serde(flatten)]
     pub extra: toml::Table,
@@ -168,6 +176,69 @@ pub struct Contact {
 }
 
 impl Patient {
+    /// Folds duplicate chart `drop` into this one (`patient merge`): coverages, phones, contacts
+    /// and other IDs this chart lacks are added, flags joined, notes kept with a line saying
+    /// where they came from, and `drop` (with whatever was merged into it) recorded in
+    /// `merged_from`. What this chart already holds wins.
+    pub fn absorb(&mut self, drop: &Patient, today: NaiveDate) {
+        for c in &drop.insurance {
+            if !self
+                .insurance
+                .iter()
+                .any(|k| k.payer == c.payer && k.member_id == c.member_id)
+            {
+                self.insurance.push(c.clone());
+            }
+        }
+        for ph in &drop.phones {
+            if !self.phones.iter().any(|k| k.number == ph.number) {
+                self.phones.push(ph.clone());
+            }
+        }
+        for (list, from) in [
+            (&mut self.emergency_contacts, &drop.emergency_contacts),
+            (&mut self.representatives, &drop.representatives),
+        ] {
+            for c in from {
+                if !list.iter().any(|k| k.name == c.name) {
+                    list.push(c.clone());
+                }
+            }
+        }
+        if self.guarantor.is_none() {
+            self.guarantor = drop.guarantor.clone();
+        }
+        for (k, v) in &drop.external_ids {
+            self.external_ids
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+        for f in &drop.flags {
+            if !self.flags.contains(f) {
+                self.flags.push(f.clone());
+            }
+        }
+        if self.email.is_none() {
+            self.email = drop.email.clone();
+            self.email_ok = drop.email_ok;
+        }
+        if self.address.is_none() {
+            self.address = drop.address.clone();
+        }
+        let line = format!("{today}: merged from {}", drop.id);
+        let mut notes: Vec<String> = self.notes.take().into_iter().collect();
+        notes.push(line);
+        if let Some(n) = &drop.notes {
+            notes.push(n.clone());
+        }
+        self.notes = Some(notes.join("\n"));
+        for id in std::iter::once(&drop.id).chain(&drop.merged_from) {
+            if !self.merged_from.contains(id) {
+                self.merged_from.push(id.clone());
+            }
+        }
+    }
+
     /// A patient with only the required fields, to be filled in from flags or an import row.
     pub fn new(id: Id, now: DateTime<FixedOffset>) -> Patient {
         Patient {
@@ -197,6 +268,8 @@ impl Patient {
             verified: None,
             address: None,
             external_ids: Default::default(),
+            merged_into: None,
+            merged_from: Vec::new(),
             phones: Vec::new(),
             emergency_contacts: Vec::new(),
             guarantor: None,

@@ -489,3 +489,112 @@ fn add_at_a_terminal_asks_for_missing_fields() {
     let found = c.ok("--format json patient find 'doe jane 1980-04-02'");
     assert!(found.contains("Doe, Jane"), "{found}");
 }
+
+/// `patient merge KEEP DROP`: one commit moves DROP's appointments and coverage to KEEP, KEEP's
+/// ledger and balance include DROP's entries, DROP points to KEEP, two charts that disagree on
+/// birth date or sex are refused without --force, and `git revert` of the commit undoes it.
+#[test]
+fn merge_folds_a_duplicate_chart_into_the_kept_one() {
+    let c = Clinic::new();
+    schedule_setup(&c);
+    c.ok(&["payer", "add", "acme", "--name", "Acme"]);
+    let keep = c.add_jane();
+    let drop = c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Jane",
+        "--last",
+        "Doe",
+        "--dob",
+        "1980-04-02",
+        "--sex",
+        "F",
+        "--force",
+        "--notes",
+        "prefers mornings",
+    ]);
+    let drop = drop.trim().to_string();
+    c.ok(&[
+        "patient",
+        "insurance",
+        "add",
+        &drop,
+        "--payer",
+        "acme",
+        "--member-id",
+        "M9",
+    ]);
+    let booked = c
+        .cmd()
+        .env("FRONTDESK_NOW", SCHED_NOW)
+        .args(book_args(&drop, 0))
+        .output()
+        .unwrap();
+    let a = String::from_utf8(booked.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    c.ok(&[
+        "pay",
+        "collect",
+        "--patient",
+        &drop,
+        "--amount",
+        "30",
+        "--method",
+        "cash",
+    ]);
+    let other = c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Jane",
+        "--last",
+        "Doe",
+        "--dob",
+        "1981-04-02",
+        "--sex",
+        "F",
+        "--force",
+    ]);
+    let err = c.fails(&["patient", "merge", &keep, other.trim()], 2);
+    assert!(err.contains("disagree on birth date or sex"), "{err}");
+
+    let commits = c.commits();
+    c.ok(&["patient", "merge", &keep, &drop]);
+    assert_eq!(c.commits(), commits + 1);
+    let appt: toml::Table = toml::from_str(
+        &std::fs::read_to_string(
+            c.files()
+                .iter()
+                .find(|f| f.contains(&a))
+                .map(|f| c.path(f))
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(appt["patient"].as_str(), Some(keep.as_str()));
+    let kept: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "patient", "show", &keep])).unwrap();
+    assert_eq!(kept["insurance"][0]["member_id"], "M9");
+    assert_eq!(kept["merged_from"][0], drop.as_str());
+    let balance: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "pay", "balance", &keep])).unwrap();
+    assert_eq!(
+        balance["credit"], "30.00",
+        "the merged chart's payment follows: {balance}"
+    );
+    let shown = c.run(&["patient", "show", &drop]);
+    assert!(String::from_utf8_lossy(&shown.stderr).contains(&format!("merged into {keep}")));
+    let err = c.fails(&["patient", "merge", &keep, &drop], 2);
+    assert!(err.contains("already merged"), "{err}");
+
+    git(&c.root, &["revert", "--no-edit", "HEAD"]);
+    let undone: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "patient", "show", &drop])).unwrap();
+    assert!(undone.get("merged_into").is_none(), "{undone}");
+}

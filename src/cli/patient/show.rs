@@ -17,6 +17,12 @@ pub struct Args {
 pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
     let store = ctx.open()?;
     let p = store.load_patient(&patient_id(&args.id)?)?;
+    if let Some(into) = &p.merged_into {
+        eprintln!(
+            "frontdesk: note: {} was merged into {into}; this is the old chart (see `frontdesk patient show {into}`)",
+            p.id
+        );
+    }
     // A record edited by hand may parse yet break a field rule: it is shown, and flagged.
     if let Err(e) = p.validate(
         store.office.today(),
@@ -148,7 +154,21 @@ pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static 
         ("Sex", p.sex.as_str().to_string()),
         ("Gender", p.gender_identity.clone().unwrap_or_default()),
         ("Pronouns", p.pronouns.clone().unwrap_or_default()),
-        ("Status", format!("{:?}", p.status).to_lowercase()),
+        (
+            "Status",
+            match &p.merged_into {
+                Some(into) => format!("merged into {into}"),
+                None => format!("{:?}", p.status).to_lowercase(),
+            },
+        ),
+        (
+            "Merged from",
+            p.merged_from
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
         ("Phones", phones),
         (
             "Email",
