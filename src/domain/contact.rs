@@ -134,6 +134,11 @@ pub fn parse(text: &str, calling_code: &str, today: NaiveDate) -> Result<Contact
     }
     let name = name
         .ok_or_else(|| Error::user("has no name").hint("e.g. \"Sam Lee, spouse, 617-555-0199\""))?;
+    if rel.is_none() && tel.is_none() {
+        return Err(Error::user(
+            "has only a name: give NAME, RELATION, PHONE (any order; a relation or a phone at least)",
+        ));
+    }
     validate::name_chars("contact name", name)?;
     let phone = tel.map(|t| phone::normalize(t, calling_code)).transpose()?;
     Ok(Contact {
@@ -206,6 +211,7 @@ mod tests {
             ("Kim Orr, 617-555-0144, 617-555-0100", "two phone numbers"),
             ("", "give NAME, RELATION, PHONE"),
             ("a, b, c, d, e", "give NAME, RELATION, PHONE"),
+            ("Kim Orr", "has only a name"),
             ("K1m 0rr, spouse", "contact name has characters"),
             ("Kim Orr, spouse, 555-01999", "phone number"),
         ] {
