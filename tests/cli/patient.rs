@@ -491,7 +491,7 @@ fn add_at_a_terminal_asks_for_missing_fields() {
 }
 
 #[test]
-fn country_takes_iso_codes_and_says_so_without_the_value() {
+fn country_and_marital_status_take_known_codes_and_never_echo_the_value() {
     let c = Clinic::new();
     let id = c.add_jane();
     for bad in ["Narnia", "UK", "USA"] {
@@ -513,6 +513,23 @@ fn country_takes_iso_codes_and_says_so_without_the_value() {
     ]);
     let shown = c.ok(&["--format", "json", "patient", "show", &id]);
     assert!(shown.contains("\"GB\""), "{shown}");
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--marital-status",
+        "Domestic Partner",
+    ]);
+    let err = c.fails(
+        &["patient", "update", &id, "--marital-status", "Quixotic"],
+        2,
+    );
+    assert!(
+        err.contains("--marital-status: marital status is not one of") && !err.contains("Quixotic"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(c.patient_file(&id)).unwrap();
+    assert!(text.contains("marital_status = \"partnered\""), "{text}");
 }
 
 #[test]

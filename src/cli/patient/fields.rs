@@ -38,6 +38,9 @@ pub struct Fields {
     pub gender_identity: Option<String>,
     #[arg(long, help_heading = "Identity")]
     pub pronouns: Option<String>,
+    /// single, married, partnered, separated, divorced or widowed ("" clears it).
+    #[arg(long, help_heading = "Identity")]
+    pub marital_status: Option<String>,
     /// SSN: only the last four digits are kept.
     #[arg(long, help_heading = "Identity")]
     pub ssn: Option<String>,
@@ -157,6 +160,11 @@ impl Fields {
         }
         if let Some(v) = &self.pronouns {
             p.pronouns = clean(v);
+        }
+        if let Some(v) = &self.marital_status {
+            p.marital_status = crate::domain::patient::marital_status(v)
+                .map_err(|e| e.at("--marital-status"))?
+                .map(str::to_string);
         }
         if let Some(v) = &self.ssn {
             p.ssn_last4 = Some(validate::ssn_to_last4(v)?);
