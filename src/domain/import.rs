@@ -4,7 +4,11 @@
 //! in `docs/import.md`) says how to read the file (encoding, delimiter), which column or
 //! template becomes which patient field, how to parse dates, which values to translate
 //! (`Male` → `M`), defaults, which rows to skip, and which column identifies a row already
-//! imported (kept on the patient as an external ID). This module parses the mapping, binds it
+//! imported (kept on the patient as an external ID). Rules can also pad a value, extract part
+//! of it with a regular expression, and apply only `when` another column is (not) empty;
+//! control characters in cells are folded to a space. Cells are read without the formula
+//! guard a reject file puts on them ([`guard_cell`] / [`unguard_cell`]), so a fixed reject
+//! file re-imports as it is. This module parses the mapping, binds it
 //! to a CSV header, and turns one row into a validated [`Patient`] or a list of [`RowError`]s.
 //! It never touches the disk; `cli/patient/import.rs` reads the files and writes the records.
 //!

@@ -100,7 +100,7 @@ pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
     if args.dry_run {
         // A dry run only reads: no lock, no files, no reject file. It lists every row, the
         // bad ones too (one line per problem), in every format, before refusing them.
-        let rows = classify_rows(ctx, &store, &input, &mapping, &text, &rctx)?;
+        let rows = check_rows(ctx, &store, &input, &mapping, &text, &rctx)?;
         print_rows(ctx, &rows, false)?;
         if !ctx.quiet && ctx.format == Format::Table {
             render::print(&format!("{}\n", Counts::of(&rows).summary(true, &rejects)))?;
@@ -112,6 +112,7 @@ pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
     // cannot add the same rows in between.
     let mut txn = store.begin()?;
     let rows = check_rows(ctx, &store, &input, &mapping, &text, &rctx)?;
+    refuse_bad_rows(&input, &rows)?;
     let counts = Counts::of(&rows);
     if counts.bad > 0 {
         write_rejects(&rejects, &reject_csv(&input.plan, &rows)?)?;
@@ -216,23 +217,8 @@ struct Input {
     skip_bad_rows: bool,
 }
 
-/// Decides every row, lists the bad ones on stderr, and refuses the whole file when there
-/// are any (unless --skip-bad-rows).
-fn check_rows(
-    ctx: &Ctx,
-    store: &Store,
-    input: &Input,
-    mapping: &Mapping,
-    text: &str,
-    rctx: &RowContext,
-) -> Result<Vec<Row>> {
-    let rows = classify_rows(ctx, store, input, mapping, text, rctx)?;
-    refuse_bad_rows(input, &rows)?;
-    Ok(rows)
-}
-
 /// Decides every row and lists the bad ones on stderr.
-fn classify_rows(
+fn check_rows(
     ctx: &Ctx,
     store: &Store,
     input: &Input,
