@@ -2190,6 +2190,20 @@ language = { column = "language", when = { column = "interpreter", empty = true 
         }
 
         #[test]
+        fn rows_with_the_newer_rules_never_panic_or_echo(
+            cells in proptest::collection::vec("['=\\-]?\\PC{0,12}", 20..21)
+        ) {
+            if let Outcome::Bad(errs) = row2(&cells.iter().map(String::as_str).collect::<Vec<_>>()) {
+                for e in errs {
+                    let shown = e.to_string();
+                    for c in cells.iter().filter(|c| c.trim().chars().count() >= 5) {
+                        prop_assert!(!shown.contains(c.trim()), "value in error: {}", shown);
+                    }
+                }
+            }
+        }
+
+        #[test]
         fn map_parsing_never_panics(text in "\\PC{0,200}") {
             let _ = Mapping::parse(Path::new("m.toml"), text.as_bytes());
         }

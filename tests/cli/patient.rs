@@ -530,6 +530,8 @@ fn country_and_marital_status_take_known_codes_and_never_echo_the_value() {
     );
     let text = std::fs::read_to_string(c.patient_file(&id)).unwrap();
     assert!(text.contains("marital_status = \"partnered\""), "{text}");
+    let shown = c.ok(&["patient", "show", &id]);
+    assert!(shown.contains("Marital status    partnered"), "{shown}");
 }
 
 #[test]

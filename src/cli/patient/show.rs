@@ -137,6 +137,10 @@ pub fn describe(p: &Patient, today: chrono::NaiveDate, cc: &str) -> String {
         ("Gender", p.gender_identity.clone().unwrap_or_default()),
         ("Pronouns", p.pronouns.clone().unwrap_or_default()),
         ("Status", format!("{:?}", p.status).to_lowercase()),
+        (
+            "Marital status",
+            p.marital_status.clone().unwrap_or_default(),
+        ),
         ("Phones", phones),
         (
             "Email",
