@@ -6,7 +6,7 @@
 //! (`Male` → `M`), defaults, which rows to skip, and which column identifies a row already
 //! imported (kept on the patient as an external ID). Rules can also pad a value, extract part
 //! of it with a regular expression, and apply only `when` another column is (not) empty;
-//! control characters in cells are folded to a space. Cells are read without the formula
+//! line breaks and tabs in cells are folded to a space. Cells are read without the formula
 //! guard a reject file puts on them ([`guard_cell`] / [`unguard_cell`]), so a fixed reject
 //! file re-imports as it is. This module parses the mapping, binds it
 //! to a CSV header, and turns one row into a validated [`Patient`] or a list of [`RowError`]s.
@@ -197,7 +197,7 @@ struct Rule {
     pad: Option<(usize, char)>,
     /// `when`: the rule applies only when this column is empty (true) or not (false).
     when: Option<(String, bool)>,
-    /// Control characters (line breaks, tabs) become one space; `fold = false` keeps them.
+    /// Line breaks and tabs become one space; `fold = false` keeps them.
     fold: bool,
     /// For `sms_ok` and `voicemail_ok`: the phones the consent is for.
     phones: Vec<PhoneKind>,
@@ -1141,7 +1141,7 @@ impl Plan {
     }
 
     /// The rule's value for this row, or None when its `when` condition does not hold: the
-    /// column or template (control characters folded), then `extract`, the value map, the
+    /// column or template (line breaks and tabs folded), then `extract`, the value map, the
     /// default when the result is empty, and `pad`.
     fn value(&self, r: &BoundRule, record: &StringRecord) -> Result<Option<String>> {
         if let Some((col, empty)) = r.when
@@ -1205,17 +1205,23 @@ fn cell(record: &StringRecord, i: usize) -> &str {
     unguard_cell(record.get(i).unwrap_or("").trim())
 }
 
-/// Every run of spaces that holds a control character (a line break, a tab) becomes one
-/// space; other text is left as it is.
+/// A control character that lays text out: a line break, a tab, a form feed.
+fn is_layout(c: char) -> bool {
+    c.is_control() && c.is_whitespace()
+}
+
+/// Every run of spaces that holds a line break or tab becomes one space; other text is left
+/// as it is. Other control characters (NUL, escape) are kept, so the field's own check
+/// refuses them: they mean a damaged file, not a street typed on two lines.
 pub fn fold_controls(v: &str) -> Cow<'_, str> {
-    if !v.chars().any(char::is_control) {
+    if !v.chars().any(is_layout) {
         return Cow::Borrowed(v);
     }
     let mut out = String::with_capacity(v.len());
     let mut gap = String::new();
     let mut control = false;
     for c in v.chars() {
-        if c.is_control() {
+        if is_layout(c) {
             control = true;
         } else if c.is_whitespace() {
             gap.push(c);
@@ -2069,7 +2075,12 @@ language = { column = "language", when = { column = "interpreter", empty = true 
         assert_eq!(fold_controls("a\r\nb"), "a b");
         assert_eq!(fold_controls("a \n  b"), "a b");
         assert_eq!(fold_controls("a  b"), "a  b", "plain spaces are left alone");
-        assert_eq!(fold_controls("a\u{0}b\n"), "a b");
+        assert_eq!(
+            fold_controls("a\u{0}b\n"),
+            "a\u{0}b",
+            "a NUL is left for the field to refuse"
+        );
+        assert_eq!(fold_controls("a\u{b}\u{c}b"), "a b");
         assert!(matches!(fold_controls("plain"), Cow::Borrowed(_)));
     }
 
