@@ -265,6 +265,14 @@ impl Patient {
         if let Some(email) = &self.email {
             email_shape(email)?;
         }
+        if let Some(m) = &self.marital_status
+            && !MARITAL_STATUSES.contains(&m.as_str())
+        {
+            return Err(Error::user(format!(
+                "marital_status is not one of {}",
+                MARITAL_STATUSES.join(", ")
+            )));
+        }
         for p in &self.phones {
             let normal = crate::domain::phone::normalize(&p.number, calling_code)?;
             if normal != p.number {

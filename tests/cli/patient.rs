@@ -532,6 +532,16 @@ fn country_and_marital_status_take_known_codes_and_never_echo_the_value() {
     assert!(text.contains("marital_status = \"partnered\""), "{text}");
     let shown = c.ok(&["patient", "show", &id]);
     assert!(shown.contains("Marital status    partnered"), "{shown}");
+    // A hand edit to a word the record does not know is found by `check`.
+    std::fs::write(
+        c.patient_file(&id),
+        text.replace("\"partnered\"", "\"engaged\""),
+    )
+    .unwrap();
+    let out = c.run(&["check"]);
+    assert_ne!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("marital_status is not one of"), "{said}");
 }
 
 #[test]
