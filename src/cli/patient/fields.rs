@@ -96,14 +96,15 @@ pub struct Fields {
     #[arg(long, help_heading = "Address")]
     pub country: Option<String>,
 
-    /// Emergency contact as "NAME, RELATION, PHONE" in any order; relation and phone are
-    /// optional (repeatable).
+    /// Emergency contact as "NAME, RELATION, PHONE", the parts in any order; the relation or
+    /// the phone may be left out (repeatable).
     #[arg(long = "emergency-contact", help_heading = "People")]
     pub emergency_contacts: Vec<String>,
-    /// Guarantor (who pays) as "NAME, RELATION, PHONE".
+    /// Guarantor (who pays) as "NAME, RELATION, PHONE", the parts in any order.
     #[arg(long, help_heading = "People")]
     pub guarantor: Option<String>,
-    /// Authorised representative as "NAME, RELATION, PHONE[, RELEASE-DATE]" (repeatable).
+    /// Authorised representative as "NAME, RELATION, PHONE[, RELEASE-DATE]", the parts in any
+    /// order (repeatable).
     #[arg(long = "representative", help_heading = "People")]
     pub representatives: Vec<String>,
 
