@@ -3,6 +3,7 @@
 pub mod check;
 pub mod closeout;
 pub mod common;
+pub mod contact;
 pub mod dates;
 pub mod demo;
 pub mod duplicate;

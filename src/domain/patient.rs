@@ -48,6 +48,9 @@ pub struct Patient {
     pub interpreter_needed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_preference: Option<ContactPreference>,
+    /// One of [`MARITAL_STATUSES`]; absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marital_status: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -260,6 +263,7 @@ impl Patient {
             language: None,
             interpreter_needed: false,
             contact_preference: None,
+            marital_status: None,
             flags: Vec::new(),
             notes: None,
             deceased_date: None,
@@ -334,6 +338,14 @@ impl Patient {
         if let Some(email) = &self.email {
             email_shape(email)?;
         }
+        if let Some(m) = &self.marital_status
+            && !MARITAL_STATUSES.contains(&m.as_str())
+        {
+            return Err(Error::user(format!(
+                "marital_status is not one of {}",
+                MARITAL_STATUSES.join(", ")
+            )));
+        }
         for p in &self.phones {
             let normal = crate::domain::phone::normalize(&p.number, calling_code)?;
             if normal != p.number {
@@ -387,6 +399,53 @@ impl Patient {
 pub const NOTES_MAX: usize = 10_000;
 /// Longest short free-text field (pronouns, language, a flag), in characters.
 pub const SHORT_MAX: usize = 200;
+
+/// The marital statuses a record holds (a plain word, so a file edited by hand stays readable).
+pub const MARITAL_STATUSES: &[&str] = &[
+    "single",
+    "married",
+    "partnered",
+    "separated",
+    "divorced",
+    "widowed",
+];
+
+/// Reads a marital status as other systems write it: the words above, HL7 table 0002's
+/// letters (S, M, P, A, E, D, W; U and T for unknown) and common spellings ("domestic partner",
+/// "never married"). Unknown is `None`; anything else is refused, without the value.
+pub fn marital_status(v: &str) -> Result<Option<&'static str>> {
+    let v = v.trim().to_lowercase().replace(['_', '-'], " ");
+    Ok(Some(match v.as_str() {
+        "" | "u" | "t" | "unknown" | "unreported" | "not reported" => return Ok(None),
+        "s" | "single" | "never married" | "unmarried" | "b" => "single",
+        "m" | "married" => "married",
+        "p"
+        | "r"
+        | "c"
+        | "g"
+        | "partnered"
+        | "partner"
+        | "domestic partner"
+        | "registered domestic partner"
+        | "civil union"
+        | "civil partnership"
+        | "common law"
+        | "living together"
+        | "life partner" => "partnered",
+        "a" | "e" | "separated" | "legally separated" => "separated",
+        "d" | "divorced" => "divorced",
+        "w" | "widowed" | "widow" | "widower" => "widowed",
+        _ => {
+            return Err(Error::user(format!(
+                "marital status is not one of {}",
+                MARITAL_STATUSES.join(", ")
+            ))
+            .hint(
+                "map the old system's words to these (HL7 letters S, M, P, A, D, W are read too)",
+            ));
+        }
+    }))
+}
 
 pub fn phone_kind_name(k: PhoneKind) -> &'static str {
     match k {

@@ -598,3 +598,110 @@ fn merge_folds_a_duplicate_chart_into_the_kept_one() {
         serde_json::from_str(&c.ok(&["--format", "json", "patient", "show", &drop])).unwrap();
     assert!(undone.get("merged_into").is_none(), "{undone}");
 }
+
+#[test]
+fn country_and_marital_status_take_known_codes_and_never_echo_the_value() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    for bad in ["Narnia", "UK", "USA"] {
+        let err = c.fails(&["patient", "update", &id, "--country", bad], 2);
+        assert!(
+            err.contains("--country") && err.contains("ISO 3166-1 alpha-2"),
+            "{err}"
+        );
+        assert!(!err.contains(bad), "{err}");
+    }
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--country",
+        "gb",
+        "--zip",
+        "sw1a 1aa",
+    ]);
+    let shown = c.ok(&["--format", "json", "patient", "show", &id]);
+    assert!(shown.contains("\"GB\""), "{shown}");
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--marital-status",
+        "Domestic Partner",
+    ]);
+    let err = c.fails(
+        &["patient", "update", &id, "--marital-status", "Quixotic"],
+        2,
+    );
+    assert!(
+        err.contains("--marital-status: marital status is not one of") && !err.contains("Quixotic"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(c.patient_file(&id)).unwrap();
+    assert!(text.contains("marital_status = \"partnered\""), "{text}");
+    let shown = c.ok(&["patient", "show", &id]);
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("Marital status") && l.trim_end().ends_with(" partnered")),
+        "{shown}"
+    );
+    // A hand edit to a word the record does not know is found by `check`.
+    std::fs::write(
+        c.patient_file(&id),
+        text.replace("\"partnered\"", "\"engaged\""),
+    )
+    .unwrap();
+    let out = c.run(&["check"]);
+    assert_ne!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("marital_status is not one of"), "{said}");
+}
+
+#[test]
+fn emergency_contact_parts_in_any_order_or_a_clear_refusal() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--emergency-contact",
+        "Ann Smith, 617-555-0177",
+    ]);
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--emergency-contact",
+        "617-555-0178, Neighbour, Bo Ray",
+    ]);
+    let text = std::fs::read_to_string(c.patient_file(&id)).unwrap();
+    let p: toml::Table = toml::from_str(&text).unwrap();
+    let ec = p["emergency_contacts"].as_array().unwrap();
+    assert_eq!(ec[0]["name"].as_str(), Some("Ann Smith"));
+    assert_eq!(ec[0]["phone"].as_str(), Some("+16175550177"));
+    assert!(
+        ec[0].get("relation").is_none(),
+        "the phone is not the relation"
+    );
+    assert_eq!(ec[1]["relation"].as_str(), Some("neighbour"));
+    assert_eq!(ec[1]["name"].as_str(), Some("Bo Ray"));
+
+    let files = c.files();
+    for (bad, says) in [
+        ("Kit Vane, Lou Vane", "name is unclear"),
+        ("spouse, 617-555-0166", "has no name"),
+        ("Kit Vane, 617-555-0166, 617-555-0155", "two phone numbers"),
+    ] {
+        let err = c.fails(&["patient", "update", &id, "--emergency-contact", bad], 2);
+        assert!(
+            err.contains("--emergency-contact") && err.contains(says),
+            "{err}"
+        );
+        for part in ["Kit", "Vane", "0166", "0155"] {
+            assert!(!err.contains(part), "{err}");
+        }
+    }
+    assert_eq!(c.files(), files);
+}

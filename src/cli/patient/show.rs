@@ -169,6 +169,10 @@ pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static 
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
+        (
+            "Marital status",
+            p.marital_status.clone().unwrap_or_default(),
+        ),
         ("Phones", phones),
         (
             "Email",
