@@ -8,10 +8,12 @@ mod demo;
 mod history;
 mod index;
 mod init;
+mod office;
 mod patient;
 mod pay;
 mod payer;
 mod provider;
+mod room;
 mod schedule;
 mod service;
 mod sync;
@@ -83,6 +85,12 @@ pub enum Command {
     /// Providers: details, weekly hours with breaks, time off.
     #[command(subcommand)]
     Provider(provider::Command),
+    /// The office's settings and holidays.
+    #[command(subcommand)]
+    Office(office::Command),
+    /// Rooms and equipment that appointment types can need.
+    #[command(subcommand)]
+    Room(room::Command),
     /// Appointments and the visit flow: find, book, move, cancel, check in, day sheet, waitlist.
     #[command(subcommand)]
     Schedule(schedule::Command),
@@ -114,9 +122,12 @@ const PAGES: &[(&str, &str)] = &[
     ("pay import", "Payment import"),
     ("pay ledger", "Patient ledger"),
     ("pay statement", "Statement"),
+    ("office holiday list", "Holidays"),
+    ("office show", "Office"),
     ("payer list", "Payers"),
     ("provider list", "Providers"),
     ("provider show", "Provider"),
+    ("room list", "Rooms"),
     ("schedule day", "Day sheet"),
     ("schedule find", "Free appointment times"),
     ("schedule list", "Appointments"),
@@ -213,6 +224,8 @@ pub fn run() -> Result<u8> {
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Provider(cmd) => provider::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
+        Command::Office(cmd) => office::run(&ctx, cmd),
+        Command::Room(cmd) => room::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),

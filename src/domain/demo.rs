@@ -692,6 +692,7 @@ pub fn rooms(count: usize) -> Vec<Room> {
             location: None,
             hours: Vec::new(),
             time_off: Vec::new(),
+            retired: false,
             extra: Default::default(),
         })
         .collect()

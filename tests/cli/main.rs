@@ -29,4 +29,5 @@ mod phi;
 mod pipes;
 mod roundtrip;
 mod schedule;
+mod setup;
 mod sync;

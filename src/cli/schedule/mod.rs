@@ -104,7 +104,8 @@ impl Sched {
         let tz = store.office.tz()?;
         let now = store.office.now().fixed_offset();
         let types = store.appointment_types()?;
-        let rooms = store.rooms()?;
+        // A retired room is never offered or held again.
+        let rooms = store.rooms()?.into_iter().filter(|r| !r.retired).collect();
         Ok(Sched {
             store,
             tz,

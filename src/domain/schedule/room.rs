@@ -35,6 +35,9 @@ pub struct Room {
     pub hours: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_off: Vec<TimeOff>,
+    /// Out of use (`room retire`): kept for the visits that used it, never offered again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
     #[serde(flatten)]
     pub extra: toml::Table,
 }
