@@ -97,6 +97,7 @@ mod tests {
             location: None,
             hours: vec!["Tue,Thu 08:00-12:00".into()],
             time_off: vec![],
+            retired: false,
             extra: Default::default(),
         };
         let tue = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();

@@ -209,6 +209,7 @@ fn rooms_are_held_and_shared_out() {
         location: None,
         hours: vec![],
         time_off: vec![],
+        retired: false,
         extra: Default::default(),
     };
     let rooms = vec![room];
