@@ -180,6 +180,24 @@ impl Ctx {
         Ok(line.trim().to_lowercase().starts_with('y'))
     }
 
+    /// Asks which of `n` numbered choices (1..=n) on the terminal. Call only when `interactive()`.
+    pub fn pick(&self, n: usize) -> Result<usize> {
+        use std::io::{BufRead, Write};
+        eprint!("Which one (1-{n})? ");
+        std::io::stderr().flush().ok();
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| crate::error::Error::internal(format!("cannot read the answer: {e}")))?;
+        match line.trim().parse::<usize>() {
+            Ok(k) if (1..=n).contains(&k) => Ok(k - 1),
+            _ => Err(crate::error::Error::user(
+                "no choice was made; nothing was changed",
+            )),
+        }
+    }
+
     /// A one-line summary for people; suppressed by --quiet and for machine formats.
     pub fn say(&self, line: &str) {
         if !self.quiet && self.format == Format::Table {

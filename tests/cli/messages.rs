@@ -351,3 +351,73 @@ fn robust_listings_and_leftovers() {
     c.ok(&["check", "--fix"]);
     assert!(!copy.exists());
 }
+
+/// Visit-flow commands take a patient ID or a name for today's one appointment, and
+/// `schedule list --patient` takes a search: the clerk needs no appointment ID at the counter.
+#[test]
+fn the_desk_checks_in_by_patient_and_lists_by_name() {
+    let c = Clinic::new();
+    schedule_setup(&c);
+    let p = c.add_jane();
+    let ann = c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Ann",
+        "--last",
+        "Lee",
+        "--dob",
+        "1990-01-01",
+        "--sex",
+        "F",
+    ]);
+    let ann = ann.trim().to_string();
+    let book = |pid: &str, n: usize| {
+        let out = at(
+            &c,
+            SCHED_NOW,
+            &book_args(pid, n)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let a = book(&p, 0);
+    book(&ann, 1);
+    book(&ann, 5);
+    let now = "2027-01-04T08:01:00-05:00";
+    let out = at(&c, now, &["schedule", "checkin", &p]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "schedule", "show", &a])).unwrap();
+    assert_eq!(shown["status"], "arrived");
+    let out = at(&c, now, &["schedule", "checkin", "doe jane"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already arrived"),
+        "{out:?}"
+    );
+    // Two visits today for Ann: named, not guessed.
+    let out = at(&c, now, &["schedule", "checkin", &ann]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("2 appointments today match"),
+        "{out:?}"
+    );
+    let out = at(&c, now, &["schedule", "checkin", "nobody here"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let listed = c.ok(&["-q", "schedule", "list", "--patient", "lee ann"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    let err = c.fails(&["schedule", "list", "--patient", "zzzz"], 1);
+    assert!(err.contains("no patient matches"), "{err}");
+}

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::cli::Ctx;
-use crate::cli::schedule::{appointment_id, modify};
+use crate::cli::schedule::{modify, visit_id};
 use crate::domain::id::Id;
 use crate::domain::patient::Patient;
 use crate::domain::schedule::Status;
@@ -14,7 +14,7 @@ use crate::store::Store;
 /// Record that the patient confirmed the appointment.
 #[derive(Debug, clap::Args)]
 pub struct ConfirmArgs {
-    /// Appointment ID (A…).
+    /// Appointment ID (A…), or a patient ID or name for that patient's appointment today.
     pub id: String,
     /// How it was confirmed.
     #[arg(long, value_enum, default_value_t = Via::Phone)]
@@ -45,7 +45,7 @@ impl Via {
 }
 
 pub fn cmd_confirm(ctx: &Ctx, a: ConfirmArgs) -> Result<u8> {
-    let id = appointment_id(&a.id)?;
+    let id = visit_id(ctx, &a.id)?;
     let (_, appt) = modify(
         ctx,
         &id,
@@ -73,12 +73,12 @@ pub fn cmd_confirm(ctx: &Ctx, a: ConfirmArgs) -> Result<u8> {
 /// Record the patient's arrival; warns about what the desk should check while they are here.
 #[derive(Debug, clap::Args)]
 pub struct CheckinArgs {
-    /// Appointment ID (A…).
+    /// Appointment ID (A…), or a patient ID or name for that patient's appointment today.
     pub id: String,
 }
 
 pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
-    let id = appointment_id(&a.id)?;
+    let id = visit_id(ctx, &a.id)?;
     let (sched, appt) = modify(
         ctx,
         &id,
@@ -153,7 +153,7 @@ pub fn checkin_warnings(p: &Patient, today: NaiveDate, owed: Option<Decimal>) ->
 /// Show the patient to a room.
 #[derive(Debug, clap::Args)]
 pub struct RoomArgs {
-    /// Appointment ID (A…).
+    /// Appointment ID (A…), or a patient ID or name for that patient's appointment today.
     pub id: String,
     /// Room key (see `schedule rooms`); by default the room the booking holds.
     #[arg(long)]
@@ -176,7 +176,7 @@ fn room_for(
 }
 
 pub fn cmd_room(ctx: &Ctx, a: RoomArgs) -> Result<u8> {
-    let id = appointment_id(&a.id)?;
+    let id = visit_id(ctx, &a.id)?;
     let mut chosen = String::new();
     let (_, appt) = modify(
         ctx,
@@ -221,14 +221,14 @@ pub fn cmd_room(ctx: &Ctx, a: RoomArgs) -> Result<u8> {
 /// One step of the visit flow on an appointment.
 #[derive(Debug, clap::Args)]
 pub struct StepArgs {
-    /// Appointment ID (A…).
+    /// Appointment ID (A…), or a patient ID or name for that patient's appointment today.
     pub id: String,
     #[arg(long)]
     pub note: Option<String>,
 }
 
 pub fn cmd_step(ctx: &Ctx, a: StepArgs, to: Status, verb: &str) -> Result<u8> {
-    let id = appointment_id(&a.id)?;
+    let id = visit_id(ctx, &a.id)?;
     let mut unroomed = false;
     let (_, appt) = modify(
         ctx,

@@ -21,7 +21,7 @@ use clap::Subcommand;
 
 use crate::cli::Ctx;
 use crate::domain::id::{Id, IdKind};
-use crate::domain::schedule::appointment::Appointment;
+use crate::domain::schedule::appointment::{Appointment, Status};
 use crate::domain::schedule::apptype::AppointmentTypes;
 use crate::domain::schedule::localtime::{Fold, parse_local, resolve, wall};
 use crate::domain::schedule::slots::{Calendar, Conflict, Filter, Slot};
@@ -184,6 +184,70 @@ pub fn appointment_id(s: &str) -> Result<Id> {
 
 pub fn patient_id(s: &str) -> Result<Id> {
     Id::parse_kind(s, IdKind::Patient)
+}
+
+/// The appointment a visit-flow command means: an appointment ID as it is, or a patient ID or
+/// a name search (`doe jan`) for the patient's one appointment today. Several that day: a
+/// pick list on a terminal, else a refusal that lists them.
+pub fn visit_id(ctx: &Ctx, input: &str) -> Result<Id> {
+    if let Ok(id) = Id::parse_kind(input, IdKind::Appointment) {
+        return Ok(id);
+    }
+    let store = ctx.open()?;
+    let today = store.office.today();
+    let day = store.day_appointments(today)?;
+    let live = |a: &&Appointment| a.status.holds_time() || a.status == Status::Roomed;
+    let mine: Vec<&Appointment> = match Id::parse_kind(input, IdKind::Patient) {
+        Ok(pid) => day
+            .iter()
+            .filter(live)
+            .filter(|a| a.patient == pid)
+            .collect(),
+        Err(_) => {
+            let query = crate::domain::search::Query::parse(input, today);
+            if query.is_empty() {
+                return Err(
+                    Error::user("give an appointment ID, a patient ID or a name")
+                        .hint("today's appointment IDs are on `frontdesk schedule day`"),
+                );
+            }
+            day.iter()
+                .filter(live)
+                .filter(|a| {
+                    store.load_patient(&a.patient).is_ok_and(|p| {
+                        query
+                            .score(&crate::domain::search::SearchDoc::from_patient(&p))
+                            .is_some()
+                    })
+                })
+                .collect()
+        }
+    };
+    match mine.as_slice() {
+        [] => Err(Error::not_found("no appointment today matches")
+            .hint("give the appointment ID (see `frontdesk schedule day`), or `schedule list --patient` for other days")),
+        [one] => Ok(one.id.clone()),
+        several if ctx.interactive() => {
+            for (i, a) in several.iter().enumerate() {
+                eprintln!(
+                    "  {}. {} {} with {} ({})",
+                    i + 1,
+                    a.id,
+                    crate::domain::schedule::localtime::wall(store.office.tz()?, a.start).format("%H:%M"),
+                    a.provider,
+                    a.kind
+                );
+            }
+            let n = ctx.pick(several.len())?;
+            Ok(several[n].id.clone())
+        }
+        several => Err(Error::user(format!(
+            "{} appointments today match: {}",
+            several.len(),
+            several.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", ")
+        ))
+        .hint("give the appointment ID")),
+    }
 }
 
 /// The error for a refused booking: every reason, and the nearest times that would work.
