@@ -3,6 +3,7 @@
 
 mod arg_errors;
 mod check;
+mod comm;
 mod completions;
 mod demo;
 mod history;
@@ -94,6 +95,9 @@ pub enum Command {
     /// Appointments and the visit flow: find, book, move, cancel, check in, day sheet, waitlist.
     #[command(subcommand)]
     Schedule(schedule::Command),
+    /// The communications log: calls, messages and letters, with follow-ups that come due.
+    #[command(subcommand)]
+    Comm(comm::Command),
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
@@ -226,6 +230,7 @@ pub fn run() -> Result<u8> {
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Office(cmd) => office::run(&ctx, cmd),
         Command::Room(cmd) => room::run(&ctx, cmd),
+        Command::Comm(cmd) => comm::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),

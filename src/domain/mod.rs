@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod closeout;
+pub mod comm;
 pub mod common;
 pub mod contact;
 pub mod dates;

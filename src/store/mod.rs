@@ -10,6 +10,7 @@ pub mod check;
 pub mod check_cache;
 pub mod clean_note;
 pub mod codec;
+pub mod comm;
 pub mod fast_toml;
 pub mod fault;
 pub mod git;

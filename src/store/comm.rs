@@ -1,0 +1,217 @@
+//! Communications (`communications/YYYY/MM/DD/C….toml`, by the local date of the contact).
+//!
+//! They are found through the dated-record index ([`schedule_index::COMMUNICATIONS`]): one line
+//! per day folder, validated by the folder's modification time, holding each communication as
+//! `C…:P…` and, while its follow-up is open, `C…:P…:DUE`. So `comm due` reads the index and
+//! opens only the open follow-ups that are due; a closed communication is never read again
+//! unless its day folder changes (docs/comms.md).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::domain::check::{Facts, Target};
+use crate::domain::comm::{Communication, due_in_line, parse_index_token};
+use crate::domain::id::Id;
+use crate::domain::office::Office;
+use crate::error::{Error, Result};
+use crate::store::check::Checked;
+use crate::store::{Mode, Store, Txn, files_with_ext, parse_toml, schedule_index};
+
+pub const COMMUNICATIONS_DIR: &str = "communications";
+
+/// `communications/2026/12/01`: the folder of one day's contacts.
+pub fn day_rel(date: NaiveDate) -> PathBuf {
+    PathBuf::from(COMMUNICATIONS_DIR).join(date.format("%Y/%m/%d").to_string())
+}
+
+impl Store {
+    pub fn communication_rel(date: NaiveDate, id: &Id) -> PathBuf {
+        day_rel(date).join(format!("{id}.toml"))
+    }
+
+    /// The communication with this ID, found through the index.
+    pub fn load_communication(&self, id: &Id) -> Result<Communication> {
+        let Some(day) = schedule_index::date_in(self, &schedule_index::COMMUNICATIONS, id)? else {
+            return Err(Error::not_found(format!("no communication {id}"))
+                .hint("list them with `frontdesk comm list --patient ID` or `comm due`"));
+        };
+        self.read_communication(&Store::communication_rel(day, id))
+    }
+
+    /// Reads one communication and checks it lies where its ID and date say.
+    pub fn read_communication(&self, rel: &Path) -> Result<Communication> {
+        let path = self.path(rel);
+        let c: Communication = crate::store::read_toml(&path)?;
+        c.validate().map_err(|e| e.at(path.display()))?;
+        if Store::communication_rel(c.date(), &c.id) != rel {
+            return Err(Error::user(format!(
+                "{}: communication {} is not in its place ({})",
+                path.display(),
+                c.id,
+                Store::communication_rel(c.date(), &c.id).display()
+            ))
+            .hint("move the file back where its ID and date say it belongs"));
+        }
+        Ok(c)
+    }
+
+    /// The open follow-ups due on or before `on`, oldest first. Only those files are read.
+    pub fn due_communications(&self, on: NaiveDate) -> Result<Vec<Communication>> {
+        let mut wanted = Vec::new();
+        schedule_index::each_day(self, &schedule_index::COMMUNICATIONS, |day, line| {
+            wanted.extend(due_in_line(line, on).map(|(id, _)| (day, id)));
+        })?;
+        let mut out = Vec::with_capacity(wanted.len());
+        for (day, id) in wanted {
+            let rel = Store::communication_rel(day, &id);
+            // The file is the truth: the index only says which files may be due.
+            if self.path(&rel).is_file() {
+                let c = self.read_communication(&rel)?;
+                if c.is_due(on) {
+                    out.push(c);
+                }
+            }
+        }
+        crate::domain::comm::sort_due(&mut out);
+        Ok(out)
+    }
+
+    /// Every open follow-up, whatever its date (the callback queue, `comm list --open`).
+    pub fn open_communications(&self) -> Result<Vec<Communication>> {
+        let mut out = self.due_communications(NaiveDate::MAX)?;
+        out.retain(Communication::is_open);
+        Ok(out)
+    }
+
+    /// Every communication about one patient, oldest first.
+    pub fn patient_communications(&self, patient: &Id) -> Result<Vec<Communication>> {
+        let needle = format!(":{patient}");
+        let mut wanted = Vec::new();
+        schedule_index::each_day(self, &schedule_index::COMMUNICATIONS, |day, line| {
+            if !line.contains(&needle) {
+                return;
+            }
+            wanted.extend(
+                line.split(' ')
+                    .filter_map(parse_index_token)
+                    .filter(|(_, p, _)| p.as_ref() == Some(patient))
+                    .map(|(id, _, _)| (day, id)),
+            );
+        })?;
+        self.read_listed(wanted)
+    }
+
+    /// Every communication logged from `from` to `to` (inclusive), oldest first: one day folder
+    /// per day.
+    pub fn communications_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Communication>> {
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let dir = self.path(&day_rel(day));
+            for path in files_with_ext(&dir, "toml")? {
+                let rel = path
+                    .strip_prefix(self.root())
+                    .unwrap_or(&path)
+                    .to_path_buf();
+                out.push(self.read_communication(&rel)?);
+            }
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(out)
+    }
+
+    fn read_listed(&self, wanted: Vec<(NaiveDate, Id)>) -> Result<Vec<Communication>> {
+        let mut out = Vec::with_capacity(wanted.len());
+        for (day, id) in wanted {
+            let rel = Store::communication_rel(day, &id);
+            if self.path(&rel).is_file() {
+                out.push(self.read_communication(&rel)?);
+            }
+        }
+        out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(out)
+    }
+}
+
+impl Txn<'_> {
+    pub fn save_communication(&mut self, c: &Communication, mode: Mode) -> Result<()> {
+        c.validate()?;
+        if mode == Mode::CreateNew {
+            self.refuse_dated_id_in_use(&schedule_index::COMMUNICATIONS, &c.id, c.date())?;
+        }
+        self.put(&Store::communication_rel(c.date(), &c.id), c, mode)
+    }
+}
+
+/// What the index needs from a file.
+#[derive(Deserialize)]
+struct Head {
+    id: Id,
+    #[serde(default)]
+    patient: Option<Id>,
+    #[serde(default)]
+    follow_up: Option<NaiveDate>,
+    #[serde(default)]
+    done: Option<toml::Value>,
+}
+
+/// One day folder's index line: each file's token (see [`Communication::index_token`]). A file
+/// that cannot be read is listed by its name alone (`C…:`), so its ID still counts as taken;
+/// `check` and the command that reads it report what is wrong with it.
+pub(crate) fn read_day(dir: &Path) -> Result<String> {
+    let mut out = Vec::new();
+    for path in files_with_ext(dir, "toml")? {
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let Some(id) = Id::parse(stem).ok().filter(|id| id.as_str() == stem) else {
+            continue;
+        };
+        let head = fs::read(&path)
+            .ok()
+            .and_then(|bytes| parse_toml::<Head>(&path, &bytes).ok())
+            .filter(|h| h.id == id);
+        out.push(match head {
+            Some(h) => {
+                let patient = h.patient.map(|p| p.to_string()).unwrap_or_default();
+                match h.follow_up.filter(|_| h.done.is_none()) {
+                    Some(due) => format!("{id}:{patient}:{due}"),
+                    None => format!("{id}:{patient}"),
+                }
+            }
+            None => format!("{id}:"),
+        });
+    }
+    Ok(out.join(" "))
+}
+
+impl Checked for Communication {
+    const SCHEMA: u32 = crate::domain::comm::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        let mut refs = Vec::new();
+        if let Some(p) = &self.patient {
+            refs.push(("patient", Target::Patient, p.to_string()));
+        }
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::communication_rel(self.date(), &self.id)),
+            refs,
+            ..Facts::default()
+        })
+    }
+}
