@@ -4,6 +4,7 @@
 
 mod check;
 mod check_cache;
+mod comm;
 mod concurrency;
 mod corpus;
 mod crash;
