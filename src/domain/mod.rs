@@ -13,6 +13,7 @@ pub mod import;
 pub mod insurance;
 pub mod ledger;
 pub mod money;
+pub mod needs;
 pub mod office;
 pub mod patient;
 pub mod pay_import;

@@ -78,6 +78,9 @@ pub struct Patient {
     pub representatives: Vec<Contact>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insurance: Vec<Coverage>,
+    /// Needs recorded at intake (`patient needs`): a ride, an interpreter; never a diagnosis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<crate::domain::needs::Need>,
     /// Standing scheduling preferences, so the desk does not ask twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduling: Option<crate::domain::schedule::prefs::SchedulingPrefs>,
@@ -279,6 +282,7 @@ impl Patient {
             guarantor: None,
             representatives: Vec::new(),
             insurance: Vec::new(),
+            needs: Vec::new(),
             scheduling: None,
             extra: Default::default(),
         }
@@ -364,6 +368,9 @@ impl Patient {
         }
         for c in &self.insurance {
             c.validate()?;
+        }
+        for n in &self.needs {
+            n.validate()?;
         }
         if let Some(prefs) = &self.scheduling {
             prefs.validate()?;

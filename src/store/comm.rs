@@ -86,8 +86,22 @@ impl Store {
         Ok(out)
     }
 
+    /// One patient's open follow-ups, oldest first: only those files are read.
+    pub fn patient_open_communications(&self, patient: &Id) -> Result<Vec<Communication>> {
+        let mut out = self.patient_listed(patient, true)?;
+        out.retain(Communication::is_open);
+        crate::domain::comm::sort_due(&mut out);
+        Ok(out)
+    }
+
     /// Every communication about one patient, oldest first.
     pub fn patient_communications(&self, patient: &Id) -> Result<Vec<Communication>> {
+        self.patient_listed(patient, false)
+    }
+
+    /// The patient's communications (only the open follow-ups with `open_only`), read
+    /// through the index.
+    fn patient_listed(&self, patient: &Id, open_only: bool) -> Result<Vec<Communication>> {
         let needle = format!(":{patient}");
         let mut wanted = Vec::new();
         schedule_index::each_day(self, &schedule_index::COMMUNICATIONS, |day, line| {
@@ -97,7 +111,9 @@ impl Store {
             wanted.extend(
                 line.split(' ')
                     .filter_map(parse_index_token)
-                    .filter(|(_, p, _)| p.as_ref() == Some(patient))
+                    .filter(|(_, p, due)| {
+                        p.as_ref() == Some(patient) && (!open_only || due.is_some())
+                    })
                     .map(|(id, _, _)| (day, id)),
             );
         })?;

@@ -76,6 +76,29 @@ fn clinic() -> (Clinic, String) {
     (c, jane)
 }
 
+/// Books Jane with a provider (added on first use) and returns the appointment ID.
+fn book(c: &Clinic, jane: &str, at: &str) -> String {
+    if !c.path("providers/okafor.toml").exists() {
+        ok(
+            c,
+            "provider add okafor --name 'Adaeze Okafor' --hours 'mon-fri 08:00-17:00'",
+        );
+        std::fs::write(
+            c.path("appointment-types.toml"),
+            "schema = 1\n\n[[type]]\nkey = \"quick\"\nname = \"Quick\"\nminutes = 15\n",
+        )
+        .unwrap();
+    }
+    let out = ok(
+        c,
+        format!("schedule book --patient {jane} --provider okafor --type quick --at '{at}'"),
+    );
+    out.split_whitespace()
+        .find(|w| w.starts_with('A'))
+        .unwrap()
+        .to_string()
+}
+
 fn log(c: &Clinic, args: &str) -> (String, String) {
     let out = run_at(c, NOW, args);
     assert!(
@@ -239,26 +262,7 @@ fn comm_due_never_opens_a_closed_communication() {
 #[test]
 fn listings_filter_and_show_schedule_confirmations_once() {
     let (c, jane) = clinic();
-    ok(
-        &c,
-        "provider add okafor --name 'Adaeze Okafor' --hours 'mon-fri 08:00-17:00'",
-    );
-    std::fs::write(
-        c.path("appointment-types.toml"),
-        "schema = 1\n\n[[type]]\nkey = \"quick\"\nname = \"Quick\"\nminutes = 15\n",
-    )
-    .unwrap();
-    let appt = ok(
-        &c,
-        format!(
-            "schedule book --patient {jane} --provider okafor --type quick --at '2026-12-03 09:00'"
-        ),
-    );
-    let appt = appt
-        .split_whitespace()
-        .find(|w| w.starts_with('A'))
-        .unwrap()
-        .to_string();
+    let appt = book(&c, &jane, "2026-12-03 09:00");
     ok(&c, format!("schedule confirm {appt} --via sms"));
     let (vm, _) = log(
         &c,
@@ -406,4 +410,82 @@ fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
     refused(&c, "comm show C00000000", 1);
     refused(&c, format!("comm show {jane}"), 2);
     refused(&c, "comm done C00000000", 1);
+}
+
+#[test]
+fn needs_show_at_check_in_on_the_day_sheet_and_in_patient_show() {
+    let (c, jane) = clinic();
+    ok(
+        &c,
+        format!(
+            "patient needs {jane} --add transport --add interpreter:ES --note 'wheelchair van'"
+        ),
+    );
+    ok(&c, format!("patient needs {jane} --add food"));
+    ok(&c, format!("patient needs {jane} --remove food"));
+    let msg = &c.commit_messages()[0];
+    assert_eq!(
+        msg,
+        &format!("testclerk|Update needs of patient {jane}: needs.")
+    );
+    let listed = json(&c, &format!("patient needs {jane}"));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(listed[1]["need"], "interpreter:es");
+    assert_eq!(listed[1]["noted_by"], "testclerk");
+    let appt = book(&c, &jane, "2026-12-01 11:00");
+    let day = ok(&c, "--format csv schedule day 2026-12-01");
+    assert!(day.lines().next().unwrap().ends_with(",needs"), "{day}");
+    assert!(day.contains("\"transport, interpreter:es\""), "{day}");
+    let show = ok(&c, format!("schedule show {appt}"));
+    assert!(show.contains("transport, interpreter:es"), "{show}");
+    let out = run_at(
+        &c,
+        "2026-12-01T10:55:00-05:00",
+        format!("schedule checkin {appt}"),
+    );
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("needs: transport, interpreter:es"), "{err}");
+    // patient show: the needs and the open follow-ups, not the closed ones.
+    let (open, _) = log(
+        &c,
+        &format!(
+            "comm log --patient {jane} --with patient --channel phone --direction out --summary 'Book the van' --follow-up +1d"
+        ),
+    );
+    let (closed, _) = log(
+        &c,
+        &format!(
+            "comm log --patient {jane} --with patient --channel phone --direction out --summary 'Other' --follow-up +1d"
+        ),
+    );
+    ok(&c, format!("comm done {closed}"));
+    let shown = ok(&c, format!("patient show {jane}"));
+    assert!(
+        shown.contains("transport (noted 2026-12-01 by testclerk): wheelchair van"),
+        "{shown}"
+    );
+    assert!(shown.contains(&open) && !shown.contains(&closed), "{shown}");
+    // Refusals name the flag, not the value, and write nothing.
+    for (args, field) in [
+        (format!("patient needs {jane} --add diabetes"), "--add"),
+        (
+            format!("patient needs {jane} --add interpreter:xx"),
+            "--add",
+        ),
+        (format!("patient needs {jane} --add interpreter"), "--add"),
+        (format!("patient needs {jane} --remove food"), "--remove"),
+        (format!("patient needs {jane} --note SECRET"), "--note"),
+    ] {
+        let e = refused(&c, &args, 2);
+        assert!(e.contains(field), "{args}: {e}");
+    }
+    let long = "x".repeat(600);
+    let e = refused(
+        &c,
+        &["patient", "needs", &jane, "--add", "food", "--note", &long],
+        2,
+    );
+    assert!(e.contains("note is longer than"), "{e}");
+    refused(&c, "patient needs P00000000 --add food", 1);
 }
