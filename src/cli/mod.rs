@@ -15,6 +15,7 @@ mod pay;
 mod payer;
 mod provider;
 mod room;
+mod resource;
 mod schedule;
 mod service;
 mod sync;
@@ -98,6 +99,9 @@ pub enum Command {
     /// The communications log: calls, messages and letters, with follow-ups that come due.
     #[command(subcommand)]
     Comm(comm::Command),
+    /// Community services the desk refers patients to: add, find, match, verify, refer.
+    #[command(subcommand)]
+    Resource(resource::Command),
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
@@ -231,6 +235,7 @@ pub fn run() -> Result<u8> {
         Command::Office(cmd) => office::run(&ctx, cmd),
         Command::Room(cmd) => room::run(&ctx, cmd),
         Command::Comm(cmd) => comm::run(&ctx, cmd),
+        Command::Resource(cmd) => resource::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),

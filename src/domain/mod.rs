@@ -18,6 +18,7 @@ pub mod office;
 pub mod patient;
 pub mod pay_import;
 pub mod phone;
+pub mod resource;
 pub mod schedule;
 pub mod search;
 pub mod service;

@@ -76,6 +76,17 @@ pub fn need(input: &str, field: &str) -> Result<String> {
     }
 }
 
+/// A need category as a resource serves it: a need word, `interpreter` with or without a
+/// language (a resource's languages say which).
+pub fn category_word(input: &str, field: &str) -> Result<String> {
+    let text = input.trim().to_ascii_lowercase();
+    let word = text.split(':').next().unwrap_or("").trim();
+    if word == "interpreter" {
+        return Ok(word.to_string());
+    }
+    need(word, field)
+}
+
 /// The category of a need (`interpreter:es` → `interpreter`): what a resource serves.
 pub fn category(need: &str) -> &str {
     need.split(':').next().unwrap_or(need)

@@ -117,6 +117,11 @@ pub const KINDS: &[Kind] = &[
         Layout::Dated,
         None,
     ),
+    kind::<crate::domain::resource::Resource>(
+        crate::store::resource::RESOURCES_DIR,
+        Layout::Flat,
+        None,
+    ),
 ];
 
 impl Checked for Office {

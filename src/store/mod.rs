@@ -25,6 +25,7 @@ pub mod ledger;
 pub mod ledger_cache;
 pub mod ledger_index;
 mod patient_keys;
+pub mod resource;
 pub mod schedule;
 pub mod schedule_index;
 
