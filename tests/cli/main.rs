@@ -28,6 +28,7 @@ mod pay;
 mod perms;
 mod phi;
 mod pipes;
+mod resource;
 mod roundtrip;
 mod schedule;
 mod setup;

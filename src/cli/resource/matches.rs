@@ -6,8 +6,8 @@ use crate::domain::resource::{Query, rank};
 use crate::error::{Error, Result};
 
 /// Suggest services for a patient's recorded needs (`patient needs`), ranked as `find` ranks
-/// them for the patient's ZIP code, city and language (an interpreter need's language, else
-/// the patient's language when it is an ISO 639-1 code).
+/// them for the patient's ZIP code, city and language (an interpreter need's language, for
+/// every need, else the patient's language when it is an ISO 639-1 code).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Patient ID (P…).
@@ -30,10 +30,17 @@ pub fn cmd_match(ctx: &Ctx, a: Args) -> Result<u8> {
     }
     let all = store.resources()?;
     let today = store.office.today();
+    // Someone who needs a Spanish interpreter is best served in Spanish everywhere.
     let spoken = p
-        .language
-        .as_deref()
-        .and_then(|l| needs::language(l, "language").ok());
+        .needs
+        .iter()
+        .find_map(|n| needs::need_language(&n.need))
+        .map(str::to_string)
+        .or_else(|| {
+            p.language
+                .as_deref()
+                .and_then(|l| needs::language(l, "language").ok())
+        });
     let mut t = table();
     let mut any = false;
     for n in &p.needs {
