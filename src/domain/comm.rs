@@ -116,6 +116,42 @@ words!(Topic {
 });
 
 impl Communication {
+    /// A contact with what every one has; the rest (party details, follow-up) is set after.
+    pub fn new(
+        id: Id,
+        at: DateTime<FixedOffset>,
+        by: &str,
+        (channel, direction): (Channel, Direction),
+        party: PartyKind,
+        topic: Topic,
+        summary: &str,
+    ) -> Communication {
+        Communication {
+            schema: SCHEMA,
+            id,
+            patient: None,
+            at,
+            by: by.to_string(),
+            channel,
+            direction,
+            party,
+            with: None,
+            relation: None,
+            reference: None,
+            topic,
+            summary: summary.trim().to_string(),
+            about: Vec::new(),
+            resource: None,
+            warnings: Vec::new(),
+            follow_up: None,
+            assign: None,
+            done: None,
+            done_by: None,
+            done_note: None,
+            extra: Default::default(),
+        }
+    }
+
     /// The follow-up is still to be done.
     pub fn is_open(&self) -> bool {
         self.follow_up.is_some() && self.done.is_none()
@@ -465,30 +501,19 @@ mod tests {
     fn comm(n: u64, follow_up: Option<NaiveDate>, done: bool) -> Communication {
         let at = DateTime::parse_from_rfc3339("2026-12-01T10:00:00-05:00").unwrap()
             + chrono::Duration::minutes(n as i64);
-        Communication {
-            schema: SCHEMA,
-            id: Id::from_bits(IdKind::Communication, n),
-            patient: Some(Id::from_bits(IdKind::Patient, n % 3)),
+        let mut c = Communication::new(
+            Id::from_bits(IdKind::Communication, n),
             at,
-            by: "maria".into(),
-            channel: Channel::Phone,
-            direction: Direction::Out,
-            party: PartyKind::Patient,
-            with: None,
-            relation: None,
-            reference: None,
-            topic: Topic::Other,
-            summary: "called".into(),
-            about: vec![],
-            resource: None,
-            warnings: vec![],
-            follow_up,
-            assign: None,
-            done: done.then_some(at),
-            done_by: None,
-            done_note: None,
-            extra: Default::default(),
-        }
+            "maria",
+            (Channel::Phone, Direction::Out),
+            PartyKind::Patient,
+            Topic::Other,
+            "called",
+        );
+        c.patient = Some(Id::from_bits(IdKind::Patient, n % 3));
+        c.follow_up = follow_up;
+        c.done = done.then_some(at);
+        c
     }
 
     fn day(offset: i64) -> NaiveDate {

@@ -151,7 +151,11 @@ mod tests {
         for bad in ["diabetes", "interpreter", "interpreter:xx", "food:es", ""] {
             let e = need(bad, "--add").unwrap_err();
             assert!(e.message.starts_with("--add"), "{bad}: {}", e.message);
-            assert!(!e.message.contains("diabetes") && !e.message.contains("xx"), "{}", e.message);
+            assert!(
+                !e.message.contains("diabetes") && !e.message.contains("xx"),
+                "{}",
+                e.message
+            );
         }
         assert_eq!(category("interpreter:es"), "interpreter");
         assert_eq!(need_language("interpreter:es"), Some("es"));

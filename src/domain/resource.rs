@@ -130,6 +130,33 @@ pub fn day_name(wd: Weekday) -> &'static str {
 }
 
 impl Resource {
+    /// A resource with only its slug: `add` and `import` fill it in.
+    pub fn new(slug: &str) -> Resource {
+        Resource {
+            schema: SCHEMA,
+            slug: slug.to_string(),
+            organization: String::new(),
+            name: String::new(),
+            description: None,
+            needs: Vec::new(),
+            area: Vec::new(),
+            languages: Vec::new(),
+            open_days: Vec::new(),
+            hours: None,
+            phone: None,
+            website: None,
+            email: None,
+            eligibility: None,
+            fees: None,
+            application_process: None,
+            verified_on: None,
+            verified_by: None,
+            retired: None,
+            address: None,
+            extra: Default::default(),
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         check_slug(&self.slug)?;
         short_text("organization", &self.organization)?;
@@ -306,27 +333,13 @@ mod tests {
         verified: Option<&str>,
     ) -> Resource {
         Resource {
-            schema: SCHEMA,
-            slug: slug.into(),
             organization: "Org".into(),
             name: "Service".into(),
-            description: None,
             needs: vec![need.into()],
             area: area.iter().map(|s| s.to_string()).collect(),
             languages: langs.iter().map(|s| s.to_string()).collect(),
-            open_days: vec![],
-            hours: None,
-            phone: None,
-            website: None,
-            email: None,
-            eligibility: None,
-            fees: None,
-            application_process: None,
             verified_on: verified.map(|d| d.parse().unwrap()),
-            verified_by: None,
-            retired: None,
-            address: None,
-            extra: Default::default(),
+            ..Resource::new(slug)
         }
     }
 

@@ -6,9 +6,9 @@ use std::process::Output;
 use crate::harness::*;
 
 /// Tuesday 2026-12-01, 10:00 in New York.
-const NOW: &str = "2026-12-01T10:00:00-05:00";
+pub(crate) const NOW: &str = "2026-12-01T10:00:00-05:00";
 
-fn run_at(c: &Clinic, now: &str, args: impl IntoArgs) -> Output {
+pub(crate) fn run_at(c: &Clinic, now: &str, args: impl IntoArgs) -> Output {
     c.cmd()
         .env("FRONTDESK_NOW", now)
         .args(args.into_args())
@@ -16,18 +16,18 @@ fn run_at(c: &Clinic, now: &str, args: impl IntoArgs) -> Output {
         .unwrap()
 }
 
-fn ok(c: &Clinic, args: impl IntoArgs) -> String {
+pub(crate) fn ok(c: &Clinic, args: impl IntoArgs) -> String {
     ok_at(c, NOW, args)
 }
 
-fn ok_at(c: &Clinic, now: &str, args: impl IntoArgs) -> String {
+pub(crate) fn ok_at(c: &Clinic, now: &str, args: impl IntoArgs) -> String {
     let args = args.into_args();
     expect_ok(&args, run_at(c, now, args.as_slice()))
 }
 
 /// Runs a command that must fail with `code`; checks it changed no file, made no commit and
 /// echoed none of the values typed.
-fn refused(c: &Clinic, args: impl IntoArgs, code: i32) -> String {
+pub(crate) fn refused(c: &Clinic, args: impl IntoArgs, code: i32) -> String {
     let args = args.into_args();
     let (files, commits) = (c.files(), c.commits());
     let out = run_at(c, NOW, args.as_slice());
@@ -112,7 +112,7 @@ fn log(c: &Clinic, args: &str) -> (String, String) {
     )
 }
 
-fn json(c: &Clinic, args: &str) -> serde_json::Value {
+pub(crate) fn json(c: &Clinic, args: &str) -> serde_json::Value {
     serde_json::from_str(&ok(c, format!("--format json {args}"))).unwrap()
 }
 
@@ -349,63 +349,35 @@ fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
         let e = refused(&c, base(extra), 2);
         assert!(e.contains(field), "{extra}: {e}");
     }
-    let long = "x".repeat(10_000);
-    let e = refused(
-        &c,
-        &[
+    // Values no shell line can carry: a slice, with one flag's value swapped in.
+    let log_with = |flag: &str, value: &str| {
+        let mut args: Vec<String> = [
             "comm",
             "log",
             "--patient",
             &jane,
             "--with",
             "patient",
-            "--channel",
-            "phone",
-            "--direction",
-            "out",
-            "--summary",
-            &long,
-        ],
-        2,
-    );
-    assert!(e.contains("--summary is longer than"), "{e}");
-    let e = refused(
-        &c,
-        &[
-            "comm",
-            "log",
-            "--patient",
-            &jane,
-            "--with",
-            "patient",
-            "--channel",
-            "phone",
-            "--direction",
-            "out",
-            "--summary",
-            "SECRET\u{1b}[2J",
-        ],
-        2,
-    );
-    assert!(e.contains("--summary has control characters"), "{e}");
-    let e = refused(
-        &c,
-        &[
-            "comm",
-            "log",
-            "--patient",
-            &jane,
-            "--with",
-            "agency:SECRET\u{7}",
             "--channel",
             "phone",
             "--direction",
             "out",
             "--summary",
             "x",
-        ],
-        2,
-    );
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let at = args.iter().position(|a| a == flag).unwrap() + 1;
+        args[at] = value.to_string();
+        args
+    };
+    let long = "x".repeat(10_000);
+    let e = refused(&c, &log_with("--summary", &long), 2);
+    assert!(e.contains("--summary is longer than"), "{e}");
+    let e = refused(&c, &log_with("--summary", "SECRET\u{1b}[2J"), 2);
+    assert!(e.contains("--summary has control characters"), "{e}");
+    let e = refused(&c, &log_with("--with", "agency:SECRET\u{7}"), 2);
     assert!(e.contains("--with has control characters"), "{e}");
     refused(&c, "comm show C00000000", 1);
     refused(&c, format!("comm show {jane}"), 2);

@@ -2,33 +2,8 @@
 //! the 12-month flag (also in check), referral with its follow-up, the HSDS-shaped import, and
 //! refusals that write nothing.
 
-use std::process::Output;
-
+use crate::comm::{NOW, json, ok, ok_at, refused, run_at};
 use crate::harness::*;
-
-/// Tuesday 2026-12-01, 10:00 in New York.
-const NOW: &str = "2026-12-01T10:00:00-05:00";
-
-fn run_at(c: &Clinic, now: &str, args: impl IntoArgs) -> Output {
-    c.cmd()
-        .env("FRONTDESK_NOW", now)
-        .args(args.into_args())
-        .output()
-        .unwrap()
-}
-
-fn ok_at(c: &Clinic, now: &str, args: impl IntoArgs) -> String {
-    let args = args.into_args();
-    expect_ok(&args, run_at(c, now, args.as_slice()))
-}
-
-fn ok(c: &Clinic, args: impl IntoArgs) -> String {
-    ok_at(c, NOW, args)
-}
-
-fn json(c: &Clinic, args: &str) -> serde_json::Value {
-    serde_json::from_str(&ok(c, format!("--format json {args}"))).unwrap()
-}
 
 fn slugs(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
@@ -36,26 +11,6 @@ fn slugs(v: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|r| r["slug"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn refused(c: &Clinic, args: impl IntoArgs, code: i32) -> String {
-    let args = args.into_args();
-    let (files, commits) = (c.files(), c.commits());
-    let out = run_at(c, NOW, args.as_slice());
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{args:?}: stdout {} stderr {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(c.files(), files, "{args:?} changed files");
-    assert_eq!(c.commits(), commits, "{args:?} committed");
-    let err = String::from_utf8(out.stderr).unwrap();
-    for secret in ["SECRET", "Doe", "xxxxxxxxxx"] {
-        assert!(!err.contains(secret), "value {secret} in error: {err}");
-    }
-    err
 }
 
 /// Five transport services that differ in one ranking key each, a food pantry, and Jane Doe

@@ -2,7 +2,7 @@ use chrono::Duration;
 
 use crate::cli::comm::{refuse_html, row, table};
 use crate::cli::{Ctx, found};
-use crate::domain::comm::{self, Channel, Communication, Direction, PartyKind, Topic};
+use crate::domain::comm::{Channel, Communication, Direction, PartyKind, Topic};
 use crate::domain::dates::parse_day;
 use crate::domain::id::Id;
 use crate::domain::schedule::Status;
@@ -145,34 +145,23 @@ fn confirmations(store: &Store, patient: &Id) -> Result<Vec<Communication>> {
                 Some("in-person") => Channel::InPerson,
                 _ => Channel::Phone,
             };
-            out.push(Communication {
-                schema: comm::SCHEMA,
-                id: appt.id.clone(),
-                patient: Some(patient.clone()),
-                at: change.at,
-                by: change.by.clone(),
-                channel,
-                direction: Direction::Out,
-                party: PartyKind::Patient,
-                with: None,
-                relation: None,
-                reference: None,
-                topic: Topic::Scheduling,
-                summary: format!(
-                    "confirmed appointment {} on {}",
-                    appt.id,
-                    appt.start.format("%a %Y-%m-%d %H:%M")
-                ),
-                about: vec![appt.id.clone()],
-                resource: None,
-                warnings: Vec::new(),
-                follow_up: None,
-                assign: None,
-                done: None,
-                done_by: None,
-                done_note: None,
-                extra: Default::default(),
-            });
+            let summary = format!(
+                "confirmed appointment {} on {}",
+                appt.id,
+                appt.start.format("%a %Y-%m-%d %H:%M")
+            );
+            let mut c = Communication::new(
+                appt.id.clone(),
+                change.at,
+                &change.by,
+                (channel, Direction::Out),
+                PartyKind::Patient,
+                Topic::Scheduling,
+                &summary,
+            );
+            c.patient = Some(patient.clone());
+            c.about = vec![appt.id.clone()];
+            out.push(c);
         }
     }
     Ok(out)

@@ -149,30 +149,20 @@ pub fn log_communication(store: &Store, r: LogRequest) -> Result<Communication> 
         .as_ref()
         .map(|id| store.load_patient(id))
         .transpose()?;
-    let mut c = Communication {
-        schema: comm::SCHEMA,
-        id: Id::generate(IdKind::Communication),
-        patient: r.patient.clone(),
-        at: now,
-        by: store.options.user.clone(),
-        channel: r.channel,
-        direction: r.direction,
-        party: r.party.kind,
-        with: None,
-        relation: None,
-        reference: r.reference.clone(),
+    let mut c = Communication::new(
+        Id::generate(IdKind::Communication),
+        now,
+        &store.options.user,
+        (r.channel, r.direction),
+        r.party.kind,
         topic,
-        summary: r.summary.trim().to_string(),
-        about: Vec::new(),
-        resource: r.resource,
-        warnings: Vec::new(),
-        follow_up: r.follow_up,
-        assign: r.assign,
-        done: None,
-        done_by: None,
-        done_note: None,
-        extra: Default::default(),
-    };
+        &r.summary,
+    );
+    c.patient = r.patient.clone();
+    c.reference = r.reference.clone();
+    c.resource = r.resource;
+    c.follow_up = r.follow_up;
+    c.assign = r.assign;
     let needs_patient = || {
         Error::user("--with names the patient's contact, so --patient is required")
             .hint("give --patient ID")

@@ -1,5 +1,6 @@
 use crate::cli::Ctx;
-use crate::cli::resource::{Fields, blank};
+use crate::cli::resource::Fields;
+use crate::domain::resource::Resource;
 use crate::error::{Error, Result, exit};
 use crate::store::{Mode, Store};
 
@@ -24,7 +25,7 @@ pub fn cmd_add(ctx: &Ctx, a: Args) -> Result<u8> {
             return Err(Error::user(format!("{flag} is required")));
         }
     }
-    let mut r = blank(&a.slug);
+    let mut r = Resource::new(&a.slug);
     a.fields.apply(&mut r, &store)?;
     r.verified_on = Some(store.office.today());
     r.verified_by = Some(store.options.user.clone());

@@ -15,8 +15,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::cli::Ctx;
-use crate::cli::resource::{Fields, blank};
+use crate::cli::resource::Fields;
 use crate::domain::import::Encoding;
+use crate::domain::resource::Resource;
 use crate::error::{Error, IoContext, Result, exit};
 use crate::store::{Mode, Store};
 
@@ -365,7 +366,7 @@ fn build_row(
 ) -> Result<crate::domain::resource::Resource> {
     let mut slug = None;
     let mut verified_on = None;
-    let mut r = blank("x");
+    let mut r = Resource::new("x");
     for rule in rules {
         let raw: String = rule
             .pieces

@@ -18,7 +18,6 @@ use clap::Subcommand;
 
 use crate::cli::Ctx;
 use crate::domain::comm::{note_text, short_text};
-use crate::domain::common::Address;
 use crate::domain::resource::{Resource, area_entry, day_entry};
 use crate::domain::{needs, phone, validate};
 use crate::error::{Error, Result};
@@ -206,33 +205,6 @@ impl Fields {
             r.address = Some(a);
         }
         Ok(())
-    }
-}
-
-/// A new, empty resource: `add` and `import` fill it.
-pub fn blank(slug: &str) -> Resource {
-    Resource {
-        schema: crate::domain::resource::SCHEMA,
-        slug: slug.to_string(),
-        organization: String::new(),
-        name: String::new(),
-        description: None,
-        needs: Vec::new(),
-        area: Vec::new(),
-        languages: Vec::new(),
-        open_days: Vec::new(),
-        hours: None,
-        phone: None,
-        website: None,
-        email: None,
-        eligibility: None,
-        fees: None,
-        application_process: None,
-        verified_on: None,
-        verified_by: None,
-        retired: None,
-        address: None::<Address>,
-        extra: Default::default(),
     }
 }
 
