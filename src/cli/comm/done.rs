@@ -16,11 +16,13 @@ pub struct Args {
 }
 
 pub fn cmd_done(ctx: &Ctx, a: Args) -> Result<u8> {
-    let ids = a
+    let mut ids = a
         .ids
         .iter()
         .map(|s| comm_id(s))
         .collect::<Result<Vec<_>>>()?;
+    ids.sort();
+    ids.dedup();
     if let Some(note) = &a.note {
         comm::note_text("--note", note)?;
     }

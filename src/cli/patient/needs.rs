@@ -27,11 +27,11 @@ pub struct Args {
 
 pub fn cmd_needs(ctx: &Ctx, a: Args) -> Result<u8> {
     let id = patient_id(&a.id)?;
+    if a.note.is_some() && a.add.is_empty() {
+        return Err(Error::user("--note goes with --add")
+            .hint("e.g. --add transport --note \"wheelchair van\""));
+    }
     if a.add.is_empty() && a.remove.is_empty() {
-        if a.note.is_some() {
-            return Err(Error::user("--note goes with --add")
-                .hint("e.g. --add transport --note \"wheelchair van\""));
-        }
         return list(ctx, &id);
     }
     if ctx.format == Format::Html {

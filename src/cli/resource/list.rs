@@ -1,7 +1,11 @@
 use crate::cli::resource::{phone_cell, refuse_html, stale_flag, verified_cell, wants_json};
 use crate::cli::{Ctx, found};
+use chrono::NaiveDate;
+
+use crate::domain::resource::Resource;
 use crate::error::Result;
 use crate::render::{self, Cell, Table};
+use crate::store::Store;
 
 /// List the directory by slug (retired services only with --all).
 #[derive(Debug, clap::Args)]
@@ -21,7 +25,16 @@ pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
         render::print_json(&list)?;
         return Ok(found(!list.is_empty()));
     }
-    let mut t = Table::new(&[
+    let mut t = table();
+    for r in &list {
+        t.push(row(r, &store, today));
+    }
+    t.print(ctx.format)?;
+    Ok(found(!list.is_empty()))
+}
+
+pub fn table() -> Table {
+    Table::new(&[
         "slug",
         "name",
         "organization",
@@ -30,19 +43,18 @@ pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
         "phone",
         "verified",
         "flag",
-    ]);
-    for r in &list {
-        t.push(vec![
-            Cell::code(r.slug.as_str()),
-            Cell::from(r.name.as_str()),
-            Cell::from(r.organization.as_str()),
-            Cell::from(r.needs.join(", ")),
-            Cell::from(r.area.join(", ")),
-            phone_cell(r, &store),
-            verified_cell(r),
-            Cell::from(stale_flag(r, today)),
-        ]);
-    }
-    t.print(ctx.format)?;
-    Ok(found(!list.is_empty()))
+    ])
+}
+
+pub fn row(r: &Resource, store: &Store, today: NaiveDate) -> Vec<Cell> {
+    vec![
+        Cell::code(r.slug.as_str()),
+        Cell::from(r.name.as_str()),
+        Cell::from(r.organization.as_str()),
+        Cell::from(r.needs.join(", ")),
+        Cell::from(r.area.join(", ")),
+        phone_cell(r, store),
+        verified_cell(r),
+        Cell::from(stale_flag(r, today)),
+    ]
 }

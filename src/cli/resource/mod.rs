@@ -5,7 +5,7 @@
 mod add;
 mod find;
 mod import;
-mod list;
+pub mod list;
 mod matches;
 mod refer;
 mod retire;

@@ -14,9 +14,14 @@ pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
     refuse_html(ctx)?;
     let store = ctx.open()?;
     let r = store.load_resource(&a.slug)?;
-    if wants_json(ctx) || ctx.format == crate::render::Format::Csv {
-        // One record: JSON is its natural form; CSV gets the same as `list`'s JSON would.
+    if wants_json(ctx) {
         render::print_json(&r)?;
+        return Ok(exit::OK);
+    }
+    if ctx.format == crate::render::Format::Csv {
+        let mut t = super::list::table();
+        t.push(super::list::row(&r, &store, store.office.today()));
+        t.print(ctx.format)?;
         return Ok(exit::OK);
     }
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
