@@ -231,3 +231,77 @@ impl Checked for Communication {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::comm::{Channel, Direction, PartyKind, Topic};
+    use crate::domain::id::IdKind;
+    use crate::store::to_toml;
+
+    fn comm(n: u64) -> Communication {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00-05:00").unwrap();
+        let mut c = Communication::new(
+            Id::from_bits(IdKind::Communication, n),
+            at,
+            "maria",
+            (Channel::Voicemail, Direction::In),
+            PartyKind::Contact,
+            Topic::Care,
+            "Call back\nabout the \"ride\"",
+        );
+        c.patient = Some(Id::from_bits(IdKind::Patient, 9));
+        c.with = Some("Ana Doe".into());
+        c.warnings = vec!["w".into()];
+        c
+    }
+
+    #[test]
+    fn a_communication_writes_and_reads_back_the_same() {
+        let mut c = comm(1);
+        c.follow_up = Some("2026-12-03".parse().unwrap());
+        c.assign = Some("maria".into());
+        c.extra
+            .insert("kept".into(), toml::Value::String("by hand".into()));
+        let text = to_toml(&c).unwrap();
+        let back: Communication = parse_toml(Path::new("c.toml"), text.as_bytes()).unwrap();
+        assert_eq!(back, c);
+        back.validate().unwrap();
+    }
+
+    #[test]
+    fn a_day_line_holds_the_due_date_of_open_follow_ups_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (open, closed, plain) = (comm(1), comm(2), comm(3));
+        let mut open = open;
+        open.follow_up = Some("2026-12-03".parse().unwrap());
+        let mut closed = closed;
+        closed.follow_up = Some("2026-12-02".parse().unwrap());
+        closed.done = Some(closed.at);
+        for c in [&open, &closed, &plain] {
+            std::fs::write(
+                dir.path().join(format!("{}.toml", c.id)),
+                to_toml(c).unwrap(),
+            )
+            .unwrap();
+        }
+        // A broken file still holds its ID (as taken), with no patient and no date.
+        let broken = Id::from_bits(IdKind::Communication, 4);
+        std::fs::write(dir.path().join(format!("{broken}.toml")), "not toml [").unwrap();
+        let line = read_day(dir.path()).unwrap();
+        let p = Id::from_bits(IdKind::Patient, 9);
+        let mut tokens: Vec<&str> = line.split(' ').collect();
+        tokens.sort();
+        let mut want = vec![
+            format!("{}:{p}:2026-12-03", open.id),
+            format!("{}:{p}", closed.id),
+            format!("{}:{p}", plain.id),
+            format!("{broken}:"),
+        ];
+        want.sort();
+        assert_eq!(tokens, want);
+        let on = "2026-12-31".parse().unwrap();
+        let due: Vec<Id> = due_in_line(&line, on).map(|(id, _)| id).collect();
+        assert_eq!(due, vec![open.id.clone()]);
+    }
+}

@@ -66,3 +66,47 @@ impl Checked for Resource {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{parse_toml, to_toml};
+
+    #[test]
+    fn a_resource_writes_and_reads_back_the_same_and_is_flagged_when_stale() {
+        let mut r = Resource::new("food-for-free");
+        r.organization = "Food For Free".into();
+        r.name = "Pantry".into();
+        r.needs = vec!["food".into()];
+        r.area = vec!["021".into(), "city:Cambridge".into()];
+        r.languages = vec!["es".into()];
+        r.verified_on = Some("2025-11-30".parse().unwrap());
+        r.address = Some(crate::domain::common::Address {
+            line1: "1 Fawcett St".into(),
+            city: "Cambridge".into(),
+            ..Default::default()
+        });
+        let text = to_toml(&r).unwrap();
+        let back: Resource = parse_toml(Path::new("r.toml"), text.as_bytes()).unwrap();
+        assert_eq!(back, r);
+        let office = Office::new("T", "America/New_York").unwrap();
+        // FRONTDESK_NOW is not set in unit tests: today is after 2026-11-30, so stale.
+        let e = r.facts(&office).unwrap_err();
+        assert!(
+            e.message.contains("not verified in the last 12 months"),
+            "{}",
+            e.message
+        );
+        r.verified_on = Some(office.today());
+        assert_eq!(
+            r.facts(&office).unwrap().expected,
+            Some(PathBuf::from("resources/food-for-free.toml"))
+        );
+        r.verified_on = None;
+        r.retired = Some(office.today());
+        assert!(
+            r.facts(&office).is_ok(),
+            "a retired resource is not flagged"
+        );
+    }
+}

@@ -461,3 +461,35 @@ fn needs_show_at_check_in_on_the_day_sheet_and_in_patient_show() {
     assert!(e.contains("note is longer than"), "{e}");
     refused(&c, "patient needs P00000000 --add food", 1);
 }
+
+#[test]
+fn check_reads_communications_and_index_rebuild_counts_them() {
+    let (c, jane) = clinic();
+    let (id, _) = log(
+        &c,
+        &format!(
+            "comm log --patient {jane} --with patient --channel phone --direction out --summary 'Hello' --follow-up +1d"
+        ),
+    );
+    ok(&c, "check");
+    let rebuilt = run_at(&c, NOW, "index rebuild");
+    assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("Indexed 1 communications"));
+    // A communication naming a patient who does not exist, and one filed under the wrong day.
+    let file = c.path(&format!("communications/2026/12/01/{id}.toml"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace(&jane, "P00000000")).unwrap();
+    let out = run_at(&c, NOW, "check");
+    assert_eq!(out.status.code(), Some(2));
+    let report =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        report.contains(&format!("{id}.toml")) && report.contains("P00000000"),
+        "{report}"
+    );
+    std::fs::write(&file, text.replace("2026-12-01T", "2026-11-30T")).unwrap();
+    let out = run_at(&c, NOW, "check");
+    assert_eq!(out.status.code(), Some(2));
+    let err = run_at(&c, NOW, format!("comm show {id}"));
+    assert_eq!(err.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&err.stderr).contains("is not in its place"));
+}
