@@ -1,15 +1,16 @@
 use chrono::Duration;
 
-use crate::cli::comm::{day_cell, party_text, refuse_html};
+use crate::cli::comm::{day_cell, party_text};
 use crate::cli::{Ctx, found};
 use crate::domain::comm;
 use crate::domain::dates::parse_day;
 use crate::error::{Error, Result};
-use crate::render::{Cell, Table};
+use crate::render::{Cell, Format, Table};
 
 /// The follow-ups due, oldest first: the desk's morning to-do list.
 ///
 /// Reads only the open follow-ups (docs/comms.md): a closed communication is never opened.
+/// `--format json` prints the communications as stored; table and CSV add how late each is.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only follow-ups assigned to this staff user (unassigned ones are for anyone, and are
@@ -25,7 +26,6 @@ pub struct Args {
 }
 
 pub fn cmd_due(ctx: &Ctx, a: Args) -> Result<u8> {
-    refuse_html(ctx)?;
     if let Some(user) = &a.assign {
         comm::staff_key("--assign", user)?;
     }
@@ -43,6 +43,10 @@ pub fn cmd_due(ctx: &Ctx, a: Args) -> Result<u8> {
     let mut list = store.due_communications(until)?;
     if let Some(user) = &a.assign {
         list.retain(|c| c.assign.as_deref() == Some(user.as_str()));
+    }
+    if ctx.format == Format::Json {
+        crate::render::print_json(&list)?;
+        return Ok(found(!list.is_empty()));
     }
     let mut t = Table::new(&[
         "due",

@@ -1,12 +1,13 @@
 use chrono::Duration;
 
-use crate::cli::comm::{refuse_html, row, table};
+use crate::cli::comm::{row, table};
 use crate::cli::{Ctx, found};
 use crate::domain::comm::{Channel, Communication, Direction, PartyKind, Topic};
 use crate::domain::dates::parse_day;
 use crate::domain::id::Id;
 use crate::domain::schedule::Status;
 use crate::error::{Error, Result};
+use crate::render::Format;
 use crate::store::Store;
 
 /// List logged communications, newest last.
@@ -39,7 +40,6 @@ pub struct Args {
 }
 
 pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
-    refuse_html(ctx)?;
     let store = ctx.open()?;
     let today = store.office.today();
     let day = |flag: &str, s: &Option<String>| {
@@ -96,6 +96,12 @@ pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
             })
     });
     list.sort_by(|x, y| (x.at, &x.id).cmp(&(y.at, &y.id)));
+    if ctx.format == Format::Json {
+        // One shape per record kind: communications as stored (a confirmation has the
+        // appointment's ID and `about`).
+        crate::render::print_json(&list)?;
+        return Ok(found(!list.is_empty()));
+    }
     let mut t = table();
     for c in &list {
         t.push(row(c));

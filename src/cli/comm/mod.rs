@@ -14,8 +14,8 @@ pub use log::{LogRequest, log_communication};
 use crate::cli::Ctx;
 use crate::domain::comm::Communication;
 use crate::domain::id::{Id, IdKind};
-use crate::error::{Error, Result};
-use crate::render::{Cell, Format, Table};
+use crate::error::Result;
+use crate::render::{Cell, Table};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -38,16 +38,6 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
 
 pub fn comm_id(s: &str) -> Result<Id> {
     Id::parse_kind(s, IdKind::Communication)
-}
-
-/// These listings have no printed form: `--format html` is refused before anything is read.
-pub fn refuse_html(ctx: &Ctx) -> Result<()> {
-    if ctx.format == Format::Html {
-        return Err(
-            Error::user("this command has no HTML form").hint("use --format table, csv or json")
-        );
-    }
-    Ok(())
 }
 
 /// "contact Ana Lopez (daughter)", "payer aetna ref 12345", "patient".

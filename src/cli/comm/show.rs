@@ -1,5 +1,5 @@
 use crate::cli::Ctx;
-use crate::cli::comm::{comm_id, party_text, refuse_html, state};
+use crate::cli::comm::{comm_id, party_text, state};
 use crate::error::{Result, exit};
 use crate::render::{self, Format, key_values};
 
@@ -11,7 +11,6 @@ pub struct Args {
 }
 
 pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
-    refuse_html(ctx)?;
     let id = comm_id(&a.id)?;
     let store = ctx.open()?;
     let c = store.load_communication(&id)?;

@@ -34,9 +34,6 @@ pub fn cmd_needs(ctx: &Ctx, a: Args) -> Result<u8> {
     if a.add.is_empty() && a.remove.is_empty() {
         return list(ctx, &id);
     }
-    if ctx.format == Format::Html {
-        return Err(Error::user("this command has no HTML form"));
-    }
     let add = a
         .add
         .iter()
@@ -88,11 +85,13 @@ pub fn cmd_needs(ctx: &Ctx, a: Args) -> Result<u8> {
 }
 
 fn list(ctx: &Ctx, id: &crate::domain::id::Id) -> Result<u8> {
-    if ctx.format == Format::Html {
-        return Err(Error::user("this command has no HTML form"));
-    }
     let store = ctx.open()?;
     let p = store.load_patient(id)?;
+    if ctx.format == Format::Json {
+        // One shape per record kind: the needs as the patient record stores them.
+        crate::render::print_json(&p.needs)?;
+        return Ok(found(!p.needs.is_empty()));
+    }
     let mut t = Table::new(&["need", "what", "noted_on", "noted_by", "note"]);
     for n in &p.needs {
         let what = NEEDS

@@ -1,4 +1,4 @@
-use crate::cli::resource::{phone_cell, refuse_html, stale_flag, verified_cell};
+use crate::cli::resource::{phone_cell, stale_flag, verified_cell};
 use crate::cli::{Ctx, found};
 use crate::domain::needs;
 use crate::domain::resource::{Hit, Query, day_entry, rank};
@@ -32,7 +32,6 @@ pub struct Args {
 }
 
 pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
-    refuse_html(ctx)?;
     let q = Query {
         need: a
             .need

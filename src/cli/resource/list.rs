@@ -1,4 +1,4 @@
-use crate::cli::resource::{phone_cell, refuse_html, stale_flag, verified_cell, wants_json};
+use crate::cli::resource::{phone_cell, stale_flag, verified_cell, wants_json};
 use crate::cli::{Ctx, found};
 use chrono::NaiveDate;
 
@@ -16,7 +16,6 @@ pub struct Args {
 }
 
 pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
-    refuse_html(ctx)?;
     let store = ctx.open()?;
     let today = store.office.today();
     let mut list = store.resources()?;

@@ -1,5 +1,4 @@
 use crate::cli::resource::find::{row, table};
-use crate::cli::resource::refuse_html;
 use crate::cli::{Ctx, found};
 use crate::domain::needs;
 use crate::domain::resource::{Query, rank};
@@ -18,7 +17,6 @@ pub struct Args {
 }
 
 pub fn cmd_match(ctx: &Ctx, a: Args) -> Result<u8> {
-    refuse_html(ctx)?;
     let id = crate::cli::patient::patient_id(&a.patient)?;
     let store = ctx.open()?;
     let p = store.load_patient(&id)?;

@@ -233,11 +233,6 @@ pub fn modify(
     Ok(r)
 }
 
-/// Listings and find have no printed form.
-pub fn refuse_html(ctx: &Ctx) -> Result<()> {
-    crate::cli::comm::refuse_html(ctx)
-}
-
 pub fn verified_cell(r: &Resource) -> Cell {
     crate::cli::comm::day_cell(r.verified_on)
 }
@@ -254,11 +249,10 @@ pub fn stale_flag(r: &Resource, today: NaiveDate) -> &'static str {
 }
 
 pub fn phone_cell(r: &Resource, store: &Store) -> Cell {
-    Cell::from(
-        r.phone
-            .as_ref()
-            .map(|p| phone::display(p, store.office.calling_code())),
-    )
+    match &r.phone {
+        Some(p) => Cell::phone(p, store.office.calling_code()),
+        None => Cell::from(""),
+    }
 }
 
 /// Machine formats take the record as stored.

@@ -1,5 +1,5 @@
 use crate::cli::Ctx;
-use crate::cli::resource::{refuse_html, stale_flag, wants_json};
+use crate::cli::resource::{stale_flag, wants_json};
 use crate::domain::phone;
 use crate::error::{Result, exit};
 use crate::render::{self, key_values};
@@ -11,7 +11,6 @@ pub struct Args {
 }
 
 pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
-    refuse_html(ctx)?;
     let store = ctx.open()?;
     let r = store.load_resource(&a.slug)?;
     if wants_json(ctx) {
