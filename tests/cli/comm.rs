@@ -190,9 +190,20 @@ fn a_follow_up_comes_due_on_its_day_and_leaves_when_done() {
     let later = ok(&c, "--format json comm due --on 2026-12-05 --overdue");
     let later: serde_json::Value = serde_json::from_str(&later).unwrap();
     assert_eq!(later.as_array().unwrap().len(), 2);
-    // JSON gives the communications as stored, oldest follow-up first.
-    assert_eq!(later[0]["follow_up"], "2026-12-03");
-    assert_eq!(later[0]["id"], id.as_str());
+    // JSON gives the communications as stored (both due Thursday, logged the same minute).
+    let mut ids: Vec<&str> = later
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["follow_up"], "2026-12-03");
+            c["id"].as_str().unwrap()
+        })
+        .collect();
+    ids.sort();
+    let mut want = vec![id.as_str(), other.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
     let late = ok(&c, "--format csv comm due --on 2026-12-05 --overdue");
     assert!(late.contains("2026-12-03,2,"), "{late}");
     let mine = ok(&c, "--format csv comm due --on 2026-12-03 --assign maria");
