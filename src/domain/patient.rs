@@ -182,8 +182,8 @@ pub struct Contact {
 }
 
 impl Patient {
-    /// Folds duplicate chart `drop` into this one (`patient merge`): coverages, phones, contacts
-    /// and other IDs this chart lacks are added, flags joined, notes kept with a line saying
+    /// Folds duplicate chart `drop` into this one (`patient merge`): coverages, phones, contacts,
+    /// intake needs and other IDs this chart lacks are added, flags joined, notes kept with a line saying
     /// where they came from, and `drop` (with whatever was merged into it) recorded in
     /// `merged_from`. What this chart already holds wins.
     pub fn absorb(&mut self, drop: &Patient, today: NaiveDate) {
@@ -218,6 +218,11 @@ impl Patient {
             self.external_ids
                 .entry(k.clone())
                 .or_insert_with(|| v.clone());
+        }
+        for n in &drop.needs {
+            if !self.needs.iter().any(|k| k.need == n.need) {
+                self.needs.push(n.clone());
+            }
         }
         for f in &drop.flags {
             if !self.flags.contains(f) {
