@@ -3,6 +3,7 @@
 
 mod arg_errors;
 mod check;
+mod comm;
 mod completions;
 mod demo;
 mod history;
@@ -13,6 +14,7 @@ mod patient;
 mod pay;
 mod payer;
 mod provider;
+mod resource;
 mod room;
 mod schedule;
 mod service;
@@ -94,6 +96,12 @@ pub enum Command {
     /// Appointments and the visit flow: find, book, move, cancel, check in, day sheet, waitlist.
     #[command(subcommand)]
     Schedule(schedule::Command),
+    /// The communications log: calls, messages and letters, with follow-ups that come due.
+    #[command(subcommand)]
+    Comm(comm::Command),
+    /// Community services the desk refers patients to: add, find, match, verify, refer.
+    #[command(subcommand)]
+    Resource(resource::Command),
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
@@ -244,6 +252,8 @@ pub fn run() -> Result<u8> {
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Office(cmd) => office::run(&ctx, cmd),
         Command::Room(cmd) => room::run(&ctx, cmd),
+        Command::Comm(cmd) => comm::run(&ctx, cmd),
+        Command::Resource(cmd) => resource::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),

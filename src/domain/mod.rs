@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod closeout;
+pub mod comm;
 pub mod common;
 pub mod contact;
 pub mod dates;
@@ -12,10 +13,12 @@ pub mod import;
 pub mod insurance;
 pub mod ledger;
 pub mod money;
+pub mod needs;
 pub mod office;
 pub mod patient;
 pub mod pay_import;
 pub mod phone;
+pub mod resource;
 pub mod schedule;
 pub mod search;
 pub mod service;

@@ -78,6 +78,9 @@ pub struct Patient {
     pub representatives: Vec<Contact>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insurance: Vec<Coverage>,
+    /// Needs recorded at intake (`patient needs`): a ride, an interpreter; never a diagnosis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<crate::domain::needs::Need>,
     /// Standing scheduling preferences, so the desk does not ask twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduling: Option<crate::domain::schedule::prefs::SchedulingPrefs>,
@@ -179,8 +182,8 @@ pub struct Contact {
 }
 
 impl Patient {
-    /// Folds duplicate chart `drop` into this one (`patient merge`): coverages, phones, contacts
-    /// and other IDs this chart lacks are added, flags joined, notes kept with a line saying
+    /// Folds duplicate chart `drop` into this one (`patient merge`): coverages, phones, contacts,
+    /// intake needs and other IDs this chart lacks are added, flags joined, notes kept with a line saying
     /// where they came from, and `drop` (with whatever was merged into it) recorded in
     /// `merged_from`. What this chart already holds wins.
     pub fn absorb(&mut self, drop: &Patient, today: NaiveDate) {
@@ -215,6 +218,11 @@ impl Patient {
             self.external_ids
                 .entry(k.clone())
                 .or_insert_with(|| v.clone());
+        }
+        for n in &drop.needs {
+            if !self.needs.iter().any(|k| k.need == n.need) {
+                self.needs.push(n.clone());
+            }
         }
         for f in &drop.flags {
             if !self.flags.contains(f) {
@@ -279,6 +287,7 @@ impl Patient {
             guarantor: None,
             representatives: Vec::new(),
             insurance: Vec::new(),
+            needs: Vec::new(),
             scheduling: None,
             extra: Default::default(),
         }
@@ -364,6 +373,9 @@ impl Patient {
         }
         for c in &self.insurance {
             c.validate()?;
+        }
+        for n in &self.needs {
+            n.validate()?;
         }
         if let Some(prefs) = &self.scheduling {
             prefs.validate()?;

@@ -112,6 +112,16 @@ pub const KINDS: &[Kind] = &[
     kind::<Appointment>(APPOINTMENTS_DIR, Layout::Dated, None),
     kind::<FeeSchedule>(SERVICES_FILE, Layout::File, None),
     kind::<Entry>(LEDGER_DIR, Layout::Dated, None),
+    kind::<crate::domain::comm::Communication>(
+        crate::store::comm::COMMUNICATIONS_DIR,
+        Layout::Dated,
+        None,
+    ),
+    kind::<crate::domain::resource::Resource>(
+        crate::store::resource::RESOURCES_DIR,
+        Layout::Flat,
+        None,
+    ),
 ];
 
 impl Checked for Office {

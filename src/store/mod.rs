@@ -10,6 +10,7 @@ pub mod check;
 pub mod check_cache;
 pub mod clean_note;
 pub mod codec;
+pub mod comm;
 pub mod fast_toml;
 pub mod fault;
 pub mod git;
@@ -24,6 +25,7 @@ pub mod ledger;
 pub mod ledger_cache;
 pub mod ledger_index;
 mod patient_keys;
+pub mod resource;
 pub mod schedule;
 pub mod schedule_index;
 

@@ -4,6 +4,7 @@
 
 mod check;
 mod check_cache;
+mod comm;
 mod concurrency;
 mod corpus;
 mod crash;
@@ -27,6 +28,7 @@ mod pay;
 mod perms;
 mod phi;
 mod pipes;
+mod resource;
 mod roundtrip;
 mod schedule;
 mod setup;

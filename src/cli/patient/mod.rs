@@ -9,6 +9,7 @@ mod import;
 mod insurance;
 mod list;
 mod merge;
+mod needs;
 mod show;
 mod update;
 
@@ -34,6 +35,7 @@ pub enum Command {
     Import(import::Args),
     Deactivate(deactivate::Args),
     Merge(merge::Args),
+    Needs(needs::Args),
     /// A patient's coverages and eligibility checks.
     #[command(subcommand)]
     Insurance(insurance::Command),
@@ -50,6 +52,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Import(a) => import::cmd_import(ctx, a),
         Command::Deactivate(a) => deactivate::cmd_deactivate(ctx, a),
         Command::Merge(a) => merge::cmd_merge(ctx, a),
+        Command::Needs(a) => needs::cmd_needs(ctx, a),
         Command::Insurance(c) => insurance::run(ctx, c),
     }
 }

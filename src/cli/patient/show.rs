@@ -65,10 +65,11 @@ pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
             ]);
             t.print(Format::Csv)?;
         }
-        Format::Table | Format::Html => render::print_record(
-            ctx.format,
-            &fields(&p, store.office.today(), store.office.calling_code()),
-        )?,
+        Format::Table | Format::Html => {
+            let mut pairs = fields(&p, store.office.today(), store.office.calling_code());
+            pairs.push(("Follow-ups", follow_ups(&store, &p)?));
+            render::print_record(ctx.format, &pairs)?
+        }
     }
     Ok(exit::OK)
 }
@@ -238,6 +239,20 @@ pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static 
                 .join("\n"),
         ),
         ("Insurance", insurance),
+        (
+            "Needs",
+            p.needs
+                .iter()
+                .map(|n| {
+                    let mut s = format!("{} (noted {} by {})", n.need, n.noted_on, n.noted_by);
+                    if let Some(note) = &n.note {
+                        s.push_str(&format!(": {note}"));
+                    }
+                    s
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
         ("Flags", p.flags.join(", ")),
         ("Notes", p.notes.clone().unwrap_or_default()),
         (
@@ -259,4 +274,29 @@ pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static 
         ("Updated", p.updated.format("%Y-%m-%d %H:%M").to_string()),
     ];
     pairs
+}
+
+/// The patient's open follow-ups from the communications log, one a line.
+fn follow_ups(store: &crate::store::Store, p: &Patient) -> Result<String> {
+    let open: Vec<String> = store
+        .patient_open_communications(&p.id)?
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} {}: {}{}",
+                c.follow_up
+                    .map(|d| d.format("%a %Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                c.id,
+                c.channel.as_str(),
+                crate::cli::comm::party_text(c),
+                c.summary.lines().next().unwrap_or(""),
+                c.assign
+                    .as_ref()
+                    .map(|a| format!(" [{a}]"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    Ok(open.join("\n"))
 }

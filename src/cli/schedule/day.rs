@@ -1,6 +1,6 @@
 use chrono::NaiveDate;
 
-use crate::cli::schedule::{Sched, patient_label};
+use crate::cli::schedule::Sched;
 use crate::cli::{Ctx, found};
 use crate::domain::schedule::appointment::Appointment;
 use crate::domain::schedule::clock::Span;
@@ -38,7 +38,7 @@ pub fn cmd_day(ctx: &Ctx, a: Args) -> Result<u8> {
         return Ok(found(!rows.is_empty()));
     }
     let mut t = Table::new(&[
-        "provider", "start", "end", "patient", "name", "type", "status", "room",
+        "provider", "start", "end", "patient", "name", "type", "status", "room", "needs",
     ]);
     for p in &providers {
         sheet(&sched, p, date, &day, a.all, &mut t);
@@ -101,6 +101,7 @@ fn sheet(
             Cell::from(""),
             Cell::from(""),
             Cell::from(""),
+            Cell::from(""),
         ]
     };
     if !sched.store.office.holidays.contains_key(&date) {
@@ -139,6 +140,8 @@ fn sheet(
             .clone()
             .or(ap.resources.first().map(|h| h.room.clone()));
         let start = Clock::of(crate::domain::schedule::localtime::wall(sched.tz, ap.start).time());
+        // One read of the patient gives the name and the needs.
+        let patient = sched.store.load_patient(&ap.patient).ok();
         rows.push((
             start,
             vec![
@@ -146,10 +149,20 @@ fn sheet(
                 Cell::from(sched.hm(ap.start)),
                 Cell::from(sched.hm(ap.end)),
                 Cell::from(ap.patient.to_string()),
-                Cell::from(patient_label(&sched.store, &ap.patient)),
+                Cell::from(
+                    patient
+                        .as_ref()
+                        .map_or_else(|| ap.patient.to_string(), |p| p.list_name()),
+                ),
                 Cell::from(ap.kind.as_str()),
                 Cell::from(status),
                 Cell::from(room),
+                Cell::from(
+                    patient
+                        .as_ref()
+                        .map(|p| crate::domain::needs::summary(&p.needs))
+                        .unwrap_or_default(),
+                ),
             ],
         ));
     }

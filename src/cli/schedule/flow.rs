@@ -100,6 +100,12 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
     ) {
         eprintln!("frontdesk: warning: {w}");
     }
+    if !patient.needs.is_empty() {
+        ctx.say(&format!(
+            "needs: {}",
+            crate::domain::needs::summary(&patient.needs)
+        ));
+    }
     // The co-pay for this visit's type from the primary coverage (payments, issue 4).
     if let Some(line) = crate::cli::pay::copay::checkin_line(&sched.store, &appt)? {
         ctx.say(&line);

@@ -57,6 +57,14 @@ pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
                     patient_label(&sched.store, &appt.patient)
                 ),
             ),
+            (
+                "needs",
+                sched
+                    .store
+                    .load_patient(&appt.patient)
+                    .map(|p| crate::domain::needs::summary(&p.needs))
+                    .unwrap_or_default(),
+            ),
             ("provider", appt.provider.clone()),
             ("type", appt.kind.clone()),
             (
