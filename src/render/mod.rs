@@ -507,10 +507,16 @@ mod tests {
         ]);
         t.push(vec![Cell::from("-x"), Cell::Number("3".into())]);
         t.push(vec![Cell::from("@SUM(A1)"), Cell::from("+1")]);
+        t.push(vec![Cell::from("+1 617 555"), Cell::from("-2.50")]);
         let csv = t.to_csv().unwrap();
-        assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\",-25.00"), "{csv}");
-        assert!(csv.contains("'-x,3"));
-        assert!(csv.contains("'@SUM(A1),'+1"));
+        assert!(csv.contains("'-x,3"), "{csv}");
+        assert!(
+            csv.contains("'@SUM(A1),+1"),
+            "a signed number is no formula: {csv}"
+        );
+        assert!(csv.contains("'+1 617 555,-2.50"), "{csv}");
+        assert!(csv.contains("HYPERLINK"), "{csv}");
+        assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
     }
 
     #[test]

@@ -38,7 +38,16 @@ pub fn cmd_day(ctx: &Ctx, a: Args) -> Result<u8> {
         return Ok(found(!rows.is_empty()));
     }
     let mut t = Table::new(&[
-        "provider", "start", "end", "patient", "name", "type", "status", "room", "needs",
+        "provider",
+        "start",
+        "end",
+        "appointment",
+        "patient",
+        "name",
+        "type",
+        "status",
+        "room",
+        "needs",
     ]);
     for p in &providers {
         sheet(&sched, p, date, &day, a.all, &mut t);
@@ -97,6 +106,7 @@ fn sheet(
             Cell::from(span.start.to_string()),
             Cell::from(span.end.to_string()),
             Cell::from(""),
+            Cell::from(""),
             Cell::from(what),
             Cell::from(""),
             Cell::from(""),
@@ -140,15 +150,26 @@ fn sheet(
             .clone()
             .or(ap.resources.first().map(|h| h.room.clone()));
         let start = Clock::of(crate::domain::schedule::localtime::wall(sched.tz, ap.start).time());
-        // One read of the patient gives the name and the needs.
-        let patient = sched.store.load_patient(&ap.patient).ok();
+        // One read of the patient gives the name and the needs; a file that cannot be read is
+        // named on stderr and the row shows the ID.
+        let patient = match sched.store.load_patient(&ap.patient) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!(
+                    "frontdesk: warning: {} (the name is shown as the ID)",
+                    e.message
+                );
+                None
+            }
+        };
         rows.push((
             start,
             vec![
                 Cell::from(p.key.as_str()),
                 Cell::from(sched.hm(ap.start)),
                 Cell::from(sched.hm(ap.end)),
-                Cell::from(ap.patient.to_string()),
+                Cell::code(ap.id.to_string()),
+                Cell::code(ap.patient.to_string()),
                 Cell::from(
                     patient
                         .as_ref()
