@@ -269,9 +269,7 @@ fn json_key(h: &str) -> String {
 fn json_row(keys: &[String], row: &[Cell]) -> serde_json::Map<String, serde_json::Value> {
     keys.iter()
         .cloned()
-        .zip(
-            row.iter().map(Cell::json),
-        )
+        .zip(row.iter().map(Cell::json))
         .collect()
 }
 
