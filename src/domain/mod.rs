@@ -10,6 +10,7 @@ pub mod id;
 pub mod import;
 pub mod insurance;
 pub mod ledger;
+pub mod letter;
 pub mod money;
 pub mod office;
 pub mod patient;

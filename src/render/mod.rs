@@ -4,6 +4,7 @@
 //! itself produced, so CSV export can neutralise formula-looking text (`=HYPERLINK(…)`) without
 //! mangling a negative balance.
 
+pub mod letters;
 mod stream;
 pub mod templates;
 

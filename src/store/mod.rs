@@ -22,6 +22,7 @@ pub mod index_file;
 pub mod ledger;
 pub mod ledger_cache;
 pub mod ledger_index;
+pub mod letter;
 mod patient_keys;
 pub mod schedule;
 pub mod schedule_index;

@@ -1,0 +1,33 @@
+use std::io::Write;
+
+use crate::cli::Ctx;
+use crate::cli::letter::letter_id;
+use crate::error::{Error, Result, exit};
+use crate::render::{self, Format};
+
+/// Print a letter exactly as it was sent, byte for byte (checked against its recorded hash).
+///
+/// `--format json` prints the letter's record instead.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The letter (L…).
+    pub letter: String,
+}
+
+pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
+    let store = ctx.open()?;
+    let id = letter_id(&a.letter)?;
+    let (date, letter) = store.find_letter(&id)?;
+    if ctx.format == Format::Json {
+        render::print_json(&letter)?;
+        return Ok(exit::OK);
+    }
+    let bytes = store.letter_bytes(date, &letter)?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&bytes).and_then(|_| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(Error::internal(format!("cannot write to stdout: {e}"))),
+    }
+    Ok(exit::OK)
+}
