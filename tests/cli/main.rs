@@ -17,6 +17,7 @@ mod harness;
 mod import;
 mod index;
 mod ledger_cache;
+mod letter;
 mod parallel;
 mod patient;
 mod patient_list;

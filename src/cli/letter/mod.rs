@@ -372,6 +372,7 @@ pub fn compose(
         .and_then(crate::domain::letter::language_code)
         .filter(|l| Some(l.as_str()) != office_language(&store.office).as_deref());
     let (file, language) = letters.pick(template, lang.as_deref(), format)?;
+    office_settings(&store.office, letters, &file)?;
     let id = Id::generate(IdKind::Letter);
     let id_text = id.to_string();
     let meta = Meta {
@@ -403,6 +404,39 @@ pub fn compose(
         extra: Default::default(),
     };
     Ok(Rendered { letter, date, text })
+}
+
+/// The built-in letters print the office's phone, and its address in the letterhead and on
+/// the envelope: say which setting is missing rather than which template line needs it.
+fn office_settings(office: &Office, letters: &Letters, file: &str) -> Result<()> {
+    use crate::render::letters::Origin;
+    let builtin = |f: &str| {
+        letters
+            .files()
+            .any(|t| t.file == f && t.origin == Origin::Builtin)
+    };
+    let html_base = file.ends_with(".html") && builtin("_base.html");
+    let missing = if office.phone.is_none() && (builtin(file) || html_base) {
+        Some(("phone", "phone = \"+16175550100\""))
+    } else if office.address.is_none() && html_base {
+        Some((
+            "address",
+            "an [address] table with line1, city, state and postal_code",
+        ))
+    } else {
+        None
+    };
+    match missing {
+        Some((field, example)) => Err(crate::error::Error::user(format!(
+            "{}: the office has no {field}, which the letters print; nothing was written",
+            crate::store::OFFICE_FILE
+        ))
+        .hint(format!(
+            "add {example} to {} (see docs/records.md)",
+            crate::store::OFFICE_FILE
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Files a rendered letter in the transaction; returns the rendered file's path.
@@ -502,11 +536,18 @@ pub mod sample {
         a
     }
 
-    pub fn recall(p: &Patient, a: &Appointment) -> Due {
+    /// Due for the first type with a recall interval (the visit's own type when none has).
+    pub fn recall(book: &Book, p: &Patient, a: &Appointment) -> Due {
         let last = a.date() - Duration::days(400);
+        let kind = book
+            .types
+            .types
+            .iter()
+            .find(|t| t.recall_after.is_some())
+            .map_or(a.kind.clone(), |t| t.key.clone());
         Due {
             patient: p.id.clone(),
-            kind: a.kind.clone(),
+            kind,
             last_appointment: a.id.clone(),
             last_visit: last,
             due_since: last + Duration::days(365),
@@ -532,7 +573,7 @@ pub fn render_sample(store: &Store, letters: &Letters, book: &Book, file: &str) 
     let now = store.office.now().fixed_offset();
     let p = sample::patient(now);
     let a = sample::appointment(store, book, &p);
-    let due = sample::recall(&p, &a);
+    let due = sample::recall(book, &p, &a);
     let summary = sample::summary(&a);
     let recipient = crate::domain::letter::recipient(&p, &Party::Patient)?;
     let (name, language, format) =
