@@ -20,13 +20,28 @@ fn sample() -> Clinic {
             .output()
             .unwrap()
     });
-    // Keep the repository's own sample letters out: each test starts with none.
+    // Keep the repository's own sample letters and templates out: each test starts with
+    // none, and the built-ins (see `the_sample_clinics_own_letters_work` for the sample's).
     let _ = std::fs::remove_dir_all(c.path("correspondence"));
     let _ = std::fs::remove_dir_all(c.path("outbox"));
+    let _ = std::fs::remove_dir_all(c.path("templates/letters"));
     git(&c.root, &["init", "-q"]);
     git(&c.root, &["add", "-A"]);
     git(&c.root, &["commit", "-qm", "sample"]);
     c
+}
+
+/// The sample clinic as the repository ships it: its letter templates and letters sent.
+fn sample_as_is() -> Clinic {
+    Clinic::made_by("copy of the sample clinic", |root| {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("records");
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&sample)
+            .arg(root)
+            .output()
+            .unwrap()
+    })
 }
 
 /// Runs with the clock pinned.
@@ -908,4 +923,52 @@ fn printed_letters_fit_on_one_page_in_a_real_browser() {
             "{name} printed on more than one page"
         );
     }
+}
+
+#[test]
+fn the_sample_clinics_own_letters_work() {
+    let c = sample_as_is();
+    // Its templates (a Spanish reminder, an office no-show text) pass the check.
+    ok(&c, &["letter", "check"]);
+    let list = ok(&c, &["--format", "csv", "letter", "list"]);
+    assert!(
+        list.contains("reminder,\"html, txt\",es,\"built-in, office variants\""),
+        "{list}"
+    );
+    assert!(
+        list.contains("no-show,\"html, txt\",,office (overrides built-in)"),
+        "{list}"
+    );
+    // Every letter it has sent reprints exactly (the hash in each record still matches).
+    let sent = ok(
+        &c,
+        &["--format", "json", "letter", "sent", "--from", "2026-11-01"],
+    );
+    let rows: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert!(rows.len() >= 10, "{sent}");
+    for r in rows {
+        ok(&c, &["letter", "show", r["letter"].as_str().unwrap()]);
+    }
+    // Carlos Mendoza speaks Spanish: his reminder went out in Spanish.
+    let carlos = rows
+        .iter()
+        .find(|r| r["patient"] == "PBJBEJHWK" && r["template"] == "reminder")
+        .unwrap();
+    let text = ok(&c, &["letter", "show", carlos["letter"].as_str().unwrap()]);
+    assert!(text.contains("le recordamos su cita"), "{text}");
+    // Tomorrow's reminders were sent already: a cron retry sends nothing.
+    let again = ok(
+        &c,
+        &[
+            "--format",
+            "csv",
+            "letter",
+            "batch",
+            "reminder",
+            "--appointments",
+            "tomorrow",
+        ],
+    );
+    assert_eq!(again.matches("skipped: already sent").count(), 9, "{again}");
 }

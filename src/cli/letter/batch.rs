@@ -341,8 +341,10 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
         // The outbox lists every letter of this template that a batch sent today, read back
         // from the records: a run killed half way loses none of its letters, and a re-run that
         // sends nothing leaves the file as it was.
-        let text = outbox_text(&store, today, &a.template, json)?;
-        let changed = std::fs::read(store.path(&outbox)).ok().as_deref() != Some(text.as_bytes());
+        let (text, rows) = outbox_text(&store, today, &a.template, json)?;
+        let old = std::fs::read(store.path(&outbox)).ok();
+        // No letters today and no outbox yet: nothing for a gateway, no file.
+        let changed = old.as_deref() != Some(text.as_bytes()) && (rows > 0 || old.is_some());
         if changed {
             txn.put_outbox(&outbox, &text)?;
         }
@@ -362,11 +364,15 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
         ctx.say(&format!(
             "dry run ({batch}): {sends} letters would be sent, {skipped} skipped; nothing was written"
         ));
-    } else {
+    } else if store.path(&outbox).is_file() {
         ctx.say(&format!(
             "{batch}: {} letters written, {skipped} skipped; outbox {}",
             written.len(),
             store.display(&outbox)
+        ));
+    } else {
+        ctx.say(&format!(
+            "{batch}: no letters to send, {skipped} skipped; no outbox written"
         ));
     }
     Ok(exit::OK)
@@ -406,7 +412,12 @@ fn outbox_phone(s: &str) -> String {
 /// addresses, emails come from records) has a formula's first character neutralised as in
 /// every CSV the tool writes, but a stored E.164 number keeps its `+`, which an SMS gateway
 /// needs. JSON is an array of the same rows.
-fn outbox_text(store: &Store, day: NaiveDate, template: &str, json: bool) -> Result<String> {
+fn outbox_text(
+    store: &Store,
+    day: NaiveDate,
+    template: &str,
+    json: bool,
+) -> Result<(String, usize)> {
     let rows: Vec<OutboxRow> = store
         .letters_between(day, day)?
         .into_iter()
@@ -445,8 +456,9 @@ fn outbox_text(store: &Store, day: NaiveDate, template: &str, json: bool) -> Res
         let mut text = serde_json::to_string_pretty(&rows)
             .map_err(|e| Error::internal(format!("cannot write the outbox as JSON: {e}")))?;
         text.push('\n');
-        return Ok(text);
+        return Ok((text, rows.len()));
     }
+    let count = rows.len();
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| Error::internal(format!("cannot write the outbox: {e}"));
     w.write_record([
@@ -480,7 +492,8 @@ fn outbox_text(store: &Store, day: NaiveDate, template: &str, json: bool) -> Res
     let bytes = w
         .into_inner()
         .map_err(|e| Error::internal(format!("cannot write the outbox: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))
+    let text = String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))?;
+    Ok((text, count))
 }
 
 #[cfg(test)]

@@ -20,11 +20,13 @@ pub fn cmd_list(ctx: &Ctx, _a: Args) -> Result<u8> {
         langs.sort();
         langs.dedup();
         let office = files.iter().any(|f| matches!(f.origin, Origin::Office(_)));
+        let overrides = files.iter().any(|f| f.overrides);
         let builtin = crate::render::letters::BUILTIN_NAMES.contains(&name);
-        let source = match (builtin, office) {
-            (true, true) => "office (overrides built-in)",
-            (true, false) => "built-in",
-            (false, _) => "office",
+        let source = match (builtin, overrides, office) {
+            (true, true, _) => "office (overrides built-in)",
+            (true, false, true) => "built-in, office variants",
+            (true, false, false) => "built-in",
+            (false, ..) => "office",
         };
         t.push(vec![
             Cell::code(name),
