@@ -110,9 +110,9 @@ impl Channel {
     }
 }
 
-/// Who a letter is addressed to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Who a letter is addressed to. Written in records as `patient`, `guarantor` or
+/// `representative:N`, the way `--to` takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Party {
     Patient,
     Guarantor,
@@ -145,12 +145,33 @@ impl Party {
         }
     }
 
+    pub fn as_text(&self) -> String {
+        match self {
+            Party::Patient => "patient".into(),
+            Party::Guarantor => "guarantor".into(),
+            Party::Representative(n) => format!("representative:{n}"),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Party::Patient => "patient".into(),
             Party::Guarantor => "guarantor".into(),
             Party::Representative(n) => format!("representative {n}"),
         }
+    }
+}
+
+impl Serialize for Party {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_text())
+    }
+}
+
+impl<'de> Deserialize<'de> for Party {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Party::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
     }
 }
 
@@ -349,6 +370,15 @@ mod tests {
 
     fn address() -> Address {
         toml::from_str("line1 = \"1 Main St\"\ncity = \"Cambridge\"\nstate = \"MA\"\npostal_code = \"02139\"\n").unwrap()
+    }
+
+    #[test]
+    fn parties_are_written_as_typed() {
+        for p in [Party::Patient, Party::Guarantor, Party::Representative(2)] {
+            let v = toml::Value::try_from(&p).unwrap();
+            assert_eq!(v.as_str().unwrap(), p.as_text());
+            assert_eq!(Party::parse(v.as_str().unwrap()).unwrap(), p);
+        }
     }
 
     #[test]
