@@ -137,3 +137,38 @@ impl Txn<'_> {
         self.put_bytes(rel, text.as_bytes(), Mode::Replace)
     }
 }
+
+/// Files a letter in bulk, for runs of thousands (the monthly statement run): each file is
+/// written whole (temp file, no-clobber link) without a per-file fsync; the caller hands the
+/// returned paths to [`Txn::adopt_bulk`], whose commit syncs the tree once. Safe to call from
+/// many threads while the transaction holds the lock.
+pub fn write_letter_unsynced(
+    store: &Store,
+    letter: &mut Letter,
+    date: NaiveDate,
+    rendered: &[u8],
+) -> Result<Vec<PathBuf>> {
+    letter.sha1 = sha1_hex(rendered);
+    let day = Store::correspondence_day_rel(date);
+    crate::store::atomic::create_dirs(&store.path(&day))?;
+    let file = day.join(letter.file_name());
+    let record = Store::letter_rel(date, &letter.id);
+    crate::store::atomic::write_unsynced_linked(&store.path(&file), rendered, Mode::CreateNew)?;
+    let text = crate::store::to_toml(letter)?;
+    crate::store::atomic::write_unsynced_linked(
+        &store.path(&record),
+        text.as_bytes(),
+        Mode::CreateNew,
+    )?;
+    Ok(vec![file, record])
+}
+
+impl Txn<'_> {
+    /// Takes files written by [`write_letter_unsynced`] into this transaction: synced once and
+    /// recorded by its commit.
+    pub fn adopt_bulk(&mut self, written: impl IntoIterator<Item = PathBuf>) {
+        self.written.extend(written);
+        self.bulk = true;
+        self.write_untracked();
+    }
+}

@@ -972,3 +972,77 @@ fn the_sample_clinics_own_letters_work() {
     );
     assert_eq!(again.matches("skipped: already sent").count(), 9, "{again}");
 }
+
+#[test]
+fn statements_sent_are_kept_as_letters_and_receipts_reprint() {
+    let c = sample();
+    let before = c.commits();
+    let mail = c.dir.path().join("mail");
+    let listing = ok(
+        &c,
+        &[
+            "pay",
+            "statement",
+            "--all-due",
+            "-o",
+            mail.to_str().unwrap(),
+        ],
+    );
+    let written: Vec<&str> = listing.lines().collect();
+    assert!(!written.is_empty(), "{listing}");
+    // One commit keeps every statement of the run, each byte for byte as mailed.
+    assert_eq!(c.commits(), before + 1);
+    assert_eq!(
+        c.commit_messages()[0],
+        format!(
+            "testclerk|Write {} statements in a batch, kept as letters.",
+            written.len()
+        )
+    );
+    let sent = ok(
+        &c,
+        &[
+            "--format",
+            "json",
+            "letter",
+            "sent",
+            "--template",
+            "statement",
+        ],
+    );
+    let rows: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), written.len());
+    for r in rows {
+        let patient = r["patient"].as_str().unwrap();
+        let mailed = std::fs::read(mail.join(format!("{patient}.html"))).unwrap();
+        let kept = at(&c, &["letter", "show", r["letter"].as_str().unwrap()]);
+        assert_eq!(kept.stdout, mailed, "{patient}");
+    }
+    // One statement to a file is kept too; printed to the screen it is not.
+    let p = rows[0]["patient"].as_str().unwrap();
+    ok(&c, &["pay", "statement", p]);
+    assert_eq!(c.commits(), before + 1);
+    let one = c.dir.path().join("one.txt");
+    ok(&c, &["pay", "statement", p, "-o", one.to_str().unwrap()]);
+    assert_eq!(c.commits(), before + 2);
+    let record = ok(
+        &c,
+        &[
+            "--format",
+            "json",
+            "letter",
+            "sent",
+            "--patient",
+            p,
+            "--template",
+            "statement",
+        ],
+    );
+    assert_eq!(record.matches("\"letter\"").count(), 2, "{record}");
+    // A stored receipt prints exactly as it was printed.
+    let receipt = std::fs::read(c.path("receipts/2026/11/16/T0Q3J9FX7.txt")).unwrap();
+    assert_eq!(at(&c, &["pay", "receipt", "T0Q3J9FX7"]).stdout, receipt);
+    let err = fails(&c, &["pay", "receipt", "T00000000"], 1);
+    assert!(err.contains("no ledger entry T00000000"), "{err}");
+}

@@ -598,3 +598,39 @@ pub fn render_sample(store: &Store, letters: &Letters, book: &Book, file: &str) 
     };
     letters.render(file, &context(&store.office, book, &subject, &meta))
 }
+
+/// The record of a document the tool wrote by other means (a statement): the letter ID, the
+/// patient, mailed to the patient's address, today. The hash is set when it is filed.
+pub fn document_record(
+    store: &Store,
+    patient: &Patient,
+    template: &str,
+    format: &str,
+    batch: Option<String>,
+) -> (Letter, NaiveDate) {
+    let now = store.office.now().fixed_offset();
+    let letter = Letter {
+        schema: SCHEMA,
+        id: Id::generate(IdKind::Letter),
+        patient: patient.id.clone(),
+        template: template.to_string(),
+        format: format.to_string(),
+        language: None,
+        channel: Channel::Mail,
+        to: Party::Patient,
+        recipient: patient.display_name(),
+        destination: patient
+            .address
+            .as_ref()
+            .map(|a| a.lines().join(", "))
+            .unwrap_or_default(),
+        appointment: None,
+        entry: None,
+        batch,
+        sha1: String::new(),
+        sent: now,
+        by: store.options.user.clone(),
+        extra: Default::default(),
+    };
+    (letter, now.date_naive())
+}
