@@ -20,6 +20,7 @@ use tera::{Context, Kwargs, State, Tera};
 use crate::domain::letter::check_template_name;
 use crate::domain::{money, phone};
 use crate::error::{Error, Result};
+use crate::render::templates::{template_error, trim_lines};
 
 /// The built-in letters: every name in [`BUILTIN_NAMES`] as `.html` and `.txt`, and the base.
 const BUILTIN: &[(&str, &str)] = &[
@@ -365,31 +366,8 @@ fn locate(
             let file = (!r.filename().is_empty()).then(|| r.filename().to_string());
             (file, Some(span.start_line), what)
         }
-        _ => (None, None, one_line(e)),
+        _ => (None, None, template_error(e)),
     }
-}
-
-fn one_line(e: &tera::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn trim_lines(text: &str) -> String {
-    let mut out: String = text
-        .lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n");
-    if text.ends_with('\n') {
-        out.push('\n');
-    }
-    out
 }
 
 // ---- filters ----

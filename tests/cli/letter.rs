@@ -74,6 +74,21 @@ fn fails(c: &Clinic, args: &[&str], code: i32) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+/// `letter render reminder` for Grace Kim's visit tomorrow, with `extra` flags.
+fn grace_reminder<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "letter",
+        "render",
+        "reminder",
+        "--patient",
+        "PYN05M78T",
+        "--appointment",
+        "A8CTRDRJ2",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Replaces `from` with `to` in a record file (a hand edit).
 fn edit(c: &Clinic, rel: &str, from: &str, to: &str) {
     let path = c.path(rel);
@@ -169,20 +184,7 @@ fn render_keeps_the_letter_and_show_reprints_it_byte_for_byte() {
     let c = sample();
     let before = c.commits();
     let out = c.dir.path().join("print.html");
-    let id = ok(
-        &c,
-        &[
-            "letter",
-            "render",
-            "reminder",
-            "--patient",
-            "PYN05M78T",
-            "--appointment",
-            "A8CTRDRJ2",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    );
+    let id = ok(&c, &grace_reminder(&["-o", out.to_str().unwrap()]));
     let id = id.trim();
     assert!(id.starts_with('L') && id.len() == 9, "{id}");
     assert_eq!(c.commits(), before + 1);
@@ -251,18 +253,7 @@ fn record_values_are_escaped_in_html() {
         "given = \"Grace\"",
         "given = \"<script>alert(1)</script>\"",
     );
-    let html = ok(
-        &c,
-        &[
-            "letter",
-            "render",
-            "reminder",
-            "--patient",
-            "PYN05M78T",
-            "--appointment",
-            "A8CTRDRJ2",
-        ],
-    );
+    let html = ok(&c, &grace_reminder(&[]));
     assert!(!html.contains("<script>"), "{html}");
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;")
@@ -334,20 +325,7 @@ fn office_templates_override_builtins_and_spanish_speakers_get_spanish() {
         list.contains("reminder,\"html, txt\",es,office (overrides built-in)"),
         "{list}"
     );
-    let txt = ok(
-        &c,
-        &[
-            "letter",
-            "render",
-            "reminder",
-            "--as",
-            "txt",
-            "--patient",
-            "PYN05M78T",
-            "--appointment",
-            "A8CTRDRJ2",
-        ],
-    );
+    let txt = ok(&c, &grace_reminder(&["--as", "txt"]));
     assert_eq!(
         txt,
         "Riverside Family Medicine (office version): Dec 4, 2026 8:15 AM.\n"
@@ -359,20 +337,7 @@ fn office_templates_override_builtins_and_spanish_speakers_get_spanish() {
         "language = \"English\"",
         "language = \"Spanish\"",
     );
-    let txt = ok(
-        &c,
-        &[
-            "letter",
-            "render",
-            "reminder",
-            "--as",
-            "txt",
-            "--patient",
-            "PYN05M78T",
-            "--appointment",
-            "A8CTRDRJ2",
-        ],
-    );
+    let txt = ok(&c, &grace_reminder(&["--as", "txt"]));
     assert_eq!(
         txt,
         "Riverside Family Medicine: su cita es el viernes, 4 de diciembre de 2026 a las 08:15.\n"
@@ -439,38 +404,26 @@ fn a_bad_office_template_is_caught_by_letter_check_and_frontdesk_check() {
     assert!(err.contains("templates/letters/recall.txt:2:"), "{err}");
     // A template that does not parse stops every letter, naming the file and line.
     std::fs::write(c.path("templates/letters/recall.txt"), "Due:\n{% if %}\n").unwrap();
-    let err = fails(
-        &c,
-        &[
-            "letter",
-            "render",
-            "reminder",
-            "--patient",
-            "PYN05M78T",
-            "--appointment",
-            "A8CTRDRJ2",
-        ],
-        2,
-    );
+    let err = fails(&c, &grace_reminder(&[]), 2);
     assert!(err.contains("templates/letters/recall.txt:2"), "{err}");
 }
+
+/// A records release for James Okafor, addressed to his daughter (his representative).
+const RELEASE_TO_REPRESENTATIVE: &[&str] = &[
+    "letter",
+    "render",
+    "release-cover",
+    "--patient",
+    "PB415PQ5P",
+    "--to",
+    "representative",
+];
 
 #[test]
 fn representatives_need_a_release_and_deceased_patients_need_force() {
     let c = sample();
     // PB415PQ5P's representative has a release on file: allowed.
-    let html = ok(
-        &c,
-        &[
-            "letter",
-            "render",
-            "release-cover",
-            "--patient",
-            "PB415PQ5P",
-            "--to",
-            "representative",
-        ],
-    );
+    let html = ok(&c, RELEASE_TO_REPRESENTATIVE);
     assert!(
         html.contains("Ngozi Okafor") && html.contains("daughter"),
         "{html}"
@@ -483,19 +436,7 @@ fn representatives_need_a_release_and_deceased_patients_need_force() {
         "",
     );
     let snap = snapshot(&c);
-    let err = fails(
-        &c,
-        &[
-            "letter",
-            "render",
-            "release-cover",
-            "--patient",
-            "PB415PQ5P",
-            "--to",
-            "representative",
-        ],
-        2,
-    );
+    let err = fails(&c, RELEASE_TO_REPRESENTATIVE, 2);
     assert!(
         err.contains("representative 1 of patient PB415PQ5P has no release on file"),
         "{err}"

@@ -58,6 +58,18 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
     }
 }
 
+/// Prints a kept file exactly as it is (a letter, a receipt); a closed pipe ends quietly.
+pub fn print_bytes(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::error::Error::internal(
+            format!("cannot write to stdout: {e}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn letter_id(s: &str) -> Result<Id> {
     Id::parse_kind(s, IdKind::Letter)
 }
@@ -384,25 +396,21 @@ pub fn compose(
     };
     let data = context(&store.office, book, subject, &meta);
     let text = letters.render(&file, &data)?;
-    let letter = Letter {
-        schema: SCHEMA,
+    let mut letter = new_record(
+        store,
+        now,
         id,
-        patient: subject.patient.id.clone(),
-        template: template.to_string(),
-        format: format.to_string(),
-        language,
+        subject.patient,
+        template,
+        format,
         channel,
-        to: subject.recipient.party.clone(),
-        recipient: subject.recipient.name.clone(),
-        destination,
-        appointment: subject.appointment.map(|a| a.id.clone()),
-        entry: None,
         batch,
-        sha1: String::new(),
-        sent: now,
-        by: store.options.user.clone(),
-        extra: Default::default(),
-    };
+    );
+    letter.language = language;
+    letter.to = subject.recipient.party.clone();
+    letter.recipient = subject.recipient.name.clone();
+    letter.destination = destination;
+    letter.appointment = subject.appointment.map(|a| a.id.clone());
     Ok(Rendered { letter, date, text })
 }
 
@@ -599,24 +607,27 @@ pub fn render_sample(store: &Store, letters: &Letters, book: &Book, file: &str) 
     letters.render(file, &context(&store.office, book, &subject, &meta))
 }
 
-/// The record of a document the tool wrote by other means (a statement): the letter ID, the
-/// patient, mailed to the patient's address, today. The hash is set when it is filed.
-pub fn document_record(
+/// A letter's record as sent now by the staff member: to the patient, at their postal
+/// address; the caller changes what differs. The hash is set when it is filed.
+#[allow(clippy::too_many_arguments)]
+fn new_record(
     store: &Store,
+    now: DateTime<FixedOffset>,
+    id: Id,
     patient: &Patient,
     template: &str,
     format: &str,
+    channel: Channel,
     batch: Option<String>,
-) -> (Letter, NaiveDate) {
-    let now = store.office.now().fixed_offset();
-    let letter = Letter {
+) -> Letter {
+    Letter {
         schema: SCHEMA,
-        id: Id::generate(IdKind::Letter),
+        id,
         patient: patient.id.clone(),
         template: template.to_string(),
         format: format.to_string(),
         language: None,
-        channel: Channel::Mail,
+        channel,
         to: Party::Patient,
         recipient: patient.display_name(),
         destination: patient
@@ -631,6 +642,29 @@ pub fn document_record(
         sent: now,
         by: store.options.user.clone(),
         extra: Default::default(),
-    };
+    }
+}
+
+/// The record of a document the tool wrote by other means (a statement), mailed to the
+/// patient today.
+pub fn document_record(
+    store: &Store,
+    patient: &Patient,
+    template: &str,
+    format: &str,
+    batch: Option<String>,
+) -> (Letter, NaiveDate) {
+    let now = store.office.now().fixed_offset();
+    let id = Id::generate(IdKind::Letter);
+    let letter = new_record(
+        store,
+        now,
+        id,
+        patient,
+        template,
+        format,
+        Channel::Mail,
+        batch,
+    );
     (letter, now.date_naive())
 }

@@ -1,8 +1,6 @@
-use std::io::Write;
-
 use crate::cli::Ctx;
 use crate::cli::letter::letter_id;
-use crate::error::{Error, Result, exit};
+use crate::error::{Result, exit};
 use crate::render::{self, Format};
 
 /// Print a letter exactly as it was sent, byte for byte (checked against its recorded hash).
@@ -23,11 +21,6 @@ pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
         return Ok(exit::OK);
     }
     let bytes = store.letter_bytes(date, &letter)?;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(&bytes).and_then(|_| out.flush()) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(Error::internal(format!("cannot write to stdout: {e}"))),
-    }
+    crate::cli::letter::print_bytes(&bytes)?;
     Ok(exit::OK)
 }

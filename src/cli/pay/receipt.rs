@@ -1,5 +1,3 @@
-use std::io::Write;
-
 use crate::cli::Ctx;
 use crate::cli::pay::entry_id;
 use crate::error::{Error, Result, exit};
@@ -21,11 +19,6 @@ pub fn cmd_receipt(ctx: &Ctx, a: Args) -> Result<u8> {
         Error::not_found(format!("ledger entry {id} has no kept receipt"))
             .hint("receipts are kept for payments taken with `frontdesk pay collect`")
     })?;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(&bytes).and_then(|_| out.flush()) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(Error::internal(format!("cannot write to stdout: {e}"))),
-    }
+    crate::cli::letter::print_bytes(&bytes)?;
     Ok(exit::OK)
 }
