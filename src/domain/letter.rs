@@ -252,34 +252,6 @@ pub fn may_write_to(p: &Patient, force: bool) -> Result<()> {
 /// `email_ok` and an address; voicemail only to a number marked `voicemail_ok`; a printed
 /// letter only to a postal address. A channel the patient did not allow is never chosen.
 pub fn choose_channel(p: &Patient) -> (Channel, String) {
-    let sms = p
-        .phones
-        .iter()
-        .find(|ph| ph.kind == PhoneKind::Mobile && ph.sms_ok)
-        .map(|ph| ph.number.clone());
-    let email = p
-        .email
-        .clone()
-        .filter(|e| p.email_ok && !e.trim().is_empty());
-    let voicemail = p
-        .phones
-        .iter()
-        .find(|ph| ph.voicemail_ok)
-        .map(|ph| ph.number.clone());
-    let mail = p
-        .address
-        .as_ref()
-        .map(|a| a.lines().join(", "))
-        .filter(|a| !a.is_empty());
-    let allowed = |c: Channel| -> Option<String> {
-        match c {
-            Channel::Sms => sms.clone(),
-            Channel::Email => email.clone(),
-            Channel::Voicemail => voicemail.clone(),
-            Channel::Mail => mail.clone(),
-            Channel::Call => None,
-        }
-    };
     let preferred = match p.contact_preference {
         Some(ContactPreference::Sms) => Some(Channel::Sms),
         Some(ContactPreference::Email) | Some(ContactPreference::Portal) => Some(Channel::Email),
@@ -294,7 +266,7 @@ pub fn choose_channel(p: &Patient) -> (Channel, String) {
         Channel::Mail,
     ]);
     for c in order {
-        if let Some(to) = allowed(c) {
+        if let Some(to) = allowed(p, c) {
             return (c, to);
         }
     }
@@ -303,6 +275,34 @@ pub fn choose_channel(p: &Patient) -> (Channel, String) {
         .map(|ph| ph.number.clone())
         .unwrap_or_default();
     (Channel::Call, phone)
+}
+
+/// Where `channel` reaches the patient, if their consent allows it: SMS only to a mobile
+/// number marked `sms_ok`, email only with `email_ok` and an address, voicemail only to a
+/// number marked `voicemail_ok`, a printed letter only to a postal address. None for a call.
+pub fn allowed(p: &Patient, channel: Channel) -> Option<String> {
+    match channel {
+        Channel::Sms => p
+            .phones
+            .iter()
+            .find(|ph| ph.kind == PhoneKind::Mobile && ph.sms_ok)
+            .map(|ph| ph.number.clone()),
+        Channel::Email => p
+            .email
+            .clone()
+            .filter(|e| p.email_ok && !e.trim().is_empty()),
+        Channel::Voicemail => p
+            .phones
+            .iter()
+            .find(|ph| ph.voicemail_ok)
+            .map(|ph| ph.number.clone()),
+        Channel::Mail => p
+            .address
+            .as_ref()
+            .map(|a| a.lines().join(", "))
+            .filter(|a| !a.is_empty()),
+        Channel::Call => None,
+    }
 }
 
 /// A language as patients' files and the office write it ("Spanish", "español", "es",

@@ -652,24 +652,39 @@ fn tomorrows_reminder_batch_respects_consent_and_a_second_run_adds_nothing() {
 #[test]
 fn a_batch_killed_half_way_loses_nothing_and_sends_nothing_twice() {
     let c = sample();
-    ok(
-        &c,
-        &["letter", "batch", "reminder", "--appointments", "tomorrow"],
-    );
-    let all = outbox(&c, "outbox/2026-12-03-reminder.csv");
-    // As if killed after three letters: the rest of the letters and the outbox never written.
-    for row in &all[3..] {
-        std::fs::remove_file(c.path(&row["file"])).unwrap();
-        std::fs::remove_file(
-            c.path(
-                &row["file"]
-                    .replace(".txt", ".toml")
-                    .replace(".html", ".toml"),
-            ),
-        )
+    // The process ends on the spot (abort, as kill -9) at the 7th rename of a file into place:
+    // three letters (file and record each) are filed, the fourth letter's file is not.
+    let out = c
+        .cmd()
+        .env("FRONTDESK_NOW", NOW)
+        .env("FRONTDESK_FAULT", "crash:rename#7")
+        .args(["letter", "batch", "reminder", "--appointments", "tomorrow"])
+        .output()
         .unwrap();
+    assert!(!out.status.success(), "the batch was not killed");
+    let records = |c: &Clinic| {
+        c.files()
+            .into_iter()
+            .filter(|f| f.starts_with("correspondence/") && f.ends_with(".toml"))
+            .count()
+    };
+    let filed = records(&c);
+    assert!(
+        (1..9).contains(&filed),
+        "{filed} letters filed before the kill"
+    );
+    // Every record filed has its letter beside it.
+    for f in c
+        .files()
+        .iter()
+        .filter(|f| f.starts_with("correspondence/") && f.ends_with(".toml"))
+    {
+        assert!(
+            c.path(&f.replace(".toml", ".txt")).is_file(),
+            "{f} without its letter"
+        );
     }
-    std::fs::remove_file(c.path("outbox/2026-12-03-reminder.csv")).unwrap();
+    // Run again: the filed ones are skipped, the rest sent, the outbox lists all nine once.
     let again = ok(
         &c,
         &[
@@ -682,14 +697,23 @@ fn a_batch_killed_half_way_loses_nothing_and_sends_nothing_twice() {
             "tomorrow",
         ],
     );
-    assert_eq!(again.matches("skipped: already sent").count(), 3, "{again}");
+    assert_eq!(
+        again.matches("skipped: already sent").count(),
+        filed,
+        "{again}"
+    );
+    assert_eq!(records(&c), 9);
     let rows = outbox(&c, "outbox/2026-12-03-reminder.csv");
-    assert_eq!(rows.len(), all.len());
     let mut patients: Vec<&String> = rows.iter().map(|r| &r["patient"]).collect();
     patients.sort();
-    let mut expected: Vec<&String> = all.iter().map(|r| &r["patient"]).collect();
-    expected.sort();
-    assert_eq!(patients, expected);
+    patients.dedup();
+    assert_eq!((rows.len(), patients.len()), (9, 9));
+    // What the killed run filed is on disk but not committed: check says so, --fix commits it.
+    let out = at(&c, &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("changed but not committed"));
+    ok(&c, &["check", "--fix"]);
+    ok(&c, &["check"]);
 }
 
 #[test]
@@ -986,4 +1010,50 @@ fn statements_sent_are_kept_as_letters_and_receipts_reprint() {
     assert_eq!(at(&c, &["pay", "receipt", "T0Q3J9FX7"]).stdout, receipt);
     let err = fails(&c, &["pay", "receipt", "T00000000"], 1);
     assert!(err.contains("no ledger entry T00000000"), "{err}");
+}
+
+#[test]
+fn a_channel_the_patient_did_not_allow_is_refused() {
+    let c = sample();
+    let snap = snapshot(&c);
+    // Grace Kim has no email on file.
+    let err = fails(
+        &c,
+        &grace_reminder(&["--as", "txt", "--channel", "email"]),
+        2,
+    );
+    assert!(
+        err.contains("patient PYN05M78T has not agreed to email (no consent on file)"),
+        "{err}"
+    );
+    // A representative's consent to texts is not recorded.
+    let err = fails(
+        &c,
+        &[
+            "letter",
+            "render",
+            "release-cover",
+            "--patient",
+            "PB415PQ5P",
+            "--to",
+            "representative",
+            "--as",
+            "txt",
+            "--channel",
+            "sms",
+        ],
+        2,
+    );
+    assert!(
+        err.contains("only the patient's own consent to sms is on file"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&c), snap);
+    // Without --channel, text goes the way she allows: SMS to her mobile.
+    ok(&c, &grace_reminder(&["--as", "txt"]));
+    let sent = ok(&c, &["--format", "csv", "letter", "sent"]);
+    assert!(
+        sent.contains(",PYN05M78T,reminder,sms,patient,A8CTRDRJ2,"),
+        "{sent}"
+    );
 }

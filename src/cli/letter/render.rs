@@ -4,7 +4,10 @@ use crate::cli::Ctx;
 use crate::cli::letter::{Book, Subject, Summary, compose, file, load_letters};
 use crate::cli::patient::patient_id;
 use crate::domain::id::{Id, IdKind};
-use crate::domain::letter::{Channel, Party, may_write_to, recipient};
+use crate::domain::letter::{
+    Channel, Party, Recipient, allowed, choose_channel, may_write_to, recipient,
+};
+use crate::domain::patient::Patient;
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format};
 
@@ -32,7 +35,9 @@ pub struct Args {
     /// html (a printed letter) or txt (the text of an email, SMS or phone call).
     #[arg(long = "as", value_enum, default_value_t = Kind::Html)]
     pub kind: Kind,
-    /// How it is sent, for the record (default: mail for HTML, email for text).
+    /// How it is sent: mail, email, sms, voicemail or call. Email, SMS and voicemail need the
+    /// patient's consent on file. Default: mail for HTML; for text, the channel a batch would
+    /// choose (preferred and allowed), else call.
     #[arg(long, value_enum)]
     pub channel: Option<Channel>,
     /// Also write the letter to this file.
@@ -64,15 +69,20 @@ pub fn cmd_render(ctx: &Ctx, a: Args) -> Result<u8> {
         Kind::Html => "html",
         Kind::Txt => "txt",
     };
-    let channel = a.channel.unwrap_or(match a.kind {
-        Kind::Html => Channel::Mail,
-        Kind::Txt => Channel::Email,
-    });
     // Read and decide under the lock, so the letter matches the record it was written from.
     let mut txn = store.begin()?;
     let patient = store.load_patient(&pid)?;
     may_write_to(&patient, a.force)?;
     let to = recipient(&patient, &party)?;
+    // Text goes the way consent allows, as in a batch; a call when none allows text.
+    let channel = a.channel.unwrap_or(match a.kind {
+        Kind::Html => Channel::Mail,
+        Kind::Txt if to.party == Party::Patient => match choose_channel(&patient).0 {
+            Channel::Mail => Channel::Call,
+            c => c,
+        },
+        Kind::Txt => Channel::Call,
+    });
     let appointment = match &appointment_id {
         Some(id) => {
             let appt = store.load_appointment(id)?;
@@ -95,19 +105,7 @@ pub fn cmd_render(ctx: &Ctx, a: Args) -> Result<u8> {
     } else {
         None
     };
-    let destination = match channel {
-        Channel::Mail => to
-            .address
-            .as_ref()
-            .map(|ad| ad.lines().join(", "))
-            .unwrap_or_default(),
-        Channel::Email if to.party == Party::Patient => patient.email.clone().unwrap_or_default(),
-        Channel::Sms | Channel::Voicemail | Channel::Call if to.party == Party::Patient => patient
-            .primary_phone()
-            .map(|p| p.number.clone())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
+    let destination = destination(&patient, &to, channel)?;
     let subject = Subject {
         patient: &patient,
         recipient: &to,
@@ -161,4 +159,39 @@ pub fn cmd_render(ctx: &Ctx, a: Args) -> Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Where the letter goes through `channel`: an email, text or voicemail only with the
+/// patient's consent on file (and only to the patient: a contact's consent is not recorded);
+/// a printed letter to the recipient's address, or handed over when there is none.
+fn destination(patient: &Patient, to: &Recipient, channel: Channel) -> Result<String> {
+    match channel {
+        Channel::Mail => Ok(to
+            .address
+            .as_ref()
+            .map(|a| a.lines().join(", "))
+            .unwrap_or_default()),
+        Channel::Call => Ok(if to.party == Party::Patient {
+            patient
+                .primary_phone()
+                .map(|p| p.number.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }),
+        _ if to.party != Party::Patient => Err(Error::user(format!(
+            "only the patient's own consent to {} is on file, not the {}'s; nothing was written",
+            channel.as_str(),
+            to.party.describe()
+        ))
+        .hint("send it by mail (--channel mail), or call (--channel call)")),
+        _ => allowed(patient, channel).ok_or_else(|| {
+            Error::user(format!(
+                "patient {} has not agreed to {} (no consent on file); nothing was written",
+                patient.id,
+                channel.as_str()
+            ))
+            .hint("send it another way (--channel mail), or record the consent with `frontdesk patient update` (--sms-ok, --email-ok, --voicemail-ok)")
+        }),
+    }
 }
