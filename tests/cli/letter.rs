@@ -1057,3 +1057,79 @@ fn a_channel_the_patient_did_not_allow_is_refused() {
         "{sent}"
     );
 }
+
+#[test]
+fn a_guarantor_gets_the_letter_at_the_patients_address() {
+    let c = sample();
+    let html = ok(
+        &c,
+        &[
+            "letter",
+            "render",
+            "summary",
+            "--patient",
+            "P98DJCXGG",
+            "--to",
+            "guarantor",
+        ],
+    );
+    assert_well_formed(&html);
+    let window = &html[html.find("<div class=\"window\">").unwrap()..];
+    let window = &window[..window.find("</div>").unwrap()];
+    assert!(window.contains("Parent Rossi"), "{window}");
+    let record = ok(
+        &c,
+        &[
+            "--format",
+            "json",
+            "letter",
+            "sent",
+            "--patient",
+            "P98DJCXGG",
+        ],
+    );
+    assert!(record.contains("\"to\": \"guarantor\""), "{record}");
+    // A patient without a guarantor: refused, nothing written.
+    let snap = snapshot(&c);
+    let err = fails(
+        &c,
+        &[
+            "letter",
+            "render",
+            "summary",
+            "--patient",
+            "PYN05M78T",
+            "--to",
+            "guarantor",
+        ],
+        2,
+    );
+    assert!(
+        err.contains("patient PYN05M78T has no guarantor on file"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&c), snap);
+}
+
+#[test]
+fn frontdesk_check_lists_a_broken_types_file_without_stopping_at_the_letters() {
+    let c = sample();
+    std::fs::create_dir_all(c.path("templates/letters")).unwrap();
+    std::fs::write(
+        c.path("templates/letters/flu-shot.txt"),
+        "Flu shots, {{ patient.name }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.path("appointment-types.toml"),
+        "schema = 1\n[[type]]\nkey = \n",
+    )
+    .unwrap();
+    let out = at(&c, &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("appointment-types.toml:3"), "{text}");
+    // letter check itself says what stops it.
+    let err = fails(&c, &["letter", "check"], 2);
+    assert!(err.contains("appointment-types.toml"), "{err}");
+}
