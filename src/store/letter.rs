@@ -148,6 +148,9 @@ pub fn write_letter_unsynced(
     date: NaiveDate,
     rendered: &[u8],
 ) -> Result<Vec<PathBuf>> {
+    // The reliability tests end the process here (FRONTDESK_FAULT=crash:letter#N: before the
+    // Nth letter), as kill -9 would between two letters of a batch.
+    crate::store::fault::check("letter").map_err(|e| Error::internal(e.to_string()))?;
     letter.sha1 = sha1_hex(rendered);
     let day = Store::correspondence_day_rel(date);
     crate::store::atomic::create_dirs(&store.path(&day))?;

@@ -652,12 +652,12 @@ fn tomorrows_reminder_batch_respects_consent_and_a_second_run_adds_nothing() {
 #[test]
 fn a_batch_killed_half_way_loses_nothing_and_sends_nothing_twice() {
     let c = sample();
-    // The process ends on the spot (abort, as kill -9) at the 7th rename of a file into place:
-    // three letters (file and record each) are filed, the fourth letter's file is not.
+    // The process ends on the spot (abort, as kill -9) before the fourth letter: three are
+    // filed, nothing is committed and there is no outbox yet.
     let out = c
         .cmd()
         .env("FRONTDESK_NOW", NOW)
-        .env("FRONTDESK_FAULT", "crash:rename#7")
+        .env("FRONTDESK_FAULT", "crash:letter#4")
         .args(["letter", "batch", "reminder", "--appointments", "tomorrow"])
         .output()
         .unwrap();
@@ -703,6 +703,19 @@ fn a_batch_killed_half_way_loses_nothing_and_sends_nothing_twice() {
         "{again}"
     );
     assert_eq!(records(&c), 9);
+    // Cron's --quiet prints only the IDs of letters written: none now.
+    let quiet = ok(
+        &c,
+        &[
+            "--quiet",
+            "letter",
+            "batch",
+            "reminder",
+            "--appointments",
+            "tomorrow",
+        ],
+    );
+    assert_eq!(quiet, "");
     let rows = outbox(&c, "outbox/2026-12-03-reminder.csv");
     let mut patients: Vec<&String> = rows.iter().map(|r| &r["patient"]).collect();
     patients.sort();

@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Duration, NaiveDate};
 
 use crate::cli::Ctx;
-use crate::cli::letter::{Book, Rendered, Subject, compose, file, load_letters};
+use crate::cli::letter::{Book, Rendered, Subject, compose, load_letters};
 use crate::domain::dates::parse_day;
 use crate::domain::id::Id;
 use crate::domain::letter::{
@@ -13,8 +13,8 @@ use crate::domain::recall::{self, Due};
 use crate::domain::schedule::{Appointment, Status};
 use crate::error::{Error, Result, exit};
 use crate::render::{Cell, Format, Table, neutralise_formula};
-use crate::store::Store;
 use crate::store::schedule::{APPOINTMENTS_DIR, day_dirs_in, years_in};
+use crate::store::{Store, bulk, letter};
 
 /// How far back a batch looks for letters it already sent: a re-run within this many days
 /// sends nothing twice.
@@ -285,6 +285,7 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
     }
     let mut table = Table::new(&["patient", "appointment", "channel", "to", "letter", "note"]);
     let mut written = Vec::new();
+    let mut kept = Vec::new();
     let mut skipped = 0usize;
     for (t, o) in &mut outcomes {
         let appt = Cell::code(
@@ -312,7 +313,13 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
                 let note = if a.dry_run {
                     "would send".to_string()
                 } else {
-                    file(&mut txn, rendered)?;
+                    let r = &mut **rendered;
+                    kept.extend(letter::write_letter_unsynced(
+                        &store,
+                        &mut r.letter,
+                        r.date,
+                        r.text.as_bytes(),
+                    )?);
                     written.push((rendered.letter.id.clone(), t.patient.clone()));
                     if rendered.letter.channel == Channel::Call {
                         "call by hand".to_string()
@@ -338,6 +345,12 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
     let json = ctx.format == Format::Json;
     let outbox = Store::outbox_rel(today, &a.template, if json { "json" } else { "csv" });
     if !a.dry_run {
+        // The letters were written whole but unsynced (a day's batch is hundreds): one sync of
+        // the tree makes them durable before the outbox names them.
+        if !kept.is_empty() {
+            bulk::sync_tree(store.root())?;
+            txn.adopt_bulk(kept);
+        }
         // The outbox lists every letter of this template that a batch sent today, read back
         // from the records: a run killed half way loses none of its letters, and a re-run that
         // sends nothing leaves the file as it was.
@@ -358,7 +371,13 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
             txn.commit("Update letter outbox.")?;
         }
     }
-    table.print(ctx.format)?;
+    if ctx.quiet {
+        // Only what scripts need, and no phone numbers or addresses in a cron log.
+        let ids: String = written.iter().map(|(l, _)| format!("{l}\n")).collect();
+        crate::render::print(&ids)?;
+    } else {
+        table.print(ctx.format)?;
+    }
     let sends = outcomes.len() - skipped;
     if a.dry_run {
         ctx.say(&format!(
