@@ -49,8 +49,9 @@ fn record_rel(store: &Store, id: &Id) -> Result<PathBuf> {
         }
         IdKind::Transaction => schedule_index::date_in(store, &schedule_index::LEDGER, id)?
             .map(|day| Store::ledger_rel(day, id)),
-        // frontdesk keeps no communications, letters or surveys yet: there is nowhere to look.
-        IdKind::Communication | IdKind::Letter | IdKind::Survey => None,
+        IdKind::Letter => store.letter_day(id)?.map(|day| Store::letter_rel(day, id)),
+        // frontdesk keeps no communications or surveys yet: there is nowhere to look.
+        IdKind::Communication | IdKind::Survey => None,
     };
     rel.filter(|rel| store.path(rel).is_file())
         .ok_or_else(|| {

@@ -43,28 +43,37 @@ impl Store {
     /// One letter by ID: the day it was written and its record. Looks through the day folders,
     /// newest first (one directory listing per day, then one file).
     pub fn find_letter(&self, id: &Id) -> Result<(NaiveDate, Letter)> {
+        let Some(date) = self.letter_day(id)? else {
+            return Err(Error::not_found(format!("no letter {id}"))
+                .hint("list letters with `frontdesk letter sent --patient ID`"));
+        };
+        let path = self.path(&Self::letter_rel(date, id));
+        let letter: Letter = read_toml(&path)?;
+        if &letter.id != id {
+            return Err(Error::user(format!(
+                "{}: the id inside is {}, not {id}",
+                path.display(),
+                letter.id
+            ))
+            .hint("put the file's own ID back in its id line (`git checkout` it)"));
+        }
+        Ok((date, letter))
+    }
+
+    /// The day folder holding letter `id`'s record, newest first: one `stat` per day folder,
+    /// no file read.
+    pub fn letter_day(&self, id: &Id) -> Result<Option<NaiveDate>> {
         for year in years_in(self, CORRESPONDENCE_DIR)? {
             for (date, dir) in day_dirs_in(self, CORRESPONDENCE_DIR, year)?
                 .into_iter()
                 .rev()
             {
-                let path = dir.join(format!("{id}.toml"));
-                if path.is_file() {
-                    let letter: Letter = read_toml(&path)?;
-                    if &letter.id != id {
-                        return Err(Error::user(format!(
-                            "{}: the id inside is {}, not {id}",
-                            path.display(),
-                            letter.id
-                        ))
-                        .hint("put the file's own ID back in its id line (`git checkout` it)"));
-                    }
-                    return Ok((date, letter));
+                if dir.join(format!("{id}.toml")).is_file() {
+                    return Ok(Some(date));
                 }
             }
         }
-        Err(Error::not_found(format!("no letter {id}"))
-            .hint("list letters with `frontdesk letter sent --patient ID`"))
+        Ok(None)
     }
 
     /// Every letter written from `from` to `to` (office-local days, both included), oldest

@@ -207,6 +207,12 @@ fn render_keeps_the_letter_and_show_reprints_it_byte_for_byte() {
     ] {
         assert!(record.contains(line), "{line} not in {record}");
     }
+    // Its history is the commit that wrote it.
+    let history = ok(&c, &["history", id]);
+    assert!(
+        history.contains(&format!("Write letter {id} for patient PYN05M78T.")),
+        "{history}"
+    );
     // Reprinted exactly.
     let shown = at(&c, &["letter", "show", id]);
     assert!(shown.status.success());
