@@ -1152,3 +1152,101 @@ fn frontdesk_check_lists_a_broken_types_file_without_stopping_at_the_letters() {
     let err = fails(&c, &["letter", "check"], 2);
     assert!(err.contains("appointment-types.toml"), "{err}");
 }
+
+#[test]
+fn no_letter_path_leaks_a_name_into_errors_commits_or_file_names() {
+    let c = sample();
+    let canaries = ["Zyqxwv", "Canarymoth"];
+    let rel = patient_rel("PYN05M78T");
+    edit(&c, &rel, "given = \"Grace\"", "given = \"Zyqxwvette\"");
+    edit(&c, &rel, "family = \"Kim\"", "family = \"Canarymothe\"");
+    let check = |what: &str, text: &str| {
+        for k in canaries {
+            assert!(!text.contains(k), "{k} leaked in {what}: {text}");
+        }
+    };
+    std::fs::create_dir_all(c.path("templates/letters")).unwrap();
+    std::fs::write(
+        c.path("templates/letters/canary.txt"),
+        "{{ patient.name }} {{ patient.name | money }}\n",
+    )
+    .unwrap();
+    let failing: &[&[&str]] = &[
+        &["letter", "render", "reminder", "--patient", "PYN05M78T"],
+        &[
+            "letter",
+            "render",
+            "summary",
+            "--patient",
+            "PYN05M78T",
+            "--to",
+            "guarantor",
+        ],
+        &[
+            "letter",
+            "render",
+            "summary",
+            "--patient",
+            "PYN05M78T",
+            "--to",
+            "rep:1",
+        ],
+        &[
+            "letter",
+            "render",
+            "summary",
+            "--patient",
+            "PYN05M78T",
+            "--as",
+            "txt",
+            "--channel",
+            "email",
+        ],
+        &[
+            "letter",
+            "render",
+            "canary",
+            "--patient",
+            "PYN05M78T",
+            "--as",
+            "txt",
+        ],
+        &["letter", "batch", "canary", "--appointments", "tomorrow"],
+    ];
+    for args in failing {
+        let out = at(&c, args);
+        assert!(!out.status.success(), "{args:?}");
+        check(
+            &format!("stderr of {args:?}"),
+            &String::from_utf8_lossy(&out.stderr),
+        );
+        check(
+            &format!("stdout of {args:?}"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
+    }
+    std::fs::remove_file(c.path("templates/letters/canary.txt")).unwrap();
+    // Deceased: refused without the name.
+    edit(&c, &rel, "status = \"active\"", "status = \"deceased\"");
+    let out = at(
+        &c,
+        &["letter", "render", "summary", "--patient", "PYN05M78T"],
+    );
+    check(
+        "stderr of a refused letter",
+        &String::from_utf8_lossy(&out.stderr),
+    );
+    edit(&c, &rel, "status = \"deceased\"", "status = \"active\"");
+    git(&c.root, &["commit", "-qam", "canary"]);
+    // Letters that go out: commit messages and file names carry IDs only.
+    ok(&c, &grace_reminder(&[]));
+    ok(
+        &c,
+        &["letter", "batch", "reminder", "--appointments", "tomorrow"],
+    );
+    let log = git(&c.root, &["log", "--format=%B", "-n", "2"]);
+    check("commit messages", &log);
+    for f in c.files() {
+        check("file names", &f);
+    }
+}
