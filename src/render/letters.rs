@@ -282,13 +282,17 @@ impl Letters {
         if self.files.contains_key(&file) {
             return Ok((file, None));
         }
-        let what = if self.names().contains_key(name) {
-            format!("letter template {name} has no {format} version")
+        // The name typed is not repeated (as everywhere: see docs/output.md); the templates
+        // there are come from the binary and the office's folder.
+        let names: Vec<&str> = self.names().into_keys().collect();
+        let what = if names.contains(&name) {
+            format!("that letter template has no {format} version")
         } else {
-            format!("no letter template {name}")
+            "no such letter template".to_string()
         };
         Err(Error::user(what).hint(format!(
-            "list the templates with `frontdesk letter list`; an office adds its own as {OFFICE_DIR}/NAME.html and NAME.txt"
+            "templates are: {}; an office adds its own as {OFFICE_DIR}/NAME.html and NAME.txt",
+            names.join(", ")
         )))
     }
 
@@ -604,8 +608,11 @@ mod tests {
             l.render("flu-shot.txt", &data).unwrap(),
             "Flu shots are here, <b>Ana</b>."
         );
-        assert!(l.pick("flu-shot", None, "html").is_err());
-        assert!(l.pick("nothing", None, "html").is_err());
+        let err = l.pick("flu-shot", None, "html").unwrap_err();
+        assert_eq!(err.message, "that letter template has no html version");
+        let err = l.pick("nothing", None, "html").unwrap_err();
+        assert_eq!(err.message, "no such letter template");
+        assert!(err.hint.unwrap().contains("flu-shot, no-show"));
         let names = l.names();
         assert!(names.contains_key("flu-shot") && !names.contains_key("_base"));
         assert!(names["reminder"].iter().any(|t| t.overrides));
