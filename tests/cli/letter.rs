@@ -826,6 +826,12 @@ fn a_clinic_without_an_address_cannot_print_letters() {
         err.contains("frontdesk.toml: the office has no phone"),
         "{err}"
     );
+    // A batch says so once, before choosing anyone.
+    let err = c.fails(
+        &["letter", "batch", "reminder", "--appointments", "tomorrow"],
+        2,
+    );
+    assert_eq!(err.matches("the office has no phone").count(), 1, "{err}");
     let office = c.path("frontdesk.toml");
     let text = std::fs::read_to_string(&office).unwrap();
     std::fs::write(

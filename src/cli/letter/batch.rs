@@ -197,8 +197,10 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
     let letters = load_letters(&store)?;
     let book = Book::load(&store)?;
     // Both formats must exist before anything is chosen: a batch mixes printed and text.
+    // And the office settings they print: said once, not once per patient.
     for format in ["html", "txt"] {
-        letters.pick(&a.template, None, format)?;
+        let (file, _) = letters.pick(&a.template, None, format)?;
+        super::office_settings(&store.office, &letters, &file)?;
     }
     // Under the lock from the look at what was sent to the commit: two runs at once cannot
     // both send a letter.

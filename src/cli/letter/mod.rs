@@ -416,7 +416,7 @@ pub fn compose(
 
 /// The built-in letters print the office's phone, and its address in the letterhead and on
 /// the envelope: say which setting is missing rather than which template line needs it.
-fn office_settings(office: &Office, letters: &Letters, file: &str) -> Result<()> {
+pub fn office_settings(office: &Office, letters: &Letters, file: &str) -> Result<()> {
     use crate::render::letters::Origin;
     let builtin = |f: &str| {
         letters
