@@ -59,8 +59,9 @@ fn record_rel(store: &Store, id: &Id) -> Result<PathBuf> {
             schedule_index::date_in(store, &schedule_index::COMMUNICATIONS, id)?
                 .map(|day| Store::communication_rel(day, id))
         }
-        // frontdesk keeps no letters or surveys yet: there is nowhere to look.
-        IdKind::Letter | IdKind::Survey => None,
+        IdKind::Letter => store.letter_day(id)?.map(|day| Store::letter_rel(day, id)),
+        // frontdesk keeps no surveys yet: there is nowhere to look.
+        IdKind::Survey => None,
     };
     rel.filter(|rel| store.path(rel).is_file())
         .ok_or_else(|| {

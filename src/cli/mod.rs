@@ -10,6 +10,7 @@ mod history;
 mod index;
 mod init;
 mod office;
+mod letter;
 mod patient;
 mod pay;
 mod payer;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Charges, payments, the patient ledger, statements and the daily closeout.
     #[command(subcommand)]
     Pay(pay::Command),
+    /// Letters from templates, the correspondence file, and the nightly batches with their outbox.
+    #[command(subcommand)]
+    Letter(letter::Command),
     /// The fee schedule: CPT/HCPCS codes and fees.
     #[command(subcommand)]
     Service(service::Command),
@@ -247,6 +251,7 @@ pub fn run() -> Result<u8> {
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
         Command::Pay(cmd) => pay::run(&ctx, cmd),
+        Command::Letter(cmd) => letter::run(&ctx, cmd),
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Provider(cmd) => provider::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),

@@ -5,6 +5,7 @@
 //! mangling a negative balance.
 
 pub mod page;
+pub mod letters;
 mod stream;
 pub mod templates;
 

@@ -24,6 +24,7 @@ pub mod journal;
 pub mod ledger;
 pub mod ledger_cache;
 pub mod ledger_index;
+pub mod letter;
 mod patient_keys;
 pub mod resource;
 pub mod schedule;

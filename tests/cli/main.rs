@@ -21,6 +21,7 @@ mod index;
 mod ledger_cache;
 mod messages;
 mod output;
+mod letter;
 mod parallel;
 mod patient;
 mod patient_list;
