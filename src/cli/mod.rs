@@ -1,6 +1,7 @@
 //! The command line: argument structs (their doc comments are the help text) and the thin glue
 //! that calls the store and the domain. One file per command; a group is a folder.
 
+mod apptype;
 mod arg_errors;
 mod check;
 mod comm;
@@ -9,8 +10,8 @@ mod demo;
 mod history;
 mod index;
 mod init;
-mod office;
 mod letter;
+mod office;
 mod patient;
 mod pay;
 mod payer;
@@ -97,6 +98,9 @@ pub enum Command {
     /// Rooms and equipment that appointment types can need.
     #[command(subcommand)]
     Room(room::Command),
+    /// Appointment types: duration, buffer, rooms, lead time, instructions, recall interval.
+    #[command(subcommand)]
+    Type(apptype::Command),
     /// Appointments and the visit flow: find, book, move, cancel, check in, day sheet, waitlist.
     #[command(subcommand)]
     Schedule(schedule::Command),
@@ -140,6 +144,7 @@ const PAGES: &[(&str, &str)] = &[
     ("provider list", "Providers"),
     ("provider show", "Provider"),
     ("room list", "Rooms"),
+    ("type list", "Appointment types"),
     ("schedule day", "Day sheet"),
     ("schedule find", "Free appointment times"),
     ("schedule list", "Appointments"),
@@ -257,6 +262,7 @@ pub fn run() -> Result<u8> {
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Office(cmd) => office::run(&ctx, cmd),
         Command::Room(cmd) => room::run(&ctx, cmd),
+        Command::Type(cmd) => apptype::run(&ctx, cmd),
         Command::Comm(cmd) => comm::run(&ctx, cmd),
         Command::Resource(cmd) => resource::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),

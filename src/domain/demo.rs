@@ -745,6 +745,7 @@ pub fn appointment_types() -> AppointmentTypes {
                     providers: Vec::new(),
                     instructions: None,
                     recall_after: None,
+                    retired: false,
                     needs: if key == "telehealth" {
                         Vec::new()
                     } else {

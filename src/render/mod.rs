@@ -4,8 +4,8 @@
 //! itself produced, so CSV export can neutralise formula-looking text (`=HYPERLINK(…)`) without
 //! mangling a negative balance.
 
-pub mod page;
 pub mod letters;
+pub mod page;
 mod stream;
 pub mod templates;
 

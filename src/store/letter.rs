@@ -165,6 +165,9 @@ pub fn write_letter_unsynced(
     crate::store::atomic::create_dirs(&store.path(&day))?;
     let file = day.join(letter.file_name());
     let record = Store::letter_rel(date, &letter.id);
+    // Journaled first: a batch killed between letters leaves them for the next command to
+    // commit (see `store::journal`).
+    store.journal(&[file.as_path(), record.as_path()])?;
     crate::store::atomic::write_unsynced_linked(&store.path(&file), rendered, Mode::CreateNew)?;
     let text = crate::store::to_toml(letter)?;
     crate::store::atomic::write_unsynced_linked(

@@ -212,7 +212,7 @@ impl Store {
     }
 
     /// Notes paths about to be written, when this tree keeps a history.
-    fn journal(&self, rels: &[&Path]) -> Result<()> {
+    pub(crate) fn journal(&self, rels: &[&Path]) -> Result<()> {
         if !self.keeps_history() {
             return Ok(());
         }

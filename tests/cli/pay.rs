@@ -1020,7 +1020,10 @@ fn closeout_totals_equal_the_days_entries_by_method() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("cash drawer"), "{table}");
     // Who voided what and why: for people, on stderr, so stdout stays the table.
-    assert!(String::from_utf8_lossy(&out.stderr).contains("duplicate"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("duplicate"),
+        "{out:?}"
+    );
     let csv = ok(&c, "--format csv pay closeout 2026-12-01");
     assert!(csv.contains("total,checks,2,145.50"), "{csv}");
     let html = ok(&c, "--format html pay closeout 2026-12-01");

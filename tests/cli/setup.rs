@@ -120,3 +120,111 @@ fn office_rooms_and_providers_are_set_up_without_editing_toml() {
         "a refusal changed something"
     );
 }
+
+/// Appointment types from the command line: added, changed, listed, retired (and not bookable),
+/// each one commit; a bad value is refused and changes nothing.
+#[test]
+fn appointment_types_are_set_up_without_editing_toml() {
+    let c = Clinic::new();
+    c.ok(&[
+        "provider",
+        "add",
+        "okafor",
+        "--name",
+        "Adaeze Okafor",
+        "--hours",
+        "mon-fri 08:00-17:00",
+    ]);
+    let commits = c.commits();
+    c.ok(&[
+        "type",
+        "add",
+        "follow-up",
+        "--name",
+        "Follow-up visit",
+        "--minutes",
+        "20",
+        "--buffer-after",
+        "5",
+        "--recall-after",
+        "12 months",
+        "--instructions",
+        "Bring your medicines.",
+    ]);
+    c.ok(&[
+        "type",
+        "add",
+        "procedure",
+        "--name",
+        "Procedure",
+        "--minutes",
+        "90",
+        "--needs",
+        "procedure:60",
+        "--lead-hours",
+        "48",
+    ]);
+    c.ok(&["type", "update", "follow-up", "--minutes", "25"]);
+    c.ok(&["type", "retire", "procedure"]);
+    assert_eq!(c.commits(), commits + 4);
+    let types: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "type", "list"])).unwrap();
+    assert_eq!(types[0]["minutes"], 25);
+    assert_eq!(types[0]["recall_after"], "12 months");
+    assert_eq!(types[1]["retired"], true);
+    let p = c.add_jane();
+    let book = |kind: &str| {
+        c.cmd()
+            .env("FRONTDESK_NOW", SCHED_NOW)
+            .args([
+                "schedule",
+                "book",
+                "--patient",
+                &p,
+                "--provider",
+                "okafor",
+                "--type",
+                kind,
+                "--at",
+                "2026-12-08 10:00",
+            ])
+            .output()
+            .unwrap()
+    };
+    let refused = book("procedure");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("retired"));
+    assert!(book("follow-up").status.success());
+    let before = (c.files(), c.commits());
+    for (args, want) in [
+        (
+            vec!["type", "add", "x", "--name", "X", "--minutes", "2"],
+            "minutes",
+        ),
+        (vec!["type", "add", "y", "--name", "Y"], "--minutes"),
+        (
+            vec![
+                "type",
+                "add",
+                "follow-up",
+                "--name",
+                "Again",
+                "--minutes",
+                "20",
+            ],
+            "already exists",
+        ),
+        (
+            vec!["type", "update", "folow-up", "--minutes", "30"],
+            "did you mean `follow-up`?",
+        ),
+        (
+            vec!["type", "update", "follow-up", "--recall-after", "soon"],
+            "recall",
+        ),
+    ] {
+        let err = c.fails(&args, 2);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    assert_eq!((c.files(), c.commits()), before);
+}

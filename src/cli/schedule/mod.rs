@@ -129,8 +129,14 @@ impl Sched {
         wall(self.tz, self.now).date()
     }
 
+    /// An appointment type that may be booked (a retired one is refused).
     pub fn kind(&self, key: &str) -> Result<&AppointmentType> {
-        self.types.get(key)
+        let t = self.types.get(key)?;
+        if t.retired {
+            return Err(Error::user(format!("appointment type {key} is retired"))
+                .hint("choose another type (`frontdesk type list`), or `frontdesk type retire KEY --undo`"));
+        }
+        Ok(t)
     }
 
     /// A typed date (`today`, `mon`, `+2w`, ISO).

@@ -22,6 +22,7 @@ fn kind(minutes: u32, buffer: u32, needs: Vec<Need>) -> AppointmentType {
         instructions: None,
         needs,
         recall_after: None,
+        retired: false,
     }
 }
 
