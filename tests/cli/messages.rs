@@ -421,3 +421,128 @@ fn the_desk_checks_in_by_patient_and_lists_by_name() {
     let err = c.fails(&["schedule", "list", "--patient", "zzzz"], 1);
     assert!(err.contains("no patient matches"), "{err}");
 }
+
+/// A weekly series with one taken week is refused whole, unless --skip-conflicts books the
+/// rest and names the week it skipped; `schedule find --repeat weekly` offers only times free
+/// every week of the series.
+#[test]
+fn a_weekly_series_skips_a_conflict_and_find_offers_a_standing_slot() {
+    let c = Clinic::new();
+    schedule_setup(&c);
+    let p = c.add_jane();
+    let ann = c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Ann",
+        "--last",
+        "Lee",
+        "--dob",
+        "1990-01-01",
+        "--sex",
+        "F",
+    ]);
+    // Ann holds Monday 2027-01-11 10:00, the second week of Jane's series.
+    let taken = at(
+        &c,
+        SCHED_NOW,
+        &[
+            "schedule",
+            "book",
+            "--patient",
+            ann.trim(),
+            "--provider",
+            "okafor",
+            "--type",
+            "quick",
+            "--at",
+            "2027-01-11 10:00",
+        ],
+    );
+    assert!(taken.status.success());
+    let series = [
+        "schedule",
+        "book",
+        "--patient",
+        &p,
+        "--provider",
+        "okafor",
+        "--type",
+        "quick",
+        "--at",
+        "2027-01-04 10:00",
+        "--repeat",
+        "weekly",
+        "--count",
+        "4",
+    ];
+    let refused = at(&c, SCHED_NOW, &series);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("1 of 4 occurrences"),
+        "{refused:?}"
+    );
+    let mut skip = series.to_vec();
+    skip.push("--skip-conflicts");
+    let out = at(&c, SCHED_NOW, &skip);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("skipped Mon 2027-01-11 10:00"), "{err}");
+    let booked = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        booked
+            .lines()
+            .filter(|l| l.starts_with('A') && l.len() == 9)
+            .count(),
+        3,
+        "{booked}"
+    );
+
+    // Ann also holds Monday 2027-01-18 09:00: 09:00 on the 4th is free, but not every week.
+    let held = at(
+        &c,
+        SCHED_NOW,
+        &[
+            "schedule",
+            "book",
+            "--patient",
+            ann.trim(),
+            "--provider",
+            "okafor",
+            "--type",
+            "quick",
+            "--at",
+            "2027-01-18 09:00",
+        ],
+    );
+    assert!(held.status.success());
+    let find = |repeat: bool| {
+        let mut args = vec![
+            "--format",
+            "csv",
+            "--no-bom",
+            "schedule",
+            "find",
+            "--type",
+            "quick",
+            "--after",
+            "2027-01-04",
+            "--before",
+            "2027-01-04",
+            "--limit",
+            "50",
+        ];
+        if repeat {
+            args.extend(["--repeat", "weekly", "--count", "4"]);
+        }
+        String::from_utf8(at(&c, SCHED_NOW, &args).stdout).unwrap()
+    };
+    assert!(find(false).contains("2027-01-04,09:00"), "{}", find(false));
+    let weekly = find(true);
+    assert!(!weekly.contains("2027-01-04,09:00"), "{weekly}");
+    assert!(weekly.contains("2027-01-04,08:00"), "{weekly}");
+}

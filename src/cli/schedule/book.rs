@@ -62,6 +62,10 @@ pub struct Args {
     /// An RFC 5545 rule instead of --repeat, e.g. "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8".
     #[arg(long)]
     pub rrule: Option<String>,
+    /// For a series: book the occurrences that fit and list the ones that do not, instead of
+    /// refusing the whole series.
+    #[arg(long)]
+    pub skip_conflicts: bool,
 }
 
 pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
@@ -88,15 +92,44 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
         referral: clean(a.referral),
         notes: clean(a.notes),
     };
-    let planned = plan_all(
-        &sched,
-        &pid,
-        &provider,
-        &kind,
-        &starts,
-        a.room.as_deref(),
-        a.force,
-    )?;
+    let mut skipped: Vec<(DateTime<FixedOffset>, String)> = Vec::new();
+    let planned = if a.skip_conflicts && starts.len() > 1 {
+        // Each occurrence on its own: the ones that fit are booked, the others reported.
+        let mut fit = Vec::new();
+        for start in &starts {
+            let one = std::slice::from_ref(start);
+            match plan_all(
+                &sched,
+                &pid,
+                &provider,
+                &kind,
+                one,
+                a.room.as_deref(),
+                a.force,
+            ) {
+                Ok(plans) => fit.extend(plans),
+                Err(e) => skipped.push((*start, e.message)),
+            }
+        }
+        if fit.is_empty() {
+            return Err(
+                Error::user("no occurrence of the series can be booked").hint(
+                    "choose another start time or day (`schedule find --repeat weekly` finds one)",
+                ),
+            );
+        }
+        fit
+    } else {
+        plan_all(
+            &sched,
+            &pid,
+            &provider,
+            &kind,
+            &starts,
+            a.room.as_deref(),
+            a.force,
+        )?
+    };
     let series = rule.as_ref().map(|_| Id::generate(IdKind::Series));
     let mut booked = Vec::new();
     for plan in planned {
@@ -149,7 +182,17 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
             closed.push(w.id);
         }
     }
+    if !skipped.is_empty() {
+        message.push_str(&format!(" {} occurrences skipped.", skipped.len()));
+    }
     txn.commit(&message)?;
+    for (start, why) in &skipped {
+        eprintln!(
+            "frontdesk: skipped {}: {}",
+            sched.when(*start),
+            why.lines().next().unwrap_or_default()
+        );
+    }
     for w in &closed {
         ctx.say(&format!(
             "waitlist entry {w} closed: booked {}",

@@ -49,6 +49,13 @@ pub struct Args {
     /// Store --prefer and --avoid on the patient as standing preferences.
     #[arg(long)]
     pub save: bool,
+    /// Only times free every week (`weekly`) or every other week (`biweekly`) for --count
+    /// occurrences: a standing slot for a series (then `schedule book --repeat`).
+    #[arg(long, value_parser = ["weekly", "biweekly"])]
+    pub repeat: Option<String>,
+    /// Occurrences a --repeat slot must hold (default 4).
+    #[arg(long, requires = "repeat", default_value_t = 4)]
+    pub count: u32,
 }
 
 pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
@@ -122,6 +129,11 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
                     .position(|k| k == &p.key)
                     .unwrap_or(usize::MAX);
                 for s in cal.day_slots(&pid, p, &kind, date, &day, &filter) {
+                    if let Some(step) = weeks_between(a.repeat.as_deref())
+                        && !series_fits(&sched, &pid, p, &kind, &s, step, a.count)?
+                    {
+                        continue;
+                    }
                     slots.push((pref_rank, s));
                 }
             }
@@ -157,6 +169,41 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
         ));
     }
     Ok(found(!out.is_empty()))
+}
+
+/// Weeks between occurrences for `--repeat`.
+fn weeks_between(repeat: Option<&str>) -> Option<i64> {
+    match repeat {
+        Some("weekly") => Some(1),
+        Some("biweekly") => Some(2),
+        _ => None,
+    }
+}
+
+/// Whether the slot's weekday and time are free for `count` occurrences, `step` weeks apart
+/// (the same wall time each week, across DST changes), as a booking would check them.
+fn series_fits(
+    sched: &Sched,
+    pid: &crate::domain::id::Id,
+    provider: &Provider,
+    kind: &crate::domain::schedule::AppointmentType,
+    slot: &Slot,
+    step: i64,
+    count: u32,
+) -> Result<bool> {
+    let first = crate::domain::schedule::localtime::wall(sched.tz, slot.plan.start);
+    let mut starts = Vec::new();
+    for k in 0..i64::from(count.clamp(1, 104)) {
+        let local = first + Duration::weeks(step * k);
+        match crate::domain::schedule::localtime::resolve(sched.tz, local, None) {
+            Ok(t) => starts.push(t),
+            Err(_) => return Ok(false),
+        }
+    }
+    Ok(
+        crate::cli::schedule::book::plan_all(sched, pid, provider, kind, &starts, None, false)
+            .is_ok(),
+    )
 }
 
 /// The providers to search, preferred ones first.
