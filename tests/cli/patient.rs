@@ -563,8 +563,27 @@ fn merge_folds_a_duplicate_chart_into_the_kept_one() {
     let err = c.fails(&["patient", "merge", &keep, other.trim()], 2);
     assert!(err.contains("disagree on birth date or sex"), "{err}");
 
+    let call = c.ok(&[
+        "comm",
+        "log",
+        "--patient",
+        &drop,
+        "--with",
+        "patient",
+        "--channel",
+        "phone",
+        "--direction",
+        "in",
+        "--summary",
+        "asked about her bill",
+    ]);
     let commits = c.commits();
     c.ok(&["patient", "merge", &keep, &drop]);
+    let comms = c.ok(&["-q", "comm", "list", "--patient", &keep]);
+    assert!(
+        comms.contains(call.trim()),
+        "the call follows the merge: {comms}"
+    );
     assert_eq!(c.commits(), commits + 1);
     let appt: toml::Table = toml::from_str(
         &std::fs::read_to_string(

@@ -5,7 +5,7 @@ use crate::error::{Error, Result, exit};
 use crate::store::{Mode, Store};
 
 /// Merge a duplicate chart into the one to keep, in one commit: every appointment of DROP
-/// moves to KEEP, its coverages, phones, contacts, other IDs, flags and notes join KEEP's, and
+/// and communication moves to KEEP, its coverages, phones, contacts, other IDs, flags and notes join KEEP's, and
 /// its ledger entries (never edited) count as KEEP's. DROP stays as a tombstone pointing to
 /// KEEP, so old references and `history` still resolve. `git revert` of that one commit undoes
 /// it.
@@ -66,11 +66,18 @@ pub fn cmd_merge(ctx: &Ctx, a: Args) -> Result<u8> {
             Mode::Replace,
         )?;
     }
+    // The communications log follows too, so `comm list --patient KEEP` is the whole story.
+    let comms = store.patient_communications(&drop_id)?;
+    for mut c in comms.iter().cloned() {
+        c.patient = Some(keep_id.clone());
+        txn.save_communication(&c, Mode::Replace)?;
+    }
     txn.save_patient(&keep, Mode::Replace)?;
     txn.save_patient(&drop, Mode::Replace)?;
     txn.commit(&format!(
-        "Merge patient {drop_id} into {keep_id} ({} appointments moved).",
-        appointments.len()
+        "Merge patient {drop_id} into {keep_id} ({} appointments, {} communications moved).",
+        appointments.len(),
+        comms.len()
     ))?;
     ctx.say(&format!(
         "{drop_id} merged into {keep_id}: {} moved; {drop_id} now points to {keep_id}",
