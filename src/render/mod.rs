@@ -6,6 +6,7 @@
 
 mod stream;
 pub mod templates;
+pub mod xlsx;
 
 pub use stream::print_rows;
 
@@ -27,6 +28,8 @@ pub enum Format {
     Json,
     /// An HTML page for printing (reports and statements; listings print an HTML table).
     Html,
+    /// An Excel workbook (typed cells, frozen header): with `-o FILE.xlsx`, or into a pipe.
+    Xlsx,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,6 +185,7 @@ impl Table {
             Format::Csv => self.to_csv()?,
             Format::Html => self.to_html(),
             Format::Json => self.to_json()?,
+            Format::Xlsx => return xlsx::print(self),
         };
         write_out(&mut out, text.as_bytes())
     }
@@ -269,9 +273,7 @@ fn json_key(h: &str) -> String {
 fn json_row(keys: &[String], row: &[Cell]) -> serde_json::Map<String, serde_json::Value> {
     keys.iter()
         .cloned()
-        .zip(
-            row.iter().map(Cell::json),
-        )
+        .zip(row.iter().map(Cell::json))
         .collect()
 }
 

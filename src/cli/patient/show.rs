@@ -19,7 +19,7 @@ pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
     let p = store.load_patient(&patient_id(&args.id)?)?;
     match ctx.format {
         Format::Json => render::print_json(&p)?,
-        Format::Csv => {
+        Format::Csv | Format::Xlsx => {
             let mut t = Table::new(&[
                 "id",
                 "family",
@@ -44,7 +44,7 @@ pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
                 Cell::from(p.address.as_ref().map(|a| a.lines().join(", "))),
                 Cell::from(format!("{:?}", p.status).to_lowercase()),
             ]);
-            t.print(Format::Csv)?;
+            t.print(ctx.format)?;
         }
         Format::Table | Format::Html => render::print(&describe(
             &p,

@@ -41,7 +41,7 @@ pub fn cmd_closeout(ctx: &Ctx, a: Args) -> Result<u8> {
             let t = Templates::load(store.root())?;
             render::print(&t.render("closeout.html", &View::new(&store, &c, &cur))?)?;
         }
-        Format::Csv => table(&c).print(Format::Csv)?,
+        Format::Csv | Format::Xlsx => table(&c).print(ctx.format)?,
         Format::Table => {
             table(&c).print(Format::Table)?;
             render::print(&lists(&c, &cur))?;
