@@ -11,6 +11,7 @@ mod patient;
 mod pay;
 mod payer;
 mod provider;
+mod report;
 mod schedule;
 mod service;
 mod sync;
@@ -78,6 +79,9 @@ pub enum Command {
     /// Appointments and the visit flow: find, book, move, cancel, check in, day sheet, waitlist.
     #[command(subcommand)]
     Schedule(schedule::Command),
+    /// The office's reports (daily, aging, no-shows, utilization, …) and the nightly run.
+    #[command(subcommand)]
+    Report(report::Command),
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
@@ -137,6 +141,7 @@ pub fn run() -> Result<u8> {
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Provider(cmd) => provider::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
+        Command::Report(cmd) => report::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),

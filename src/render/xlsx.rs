@@ -42,8 +42,13 @@ pub fn print(t: &Table) -> Result<()> {
         return Err(Error::user("--format xlsx writes a binary workbook")
             .hint("add -o FILE.xlsx, or redirect the output to a file"));
     }
-    let bytes = table(t, "listing")?;
-    super::write_out(&mut std::io::stdout().lock(), &bytes)
+    to_stdout(&table(t, "listing")?)
+}
+
+/// Writes bytes (a workbook, or a report already rendered) to stdout; a closed pipe ends the
+/// program quietly, as for every other output.
+pub fn to_stdout(bytes: &[u8]) -> Result<()> {
+    super::write_out(&mut std::io::stdout().lock(), bytes)
 }
 
 fn build(sheets: &[Sheet], about: &[(&str, String)]) -> Result<Vec<u8>, XlsxError> {

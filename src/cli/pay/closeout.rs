@@ -51,7 +51,10 @@ pub fn cmd_closeout(ctx: &Ctx, a: Args) -> Result<u8> {
 }
 
 /// The entries the day's voids reverse: from the day itself, or found by ID.
-fn void_targets(store: &Store, day: &[Entry]) -> Result<HashMap<crate::domain::id::Id, Entry>> {
+pub(crate) fn void_targets(
+    store: &Store,
+    day: &[Entry],
+) -> Result<HashMap<crate::domain::id::Id, Entry>> {
     let mut out = HashMap::new();
     for v in day.iter().filter(|e| e.kind == Kind::Void) {
         let Some(id) = &v.voids else { continue };
@@ -65,7 +68,7 @@ fn void_targets(store: &Store, day: &[Entry]) -> Result<HashMap<crate::domain::i
 }
 
 /// One table for people and spreadsheets: section, name, count, amount.
-fn table(c: &Closeout) -> Table {
+pub(crate) fn table(c: &Closeout) -> Table {
     let mut t = Table::new(&["section", "name", "count", "amount"]);
     let n = |d| Cell::Number(money::plain(d));
     for (m, l) in &c.by_method {
