@@ -23,6 +23,7 @@ mod patient_list;
 mod pay;
 mod perms;
 mod phi;
+mod report;
 mod roundtrip;
 mod schedule;
 mod sync;

@@ -3,10 +3,12 @@ use chrono::NaiveDate;
 use crate::cli::Ctx;
 use crate::cli::pay::closeout::{table, void_targets};
 use crate::cli::report::day_arg;
-use crate::cli::report::frame::{Column, Covers, Output, Report, Section, col, emit};
+use crate::cli::report::frame::{Column, Covers, Output, Phi, Report, Section, col, emit, phi};
 use crate::cli::schedule::Sched;
 use crate::domain::closeout::closeout;
+use crate::domain::money;
 use crate::error::Result;
+use crate::render::Cell;
 
 /// The end-of-day closeout of `pay closeout` as a report: payments by method and staff
 /// member, checks, the cash drawer, insurance payments, voids and refunds (entry IDs only).
@@ -21,7 +23,14 @@ pub struct Args {
     pub out: Output,
 }
 
-const COLUMNS: &[Column] = &[col("section"), col("name"), col("count"), col("amount")];
+const COLUMNS: &[Column] = &[
+    col("section"),
+    col("name"),
+    phi("entry", Phi::Id),
+    phi("voids", Phi::Id),
+    col("count"),
+    col("amount"),
+];
 
 pub fn cmd_closeout(ctx: &Ctx, a: Args) -> Result<u8> {
     let s = Sched::open(ctx)?;
@@ -35,8 +44,27 @@ pub fn build(s: &Sched, date: NaiveDate) -> Result<Report> {
     let targets = void_targets(&s.store, &day)?;
     let c = closeout(date, &day, &targets);
     let mut sec = Section::new("closeout", "Closeout", COLUMNS);
-    for row in table(&c).rows {
+    // The totals as `pay closeout` prints them; voids and refunds with their entry IDs in
+    // columns of their own, which --deidentify replaces.
+    for mut row in table(&c).rows {
+        if matches!(row[0].text().as_ref(), "void" | "refund") {
+            continue;
+        }
+        row.insert(2, Cell::from(""));
+        row.insert(3, Cell::from(""));
         sec.push(row);
+    }
+    for (what, list) in [("void", &c.voids), ("refund", &c.refunds)] {
+        for e in list {
+            sec.push(vec![
+                Cell::from(what),
+                Cell::from(e.by.as_str()),
+                Cell::code(e.id.to_string()),
+                Cell::code(e.voids.as_ref().map(|v| v.to_string()).unwrap_or_default()),
+                Cell::from(""),
+                Cell::Number(money::plain(e.amount)),
+            ]);
+        }
     }
     Ok(Report {
         name: "closeout",

@@ -55,6 +55,13 @@ pub fn cmd_missing_info(ctx: &Ctx, a: Args) -> Result<u8> {
     emit(ctx, &s.store, r, &a.out)
 }
 
+/// A patient, their first visit in the period (day and provider), and what is missing.
+type Listed<'a> = (
+    &'a Patient,
+    Option<&'a (NaiveDate, String)>,
+    Vec<&'static str>,
+);
+
 pub fn build(
     s: &Sched,
     from: NaiveDate,
@@ -88,7 +95,7 @@ pub fn build(
     };
     let mut rows = Section::new("patients", "Patients with missing information", PATIENTS);
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut listed: Vec<(&Patient, Option<&(NaiveDate, String)>, Vec<&'static str>)> = patients
+    let mut listed: Vec<Listed> = patients
         .iter()
         .filter(|p| is_active(p))
         .map(|p| {

@@ -108,10 +108,12 @@ fn write_all(s: &Sched, r: &Report, dir: &Path, stem: &str) -> Result<Vec<String
 /// 30); released when the process ends, however it ends.
 fn lock(out: &Path) -> Result<File> {
     let path = out.join(".nightly.lock");
+    use std::os::unix::fs::OpenOptionsExt;
     let file = File::options()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .map_err(|e| Error::io(&path, "open the lock file", e))?;
     let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
