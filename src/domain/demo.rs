@@ -743,6 +743,7 @@ pub fn appointment_types() -> AppointmentTypes {
                     min_lead_hours: 0,
                     providers: Vec::new(),
                     instructions: None,
+                    recall_after: None,
                     needs: if key == "telehealth" {
                         Vec::new()
                     } else {

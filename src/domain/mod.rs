@@ -15,6 +15,7 @@ pub mod office;
 pub mod patient;
 pub mod pay_import;
 pub mod phone;
+pub mod recall;
 pub mod report;
 pub mod schedule;
 pub mod search;

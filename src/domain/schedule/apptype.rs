@@ -13,6 +13,7 @@
 //! providers = []                 # empty: any provider
 //! instructions = "Bring your insurance card, a photo ID and a list of your medicines."
 //! needs = [{ kind = "exam" }]    # any free room of this kind, for the whole visit
+//! recall_after = "12 months"     # due again a year after the last visit (`letter batch --recall-due`)
 //!
 //! [[type]]
 //! key = "procedure"
@@ -57,6 +58,10 @@ pub struct AppointmentType {
     pub instructions: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub needs: Vec<Need>,
+    /// How long after a visit of this type the patient is due for the next one
+    /// (`recall_after = "12 months"`); see [`crate::domain::recall`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall_after: Option<crate::domain::recall::Interval>,
 }
 
 /// A room or equipment the visit needs: any room of `kind`, for `minutes` from the start (the

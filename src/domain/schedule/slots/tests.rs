@@ -21,6 +21,7 @@ fn kind(minutes: u32, buffer: u32, needs: Vec<Need>) -> AppointmentType {
         providers: vec![],
         instructions: None,
         needs,
+        recall_after: None,
     }
 }
 
