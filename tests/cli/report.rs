@@ -122,6 +122,8 @@ const REPORTS: &[(&str, &[&str])] = &[
     ("wait-times", &["wait-times"]),
     ("productivity", &["productivity"]),
     ("closeout", &["closeout", "2026-11-26"]),
+    // The sample's annual physicals come due a year on.
+    ("recall", &["recall", "--as-of", "2027-12-04"]),
 ];
 
 fn report_args<'a>(args: &[&'a str], format: &'a str) -> Vec<&'a str> {
@@ -410,6 +412,7 @@ const NIGHTLY_FILES: &[&str] = &[
     "daily-2026-12-05",
     "missing-info-2026-12-04-to-2026-12-11",
     "noshows-2026-11-04-to-2026-12-03",
+    "recall-2026-12-04",
 ];
 
 /// Each file is complete: JSON parses, HTML ends its page.
@@ -435,7 +438,7 @@ fn nightly_writes_the_standard_set_with_a_log_line_each_and_a_rerun_replaces_it(
         String::from_utf8_lossy(&run.stderr)
     );
     let log = String::from_utf8(run.stdout).unwrap();
-    assert_eq!(log.lines().count(), 5, "{log}");
+    assert_eq!(log.lines().count(), NIGHTLY_FILES.len(), "{log}");
     assert!(
         log.lines()
             .all(|l| l.starts_with("2026-12-04 report ") && l.contains(": ok: "))
@@ -527,18 +530,20 @@ fn a_broken_record_is_named_and_the_other_reports_are_still_written() {
     let run = nightly(&s, &out).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
     let log = String::from_utf8(run.stdout).unwrap();
+    // The two reports that read that day (the last 30 days' no-shows, and recall, which reads
+    // every day) fail and name the file; the others are written.
     let failed: Vec<&str> = log.lines().filter(|l| l.contains("FAILED")).collect();
-    assert_eq!(failed.len(), 1, "{log}");
+    assert_eq!(failed.len(), 2, "{log}");
     assert!(failed[0].contains("report noshows"), "{log}");
+    assert!(failed[1].contains("report recall"), "{log}");
     let name = victim.file_name().unwrap().to_string_lossy();
-    assert!(
-        failed[0].contains(name.as_ref()),
-        "the file is not named: {log}"
-    );
+    for f in &failed {
+        assert!(f.contains(name.as_ref()), "the file is not named: {log}");
+    }
     let written: Vec<&str> = NIGHTLY_FILES
         .iter()
         .copied()
-        .filter(|f| !f.starts_with("noshows"))
+        .filter(|f| !f.starts_with("noshows") && !f.starts_with("recall"))
         .collect();
     assert_complete(&out.join("2026-12-04"), &written);
     // The same report run on its own names the file too.

@@ -12,6 +12,7 @@ mod missing_info;
 mod nightly;
 mod noshows;
 mod productivity;
+mod recall;
 mod utilization;
 mod wait_times;
 
@@ -37,6 +38,7 @@ pub enum Command {
     MissingInfo(missing_info::Args),
     WaitTimes(wait_times::Args),
     Productivity(productivity::Args),
+    Recall(recall::Args),
     Closeout(closeout::Args),
     Nightly(nightly::Args),
 }
@@ -72,6 +74,10 @@ pub const REPORTS: &[(&str, &str)] = &[
         "visits, charges and collections by provider and by staff member",
     ),
     (
+        "recall",
+        "patients due for a recall visit (the type's recall_after) with nothing of that type booked",
+    ),
+    (
         "closeout",
         "the end-of-day closeout (as `pay closeout`), as a report",
     ),
@@ -99,6 +105,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::MissingInfo(a) => missing_info::cmd_missing_info(ctx, a),
         Command::WaitTimes(a) => wait_times::cmd_wait_times(ctx, a),
         Command::Productivity(a) => productivity::cmd_productivity(ctx, a),
+        Command::Recall(a) => recall::cmd_recall(ctx, a),
         Command::Closeout(a) => closeout::cmd_closeout(ctx, a),
         Command::Nightly(a) => nightly::cmd_nightly(ctx, a),
     }

@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 
 use crate::cli::Ctx;
 use crate::cli::report::frame::{Meta, Report, render, write_atomic};
-use crate::cli::report::{aging, closeout, daily, day_arg, last_days, missing_info, noshows};
+use crate::cli::report::{
+    aging, closeout, daily, day_arg, last_days, missing_info, noshows, recall,
+};
 use crate::cli::schedule::Sched;
 use crate::error::{Error, Result, exit};
 use crate::render::Format;
@@ -14,7 +16,7 @@ use crate::store::atomic;
 
 /// For cron: the standard set of reports into DIR/YYYY-MM-DD/, as HTML for people and JSON for
 /// scripts: tomorrow's daily, yesterday's closeout, aging, the last 30 days' no-shows and
-/// missing information for the next 7 days.
+/// missing information for the next 7 days, and who is due for a recall.
 ///
 /// Each file is written atomically, and a re-run for the same date replaces them. One log line
 /// per report on stdout; no prompts, no colour. A report that fails (a broken record file, say)
@@ -74,6 +76,11 @@ pub fn cmd_nightly(ctx: &Ctx, a: Args) -> Result<u8> {
             "missing-info",
             format!("missing-info-{date}-to-{week}"),
             Box::new(move || missing_info::build(s, date, week, false, None)),
+        ),
+        (
+            "recall",
+            format!("recall-{date}"),
+            Box::new(move || recall::build(s, date)),
         ),
     ];
     let mut code = exit::OK;
