@@ -85,7 +85,10 @@ pub fn build(s: &Sched, date: NaiveDate, provider: Option<&str>) -> Result<Repor
     let cur = store.office.currency.as_str();
     let mut visits = Section::new("visits", "Visits", VISITS);
     let mut ordered: Vec<usize> = (0..rows.len()).collect();
-    ordered.sort_by_key(|&i| (&rows[i].appointment.provider, rows[i].appointment.start));
+    ordered.sort_by_key(|&i| {
+        let a = rows[i].appointment;
+        (&a.provider, a.start, &a.id)
+    });
     for i in ordered {
         let (r, p) = (&rows[i], &loaded[i].0);
         let a = r.appointment;
