@@ -4,66 +4,28 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use crate::harness::{bare, expect_ok, git};
+use crate::harness::{Clinic, git};
 
 /// The night the sample reports are computed: Friday 2026-12-04, 18:00 in New York, so the
 /// default periods (last 30 days, this week, the next 7 days) all hold sample visits.
 const NOW: &str = "2026-12-04T18:00:00-05:00";
 
-/// A private copy of the repository's sample clinic.
-struct Sample {
-    dir: tempfile::TempDir,
-    root: PathBuf,
+/// The sample clinic at the pinned clock.
+fn sample() -> Clinic {
+    Clinic::sample().at(NOW)
 }
 
-impl Sample {
-    fn new() -> Sample {
-        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("records");
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("records");
-        let ok = std::process::Command::new("cp")
-            .arg("-r")
-            .arg(&sample)
-            .arg(&root)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-        Sample { dir, root }
-    }
+/// Where a test writes its output files: beside the records tree, in the test's own folder.
+fn out(c: &Clinic, name: &str) -> PathBuf {
+    c.dir.path().join(name)
+}
 
-    fn run(&self, args: &[&str]) -> Output {
-        bare()
-            .arg("--records")
-            .arg(&self.root)
-            .env("FRONTDESK_NOW", NOW)
-            .args(args)
-            .output()
-            .unwrap()
-    }
+trait Identifiers {
+    fn identifiers(&self) -> Vec<String>;
+}
 
-    fn ok(&self, args: &[&str]) -> String {
-        let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        expect_ok(&a, self.run(args))
-    }
-
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stderr).unwrap()
-    }
-
-    fn out(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
+impl Identifiers for Clinic {
     /// Every patient file's names, IDs, phones and ZIP codes, and every record's dates.
     fn identifiers(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -134,7 +96,7 @@ fn report_args<'a>(args: &[&'a str], format: &'a str) -> Vec<&'a str> {
 
 #[test]
 fn report_list_names_every_report() {
-    let s = Sample::new();
+    let s = sample();
     let out = s.ok(&["report", "list"]);
     for (name, _) in REPORTS {
         assert!(out.contains(name), "{name} missing from:\n{out}");
@@ -144,7 +106,7 @@ fn report_list_names_every_report() {
 
 #[test]
 fn every_report_in_every_format_on_the_sample_clinic() {
-    let s = Sample::new();
+    let s = sample();
     for (name, args) in REPORTS {
         for format in ["table", "csv", "json", "html"] {
             let out = s.ok(&report_args(args, format));
@@ -155,7 +117,7 @@ fn every_report_in_every_format_on_the_sample_clinic() {
 
 #[test]
 fn json_is_one_object_with_meta_and_sections_as_arrays() {
-    let s = Sample::new();
+    let s = sample();
     for (name, args) in REPORTS {
         let v: serde_json::Value = serde_json::from_str(&s.ok(&report_args(args, "json"))).unwrap();
         let obj = v.as_object().unwrap();
@@ -189,7 +151,7 @@ fn json_is_one_object_with_meta_and_sections_as_arrays() {
 /// viewBox and bars inside it.
 #[test]
 fn html_reports_are_complete_pages_with_valid_svg() {
-    let s = Sample::new();
+    let s = sample();
     let mut charts = 0;
     for (name, args) in REPORTS {
         let html = s.ok(&report_args(args, "html"));
@@ -246,8 +208,8 @@ fn html_reports_are_complete_pages_with_valid_svg() {
 /// dates as dates, a frozen header.
 #[test]
 fn excel_workbooks_have_typed_cells_and_a_frozen_header() {
-    let s = Sample::new();
-    let file = s.out("aging.xlsx");
+    let s = sample();
+    let file = out(&s, "aging.xlsx");
     s.ok(&["report", "aging", "-o", file.to_str().unwrap()]);
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&file).unwrap()).unwrap();
     let mut read = |name: &str| {
@@ -272,7 +234,7 @@ fn excel_workbooks_have_typed_cells_and_a_frozen_header() {
     let shared = read("xl/sharedStrings.xml");
     assert!(shared.contains("PD8EHKB22"));
     // Dates are numbers with a date format.
-    let util = s.out("u.xlsx");
+    let util = out(&s, "u.xlsx");
     s.ok(&["report", "utilization", "-o", util.to_str().unwrap()]);
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&util).unwrap()).unwrap();
     let mut days = String::new();
@@ -292,14 +254,14 @@ fn excel_workbooks_have_typed_cells_and_a_frozen_header() {
 
 #[test]
 fn the_output_file_extension_picks_the_format_and_the_file_is_private() {
-    let s = Sample::new();
+    let s = sample();
     for (ext, check) in [
         ("json", "\"meta\""),
         ("csv", "[buckets]\nbucket,insurance,patient,total\n"),
         ("html", "<!DOCTYPE html>"),
         ("txt", "Balances by age"),
     ] {
-        let file = s.out(&format!("aging.{ext}"));
+        let file = out(&s, &format!("aging.{ext}"));
         let stdout = s.ok(&["report", "aging", "-o", file.to_str().unwrap()]);
         assert!(stdout.is_empty());
         let text = std::fs::read_to_string(&file).unwrap();
@@ -315,7 +277,7 @@ fn the_output_file_extension_picks_the_format_and_the_file_is_private() {
 /// Same records commit, same clock: the same bytes. The footer names the commit.
 #[test]
 fn a_report_is_reproducible_at_a_commit() {
-    let s = Sample::new();
+    let s = sample();
     git(&s.root, &["init", "-q"]);
     git(&s.root, &["add", "-A"]);
     git(&s.root, &["commit", "-qm", "sample"]);
@@ -334,7 +296,7 @@ fn a_report_is_reproducible_at_a_commit() {
 
 #[test]
 fn a_deidentified_report_holds_no_names_ids_phones_zips_or_full_dates() {
-    let s = Sample::new();
+    let s = sample();
     let ids = s.identifiers();
     assert!(ids.len() > 100, "{}", ids.len());
     let full_date = |t: &str| {
@@ -373,7 +335,7 @@ fn a_deidentified_report_holds_no_names_ids_phones_zips_or_full_dates() {
 
 #[test]
 fn bad_periods_and_unknown_providers_are_refused() {
-    let s = Sample::new();
+    let s = sample();
     let err = s.fails(
         &[
             "report",
@@ -393,7 +355,7 @@ fn bad_periods_and_unknown_providers_are_refused() {
 
 // ---- nightly ----
 
-fn nightly(s: &Sample, out: &Path) -> std::process::Command {
+fn nightly(s: &Clinic, out: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("frontdesk"));
     cmd.env_remove("FRONTDESK_RECORDS")
         .env("FRONTDESK_USER", "cron")
@@ -428,8 +390,8 @@ fn assert_complete(dir: &Path, stems: &[&str]) {
 
 #[test]
 fn nightly_writes_the_standard_set_with_a_log_line_each_and_a_rerun_replaces_it() {
-    let s = Sample::new();
-    let out = s.out("nightly");
+    let s = sample();
+    let out = out(&s, "nightly");
     let run = nightly(&s, &out).output().unwrap();
     assert_eq!(
         run.status.code(),
@@ -469,8 +431,8 @@ fn nightly_writes_the_standard_set_with_a_log_line_each_and_a_rerun_replaces_it(
 
 #[test]
 fn two_concurrent_nightly_runs_leave_complete_files() {
-    let s = Sample::new();
-    let out = s.out("nightly");
+    let s = sample();
+    let out = out(&s, "nightly");
     let children: Vec<_> = (0..2)
         .map(|_| {
             nightly(&s, &out)
@@ -501,8 +463,8 @@ fn two_concurrent_nightly_runs_leave_complete_files() {
 
 #[test]
 fn a_nightly_run_finding_another_one_working_waits_then_exits_3() {
-    let s = Sample::new();
-    let out = s.out("nightly");
+    let s = sample();
+    let out = out(&s, "nightly");
     std::fs::create_dir_all(&out).unwrap();
     let held = std::fs::File::create(out.join(".nightly.lock")).unwrap();
     held.lock().unwrap();
@@ -517,7 +479,7 @@ fn a_nightly_run_finding_another_one_working_waits_then_exits_3() {
 
 #[test]
 fn a_broken_record_is_named_and_the_other_reports_are_still_written() {
-    let s = Sample::new();
+    let s = sample();
     let day = s.root.join("appointments/2026/11/30");
     let victim = std::fs::read_dir(&day)
         .unwrap()
@@ -526,7 +488,7 @@ fn a_broken_record_is_named_and_the_other_reports_are_still_written() {
         .unwrap()
         .path();
     std::fs::write(&victim, "schema = 1\nid = \"unterminated\n").unwrap();
-    let out = s.out("nightly");
+    let out = out(&s, "nightly");
     let run = nightly(&s, &out).output().unwrap();
     assert_eq!(run.status.code(), Some(2));
     let log = String::from_utf8(run.stdout).unwrap();

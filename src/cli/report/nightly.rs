@@ -1,6 +1,5 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 
@@ -12,7 +11,7 @@ use crate::cli::report::{
 use crate::cli::schedule::Sched;
 use crate::error::{Error, Result, exit};
 use crate::render::Format;
-use crate::store::atomic;
+use crate::store::{atomic, lock_timeout, lock_waiting, open_lock_file};
 
 /// For cron: the standard set of reports into DIR/YYYY-MM-DD/, as HTML for people and JSON for
 /// scripts: tomorrow's daily, yesterday's closeout, aging, the last 30 days' no-shows and
@@ -115,35 +114,15 @@ fn write_all(s: &Sched, r: &Report, dir: &Path, stem: &str) -> Result<Vec<String
 /// 30); released when the process ends, however it ends.
 fn lock(out: &Path) -> Result<File> {
     let path = out.join(".nightly.lock");
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io(&path, "open the lock file", e))?;
-    let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(30.0);
-    let deadline = Instant::now() + Duration::from_secs_f64(wait.max(0.0));
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::conflict(format!(
-                    "{}: another `report nightly` is writing there",
-                    out.display()
-                ))
-                .hint("wait for it to finish, or raise FRONTDESK_LOCK_TIMEOUT"));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, "lock", e)),
-        }
+    let file = open_lock_file(&path)?;
+    if !lock_waiting(&file, &path, lock_timeout())? {
+        return Err(Error::conflict(format!(
+            "{}: another `report nightly` is writing there",
+            out.display()
+        ))
+        .hint("wait for it to finish, or raise FRONTDESK_LOCK_TIMEOUT"));
     }
+    Ok(file)
 }
 
 /// The date folders a nightly run writes into are named like this.
