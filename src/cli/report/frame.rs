@@ -412,7 +412,7 @@ fn html(r: &Report, meta: &Meta, records: &Path) -> Result<String> {
                 .enumerate()
                 .map(|(i, c)| CellView {
                     text: c.name.to_string(),
-                    num: s.rows.first().is_some_and(|r| is_num(&r[i])),
+                    num: s.rows.iter().any(|r| is_num(&r[i])),
                 })
                 .collect(),
             rows: s
