@@ -9,7 +9,7 @@ use crate::error::{Kind, Result};
 use crate::render::Cell;
 
 /// The day ahead by provider: unconfirmed appointments, coverage not verified in 30 days or
-/// ended, co-pays to collect, balances owed and new patients.
+/// ended, co-pays to collect, balances owed, new patients and interpreters to book.
 ///
 /// Reads that one day's directory, and each booked patient's file and ledger.
 #[derive(Debug, clap::Args)]
@@ -37,6 +37,7 @@ const VISITS: &[Column] = &[
     col("co-pay due"),
     col("owes"),
     col("new patient"),
+    col("interpreter"),
 ];
 
 const PROVIDERS: &[Column] = &[
@@ -47,6 +48,7 @@ const PROVIDERS: &[Column] = &[
     col("co-pays due"),
     col("owed"),
     col("new patients"),
+    col("interpreters"),
 ];
 
 pub fn cmd_daily(ctx: &Ctx, a: Args) -> Result<u8> {
@@ -111,6 +113,7 @@ pub fn build(s: &Sched, date: NaiveDate, provider: Option<&str>) -> Result<Repor
             r.copay.map_or(Cell::from(""), |c| Cell::money(c, cur)),
             Cell::money(r.owed, cur),
             yes(r.new_patient),
+            Cell::from(r.interpreter.clone()),
         ]);
     }
     let mut providers = Section::new("providers", "By provider", PROVIDERS);
@@ -123,6 +126,7 @@ pub fn build(s: &Sched, date: NaiveDate, provider: Option<&str>) -> Result<Repor
             Cell::money(t.copays, cur),
             Cell::money(t.owed, cur),
             Cell::count(t.new_patients),
+            Cell::count(t.interpreters),
         ]);
     }
     Ok(Report {

@@ -1,6 +1,6 @@
 //! `report daily DATE`: the day ahead by provider: who is unconfirmed, whose coverage was not
 //! verified in the last 30 days or has ended, the co-pays to collect, the balances owed, and
-//! the new patients.
+//! the new patients, and who needs an interpreter (the patient file's `interpreter_needed`).
 
 use std::collections::BTreeMap;
 
@@ -64,6 +64,9 @@ pub struct Row<'a> {
     /// What the patient owes now (insurance's expected part left out).
     pub owed: Decimal,
     pub new_patient: bool,
+    /// The language to book an interpreter for (`interpreter_needed` on the patient's file);
+    /// "yes" when no language is recorded.
+    pub interpreter: Option<String>,
 }
 
 /// The row of one appointment holding time on `date`; `patient` and `entries` are the
@@ -86,6 +89,12 @@ pub fn row<'a>(
             .map(|c| c.amount),
         owed: ledger::balance(entries).due_now,
         new_patient: kind.is_some_and(|k| k.new_patient),
+        interpreter: patient.filter(|p| p.interpreter_needed).map(|p| {
+            p.language
+                .clone()
+                .filter(|l| !l.trim().is_empty())
+                .unwrap_or_else(|| "yes".to_string())
+        }),
     }
 }
 
@@ -97,6 +106,7 @@ pub struct Summary {
     pub copays: Decimal,
     pub owed: Decimal,
     pub new_patients: u64,
+    pub interpreters: u64,
 }
 
 /// Totals per provider.
@@ -110,6 +120,7 @@ pub fn by_provider(rows: &[Row]) -> BTreeMap<String, Summary> {
         s.copays += r.copay.unwrap_or_default();
         s.owed += r.owed;
         s.new_patients += u64::from(r.new_patient);
+        s.interpreters += u64::from(r.interpreter.is_some());
     }
     out
 }
@@ -177,5 +188,36 @@ mod tests {
         p.insurance = vec![cov(Some("2026-11-30"), Some("2026-11-20"))];
         assert_eq!(coverage(&p, on), Coverage::Ended);
         assert!(Coverage::Ended.needs_action() && !Coverage::None.needs_action());
+    }
+
+    #[test]
+    fn interpreters_are_named_by_language_and_counted() {
+        let t = at("2026-12-01");
+        let mut p = Patient::new(Id::generate(IdKind::Patient), t);
+        let a = Appointment::booked(
+            Id::generate(IdKind::Appointment),
+            p.id.clone(),
+            "okafor",
+            "follow-up",
+            t,
+            t + Duration::minutes(20),
+        );
+        let types = AppointmentTypes {
+            schema: 1,
+            types: vec![],
+        };
+        let on = day("2026-12-01");
+        assert_eq!(row(&a, Some(&p), &[], &types, on).interpreter, None);
+        p.interpreter_needed = true;
+        assert_eq!(
+            row(&a, Some(&p), &[], &types, on).interpreter.as_deref(),
+            Some("yes")
+        );
+        p.language = Some("Spanish".into());
+        let r = row(&a, Some(&p), &[], &types, on);
+        assert_eq!(r.interpreter.as_deref(), Some("Spanish"));
+        assert!(!r.confirmed && !r.new_patient);
+        let s = by_provider(&[r]);
+        assert_eq!((s["okafor"].visits, s["okafor"].interpreters), (1, 1));
     }
 }
