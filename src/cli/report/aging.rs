@@ -7,7 +7,7 @@ use crate::cli::report::frame::{Covers, Output, Phi, Report, Section, col, emit,
 use crate::cli::schedule::{Sched, patient_label};
 use crate::domain::ledger::Aging;
 use crate::domain::report::aging::{buckets, has_pending_insurance, office_aging, patient_aging};
-use crate::error::Result;
+use crate::error::{Kind, Result};
 use crate::render::Cell;
 use crate::store::ledger_cache;
 
@@ -47,7 +47,7 @@ const PAYERS: &[crate::cli::report::frame::Column] = &[
     col("0-30"),
     col("31-60"),
     col("61-90"),
-    col("90+"),
+    col("over 90"),
     col("total"),
 ];
 
@@ -63,8 +63,14 @@ const LARGEST: &[crate::cli::report::frame::Column] = &[
 pub fn build(s: &Sched, as_of: NaiveDate, top: usize) -> Result<Report> {
     let store = &s.store;
     let rows = ledger_cache::map_patient_ledgers(store, |id, entries| {
+        // The payer of pending insurance charges comes from the patient's coverage; a broken
+        // patient file is an error like any other, a missing one leaves the payer unknown.
         let patient = if has_pending_insurance(entries, as_of) {
-            store.load_patient(id).ok()
+            match store.load_patient(id) {
+                Ok(p) => Some(p),
+                Err(e) if e.kind == Kind::NotFound => None,
+                Err(e) => return Err(e),
+            }
         } else {
             None
         };

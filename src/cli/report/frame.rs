@@ -356,18 +356,29 @@ fn csv(r: &Report) -> Result<String> {
 }
 
 fn json(r: &Report, meta: &Meta) -> Result<String> {
-    let mut obj = serde_json::Map::new();
-    let m = serde_json::to_value(meta).map_err(|e| Error::internal(e.to_string()))?;
-    obj.insert("meta".into(), m);
+    let err = |e: serde_json::Error| Error::internal(e.to_string());
+    let mut fields = vec![("meta", serde_json::to_value(meta).map_err(err)?)];
     for sec in &r.sections {
-        let rows: serde_json::Value = serde_json::from_str(&sec.table().to_json()?)
-            .map_err(|e| Error::internal(e.to_string()))?;
-        obj.insert(sec.key.into(), rows);
+        fields.push((sec.key, serde_json::from_str(&sec.table().to_json()?).map_err(err)?));
     }
-    let mut s = serde_json::to_string_pretty(&serde_json::Value::Object(obj))
-        .map_err(|e| Error::internal(e.to_string()))?;
+    let mut s = serde_json::to_string_pretty(&Ordered(fields)).map_err(err)?;
     s.push('\n');
     Ok(s)
+}
+
+/// A JSON object whose keys stay in the order given (`"meta"` first, then the sections in the
+/// report's order), where `serde_json::Map` would sort them.
+struct Ordered<'a>(Vec<(&'a str, serde_json::Value)>);
+
+impl Serialize for Ordered<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
 #[derive(Serialize)]
