@@ -119,7 +119,12 @@ fn every_report_in_every_format_on_the_sample_clinic() {
 fn json_is_one_object_with_meta_and_sections_as_arrays() {
     let s = sample();
     for (name, args) in REPORTS {
-        let v: serde_json::Value = serde_json::from_str(&s.ok(&report_args(args, "json"))).unwrap();
+        let text = s.ok(&report_args(args, "json"));
+        assert!(
+            text.starts_with("{\n  \"meta\": {"),
+            "{name}: meta is not first"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let obj = v.as_object().unwrap();
         assert_eq!(obj["meta"]["report"], *name);
         assert_eq!(obj["meta"]["ran_at"], NOW);
