@@ -85,7 +85,10 @@ pub fn print_problems(store: &Store, format: Format, problems: &[&Problem]) -> R
     for p in problems {
         t.push(vec![
             Cell::from(p.file.display().to_string()),
-            Cell::Number(p.line.map(|l| l.to_string()).unwrap_or_default()),
+            match p.line {
+                Some(l) => Cell::count(l),
+                None => Cell::from(""),
+            },
             Cell::from(p.what.as_str()),
             Cell::from(p.todo.as_str()),
             Cell::from(

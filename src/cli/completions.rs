@@ -22,7 +22,11 @@ pub struct ManArgs {
 
 pub fn cmd_completions(args: Args) -> Result<u8> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "frontdesk", &mut std::io::stdout());
+    // Into a buffer, then out through the one stdout writer: clap_complete writing to stdout
+    // itself panicked on a closed pipe (`frontdesk completions zsh | head -2`).
+    let mut buf = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "frontdesk", &mut buf);
+    crate::render::print(&String::from_utf8_lossy(&buf))?;
     Ok(exit::OK)
 }
 

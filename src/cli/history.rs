@@ -22,10 +22,16 @@ pub fn cmd_history(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
     let rel = record_rel(&store, &id)?;
     let log = crate::store::git::history(store.root(), &rel)?;
     let mut t = Table::new(&["commit", "date", "author", "change"]);
+    let tz = store.office.tz()?;
     for e in &log {
+        // git keeps each commit's own offset (UTC for the tool's commits); the desk reads
+        // office time, as everywhere else.
+        let when = chrono::DateTime::parse_from_rfc3339(&e.date)
+            .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
+            .unwrap_or_else(|_| e.date.clone());
         t.push(vec![
-            Cell::from(e.commit.as_str()),
-            Cell::from(e.date.as_str()),
+            Cell::code(e.commit.as_str()),
+            Cell::from(when),
             Cell::from(e.author.as_str()),
             Cell::from(e.message.as_str()),
         ]);

@@ -1,6 +1,7 @@
 //! The command line: argument structs (their doc comments are the help text) and the thin glue
 //! that calls the store and the domain. One file per command; a group is a folder.
 
+mod arg_errors;
 mod check;
 mod completions;
 mod demo;
@@ -48,6 +49,13 @@ pub struct Cli {
     /// Output format for listings and records.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// CSV without the UTF-8 byte-order mark and with codes as they are: for scripts. The
+    /// default is CSV for spreadsheets (see docs/output.md).
+    #[arg(long, global = true, conflicts_with = "bom")]
+    pub no_bom: bool,
+    /// CSV for spreadsheets: a UTF-8 byte-order mark, codes kept as text (the default).
+    #[arg(long, global = true)]
+    pub bom: bool,
     /// Print only what scripts need (IDs), no summaries.
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -95,6 +103,44 @@ pub enum Command {
     Man(completions::ManArgs),
 }
 
+/// The commands with an HTML form (`--format html`), and the heading of their page. Any other
+/// command refuses `--format html` (exit 2) rather than print something that is not a page.
+const PAGES: &[(&str, &str)] = &[
+    ("check", "Records check"),
+    ("history", "History"),
+    ("patient find", "Patient search"),
+    ("patient import", "Patient import"),
+    ("patient insurance list", "Insurance coverage"),
+    ("patient list", "Patients"),
+    ("patient show", "Patient"),
+    ("pay balance", "Balance"),
+    ("pay closeout", "Closeout"),
+    ("pay import", "Payment import"),
+    ("pay ledger", "Patient ledger"),
+    ("pay statement", "Statement"),
+    ("payer list", "Payers"),
+    ("provider list", "Providers"),
+    ("provider show", "Provider"),
+    ("report aging", "Accounts receivable aging"),
+    ("report closeout", "Closeout"),
+    ("report daily", "Daily report"),
+    ("report missing-info", "Missing information"),
+    ("report noshows", "No-shows and late cancels"),
+    ("report productivity", "Productivity"),
+    ("report recall", "Recall"),
+    ("report utilization", "Provider utilization"),
+    ("report wait-times", "Wait times"),
+    ("schedule day", "Day sheet"),
+    ("schedule find", "Free appointment times"),
+    ("schedule list", "Appointments"),
+    ("schedule rooms", "Rooms"),
+    ("schedule show", "Appointment"),
+    ("schedule waiting", "Waiting room"),
+    ("schedule waitlist list", "Waitlist"),
+    ("schedule week", "Week"),
+    ("service list", "Fee schedule"),
+];
+
 /// What every command gets: the global flags and a way to open the store.
 pub struct Ctx {
     pub records: PathBuf,
@@ -109,12 +155,31 @@ impl Ctx {
             user: staff_user(&self.records),
             commit: !self.no_commit,
         };
-        Store::open(&self.records, options)
+        let store = Store::open(&self.records, options)?;
+        let now = store.office.now();
+        crate::render::page::set_office(
+            &store.office.name,
+            &now.format("%Y-%m-%d %H:%M %Z").to_string(),
+        );
+        Ok(store)
     }
 
     /// True when a person is at the keyboard, so prompting is allowed.
     pub fn interactive(&self) -> bool {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// Asks a yes/no question on the terminal (default no). Call only when `interactive()`.
+    pub fn confirm(&self, question: &str) -> Result<bool> {
+        use std::io::{BufRead, Write};
+        eprint!("{question} [y/N] ");
+        std::io::stderr().flush().ok();
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| crate::error::Error::internal(format!("cannot read the answer: {e}")))?;
+        Ok(line.trim().to_lowercase().starts_with('y'))
     }
 
     /// A one-line summary for people; suppressed by --quiet and for machine formats.
@@ -126,7 +191,26 @@ impl Ctx {
 }
 
 pub fn run() -> Result<u8> {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(&e, &args),
+    };
+    crate::render::set_csv_for_spreadsheets(!cli.no_bom);
+    if cli.format == Format::Html {
+        let words: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let path = arg_errors::command_path(&words);
+        match PAGES.iter().find(|(p, _)| *p == path) {
+            Some((_, title)) => crate::render::page::set_title(title),
+            None => {
+                return Err(crate::error::Error::user(format!("`{path}` has no HTML form"))
+                    .hint("use --format table, csv or json; HTML is for listings, records, statements and reports"));
+            }
+        }
+    }
     let ctx = Ctx {
         records: cli.records,
         format: cli.format,
@@ -149,6 +233,29 @@ pub fn run() -> Result<u8> {
         Command::Completions(args) => completions::cmd_completions(args),
         Command::Demo(cmd) => demo::run(&ctx, cmd),
         Command::Man(args) => completions::cmd_man(args),
+    }
+}
+
+/// Help and version go out as clap prints them; errors are rewritten so they never echo what
+/// was typed (see `arg_errors`).
+fn argument_error(e: &clap::Error, args: &[std::ffi::OsString]) -> Result<u8> {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // A closed pipe (`frontdesk --help | head -1`) is not an error.
+            let _ = e.print();
+            Ok(e.exit_code().clamp(0, 255) as u8)
+        }
+        _ => {
+            let explained = arg_errors::explain(e, args);
+            let err = crate::error::Error::user(explained.message);
+            Err(match explained.hint {
+                Some(h) => err.hint(h),
+                None => err,
+            })
+        }
     }
 }
 

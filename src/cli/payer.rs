@@ -109,12 +109,11 @@ fn cmd_list(ctx: &Ctx, _a: ListArgs) -> Result<u8> {
         t.push(vec![
             Cell::from(p.key.as_str()),
             Cell::from(p.name.as_str()),
-            Cell::from(p.payer_id.clone()),
-            Cell::from(
-                p.phone
-                    .as_ref()
-                    .map(|ph| phone::display(ph, store.office.calling_code())),
-            ),
+            Cell::code(p.payer_id.clone().unwrap_or_default()),
+            match &p.phone {
+                Some(ph) => Cell::phone(ph, store.office.calling_code()),
+                None => Cell::from(""),
+            },
         ]);
     }
     t.print(ctx.format)?;

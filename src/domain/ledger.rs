@@ -453,6 +453,31 @@ pub fn totals(entries: &[Entry]) -> Totals {
     t
 }
 
+/// True when a charge in effect names the appointment.
+pub fn is_charged(entries: &[Entry], appointment: &Id) -> bool {
+    effective(entries)
+        .iter()
+        .any(|e| e.kind == Kind::Charge && e.appointment.as_ref() == Some(appointment))
+}
+
+/// A payment in effect, recorded on `date`, with the same amount, method and reference as the
+/// one about to be recorded: most likely the same payment keyed twice.
+pub fn same_payment<'a>(
+    entries: &'a [Entry],
+    date: NaiveDate,
+    amount: Decimal,
+    method: Method,
+    reference: Option<&str>,
+) -> Option<&'a Entry> {
+    effective(entries).into_iter().find(|e| {
+        e.kind == Kind::Payment
+            && e.date == date
+            && e.amount == amount
+            && e.method == Some(method)
+            && e.reference.as_deref() == reference
+    })
+}
+
 /// A patient's balance, split by who is expected to pay it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Balance {
@@ -460,7 +485,9 @@ pub struct Balance {
     pub total: Decimal,
     /// What insurance is still expected to pay.
     pub insurance: Decimal,
-    /// What the patient is responsible for: total − insurance (negative: a credit).
+    /// What the patient is responsible for: total − insurance (negative: a credit). Written as
+    /// `patient_owes`: `patient` is a patient's ID everywhere else in the JSON output.
+    #[serde(rename = "patient_owes")]
     pub patient: Decimal,
     /// What to ask the patient for today: the patient's part, never below zero.
     pub due_now: Decimal,

@@ -20,4 +20,5 @@ pub mod report;
 pub mod schedule;
 pub mod search;
 pub mod service;
+pub mod suggest;
 pub mod validate;

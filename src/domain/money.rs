@@ -18,8 +18,13 @@ pub fn parse_money(field: &str, input: &str) -> Result<Decimal> {
     let trimmed = input.trim();
     if trimmed.starts_with('-') {
         return Err(
-            Error::user(format!("{field} must be more than zero, not negative"))
-                .hint("record money going back to the patient with `frontdesk pay refund`"),
+            Error::user(format!("{field} must be more than zero, not negative")).hint(
+                if field.contains("fee") {
+                    "a fee is what the service costs, e.g. --fee 125.00"
+                } else {
+                    "record money going back to the patient with `frontdesk pay refund`"
+                },
+            ),
         );
     }
     if let Some((_, cents)) = trimmed.split_once('.')

@@ -32,6 +32,10 @@ pub struct Office {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
+    /// The largest payment the desk may record without `--force` (default 10,000): a slip of
+    /// the keyboard (`200000` for `200.00`) is caught at the counter, not at the bank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_payment: Option<rust_decimal::Decimal>,
     /// Days the office is closed (`2026-12-25 = "Christmas Day"`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub holidays: BTreeMap<NaiveDate, String>,
@@ -49,7 +53,16 @@ fn default_site() -> String {
     "main".into()
 }
 
+/// `max_payment` when the office sets none.
+pub const DEFAULT_MAX_PAYMENT: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(10_000, 0, 0, false, 0);
+
 impl Office {
+    /// The largest payment recorded without `--force`.
+    pub fn max_payment(&self) -> rust_decimal::Decimal {
+        self.max_payment.unwrap_or(DEFAULT_MAX_PAYMENT)
+    }
+
     pub fn new(name: &str, timezone: &str) -> Result<Office> {
         let office = Office {
             schema: 1,
@@ -62,6 +75,7 @@ impl Office {
             fax: None,
             email: None,
             address: None,
+            max_payment: None,
             holidays: BTreeMap::new(),
             extra: toml::Table::new(),
         };

@@ -4,6 +4,7 @@
 //! itself produced, so CSV export can neutralise formula-looking text (`=HYPERLINK(…)`) without
 //! mangling a negative balance.
 
+pub mod page;
 mod stream;
 pub mod templates;
 pub mod xlsx;
@@ -55,6 +56,11 @@ pub enum Cell {
     /// A code that only looks like a number (IDs, ZIP codes, payer IDs, member IDs): always
     /// text, so `04271` keeps its zero (see `docs/output.md`).
     Code(String),
+    /// A phone number: people see `(617) 555-0101`, CSV and JSON get E.164 (`+16175550101`).
+    Phone {
+        shown: String,
+        e164: String,
+    },
 }
 
 impl Cell {
@@ -89,11 +95,21 @@ impl Cell {
         Cell::Code(s.into())
     }
 
+    /// A stored (E.164) phone number, shown in the office's style.
+    pub fn phone(e164: &str, calling_code: &str) -> Cell {
+        Cell::Phone {
+            shown: crate::domain::phone::display(e164, calling_code),
+            e164: e164.to_string(),
+        }
+    }
+
     /// What people see (terminal tables, HTML).
     pub fn text(&self) -> std::borrow::Cow<'_, str> {
         match self {
             Cell::Text(s) | Cell::Number(s) | Cell::Code(s) => s.into(),
-            Cell::Day { shown, .. } | Cell::Money { shown, .. } => shown.into(),
+            Cell::Day { shown, .. } | Cell::Money { shown, .. } | Cell::Phone { shown, .. } => {
+                shown.into()
+            }
             Cell::Count(n) => n.to_string().into(),
         }
     }
@@ -102,7 +118,9 @@ impl Cell {
     fn into_text(self) -> String {
         match self {
             Cell::Text(s) | Cell::Number(s) | Cell::Code(s) => s,
-            Cell::Day { shown, .. } | Cell::Money { shown, .. } => shown,
+            Cell::Day { shown, .. } | Cell::Money { shown, .. } | Cell::Phone { shown, .. } => {
+                shown
+            }
             Cell::Count(n) => n.to_string(),
         }
     }
@@ -112,6 +130,7 @@ impl Cell {
         match self {
             Cell::Day { date, .. } => date.into(),
             Cell::Money { amount, .. } => amount.to_string().into(),
+            Cell::Phone { e164, .. } => e164.into(),
             other => other.text(),
         }
     }
@@ -129,13 +148,34 @@ impl Cell {
     }
 
     /// The CSV field: record values with a formula's leading character neutralised, values
-    /// the tool computed as they are.
-    fn csv_field(&self) -> String {
+    /// the tool computed as they are, and (for spreadsheets) codes and phone numbers written
+    /// so a spreadsheet keeps them as text.
+    fn csv_field(&self, spreadsheet: bool) -> String {
         match self {
-            Cell::Text(s) | Cell::Code(s) => neutralise_formula(s),
+            Cell::Text(s) => neutralise_formula(s),
+            Cell::Code(s) if spreadsheet && loses_in_a_spreadsheet(s) => as_text_formula(s),
+            Cell::Phone { e164, .. } if spreadsheet && loses_in_a_spreadsheet(e164) => {
+                as_text_formula(e164)
+            }
+            Cell::Code(s) => neutralise_formula(s),
             computed => computed.data().into_owned(),
         }
     }
+}
+
+/// A value a spreadsheet would read as a number and so change: a leading zero (`04271`), a
+/// leading `+` (`+16175550101`), or more digits than a spreadsheet number keeps (member IDs).
+fn loses_in_a_spreadsheet(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (s.starts_with('+') || s.starts_with('0') || digits.len() > 15)
+}
+
+/// `="04271"`: the one way a CSV cell stays text in Excel and LibreOffice's default import.
+/// Only ever applied to digits (and a leading `+`), never to free text.
+fn as_text_formula(s: &str) -> String {
+    format!("=\"{s}\"")
 }
 
 impl From<String> for Cell {
@@ -183,7 +223,7 @@ impl Table {
             Format::Table if self.rows.is_empty() => String::new(),
             Format::Table => self.to_text(),
             Format::Csv => self.to_csv()?,
-            Format::Html => self.to_html(),
+            Format::Html => self.to_html()?,
             Format::Json => self.to_json()?,
             Format::Xlsx => return xlsx::print(self),
         };
@@ -231,29 +271,26 @@ impl Table {
         Ok(s)
     }
 
-    /// A bare HTML table, every cell escaped.
-    pub fn to_html(&self) -> String {
-        let mut s = String::from("<table>\n<tr>");
-        for h in &self.headers {
-            s.push_str(&format!("<th>{}</th>", escape_html(h)));
-        }
-        s.push_str("</tr>\n");
+    /// A complete HTML page holding the table (see `page`), every cell escaped.
+    pub fn to_html(&self) -> Result<String> {
+        let (head, tail) = page::table_parts(&self.headers, self.rows.first().map(Vec::as_slice))?;
+        let mut s = head;
         for r in &self.rows {
-            s.push_str("<tr>");
-            for c in r {
-                s.push_str(&format!("<td>{}</td>", escape_html(&c.text())));
-            }
-            s.push_str("</tr>\n");
+            s.push_str(&page::row(r));
         }
-        s.push_str("</table>\n");
-        s
+        if self.rows.is_empty() {
+            s.push_str(&page::empty_row(self.headers.len()));
+        }
+        s.push_str(&tail);
+        Ok(s)
     }
 
     pub fn to_csv(&self) -> Result<String> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let spreadsheet = csv_for_spreadsheets();
+        let mut w = csv::Writer::from_writer(csv_start(spreadsheet));
         w.write_record(&self.headers).map_err(csv_err)?;
         for r in &self.rows {
-            w.write_record(r.iter().map(Cell::csv_field))
+            w.write_record(r.iter().map(|c| c.csv_field(spreadsheet)))
                 .map_err(csv_err)?;
         }
         let bytes = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
@@ -287,14 +324,49 @@ fn terminal_width() -> Option<(u16, u16)> {
         .map(|w| (w, 0))
 }
 
+static CSV_FOR_SPREADSHEETS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(true);
+
+/// `--no-bom`: CSV for scripts (no byte-order mark, codes as they are). The default is CSV for
+/// spreadsheets: a UTF-8 byte-order mark (so LibreOffice's and Excel's default import read
+/// accents right) and codes kept as text (`="04271"`). See docs/output.md.
+pub fn set_csv_for_spreadsheets(on: bool) {
+    CSV_FOR_SPREADSHEETS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// What a CSV output starts with: the UTF-8 byte-order mark, for spreadsheets.
+fn csv_start(spreadsheet: bool) -> Vec<u8> {
+    if spreadsheet {
+        "\u{feff}".as_bytes().to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+pub fn csv_for_spreadsheets() -> bool {
+    CSV_FOR_SPREADSHEETS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Spreadsheets run cells that start with `= + - @`, tab or CR/LF as formulas; a leading `'`
-/// makes them text (OWASP's advice for CSV injection).
+/// makes them text (OWASP's advice for CSV injection). A plain signed number (`-25.00`,
+/// `+3`) is not a formula and is left alone.
 pub fn neutralise_formula(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
+    let signed_number = s.len() > 1 && s.starts_with(['+', '-']) && is_plain_number(&s[1..]);
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) && !signed_number {
         format!("'{s}")
     } else {
         s.to_string()
     }
+}
+
+/// `125`, `125.00`: digits with at most one decimal point inside.
+fn is_plain_number(s: &str) -> bool {
+    let mut parts = s.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -345,6 +417,33 @@ fn io_result(r: io::Result<()>) -> Result<()> {
     }
 }
 
+/// One record for a person: aligned key/value lines, a complete HTML page, or for CSV a
+/// `field,value` table (JSON is each record's own serialisation).
+pub fn print_record(format: Format, pairs: &[(&str, String)]) -> Result<()> {
+    match format {
+        Format::Html => print(&page::record(pairs)?),
+        Format::Csv => {
+            let mut t = Table::new(&["field", "value"]);
+            for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+                t.push(vec![Cell::from(*k), Cell::from(v.as_str())]);
+            }
+            t.print(Format::Csv)
+        }
+        _ => print(&key_values(pairs)),
+    }
+}
+
+/// "1 appointment", "3 appointments": counts in messages read as English.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else if noun.ends_with('y') && !noun.ends_with("ay") {
+        format!("{n} {}ies", &noun[..noun.len() - 1])
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Key/value lines for showing one record to a person.
 pub fn key_values(pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -387,12 +486,40 @@ mod tests {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         t.push(vec![Cell::day(day), Cell::Number("4".into())]);
         assert!(t.text_for(false).contains("Mon 2026-11-30"));
-        assert!(t.to_html().contains("<td>Mon 2026-11-30</td>"));
-        assert_eq!(t.to_csv().unwrap(), "date,slots\n2026-11-30,4\n");
+        assert!(t.to_html().unwrap().contains("<td>Mon 2026-11-30</td>"));
+        assert_eq!(t.to_csv().unwrap(), "\u{feff}date,slots\n2026-11-30,4\n");
         assert_eq!(
             t.to_json().unwrap().split_whitespace().collect::<String>(),
             r#"[{"date":"2026-11-30","slots":4}]"#
         );
+    }
+
+    #[test]
+    fn money_codes_and_phones_keep_their_value_in_a_spreadsheet_and_for_scripts() {
+        let mut t = Table::new(&["zip", "phone", "amount", "note"]);
+        let credit = rust_decimal::Decimal::new(-4000, 2);
+        t.push(vec![
+            Cell::code("04271"),
+            Cell::phone("+16175550903", "1"),
+            Cell::money(credit, "USD"),
+            Cell::from("+16175550903"),
+        ]);
+        assert_eq!(t.rows[0][2].text(), "$40.00 CR");
+        let csv = t.to_csv().unwrap();
+        assert!(
+            csv.ends_with("\"=\"\"04271\"\"\",\"=\"\"+16175550903\"\"\",-40.00,+16175550903\n"),
+            "{csv}"
+        );
+        set_csv_for_spreadsheets(false);
+        let plain = t.to_csv().unwrap();
+        set_csv_for_spreadsheets(true);
+        assert_eq!(
+            plain,
+            "zip,phone,amount,note\n04271,+16175550903,-40.00,+16175550903\n"
+        );
+        let json = t.to_json().unwrap();
+        assert!(json.contains("\"amount\": \"-40.00\""), "{json}");
+        assert!(json.contains("\"phone\": \"+16175550903\""), "{json}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use comfy_table::{ColumnConstraint, Width, presets};
 use serde::{Serialize, Serializer};
 
-use super::{Cell, Format, Table, csv_err, escape_html, io_result, json_key, json_row};
+use super::{Cell, Format, Table, csv_err, io_result, json_key, json_row, page};
 use crate::error::{Error, Result};
 
 /// Rows laid out (or measured) per comfy-table: memory stays small, the widths stay exact.
@@ -124,12 +124,14 @@ fn write_csv(
     headers: &[&'static str],
     rows: impl Iterator<Item = Vec<Cell>>,
 ) -> Result<bool> {
+    let spreadsheet = super::csv_for_spreadsheets();
+    io_result(out.write_all(&super::csv_start(spreadsheet)))?;
     let mut w = csv::Writer::from_writer(out);
     w.write_record(headers).map_err(csv_failed)?;
     let mut any = false;
     for r in rows {
         any = true;
-        w.write_record(r.iter().map(Cell::csv_field))
+        w.write_record(r.iter().map(|c| c.csv_field(spreadsheet)))
             .map_err(csv_failed)?;
     }
     io_result(w.flush())?;
@@ -189,27 +191,24 @@ fn write_json(
 fn write_html(
     out: &mut impl Write,
     headers: &[&'static str],
-    rows: impl Iterator<Item = Vec<Cell>>,
+    mut rows: impl Iterator<Item = Vec<Cell>>,
 ) -> Result<bool> {
-    let mut s = String::from("<table>\n<tr>");
-    for h in headers {
-        s.push_str(&format!("<th>{}</th>", escape_html(h)));
-    }
-    s.push_str("</tr>\n");
-    let mut any = false;
-    for r in rows {
-        any = true;
-        s.push_str("<tr>");
-        for c in &r {
-            s.push_str(&format!("<td>{}</td>", escape_html(&c.text())));
-        }
-        s.push_str("</tr>\n");
+    // The first row says which columns are numbers, as for a whole table.
+    let first = rows.next();
+    let (head, tail) = page::table_parts(headers, first.as_deref())?;
+    let mut s = head;
+    let any = first.is_some();
+    for r in first.into_iter().chain(rows) {
+        s.push_str(&page::row(&r));
         if s.len() > 1 << 16 {
             io_result(out.write_all(s.as_bytes()))?;
             s.clear();
         }
     }
-    s.push_str("</table>\n");
+    if !any {
+        s.push_str(&page::empty_row(headers.len()));
+    }
+    s.push_str(&tail);
     io_result(out.write_all(s.as_bytes()))?;
     Ok(any)
 }
@@ -259,7 +258,7 @@ mod tests {
             Format::Table if t.is_empty() => String::new(),
             Format::Table => t.text_for(false),
             Format::Csv => t.to_csv().unwrap(),
-            Format::Html => t.to_html(),
+            Format::Html => t.to_html().unwrap(),
             Format::Json => t.to_json().unwrap(),
             Format::Xlsx => unreachable!("workbooks are not streamed"),
         }

@@ -1,6 +1,6 @@
 //! Excel workbooks from the same `Table`/`Cell` values every listing prints.
 //!
-//! Cells keep their type: IDs, ZIP codes and other codes are text (so `02139` keeps its zero
+//! Cells keep their type: IDs, ZIP codes, phone numbers (E.164) and other codes are text (so `02139` keeps its zero
 //! and a long member ID is not shown as `1.2E+10`), money is a number in a currency format
 //! (credits negative, so a column sums), dates are real dates, counts are numbers. The header
 //! row is bold and frozen. Written through `rust_xlsxwriter`, so Excel and LibreOffice open the
@@ -136,7 +136,7 @@ fn write_table(ws: &mut Worksheet, t: &Table, st: &Styles) -> Result<(), XlsxErr
                         ws.write_string(r, col, date)?;
                     }
                 },
-                Cell::Code(s) => {
+                Cell::Code(s) | Cell::Phone { e164: s, .. } => {
                     ws.write_string_with_format(r, col, s, &st.text)?;
                 }
                 // Text is written as a string cell: Excel never evaluates a string cell as a

@@ -145,8 +145,10 @@ fn link_unnamed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// A private (0600) temp file in `dir`, to be renamed over the target.
 fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    // The writer's PID in the name lets the next writer tell a dead process's leftover from a
+    // live one's work in progress (see `journal`).
     tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .at_path(dir, "create a temporary file in")

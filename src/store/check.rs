@@ -1068,24 +1068,9 @@ impl Store {
 
 /// "Commit changes left uncommitted: P7K3QX9M2, P…." (IDs from file names, never content).
 fn commit_message(paths: &[PathBuf]) -> String {
-    let names: Vec<String> = paths
-        .iter()
-        .take(10)
-        .map(|p| {
-            p.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-        .collect();
-    let more = paths.len().saturating_sub(names.len());
-    let tail = if more > 0 {
-        format!(" and {more} more")
-    } else {
-        String::new()
-    };
     format!(
-        "Commit changes left uncommitted: {}{tail}.",
-        names.join(", ")
+        "Commit changes left uncommitted: {}.",
+        crate::store::journal::id_list(paths)
     )
 }
 

@@ -128,20 +128,22 @@ pub fn init(root: &Path, user: &str) -> Result<()> {
 }
 
 /// Commits exactly `paths` (relative to `root`) with `message`. Does nothing when their
-/// content did not change. Changes someone staged by hand are left staged, not committed.
+/// content did not change (returns false). Changes someone staged by hand are left staged, not
+/// committed.
 ///
 /// On a split index the commit goes the direct way (`commit_direct`), which reads neither the
 /// big shared index nor the whole tree; anything unusual goes through git's porcelain.
-pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<()> {
+pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<bool> {
     fault::check("git").map_err(|e| Error::internal(format!("git could not commit: {e}")))?;
     if paths.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    if commit_direct(root, user, paths, message)? == Direct::Done {
-        return Ok(());
+    if let Direct::Done { committed } = commit_direct(root, user, paths, message)? {
+        return Ok(committed);
     }
-    commit_staged(root, user, paths, message)?;
-    keep_index_split(root, user)
+    let committed = commit_staged(root, user, paths, message)?;
+    keep_index_split(root, user)?;
+    Ok(committed)
 }
 
 /// The porcelain way, built to stay linear in the number of paths, since an import commits
@@ -149,7 +151,7 @@ pub fn commit(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Resu
 /// line), they are staged with `update-index` (`git add` and `git commit -- paths` match every
 /// path against every pathspec, which is quadratic), and the commit takes the whole index
 /// unless someone has staged other changes by hand, which are then left staged as they were.
-fn commit_staged(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<()> {
+fn commit_staged(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<bool> {
     let mut list = Vec::with_capacity(paths.len() * 32);
     for p in paths {
         list.extend_from_slice(p.as_os_str().as_encoded_bytes());
@@ -162,7 +164,7 @@ fn commit_staged(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> R
     let ours: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let staged = staged_paths(root, user)?;
     if !staged.iter().any(|p| ours.contains(Path::new(p))) {
-        return Ok(());
+        return Ok(false);
     }
     let mut cmd = git(root, user);
     cmd.args(["commit", "-q", "--no-verify", "-m", message]);
@@ -175,7 +177,7 @@ fn commit_staged(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> R
         cmd.args(["--pathspec-from-file=-", "--pathspec-file-nul"]);
         run_with_input(cmd, Some(&list), "commit")?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Every path whose staged content differs from HEAD (all of them before the first commit).

@@ -22,7 +22,10 @@ use crate::error::{Error, Result};
 /// Whether the direct way did the commit.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Direct {
-    Done,
+    /// Done the direct way; `committed` is false when the content was already committed.
+    Done {
+        committed: bool,
+    },
     NotApplicable,
 }
 
@@ -96,7 +99,7 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
         let _ = fold_index(root, user);
     }
     housekeep(root, user);
-    Ok(Direct::Done)
+    Ok(Direct::Done { committed: changed })
 }
 
 /// `git commit` runs `git gc --auto`, which packs the loose objects once there are about 6,700

@@ -69,6 +69,7 @@ impl Txn<'_> {
     ) -> Result<usize> {
         let store = self.store;
         let rels: Vec<PathBuf> = patients.iter().map(|p| Store::patient_rel(&p.id)).collect();
+        store.journal(&rels.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
         let (placed, failed) = in_parallel(patients, |i, p| {
             let text = to_toml(p)?;
             atomic::place(&store.path(&rels[i]), text.as_bytes(), Mode::CreateNew)?;

@@ -19,6 +19,7 @@ pub mod git_status;
 pub mod import;
 pub mod index;
 pub mod index_file;
+pub mod journal;
 pub mod ledger;
 pub mod ledger_cache;
 pub mod ledger_index;
@@ -61,6 +62,18 @@ pub struct Store {
     pub options: Options,
     /// True while a `Txn` of this process holds the write lock (caches may then be saved).
     holds_lock: AtomicBool,
+    /// The paths this process is writing, for the next command to recover should it be killed.
+    journal: std::sync::Mutex<journal::Journal>,
+    /// Set once this process has repaired what killed commands left (see `journal`).
+    recovered: AtomicBool,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Ok(j) = self.journal.get_mut() {
+            j.finish();
+        }
+    }
 }
 
 impl Store {
@@ -83,6 +96,8 @@ impl Store {
             office,
             options,
             holds_lock: AtomicBool::new(false),
+            journal: Default::default(),
+            recovered: AtomicBool::new(false),
         })
     }
 
@@ -98,6 +113,8 @@ impl Store {
             office,
             options,
             holds_lock: AtomicBool::new(false),
+            journal: Default::default(),
+            recovered: AtomicBool::new(false),
         };
         let mut txn = store.begin()?;
         txn.put(Path::new(OFFICE_FILE), &store.office, Mode::CreateNew)?;
@@ -135,6 +152,7 @@ impl Store {
         }
         LockHolder::write(&file);
         self.holds_lock.store(true, Ordering::SeqCst);
+        self.recover_once();
         Ok(Txn {
             store: self,
             _lock: file,
@@ -144,6 +162,47 @@ impl Store {
             clean_note: clean_note::Tracker::start(self),
             dated_ids: DatedIds::default(),
         })
+    }
+
+    /// True when writes are journaled and committed: a git tree without `--no-commit`.
+    fn keeps_history(&self) -> bool {
+        self.options.commit && self.is_git()
+    }
+
+    /// Under the lock, once per process: commits what killed commands left uncommitted and
+    /// removes their temp files and git's stale lock. A failure is a warning: this command's
+    /// own commit then reports whether git works.
+    fn recover_once(&self) {
+        if !self.keeps_history() || self.recovered.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        match journal::recover(&self.root, &self.options.user) {
+            Ok(r) if !r.committed.is_empty() => eprintln!(
+                "frontdesk: note: committed {} left uncommitted by an interrupted command",
+                journal::id_list(&r.committed)
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!(
+                    "frontdesk: warning: could not recover what an interrupted command left: {}",
+                    e.message
+                );
+                if let Some(h) = &e.hint {
+                    eprintln!("  hint: {h}");
+                }
+            }
+        }
+    }
+
+    /// Notes paths about to be written, when this tree keeps a history.
+    fn journal(&self, rels: &[&Path]) -> Result<()> {
+        if !self.keeps_history() {
+            return Ok(());
+        }
+        self.journal
+            .lock()
+            .map_err(|_| Error::internal("the journal's lock was poisoned"))?
+            .note(&self.root, rels)
     }
 
     /// True while this process holds the write lock through a `Txn`.
@@ -219,11 +278,28 @@ impl Store {
     pub fn load_payer(&self, key: &str) -> Result<Payer> {
         let path = self.path(&Self::payer_rel(key)?);
         if !path.is_file() {
-            return Err(Error::user(format!("no payer {key:?}")).hint(
-                "list payers with `frontdesk payer list`, or add one with `frontdesk payer add`",
-            ));
+            return Err(
+                Error::user("no such payer").hint(crate::domain::suggest::hint(
+                    key,
+                    "payer",
+                    &self.keys_in("payers"),
+                    "frontdesk payer add",
+                )),
+            );
         }
         read_toml(&path)
+    }
+
+    /// The keys of the records in a folder of named records (`providers`, `rooms`, `payers`),
+    /// from their file names, sorted: for "did you mean" hints.
+    pub fn keys_in(&self, folder: &str) -> Vec<String> {
+        let mut keys: Vec<String> = files_with_ext(&self.path(Path::new(folder)), "toml")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        keys.sort();
+        keys
     }
 
     pub fn payers(&self) -> Result<Vec<Payer>> {
@@ -396,6 +472,7 @@ impl Txn<'_> {
         if let Some(t) = &mut self.clean_note {
             t.before_write(self.store, rel);
         }
+        self.store.journal(&[rel])?;
         atomic::write(&self.store.path(rel), bytes, mode)?;
         if let Some(t) = &mut self.clean_note {
             t.wrote(rel, bytes);
@@ -476,37 +553,39 @@ impl Txn<'_> {
     }
 
     /// Ends the transaction with one commit (when the tree is a git repository and commits are
-    /// on). The files are already safely written; a git failure is reported as a warning so a
-    /// retry does not write the record twice.
+    /// on). The files are already safely written when git runs; if git fails, the command
+    /// fails (exit 4) naming the records, which are safe on disk and stay in this process's
+    /// journal, so the next command commits them (a retry would add them twice).
     pub fn commit(mut self, message: &str) -> Result<()> {
         let store = self.store;
         if self.bulk {
             bulk::sync_tree(&store.root)?;
         }
-        if !store.options.commit || !store.is_git() {
+        if !store.keeps_history() {
             return Ok(());
         }
         let result = if self.written.is_empty() {
-            Ok(())
+            Ok(false)
         } else {
             git::commit(&store.root, &store.options.user, &self.written, message)
         };
-        if result.is_ok()
-            && let Some(t) = self.clean_note.take()
-        {
-            t.committed(store);
-        }
-        if let Err(e) = result {
-            eprintln!(
-                "frontdesk: warning: the change is saved but not committed: {}",
+        match result {
+            Ok(_) => {
+                if let Some(t) = self.clean_note.take() {
+                    t.committed(store);
+                }
+                if let Ok(mut j) = store.journal.lock() {
+                    j.committed();
+                }
+                Ok(())
+            }
+            Err(e) => Err(Error::internal(format!(
+                "{} saved, but not recorded in the history: {}",
+                journal::id_list(&self.written),
                 e.message
-            );
-            eprintln!(
-                "  hint: run `git -C {} commit` to record it",
-                store.root.display()
-            );
+            ))
+            .hint("nothing needs doing again: the next frontdesk command that changes records commits it (or run `frontdesk check --fix` now)")),
         }
-        Ok(())
     }
 }
 

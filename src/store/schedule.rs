@@ -59,8 +59,14 @@ impl Store {
     pub fn load_provider(&self, key: &str) -> Result<Provider> {
         let path = self.path(&Self::provider_rel(key)?);
         if !path.is_file() {
-            return Err(Error::user(format!("no provider {key:?}"))
-                .hint("list providers with `frontdesk provider list`"));
+            return Err(
+                Error::user("no such provider").hint(crate::domain::suggest::hint(
+                    key,
+                    "provider",
+                    &self.keys_in("providers"),
+                    "frontdesk provider add",
+                )),
+            );
         }
         let p: Provider = read_toml(&path)?;
         p.validate().map_err(|e| e.at(path.display()))?;
@@ -81,8 +87,14 @@ impl Store {
     pub fn load_room(&self, key: &str) -> Result<Room> {
         let path = self.path(&Self::room_rel(key)?);
         if !path.is_file() {
-            return Err(Error::user(format!("no room {key:?}"))
-                .hint("rooms are the files in rooms/; list them with `frontdesk schedule rooms`"));
+            return Err(
+                Error::user("no such room").hint(crate::domain::suggest::hint(
+                    key,
+                    "room",
+                    &self.keys_in("rooms"),
+                    "a file in rooms/ (see docs/scheduling.md)",
+                )),
+            );
         }
         let r: Room = read_toml(&path)?;
         r.validate().map_err(|e| e.at(path.display()))?;

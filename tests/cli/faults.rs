@@ -145,22 +145,45 @@ fn an_import_failing_in_a_later_batch_removes_the_earlier_batches() {
     }
 }
 
-/// A failing git is different by design: the record is safely on disk, so the command
-/// succeeds with a warning (a retry would add the record twice), `check` lists the change as
-/// uncommitted, and `check --fix` commits it.
+/// A failing git is different by design: the record is safely on disk, so the command fails
+/// with exit 4 naming the record (a retry would add it twice), and the next command that
+/// changes records commits it as recovered, authored by `recovery`.
 #[test]
-fn a_failed_commit_keeps_the_record_and_check_fix_records_it() {
+fn a_failed_commit_keeps_the_record_and_the_next_command_records_it() {
     let c = Clinic::new();
     let commits = c.commits();
     let out = with_fault(&c, "git", &ADD_ANN);
-    assert_eq!(out.status.code(), Some(0));
-    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("saved but not committed"));
-    assert!(c.patient_file(&id).is_file());
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not recorded in the history"), "{err}");
+    assert!(err.contains("next frontdesk command"), "{err}");
+    let added: Vec<String> = c
+        .files()
+        .into_iter()
+        .filter(|f| f.starts_with("patients/"))
+        .collect();
+    assert_eq!(added.len(), 1, "{added:?}");
+    let id = added[0]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".toml");
+    assert!(err.contains(id), "the error names the saved record: {err}");
     assert_eq!(c.commits(), commits);
     let (code, report) = check(&c, false);
     assert_eq!(code, 2);
     assert!(report.contains("not committed"), "{report}");
-    assert_eq!(check(&c, true).0, 0);
-    assert_eq!(c.commits(), commits + 1);
+
+    let note = c.run(&["payer", "add", "acme", "--name", "Acme"]);
+    assert!(note.status.success());
+    assert!(String::from_utf8_lossy(&note.stderr).contains(id));
+    assert_eq!(c.commits(), commits + 2);
+    let log = git(&c.root, &["log", "-2", "--format=%an|%s"]);
+    assert!(
+        log.contains(&format!(
+            "recovery|Recover changes an interrupted command left uncommitted: {id}"
+        )),
+        "{log}"
+    );
+    assert_eq!(check(&c, false).0, 0);
 }

@@ -202,25 +202,52 @@ fn an_unsplit_repository_is_committed_the_porcelain_way() {
 }
 
 #[test]
-fn a_held_index_lock_leaves_the_record_saved_and_says_so() {
+fn a_stale_index_lock_is_removed_and_the_record_committed() {
     let c = Clinic::new();
     let before = c.commits();
     std::fs::write(c.path(".git/index.lock"), "").unwrap();
     let out = c.run("patient add --first Cy --last Lee --dob 1982-01-02 --sex M");
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(c.commits(), before + 1);
+    assert!(!c.path(".git/index.lock").exists());
+    assert!(git_lines(&c.root, &["status", "--porcelain"]).is_empty());
+}
+
+/// A lock that a live git process may hold (one working in the tree) is not taken away: the
+/// command exits 4 with the record saved, and the next command commits it once git is done.
+#[test]
+fn a_lock_held_by_a_running_git_leaves_the_record_saved_and_says_so() {
+    let c = Clinic::new();
+    let before = c.commits();
+    std::fs::write(c.path(".git/index.lock"), "").unwrap();
+    // A process named git, working in the tree, as a git run by hand would be.
+    let fake = c.dir.path().join("git");
+    std::fs::copy("/bin/sleep", &fake).unwrap();
+    let mut git_by_hand = std::process::Command::new(&fake)
+        .arg("30")
+        .current_dir(&c.root)
+        .spawn()
+        .unwrap();
+    let out = c.run("patient add --first Cy --last Lee --dob 1982-01-02 --sex M");
+    assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("saved but not committed"), "{err}");
+    assert!(err.contains("not recorded in the history"), "{err}");
     assert!(err.contains("index is locked"), "{err}");
     assert_eq!(c.commits(), before);
-    assert_eq!(
-        c.files()
-            .iter()
-            .filter(|f| f.starts_with("patients/"))
-            .count(),
-        1
+    assert!(
+        c.path(".git/index.lock").exists(),
+        "a live git's lock is left alone"
     );
-    // The lock is git's, not ours: it is left alone.
-    assert!(c.path(".git/index.lock").exists());
+    let _ = git_by_hand.kill();
+    let _ = git_by_hand.wait();
+    // The hand-run git is gone without cleaning up: the next command repairs and records.
+    c.ok(&["payer", "add", "acme", "--name", "Acme"]);
+    assert_eq!(c.commits(), before + 2);
+    assert!(git_lines(&c.root, &["status", "--porcelain"]).is_empty());
 }
 
 #[test]

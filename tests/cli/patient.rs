@@ -181,7 +181,7 @@ fn show_in_every_format() {
     assert_eq!(json["family"], "Doe");
     assert_eq!(json["phones"][0]["number"], "+16175550101");
     let csv = c.ok(format!("--format csv patient show {id}"));
-    assert!(csv.starts_with("id,family,given"), "{csv}");
+    assert!(csv.starts_with("\u{feff}id,family,given"), "{csv}");
     assert_eq!(c.run("patient show P0000ZZZZ").status.code(), Some(1));
     let err = c.fails("patient show ../etc/passwd", 2);
     assert!(err.contains("not a record ID"), "{err}");
@@ -370,7 +370,7 @@ fn insurance_lifecycle() {
         format!("patient insurance add {id} --payer nobody --member-id X1"),
         2,
     );
-    assert!(err.contains("no payer"), "{err}");
+    assert!(err.contains("no such payer"), "{err}");
     c.ok(format!("patient insurance add {id} --payer aetna-ppo --member-id W123456789 --group G77 --copay-office 25 --effective 2026-01-01"));
     let err = c.fails(
         format!("patient insurance add {id} --payer aetna-ppo --member-id W2"),

@@ -361,7 +361,7 @@ fn insurance_refusals() {
         format!("pay insurance --patient {p} --payer nobody --paid 10"),
         2,
     );
-    assert!(err.contains("no payer"), "{err}");
+    assert!(err.contains("no such payer"), "{err}");
     let err = refused(
         &c,
         format!(
@@ -534,9 +534,11 @@ fn ledger_shows_running_balances_credits_and_voids() {
     assert_eq!(rows[2]["after"]["credit"], "50.00");
     let csv = ok(&c, format!("--format csv pay ledger {p}"));
     assert!(
-        csv.starts_with("date,entry,description,amount,balance"),
+        csv.starts_with("\u{feff}date,entry,description,amount,balance"),
         "{csv}"
     );
+    // Plain signed numbers a spreadsheet sums: the payment and the void are credits.
+    assert!(csv.contains(",-50.00,-38.00,"), "{csv}");
     let err = refused(&c, "pay ledger PZZZZZZZZ", 1);
     assert!(err.contains("no patient"), "{err}");
 }
@@ -1083,7 +1085,7 @@ fn import_validates_everything_dry_runs_and_is_idempotent() {
     let (csv, map) = write_import(&c, &rows);
     let dry = ok(&c, format!("pay import {csv} --map {map} --dry-run"));
     assert!(
-        dry.contains("would record") && dry.contains("1010.00"),
+        dry.contains("would record") && dry.contains("$1,010.00"),
         "{dry}"
     );
     assert!(!dry.contains("99.00"), "{dry}");
@@ -1476,4 +1478,88 @@ fn concurrent_refunds_never_exceed_what_was_paid() {
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 2, "{codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == 2).count(), 2, "{codes:?}");
     assert_eq!(balance(&c, &p)["credit"], "20.00");
+}
+
+/// The same payment keyed twice on one day (amount, method, reference) is refused in a script
+/// and goes through with --force; a different reference is a different payment; an amount above
+/// the office's max_payment needs --force, and the office can set its own limit.
+#[test]
+fn collect_guards_against_a_repeat_and_a_slip_of_the_keyboard() {
+    let (c, p) = clinic();
+    let args = format!("pay collect --patient {p} --amount 40 --method check --ref 1042");
+    ok(&c, &args);
+    let err = refused(&c, &args, 3);
+    assert!(err.contains("same amount, method and reference"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    ok(
+        &c,
+        format!("pay collect --patient {p} --amount 40 --method check --ref 1043"),
+    );
+    ok(&c, format!("{args} --force"));
+    // The next day the same check is a new payment.
+    ok_at(&c, "2026-12-02T10:00:00-05:00", &args);
+
+    let err = refused(
+        &c,
+        format!("pay collect --patient {p} --amount 200000 --method cash"),
+        2,
+    );
+    assert!(err.contains("$10,000.00"), "{err}");
+    ok(
+        &c,
+        format!("pay collect --patient {p} --amount 200000 --method cash --force"),
+    );
+    let office = c.path("frontdesk.toml");
+    let text = std::fs::read_to_string(&office).unwrap();
+    std::fs::write(
+        &office,
+        text.replacen("currency", "max_payment = \"500.00\"\ncurrency", 1),
+    )
+    .unwrap();
+    let err = refused(
+        &c,
+        format!("pay collect --patient {p} --amount 600 --method card"),
+        2,
+    );
+    assert!(err.contains("$500.00"), "{err}");
+}
+
+/// A visit checked out but never charged is listed by the closeout, in every format, until a
+/// charge names it.
+#[test]
+fn closeout_lists_visits_checked_out_without_a_charge() {
+    let (c, p) = clinic();
+    schedule_setup(&c);
+    let booked = ok_at(
+        &c,
+        SCHED_NOW,
+        &book_args(&p, 0)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let a = booked.lines().next().unwrap().trim().to_string();
+    let visit = "2027-01-04T08:05:00-05:00";
+    ok_at(&c, visit, format!("schedule checkin {a}"));
+    ok_at(
+        &c,
+        "2027-01-04T08:30:00-05:00",
+        format!("schedule checkout {a}"),
+    );
+    let late = "2027-01-04T18:00:00-05:00";
+    let table = ok_at(&c, late, "pay closeout");
+    assert!(
+        table.contains("not charged") && table.contains(&a),
+        "{table}"
+    );
+    let json = json(&ok_at(&c, late, "--format json pay closeout"));
+    assert_eq!(json["uncharged_visits"][0]["appointment"], a.as_str());
+    assert!(ok_at(&c, late, "--format html pay closeout").contains(&a));
+    ok_at(
+        &c,
+        late,
+        format!("pay charge --appointment {a} --service 99213"),
+    );
+    let table = ok_at(&c, late, "pay closeout");
+    assert!(!table.contains("not charged"), "{table}");
 }

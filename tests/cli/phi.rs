@@ -254,3 +254,73 @@ fn the_canary_never_leaks_through_an_error() {
         assert_no_canary("file names", &name);
     }
 }
+
+/// Argument errors name the flag or the word's position, never the word: a name typed in the
+/// wrong place, a birth date after a flag that takes none, the canary as a command, a flag
+/// value, a type, a time preference or a weekday list.
+#[test]
+fn the_canary_never_leaks_through_an_argument_error() {
+    let c = Clinic::new();
+    schedule_setup(&c);
+    let jane = c.add_jane();
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "patient",
+            "add",
+            "--first",
+            "Ann",
+            FAMILY,
+            "--dob",
+            "1980-04-02",
+        ],
+        vec!["patient", "add", "--first", GIVEN, FAMILY, "--last", "Lee"],
+        vec![
+            "patient",
+            "deactivate",
+            "P0000000",
+            "--deceased",
+            "219-09-7319",
+        ],
+        vec![GIVEN],
+        vec!["patient", GIVEN],
+        vec!["schedule", "day", "--format", GIVEN],
+        vec!["schedule", "day", "--Zyqxwvette"],
+        vec!["schedule", "day", "--date=Zyqxwvette"],
+        vec!["pay", "closeout", "--date", "219-09-7319"],
+        vec!["schedule", "find", "--patient", "P0000000", "--type", GIVEN],
+        vec!["schedule", "find", "--patient", &jane, "--type", GIVEN],
+        vec![
+            "schedule",
+            "find",
+            "--patient",
+            &jane,
+            "--type",
+            "follow-up",
+            "--prefer",
+            GIVEN,
+        ],
+        vec![
+            "schedule",
+            "find",
+            "--patient",
+            &jane,
+            "--type",
+            "follow-up",
+            "--prefer",
+            "Zyqxwvette after 15:00",
+        ],
+        vec![
+            "schedule",
+            "find",
+            "--patient",
+            &jane,
+            "--type",
+            "follow-up",
+            "--prefer",
+            "tue after Zyqxwvette",
+        ],
+    ];
+    for args in &cases {
+        failing(&c, args);
+    }
+}

@@ -262,7 +262,7 @@ fn the_output_file_extension_picks_the_format_and_the_file_is_private() {
     let s = sample();
     for (ext, check) in [
         ("json", "\"meta\""),
-        ("csv", "[buckets]\nbucket,insurance,patient,total\n"),
+        ("csv", "\u{feff}[buckets]\nbucket,insurance,patient,total\n"),
         ("html", "<!DOCTYPE html>"),
         ("txt", "Balances by age"),
     ] {

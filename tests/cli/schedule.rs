@@ -309,7 +309,7 @@ fn every_refusal_names_the_conflict_and_changes_nothing() {
         ),
         (
             "--provider okafor --type follow-up --at '2026-12-01 10:00' --room nowhere",
-            "there is no room nowhere",
+            "there is no such room",
         ),
     ];
     for (args, want) in cases {
@@ -347,7 +347,7 @@ fn every_refusal_names_the_conflict_and_changes_nothing() {
             ),
             2
         )
-        .contains("no provider")
+        .contains("no such provider")
     );
     assert!(
         d.refused(
@@ -357,7 +357,7 @@ fn every_refusal_names_the_conflict_and_changes_nothing() {
             ),
             2
         )
-        .contains("types are: follow-up, procedure, quick")
+        .contains("types: follow-up, procedure, quick")
     );
     d.refused(
         book(

@@ -1,9 +1,8 @@
 use crate::cli::{Ctx, found};
-use crate::domain::phone::display as phone_display;
 use crate::domain::search::Query;
 use crate::domain::search::Searchable;
 use crate::error::{Error, Result};
-use crate::render::{Cell, Table};
+use crate::render::{Cell, Format, Table};
 use crate::store::index::{self, DocRef};
 
 /// Find patients the way the desk asks: `smi jo 1980`, `doe 04/02/1980`, `617 555 0101`, a member ID or a patient ID.
@@ -46,6 +45,10 @@ pub fn cmd_find(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     if t.is_empty() {
         ctx.say("no patient matches");
+        // Scripts get an empty listing in their format (`[]`, a header line, a page).
+        if ctx.format != Format::Table {
+            t.print(ctx.format)?;
+        }
     } else {
         t.print(ctx.format)?;
         if hits.len() > args.limit {
@@ -68,7 +71,10 @@ pub fn summary_cells(doc: &DocRef, cc: &str) -> Option<Vec<Cell>> {
         Cell::from(shown.name),
         Cell::from(doc.birth_date().to_string()),
         Cell::from(shown.sex),
-        Cell::from(shown.phone.map(|p| phone_display(p, cc))),
+        match shown.phone {
+            Some(p) => Cell::phone(p, cc),
+            None => Cell::from(""),
+        },
         Cell::from(shown.status),
     ])
 }

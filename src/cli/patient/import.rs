@@ -515,9 +515,17 @@ impl Counts {
             format!("{} rejected to {}", self.bad, rejects.display())
         };
         let head = if dry_run {
-            format!("Dry run: would import {} of {} rows", self.add, self.rows)
+            format!(
+                "Dry run: would import {} of {}",
+                self.add,
+                crate::render::plural(self.rows, "row")
+            )
         } else {
-            format!("Imported {} of {} rows", self.add, self.rows)
+            format!(
+                "Imported {} of {}",
+                self.add,
+                crate::render::plural(self.rows, "row")
+            )
         };
         let tail = if dry_run { "; nothing was written" } else { "" };
         format!(

@@ -198,11 +198,14 @@ fn cmd_list(ctx: &Ctx, a: ListArgs) -> Result<u8> {
             Cell::from(rank_name(c.rank)),
             Cell::from(c.payer.as_str()),
             Cell::from(c.plan.clone()),
-            Cell::from(c.member_id.as_str()),
-            Cell::from(c.group.clone()),
+            Cell::code(c.member_id.as_str()),
+            Cell::code(c.group.clone().unwrap_or_default()),
             Cell::from(c.effective.to_string()),
             Cell::from(c.end.map(|d| d.to_string())),
-            Cell::Number(c.copay_office.map(|d| d.to_string()).unwrap_or_default()),
+            match c.copay_office {
+                Some(d) => Cell::money(d, &store.office.currency),
+                None => Cell::from(""),
+            },
             Cell::from(
                 c.last_verified()
                     .map(|v| format!("{} {:?}", v.at.date_naive(), v.result).to_lowercase()),

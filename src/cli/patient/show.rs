@@ -5,7 +5,7 @@ use crate::domain::insurance::rank_name;
 use crate::domain::patient::{Patient, phone_kind_name};
 use crate::domain::phone::display as phone_display;
 use crate::error::{Result, exit};
-use crate::render::{self, Cell, Format, Table, key_values};
+use crate::render::{self, Cell, Format, Table};
 
 /// Show one patient's record.
 #[derive(Debug, clap::Args)]
@@ -46,17 +46,16 @@ pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
             ]);
             t.print(ctx.format)?;
         }
-        Format::Table | Format::Html => render::print(&describe(
-            &p,
-            store.office.today(),
-            store.office.calling_code(),
-        ))?,
+        Format::Table | Format::Html => render::print_record(
+            ctx.format,
+            &fields(&p, store.office.today(), store.office.calling_code()),
+        )?,
     }
     Ok(exit::OK)
 }
 
-/// The record as a person reads it at the desk.
-pub fn describe(p: &Patient, today: chrono::NaiveDate, cc: &str) -> String {
+/// The record as a person reads it at the desk, label by label.
+pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static str, String)> {
     let mut name = p.list_name();
     if let Some(pref) = &p.preferred_name {
         name.push_str(&format!(" (goes by {pref})"));
@@ -213,12 +212,14 @@ pub fn describe(p: &Patient, today: chrono::NaiveDate, cc: &str) -> String {
                 .join("\n"),
         ),
         (
-            "Verified",
-            p.verified
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "never".into()),
+            // The patient's own details, not the insurance (whose checks are listed above).
+            "Details confirmed",
+            p.verified.map(|d| d.to_string()).unwrap_or_else(|| {
+                "not yet (confirm address, phone and contacts, then `patient update ID --verified`)"
+                    .into()
+            }),
         ),
         ("Updated", p.updated.format("%Y-%m-%d %H:%M").to_string()),
     ];
-    key_values(&pairs)
+    pairs
 }

@@ -15,11 +15,17 @@ pub struct Args {
     pub patient: String,
 }
 
+/// The balance's JSON shape: `patient_id` names the patient, and the patient's share of the
+/// balance is `patient_owes` (the domain's `patient` field, renamed so the key is not the
+/// patient's ID in one place and an amount in another).
 #[derive(Serialize)]
 struct Out {
-    patient: String,
-    #[serde(flatten)]
-    balance: Balance,
+    patient_id: String,
+    total: rust_decimal::Decimal,
+    insurance: rust_decimal::Decimal,
+    patient_owes: rust_decimal::Decimal,
+    due_now: rust_decimal::Decimal,
+    credit: rust_decimal::Decimal,
     aging: Aging,
 }
 
@@ -28,9 +34,14 @@ pub fn cmd_balance(ctx: &Ctx, a: Args) -> Result<u8> {
     let pid = patient_id(&a.patient)?;
     store.load_patient(&pid)?;
     let entries = store.patient_ledger(&pid)?;
+    let b: Balance = balance(&entries);
     let out = Out {
-        patient: pid.to_string(),
-        balance: balance(&entries),
+        patient_id: pid.to_string(),
+        total: b.total,
+        insurance: b.insurance,
+        patient_owes: b.patient,
+        due_now: b.due_now,
+        credit: b.credit,
         aging: aging(&entries, store.office.today()),
     };
     let cur = &store.office.currency;
@@ -38,12 +49,12 @@ pub fn cmd_balance(ctx: &Ctx, a: Args) -> Result<u8> {
     match ctx.format {
         Format::Json => render::print_json(&out)?,
         Format::Table => render::print(&key_values(&[
-            ("patient", out.patient.clone()),
-            ("balance", money::with_credit(out.balance.total, cur)),
-            ("insurance pending", m(out.balance.insurance)),
-            ("patient owes", money::with_credit(out.balance.patient, cur)),
-            ("due now", m(out.balance.due_now)),
-            ("credit", m(out.balance.credit)),
+            ("patient", out.patient_id.clone()),
+            ("balance", money::with_credit(out.total, cur)),
+            ("insurance pending", m(out.insurance)),
+            ("patient owes", money::with_credit(out.patient_owes, cur)),
+            ("due now", m(out.due_now)),
+            ("credit", m(out.credit)),
             ("0-30 days", m(out.aging.current)),
             ("31-60 days", m(out.aging.days_31_60)),
             ("61-90 days", m(out.aging.days_61_90)),
@@ -62,14 +73,14 @@ pub fn cmd_balance(ctx: &Ctx, a: Args) -> Result<u8> {
                 "61-90",
                 "over 90",
             ]);
-            let p = |d| Cell::Number(money::plain(d));
+            let p = |d| Cell::signed_money(d, cur);
             t.push(vec![
-                Cell::from(out.patient.clone()),
-                p(out.balance.total),
-                p(out.balance.insurance),
-                p(out.balance.patient),
-                p(out.balance.due_now),
-                p(out.balance.credit),
+                Cell::code(out.patient_id.clone()),
+                p(out.total),
+                p(out.insurance),
+                p(out.patient_owes),
+                p(out.due_now),
+                p(out.credit),
                 p(out.aging.current),
                 p(out.aging.days_31_60),
                 p(out.aging.days_61_90),

@@ -34,20 +34,71 @@ pub fn cmd_closeout(ctx: &Ctx, a: Args) -> Result<u8> {
     let day = store.ledger_day(date)?;
     let targets = void_targets(&store, &day)?;
     let c = closeout(date, &day, &targets);
+    let uncharged = uncharged_visits(&store, date)?;
     let cur = store.office.currency.clone();
     match ctx.format {
-        Format::Json => render::print_json(&c)?,
+        Format::Json => render::print_json(&Json {
+            closeout: &c,
+            uncharged_visits: &uncharged,
+        })?,
         Format::Html => {
             let t = Templates::load(store.root())?;
-            render::print(&t.render("closeout.html", &View::new(&store, &c, &cur))?)?;
+            let mut view = View::new(&store, &c, &cur);
+            view.uncharged = uncharged.clone();
+            render::print(&t.render("closeout.html", &view)?)?;
         }
-        Format::Csv | Format::Xlsx => table(&c).print(ctx.format)?,
+        Format::Csv | Format::Xlsx => table(&c, &cur, &uncharged).print(ctx.format)?,
         Format::Table => {
-            table(&c).print(Format::Table)?;
-            render::print(&lists(&c, &cur))?;
+            table(&c, &cur, &uncharged).print(Format::Table)?;
+            // Who and why, for people: on stderr, so stdout stays the table.
+            for line in lists(&c, &cur).lines() {
+                ctx.say(line);
+            }
         }
     }
     Ok(exit::OK)
+}
+
+#[derive(Serialize)]
+struct Json<'a> {
+    #[serde(flatten)]
+    closeout: &'a Closeout<'a>,
+    uncharged_visits: &'a [Uncharged],
+}
+
+/// A visit checked out that day with no charge in effect naming it: work left for the desk
+/// before the books close (the `report daily` of the next morning lists them too).
+#[derive(Debug, Clone, Serialize)]
+pub struct Uncharged {
+    pub appointment: String,
+    pub patient: String,
+    pub provider: String,
+    pub start: String,
+}
+
+/// The day's checked-out visits that no charge names. Reads the day's appointments and, for
+/// each checked-out visit, its patient's ledger (a handful of files a day).
+pub fn uncharged_visits(store: &Store, date: chrono::NaiveDate) -> Result<Vec<Uncharged>> {
+    use crate::domain::schedule::appointment::Status;
+    let tz = store.office.tz()?;
+    let mut out = Vec::new();
+    for ap in store.day_appointments(date)? {
+        if ap.status != Status::Fulfilled {
+            continue;
+        }
+        let ledger = store.patient_ledger(&ap.patient)?;
+        if !crate::domain::ledger::is_charged(&ledger, &ap.id) {
+            out.push(Uncharged {
+                appointment: ap.id.to_string(),
+                patient: ap.patient.to_string(),
+                provider: ap.provider.clone(),
+                start: crate::domain::schedule::localtime::wall(tz, ap.start)
+                    .format("%H:%M")
+                    .to_string(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The entries the day's voids reverse: from the day itself, or found by ID.
@@ -68,14 +119,14 @@ pub(crate) fn void_targets(
 }
 
 /// One table for people and spreadsheets: section, name, count, amount.
-pub(crate) fn table(c: &Closeout) -> Table {
+pub(crate) fn table(c: &Closeout, cur: &str, uncharged: &[Uncharged]) -> Table {
     let mut t = Table::new(&["section", "name", "count", "amount"]);
-    let n = |d| Cell::Number(money::plain(d));
+    let n = |d| Cell::signed_money(d, cur);
     for (m, l) in &c.by_method {
         t.push(vec![
             "method".into(),
             m.as_str().into(),
-            Cell::Number(l.count.to_string()),
+            Cell::count(l.count),
             n(l.net),
         ]);
     }
@@ -83,7 +134,7 @@ pub(crate) fn table(c: &Closeout) -> Table {
         t.push(vec![
             "staff".into(),
             s.as_str().into(),
-            Cell::Number(l.count.to_string()),
+            Cell::count(l.count),
             n(l.net),
         ]);
     }
@@ -96,7 +147,7 @@ pub(crate) fn table(c: &Closeout) -> Table {
     t.push(vec![
         "total".into(),
         "checks".into(),
-        Cell::Number(c.checks.count.to_string()),
+        Cell::count(c.checks.count),
         n(c.checks.net),
     ]);
     t.push(vec![
@@ -126,6 +177,18 @@ pub(crate) fn table(c: &Closeout) -> Table {
             r.id.to_string().into(),
             "".into(),
             n(r.amount),
+        ]);
+    }
+    for u in uncharged {
+        t.push(vec![
+            "not charged".into(),
+            format!(
+                "{} {} ({}, {})",
+                u.start, u.appointment, u.patient, u.provider
+            )
+            .into(),
+            "".into(),
+            "".into(),
         ]);
     }
     t
@@ -195,6 +258,7 @@ struct View {
     insurance: String,
     voids: Vec<Listed>,
     refunds: Vec<Listed>,
+    uncharged: Vec<Uncharged>,
 }
 
 impl View {
@@ -241,6 +305,7 @@ impl View {
             insurance: m(c.insurance),
             voids: c.voids.iter().map(listed).collect(),
             refunds: c.refunds.iter().map(listed).collect(),
+            uncharged: Vec::new(),
         }
     }
 }

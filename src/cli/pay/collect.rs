@@ -4,6 +4,7 @@ use crate::cli::pay::{PatientAmount, Posting, Tender, entry_id, report, summary}
 use crate::domain::id::{Id, IdKind};
 use crate::domain::ledger::{
     AppliesTo, Entry, Kind, Method, balance, check_idempotency_key, effective, find_by_key,
+    same_payment,
 };
 use crate::error::{Error, Result, exit};
 use crate::render::{self, templates::Templates};
@@ -35,6 +36,10 @@ pub struct Args {
     /// a timeout) records nothing new and prints the first receipt.
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// Record it even though it repeats a payment of today (same amount, method and reference)
+    /// or is above the office's `max_payment`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn cmd_collect(ctx: &Ctx, a: Args) -> Result<u8> {
@@ -64,6 +69,17 @@ pub fn cmd_collect(ctx: &Ctx, a: Args) -> Result<u8> {
         return replay(ctx, &store, done, amount, a.tender.method);
     }
     check_charges(&posting.entries, &charges)?;
+    if !a.force {
+        guard(
+            ctx,
+            &store,
+            &posting.entries,
+            &pid,
+            amount,
+            a.tender.method,
+            reference.as_deref(),
+        )?;
+    }
     if let Some(id) = &appointment {
         check_appointment(&store, id, &pid)?;
     }
@@ -85,6 +101,41 @@ pub fn cmd_collect(ctx: &Ctx, a: Args) -> Result<u8> {
         report(ctx, &currency, &e, &after)?;
     }
     Ok(exit::OK)
+}
+
+/// The counter's two mistakes: an amount far above what an office takes (`200000` for
+/// `200.00`), and the same payment keyed twice. The first needs `--force`; the second is asked
+/// about on a terminal and refused in a script, where no one can answer.
+fn guard(
+    ctx: &Ctx,
+    store: &Store,
+    entries: &[Entry],
+    pid: &Id,
+    amount: rust_decimal::Decimal,
+    method: Method,
+    reference: Option<&str>,
+) -> Result<()> {
+    let limit = store.office.max_payment();
+    if amount > limit {
+        return Err(Error::user(format!(
+            "the amount is above the office's limit of {} for one payment",
+            crate::domain::money::display(limit, &store.office.currency)
+        ))
+        .hint("check the amount; if it is right, run again with --force (the limit is max_payment in frontdesk.toml)"));
+    }
+    let today = store.office.today();
+    if let Some(dup) = same_payment(entries, today, amount, method, reference) {
+        let what = format!(
+            "payment {} for {pid} today has the same amount, method and reference",
+            dup.id
+        );
+        if ctx.interactive() && ctx.confirm(&format!("{what}. Record another one?"))? {
+            return Ok(());
+        }
+        return Err(Error::conflict(format!("{what}; nothing was recorded"))
+            .hint("if it really is a second payment, run again with --force"));
+    }
+    Ok(())
 }
 
 fn applies_to(a: &Args, e: &Entry) -> AppliesTo {

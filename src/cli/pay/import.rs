@@ -199,10 +199,10 @@ fn show(ctx: &Ctx, plan: &Plan, cur: &str, dry_run: bool) -> Result<()> {
     ]);
     let line = |r: &PayRow, status: String| {
         vec![
-            Cell::Number(r.row.to_string()),
+            Cell::count(r.row),
             Cell::from(r.patient.to_string()),
             Cell::from(r.date.to_string()),
-            Cell::Number(money::plain(r.amount)),
+            Cell::signed_money(r.amount, cur),
             Cell::from(r.method.as_str()),
             Cell::from(r.key.as_str()),
             Cell::from(status),

@@ -1,7 +1,6 @@
 use crate::cli::pay::patient_id;
 use crate::cli::{Ctx, found};
 use crate::domain::ledger::{LedgerRow, running};
-use crate::domain::money;
 use crate::error::Result;
 use crate::render::{self, Cell, Format, Table};
 
@@ -49,12 +48,12 @@ fn row(r: &LedgerRow, cur: &str) -> Vec<Cell> {
     };
     vec![
         Cell::from(r.entry.date.to_string()),
-        Cell::from(r.entry.id.to_string()),
+        Cell::code(r.entry.id.to_string()),
         Cell::from(r.entry.describe()),
-        Cell::Number(money::with_credit(r.change, cur)),
-        Cell::Number(money::with_credit(r.after.total, cur)),
-        Cell::Number(money::display(r.after.insurance, cur)),
-        Cell::Number(money::with_credit(r.after.patient, cur)),
+        Cell::money(r.change, cur),
+        Cell::money(r.after.total, cur),
+        Cell::money(r.after.insurance, cur),
+        Cell::money(r.after.patient, cur),
         Cell::from(note),
     ]
 }

@@ -99,6 +99,15 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
             Layout::Text
         }
     });
+    if matches!(ctx.format, Format::Json | Format::Csv) && a.kind.is_none() {
+        let data = StatementData::new(&patient, &entries, store.office.today(), a.all_visits);
+        if ctx.format == Format::Json {
+            render::print_json(&data)?;
+        } else {
+            data.table(&store.office.currency).print(Format::Csv)?;
+        }
+        return Ok(exit::OK);
+    }
     let payers = payer_names(&store)?;
     let view = StatementView::new(
         &store.office,
@@ -120,6 +129,125 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
         None => render::print(&text)?,
     }
     Ok(exit::OK)
+}
+
+/// A statement for scripts (`--format json`, and `csv` one row per entry): the same visits and
+/// totals as the printed statement, as raw values (ISO dates, amounts as decimal strings, a
+/// credit negative).
+#[derive(Debug, Serialize)]
+struct StatementData {
+    patient_id: String,
+    statement_date: NaiveDate,
+    visits: Vec<VisitData>,
+    settled_visits: usize,
+    on_account: Vec<EntryData>,
+    total: Decimal,
+    insurance: Decimal,
+    patient_owes: Decimal,
+    due_now: Decimal,
+    credit: Decimal,
+    aging: Aging,
+}
+
+#[derive(Debug, Serialize)]
+struct VisitData {
+    date: NaiveDate,
+    appointment: Option<String>,
+    balance: Decimal,
+    entries: Vec<EntryData>,
+}
+
+#[derive(Debug, Serialize)]
+struct EntryData {
+    id: String,
+    date: NaiveDate,
+    description: String,
+    /// What the entry does to the balance: a charge positive, a payment negative.
+    amount: Decimal,
+}
+
+impl EntryData {
+    fn new(e: &Entry) -> EntryData {
+        EntryData {
+            id: e.id.to_string(),
+            date: e.date,
+            description: e.describe(),
+            amount: money::cents(e.effect()),
+        }
+    }
+}
+
+impl StatementData {
+    fn new(patient: &Patient, entries: &[Entry], today: NaiveDate, all_visits: bool) -> Self {
+        let (vs, account) = visits(entries);
+        let mut settled_visits = 0;
+        let visits = vs
+            .iter()
+            .filter_map(|v| {
+                let balance: Decimal = v.entries.iter().map(|e| e.effect()).sum();
+                if !all_visits && balance.is_zero() {
+                    settled_visits += 1;
+                    return None;
+                }
+                Some(VisitData {
+                    date: v.date,
+                    appointment: v.appointment.map(|a| a.to_string()),
+                    balance: money::cents(balance),
+                    entries: v.entries.iter().map(|e| EntryData::new(e)).collect(),
+                })
+            })
+            .collect();
+        let b = balance(entries);
+        StatementData {
+            patient_id: patient.id.to_string(),
+            statement_date: today,
+            visits,
+            settled_visits,
+            on_account: account.iter().map(|e| EntryData::new(e)).collect(),
+            total: b.total,
+            insurance: b.insurance,
+            patient_owes: b.patient,
+            due_now: b.due_now,
+            credit: b.credit,
+            aging: aging(entries, today),
+        }
+    }
+
+    /// One row per entry, visit by visit, then what is on account.
+    fn table(&self, cur: &str) -> render::Table {
+        use render::Cell;
+        let mut t = render::Table::new(&[
+            "visit date",
+            "appointment",
+            "entry",
+            "date",
+            "description",
+            "amount",
+        ]);
+        let row = |visit: Option<&VisitData>, e: &EntryData| {
+            vec![
+                Cell::from(visit.map(|v| v.date.to_string())),
+                Cell::code(
+                    visit
+                        .and_then(|v| v.appointment.clone())
+                        .unwrap_or_default(),
+                ),
+                Cell::code(e.id.clone()),
+                Cell::from(e.date.to_string()),
+                Cell::from(e.description.as_str()),
+                Cell::signed_money(e.amount, cur),
+            ]
+        };
+        for v in &self.visits {
+            for e in &v.entries {
+                t.push(row(Some(v), e));
+            }
+        }
+        for e in &self.on_account {
+            t.push(row(None, e));
+        }
+        t
+    }
 }
 
 /// What the statement run did for one patient owing money.

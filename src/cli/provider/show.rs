@@ -1,7 +1,7 @@
 use crate::cli::Ctx;
 use crate::domain::schedule::provider::hours_spec;
 use crate::error::{Result, exit};
-use crate::render::{self, Format, key_values};
+use crate::render::{self, Format};
 
 /// Show a provider: details, weekly hours and time off to come.
 #[derive(Debug, clap::Args)]
@@ -37,28 +37,31 @@ pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    render::print(&key_values(&[
-        ("provider", p.key.clone()),
-        ("name", p.display()),
-        ("specialty", p.specialty.clone().unwrap_or_default()),
-        ("NPI", p.npi.clone().unwrap_or_default()),
-        (
-            "status",
-            if p.active {
-                "active".into()
-            } else {
-                "inactive".into()
-            },
-        ),
-        (
-            "hours",
-            p.hours
-                .iter()
-                .map(hours_spec)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
-        ("time off", off),
-    ]))?;
+    render::print_record(
+        ctx.format,
+        &[
+            ("provider", p.key.clone()),
+            ("name", p.display()),
+            ("specialty", p.specialty.clone().unwrap_or_default()),
+            ("NPI", p.npi.clone().unwrap_or_default()),
+            (
+                "status",
+                if p.active {
+                    "active".into()
+                } else {
+                    "inactive".into()
+                },
+            ),
+            (
+                "hours",
+                p.hours
+                    .iter()
+                    .map(hours_spec)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            ("time off", off),
+        ],
+    )?;
     Ok(exit::OK)
 }

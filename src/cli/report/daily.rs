@@ -85,6 +85,7 @@ pub fn build(s: &Sched, date: NaiveDate, provider: Option<&str>) -> Result<Repor
         .map(|(a, (p, e))| row(a, p.as_ref(), e, &s.types, date))
         .collect();
     let cur = store.office.currency.as_str();
+    let cc = store.office.calling_code();
     let mut visits = Section::new("visits", "Visits", VISITS);
     let mut ordered: Vec<usize> = (0..rows.len()).collect();
     ordered.sort_by_key(|&i| {
@@ -101,12 +102,10 @@ pub fn build(s: &Sched, date: NaiveDate, provider: Option<&str>) -> Result<Repor
             Cell::code(a.patient.to_string()),
             Cell::from(p.as_ref().map(|p| p.list_name())),
             // Only for a visit still to confirm: the desk calls that number.
-            Cell::from(
-                p.as_ref()
-                    .filter(|_| !r.confirmed)
-                    .and_then(|p| p.primary_phone())
-                    .map(|ph| ph.number.clone()),
-            ),
+            p.as_ref()
+                .filter(|_| !r.confirmed)
+                .and_then(|p| p.primary_phone())
+                .map_or(Cell::from(""), |ph| Cell::phone(&ph.number, cc)),
             Cell::from(a.kind.as_str()),
             yes(r.confirmed),
             Cell::from(r.coverage.as_str()),

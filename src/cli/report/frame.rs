@@ -348,18 +348,33 @@ fn text(r: &Report, meta: &Meta) -> String {
 }
 
 fn csv(r: &Report) -> Result<String> {
+    const BOM: char = '\u{feff}';
     let mut blocks = Vec::new();
+    let mut bom = false;
     for sec in &r.sections {
-        blocks.push(format!("[{}]\n{}", sec.key, sec.table().to_csv()?));
+        let table = sec.table().to_csv()?;
+        // The byte-order mark spreadsheets want belongs at the start of the file only.
+        let table = match table.strip_prefix(BOM) {
+            Some(rest) => {
+                bom = true;
+                rest.to_string()
+            }
+            None => table,
+        };
+        blocks.push(format!("[{}]\n{table}", sec.key));
     }
-    Ok(blocks.join("\n"))
+    let body = blocks.join("\n");
+    Ok(if bom { format!("{BOM}{body}") } else { body })
 }
 
 fn json(r: &Report, meta: &Meta) -> Result<String> {
     let err = |e: serde_json::Error| Error::internal(e.to_string());
     let mut fields = vec![("meta", serde_json::to_value(meta).map_err(err)?)];
     for sec in &r.sections {
-        fields.push((sec.key, serde_json::from_str(&sec.table().to_json()?).map_err(err)?));
+        fields.push((
+            sec.key,
+            serde_json::from_str(&sec.table().to_json()?).map_err(err)?,
+        ));
     }
     let mut s = serde_json::to_string_pretty(&Ordered(fields)).map_err(err)?;
     s.push('\n');

@@ -67,11 +67,11 @@ pub fn build(s: &Sched, as_of: NaiveDate) -> Result<Report> {
         patients.push(vec![
             Cell::code(d.patient.to_string()),
             Cell::from(p.as_ref().map(|p| p.list_name())),
-            Cell::from(
-                p.as_ref()
-                    .and_then(|p| p.primary_phone())
-                    .map(|ph| ph.number.clone()),
-            ),
+            p.as_ref()
+                .and_then(|p| p.primary_phone())
+                .map_or(Cell::from(""), |ph| {
+                    Cell::phone(&ph.number, s.store.office.calling_code())
+                }),
             Cell::from(d.kind.as_str()),
             Cell::day(d.last_visit),
             Cell::day(d.due_since),

@@ -43,6 +43,10 @@ pub fn cmd_day(ctx: &Ctx, a: Args) -> Result<u8> {
     for p in &providers {
         sheet(&sched, p, date, &day, a.all, &mut t);
     }
+    render::page::set_covers(match sched.store.office.holidays.get(&date) {
+        Some(_) => format!("{}, office closed", date.format("%A %Y-%m-%d")),
+        None => date.format("%A %Y-%m-%d").to_string(),
+    });
     if let Some(h) = sched.store.office.holidays.get(&date) {
         ctx.say(&format!(
             "{} {date}: office closed ({h})",

@@ -88,8 +88,8 @@ pub fn cmd_export(ctx: &Ctx, a: Args) -> Result<u8> {
         Some(path) => {
             atomic::write(path, text.as_bytes(), atomic::Mode::Replace)?;
             ctx.say(&format!(
-                "{} appointments written to {}",
-                appts.len(),
+                "{} written to {}",
+                crate::render::plural(appts.len(), "appointment"),
                 path.display()
             ));
         }

@@ -1,7 +1,7 @@
 use crate::cli::Ctx;
 use crate::cli::schedule::{Sched, appointment_id, patient_label};
 use crate::error::{Result, exit};
-use crate::render::{self, Format, key_values};
+use crate::render::{self, Format};
 
 /// Show one appointment with its status history.
 #[derive(Debug, clap::Args)]
@@ -43,74 +43,76 @@ pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
         )
         .collect::<Vec<_>>()
         .join(", ");
-    let text = key_values(&[
-        ("appointment", appt.id.to_string()),
-        (
-            "patient",
-            format!(
-                "{} {}",
-                appt.patient,
-                patient_label(&sched.store, &appt.patient)
+    render::print_record(
+        ctx.format,
+        &[
+            ("appointment", appt.id.to_string()),
+            (
+                "patient",
+                format!(
+                    "{} {}",
+                    appt.patient,
+                    patient_label(&sched.store, &appt.patient)
+                ),
             ),
-        ),
-        ("provider", appt.provider.clone()),
-        ("type", appt.kind.clone()),
-        (
-            "when",
-            format!("{}-{}", sched.when(appt.start), sched.hm(appt.end)),
-        ),
-        (
-            "status",
-            format!("{} (FHIR {})", appt.status, appt.status.fhir()),
-        ),
-        ("rooms", rooms),
-        ("location", appt.location.clone().unwrap_or_default()),
-        ("reason", appt.reason.clone().unwrap_or_default()),
-        ("referral", appt.referral.clone().unwrap_or_default()),
-        ("notes", appt.notes.clone().unwrap_or_default()),
-        (
-            "series",
-            appt.series
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        ),
-        (
-            "double-booked",
-            if appt.double_booked {
-                "yes".into()
-            } else {
-                String::new()
-            },
-        ),
-        (
-            "cancel reason",
-            appt.cancel_reason.clone().unwrap_or_default(),
-        ),
-        (
-            "late cancel",
-            if appt.late_cancel {
-                "yes".into()
-            } else {
-                String::new()
-            },
-        ),
-        (
-            "moved to",
-            appt.rescheduled_to
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        ),
-        (
-            "moved from",
-            appt.rescheduled_from
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        ),
-        ("history", history),
-    ]);
-    render::print(&text)?;
+            ("provider", appt.provider.clone()),
+            ("type", appt.kind.clone()),
+            (
+                "when",
+                format!("{}-{}", sched.when(appt.start), sched.hm(appt.end)),
+            ),
+            (
+                "status",
+                format!("{} (FHIR {})", appt.status, appt.status.fhir()),
+            ),
+            ("rooms", rooms),
+            ("location", appt.location.clone().unwrap_or_default()),
+            ("reason", appt.reason.clone().unwrap_or_default()),
+            ("referral", appt.referral.clone().unwrap_or_default()),
+            ("notes", appt.notes.clone().unwrap_or_default()),
+            (
+                "series",
+                appt.series
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "double-booked",
+                if appt.double_booked {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+            ),
+            (
+                "cancel reason",
+                appt.cancel_reason.clone().unwrap_or_default(),
+            ),
+            (
+                "late cancel",
+                if appt.late_cancel {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+            ),
+            (
+                "moved to",
+                appt.rescheduled_to
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "moved from",
+                appt.rescheduled_from
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            ("history", history),
+        ],
+    )?;
     Ok(exit::OK)
 }

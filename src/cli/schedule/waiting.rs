@@ -34,7 +34,7 @@ pub fn cmd_waiting(ctx: &Ctx, a: Args) -> Result<u8> {
     for (arrived, ap) in &here {
         t.push(vec![
             Cell::from(sched.hm(*arrived)),
-            Cell::Number((sched.now - *arrived).num_minutes().max(0).to_string()),
+            Cell::count((sched.now - *arrived).num_minutes().max(0)),
             Cell::from(ap.id.to_string()),
             Cell::from(ap.patient.to_string()),
             Cell::from(patient_label(&sched.store, &ap.patient)),

@@ -21,6 +21,11 @@ pub fn cmd_week(ctx: &Ctx, a: Args) -> Result<u8> {
     let sched = Sched::open(ctx)?;
     let any = sched.day(a.date.as_deref().unwrap_or("today"))?;
     let monday = any - Duration::days(i64::from(any.weekday().num_days_from_monday()));
+    crate::render::page::set_covers(format!(
+        "Week of {} to {}",
+        monday.format("%a %Y-%m-%d"),
+        (monday + Duration::days(6)).format("%a %Y-%m-%d")
+    ));
     let mut t = Table::new(&[
         "date",
         "provider",
@@ -69,10 +74,10 @@ pub fn cmd_week(ctx: &Ctx, a: Args) -> Result<u8> {
                 Cell::day(date),
                 Cell::from(p.key.as_str()),
                 Cell::from(hours),
-                Cell::Number(mine.len().to_string()),
-                Cell::Number(mine.iter().map(|x| x.minutes()).sum::<i64>().to_string()),
-                Cell::Number(free.to_string()),
-                Cell::Number(largest.to_string()),
+                Cell::count(mine.len()),
+                Cell::count(mine.iter().map(|x| x.minutes()).sum::<i64>()),
+                Cell::count(free),
+                Cell::count(largest),
             ]);
         }
     }

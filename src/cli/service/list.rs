@@ -1,5 +1,4 @@
 use crate::cli::{Ctx, found};
-use crate::domain::money;
 use crate::error::Result;
 use crate::render::{self, Cell, Format, Table};
 
@@ -19,7 +18,7 @@ pub fn cmd_list(ctx: &Ctx, _a: Args) -> Result<u8> {
         t.push(vec![
             Cell::from(s.code.as_str()),
             Cell::from(s.description.as_str()),
-            Cell::Number(money::plain(s.fee)),
+            Cell::money(s.fee, &store.office.currency),
         ]);
     }
     t.print(ctx.format)?;

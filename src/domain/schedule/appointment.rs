@@ -237,6 +237,12 @@ impl Appointment {
         via: Option<String>,
         note: Option<String>,
     ) -> Result<()> {
+        if self.status == to {
+            return Err(
+                Error::user(format!("appointment {} is already {to}", self.id))
+                    .hint(status_hint(self.status)),
+            );
+        }
         if !self.status.can_become(to) {
             return Err(Error::user(format!(
                 "appointment {} is {}; it cannot become {to}",

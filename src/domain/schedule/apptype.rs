@@ -121,12 +121,15 @@ impl AppointmentType {
 impl AppointmentTypes {
     pub fn get(&self, key: &str) -> Result<&AppointmentType> {
         self.types.iter().find(|t| t.key == key).ok_or_else(|| {
+            // The key typed is not repeated (see docs/output.md); the office's own are listed.
             let keys: Vec<&str> = self.types.iter().map(|t| t.key.as_str()).collect();
-            Error::user(format!("no appointment type {key:?}")).hint(if keys.is_empty() {
-                "add types to appointment-types.toml".to_string()
-            } else {
-                format!("types are: {}", keys.join(", "))
-            })
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            Error::user("no such appointment type").hint(crate::domain::suggest::hint(
+                key,
+                "type",
+                &keys,
+                "a [[type]] in appointment-types.toml",
+            ))
         })
     }
 

@@ -22,8 +22,7 @@ impl Clock {
     /// Reads `9`, `9:30`, `09:30`, `0930`, `9am`, `2:15pm`, `14:15`.
     pub fn parse(input: &str) -> Result<Clock> {
         let bad = || {
-            Error::user(format!("{:?} is not a time of day", short(input)))
-                .hint("times look like 09:30, 14:15 or 2:15pm")
+            Error::user("a time of day was expected").hint("times look like 09:30, 14:15 or 2:15pm")
         };
         let s = input.trim().to_ascii_lowercase();
         let (s, pm) = if let Some(r) = s.strip_suffix("pm") {
@@ -76,10 +75,6 @@ impl Clock {
         let m = self.minutes() + minutes;
         (0..=1440).contains(&m).then_some(Clock(m as u16))
     }
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(16).collect()
 }
 
 impl fmt::Display for Clock {

@@ -213,11 +213,8 @@ pub fn check_npi(npi: &str) -> Result<()> {
 /// Reads weekday lists as people type them: `mon-fri`, `tue,thu`, `weekdays`, `sat`.
 pub fn parse_weekdays(input: &str) -> Result<Vec<Weekday>> {
     let bad = || {
-        Error::user(format!(
-            "{:?} is not a list of weekdays",
-            input.chars().take(24).collect::<String>()
-        ))
-        .hint("e.g. mon-fri, tue,thu, weekdays")
+        // What was typed is not repeated: a misplaced argument can be anything.
+        Error::user("a weekday list was expected").hint("e.g. mon-fri, tue,thu, weekdays")
     };
     let mut out = Vec::new();
     for part in input.to_ascii_lowercase().split(',') {

@@ -105,7 +105,9 @@ impl fmt::Display for Conflict {
             Conflict::PatientBusy(id) => write!(f, "the patient is already booked then ({id})"),
             Conflict::RoomBusy { room, by } => write!(f, "room {room} is taken ({by})"),
             Conflict::RoomClosed(room) => write!(f, "room {room} is not available then"),
-            Conflict::UnknownRoom(room) => write!(f, "there is no room {room}"),
+            Conflict::UnknownRoom(_) => {
+                write!(f, "there is no such room (see `frontdesk schedule rooms`)")
+            }
             Conflict::NoRoom { kind } => write!(f, "no {kind} room is free"),
         }
     }
