@@ -16,6 +16,7 @@ mod patient;
 mod pay;
 mod payer;
 mod provider;
+mod report;
 mod resource;
 mod room;
 mod schedule;
@@ -110,6 +111,9 @@ pub enum Command {
     /// Community services the desk refers patients to: add, find, match, verify, refer.
     #[command(subcommand)]
     Resource(resource::Command),
+    /// The office's reports (daily, aging, no-shows, utilization, …) and the nightly run.
+    #[command(subcommand)]
+    Report(report::Command),
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
@@ -145,6 +149,15 @@ const PAGES: &[(&str, &str)] = &[
     ("provider show", "Provider"),
     ("room list", "Rooms"),
     ("type list", "Appointment types"),
+    ("report aging", "Accounts receivable aging"),
+    ("report closeout", "Closeout"),
+    ("report daily", "Daily report"),
+    ("report missing-info", "Missing information"),
+    ("report noshows", "No-shows and late cancels"),
+    ("report productivity", "Productivity"),
+    ("report recall", "Recall"),
+    ("report utilization", "Provider utilization"),
+    ("report wait-times", "Wait times"),
     ("schedule day", "Day sheet"),
     ("schedule find", "Free appointment times"),
     ("schedule list", "Appointments"),
@@ -265,6 +278,7 @@ pub fn run() -> Result<u8> {
         Command::Type(cmd) => apptype::run(&ctx, cmd),
         Command::Comm(cmd) => comm::run(&ctx, cmd),
         Command::Resource(cmd) => resource::run(&ctx, cmd),
+        Command::Report(cmd) => report::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),

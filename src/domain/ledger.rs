@@ -511,7 +511,7 @@ pub fn pending_charges(entries: &[Entry]) -> Vec<&Entry> {
 }
 
 /// The part of a pending charge insurance is expected to pay.
-fn insurance_part(charge: &Entry) -> Decimal {
+pub fn insurance_part(charge: &Entry) -> Decimal {
     (charge.amount - charge.patient_portion.unwrap_or_default()).max(Decimal::ZERO)
 }
 
@@ -580,7 +580,8 @@ impl Aging {
     pub fn sum(&self) -> Decimal {
         self.current + self.days_31_60 + self.days_61_90 + self.over_90
     }
-    fn bucket(&mut self, age_days: i64) -> &mut Decimal {
+    /// The bucket a debt `age_days` old falls in.
+    pub fn bucket(&mut self, age_days: i64) -> &mut Decimal {
         match age_days {
             ..=30 => &mut self.current,
             31..=60 => &mut self.days_31_60,

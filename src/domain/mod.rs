@@ -20,6 +20,7 @@ pub mod patient;
 pub mod pay_import;
 pub mod phone;
 pub mod recall;
+pub mod report;
 pub mod resource;
 pub mod schedule;
 pub mod search;

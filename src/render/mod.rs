@@ -8,6 +8,7 @@ pub mod letters;
 pub mod page;
 mod stream;
 pub mod templates;
+pub mod xlsx;
 
 pub use stream::print_rows;
 
@@ -29,6 +30,8 @@ pub enum Format {
     Json,
     /// An HTML page for printing (reports and statements; listings print an HTML table).
     Html,
+    /// An Excel workbook (typed cells, frozen header): with `-o FILE.xlsx`, or into a pipe.
+    Xlsx,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -228,6 +231,7 @@ impl Table {
             Format::Csv => self.to_csv()?,
             Format::Html => self.to_html()?,
             Format::Json => self.to_json()?,
+            Format::Xlsx => return xlsx::print(self),
         };
         write_out(&mut out, text.as_bytes())
     }

@@ -42,6 +42,13 @@ where
         Format::Csv => write_csv(&mut out, headers, rows())?,
         Format::Json => write_json(&mut out, headers, rows())?,
         Format::Html => write_html(&mut out, headers, rows())?,
+        // A workbook is written whole.
+        Format::Xlsx => {
+            let mut t = Table::new(headers);
+            rows().for_each(|r| t.push(r));
+            t.print(format)?;
+            !t.is_empty()
+        }
     };
     io_result(out.flush())?;
     Ok(any)
@@ -243,6 +250,7 @@ mod tests {
             Format::Csv => write_csv(&mut out, headers, rows.iter().cloned()),
             Format::Json => write_json(&mut out, headers, rows.iter().cloned()),
             Format::Html => write_html(&mut out, headers, rows.iter().cloned()),
+            Format::Xlsx => unreachable!("workbooks are not streamed"),
         }
         .unwrap();
         (String::from_utf8(out).unwrap(), any)
@@ -257,6 +265,7 @@ mod tests {
             Format::Csv => t.to_csv().unwrap(),
             Format::Html => t.to_html().unwrap(),
             Format::Json => t.to_json().unwrap(),
+            Format::Xlsx => unreachable!("workbooks are not streamed"),
         }
     }
 

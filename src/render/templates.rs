@@ -27,6 +27,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "closeout.html",
         include_str!("../../templates/closeout.html"),
     ),
+    (
+        "reports/report.html",
+        include_str!("../../templates/reports/report.html"),
+    ),
 ];
 
 /// Where an office keeps its own versions, relative to the records tree.

@@ -141,31 +141,17 @@ impl Store {
     /// Takes the exclusive write lock, waiting up to `FRONTDESK_LOCK_TIMEOUT` seconds (default
     /// 30) for another command to finish.
     pub fn begin(&self) -> Result<Txn<'_>> {
-        let wait = std::env::var("FRONTDESK_LOCK_TIMEOUT")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(30.0);
-        self.begin_within(Duration::from_secs_f64(wait))
+        self.begin_within(lock_timeout())
     }
 
     /// Takes the write lock, waiting at most `wait` (zero: fail at once if it is held).
     pub fn begin_within(&self, wait: Duration) -> Result<Txn<'_>> {
         let (file, path) = self.lock_file()?;
-        let deadline = Instant::now() + wait;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
-                Err(fs::TryLockError::WouldBlock) => {
-                    return Err(Error::conflict(
-                        "the records are locked by another frontdesk command",
-                    )
-                    .hint("wait for it to finish and try again"));
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, "lock", e)),
-            }
+        if !lock_waiting(&file, &path, wait)? {
+            return Err(
+                Error::conflict("the records are locked by another frontdesk command")
+                    .hint("wait for it to finish and try again"),
+            );
         }
         LockHolder::write(&file);
         self.holds_lock.store(true, Ordering::SeqCst);
@@ -245,14 +231,7 @@ impl Store {
         let dir = self.root.join(STATE_DIR);
         atomic::create_dirs(&dir)?;
         let path = dir.join("lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .at_path(&path, "open the lock file")?;
-        Ok((file, path))
+        Ok((open_lock_file(&path)?, path))
     }
 
     // ---- paths ----
@@ -345,6 +324,43 @@ impl Store {
 
     pub fn patients(&self) -> Result<Vec<Patient>> {
         self.patient_files()?.iter().map(|p| read_toml(p)).collect()
+    }
+}
+
+/// Opens (creating it, private) a file whose OS lock serialises commands; its content is never
+/// truncated here.
+pub fn open_lock_file(path: &Path) -> Result<File> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .at_path(path, "open the lock file")
+}
+
+/// How long a command waits for another's lock: `FRONTDESK_LOCK_TIMEOUT` seconds (default 30).
+pub fn lock_timeout() -> Duration {
+    let wait: f64 = std::env::var("FRONTDESK_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30.0);
+    Duration::from_secs_f64(wait.max(0.0))
+}
+
+/// Takes the exclusive lock on `file` (at `path`, for the error), waiting at most `wait`;
+/// false when another process still held it then.
+pub fn lock_waiting(file: &File, path: &Path, wait: Duration) -> Result<bool> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(fs::TryLockError::WouldBlock) => return Ok(false),
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(path, "lock", e)),
+        }
     }
 }
 

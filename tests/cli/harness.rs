@@ -12,6 +12,8 @@ use tempfile::TempDir;
 pub struct Clinic {
     pub dir: TempDir,
     pub root: PathBuf,
+    /// The office clock every command runs at (`FRONTDESK_NOW`), when pinned with [`Clinic::at`].
+    pub now: Option<&'static str>,
 }
 
 impl Clinic {
@@ -39,7 +41,11 @@ impl Clinic {
             "init failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Clinic { dir, root }
+        Clinic {
+            dir,
+            root,
+            now: None,
+        }
     }
 
     /// A generated demo clinic of `patients` patients (fixed seed and date), with git.
@@ -62,6 +68,26 @@ impl Clinic {
                 .output()
                 .unwrap()
         })
+    }
+
+    /// A private copy of the repository's sample clinic (`records/`): tests never change the
+    /// sample itself.
+    pub fn sample() -> Clinic {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("records");
+        Clinic::made_by("copy the sample clinic", |root| {
+            std::process::Command::new("cp")
+                .arg("-r")
+                .arg(&sample)
+                .arg(root)
+                .output()
+                .unwrap()
+        })
+    }
+
+    /// The same clinic with every command run at `now` (`FRONTDESK_NOW`).
+    pub fn at(mut self, now: &'static str) -> Clinic {
+        self.now = Some(now);
+        self
     }
 
     /// A second site: a clone of `remote`, made private as docs/sync.md says.
@@ -88,13 +114,20 @@ impl Clinic {
             "{what}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Clinic { dir, root }
+        Clinic {
+            dir,
+            root,
+            now: None,
+        }
     }
 
     /// The binary with --records pointing at this clinic and a fixed staff user.
     pub fn cmd(&self) -> Command {
         let mut c = bare();
         c.arg("--records").arg(&self.root);
+        if let Some(now) = self.now {
+            c.env("FRONTDESK_NOW", now);
+        }
         c
     }
 

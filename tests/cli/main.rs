@@ -29,6 +29,7 @@ mod pay;
 mod perms;
 mod phi;
 mod pipes;
+mod report;
 mod resource;
 mod roundtrip;
 mod schedule;

@@ -24,6 +24,7 @@ fn files_are_0600_and_folders_0700_under_umask_022() {
     let c = Clinic {
         root: dir.path().join("records"),
         dir,
+        now: None,
     };
     let init = run_022(&c, &["init"]);
     assert!(

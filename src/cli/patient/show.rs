@@ -38,7 +38,7 @@ pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
     }
     match ctx.format {
         Format::Json => render::print_json(&p)?,
-        Format::Csv => {
+        Format::Csv | Format::Xlsx => {
             let mut t = Table::new(&[
                 "id",
                 "family",
@@ -63,7 +63,7 @@ pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
                 Cell::from(p.address.as_ref().map(|a| a.lines().join(", "))),
                 Cell::from(format!("{:?}", p.status).to_lowercase()),
             ]);
-            t.print(Format::Csv)?;
+            t.print(ctx.format)?;
         }
         Format::Table | Format::Html => {
             let mut pairs = fields(&p, store.office.today(), store.office.calling_code());

@@ -60,7 +60,7 @@ pub fn cmd_balance(ctx: &Ctx, a: Args) -> Result<u8> {
             ("61-90 days", m(out.aging.days_61_90)),
             ("over 90 days", m(out.aging.over_90)),
         ]))?,
-        Format::Csv | Format::Html => {
+        Format::Csv | Format::Html | Format::Xlsx => {
             let mut t = Table::new(&[
                 "patient",
                 "balance",

@@ -47,7 +47,7 @@ pub fn cmd_closeout(ctx: &Ctx, a: Args) -> Result<u8> {
             view.uncharged = uncharged.clone();
             render::print(&t.render("closeout.html", &view)?)?;
         }
-        Format::Csv => table(&c, &cur, &uncharged).print(Format::Csv)?,
+        Format::Csv | Format::Xlsx => table(&c, &cur, &uncharged).print(ctx.format)?,
         Format::Table => {
             table(&c, &cur, &uncharged).print(Format::Table)?;
             // Who and why, for people: on stderr, so stdout stays the table.
@@ -102,7 +102,10 @@ pub fn uncharged_visits(store: &Store, date: chrono::NaiveDate) -> Result<Vec<Un
 }
 
 /// The entries the day's voids reverse: from the day itself, or found by ID.
-fn void_targets(store: &Store, day: &[Entry]) -> Result<HashMap<crate::domain::id::Id, Entry>> {
+pub(crate) fn void_targets(
+    store: &Store,
+    day: &[Entry],
+) -> Result<HashMap<crate::domain::id::Id, Entry>> {
     let mut out = HashMap::new();
     for v in day.iter().filter(|e| e.kind == Kind::Void) {
         let Some(id) = &v.voids else { continue };
@@ -116,7 +119,7 @@ fn void_targets(store: &Store, day: &[Entry]) -> Result<HashMap<crate::domain::i
 }
 
 /// One table for people and spreadsheets: section, name, count, amount.
-fn table(c: &Closeout, cur: &str, uncharged: &[Uncharged]) -> Table {
+pub(crate) fn table(c: &Closeout, cur: &str, uncharged: &[Uncharged]) -> Table {
     let mut t = Table::new(&["section", "name", "count", "amount"]);
     let n = |d| Cell::signed_money(d, cur);
     for (m, l) in &c.by_method {

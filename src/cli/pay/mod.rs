@@ -8,7 +8,7 @@
 mod adjust;
 mod balance;
 mod charge;
-mod closeout;
+pub(crate) mod closeout;
 mod collect;
 pub mod copay;
 mod import;
