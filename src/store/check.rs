@@ -158,7 +158,16 @@ impl Checked for Patient {
         self.validate(office.today(), office.calling_code(), &office.country)?;
         Ok(Facts {
             id: Some(self.id.clone()),
-            keys: vec![(Target::Patient, self.id.to_string())],
+            // A merged chart still resolves (history, old ledger entries), but `check` flags
+            // anything that names it (see `Tally::check_ref`).
+            keys: vec![(
+                if self.merged_into.is_some() {
+                    Target::MergedPatient
+                } else {
+                    Target::Patient
+                },
+                self.id.to_string(),
+            )],
             expected: Some(Store::patient_rel(&self.id)),
             refs: self
                 .insurance

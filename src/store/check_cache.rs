@@ -686,6 +686,7 @@ const TARGETS: &[Target] = &[
     Target::Payer,
     Target::Room,
     Target::AppointmentType,
+    Target::MergedPatient,
 ];
 
 const FIXES: &[Fix] = &[

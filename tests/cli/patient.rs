@@ -724,3 +724,65 @@ fn emergency_contact_parts_in_any_order_or_a_clear_refusal() {
     }
     assert_eq!(c.files(), files);
 }
+
+/// After a merge, a record that still names the merged chart (here an appointment a sync
+/// brought in from another desk) is reported by `check`; the ledger's old entries are not.
+#[test]
+fn check_reports_records_that_name_a_merged_chart() {
+    let c = Clinic::new();
+    schedule_setup(&c);
+    let keep = c.add_jane();
+    let drop = c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Jane",
+        "--last",
+        "Doe",
+        "--dob",
+        "1980-04-02",
+        "--sex",
+        "F",
+        "--force",
+    ]);
+    let drop = drop.trim().to_string();
+    c.ok(&[
+        "pay",
+        "collect",
+        "--patient",
+        &drop,
+        "--amount",
+        "10",
+        "--method",
+        "cash",
+    ]);
+    let booked = c
+        .cmd()
+        .env("FRONTDESK_NOW", SCHED_NOW)
+        .args(book_args(&drop, 0))
+        .output()
+        .unwrap();
+    let a = String::from_utf8(booked.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let file = c.files().into_iter().find(|f| f.contains(&a)).unwrap();
+    let before = std::fs::read_to_string(c.path(&file)).unwrap();
+    c.ok(&["patient", "merge", &keep, &drop]);
+    assert_eq!(
+        c.run(&["check"]).status.code(),
+        Some(0),
+        "the ledger keeps the old ID by design"
+    );
+    // Another desk's copy of the appointment, from before the merge, arrives by sync.
+    std::fs::write(c.path(&file), &before).unwrap();
+    let out = c.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("merged into another") && report.contains(&a),
+        "{report}"
+    );
+}
