@@ -315,3 +315,96 @@ mod tests {
         Cli::command().debug_assert();
     }
 }
+
+/// Every `frontdesk …` line in a `sh` block of the README and of `docs/*.md` is a command line
+/// the tool accepts (the commands, flags and values clap checks): documentation that names a
+/// flag that no longer exists fails here. The README's tour also runs (`tests/cli/tour.rs`).
+#[cfg(test)]
+mod documented_commands {
+    use clap::Parser;
+
+    use crate::cli::Cli;
+
+    /// The `frontdesk` lines of the `sh` blocks of `text`, continuation lines joined and
+    /// trailing comments dropped.
+    fn commands(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut in_sh = false;
+        let mut pending = String::new();
+        for line in text.lines() {
+            let t = line.trim();
+            if t.starts_with("```") {
+                in_sh = t == "```sh";
+                continue;
+            }
+            if !in_sh {
+                continue;
+            }
+            let code = match t.find("  #").or_else(|| t.find(" # ")) {
+                Some(at) => t[..at].trim_end(),
+                None => t,
+            };
+            pending.push_str(code.trim_end_matches('\\'));
+            pending.push(' ');
+            if code.ends_with('\\') {
+                continue;
+            }
+            let full = std::mem::take(&mut pending);
+            // `frontdesk …`, `P=$(frontdesk …)`, `frontdesk … | head -1`: the frontdesk part.
+            // A synopsis (`[--provider P]`, `A…`) is a pattern, not a command line.
+            if let Some(at) = full.find("frontdesk ") {
+                let before = full[..at].trim();
+                let cmd = full[at..]
+                    .split(['|', ')', ';'])
+                    .next()
+                    .unwrap_or("")
+                    .trim();
+                let cmd = cmd.split(" >").next().unwrap_or(cmd).trim();
+                let synopsis = cmd.contains('[') || cmd.contains('…');
+                if (before.is_empty() || before.ends_with("$(")) && !synopsis {
+                    out.push(cmd.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_documented_command_line_is_one_the_tool_accepts() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = vec![root.join("README.md")];
+        for e in std::fs::read_dir(root.join("docs")).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "md") {
+                files.push(e.path());
+            }
+        }
+        let mut checked = 0;
+        let mut bad = Vec::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            for cmd in commands(&text) {
+                let Some(args) = shlex::split(&cmd) else {
+                    bad.push(format!("{}: cannot split: {cmd}", f.display()));
+                    continue;
+                };
+                checked += 1;
+                if let Err(e) = Cli::try_parse_from(&args) {
+                    use clap::error::ErrorKind;
+                    if !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                        bad.push(format!(
+                            "{}: {cmd}\n    {}",
+                            f.display(),
+                            e.to_string().lines().next().unwrap_or("")
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(checked > 40, "only {checked} documented commands found");
+        assert!(
+            bad.is_empty(),
+            "documented commands the tool refuses:\n{}",
+            bad.join("\n")
+        );
+    }
+}

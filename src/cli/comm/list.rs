@@ -32,10 +32,10 @@ pub struct Args {
     #[arg(long)]
     pub open: bool,
     /// First day (default: 30 days ago, or the beginning with --patient or --open).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub from: Option<String>,
     /// Last day (default: today).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub to: Option<String>,
 }
 

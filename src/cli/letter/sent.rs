@@ -16,10 +16,10 @@ pub struct Args {
     #[arg(long)]
     pub patient: Option<String>,
     /// From this day (today, -30d, 2026-03-01, …).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub from: Option<String>,
     /// To this day, included.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub to: Option<String>,
     /// Only letters from this template.
     #[arg(long)]
