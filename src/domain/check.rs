@@ -382,32 +382,26 @@ impl Tally {
 
     fn check_ref(&mut self, rel: &Path, field: &str, target: Target, key: &str) {
         let known = self.keys.get(&target).is_some_and(|k| k.contains(key));
+        if known {
+            return;
+        }
+        let merged_chart = target == Target::Patient
+            && self
+                .keys
+                .get(&Target::MergedPatient)
+                .is_some_and(|k| k.contains(key));
         // `patient merge` moves appointments, communications and waitlist entries; ledger
         // entries and letters already sent keep the old chart's ID by design.
         let movable = ["appointments", "communications", "waitlist"]
             .iter()
             .any(|top| rel.starts_with(top));
-        let merged = target == Target::Patient
-            && movable
-            && self
-                .keys
-                .get(&Target::MergedPatient)
-                .is_some_and(|k| k.contains(key));
-        if merged {
+        if merged_chart && movable {
             self.problems.push(Problem::new(
                 rel,
                 format!("{field} names patient {key}, whose chart was merged into another"),
                 format!("point it at the kept chart (`frontdesk patient show {key}` names it)"),
             ));
-            return;
-        }
-        if !known
-            && !(target == Target::Patient
-                && self
-                    .keys
-                    .get(&Target::MergedPatient)
-                    .is_some_and(|k| k.contains(key)))
-        {
+        } else if !merged_chart {
             let noun = target.noun();
             self.problems.push(Problem::new(
                 rel,
