@@ -127,11 +127,16 @@ pub enum Command {
     Man(completions::ManArgs),
 }
 
-/// The commands with an HTML form (`--format html`), and the heading of their page. Any other
-/// command refuses `--format html` (exit 2) rather than print something that is not a page.
+/// The commands with an HTML form (`--format html`) and a workbook form (`--format xlsx`), and
+/// the heading of their page. Any other command refuses both (exit 2) rather than print
+/// something that is not a page or a workbook.
 const PAGES: &[(&str, &str)] = &[
     ("check", "Records check"),
+    ("comm due", "Follow-ups due"),
+    ("comm list", "Communications"),
     ("history", "History"),
+    ("letter list", "Letter templates"),
+    ("letter sent", "Letters sent"),
     ("patient find", "Patient search"),
     ("patient import", "Patient import"),
     ("patient insurance list", "Insurance coverage"),
@@ -147,6 +152,9 @@ const PAGES: &[(&str, &str)] = &[
     ("payer list", "Payers"),
     ("provider list", "Providers"),
     ("provider show", "Provider"),
+    ("resource find", "Community services"),
+    ("resource list", "Community services"),
+    ("resource match", "Community services for a patient"),
     ("room list", "Rooms"),
     ("type list", "Appointment types"),
     ("report aging", "Accounts receivable aging"),
@@ -244,7 +252,7 @@ pub fn run() -> Result<u8> {
     };
     crate::render::set_csv_for_spreadsheets(!cli.no_bom);
     crate::render::set_quiet(cli.quiet);
-    if cli.format == Format::Html {
+    if matches!(cli.format, Format::Html | Format::Xlsx) {
         let words: Vec<String> = args
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
@@ -253,8 +261,13 @@ pub fn run() -> Result<u8> {
         match PAGES.iter().find(|(p, _)| *p == path) {
             Some((_, title)) => crate::render::page::set_title(title),
             None => {
-                return Err(crate::error::Error::user(format!("`{path}` has no HTML form"))
-                    .hint("use --format table, csv or json; HTML is for listings, records, statements and reports"));
+                let form = if cli.format == Format::Html {
+                    "HTML"
+                } else {
+                    "spreadsheet (xlsx)"
+                };
+                return Err(crate::error::Error::user(format!("`{path}` has no {form} form"))
+                    .hint("use --format table, csv or json; HTML and xlsx are for listings, records, statements and reports"));
             }
         }
     }

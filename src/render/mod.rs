@@ -460,12 +460,12 @@ fn io_result(r: io::Result<()>) -> Result<()> {
 pub fn print_record(format: Format, pairs: &[(&str, String)]) -> Result<()> {
     match format {
         Format::Html => print(&page::record(pairs)?),
-        Format::Csv => {
+        Format::Csv | Format::Xlsx => {
             let mut t = Table::new(&["field", "value"]);
             for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
                 t.push(vec![Cell::from(*k), Cell::from(v.as_str())]);
             }
-            t.print(Format::Csv)
+            t.print(format)
         }
         _ => print(&key_values(pairs)),
     }

@@ -99,12 +99,12 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
             Layout::Text
         }
     });
-    if matches!(ctx.format, Format::Json | Format::Csv) && a.kind.is_none() {
+    if matches!(ctx.format, Format::Json | Format::Csv | Format::Xlsx) && a.kind.is_none() {
         let data = StatementData::new(&patient, &entries, store.office.today(), a.all_visits);
         if ctx.format == Format::Json {
             render::print_json(&data)?;
         } else {
-            data.table(&store.office.currency).print(Format::Csv)?;
+            data.table(&store.office.currency).print(ctx.format)?;
         }
         return Ok(exit::OK);
     }
