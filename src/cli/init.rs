@@ -31,7 +31,76 @@ pub struct Args {
     /// Do not make the tree a git repository (no audit trail).
     #[arg(long)]
     pub no_git: bool,
+    /// Start from the sample clinic's setup: its providers and their hours, rooms,
+    /// appointment types, payers and fee schedule (no patients), to try the tool at once.
+    #[arg(long)]
+    pub sample: bool,
 }
+
+/// The sample clinic's setup files (`records/` in the source tree), for `init --sample`.
+const SAMPLE_SETUP: &[(&str, &str)] = &[
+    (
+        "providers/lindqvist.toml",
+        include_str!("../../records/providers/lindqvist.toml"),
+    ),
+    (
+        "providers/okafor.toml",
+        include_str!("../../records/providers/okafor.toml"),
+    ),
+    (
+        "providers/patel.toml",
+        include_str!("../../records/providers/patel.toml"),
+    ),
+    (
+        "rooms/exam-1.toml",
+        include_str!("../../records/rooms/exam-1.toml"),
+    ),
+    (
+        "rooms/exam-2.toml",
+        include_str!("../../records/rooms/exam-2.toml"),
+    ),
+    (
+        "rooms/exam-3.toml",
+        include_str!("../../records/rooms/exam-3.toml"),
+    ),
+    (
+        "rooms/north-exam.toml",
+        include_str!("../../records/rooms/north-exam.toml"),
+    ),
+    (
+        "rooms/procedure-1.toml",
+        include_str!("../../records/rooms/procedure-1.toml"),
+    ),
+    (
+        "rooms/ultrasound.toml",
+        include_str!("../../records/rooms/ultrasound.toml"),
+    ),
+    (
+        "payers/aetna-ppo.toml",
+        include_str!("../../records/payers/aetna-ppo.toml"),
+    ),
+    (
+        "payers/bcbs-ma.toml",
+        include_str!("../../records/payers/bcbs-ma.toml"),
+    ),
+    (
+        "payers/masshealth.toml",
+        include_str!("../../records/payers/masshealth.toml"),
+    ),
+    (
+        "payers/medicare-b.toml",
+        include_str!("../../records/payers/medicare-b.toml"),
+    ),
+    (
+        "payers/tufts-hp.toml",
+        include_str!("../../records/payers/tufts-hp.toml"),
+    ),
+    (
+        "appointment-types.toml",
+        include_str!("../../records/appointment-types.toml"),
+    ),
+    ("services.toml", include_str!("../../records/services.toml")),
+];
 
 /// Refuses to make a records tree where one exists or where other files are.
 pub fn check_new_dir(dir: &std::path::Path) -> Result<()> {
@@ -70,7 +139,7 @@ pub fn cmd_init(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
     }
     let user = store::staff_user(&dir);
     let use_git = !args.no_git && git::available();
-    Store::init(
+    let store = Store::init(
         &dir,
         office,
         Options {
@@ -79,6 +148,19 @@ pub fn cmd_init(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
         },
         use_git,
     )?;
+    if args.sample {
+        let mut txn = store.begin()?;
+        for (rel, text) in SAMPLE_SETUP {
+            txn.put_bytes(
+                std::path::Path::new(rel),
+                text.as_bytes(),
+                store::Mode::CreateNew,
+            )?;
+        }
+        txn.commit(
+            "Add the sample clinic's providers, rooms, appointment types, payers and fee schedule.",
+        )?;
+    }
     if ctx.quiet {
         return Ok(exit::OK);
     }

@@ -228,3 +228,35 @@ fn appointment_types_are_set_up_without_editing_toml() {
     }
     assert_eq!((c.files(), c.commits()), before);
 }
+
+/// `init --sample` starts from the sample clinic's setup (no patients): a visit can be found
+/// and booked at once, and `check` finds nothing to fix.
+#[test]
+fn init_sample_gives_a_tree_that_books_at_once() {
+    let c = Clinic::with_args(&["--sample"]);
+    assert_eq!(c.commits(), 2);
+    assert!(c.files().iter().all(|f| !f.starts_with("patients/")));
+    let p = c.add_jane();
+    let found = c
+        .cmd()
+        .env("FRONTDESK_NOW", SCHED_NOW)
+        .args([
+            "-q",
+            "schedule",
+            "find",
+            "--patient",
+            &p,
+            "--type",
+            "follow-up",
+            "--provider",
+            "okafor",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    assert_eq!(c.run(&["check"]).status.code(), Some(0));
+}
