@@ -315,8 +315,10 @@ fn listings_filter_and_show_schedule_confirmations_once() {
     let none = run_at(&c, NOW, "--format json comm list --channel letter");
     assert_eq!(none.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&none.stdout).trim(), "[]");
-    refused(&c, "--format html comm list", 2);
-    refused(&c, "--format html comm due", 2);
+    // A command with no page refuses HTML; the listings print one.
+    refused(&c, "--format html comm done C00000000", 2);
+    let page = run_at(&c, NOW, "--format html comm list");
+    assert!(String::from_utf8_lossy(&page.stdout).starts_with("<!DOCTYPE html>"));
 }
 
 #[test]

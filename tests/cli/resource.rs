@@ -349,7 +349,11 @@ fn bad_input_names_the_field_and_writes_nothing() {
             "--by",
             2,
         ),
-        ("--format html resource list".into(), "HTML", 2),
+        (
+            "--format html resource verify pantry --by maria".into(),
+            "HTML",
+            2,
+        ),
     ] {
         let e = refused(&c, &args, code);
         assert!(e.contains(field), "{args}: {e}");
