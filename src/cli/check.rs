@@ -23,7 +23,7 @@ pub struct Args {
 pub fn cmd_check(ctx: &Ctx, args: Args) -> Result<u8> {
     let store = ctx.open()?;
     let started = Instant::now();
-    let (report, fixed) = if args.fix {
+    let (mut report, fixed) = if args.fix {
         // Under the write lock no command is writing, so every temp file is a leftover.
         let _txn = store.begin()?;
         let report = store.check(true)?;
@@ -32,6 +32,9 @@ pub fn cmd_check(ctx: &Ctx, args: Args) -> Result<u8> {
     } else {
         (store.check(false)?, Vec::new())
     };
+    report
+        .problems
+        .extend(crate::cli::letter::check_problems(&store)?);
     let remaining: Vec<&Problem> = report
         .problems
         .iter()

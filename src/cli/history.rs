@@ -8,7 +8,7 @@ use crate::store::{Store, schedule_index};
 /// List the commits that touched a record: who changed it, when, and how.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A record ID (patient P…, appointment A…, ledger entry T…).
+    /// A record ID (patient P…, appointment A…, ledger entry T…, communication C…).
     pub id: String,
 }
 
@@ -55,8 +55,13 @@ fn record_rel(store: &Store, id: &Id) -> Result<PathBuf> {
         }
         IdKind::Transaction => schedule_index::date_in(store, &schedule_index::LEDGER, id)?
             .map(|day| Store::ledger_rel(day, id)),
-        // frontdesk keeps no communications, letters or surveys yet: there is nowhere to look.
-        IdKind::Communication | IdKind::Letter | IdKind::Survey => None,
+        IdKind::Communication => {
+            schedule_index::date_in(store, &schedule_index::COMMUNICATIONS, id)?
+                .map(|day| Store::communication_rel(day, id))
+        }
+        IdKind::Letter => store.letter_day(id)?.map(|day| Store::letter_rel(day, id)),
+        // frontdesk keeps no surveys yet: there is nowhere to look.
+        IdKind::Survey => None,
     };
     rel.filter(|rel| store.path(rel).is_file())
         .ok_or_else(|| {

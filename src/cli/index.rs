@@ -32,6 +32,8 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
             warn_problems(&patients.problems);
             let appointments = schedule_index::rebuild(&store, &schedule_index::APPOINTMENTS)?;
             let entries = schedule_index::rebuild(&store, &schedule_index::LEDGER)?;
+            let comms = schedule_index::rebuild(&store, &schedule_index::COMMUNICATIONS)?;
+            ctx.say(&format!("Indexed {comms} communications"));
             ctx.say(&format!("Indexed {appointments} appointments"));
             ctx.say(&format!("Indexed {entries} ledger entries"));
             ctx.say(&format!(

@@ -1,18 +1,24 @@
 //! The command line: argument structs (their doc comments are the help text) and the thin glue
 //! that calls the store and the domain. One file per command; a group is a folder.
 
+mod apptype;
 mod arg_errors;
 mod check;
+mod comm;
 mod completions;
 mod demo;
 mod history;
 mod index;
 mod init;
+mod letter;
+mod office;
 mod patient;
 mod pay;
 mod payer;
 mod provider;
 mod report;
+mod resource;
+mod room;
 mod schedule;
 mod service;
 mod sync;
@@ -78,15 +84,33 @@ pub enum Command {
     /// Charges, payments, the patient ledger, statements and the daily closeout.
     #[command(subcommand)]
     Pay(pay::Command),
+    /// Letters from templates, the correspondence file, and the nightly batches with their outbox.
+    #[command(subcommand)]
+    Letter(letter::Command),
     /// The fee schedule: CPT/HCPCS codes and fees.
     #[command(subcommand)]
     Service(service::Command),
     /// Providers: details, weekly hours with breaks, time off.
     #[command(subcommand)]
     Provider(provider::Command),
+    /// The office's settings and holidays.
+    #[command(subcommand)]
+    Office(office::Command),
+    /// Rooms and equipment that appointment types can need.
+    #[command(subcommand)]
+    Room(room::Command),
+    /// Appointment types: duration, buffer, rooms, lead time, instructions, recall interval.
+    #[command(subcommand)]
+    Type(apptype::Command),
     /// Appointments and the visit flow: find, book, move, cancel, check in, day sheet, waitlist.
     #[command(subcommand)]
     Schedule(schedule::Command),
+    /// The communications log: calls, messages and letters, with follow-ups that come due.
+    #[command(subcommand)]
+    Comm(comm::Command),
+    /// Community services the desk refers patients to: add, find, match, verify, refer.
+    #[command(subcommand)]
+    Resource(resource::Command),
     /// The office's reports (daily, aging, no-shows, utilization, …) and the nightly run.
     #[command(subcommand)]
     Report(report::Command),
@@ -118,9 +142,13 @@ const PAGES: &[(&str, &str)] = &[
     ("pay import", "Payment import"),
     ("pay ledger", "Patient ledger"),
     ("pay statement", "Statement"),
+    ("office holiday list", "Holidays"),
+    ("office show", "Office"),
     ("payer list", "Payers"),
     ("provider list", "Providers"),
     ("provider show", "Provider"),
+    ("room list", "Rooms"),
+    ("type list", "Appointment types"),
     ("report aging", "Accounts receivable aging"),
     ("report closeout", "Closeout"),
     ("report daily", "Daily report"),
@@ -182,6 +210,24 @@ impl Ctx {
         Ok(line.trim().to_lowercase().starts_with('y'))
     }
 
+    /// Asks which of `n` numbered choices (1..=n) on the terminal. Call only when `interactive()`.
+    pub fn pick(&self, n: usize) -> Result<usize> {
+        use std::io::{BufRead, Write};
+        eprint!("Which one (1-{n})? ");
+        std::io::stderr().flush().ok();
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| crate::error::Error::internal(format!("cannot read the answer: {e}")))?;
+        match line.trim().parse::<usize>() {
+            Ok(k) if (1..=n).contains(&k) => Ok(k - 1),
+            _ => Err(crate::error::Error::user(
+                "no choice was made; nothing was changed",
+            )),
+        }
+    }
+
     /// A one-line summary for people; suppressed by --quiet and for machine formats.
     pub fn say(&self, line: &str) {
         if !self.quiet && self.format == Format::Table {
@@ -197,6 +243,7 @@ pub fn run() -> Result<u8> {
         Err(e) => return argument_error(&e, &args),
     };
     crate::render::set_csv_for_spreadsheets(!cli.no_bom);
+    crate::render::set_quiet(cli.quiet);
     if cli.format == Format::Html {
         let words: Vec<String> = args
             .iter()
@@ -222,9 +269,15 @@ pub fn run() -> Result<u8> {
         Command::Patient(cmd) => patient::run(&ctx, cmd),
         Command::Payer(cmd) => payer::run(&ctx, cmd),
         Command::Pay(cmd) => pay::run(&ctx, cmd),
+        Command::Letter(cmd) => letter::run(&ctx, cmd),
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Provider(cmd) => provider::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
+        Command::Office(cmd) => office::run(&ctx, cmd),
+        Command::Room(cmd) => room::run(&ctx, cmd),
+        Command::Type(cmd) => apptype::run(&ctx, cmd),
+        Command::Comm(cmd) => comm::run(&ctx, cmd),
+        Command::Resource(cmd) => resource::run(&ctx, cmd),
         Command::Report(cmd) => report::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),

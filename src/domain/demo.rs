@@ -692,6 +692,7 @@ pub fn rooms(count: usize) -> Vec<Room> {
             location: None,
             hours: Vec::new(),
             time_off: Vec::new(),
+            retired: false,
             extra: Default::default(),
         })
         .collect()
@@ -744,6 +745,7 @@ pub fn appointment_types() -> AppointmentTypes {
                     providers: Vec::new(),
                     instructions: None,
                     recall_after: None,
+                    retired: false,
                     needs: if key == "telehealth" {
                         Vec::new()
                     } else {

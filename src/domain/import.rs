@@ -4,7 +4,11 @@
 //! in `docs/import.md`) says how to read the file (encoding, delimiter), which column or
 //! template becomes which patient field, how to parse dates, which values to translate
 //! (`Male` → `M`), defaults, which rows to skip, and which column identifies a row already
-//! imported (kept on the patient as an external ID). This module parses the mapping, binds it
+//! imported (kept on the patient as an external ID). Rules can also pad a value, extract part
+//! of it with a regular expression, and apply only `when` another column is (not) empty;
+//! line breaks and tabs in cells are folded to a space. Cells are read without the formula
+//! guard a reject file puts on them ([`guard_cell`] / [`unguard_cell`]), so a fixed reject
+//! file re-imports as it is. This module parses the mapping, binds it
 //! to a CSV header, and turns one row into a validated [`Patient`] or a list of [`RowError`]s.
 //! It never touches the disk; `cli/patient/import.rs` reads the files and writes the records.
 //!
@@ -20,6 +24,7 @@ use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::ValueEnum;
 use csv::StringRecord;
+use regex::Regex;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
@@ -27,7 +32,9 @@ use toml::Spanned;
 use crate::domain::common::Address;
 use crate::domain::dates::{check_birth_date, parse_date};
 use crate::domain::id::Id;
-use crate::domain::patient::{ContactPreference, Patient, Phone, PhoneKind, Sex, Status};
+use crate::domain::patient::{
+    Contact, ContactPreference, Patient, Phone, PhoneKind, Sex, Status, marital_status,
+};
 use crate::domain::{phone, validate};
 use crate::error::{Error, Result};
 
@@ -73,9 +80,15 @@ fields! {
     WorkPhone = "work_phone",
     Email = "email",
     EmailOk = "email_ok",
+    SmsOk = "sms_ok",
+    VoicemailOk = "voicemail_ok",
     Language = "language",
     InterpreterNeeded = "interpreter_needed",
     ContactPreference = "contact_preference",
+    MaritalStatus = "marital_status",
+    EmergencyContactName = "emergency_contact_name",
+    EmergencyContactRelation = "emergency_contact_relation",
+    EmergencyContactPhone = "emergency_contact_phone",
     Flags = "flags",
     Notes = "notes",
 }
@@ -83,6 +96,11 @@ fields! {
 impl Field {
     fn is_date(self) -> bool {
         matches!(self, Field::BirthDate | Field::DeceasedDate)
+    }
+
+    /// A consent that applies to phones, with the phone it means when the rule names none.
+    fn phone_consent(self) -> Option<PhoneKind> {
+        matches!(self, Field::SmsOk | Field::VoicemailOk).then_some(PhoneKind::Mobile)
     }
 }
 
@@ -173,6 +191,16 @@ struct Rule {
     default: Option<String>,
     /// chrono format strings, tried in order; empty means the forgiving `parse_date`.
     formats: Vec<String>,
+    /// `extract`: the first capture group that takes part in the match is the value.
+    extract: Option<Regex>,
+    /// `pad`: left-pad a shorter value to this many characters with this one.
+    pad: Option<(usize, char)>,
+    /// `when`: the rule applies only when this column is empty (true) or not (false).
+    when: Option<(String, bool)>,
+    /// Line breaks and tabs become one space; `fold = false` keeps them.
+    fold: bool,
+    /// For `sms_ok` and `voicemail_ok`: the phones the consent is for.
+    phones: Vec<PhoneKind>,
     line: usize,
 }
 
@@ -241,6 +269,26 @@ struct RuleTable {
     map: BTreeMap<String, String>,
     default: Option<String>,
     format: Option<OneOrMany>,
+    extract: Option<String>,
+    pad: Option<RawPad>,
+    when: Option<RawWhen>,
+    fold: Option<bool>,
+    phone: Option<OneOrMany>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPad {
+    width: i64,
+    with: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWhen {
+    column: String,
+    empty: Option<bool>,
+    not_empty: Option<bool>,
 }
 
 /// A rule is a column name (`given = "FIRST"`) or a table (`sex = { column = "GENDER", … }`).
@@ -252,7 +300,9 @@ impl<'de> Deserialize<'de> for RawRule {
         impl<'de> Visitor<'de> for V {
             type Value = RawRule;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a column name, or a table with column, template, map, default, format")
+                f.write_str(
+                    "a column name, or a table with column, template, map, default, format, extract, pad, when, fold, phone",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<RawRule, E> {
                 Ok(RawRule(RuleTable {
@@ -379,6 +429,21 @@ impl Mapping {
                 ));
             }
         }
+        let has = |f: Field| raw.fields.contains_key(&f);
+        for part in [
+            Field::EmergencyContactRelation,
+            Field::EmergencyContactPhone,
+        ] {
+            if has(part) && !has(Field::EmergencyContactName) {
+                return Err((
+                    lines.of(&raw.fields[&part]),
+                    format!(
+                        "fields.{} needs a rule for fields.emergency_contact_name: a contact is kept with a name",
+                        part.name()
+                    ),
+                ));
+            }
+        }
         Ok(Mapping {
             name,
             encoding,
@@ -395,7 +460,11 @@ impl Mapping {
     /// errors. Header cells are never quoted back: a file without a header row would have
     /// a patient's details there.
     pub fn bind(&self, csv_name: &str, header: &StringRecord) -> Result<Plan> {
-        let headers: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+        // A reject file's header went through the same formula guard as its cells.
+        let headers: Vec<String> = header
+            .iter()
+            .map(|h| unguard_cell(h.trim()).trim().to_string())
+            .collect();
         let find = |column: &str, line: usize, rule: &str| -> Result<usize> {
             find_column(&headers, column).ok_or_else(|| {
                 Error::user(format!(
@@ -436,9 +505,14 @@ impl Mapping {
                 ),
                 Bound::Fixed => None,
             };
+            let when = match &rule.when {
+                Some((column, empty)) => Some((find(column, rule.line, &label)?, *empty)),
+                None => None,
+            };
             rules.push(BoundRule {
                 rule: rule.clone(),
                 source,
+                when,
                 columns,
                 label: format!("{label}, {} line {}", self.name, rule.line),
             });
@@ -585,6 +659,32 @@ fn build_rule(
         None if is_date => default_formats.to_vec(),
         None => Vec::new(),
     };
+    let extract = match &t.extract {
+        None => None,
+        Some(re) => Some(check_extract(re).map_err(|m| format!("{target}: {m}"))?),
+    };
+    let pad = match &t.pad {
+        None => None,
+        Some(p) => Some(check_pad(p).map_err(|m| format!("{target}: {m}"))?),
+    };
+    let when = match &t.when {
+        None => None,
+        Some(w) => Some(check_when(w).map_err(|m| format!("{target}: {m}"))?),
+    };
+    let consent = match &target {
+        Target::Field(f) => f.phone_consent(),
+        Target::ExternalId(_) => None,
+    };
+    let phones = match (&t.phone, consent) {
+        (Some(_), None) => {
+            return Err(format!(
+                "{target}: phone is only for sms_ok and voicemail_ok"
+            ));
+        }
+        (Some(kinds), Some(_)) => check_phones(&kinds.0).map_err(|m| format!("{target}: {m}"))?,
+        (None, Some(kind)) => vec![kind],
+        (None, None) => Vec::new(),
+    };
     Ok(Rule {
         target,
         source,
@@ -595,8 +695,70 @@ fn build_rule(
             .collect(),
         default: t.default.as_ref().map(|d| d.trim().to_string()),
         formats,
+        extract,
+        pad,
+        when,
+        fold: t.fold.unwrap_or(true),
+        phones,
         line,
     })
+}
+
+/// An `extract` pattern: a regular expression with at least one capture group.
+fn check_extract(pattern: &str) -> std::result::Result<Regex, String> {
+    // The pattern comes from the map, not from patient data, so regex's message may quote it.
+    let re =
+        Regex::new(pattern).map_err(|e| format!("extract is not a regular expression: {e}"))?;
+    if re.captures_len() < 2 {
+        return Err(
+            "extract has no capture group: put the part to keep in parentheses, e.g. \"(\\\\d{4})$\""
+                .into(),
+        );
+    }
+    Ok(re)
+}
+
+/// `pad = { width = 5, with = "0" }`: a width of 1 to 100 and one printable character.
+fn check_pad(p: &RawPad) -> std::result::Result<(usize, char), String> {
+    let width = usize::try_from(p.width)
+        .ok()
+        .filter(|w| (1..=100).contains(w))
+        .ok_or("pad.width must be a number from 1 to 100")?;
+    let with = p.with.as_deref().unwrap_or("0");
+    let mut chars = with.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if !c.is_control() => Ok((width, c)),
+        _ => Err("pad.with must be one character, such as \"0\"".into()),
+    }
+}
+
+/// `when = { column = "Email", not_empty = true }`: a column and exactly one condition.
+fn check_when(w: &RawWhen) -> std::result::Result<(String, bool), String> {
+    if w.column.trim().is_empty() {
+        return Err("when.column is empty".into());
+    }
+    let empty = match (w.empty, w.not_empty) {
+        (Some(e), None) => e,
+        (None, Some(n)) => !n,
+        _ => return Err("when needs exactly one of empty = true or not_empty = true".into()),
+    };
+    Ok((w.column.trim().to_string(), empty))
+}
+
+/// `phone = "mobile"` or `phone = ["home", "mobile"]`.
+fn check_phones(kinds: &[String]) -> std::result::Result<Vec<PhoneKind>, String> {
+    let mut out = Vec::new();
+    for k in kinds {
+        let kind = PhoneKind::from_str(k.trim(), true)
+            .map_err(|_| "phone must be mobile, home or work (or a list of them)".to_string())?;
+        if !out.contains(&kind) {
+            out.push(kind);
+        }
+    }
+    if out.is_empty() {
+        return Err("phone is an empty list".into());
+    }
+    Ok(out)
 }
 
 /// `"{ADDRESS} {UNIT}"` → text and column pieces. `{{` and `}}` are literal braces.
@@ -712,6 +874,8 @@ enum BoundPiece {
 struct BoundRule {
     rule: Rule,
     source: Bound,
+    /// `when`: the column that decides whether the rule applies, and whether it must be empty.
+    when: Option<(usize, bool)>,
     /// The column(s) the value came from, as the header names them.
     columns: Option<String>,
     /// `fields.sex, map.toml line 12`.
@@ -748,6 +912,24 @@ pub struct RowError {
     pub rule: Option<String>,
     /// What was wrong, never the value.
     pub what: String,
+}
+
+impl RowError {
+    /// The field the rule fills, as the map names it (`birth_date`, `external_ids.mrn`,
+    /// `identity`); None for a problem with the whole row.
+    pub fn field(&self) -> Option<&str> {
+        let rule = self.rule.as_deref()?;
+        let target = rule.split(", ").next().unwrap_or(rule);
+        if let Some(f) = target.strip_prefix("fields.") {
+            Some(f)
+        } else if target.starts_with("identity") {
+            Some("identity")
+        } else if target.starts_with("external_ids.") {
+            Some(target)
+        } else {
+            None
+        }
+    }
 }
 
 impl fmt::Display for RowError {
@@ -788,10 +970,7 @@ impl Plan {
 
     /// The row's identity value, trimmed; None when empty or missing.
     pub fn identity_key<'r>(&self, record: &'r StringRecord) -> Option<&'r str> {
-        record
-            .get(self.identity)
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
+        Some(cell(record, self.identity)).filter(|k| !k.is_empty())
     }
 
     /// Turns one data row into a patient with ID `id`, or says why not.
@@ -817,9 +996,10 @@ impl Plan {
             p: Patient::new(id, ctx.now),
             address: Address::default(),
             status_given: false,
+            contact: EmergencyContact::default(),
             errors: Vec::new(),
         };
-        let key = record.get(self.identity).unwrap_or("").trim().to_string();
+        let key = cell(record, self.identity).to_string();
         if key.is_empty() {
             b.errors.push(RowError {
                 column: Some(self.identity_column().to_string()),
@@ -831,8 +1011,12 @@ impl Plan {
                 .insert(self.identity_system.clone(), key.clone());
         }
         for rule in &self.rules {
-            let value = self.value(rule, record);
-            if let Err(e) = b.apply(&rule.rule, &value, ctx) {
+            let applied = match self.value(rule, record) {
+                Ok(Some(value)) => b.apply(&rule.rule, &value, ctx),
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = applied {
                 b.errors.push(RowError {
                     column: rule.columns.clone(),
                     rule: Some(rule.label.clone()),
@@ -897,6 +1081,26 @@ impl Plan {
                 what: "email consent is yes but there is no email address".into(),
             });
         }
+        let contact = std::mem::take(&mut b.contact);
+        match contact.name {
+            Some(name) => b.p.emergency_contacts.push(Contact {
+                name,
+                relation: contact.relation,
+                phone: contact.phone,
+                release_on_file: None,
+                address: None,
+            }),
+            None if (contact.relation.is_some() || contact.phone.is_some())
+                && !failed(Field::EmergencyContactName, &b) =>
+            {
+                missing(
+                    Field::EmergencyContactName,
+                    "emergency contact name (the row has the contact's relation or phone)",
+                    &mut b,
+                );
+            }
+            None => {}
+        }
         if b.address != Address::default() {
             b.p.address = Some(std::mem::take(&mut b.address));
         }
@@ -922,7 +1126,7 @@ impl Plan {
 
     fn skip_reason(&self, record: &StringRecord) -> Option<String> {
         self.skips.iter().find_map(|(col, s)| {
-            let v = record.get(*col).unwrap_or("").trim();
+            let v = cell(record, *col);
             let hit = match &s.condition {
                 Condition::Empty(want) => v.is_empty() == *want,
                 Condition::Equals(list) => {
@@ -936,22 +1140,36 @@ impl Plan {
         })
     }
 
-    /// The rule's value for this row: column or template, then the value map, then the
-    /// default when the result is empty.
-    fn value(&self, r: &BoundRule, record: &StringRecord) -> String {
-        let cell = |i: usize| record.get(i).unwrap_or("").trim();
+    /// The rule's value for this row, or None when its `when` condition does not hold: the
+    /// column or template (line breaks and tabs folded), then `extract`, the value map, the
+    /// default when the result is empty, and `pad`.
+    fn value(&self, r: &BoundRule, record: &StringRecord) -> Result<Option<String>> {
+        if let Some((col, empty)) = r.when
+            && cell(record, col).is_empty() != empty
+        {
+            return Ok(None);
+        }
+        let rule = &r.rule;
+        let read = |i: usize| {
+            let v = cell(record, i);
+            if rule.fold {
+                fold_controls(v)
+            } else {
+                Cow::Borrowed(v)
+            }
+        };
         let raw = match &r.source {
-            Bound::Column(i) => cell(*i).to_string(),
+            Bound::Column(i) => read(*i).trim().to_string(),
             Bound::Template(pieces) => {
                 let any = pieces
                     .iter()
-                    .any(|p| matches!(p, BoundPiece::Column(i) if !cell(*i).is_empty()));
+                    .any(|p| matches!(p, BoundPiece::Column(i) if !cell(record, *i).is_empty()));
                 if any {
                     let mut s = String::new();
                     for p in pieces {
                         match p {
                             BoundPiece::Text(t) => s.push_str(t),
-                            BoundPiece::Column(i) => s.push_str(cell(*i)),
+                            BoundPiece::Column(i) => s.push_str(&read(*i)),
                         }
                     }
                     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -961,15 +1179,112 @@ impl Plan {
             }
             Bound::Fixed => String::new(),
         };
-        let mapped = match r.rule.map.get(&raw.to_lowercase()) {
+        let raw = match &rule.extract {
+            Some(re) if !raw.is_empty() => extract(re, &raw)?,
+            _ => raw,
+        };
+        let mapped = match rule.map.get(&raw.to_lowercase()) {
             Some(v) => v.clone(),
             None => raw,
         };
-        if mapped.is_empty() {
-            r.rule.default.clone().unwrap_or_default()
+        let value = if mapped.is_empty() {
+            rule.default.clone().unwrap_or_default()
         } else {
             mapped
+        };
+        Ok(Some(match rule.pad {
+            Some((width, with)) if !value.is_empty() => pad(&value, width, with),
+            _ => value,
+        }))
+    }
+}
+
+/// A cell as the rules read it: trimmed, and without the one `'` a reject file's formula
+/// guard put in front of it.
+fn cell(record: &StringRecord, i: usize) -> &str {
+    unguard_cell(record.get(i).unwrap_or("").trim())
+}
+
+/// A control character that lays text out: a line break, a tab, a form feed.
+fn is_layout(c: char) -> bool {
+    c.is_control() && c.is_whitespace()
+}
+
+/// Every run of spaces that holds a line break or tab becomes one space; other text is left
+/// as it is. Other control characters (NUL, escape) are kept, so the field's own check
+/// refuses them: they mean a damaged file, not a street typed on two lines.
+pub fn fold_controls(v: &str) -> Cow<'_, str> {
+    if !v.chars().any(is_layout) {
+        return Cow::Borrowed(v);
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut gap = String::new();
+    let mut control = false;
+    for c in v.chars() {
+        if is_layout(c) {
+            control = true;
+        } else if c.is_whitespace() {
+            gap.push(c);
+        } else {
+            if control {
+                out.push(' ');
+            } else {
+                out.push_str(&gap);
+            }
+            gap.clear();
+            control = false;
+            out.push(c);
         }
+    }
+    if !control {
+        out.push_str(&gap);
+    }
+    Cow::Owned(out)
+}
+
+/// The first capture group that takes part in the match; no match is an error that names
+/// the rule, not the value.
+fn extract(re: &Regex, v: &str) -> Result<String> {
+    let caps = re
+        .captures(v)
+        .ok_or_else(|| Error::user("does not match the extract pattern"))?;
+    Ok(caps
+        .iter()
+        .skip(1)
+        .flatten()
+        .next()
+        .map(|m| m.as_str().trim().to_string())
+        .unwrap_or_default())
+}
+
+/// Left-pads `v` to `width` characters with `with`; a value as long or longer is kept.
+fn pad(v: &str, width: usize, with: char) -> String {
+    let n = v.chars().count();
+    let mut out: String = std::iter::repeat_n(with, width.saturating_sub(n)).collect();
+    out.push_str(v);
+    out
+}
+
+/// What starts a spreadsheet formula (the set `render::neutralise_formula` guards).
+const FORMULA_START: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\n'];
+
+/// Guards a cell written to a reject file, so a spreadsheet shows it as text: a cell that
+/// starts with a formula character, or with `'`s and then one, gets one more `'` in front.
+/// [`unguard_cell`] takes exactly that `'` away again, so every cell round-trips.
+pub fn guard_cell(v: &str) -> Cow<'_, str> {
+    if v.trim_start_matches('\'').starts_with(FORMULA_START) {
+        Cow::Owned(format!("'{v}"))
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
+/// Takes away the `'` that [`guard_cell`] added: one `'`, only when `'`s and then a formula
+/// character start the cell. No other value is changed.
+pub fn unguard_cell(v: &str) -> &str {
+    match v.strip_prefix('\'') {
+        Some(rest) if rest.trim_start_matches('\'').starts_with(FORMULA_START) => rest,
+        _ => v,
     }
 }
 
@@ -979,7 +1294,16 @@ struct Builder {
     address: Address,
     /// The map gave a status, so a date of death does not imply one.
     status_given: bool,
+    /// The emergency contact's name, relation and phone, from their own columns.
+    contact: EmergencyContact,
     errors: Vec<RowError>,
+}
+
+#[derive(Default)]
+struct EmergencyContact {
+    name: Option<String>,
+    relation: Option<String>,
+    phone: Option<String>,
 }
 
 fn opt(v: &str) -> Option<String> {
@@ -1033,12 +1357,7 @@ impl Builder {
                 self.status_given = true;
             }
             Field::Country => {
-                let c = v.to_ascii_uppercase();
-                if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(Error::user(
-                        "country is not a two-letter ISO code such as US or GB",
-                    ));
-                }
+                let c = validate::country_code(v)?;
                 self.address.country = (c != ctx.country).then_some(c);
             }
             Field::AddressLine1 => {
@@ -1076,12 +1395,34 @@ impl Builder {
                 p.email = Some(v.to_string());
             }
             Field::EmailOk => p.email_ok = yes_no("email consent", v)?,
+            Field::SmsOk => {
+                self.phone_consent(&rule.phones, "SMS consent", v, |ph| ph.sms_ok = true)?
+            }
+            Field::VoicemailOk => {
+                self.phone_consent(&rule.phones, "voicemail consent", v, |ph| {
+                    ph.voicemail_ok = true
+                })?
+            }
             Field::Language => p.language = Some(short_text("language", v)?),
             Field::InterpreterNeeded => p.interpreter_needed = yes_no("interpreter needed", v)?,
             Field::ContactPreference => {
                 p.contact_preference = Some(ContactPreference::from_str(v, true).map_err(|_| {
                     Error::user("contact preference is not one of phone, sms, email, mail, portal")
                 })?)
+            }
+            Field::MaritalStatus => p.marital_status = marital_status(v)?.map(str::to_string),
+            Field::EmergencyContactName => {
+                validate::name_chars("emergency contact name", v)?;
+                self.contact.name = Some(v.to_string());
+            }
+            Field::EmergencyContactRelation => {
+                let r = short_text("emergency contact relation", v)?;
+                // A known relation in its listed spelling ("Wife" → "wife"); others as written.
+                self.contact.relation =
+                    Some(crate::domain::contact::relation(&r).map_or(r, str::to_string));
+            }
+            Field::EmergencyContactPhone => {
+                self.contact.phone = Some(phone::normalize(v, self.calling_code(ctx))?)
             }
             Field::Flags => {
                 for f in v.split([',', ';']) {
@@ -1107,15 +1448,52 @@ impl Builder {
         validate::address(&a, ctx.country)
     }
 
-    fn phone(&mut self, kind: PhoneKind, v: &str, ctx: &RowContext) -> Result<()> {
-        // A number without +CC belongs to the row's country, not necessarily the office's.
-        let cc = self
-            .address
+    /// A number without +CC belongs to the row's country, not necessarily the office's.
+    fn calling_code<'c>(&self, ctx: &RowContext<'c>) -> &'c str {
+        self.address
             .country
             .as_deref()
             .and_then(phone::calling_code)
-            .unwrap_or(ctx.calling_code);
-        let number = phone::normalize(v, cc)?;
+            .unwrap_or(ctx.calling_code)
+    }
+
+    /// `sms_ok` / `voicemail_ok`: yes sets `consent` on each of the rule's phones the row
+    /// has; yes with none of them is an error (the consent would be lost), no does nothing.
+    fn phone_consent(
+        &mut self,
+        kinds: &[PhoneKind],
+        what: &str,
+        v: &str,
+        consent: impl Fn(&mut Phone),
+    ) -> Result<()> {
+        if !yes_no(what, v)? {
+            return Ok(());
+        }
+        let mut any = false;
+        for ph in self
+            .p
+            .phones
+            .iter_mut()
+            .filter(|ph| kinds.contains(&ph.kind))
+        {
+            consent(ph);
+            any = true;
+        }
+        if !any {
+            let names: Vec<&str> = kinds
+                .iter()
+                .map(|k| crate::domain::patient::phone_kind_name(*k))
+                .collect();
+            return Err(Error::user(format!(
+                "{what} is yes but the row has no {} phone",
+                names.join(" or ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn phone(&mut self, kind: PhoneKind, v: &str, ctx: &RowContext) -> Result<()> {
+        let number = phone::normalize(v, self.calling_code(ctx))?;
         self.p.phones.retain(|ph| ph.kind != kind);
         self.p.phones.push(Phone {
             kind,
@@ -1464,12 +1842,369 @@ equals = ["void", "merged"]
         assert!(glob_match("*", ""));
     }
 
+    /// A map shaped like an OpenEMR `patient_data` export, using every newer rule.
+    const MAP2: &str = r#"
+[identity]
+system = "openemr"
+column = "pid"
+
+[fields]
+given = "fname"
+family = "lname"
+birth_date = "DOB"
+postal_code = { column = "postal_code", pad = { width = 5, with = "0" } }
+address_line1 = "street"
+ssn = { column = "ss", extract = "(\\d{4})$" }
+mobile_phone = "phone_cell"
+home_phone = "phone_home"
+email = "email"
+email_ok = { column = "hipaa_allowemail", when = { column = "email", not_empty = true } }
+sms_ok = "hipaa_allowsms"
+voicemail_ok = { column = "hipaa_voice", phone = ["home", "mobile"] }
+marital_status = "status"
+emergency_contact_name = "contact_name"
+emergency_contact_relation = "contact_relationship"
+emergency_contact_phone = "phone_contact"
+notes = { column = "notes", fold = false }
+language = { column = "language", when = { column = "interpreter", empty = true } }
+"#;
+
+    const HEADER2: &[&str] = &[
+        "pid",
+        "fname",
+        "lname",
+        "DOB",
+        "postal_code",
+        "street",
+        "ss",
+        "phone_cell",
+        "phone_home",
+        "email",
+        "hipaa_allowemail",
+        "hipaa_allowsms",
+        "hipaa_voice",
+        "status",
+        "contact_name",
+        "contact_relationship",
+        "phone_contact",
+        "notes",
+        "language",
+        "interpreter",
+    ];
+
+    fn good2() -> Vec<&'static str> {
+        vec![
+            "7",
+            "Ada",
+            "Quint",
+            "1970-05-06",
+            "2134",
+            "12 Elm St\n\tApt 3",
+            "***-**-2649",
+            "617-555-0101",
+            "617-555-0102",
+            "ada@example.org",
+            "YES",
+            "YES",
+            "YES",
+            "married",
+            "Bo Quint",
+            "Husband",
+            "617-555-0103",
+            "Line one\nline two",
+            "Spanish",
+            "",
+        ]
+    }
+
+    fn row2(cells: &[&str]) -> Outcome {
+        Mapping::parse(Path::new("m2.toml"), MAP2.as_bytes())
+            .unwrap()
+            .bind("e.csv", &StringRecord::from(HEADER2.to_vec()))
+            .unwrap()
+            .row(&StringRecord::from(cells.to_vec()), id(), &ctx())
+    }
+
+    #[test]
+    fn pad_extract_fold_and_the_new_fields() {
+        let (key, p) = patient(row2(&good2()));
+        assert_eq!(key, "7");
+        let a = p.address.clone().unwrap();
+        assert_eq!(a.postal_code.as_deref(), Some("02134"), "left-padded");
+        assert_eq!(a.line1, "12 Elm St Apt 3", "line break and tab folded");
+        assert_eq!(p.ssn_last4.as_deref(), Some("2649"), "extracted");
+        assert_eq!(
+            p.notes.as_deref(),
+            Some("Line one\nline two"),
+            "fold = false"
+        );
+        assert!(p.email_ok);
+        let phone = |k: PhoneKind| p.phones.iter().find(|ph| ph.kind == k).unwrap();
+        assert!(phone(PhoneKind::Mobile).sms_ok && !phone(PhoneKind::Home).sms_ok);
+        assert!(phone(PhoneKind::Mobile).voicemail_ok && phone(PhoneKind::Home).voicemail_ok);
+        assert_eq!(p.marital_status.as_deref(), Some("married"));
+        let c = &p.emergency_contacts[0];
+        assert_eq!(
+            (c.name.as_str(), c.relation.as_deref(), c.phone.as_deref()),
+            ("Bo Quint", Some("husband"), Some("+16175550103"))
+        );
+        assert_eq!(p.language.as_deref(), Some("Spanish"));
+    }
+
+    #[test]
+    fn pad_keeps_a_value_as_long_or_longer() {
+        assert_eq!(pad("2134", 5, '0'), "02134");
+        assert_eq!(pad("02134", 5, '0'), "02134");
+        assert_eq!(pad("02134-1234", 5, '0'), "02134-1234");
+        assert_eq!(pad("é", 3, '·'), "··é");
+        let mut r = good2();
+        r[4] = "";
+        assert_eq!(
+            patient(row2(&r)).1.address.unwrap().postal_code,
+            None,
+            "empty stays empty"
+        );
+    }
+
+    #[test]
+    fn extract_without_a_match_names_the_column_and_rule_not_the_value() {
+        let mut r = good2();
+        r[6] = "unknown-xyz";
+        let e = errors(row2(&r));
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].column.as_deref(), Some("ss"));
+        assert_eq!(e[0].field(), Some("ssn"));
+        assert!(
+            e[0].to_string()
+                .contains("does not match the extract pattern"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[0].rule
+                .as_deref()
+                .unwrap()
+                .starts_with("fields.ssn, m2.toml line 12")
+        );
+        assert!(!e[0].to_string().contains("xyz"));
+        let re = Regex::new(r"^(\d+)-|(\d{4})$").unwrap();
+        assert_eq!(
+            extract(&re, "ab 1234").unwrap(),
+            "1234",
+            "first group that took part"
+        );
+    }
+
+    #[test]
+    fn when_applies_a_rule_only_if_the_other_column_is_set_or_empty() {
+        let mut r = good2();
+        r[9] = "";
+        let (_, p) = patient(row2(&r));
+        assert!(
+            !p.email_ok,
+            "consent without an email is not applied, and not an error"
+        );
+        let mut r = good2();
+        r[19] = "yes";
+        assert_eq!(patient(row2(&r)).1.language, None, "when empty = true");
+    }
+
+    #[test]
+    fn consent_for_a_phone_the_row_lacks_is_an_error() {
+        let mut r = good2();
+        r[7] = "";
+        let e = errors(row2(&r));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            e[0].what,
+            "SMS consent is yes but the row has no mobile phone"
+        );
+        assert_eq!(e[0].field(), Some("sms_ok"));
+        r[11] = "no";
+        let (_, p) = patient(row2(&r));
+        assert!(
+            p.phones[0].voicemail_ok,
+            "voicemail on the home phone it has"
+        );
+        r[8] = "";
+        let e = errors(row2(&r));
+        assert_eq!(
+            e[0].what,
+            "voicemail consent is yes but the row has no home or mobile phone"
+        );
+    }
+
+    #[test]
+    fn emergency_contact_and_marital_status() {
+        let mut r = good2();
+        r[14] = "";
+        let e = errors(row2(&r));
+        assert!(e[0].what.starts_with("emergency contact name"), "{e:?}");
+        assert_eq!(e[0].column.as_deref(), Some("contact_name"));
+        r[15] = "";
+        r[16] = "";
+        assert!(patient(row2(&r)).1.emergency_contacts.is_empty());
+        let mut r = good2();
+        r[15] = "Godparent";
+        let (_, p) = patient(row2(&r));
+        assert_eq!(
+            p.emergency_contacts[0].relation.as_deref(),
+            Some("Godparent")
+        );
+        for (v, want) in [
+            ("S", Some("single")),
+            ("domestic partner", Some("partnered")),
+            ("U", None),
+        ] {
+            let mut r = good2();
+            r[13] = v;
+            assert_eq!(patient(row2(&r)).1.marital_status.as_deref(), want, "{v}");
+        }
+        let mut r = good2();
+        r[13] = "complicated";
+        let e = errors(row2(&r));
+        assert!(
+            e[0].what.starts_with("marital status is not one of"),
+            "{e:?}"
+        );
+        assert!(!e[0].to_string().contains("complicated"));
+    }
+
+    #[test]
+    fn control_characters_fold_to_one_space() {
+        assert_eq!(fold_controls("a\r\nb"), "a b");
+        assert_eq!(fold_controls("a \n  b"), "a b");
+        assert_eq!(fold_controls("a  b"), "a  b", "plain spaces are left alone");
+        assert_eq!(
+            fold_controls("a\u{0}b\n"),
+            "a\u{0}b",
+            "a NUL is left for the field to refuse"
+        );
+        assert_eq!(fold_controls("a\u{b}\u{c}b"), "a b");
+        assert!(matches!(fold_controls("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_formula_guard_and_its_removal() {
+        assert_eq!(guard_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(guard_cell("+16175550101"), "'+16175550101");
+        assert_eq!(
+            guard_cell("'=x"),
+            "''=x",
+            "a real leading ' survives the round trip"
+        );
+        assert_eq!(guard_cell("O'Brien"), "O'Brien");
+        assert_eq!(guard_cell("'quoted'"), "'quoted'");
+        assert_eq!(unguard_cell("'=x"), "=x");
+        assert_eq!(unguard_cell("''=x"), "'=x");
+        assert_eq!(
+            unguard_cell("'02134"),
+            "'02134",
+            "only before a formula character"
+        );
+        assert_eq!(unguard_cell("'"), "'");
+    }
+
+    #[test]
+    fn new_rule_errors_name_the_map_line() {
+        let base = "[identity]\nsystem = \"c\"\ncolumn = \"C\"\n[fields]\ngiven = \"A\"\nfamily = \"B\"\nbirth_date = \"D\"\n";
+        for (rule, says) in [
+            (
+                "ssn = { column = \"S\", extract = \"\\\\d{4}\" }",
+                "no capture group",
+            ),
+            (
+                "ssn = { column = \"S\", extract = \"(\" }",
+                "not a regular expression",
+            ),
+            (
+                "postal_code = { column = \"Z\", pad = { width = 0 } }",
+                "pad.width must be",
+            ),
+            (
+                "postal_code = { column = \"Z\", pad = { width = 5, with = \"00\" } }",
+                "pad.with must be",
+            ),
+            (
+                "email_ok = { column = \"E\", when = { column = \"M\" } }",
+                "exactly one of empty",
+            ),
+            (
+                "email_ok = { column = \"E\", phone = \"mobile\" }",
+                "only for sms_ok",
+            ),
+            (
+                "sms_ok = { column = \"E\", phone = \"pager\" }",
+                "mobile, home or work",
+            ),
+            (
+                "emergency_contact_phone = \"P\"",
+                "needs a rule for fields.emergency_contact_name",
+            ),
+        ] {
+            let e = map_error(&format!("{base}{rule}\n"));
+            assert!(
+                e.starts_with("m.toml:8:") && e.contains(says),
+                "{rule}: {e}"
+            );
+        }
+        let m = Mapping::parse(
+            Path::new("m.toml"),
+            format!("{base}email_ok = {{ column = \"E\", when = {{ column = \"Nope\", empty = true }} }}\n").as_bytes(),
+        )
+        .unwrap();
+        let e = m
+            .bind("x.csv", &StringRecord::from(vec!["C", "A", "B", "D", "E"]))
+            .unwrap_err()
+            .message;
+        assert!(
+            e.contains("m.toml:8: fields.email_ok: column \"Nope\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_reject_files_cells_read_without_their_guard() {
+        let h: Vec<String> = HEADER2.iter().map(|s| guard_cell(s).into_owned()).collect();
+        let mut r: Vec<String> = good2().iter().map(|s| guard_cell(s).into_owned()).collect();
+        r[0] = guard_cell("-7").into_owned();
+        let plan = Mapping::parse(Path::new("m2.toml"), MAP2.as_bytes())
+            .unwrap()
+            .bind("e.csv", &StringRecord::from(h))
+            .unwrap();
+        let rec = StringRecord::from(r);
+        assert_eq!(plan.identity_key(&rec), Some("-7"));
+        let (key, _) = patient(plan.row(&rec, id(), &ctx()));
+        assert_eq!(key, "-7");
+    }
+
     proptest! {
         #[test]
         fn rows_never_panic(cells in proptest::collection::vec("\\PC{0,12}", 0..16)) {
             let p = plan();
             let o = p.row(&StringRecord::from(cells.clone()), id(), &ctx());
             if let Outcome::Bad(errs) = o {
+                for e in errs {
+                    let shown = e.to_string();
+                    for c in cells.iter().filter(|c| c.trim().chars().count() >= 5) {
+                        prop_assert!(!shown.contains(c.trim()), "value in error: {}", shown);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn the_guard_round_trips_every_cell(v in "[''=+@ \t\r\n-]{0,3}\\PC{0,8}") {
+            let guarded = guard_cell(&v);
+            prop_assert!(!guarded.starts_with(FORMULA_START));
+            prop_assert_eq!(unguard_cell(&guarded), v.as_str());
+        }
+
+        #[test]
+        fn rows_with_the_newer_rules_never_panic_or_echo(
+            cells in proptest::collection::vec("['=\\-]?\\PC{0,12}", 20..21)
+        ) {
+            if let Outcome::Bad(errs) = row2(&cells.iter().map(String::as_str).collect::<Vec<_>>()) {
                 for e in errs {
                     let shown = e.to_string();
                     for c in cells.iter().filter(|c| c.trim().chars().count() >= 5) {

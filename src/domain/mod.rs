@@ -2,7 +2,9 @@
 
 pub mod check;
 pub mod closeout;
+pub mod comm;
 pub mod common;
+pub mod contact;
 pub mod dates;
 pub mod demo;
 pub mod duplicate;
@@ -10,13 +12,16 @@ pub mod id;
 pub mod import;
 pub mod insurance;
 pub mod ledger;
+pub mod letter;
 pub mod money;
+pub mod needs;
 pub mod office;
 pub mod patient;
 pub mod pay_import;
 pub mod phone;
 pub mod recall;
 pub mod report;
+pub mod resource;
 pub mod schedule;
 pub mod search;
 pub mod service;

@@ -48,6 +48,9 @@ pub struct Patient {
     pub interpreter_needed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_preference: Option<ContactPreference>,
+    /// One of [`MARITAL_STATUSES`]; absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marital_status: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,9 +78,20 @@ pub struct Patient {
     pub representatives: Vec<Contact>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insurance: Vec<Coverage>,
+    /// Needs recorded at intake (`patient needs`): a ride, an interpreter; never a diagnosis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<crate::domain::needs::Need>,
     /// Standing scheduling preferences, so the desk does not ask twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduling: Option<crate::domain::schedule::prefs::SchedulingPrefs>,
+    /// A duplicate chart merged into another (`patient merge`): this record is a tombstone that
+    /// points to the one kept, so old references and `history` still resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<Id>,
+    /// The charts merged into this one: their ledger entries (never edited) count as this
+    /// patient's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<Id>,
     /// Keys this version does not know (added by hand or by a newer version) survive rewrites.
     #[serde(flatten)]
     pub extra: toml::Table,
@@ -168,6 +182,74 @@ pub struct Contact {
 }
 
 impl Patient {
+    /// Folds duplicate chart `drop` into this one (`patient merge`): coverages, phones, contacts,
+    /// intake needs and other IDs this chart lacks are added, flags joined, notes kept with a line saying
+    /// where they came from, and `drop` (with whatever was merged into it) recorded in
+    /// `merged_from`. What this chart already holds wins.
+    pub fn absorb(&mut self, drop: &Patient, today: NaiveDate) {
+        for c in &drop.insurance {
+            if !self
+                .insurance
+                .iter()
+                .any(|k| k.payer == c.payer && k.member_id == c.member_id)
+            {
+                self.insurance.push(c.clone());
+            }
+        }
+        for ph in &drop.phones {
+            if !self.phones.iter().any(|k| k.number == ph.number) {
+                self.phones.push(ph.clone());
+            }
+        }
+        for (list, from) in [
+            (&mut self.emergency_contacts, &drop.emergency_contacts),
+            (&mut self.representatives, &drop.representatives),
+        ] {
+            for c in from {
+                if !list.iter().any(|k| k.name == c.name) {
+                    list.push(c.clone());
+                }
+            }
+        }
+        if self.guarantor.is_none() {
+            self.guarantor = drop.guarantor.clone();
+        }
+        for (k, v) in &drop.external_ids {
+            self.external_ids
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
+        for n in &drop.needs {
+            if !self.needs.iter().any(|k| k.need == n.need) {
+                self.needs.push(n.clone());
+            }
+        }
+        for f in &drop.flags {
+            if !self.flags.contains(f) {
+                self.flags.push(f.clone());
+            }
+        }
+        if self.email.is_none() {
+            self.email = drop.email.clone();
+            self.email_ok = drop.email_ok;
+        }
+        if self.address.is_none() {
+            self.address = drop.address.clone();
+        }
+        let line = format!("{today}: merged from {}", drop.id);
+        let mut notes: Vec<String> = self.notes.take().into_iter().collect();
+        notes.push(line);
+        if let Some(n) = &drop.notes {
+            notes.push(n.clone());
+        }
+        self.notes = Some(notes.join("\n"));
+        for id in std::iter::once(&drop.id).chain(&drop.merged_from) {
+            if !self.merged_from.contains(id) {
+                self.merged_from.push(id.clone());
+            }
+        }
+    }
+
     /// A patient with only the required fields, to be filled in from flags or an import row.
     pub fn new(id: Id, now: DateTime<FixedOffset>) -> Patient {
         Patient {
@@ -189,6 +271,7 @@ impl Patient {
             language: None,
             interpreter_needed: false,
             contact_preference: None,
+            marital_status: None,
             flags: Vec::new(),
             notes: None,
             deceased_date: None,
@@ -197,11 +280,14 @@ impl Patient {
             verified: None,
             address: None,
             external_ids: Default::default(),
+            merged_into: None,
+            merged_from: Vec::new(),
             phones: Vec::new(),
             emergency_contacts: Vec::new(),
             guarantor: None,
             representatives: Vec::new(),
             insurance: Vec::new(),
+            needs: Vec::new(),
             scheduling: None,
             extra: Default::default(),
         }
@@ -261,6 +347,14 @@ impl Patient {
         if let Some(email) = &self.email {
             email_shape(email)?;
         }
+        if let Some(m) = &self.marital_status
+            && !MARITAL_STATUSES.contains(&m.as_str())
+        {
+            return Err(Error::user(format!(
+                "marital_status is not one of {}",
+                MARITAL_STATUSES.join(", ")
+            )));
+        }
         for p in &self.phones {
             let normal = crate::domain::phone::normalize(&p.number, calling_code)?;
             if normal != p.number {
@@ -279,6 +373,9 @@ impl Patient {
         }
         for c in &self.insurance {
             c.validate()?;
+        }
+        for n in &self.needs {
+            n.validate()?;
         }
         if let Some(prefs) = &self.scheduling {
             prefs.validate()?;
@@ -314,6 +411,53 @@ impl Patient {
 pub const NOTES_MAX: usize = 10_000;
 /// Longest short free-text field (pronouns, language, a flag), in characters.
 pub const SHORT_MAX: usize = 200;
+
+/// The marital statuses a record holds (a plain word, so a file edited by hand stays readable).
+pub const MARITAL_STATUSES: &[&str] = &[
+    "single",
+    "married",
+    "partnered",
+    "separated",
+    "divorced",
+    "widowed",
+];
+
+/// Reads a marital status as other systems write it: the words above, HL7 table 0002's
+/// letters (S, M, P, A, E, D, W; U and T for unknown) and common spellings ("domestic partner",
+/// "never married"). Unknown is `None`; anything else is refused, without the value.
+pub fn marital_status(v: &str) -> Result<Option<&'static str>> {
+    let v = v.trim().to_lowercase().replace(['_', '-'], " ");
+    Ok(Some(match v.as_str() {
+        "" | "u" | "t" | "unknown" | "unreported" | "not reported" => return Ok(None),
+        "s" | "single" | "never married" | "unmarried" | "b" => "single",
+        "m" | "married" => "married",
+        "p"
+        | "r"
+        | "c"
+        | "g"
+        | "partnered"
+        | "partner"
+        | "domestic partner"
+        | "registered domestic partner"
+        | "civil union"
+        | "civil partnership"
+        | "common law"
+        | "living together"
+        | "life partner" => "partnered",
+        "a" | "e" | "separated" | "legally separated" => "separated",
+        "d" | "divorced" => "divorced",
+        "w" | "widowed" | "widow" | "widower" => "widowed",
+        _ => {
+            return Err(Error::user(format!(
+                "marital status is not one of {}",
+                MARITAL_STATUSES.join(", ")
+            ))
+            .hint(
+                "map the old system's words to these (HL7 letters S, M, P, A, D, W are read too)",
+            ));
+        }
+    }))
+}
 
 pub fn phone_kind_name(k: PhoneKind) -> &'static str {
     match k {

@@ -213,6 +213,7 @@ mod tests {
             instructions: None,
             needs: vec![],
             recall_after: recall.map(|r| Interval::parse(r).unwrap()),
+            retired: false,
         };
         AppointmentTypes {
             schema: 1,

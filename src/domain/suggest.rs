@@ -10,7 +10,7 @@ pub fn closest<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -
     let limit = (typed.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::levenshtein(&typed, &c.to_lowercase()), c))
+        .map(|c| (strsim::osa_distance(&typed, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= limit || (typed.len() >= 3 && c.to_lowercase().starts_with(&typed)))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

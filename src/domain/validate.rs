@@ -128,6 +128,40 @@ pub fn address(addr: &Address, office_country: &str) -> Result<()> {
     Ok(())
 }
 
+/// The 249 officially assigned ISO 3166-1 alpha-2 country codes, sorted.
+const ISO_COUNTRIES: &[&str] = &[
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// A country as an ISO 3166-1 alpha-2 code (`us` → `US`). Anything else (a name, `UK`, a
+/// three-letter code) is refused, without the value.
+pub fn country_code(value: &str) -> Result<String> {
+    let c = value.trim().to_ascii_uppercase();
+    if ISO_COUNTRIES.binary_search(&c.as_str()).is_err() {
+        return Err(
+            Error::user("country is not an ISO 3166-1 alpha-2 code such as US, GB or CA").hint(
+                "the United Kingdom is GB; see https://www.iso.org/obp/ui/#search for the others",
+            ),
+        );
+    }
+    Ok(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +172,17 @@ mod tests {
         assert!(name_chars("family name", "O'Brien-Smith").is_ok());
         assert!(name_chars("family name", "D0e").is_err());
         assert!(name_chars("family name", "=cmd()").is_err());
+    }
+
+    #[test]
+    fn countries_are_iso_alpha_2() {
+        assert!(ISO_COUNTRIES.windows(2).all(|w| w[0] < w[1]), "sorted");
+        assert_eq!(country_code(" gb ").unwrap(), "GB");
+        assert_eq!(country_code("us").unwrap(), "US");
+        for bad in ["UK", "USA", "Germany", "", "U1", "XX"] {
+            let e = country_code(bad).unwrap_err().message;
+            assert!(e.contains("ISO 3166-1 alpha-2"), "{e}");
+        }
     }
 
     #[test]

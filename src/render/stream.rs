@@ -25,6 +25,11 @@ pub fn print_rows<I>(headers: &[&'static str], format: Format, rows: impl Fn() -
 where
     I: Iterator<Item = Vec<Cell>>,
 {
+    if format == Format::Table
+        && let Some(col) = super::id_column(headers)
+    {
+        return super::print_ids(col, rows());
+    }
     if format == Format::Table && io::stdout().is_terminal() {
         let mut t = Table::new(headers);
         rows().for_each(|r| t.push(r));

@@ -81,7 +81,7 @@ impl Templates {
 }
 
 /// Tera's message and its causes on one line.
-fn template_error(e: &tera::Error) -> String {
+pub(crate) fn template_error(e: &tera::Error) -> String {
     let mut msg = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -97,7 +97,7 @@ fn template_error(e: &tera::Error) -> String {
 }
 
 /// Text output without the trailing spaces column padding leaves.
-fn trim_lines(text: &str) -> String {
+pub(crate) fn trim_lines(text: &str) -> String {
     let mut out: String = text
         .lines()
         .map(str::trim_end)

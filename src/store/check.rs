@@ -112,6 +112,16 @@ pub const KINDS: &[Kind] = &[
     kind::<Appointment>(APPOINTMENTS_DIR, Layout::Dated, None),
     kind::<FeeSchedule>(SERVICES_FILE, Layout::File, None),
     kind::<Entry>(LEDGER_DIR, Layout::Dated, None),
+    kind::<crate::domain::comm::Communication>(
+        crate::store::comm::COMMUNICATIONS_DIR,
+        Layout::Dated,
+        None,
+    ),
+    kind::<crate::domain::resource::Resource>(
+        crate::store::resource::RESOURCES_DIR,
+        Layout::Flat,
+        None,
+    ),
 ];
 
 impl Checked for Office {
@@ -429,6 +439,9 @@ pub struct Report {
 
 /// A temp file younger than this, in the state folder, may belong to a running command.
 const TEMP_GRACE: Duration = Duration::from_secs(60);
+
+/// How long a failed `patient edit` keeps its working copy before `check` calls it a leftover.
+const EDIT_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
 /// A write lock held longer than this is reported as stuck.
 const LOCK_STUCK: Duration = Duration::from_secs(600);
 
@@ -835,6 +848,25 @@ impl Store {
     ) {
         let rel = self.rel(path);
         let in_state = rel.starts_with(STATE_DIR);
+        // A `patient edit` that failed keeps the clerk's text for a while; after a day it is
+        // a leftover (a live edit is never that old).
+        if rel.starts_with(Path::new(STATE_DIR).join("edit")) && meta.is_file() {
+            let now = rules.now;
+            let age = now
+                .duration_since(meta.modified().unwrap_or(now))
+                .unwrap_or_default();
+            if age > EDIT_GRACE {
+                problems.push(
+                    Problem::new(
+                        &rel,
+                        "the working copy of an abandoned `patient edit`",
+                        "copy what you need from it; `frontdesk check --fix` removes it",
+                    )
+                    .fixable(Fix::RemoveTemp),
+                );
+            }
+            return;
+        }
         if is_temp(name) {
             let now = rules.now;
             let age = now

@@ -273,18 +273,20 @@ pub fn recovery_message(paths: &[PathBuf], user: &str) -> String {
     )
 }
 
-/// Up to ten record IDs (file stems) and how many more.
+/// Up to ten record IDs (file stems, each once: a letter is its record and its rendered file)
+/// and how many more.
 pub fn id_list(paths: &[PathBuf]) -> String {
-    let names: Vec<String> = paths
+    let mut all: Vec<String> = paths
         .iter()
-        .take(10)
         .map(|p| {
             p.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default()
         })
         .collect();
-    let more = paths.len().saturating_sub(names.len());
+    all.dedup();
+    let names: Vec<String> = all.iter().take(10).cloned().collect();
+    let more = all.len().saturating_sub(names.len());
     if more > 0 {
         format!("{} and {more} more", names.join(", "))
     } else {

@@ -148,7 +148,21 @@ impl Store {
 
     /// One patient's entries, in ledger order, found through the per-patient index.
     pub fn patient_ledger(&self, patient: &Id) -> Result<Vec<Entry>> {
-        self.read_entries(patient, ledger_index::patient_entries(self, patient)?)
+        let mut entries =
+            self.read_entries(patient, ledger_index::patient_entries(self, patient)?)?;
+        // Entries are never edited, so a merged chart's stay under its old ID and follow the
+        // merge here: the kept patient's ledger, balance and statements include them.
+        let merged = match self.load_patient(patient) {
+            Ok(p) => p.merged_from,
+            Err(_) => Vec::new(),
+        };
+        for old in &merged {
+            entries.extend(self.read_entries(old, ledger_index::patient_entries(self, old)?)?);
+        }
+        if !merged.is_empty() {
+            sort_entries(&mut entries);
+        }
+        Ok(entries)
     }
 
     /// Several patients' ledgers, in the order given, with one refresh of the index.

@@ -10,6 +10,7 @@ pub mod check;
 pub mod check_cache;
 pub mod clean_note;
 pub mod codec;
+pub mod comm;
 pub mod fast_toml;
 pub mod fault;
 pub mod git;
@@ -23,7 +24,9 @@ pub mod journal;
 pub mod ledger;
 pub mod ledger_cache;
 pub mod ledger_index;
+pub mod letter;
 mod patient_keys;
+pub mod resource;
 pub mod schedule;
 pub mod schedule_index;
 
@@ -195,7 +198,7 @@ impl Store {
     }
 
     /// Notes paths about to be written, when this tree keeps a history.
-    fn journal(&self, rels: &[&Path]) -> Result<()> {
+    pub(crate) fn journal(&self, rels: &[&Path]) -> Result<()> {
         if !self.keeps_history() {
             return Ok(());
         }

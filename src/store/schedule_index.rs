@@ -65,6 +65,17 @@ pub const LEDGER: Shelf = Shelf {
     rel: Store::ledger_rel,
 };
 
+/// Communications (docs/comms.md): each as `C…:P…`, with `:DUE` while its follow-up is open,
+/// so `comm due` finds the open follow-ups without opening a closed communication.
+pub const COMMUNICATIONS: Shelf = Shelf {
+    dir: crate::store::comm::COMMUNICATIONS_DIR,
+    name: "communications",
+    magic: "frontdesk-communications 1",
+    pairs: true,
+    read_day: crate::store::comm::read_day,
+    rel: Store::communication_rel,
+};
+
 impl Shelf {
     pub fn name(&self) -> &'static str {
         self.name
@@ -520,6 +531,22 @@ fn whole_id_at(text: &str, id: &Id) -> Option<usize> {
         let ends = matches!(bytes.get(end), None | Some(b':' | b' ' | b'\n'));
         starts && ends
     })
+}
+
+/// Hands each day line of one kind to `visit` (day, records text), every year validated
+/// against its day folders first (re-reading only the folders that changed).
+pub fn each_day(
+    store: &Store,
+    shelf: &Shelf,
+    mut visit: impl FnMut(NaiveDate, &str),
+) -> Result<()> {
+    for y in years_in(store, shelf.dir)? {
+        let idx = refresh_year(store, shelf, y)?;
+        for (date, day) in &idx.days {
+            visit(*date, &day.pairs);
+        }
+    }
+    Ok(())
 }
 
 /// Every (day, appointment) of one patient, validated against the day directories.

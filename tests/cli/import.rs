@@ -543,3 +543,239 @@ fn many_batches_import_whole_in_one_commit() {
     assert_eq!(stdout(&again), "");
     assert_eq!(c.commits(), commits + 1);
 }
+
+/// The patient file whose text contains `needle` (a fixture's family name).
+fn patient_with(c: &Clinic, needle: &str) -> toml::Table {
+    let text = patient_files(c)
+        .iter()
+        .map(|f| std::fs::read_to_string(c.path(f)).unwrap())
+        .find(|t| t.contains(needle))
+        .unwrap_or_else(|| panic!("no patient file has {needle}"));
+    toml::from_str(&text).unwrap()
+}
+
+fn phone<'t>(p: &'t toml::Table, kind: &str) -> Option<&'t toml::Table> {
+    p.get("phones")?
+        .as_array()?
+        .iter()
+        .filter_map(|ph| ph.as_table())
+        .find(|ph| ph["kind"].as_str() == Some(kind))
+}
+
+#[test]
+fn openemr_export_imports_as_it_is() {
+    let c = Clinic::new();
+    let csv = examples().join("openemr-patients.csv");
+    let map = examples().join("openemr-patients.map.toml");
+    let before = c.commits();
+    let out = import(&c, &csv, &map, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Imported 12 of 12 rows"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(c.commits(), before + 1);
+
+    // pad: a ZIP that lost its leading zero; extract: the last four of a masked SSN; a line
+    // break inside a quoted street folded to one space; USA mapped to the ISO code (the
+    // office's own, so not stored).
+    let p = patient_with(&c, "Okonkwo-Hale");
+    let a = p["address"].as_table().unwrap();
+    assert_eq!(a["postal_code"].as_str(), Some("02134"));
+    assert_eq!(a["line1"].as_str(), Some("88 Fenwick St Apt 4B"));
+    assert!(a.get("country").is_none());
+    assert_eq!(p["ssn_last4"].as_str(), Some("0431"));
+    // when: email consent YES without an email is not applied, and the row is not bad.
+    assert!(p.get("email").is_none() && p.get("email_ok").is_none());
+    assert_eq!(phone(&p, "mobile").unwrap()["sms_ok"].as_bool(), Some(true));
+    assert_eq!(p["marital_status"].as_str(), Some("single"));
+    let ec = &p["emergency_contacts"].as_array().unwrap()[0];
+    assert_eq!(ec["name"].as_str(), Some("Grace Hale"));
+    assert_eq!(ec["phone"].as_str(), Some("+16175550121"));
+
+    let p = patient_with(&c, "Ferreira");
+    assert_eq!(
+        p["address"]["line1"].as_str(),
+        Some("210 Dorchester Ave Unit 2"),
+        "a tab folded"
+    );
+    assert_eq!(p["marital_status"].as_str(), Some("divorced"));
+    assert_eq!(
+        phone(&p, "home").unwrap()["voicemail_ok"].as_bool(),
+        Some(true)
+    );
+
+    let p = patient_with(&c, "Pellworth");
+    assert_eq!(p["email_ok"].as_bool(), Some(true));
+    assert_eq!(p["ssn_last4"].as_str(), Some("2649"));
+    assert_eq!(p["address"]["postal_code"].as_str(), Some("01604"));
+    for kind in ["home", "mobile"] {
+        assert_eq!(
+            phone(&p, kind).unwrap()["voicemail_ok"].as_bool(),
+            Some(true)
+        );
+    }
+    assert_eq!(p["external_ids"]["pubpid"].as_str(), Some("EMR-0001"));
+
+    // SMS consent where there is no mobile phone is not applied either.
+    let p = patient_with(&c, "Lindqvist");
+    assert!(phone(&p, "mobile").is_none());
+    assert_eq!(phone(&p, "home").unwrap()["sms_ok"].as_bool(), Some(false));
+    assert!(p.get("marital_status").is_none(), "empty is left out");
+
+    assert_eq!(
+        patient_with(&c, "Castellanos")["marital_status"].as_str(),
+        Some("partnered")
+    );
+    // A formula cell is kept as the text it is.
+    assert_eq!(
+        patient_with(&c, "Marchetti")["notes"].as_str(),
+        Some("=HYPERLINK(\"http://example.org/pay\",\"Pay now\")")
+    );
+
+    let again = import(&c, &csv, &map, &[]);
+    assert!(
+        stdout(&again).contains("Imported 0 of 12 rows: 12 already imported"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(c.commits(), before + 1);
+}
+
+/// Every cell of a CSV text (after a byte-order mark).
+fn csv_cells(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn a_fixed_reject_file_reimports_with_its_formula_guard() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let formula = "=HYPERLINK(\"http://example.org\",\"x\")";
+    let quoted = formula.replace('"', "\"\"");
+    let csv = write(
+        &c,
+        "in.csv",
+        format!(
+            "{HEADER}1,Jane,Doe,04/02/1980,Female,\n-2,Ottoline,Quillfeather,02/30/1961,Female,\"{quoted}\"\n3,Amos,Rook,01/09/1975,Male,'=kept\n"
+        )
+        .as_bytes(),
+    );
+    let out = import(&c, &csv, &map, &["--skip-bad-rows"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rejects = std::fs::read_to_string(c.dir.path().join("in.rejects.csv")).unwrap();
+    let cells = csv_cells(&rejects);
+    assert_eq!(cells.len(), 2, "{rejects}");
+    // No cell a spreadsheet would evaluate: the formula and the negative chart number are
+    // guarded with one leading '.
+    for cell in cells.iter().flatten() {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{cell}"
+        );
+    }
+    assert_eq!(cells[1][0], "'-2");
+    assert_eq!(cells[1][5], format!("'{formula}"));
+
+    // The clerk fixes the date and saves; the guard is left in and taken away on import.
+    let fixed = write(
+        &c,
+        "fixed.csv",
+        rejects.replace("02/30/1961", "02/28/1961").as_bytes(),
+    );
+    let out = import(&c, &fixed, &map, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p = patient_with(&c, "Quillfeather");
+    assert_eq!(
+        p["notes"].as_str(),
+        Some(formula),
+        "stays text, without the guard"
+    );
+    assert_eq!(p["external_ids"]["chart"].as_str(), Some("-2"));
+    // A real leading ' before a formula character (here typed in the original file, as a
+    // spreadsheet user does to keep text) is read as the guard too: one ' is removed.
+    assert_eq!(patient_with(&c, "Rook")["notes"].as_str(), Some("=kept"));
+    // Importing the original again: every row already there.
+    let out = import(&c, &csv, &map, &["--skip-bad-rows"]);
+    assert!(
+        stdout(&out).contains("3 already imported"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn dry_run_lists_bad_rows_in_every_format() {
+    let c = Clinic::new();
+    let map = write(&c, "map.toml", MAP.as_bytes());
+    let csv = write(
+        &c,
+        "in.csv",
+        format!(
+            "{HEADER}1,Jane,Doe,04/02/1980,Female,\n2,Ottoline,Quillfeather,02/30/1961,Femme,\n"
+        )
+        .as_bytes(),
+    );
+    let (files, commits) = (c.files(), c.commits());
+    let run = |format: &str| {
+        let out = c.run(&[
+            "--format",
+            format,
+            "patient",
+            "import",
+            csv.to_str().unwrap(),
+            "--map",
+            map.to_str().unwrap(),
+            "--dry-run",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{format}: {}", stderr(&out));
+        for phi in ["Quillfeather", "Ottoline", "02/30", "1961", "Femme"] {
+            assert!(!stdout(&out).contains(phi), "{format}: {}", stdout(&out));
+            assert!(!stderr(&out).contains(phi), "{format}: {}", stderr(&out));
+        }
+        assert!(
+            stderr(&out).contains("1 of 2 rows are bad"),
+            "{}",
+            stderr(&out)
+        );
+        stdout(&out)
+    };
+
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows[0]["action"], "add");
+    let bad: Vec<_> = rows.iter().filter(|r| r["action"] == "reject").collect();
+    assert_eq!(bad.len(), 2, "one entry per problem: {json}");
+    assert!(bad.iter().all(|r| r["row"] == 2 && r["line"] == 3));
+    assert_eq!(bad[0]["column"], "DOB");
+    assert_eq!(bad[0]["field"], "birth_date");
+    assert!(bad[0]["rule"].as_str().unwrap().contains("map.toml line"));
+    assert!(bad[0]["detail"].as_str().unwrap().contains("not a date"));
+    assert_eq!(bad[1]["column"], "Sex");
+    assert_eq!(bad[1]["field"], "sex");
+
+    let csv_out = csv_cells(&run("csv"));
+    assert_eq!(
+        csv_out[0],
+        [
+            "row", "line", "action", "patient", "column", "field", "rule", "detail"
+        ]
+    );
+    let reject: Vec<_> = csv_out.iter().filter(|r| r[2] == "reject").collect();
+    assert_eq!(reject.len(), 2);
+    assert_eq!((reject[0][0].as_str(), reject[0][4].as_str()), ("2", "DOB"));
+
+    let table = run("table");
+    assert!(
+        table.contains("reject") && table.contains("birth_date"),
+        "{table}"
+    );
+    assert_eq!(c.files(), files);
+    assert_eq!(c.commits(), commits);
+}

@@ -4,6 +4,7 @@
 
 mod check;
 mod check_cache;
+mod comm;
 mod concurrency;
 mod corpus;
 mod crash;
@@ -18,6 +19,7 @@ mod html;
 mod import;
 mod index;
 mod ledger_cache;
+mod letter;
 mod messages;
 mod output;
 mod parallel;
@@ -28,6 +30,9 @@ mod perms;
 mod phi;
 mod pipes;
 mod report;
+mod resource;
 mod roundtrip;
 mod schedule;
+mod setup;
 mod sync;
+mod tour;

@@ -489,3 +489,238 @@ fn add_at_a_terminal_asks_for_missing_fields() {
     let found = c.ok("--format json patient find 'doe jane 1980-04-02'");
     assert!(found.contains("Doe, Jane"), "{found}");
 }
+
+/// `patient merge KEEP DROP`: one commit moves DROP's appointments and coverage to KEEP, KEEP's
+/// ledger and balance include DROP's entries, DROP points to KEEP, two charts that disagree on
+/// birth date or sex are refused without --force, and `git revert` of the commit undoes it.
+#[test]
+fn merge_folds_a_duplicate_chart_into_the_kept_one() {
+    let c = Clinic::new();
+    schedule_setup(&c);
+    c.ok(&["payer", "add", "acme", "--name", "Acme"]);
+    let keep = c.add_jane();
+    let drop = c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Jane",
+        "--last",
+        "Doe",
+        "--dob",
+        "1980-04-02",
+        "--sex",
+        "F",
+        "--force",
+        "--notes",
+        "prefers mornings",
+    ]);
+    let drop = drop.trim().to_string();
+    c.ok(&[
+        "patient",
+        "insurance",
+        "add",
+        &drop,
+        "--payer",
+        "acme",
+        "--member-id",
+        "M9",
+    ]);
+    let booked = c
+        .cmd()
+        .env("FRONTDESK_NOW", SCHED_NOW)
+        .args(book_args(&drop, 0))
+        .output()
+        .unwrap();
+    let a = String::from_utf8(booked.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    c.ok(&[
+        "pay",
+        "collect",
+        "--patient",
+        &drop,
+        "--amount",
+        "30",
+        "--method",
+        "cash",
+    ]);
+    let other = c.ok(&[
+        "patient",
+        "add",
+        "--first",
+        "Jane",
+        "--last",
+        "Doe",
+        "--dob",
+        "1981-04-02",
+        "--sex",
+        "F",
+        "--force",
+    ]);
+    let err = c.fails(&["patient", "merge", &keep, other.trim()], 2);
+    assert!(err.contains("disagree on birth date or sex"), "{err}");
+
+    let call = c.ok(&[
+        "comm",
+        "log",
+        "--patient",
+        &drop,
+        "--with",
+        "patient",
+        "--channel",
+        "phone",
+        "--direction",
+        "in",
+        "--summary",
+        "asked about her bill",
+    ]);
+    let commits = c.commits();
+    c.ok(&["patient", "merge", &keep, &drop]);
+    let comms = c.ok(&["-q", "comm", "list", "--patient", &keep]);
+    assert!(
+        comms.contains(call.trim()),
+        "the call follows the merge: {comms}"
+    );
+    assert_eq!(c.commits(), commits + 1);
+    let appt: toml::Table = toml::from_str(
+        &std::fs::read_to_string(
+            c.files()
+                .iter()
+                .find(|f| f.contains(&a))
+                .map(|f| c.path(f))
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(appt["patient"].as_str(), Some(keep.as_str()));
+    let kept: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "patient", "show", &keep])).unwrap();
+    assert_eq!(kept["insurance"][0]["member_id"], "M9");
+    assert_eq!(kept["merged_from"][0], drop.as_str());
+    let balance: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "pay", "balance", &keep])).unwrap();
+    assert_eq!(
+        balance["credit"], "30.00",
+        "the merged chart's payment follows: {balance}"
+    );
+    let shown = c.run(&["patient", "show", &drop]);
+    assert!(String::from_utf8_lossy(&shown.stderr).contains(&format!("merged into {keep}")));
+    let err = c.fails(&["patient", "merge", &keep, &drop], 2);
+    assert!(err.contains("already merged"), "{err}");
+
+    git(&c.root, &["revert", "--no-edit", "HEAD"]);
+    let undone: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "patient", "show", &drop])).unwrap();
+    assert!(undone.get("merged_into").is_none(), "{undone}");
+}
+
+#[test]
+fn country_and_marital_status_take_known_codes_and_never_echo_the_value() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    for bad in ["Narnia", "UK", "USA"] {
+        let err = c.fails(&["patient", "update", &id, "--country", bad], 2);
+        assert!(
+            err.contains("--country") && err.contains("ISO 3166-1 alpha-2"),
+            "{err}"
+        );
+        assert!(!err.contains(bad), "{err}");
+    }
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--country",
+        "gb",
+        "--zip",
+        "sw1a 1aa",
+    ]);
+    let shown = c.ok(&["--format", "json", "patient", "show", &id]);
+    assert!(shown.contains("\"GB\""), "{shown}");
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--marital-status",
+        "Domestic Partner",
+    ]);
+    let err = c.fails(
+        &["patient", "update", &id, "--marital-status", "Quixotic"],
+        2,
+    );
+    assert!(
+        err.contains("--marital-status: marital status is not one of") && !err.contains("Quixotic"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(c.patient_file(&id)).unwrap();
+    assert!(text.contains("marital_status = \"partnered\""), "{text}");
+    let shown = c.ok(&["patient", "show", &id]);
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("Marital status") && l.trim_end().ends_with(" partnered")),
+        "{shown}"
+    );
+    // A hand edit to a word the record does not know is found by `check`.
+    std::fs::write(
+        c.patient_file(&id),
+        text.replace("\"partnered\"", "\"engaged\""),
+    )
+    .unwrap();
+    let out = c.run(&["check"]);
+    assert_ne!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("marital_status is not one of"), "{said}");
+}
+
+#[test]
+fn emergency_contact_parts_in_any_order_or_a_clear_refusal() {
+    let c = Clinic::new();
+    let id = c.add_jane();
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--emergency-contact",
+        "Ann Smith, 617-555-0177",
+    ]);
+    c.ok(&[
+        "patient",
+        "update",
+        &id,
+        "--emergency-contact",
+        "617-555-0178, Neighbour, Bo Ray",
+    ]);
+    let text = std::fs::read_to_string(c.patient_file(&id)).unwrap();
+    let p: toml::Table = toml::from_str(&text).unwrap();
+    let ec = p["emergency_contacts"].as_array().unwrap();
+    assert_eq!(ec[0]["name"].as_str(), Some("Ann Smith"));
+    assert_eq!(ec[0]["phone"].as_str(), Some("+16175550177"));
+    assert!(
+        ec[0].get("relation").is_none(),
+        "the phone is not the relation"
+    );
+    assert_eq!(ec[1]["relation"].as_str(), Some("neighbour"));
+    assert_eq!(ec[1]["name"].as_str(), Some("Bo Ray"));
+
+    let files = c.files();
+    for (bad, says) in [
+        ("Kit Vane, Lou Vane", "name is unclear"),
+        ("spouse, 617-555-0166", "has no name"),
+        ("Kit Vane, 617-555-0166, 617-555-0155", "two phone numbers"),
+    ] {
+        let err = c.fails(&["patient", "update", &id, "--emergency-contact", bad], 2);
+        assert!(
+            err.contains("--emergency-contact") && err.contains(says),
+            "{err}"
+        );
+        for part in ["Kit", "Vane", "0166", "0155"] {
+            assert!(!err.contains(part), "{err}");
+        }
+    }
+    assert_eq!(c.files(), files);
+}

@@ -9,7 +9,13 @@ fn transcript(c: &Clinic, commands: &[&str]) -> String {
     let mut out = String::new();
     for args in commands {
         let argv: Vec<&str> = args.split_whitespace().collect();
-        let run = c.run(argv.as_slice());
+        // The clock is pinned: an HTML page says when it was printed.
+        let run = c
+            .cmd()
+            .env("FRONTDESK_NOW", "2026-11-27T09:00:00-05:00")
+            .args(&argv)
+            .output()
+            .unwrap();
         out.push_str(&format!(
             "$ frontdesk {args}\n{}[exit {}]\n",
             String::from_utf8_lossy(&run.stdout),

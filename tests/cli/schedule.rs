@@ -758,7 +758,9 @@ fn the_visit_flow_from_confirm_to_checkout() {
     );
     d.refused(format!("schedule checkin {e}"), 2);
     d.refused("schedule checkin A0000000", 1);
-    d.refused("schedule checkin P0000000", 2);
+    // A patient ID finds that patient's visit today; this one has none.
+    let err = d.refused("schedule checkin P0000000", 1);
+    assert!(err.contains("no appointment today matches"), "{err}");
 }
 
 #[test]

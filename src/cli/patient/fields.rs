@@ -38,6 +38,9 @@ pub struct Fields {
     pub gender_identity: Option<String>,
     #[arg(long, help_heading = "Identity")]
     pub pronouns: Option<String>,
+    /// single, married, partnered, separated, divorced or widowed ("" clears it).
+    #[arg(long, help_heading = "Identity")]
+    pub marital_status: Option<String>,
     /// SSN: only the last four digits are kept.
     #[arg(long, help_heading = "Identity")]
     pub ssn: Option<String>,
@@ -89,17 +92,19 @@ pub struct Fields {
     pub state: Option<String>,
     #[arg(long, alias = "postal-code", help_heading = "Address")]
     pub zip: Option<String>,
-    /// ISO country code, when not the office's.
+    /// ISO 3166-1 alpha-2 country code (US, GB, CA), when not the office's.
     #[arg(long, help_heading = "Address")]
     pub country: Option<String>,
 
-    /// Emergency contact as "NAME, RELATION, PHONE" (repeatable).
+    /// Emergency contact as "NAME, RELATION, PHONE", the parts in any order; the relation or
+    /// the phone may be left out (repeatable).
     #[arg(long = "emergency-contact", help_heading = "People")]
     pub emergency_contacts: Vec<String>,
-    /// Guarantor (who pays) as "NAME, RELATION, PHONE".
+    /// Guarantor (who pays) as "NAME, RELATION, PHONE", the parts in any order.
     #[arg(long, help_heading = "People")]
     pub guarantor: Option<String>,
-    /// Authorised representative as "NAME, RELATION, PHONE[, RELEASE-DATE]" (repeatable).
+    /// Authorised representative as "NAME, RELATION, PHONE[, RELEASE-DATE]", the parts in any
+    /// order (repeatable).
     #[arg(long = "representative", help_heading = "People")]
     pub representatives: Vec<String>,
 
@@ -156,6 +161,11 @@ impl Fields {
         }
         if let Some(v) = &self.pronouns {
             p.pronouns = clean(v);
+        }
+        if let Some(v) = &self.marital_status {
+            p.marital_status = crate::domain::patient::marital_status(v)
+                .map_err(|e| e.at("--marital-status"))?
+                .map(str::to_string);
         }
         if let Some(v) = &self.ssn {
             p.ssn_last4 = Some(validate::ssn_to_last4(v)?);
@@ -282,7 +292,8 @@ impl Fields {
         }
         if let Some(v) = &self.country {
             a.country = clean(v)
-                .map(|s| s.to_ascii_uppercase())
+                .map(|c| validate::country_code(&c).map_err(|e| e.at("--country")))
+                .transpose()?
                 .filter(|c| c != rules.country);
         }
         validate::address(&a, rules.country)?;
@@ -312,30 +323,12 @@ fn phone_of<'p>(p: &'p mut Patient, kind: PhoneKind, flag: &str) -> Result<&'p m
         })
 }
 
-/// "Name, relation, phone[, release date]".
+/// "Name, relation, phone[, release date]", the parts in any order (`domain::contact`).
 fn parse_contact(s: &str, flag: &str, rules: &Rules) -> Result<Contact> {
-    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
-    let usage = || {
-        Error::user(format!("{flag} must be \"NAME, RELATION, PHONE\""))
-            .hint(format!("e.g. {flag} \"Sam Lee, spouse, 617-555-0199\""))
-    };
-    if parts.len() < 2 || parts.len() > 4 || parts[0].is_empty() {
-        return Err(usage());
-    }
-    validate::name_chars("contact name", parts[0]).map_err(|e| e.at(flag))?;
-    let phone = match parts.get(2).filter(|p| !p.is_empty()) {
-        Some(p) => Some(phone::normalize(p, rules.calling_code).map_err(|e| e.at(flag))?),
-        None => None,
-    };
-    let release_on_file = match parts.get(3) {
-        Some(d) => Some(parse_date(d, rules.today).map_err(|e| e.at(flag))?),
-        None => None,
-    };
-    Ok(Contact {
-        name: parts[0].to_string(),
-        relation: clean(parts[1]),
-        phone,
-        release_on_file,
-        address: None,
+    crate::domain::contact::parse(s, rules.calling_code, rules.today).map_err(|e| {
+        let hint = e.hint.clone().unwrap_or_else(|| {
+            format!("e.g. {flag} \"Sam Lee, spouse, 617-555-0199\" (the parts in any order)")
+        });
+        e.at(flag).hint(hint)
     })
 }

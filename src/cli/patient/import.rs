@@ -16,7 +16,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::Ctx;
 use crate::domain::duplicate::DuplicateGuard;
 use crate::domain::id::{Id, IdKind};
-use crate::domain::import::{Mapping, Outcome, Plan, RowContext, RowError};
+use crate::domain::import::{
+    Mapping, Outcome, Plan, RowContext, RowError, guard_cell, unguard_cell,
+};
 use crate::domain::patient::Patient;
 use crate::domain::search::Searchable;
 use crate::error::{Error, IoContext, Result, exit};
@@ -96,18 +98,21 @@ pub fn cmd_import(ctx: &Ctx, args: Args) -> Result<u8> {
     };
     let rctx = row_context(&store);
     if args.dry_run {
-        // A dry run only reads: no lock, no files, no reject file.
+        // A dry run only reads: no lock, no files, no reject file. It lists every row, the
+        // bad ones too (one line per problem), in every format, before refusing them.
         let rows = check_rows(ctx, &store, &input, &mapping, &text, &rctx)?;
         print_rows(ctx, &rows, false)?;
         if !ctx.quiet && ctx.format == Format::Table {
             render::print(&format!("{}\n", Counts::of(&rows).summary(true, &rejects)))?;
         }
+        refuse_bad_rows(&input, &rows)?;
         return Ok(exit::OK);
     }
     // The lock is held from reading the existing patients to the commit, so another import
     // cannot add the same rows in between.
     let mut txn = store.begin()?;
     let rows = check_rows(ctx, &store, &input, &mapping, &text, &rctx)?;
+    refuse_bad_rows(&input, &rows)?;
     let counts = Counts::of(&rows);
     if counts.bad > 0 {
         write_rejects(&rejects, &reject_csv(&input.plan, &rows)?)?;
@@ -212,8 +217,7 @@ struct Input {
     skip_bad_rows: bool,
 }
 
-/// Decides every row, lists the bad ones on stderr, and refuses the whole file when there
-/// are any (unless --skip-bad-rows).
+/// Decides every row and lists the bad ones on stderr.
 fn check_rows(
     ctx: &Ctx,
     store: &Store,
@@ -229,15 +233,20 @@ fn check_rows(
     let rows = classify(store, &input.plan, records, rctx, &bar)?;
     bar.finish_and_clear();
     let name = &input.name;
-    let mut bad = 0;
     for row in &rows {
         if let Action::Bad(errors) = &row.action {
-            bad += 1;
             for e in errors {
                 eprintln!("frontdesk: {name}:{}: row {}: {e}", row.line, row.n);
             }
         }
     }
+    Ok(rows)
+}
+
+/// With bad rows, the whole file is refused (unless --skip-bad-rows).
+fn refuse_bad_rows(input: &Input, rows: &[Row]) -> Result<()> {
+    let name = &input.name;
+    let bad = Counts::of(rows).bad;
     if bad > 0 && !input.skip_bad_rows {
         return Err(Error::user(format!(
             "{name}: {bad} of {} rows are bad; nothing was imported",
@@ -245,7 +254,7 @@ fn check_rows(
         ))
         .hint("fix those rows (or the map) and run again, or add --skip-bad-rows to import the good rows and write the bad ones to a reject file"));
     }
-    Ok(rows)
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -536,25 +545,37 @@ impl Counts {
 }
 
 /// One line per row: what happened (or would) and why; the new patients' IDs once written.
+/// A bad row has one line per problem, naming the column, the field and the mapping rule
+/// (never the value), so a script reading CSV or JSON sees each problem on its own.
 fn print_rows(ctx: &Ctx, rows: &[Row], written: bool) -> Result<()> {
-    let cells = |r: &Row| {
-        let (action, patient, detail) = match &r.action {
-            Action::Add(id) if written => ("add", id.to_string(), String::new()),
-            Action::Add(_) => ("add", String::new(), String::new()),
-            Action::Known(id) => ("already imported", id.clone(), String::new()),
-            Action::Skip(why) => ("skip", String::new(), why.clone()),
-            Action::Bad(errors) => ("reject", String::new(), join_errors(errors)),
-        };
+    let line = |r: &Row, action: &str, patient: String, e: Option<&RowError>, detail: String| {
         vec![
-            Cell::Number(r.n.to_string()),
-            Cell::Number(r.line.to_string()),
+            Cell::count(r.n),
+            Cell::count(r.line),
             action.into(),
-            patient.into(),
+            Cell::code(patient),
+            e.and_then(|e| e.column.clone()).unwrap_or_default().into(),
+            e.and_then(RowError::field).unwrap_or_default().into(),
+            e.and_then(|e| e.rule.clone()).unwrap_or_default().into(),
             detail.into(),
         ]
     };
-    let headers = &["row", "line", "action", "patient", "detail"];
-    render::print_rows(headers, ctx.format, || rows.iter().map(cells))?;
+    let lines = |r: &Row| -> Vec<Vec<Cell>> {
+        match &r.action {
+            Action::Add(id) if written => vec![line(r, "add", id.to_string(), None, String::new())],
+            Action::Add(_) => vec![line(r, "add", String::new(), None, String::new())],
+            Action::Known(id) => vec![line(r, "already imported", id.clone(), None, String::new())],
+            Action::Skip(why) => vec![line(r, "skip", String::new(), None, why.clone())],
+            Action::Bad(errors) => errors
+                .iter()
+                .map(|e| line(r, "reject", String::new(), Some(e), e.what.clone()))
+                .collect(),
+        }
+    };
+    let headers = &[
+        "row", "line", "action", "patient", "column", "field", "rule", "detail",
+    ];
+    render::print_rows(headers, ctx.format, || rows.iter().flat_map(lines))?;
     Ok(())
 }
 
@@ -575,14 +596,22 @@ fn reject_csv(plan: &Plan, rows: &[Row]) -> Result<Vec<u8>> {
             .flexible(true)
             .from_writer(&mut out);
         let fail = |e: csv::Error| Error::internal(format!("cannot write the reject file: {e}"));
-        let mut header: Vec<&str> = plan.headers().iter().map(String::as_str).collect();
-        header.push("import_error");
+        // Every cell is formula-guarded (docs/import.md), as the importer read it: a
+        // spreadsheet shows `=HYPERLINK(…)` as text, and the re-import takes the guard away.
+        let guard = |v: &str| guard_cell(unguard_cell(v)).into_owned();
+        // The header is kept as the map bound it (already without a guard).
+        let mut header: Vec<String> = plan
+            .headers()
+            .iter()
+            .map(|h| guard_cell(h).into_owned())
+            .collect();
+        header.push("import_error".into());
         w.write_record(&header).map_err(fail)?;
         for r in rows {
             if let (Action::Bad(errors), Some(record)) = (&r.action, &r.record) {
-                let mut fields: Vec<&str> = record.iter().collect();
+                let mut fields: Vec<String> = record.iter().map(guard).collect();
                 let why = format!("row {} (line {}): {}", r.n, r.line, join_errors(errors));
-                fields.push(&why);
+                fields.push(guard(&why));
                 w.write_record(&fields).map_err(fail)?;
             }
         }

@@ -8,6 +8,8 @@ mod find;
 mod import;
 mod insurance;
 mod list;
+mod merge;
+mod needs;
 mod show;
 mod update;
 
@@ -32,6 +34,8 @@ pub enum Command {
     List(list::Args),
     Import(import::Args),
     Deactivate(deactivate::Args),
+    Merge(merge::Args),
+    Needs(needs::Args),
     /// A patient's coverages and eligibility checks.
     #[command(subcommand)]
     Insurance(insurance::Command),
@@ -47,6 +51,8 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::List(a) => list::cmd_list(ctx, a),
         Command::Import(a) => import::cmd_import(ctx, a),
         Command::Deactivate(a) => deactivate::cmd_deactivate(ctx, a),
+        Command::Merge(a) => merge::cmd_merge(ctx, a),
+        Command::Needs(a) => needs::cmd_needs(ctx, a),
         Command::Insurance(c) => insurance::run(ctx, c),
     }
 }

@@ -17,6 +17,25 @@ pub struct Args {
 pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
     let store = ctx.open()?;
     let p = store.load_patient(&patient_id(&args.id)?)?;
+    if let Some(into) = &p.merged_into {
+        eprintln!(
+            "frontdesk: note: {} was merged into {into}; this is the old chart (see `frontdesk patient show {into}`)",
+            p.id
+        );
+    }
+    // A record edited by hand may parse yet break a field rule: it is shown, and flagged.
+    if let Err(e) = p.validate(
+        store.office.today(),
+        store.office.calling_code(),
+        &store.office.country,
+    ) {
+        eprintln!(
+            "frontdesk: warning: {}: {} (fix it with `frontdesk patient edit {}`)",
+            store.display(&crate::store::Store::patient_rel(&p.id)),
+            e.message,
+            p.id
+        );
+    }
     match ctx.format {
         Format::Json => render::print_json(&p)?,
         Format::Csv | Format::Xlsx => {
@@ -46,10 +65,11 @@ pub fn cmd_show(ctx: &Ctx, args: Args) -> Result<u8> {
             ]);
             t.print(ctx.format)?;
         }
-        Format::Table | Format::Html => render::print_record(
-            ctx.format,
-            &fields(&p, store.office.today(), store.office.calling_code()),
-        )?,
+        Format::Table | Format::Html => {
+            let mut pairs = fields(&p, store.office.today(), store.office.calling_code());
+            pairs.push(("Follow-ups", follow_ups(&store, &p)?));
+            render::print_record(ctx.format, &pairs)?
+        }
     }
     Ok(exit::OK)
 }
@@ -135,7 +155,25 @@ pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static 
         ("Sex", p.sex.as_str().to_string()),
         ("Gender", p.gender_identity.clone().unwrap_or_default()),
         ("Pronouns", p.pronouns.clone().unwrap_or_default()),
-        ("Status", format!("{:?}", p.status).to_lowercase()),
+        (
+            "Status",
+            match &p.merged_into {
+                Some(into) => format!("merged into {into}"),
+                None => format!("{:?}", p.status).to_lowercase(),
+            },
+        ),
+        (
+            "Merged from",
+            p.merged_from
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "Marital status",
+            p.marital_status.clone().unwrap_or_default(),
+        ),
         ("Phones", phones),
         (
             "Email",
@@ -201,6 +239,20 @@ pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static 
                 .join("\n"),
         ),
         ("Insurance", insurance),
+        (
+            "Needs",
+            p.needs
+                .iter()
+                .map(|n| {
+                    let mut s = format!("{} (noted {} by {})", n.need, n.noted_on, n.noted_by);
+                    if let Some(note) = &n.note {
+                        s.push_str(&format!(": {note}"));
+                    }
+                    s
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
         ("Flags", p.flags.join(", ")),
         ("Notes", p.notes.clone().unwrap_or_default()),
         (
@@ -222,4 +274,29 @@ pub fn fields(p: &Patient, today: chrono::NaiveDate, cc: &str) -> Vec<(&'static 
         ("Updated", p.updated.format("%Y-%m-%d %H:%M").to_string()),
     ];
     pairs
+}
+
+/// The patient's open follow-ups from the communications log, one a line.
+fn follow_ups(store: &crate::store::Store, p: &Patient) -> Result<String> {
+    let open: Vec<String> = store
+        .patient_open_communications(&p.id)?
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} {}: {}{}",
+                c.follow_up
+                    .map(|d| d.format("%a %Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+                c.id,
+                c.channel.as_str(),
+                crate::cli::comm::party_text(c),
+                c.summary.lines().next().unwrap_or(""),
+                c.assign
+                    .as_ref()
+                    .map(|a| format!(" [{a}]"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    Ok(open.join("\n"))
 }

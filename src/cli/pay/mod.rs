@@ -14,6 +14,7 @@ pub mod copay;
 mod import;
 mod insurance;
 mod ledger;
+mod receipt;
 mod refund;
 mod statement;
 mod view;
@@ -46,6 +47,7 @@ pub enum Command {
     Ledger(ledger::Args),
     Balance(balance::Args),
     Statement(statement::Args),
+    Receipt(receipt::Args),
     Closeout(closeout::Args),
     Import(import::Args),
 }
@@ -61,6 +63,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Ledger(a) => ledger::cmd_ledger(ctx, a),
         Command::Balance(a) => balance::cmd_balance(ctx, a),
         Command::Statement(a) => statement::cmd_statement(ctx, a),
+        Command::Receipt(a) => receipt::cmd_receipt(ctx, a),
         Command::Closeout(a) => closeout::cmd_closeout(ctx, a),
         Command::Import(a) => import::cmd_import(ctx, a),
     }

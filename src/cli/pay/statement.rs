@@ -14,7 +14,7 @@ use crate::domain::office::Office;
 use crate::domain::patient::Patient;
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format, templates::Templates};
-use crate::store::{Mode, Store, atomic, bulk, ledger_cache};
+use crate::store::{Mode, Store, atomic, bulk, ledger_cache, letter};
 
 /// The flag that keeps a patient out of the monthly statement run.
 pub const NO_STATEMENTS: &str = "no-statements";
@@ -120,10 +120,22 @@ pub fn cmd_statement(ctx: &Ctx, a: Args) -> Result<u8> {
     let text = templates.render(kind.template(), &view)?;
     match &a.output {
         Some(path) => {
+            // A statement written to a file is sent: keep it in the correspondence file.
+            let mut txn = store.begin()?;
+            let (mut letter, day) = crate::cli::letter::document_record(
+                &store,
+                &patient,
+                "statement",
+                kind.ext(),
+                None,
+            );
+            txn.save_letter(&mut letter, day, text.as_bytes())?;
+            txn.commit(&format!("Write statement {} for patient {pid}.", letter.id))?;
             render::write_file(path, &text)?;
             ctx.say(&format!(
-                "statement for {pid} written to {}",
-                path.display()
+                "statement for {pid} written to {} and kept as letter {}",
+                path.display(),
+                letter.id
             ));
         }
         None => render::print(&text)?,
@@ -252,7 +264,8 @@ impl StatementData {
 
 /// What the statement run did for one patient owing money.
 enum Outcome {
-    Written(PathBuf),
+    /// The statement's path, and its correspondence files.
+    Written(PathBuf, Vec<PathBuf>),
     Skipped,
     /// The patient file could not be read (the message names the file, never a value).
     NoPatient(String),
@@ -276,6 +289,9 @@ fn all_due(
     }
     let today = store.office.today();
     let payers = payer_names(store)?;
+    // Each statement is also kept in the correspondence file, under the lock, in one commit.
+    let mut txn = store.begin()?;
+    let batch = format!("statements {today}");
     let outcomes = ledger_cache::map_patient_ledgers(store, |pid, entries| {
         if balance(entries).due_now <= Decimal::ZERO {
             return Ok(None);
@@ -298,7 +314,15 @@ fn all_due(
         // what made a 100,000-statement run take minutes.
         atomic::create_dirs(dir)?;
         atomic::write_unsynced_linked(&path, text.as_bytes(), Mode::Replace)?;
-        Ok(Some(Outcome::Written(path)))
+        let (mut letter, day) = crate::cli::letter::document_record(
+            store,
+            &patient,
+            "statement",
+            layout.ext(),
+            Some(batch.clone()),
+        );
+        let kept = letter::write_letter_unsynced(store, &mut letter, day, text.as_bytes())?;
+        Ok(Some(Outcome::Written(path, kept)))
     });
     // Flush what was written even when a later patient failed.
     let synced = if dir.is_dir() {
@@ -308,6 +332,21 @@ fn all_due(
     };
     let outcomes = outcomes?;
     synced?;
+    let kept: Vec<PathBuf> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Written(_, kept) => Some(kept.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if !kept.is_empty() {
+        let n = kept.len() / 2;
+        txn.adopt_bulk(kept);
+        txn.commit(&format!(
+            "Write {n} statements in a batch, kept as letters."
+        ))?;
+    }
     report_all_due(ctx, dir, &outcomes)
 }
 
@@ -319,7 +358,7 @@ fn report_all_due(ctx: &Ctx, dir: &Path, outcomes: &[Outcome]) -> Result<u8> {
     let mut problems = Vec::new();
     for o in outcomes {
         match o {
-            Outcome::Written(path) => {
+            Outcome::Written(path, _) => {
                 written += 1;
                 listing.push_str(&format!("{}\n", path.display()));
             }

@@ -3,6 +3,7 @@
 mod add;
 mod hours;
 mod list;
+mod retire;
 mod show;
 mod timeoff;
 
@@ -20,6 +21,7 @@ pub enum Command {
     Show(show::Args),
     Hours(hours::Args),
     Timeoff(timeoff::Args),
+    Retire(retire::Args),
 }
 
 pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
@@ -29,6 +31,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Show(a) => show::cmd_show(ctx, a),
         Command::Hours(a) => hours::cmd_hours(ctx, a),
         Command::Timeoff(a) => timeoff::cmd_timeoff(ctx, a),
+        Command::Retire(a) => retire::cmd_retire(ctx, a),
     }
 }
 

@@ -62,6 +62,10 @@ pub struct Args {
     /// An RFC 5545 rule instead of --repeat, e.g. "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8".
     #[arg(long)]
     pub rrule: Option<String>,
+    /// For a series: book the occurrences that fit and list the ones that do not, instead of
+    /// refusing the whole series.
+    #[arg(long)]
+    pub skip_conflicts: bool,
 }
 
 pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
@@ -88,15 +92,44 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
         referral: clean(a.referral),
         notes: clean(a.notes),
     };
-    let planned = plan_all(
-        &sched,
-        &pid,
-        &provider,
-        &kind,
-        &starts,
-        a.room.as_deref(),
-        a.force,
-    )?;
+    let mut skipped: Vec<(DateTime<FixedOffset>, String)> = Vec::new();
+    let planned = if a.skip_conflicts && starts.len() > 1 {
+        // Each occurrence on its own: the ones that fit are booked, the others reported.
+        let mut fit = Vec::new();
+        for start in &starts {
+            let one = std::slice::from_ref(start);
+            match plan_all(
+                &sched,
+                &pid,
+                &provider,
+                &kind,
+                one,
+                a.room.as_deref(),
+                a.force,
+            ) {
+                Ok(plans) => fit.extend(plans),
+                Err(e) => skipped.push((*start, e.message)),
+            }
+        }
+        if fit.is_empty() {
+            return Err(
+                Error::user("no occurrence of the series can be booked").hint(
+                    "choose another start time or day (`schedule find --repeat weekly` finds one)",
+                ),
+            );
+        }
+        fit
+    } else {
+        plan_all(
+            &sched,
+            &pid,
+            &provider,
+            &kind,
+            &starts,
+            a.room.as_deref(),
+            a.force,
+        )?
+    };
     let series = rule.as_ref().map(|_| Id::generate(IdKind::Series));
     let mut booked = Vec::new();
     for plan in planned {
@@ -132,7 +165,40 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
         }
         _ => format!("Book appointment {} for patient {pid}.", booked[0].id),
     };
+    // The patient was waiting for this: the entry is closed in the same commit, so the
+    // waitlist never offers a slot to someone already booked.
+    let mut message = message;
+    let mut closed = Vec::new();
+    for mut w in sched.store.waitlist()? {
+        let fits = w.patient == pid
+            && w.status == crate::domain::schedule::waitlist::WaitStatus::Waiting
+            && w.kind == kind.key
+            && w.provider.as_ref().is_none_or(|p| *p == provider.key);
+        if fits {
+            w.status = crate::domain::schedule::waitlist::WaitStatus::Booked;
+            w.booked = Some(booked[0].id.clone());
+            txn.put(&Store::waitlist_rel(&w.id), &w, Mode::Replace)?;
+            message.push_str(&format!(" Close waitlist entry {}.", w.id));
+            closed.push(w.id);
+        }
+    }
+    if !skipped.is_empty() {
+        message.push_str(&format!(" {} occurrences skipped.", skipped.len()));
+    }
     txn.commit(&message)?;
+    for (start, why) in &skipped {
+        eprintln!(
+            "frontdesk: skipped {}: {}",
+            sched.when(*start),
+            why.lines().next().unwrap_or_default()
+        );
+    }
+    for w in &closed {
+        ctx.say(&format!(
+            "waitlist entry {w} closed: booked {}",
+            booked[0].id
+        ));
+    }
     if kind.new_patient {
         warn_if_seen_before(&sched, &pid, &booked)?;
     }

@@ -1,6 +1,6 @@
 use chrono::NaiveDate;
 
-use crate::cli::schedule::{Sched, patient_label};
+use crate::cli::schedule::Sched;
 use crate::cli::{Ctx, found};
 use crate::domain::schedule::appointment::Appointment;
 use crate::domain::schedule::clock::Span;
@@ -38,7 +38,16 @@ pub fn cmd_day(ctx: &Ctx, a: Args) -> Result<u8> {
         return Ok(found(!rows.is_empty()));
     }
     let mut t = Table::new(&[
-        "provider", "start", "end", "patient", "name", "type", "status", "room",
+        "provider",
+        "start",
+        "end",
+        "appointment",
+        "patient",
+        "name",
+        "type",
+        "status",
+        "room",
+        "needs",
     ]);
     for p in &providers {
         sheet(&sched, p, date, &day, a.all, &mut t);
@@ -50,6 +59,11 @@ pub fn cmd_day(ctx: &Ctx, a: Args) -> Result<u8> {
     if let Some(h) = sched.store.office.holidays.get(&date) {
         ctx.say(&format!(
             "{} {date}: office closed ({h})",
+            date.format("%A")
+        ));
+    } else if t.is_empty() {
+        ctx.say(&format!(
+            "{} {date}: no provider works and nothing is booked",
             date.format("%A")
         ));
     } else {
@@ -92,7 +106,9 @@ fn sheet(
             Cell::from(span.start.to_string()),
             Cell::from(span.end.to_string()),
             Cell::from(""),
+            Cell::from(""),
             Cell::from(what),
+            Cell::from(""),
             Cell::from(""),
             Cell::from(""),
             Cell::from(""),
@@ -134,17 +150,40 @@ fn sheet(
             .clone()
             .or(ap.resources.first().map(|h| h.room.clone()));
         let start = Clock::of(crate::domain::schedule::localtime::wall(sched.tz, ap.start).time());
+        // One read of the patient gives the name and the needs; a file that cannot be read is
+        // named on stderr and the row shows the ID.
+        let patient = match sched.store.load_patient(&ap.patient) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!(
+                    "frontdesk: warning: {} (the name is shown as the ID)",
+                    e.message
+                );
+                None
+            }
+        };
         rows.push((
             start,
             vec![
                 Cell::from(p.key.as_str()),
                 Cell::from(sched.hm(ap.start)),
                 Cell::from(sched.hm(ap.end)),
-                Cell::from(ap.patient.to_string()),
-                Cell::from(patient_label(&sched.store, &ap.patient)),
+                Cell::code(ap.id.to_string()),
+                Cell::code(ap.patient.to_string()),
+                Cell::from(
+                    patient
+                        .as_ref()
+                        .map_or_else(|| ap.patient.to_string(), |p| p.list_name()),
+                ),
                 Cell::from(ap.kind.as_str()),
                 Cell::from(status),
                 Cell::from(room),
+                Cell::from(
+                    patient
+                        .as_ref()
+                        .map(|p| crate::domain::needs::summary(&p.needs))
+                        .unwrap_or_default(),
+                ),
             ],
         ));
     }

@@ -18,9 +18,10 @@ use crate::store::Mode;
 /// preferences are used; --save stores the given ones on the patient.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Patient ID (P…).
+    /// Patient ID (P…): keeps clear of the patient's other visits and uses their standing
+    /// preferences. Without it, the provider's free times for anyone.
     #[arg(long)]
-    pub patient: String,
+    pub patient: Option<String>,
     /// Only this provider.
     #[arg(long, conflicts_with = "specialty")]
     pub provider: Option<String>,
@@ -48,14 +49,31 @@ pub struct Args {
     /// Store --prefer and --avoid on the patient as standing preferences.
     #[arg(long)]
     pub save: bool,
+    /// Only times free every week (`weekly`) or every other week (`biweekly`) for --count
+    /// occurrences: a standing slot for a series (then `schedule book --repeat`).
+    #[arg(long, value_parser = ["weekly", "biweekly"])]
+    pub repeat: Option<String>,
+    /// Occurrences a --repeat slot must hold (default 4).
+    #[arg(long, requires = "repeat", default_value_t = 4)]
+    pub count: u32,
 }
 
 pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
     let sched = Sched::open(ctx)?;
-    let pid = patient_id(&a.patient)?;
-    let patient = sched.store.load_patient(&pid)?;
+    let (pid, stored) = match &a.patient {
+        Some(p) => {
+            let pid = patient_id(p)?;
+            let patient = sched.store.load_patient(&pid)?;
+            (pid, patient.scheduling.clone().unwrap_or_default())
+        }
+        // No patient: an ID no record holds (all zeros is never drawn in practice), so no
+        // visit counts as the patient's own.
+        None => (
+            crate::domain::id::Id::parse("P00000000")?,
+            Default::default(),
+        ),
+    };
     let kind = sched.kind(&a.kind)?.clone();
-    let stored = patient.scheduling.clone().unwrap_or_default();
     let prefer = a.prefer.clone().or(stored.prefer.clone());
     let avoid = a.avoid.clone().or(stored.avoid.clone());
     let filter = Filter {
@@ -72,6 +90,11 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
     };
     let providers = candidates(&sched, &a, &stored, &kind.key)?;
     if a.save {
+        if a.patient.is_none() {
+            return Err(Error::user(
+                "--save needs --patient: preferences are kept on the patient",
+            ));
+        }
         save_prefs(&sched, &pid, &a)?;
     }
     let today = sched.today();
@@ -106,6 +129,11 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
                     .position(|k| k == &p.key)
                     .unwrap_or(usize::MAX);
                 for s in cal.day_slots(&pid, p, &kind, date, &day, &filter) {
+                    if let Some(step) = weeks_between(a.repeat.as_deref())
+                        && !series_fits(&sched, &pid, p, &kind, &s, step, a.count)?
+                    {
+                        continue;
+                    }
                     slots.push((pref_rank, s));
                 }
             }
@@ -114,6 +142,9 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
         }
         date += Duration::days(1);
     }
+    // The best slots were chosen above (preferred provider, then the tightest fit); the desk
+    // reads them in time order.
+    out.sort_by_key(|s| (s.plan.start, s.provider.clone()));
     let mut t = Table::new(&["date", "start", "end", "provider", "room", "location"]);
     for s in &out {
         let room = s
@@ -138,6 +169,41 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
         ));
     }
     Ok(found(!out.is_empty()))
+}
+
+/// Weeks between occurrences for `--repeat`.
+fn weeks_between(repeat: Option<&str>) -> Option<i64> {
+    match repeat {
+        Some("weekly") => Some(1),
+        Some("biweekly") => Some(2),
+        _ => None,
+    }
+}
+
+/// Whether the slot's weekday and time are free for `count` occurrences, `step` weeks apart
+/// (the same wall time each week, across DST changes), as a booking would check them.
+fn series_fits(
+    sched: &Sched,
+    pid: &crate::domain::id::Id,
+    provider: &Provider,
+    kind: &crate::domain::schedule::AppointmentType,
+    slot: &Slot,
+    step: i64,
+    count: u32,
+) -> Result<bool> {
+    let first = crate::domain::schedule::localtime::wall(sched.tz, slot.plan.start);
+    let mut starts = Vec::new();
+    for k in 0..i64::from(count.clamp(1, 104)) {
+        let local = first + Duration::weeks(step * k);
+        match crate::domain::schedule::localtime::resolve(sched.tz, local, None) {
+            Ok(t) => starts.push(t),
+            Err(_) => return Ok(false),
+        }
+    }
+    Ok(
+        crate::cli::schedule::book::plan_all(sched, pid, provider, kind, &starts, None, false)
+            .is_ok(),
+    )
 }
 
 /// The providers to search, preferred ones first.

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::cli::Ctx;
-use crate::cli::schedule::{appointment_id, modify};
+use crate::cli::schedule::{modify, visit_id};
 use crate::domain::id::Id;
 use crate::domain::patient::Patient;
 use crate::domain::schedule::Status;
@@ -14,7 +14,7 @@ use crate::store::Store;
 /// Record that the patient confirmed the appointment.
 #[derive(Debug, clap::Args)]
 pub struct ConfirmArgs {
-    /// Appointment ID (A…).
+    /// Appointment ID (A…), or a patient ID or name for that patient's appointment today.
     pub id: String,
     /// How it was confirmed.
     #[arg(long, value_enum, default_value_t = Via::Phone)]
@@ -45,7 +45,7 @@ impl Via {
 }
 
 pub fn cmd_confirm(ctx: &Ctx, a: ConfirmArgs) -> Result<u8> {
-    let id = appointment_id(&a.id)?;
+    let id = visit_id(ctx, &a.id)?;
     let (_, appt) = modify(
         ctx,
         &id,
@@ -73,12 +73,12 @@ pub fn cmd_confirm(ctx: &Ctx, a: ConfirmArgs) -> Result<u8> {
 /// Record the patient's arrival; warns about what the desk should check while they are here.
 #[derive(Debug, clap::Args)]
 pub struct CheckinArgs {
-    /// Appointment ID (A…).
+    /// Appointment ID (A…), or a patient ID or name for that patient's appointment today.
     pub id: String,
 }
 
 pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
-    let id = appointment_id(&a.id)?;
+    let id = visit_id(ctx, &a.id)?;
     let (sched, appt) = modify(
         ctx,
         &id,
@@ -99,6 +99,12 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
         owed_balance(&sched.store, &appt.patient)?,
     ) {
         eprintln!("frontdesk: warning: {w}");
+    }
+    if !patient.needs.is_empty() {
+        ctx.say(&format!(
+            "needs: {}",
+            crate::domain::needs::summary(&patient.needs)
+        ));
     }
     // The co-pay for this visit's type from the primary coverage (payments, issue 4).
     if let Some(line) = crate::cli::pay::copay::checkin_line(&sched.store, &appt)? {
@@ -153,35 +159,53 @@ pub fn checkin_warnings(p: &Patient, today: NaiveDate, owed: Option<Decimal>) ->
 /// Show the patient to a room.
 #[derive(Debug, clap::Args)]
 pub struct RoomArgs {
-    /// Appointment ID (A…).
+    /// Appointment ID (A…), or a patient ID or name for that patient's appointment today.
     pub id: String,
-    /// Room key (see `schedule rooms`).
+    /// Room key (see `schedule rooms`); by default the room the booking holds.
     #[arg(long)]
-    pub room: String,
+    pub room: Option<String>,
+}
+
+/// The room to show the patient to: the one asked for, else the one the booking holds.
+fn room_for(
+    asked: &Option<String>,
+    ap: &crate::domain::schedule::appointment::Appointment,
+) -> Result<String> {
+    asked
+        .clone()
+        .or_else(|| ap.room.clone())
+        .or_else(|| ap.resources.first().map(|h| h.room.clone()))
+        .ok_or_else(|| {
+            Error::user(format!("appointment {} holds no room", ap.id))
+                .hint("name one with --room (see `frontdesk schedule rooms`)")
+        })
 }
 
 pub fn cmd_room(ctx: &Ctx, a: RoomArgs) -> Result<u8> {
-    let id = appointment_id(&a.id)?;
+    let id = visit_id(ctx, &a.id)?;
+    let mut chosen = String::new();
     let (_, appt) = modify(
         ctx,
         &id,
         |ap| {
             format!(
                 "Room appointment {id} for patient {} in {}.",
-                ap.patient, a.room
+                ap.patient,
+                room_for(&a.room, ap).unwrap_or_default()
             )
         },
         |s, ap| {
-            s.store.load_room(&a.room)?;
+            let room = room_for(&a.room, ap)?;
+            s.store.load_room(&room)?;
             let day = s.store.day_appointments(ap.date())?;
             if let Some(other) = day.iter().find(|o| {
                 o.id != ap.id
                     && o.status == Status::Roomed
-                    && o.room.as_deref() == Some(a.room.as_str())
+                    && o.room.as_deref() == Some(room.as_str())
             }) {
                 return Err(
-                    Error::conflict(format!("room {} is in use by {}", a.room, other.id))
-                        .hint("check that patient out first, or choose another room"),
+                    Error::conflict(format!("room {room} is in use by {}", other.id))
+                        .hint("check that patient out first, or choose another room with --room"),
                 );
             }
             ap.set_status(
@@ -189,27 +213,29 @@ pub fn cmd_room(ctx: &Ctx, a: RoomArgs) -> Result<u8> {
                 s.now,
                 &s.store.options.user,
                 None,
-                Some(format!("room {}", a.room)),
+                Some(format!("room {room}")),
             )?;
-            ap.room = Some(a.room.clone());
+            ap.room = Some(room.clone());
+            chosen = room;
             Ok(())
         },
     )?;
-    ctx.say(&format!("{} roomed in {}", appt.id, a.room));
+    ctx.say(&format!("{} roomed in {chosen}", appt.id));
     Ok(exit::OK)
 }
 
 /// One step of the visit flow on an appointment.
 #[derive(Debug, clap::Args)]
 pub struct StepArgs {
-    /// Appointment ID (A…).
+    /// Appointment ID (A…), or a patient ID or name for that patient's appointment today.
     pub id: String,
     #[arg(long)]
     pub note: Option<String>,
 }
 
 pub fn cmd_step(ctx: &Ctx, a: StepArgs, to: Status, verb: &str) -> Result<u8> {
-    let id = appointment_id(&a.id)?;
+    let id = visit_id(ctx, &a.id)?;
+    let mut unroomed = false;
     let (_, appt) = modify(
         ctx,
         &id,
@@ -219,9 +245,17 @@ pub fn cmd_step(ctx: &Ctx, a: StepArgs, to: Status, verb: &str) -> Result<u8> {
                 return Err(Error::user(format!("appointment {id} has not started yet"))
                     .hint("mark a no-show after the start time; to call it off, use `schedule cancel`"));
             }
+            unroomed = to == Status::Fulfilled && ap.status == Status::Arrived;
             ap.set_status(to, s.now, &s.store.options.user, None, a.note.clone())
         },
     )?;
+    if unroomed {
+        // Allowed (a quick visit at the desk), but usually a step the desk forgot.
+        eprintln!(
+            "frontdesk: warning: {} was checked out without being roomed (`schedule room` records the room)",
+            appt.id
+        );
+    }
     ctx.say(&format!("{} is now {}", appt.id, appt.status));
     Ok(exit::OK)
 }

@@ -8,7 +8,8 @@ use crate::render::{self, Cell, Format, Table};
 /// Uses the appointment index (rebuilt as needed), so it does not read every appointment file.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Patient ID (P…).
+    /// Patient ID (P…), or a search as `patient find` takes it (`doe jan 1980`) that finds
+    /// one patient.
     #[arg(long)]
     pub patient: String,
     /// Only appointments that have started.
@@ -19,9 +20,50 @@ pub struct Args {
     pub upcoming: bool,
 }
 
+/// The one patient a search finds (a pick list on a terminal when it finds several).
+fn one_patient(ctx: &Ctx, sched: &Sched, input: &str) -> Result<crate::domain::id::Id> {
+    let query = crate::domain::search::Query::parse(input, sched.store.office.today());
+    if query.is_empty() {
+        return Err(Error::user(
+            "--patient needs a patient ID or a name to search for",
+        ));
+    }
+    let index = crate::store::index::open(&sched.store)?;
+    let hits = index.search(&query, false)?;
+    let ids: Vec<String> = hits
+        .iter()
+        .take(10)
+        .map(|(_, d)| d.patient_id().to_string())
+        .collect();
+    match ids.as_slice() {
+        [] => Err(Error::not_found("no patient matches --patient")
+            .hint("try fewer words, or `frontdesk patient find`")),
+        [one] => patient_id(one),
+        several if ctx.interactive() => {
+            for (i, id) in several.iter().enumerate() {
+                eprintln!(
+                    "  {}. {id} {}",
+                    i + 1,
+                    super::patient_label(&sched.store, &patient_id(id)?)
+                );
+            }
+            patient_id(&several[ctx.pick(several.len())?])
+        }
+        several => Err(Error::user(format!(
+            "{} patients match --patient: {}",
+            several.len(),
+            several.join(", ")
+        ))
+        .hint("give the patient ID, or more of the name or the birth date")),
+    }
+}
+
 pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
     let sched = Sched::open(ctx)?;
-    let pid = patient_id(&a.patient)?;
+    let pid = match patient_id(&a.patient) {
+        Ok(pid) => pid,
+        Err(_) => one_patient(ctx, &sched, &a.patient)?,
+    };
     if !sched
         .store
         .path(&crate::store::Store::patient_rel(&pid))

@@ -21,7 +21,7 @@ use clap::Subcommand;
 
 use crate::cli::Ctx;
 use crate::domain::id::{Id, IdKind};
-use crate::domain::schedule::appointment::Appointment;
+use crate::domain::schedule::appointment::{Appointment, Status};
 use crate::domain::schedule::apptype::AppointmentTypes;
 use crate::domain::schedule::localtime::{Fold, parse_local, resolve, wall};
 use crate::domain::schedule::slots::{Calendar, Conflict, Filter, Slot};
@@ -104,7 +104,8 @@ impl Sched {
         let tz = store.office.tz()?;
         let now = store.office.now().fixed_offset();
         let types = store.appointment_types()?;
-        let rooms = store.rooms()?;
+        // A retired room is never offered or held again.
+        let rooms = store.rooms()?.into_iter().filter(|r| !r.retired).collect();
         Ok(Sched {
             store,
             tz,
@@ -128,8 +129,14 @@ impl Sched {
         wall(self.tz, self.now).date()
     }
 
+    /// An appointment type that may be booked (a retired one is refused).
     pub fn kind(&self, key: &str) -> Result<&AppointmentType> {
-        self.types.get(key)
+        let t = self.types.get(key)?;
+        if t.retired {
+            return Err(Error::user(format!("appointment type {key} is retired"))
+                .hint("choose another type (`frontdesk type list`), or `frontdesk type retire KEY --undo`"));
+        }
+        Ok(t)
     }
 
     /// A typed date (`today`, `mon`, `+2w`, ISO).
@@ -183,6 +190,70 @@ pub fn appointment_id(s: &str) -> Result<Id> {
 
 pub fn patient_id(s: &str) -> Result<Id> {
     Id::parse_kind(s, IdKind::Patient)
+}
+
+/// The appointment a visit-flow command means: an appointment ID as it is, or a patient ID or
+/// a name search (`doe jan`) for the patient's one appointment today. Several that day: a
+/// pick list on a terminal, else a refusal that lists them.
+pub fn visit_id(ctx: &Ctx, input: &str) -> Result<Id> {
+    if let Ok(id) = Id::parse_kind(input, IdKind::Appointment) {
+        return Ok(id);
+    }
+    let store = ctx.open()?;
+    let today = store.office.today();
+    let day = store.day_appointments(today)?;
+    let live = |a: &&Appointment| a.status.holds_time() || a.status == Status::Roomed;
+    let mine: Vec<&Appointment> = match Id::parse_kind(input, IdKind::Patient) {
+        Ok(pid) => day
+            .iter()
+            .filter(live)
+            .filter(|a| a.patient == pid)
+            .collect(),
+        Err(_) => {
+            let query = crate::domain::search::Query::parse(input, today);
+            if query.is_empty() {
+                return Err(
+                    Error::user("give an appointment ID, a patient ID or a name")
+                        .hint("today's appointment IDs are on `frontdesk schedule day`"),
+                );
+            }
+            day.iter()
+                .filter(live)
+                .filter(|a| {
+                    store.load_patient(&a.patient).is_ok_and(|p| {
+                        query
+                            .score(&crate::domain::search::SearchDoc::from_patient(&p))
+                            .is_some()
+                    })
+                })
+                .collect()
+        }
+    };
+    match mine.as_slice() {
+        [] => Err(Error::not_found("no appointment today matches")
+            .hint("give the appointment ID (see `frontdesk schedule day`), or `schedule list --patient` for other days")),
+        [one] => Ok(one.id.clone()),
+        several if ctx.interactive() => {
+            for (i, a) in several.iter().enumerate() {
+                eprintln!(
+                    "  {}. {} {} with {} ({})",
+                    i + 1,
+                    a.id,
+                    crate::domain::schedule::localtime::wall(store.office.tz()?, a.start).format("%H:%M"),
+                    a.provider,
+                    a.kind
+                );
+            }
+            let n = ctx.pick(several.len())?;
+            Ok(several[n].id.clone())
+        }
+        several => Err(Error::user(format!(
+            "{} appointments today match: {}",
+            several.len(),
+            several.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().join(", ")
+        ))
+        .hint("give the appointment ID")),
+    }
 }
 
 /// The error for a refused booking: every reason, and the nearest times that would work.
@@ -267,8 +338,15 @@ pub fn modify(
 
 /// The patient's name for the desk's own screens, or the ID when the file is missing.
 pub fn patient_label(store: &Store, id: &Id) -> String {
-    store
-        .load_patient(id)
-        .map(|p| p.list_name())
-        .unwrap_or_else(|_| id.to_string())
+    match store.load_patient(id) {
+        Ok(p) => p.list_name(),
+        Err(e) => {
+            // The sheet still prints, with the ID where the name would be, and says why.
+            eprintln!(
+                "frontdesk: warning: {} (the name is shown as the ID)",
+                e.message
+            );
+            id.to_string()
+        }
+    }
 }

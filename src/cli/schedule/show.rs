@@ -32,9 +32,11 @@ pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
         })
         .collect::<Vec<_>>()
         .join("\n");
+    // The room the patient was shown to is listed once: as its hold when the booking holds it.
     let rooms = appt
         .room
         .iter()
+        .filter(|r| !appt.resources.iter().any(|h| &h.room == *r))
         .cloned()
         .chain(
             appt.resources
@@ -54,6 +56,14 @@ pub fn cmd_show(ctx: &Ctx, a: Args) -> Result<u8> {
                     appt.patient,
                     patient_label(&sched.store, &appt.patient)
                 ),
+            ),
+            (
+                "needs",
+                sched
+                    .store
+                    .load_patient(&appt.patient)
+                    .map(|p| crate::domain::needs::summary(&p.needs))
+                    .unwrap_or_default(),
             ),
             ("provider", appt.provider.clone()),
             ("type", appt.kind.clone()),

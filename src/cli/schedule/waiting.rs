@@ -43,6 +43,9 @@ pub fn cmd_waiting(ctx: &Ctx, a: Args) -> Result<u8> {
             Cell::from(ap.status.as_str()),
         ]);
     }
+    if here.is_empty() {
+        ctx.say("nobody is waiting");
+    }
     t.print(ctx.format)?;
     Ok(found(!here.is_empty()))
 }

@@ -62,6 +62,9 @@ pub struct AppointmentType {
     /// (`recall_after = "12 months"`); see [`crate::domain::recall`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recall_after: Option<crate::domain::recall::Interval>,
+    /// No longer booked (`type retire`); kept for the visits that had it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
 }
 
 /// A room or equipment the visit needs: any room of `kind`, for `minutes` from the start (the

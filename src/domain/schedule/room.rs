@@ -35,6 +35,9 @@ pub struct Room {
     pub hours: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_off: Vec<TimeOff>,
+    /// Out of use (`room retire`): kept for the visits that used it, never offered again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
     #[serde(flatten)]
     pub extra: toml::Table,
 }
@@ -94,6 +97,7 @@ mod tests {
             location: None,
             hours: vec!["Tue,Thu 08:00-12:00".into()],
             time_off: vec![],
+            retired: false,
             extra: Default::default(),
         };
         let tue = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();

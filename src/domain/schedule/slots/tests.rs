@@ -22,6 +22,7 @@ fn kind(minutes: u32, buffer: u32, needs: Vec<Need>) -> AppointmentType {
         instructions: None,
         needs,
         recall_after: None,
+        retired: false,
     }
 }
 
@@ -210,6 +211,7 @@ fn rooms_are_held_and_shared_out() {
         location: None,
         hours: vec![],
         time_off: vec![],
+        retired: false,
         extra: Default::default(),
     };
     let rooms = vec![room];

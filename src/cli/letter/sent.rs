@@ -1,0 +1,75 @@
+use chrono::{Duration, NaiveDate};
+
+use crate::cli::patient::patient_id;
+use crate::cli::{Ctx, found};
+use crate::domain::dates::parse_day;
+use crate::error::{Error, Result};
+use crate::render::{Cell, Table};
+
+/// List letters sent: when, to whom, which template, through which channel.
+///
+/// By default the last 30 days; `--patient` alone searches every year ("did we send her a
+/// statement in March?").
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this patient's letters (P…).
+    #[arg(long)]
+    pub patient: Option<String>,
+    /// From this day (today, -30d, 2026-03-01, …).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// To this day, included.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only letters from this template.
+    #[arg(long)]
+    pub template: Option<String>,
+}
+
+pub fn cmd_sent(ctx: &Ctx, a: Args) -> Result<u8> {
+    let store = ctx.open()?;
+    let today = store.office.today();
+    let pid = a.patient.as_deref().map(patient_id).transpose()?;
+    let to = match &a.to {
+        Some(s) => parse_day(s, today).map_err(|e| e.at("--to"))?,
+        None => today,
+    };
+    let from = match &a.from {
+        Some(s) => parse_day(s, today).map_err(|e| e.at("--from"))?,
+        None if pid.is_some() => NaiveDate::MIN,
+        None => to - Duration::days(30),
+    };
+    if from > to {
+        return Err(Error::user("--from is after --to").hint("give the earlier day to --from"));
+    }
+    let mut t = Table::new(&[
+        "letter",
+        "sent",
+        "patient",
+        "template",
+        "channel",
+        "to",
+        "appointment",
+        "by",
+    ]);
+    for (date, l) in store.letters_between(from, to)? {
+        if pid.as_ref().is_some_and(|p| &l.patient != p)
+            || a.template.as_ref().is_some_and(|t| &l.template != t)
+        {
+            continue;
+        }
+        t.push(vec![
+            Cell::code(l.id.to_string()),
+            Cell::day(date),
+            Cell::code(l.patient.to_string()),
+            Cell::from(l.template.clone()),
+            Cell::from(l.channel.as_str()),
+            Cell::from(l.to.describe()),
+            Cell::code(l.appointment.map(|a| a.to_string()).unwrap_or_default()),
+            Cell::from(l.by.clone()),
+        ]);
+    }
+    let any = !t.is_empty();
+    t.print(ctx.format)?;
+    Ok(found(any))
+}
