@@ -45,6 +45,8 @@ pub fn year(date: &str) -> String {
     }
 }
 
+const PSEUDONYM_LETTERS: &[u8] = b"BCDFGHJKMNPQRSTVWXZ";
+
 /// Per-run pseudonyms for record IDs: random, unrelated to the ID, the same ID getting the
 /// same pseudonym within one run only (Safe Harbor allows a code not derived from the
 /// individual's information).
@@ -63,7 +65,14 @@ impl Pseudonyms {
         }
         let mut rng = rand::rng();
         loop {
-            let p = format!("R{:06}", rng.random_range(0..1_000_000u32));
+            // Letters only, no vowels and no digits: a pseudonym can never spell a name or
+            // contain a ZIP code, phone number or date by chance.
+            let p: String = std::iter::once('R')
+                .chain((0..6).map(|_| {
+                    let i = rng.random_range(0..PSEUDONYM_LETTERS.len());
+                    PSEUDONYM_LETTERS[i] as char
+                }))
+                .collect();
             if !self.given.values().any(|v| v == &p) {
                 self.given.insert(id.to_string(), p.clone());
                 return p;
@@ -103,5 +112,11 @@ mod tests {
         assert_ne!(p.of("P2QNPQD8E"), a);
         assert!(!a.contains("55BY8Q09"));
         assert_eq!(p.of(""), "");
+        assert!(a.len() == 7 && a.starts_with('R'));
+        assert!(
+            a.chars()
+                .skip(1)
+                .all(|c| PSEUDONYM_LETTERS.contains(&(c as u8)))
+        );
     }
 }
