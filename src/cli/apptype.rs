@@ -168,7 +168,7 @@ fn cmd_add(ctx: &Ctx, a: AddArgs) -> Result<u8> {
             .hint("e.g. frontdesk type add follow-up --name \"Follow-up visit\" --minutes 20 --needs exam"));
     }
     let key = a.key.clone();
-    change(ctx, &format!("Add appointment type {key}."), |types| {
+    let done = change(ctx, &format!("Add appointment type {key}."), |types| {
         if types.types.iter().any(|t| t.key == key) {
             return Err(
                 Error::user(format!("appointment type {key} already exists"))
@@ -181,7 +181,11 @@ fn cmd_add(ctx: &Ctx, a: AddArgs) -> Result<u8> {
         a.fields.apply(&mut t)?;
         types.types.push(t);
         Ok(())
-    })
+    })?;
+    if ctx.format != crate::render::Format::Table {
+        ctx.created("type", &a.key)?;
+    }
+    Ok(done)
 }
 
 /// Change an appointment type; visits already booked keep their times.

@@ -236,6 +236,27 @@ impl Ctx {
         }
     }
 
+    /// What a command that creates a record keyed by the user (`payer add KEY`) prints: for
+    /// people a line on stderr; for scripts the key in their format (a one-row listing in CSV,
+    /// an object in JSON), so `--format` is honoured by every command.
+    pub fn created(&self, kind: &str, key: &str) -> Result<()> {
+        match self.format {
+            Format::Json => crate::render::print_json(&serde_json::json!({ kind: key })),
+            Format::Csv => {
+                let mut t = crate::render::Table::new(&["kind", "key"]);
+                t.push(vec![
+                    crate::render::Cell::from(kind),
+                    crate::render::Cell::code(key),
+                ]);
+                t.print(Format::Csv)
+            }
+            _ => {
+                self.say(&format!("{kind} {key} added"));
+                Ok(())
+            }
+        }
+    }
+
     /// A one-line summary for people; suppressed by --quiet and for machine formats.
     pub fn say(&self, line: &str) {
         if !self.quiet && self.format == Format::Table {

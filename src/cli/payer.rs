@@ -89,7 +89,7 @@ fn cmd_add(ctx: &Ctx, a: AddArgs) -> Result<u8> {
     }
     txn.put(&rel, &payer, Mode::CreateNew)?;
     txn.commit(&format!("Add payer {}.", payer.key))?;
-    ctx.say(&format!("payer {} added", payer.key));
+    ctx.created("payer", &payer.key)?;
     Ok(exit::OK)
 }
 

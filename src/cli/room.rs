@@ -68,7 +68,7 @@ fn cmd_add(ctx: &Ctx, a: AddArgs) -> Result<u8> {
     }
     txn.put(&rel, &r, Mode::CreateNew)?;
     txn.commit(&format!("Add room {}.", r.key))?;
-    ctx.say(&format!("room {} added", r.key));
+    ctx.created("room", &r.key)?;
     Ok(exit::OK)
 }
 

@@ -260,3 +260,22 @@ fn init_sample_gives_a_tree_that_books_at_once() {
     );
     assert_eq!(c.run(&["check"]).status.code(), Some(0));
 }
+
+/// A command that creates a record keyed by the user honours --format: the key as JSON or a
+/// one-row CSV for scripts, a line on stderr for people.
+#[test]
+fn created_records_are_reported_in_every_format() {
+    let c = Clinic::new();
+    let json: serde_json::Value = serde_json::from_str(
+        &c.ok(&["--format", "json", "payer", "add", "acme", "--name", "Acme"]),
+    )
+    .unwrap();
+    assert_eq!(json["payer"], "acme");
+    let csv = c.ok(&[
+        "--format", "csv", "--no-bom", "room", "add", "exam-1", "--name", "E", "--kind", "exam",
+    ]);
+    assert_eq!(csv, "kind,key\nroom,exam-1\n");
+    let out = c.run(&["provider", "add", "okafor", "--name", "A Okafor"]);
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("provider okafor added"));
+}

@@ -52,6 +52,6 @@ pub fn cmd_add(ctx: &Ctx, a: Args) -> Result<u8> {
     }
     txn.put(&rel, &p, Mode::CreateNew)?;
     txn.commit(&format!("Add provider {}.", p.key))?;
-    ctx.say(&format!("provider {} added", p.key));
+    ctx.created("provider", &p.key)?;
     Ok(exit::OK)
 }

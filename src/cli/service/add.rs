@@ -38,6 +38,6 @@ pub fn cmd_add(ctx: &Ctx, a: Args) -> Result<u8> {
     f.sort();
     txn.save_services(&f)?;
     txn.commit(&format!("Add service {code} to the fee schedule."))?;
-    ctx.say(&format!("service {code} added"));
+    ctx.created("service", &code)?;
     Ok(exit::OK)
 }
