@@ -1566,3 +1566,57 @@ fn closeout_lists_visits_checked_out_without_a_charge() {
     let table = ok_at(&c, late, "pay closeout");
     assert!(!table.contains("not charged"), "{table}");
 }
+
+/// The monthly run after a merge: one statement, for the kept patient, holding the merged
+/// chart's charge; none for the merged chart.
+#[test]
+fn the_monthly_run_sends_a_merged_chart_s_balance_on_the_kept_patient_s_statement() {
+    let (c, keep) = clinic();
+    schedule_setup(&c);
+    let drop = ok(
+        &c,
+        "patient add --first Jane --last Doe --dob 1980-04-02 --sex F --force",
+    );
+    let drop = drop.trim().to_string();
+    let booked = ok_at(
+        &c,
+        SCHED_NOW,
+        &book_args(&drop, 0)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let a = booked.lines().next().unwrap().trim().to_string();
+    ok_at(
+        &c,
+        "2027-01-04T10:00:00-05:00",
+        format!("pay charge --appointment {a} --service 99213"),
+    );
+    ok(&c, format!("patient merge {keep} {drop}"));
+    let late = "2027-02-01T10:00:00-05:00";
+    let mail = c.dir.path().join("mail");
+    ok_at(
+        &c,
+        late,
+        &[
+            "pay",
+            "statement",
+            "--all-due",
+            "-o",
+            mail.to_str().unwrap(),
+        ],
+    );
+    let sent: Vec<String> = std::fs::read_dir(&mail)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(sent.iter().any(|f| f.starts_with(&keep)), "{sent:?}");
+    assert!(!sent.iter().any(|f| f.starts_with(&drop)), "{sent:?}");
+    let text =
+        std::fs::read_to_string(mail.join(sent.iter().find(|f| f.starts_with(&keep)).unwrap()))
+            .unwrap();
+    assert!(
+        text.contains("99213"),
+        "the merged chart's charge is on the statement"
+    );
+}

@@ -262,6 +262,45 @@ impl StatementData {
     }
 }
 
+/// Who a statement run's ledger belongs to once merged charts are followed, and that
+/// patient's combined entries (None: the entries given are the whole ledger). A merged chart
+/// (a tombstone) owing money stands in for the kept patient only when the kept patient's own
+/// entries do not already bring them into the run and no earlier merged chart of theirs
+/// does, so each patient gets one statement. None: nothing to send for this ID.
+fn merged_statement(
+    store: &Store,
+    patient: Patient,
+) -> Result<Option<(Patient, Option<Vec<Entry>>)>> {
+    let own_due = |id: &crate::domain::id::Id| -> Result<bool> {
+        let list = crate::store::ledger_index::patient_entries(store, id)?;
+        Ok(balance(&store.read_entries(id, list)?).due_now > Decimal::ZERO)
+    };
+    match patient.merged_into.clone() {
+        None if patient.merged_from.is_empty() => Ok(Some((patient, None))),
+        None => {
+            let all = store.patient_ledger(&patient.id)?;
+            Ok(Some((patient, Some(all))))
+        }
+        Some(keep_id) => {
+            let keep = store.load_patient(&keep_id)?;
+            if own_due(&keep_id)? {
+                return Ok(None);
+            }
+            // The first of the kept patient's merged charts that owes money sends it.
+            for other in &keep.merged_from {
+                if own_due(other)? {
+                    if *other != patient.id {
+                        return Ok(None);
+                    }
+                    break;
+                }
+            }
+            let all = store.patient_ledger(&keep_id)?;
+            Ok(Some((keep, Some(all))))
+        }
+    }
+}
+
 /// What the statement run did for one patient owing money.
 enum Outcome {
     /// The statement's path, and its correspondence files.
@@ -300,6 +339,16 @@ fn all_due(
             Ok(p) => p,
             Err(e) => return Ok(Some(Outcome::NoPatient(e.message))),
         };
+        // Merged charts: the kept patient gets one statement of every entry (never edited,
+        // so the merged chart's stay under its ID); see `merged_statement`.
+        let Some((patient, combined)) = merged_statement(store, patient)? else {
+            return Ok(None);
+        };
+        let entries = combined.as_deref().unwrap_or(entries);
+        if balance(entries).due_now <= Decimal::ZERO {
+            return Ok(None);
+        }
+        let pid = &patient.id;
         if patient
             .flags
             .iter()
