@@ -205,30 +205,31 @@ impl Ctx {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     }
 
-    /// Asks a yes/no question on the terminal (default no). Call only when `interactive()`.
-    pub fn confirm(&self, question: &str) -> Result<bool> {
+    /// Asks on the terminal and returns the answer line, trimmed. Call only when
+    /// `interactive()`.
+    pub fn ask(&self, prompt: &str) -> Result<String> {
         use std::io::{BufRead, Write};
-        eprint!("{question} [y/N] ");
+        eprint!("{prompt} ");
         std::io::stderr().flush().ok();
         let mut line = String::new();
         std::io::stdin()
             .lock()
             .read_line(&mut line)
             .map_err(|e| crate::error::Error::internal(format!("cannot read the answer: {e}")))?;
-        Ok(line.trim().to_lowercase().starts_with('y'))
+        Ok(line.trim().to_string())
     }
 
-    /// Asks which of `n` numbered choices (1..=n) on the terminal. Call only when `interactive()`.
+    /// A yes/no question on the terminal (default no).
+    pub fn confirm(&self, question: &str) -> Result<bool> {
+        Ok(self
+            .ask(&format!("{question} [y/N]"))?
+            .to_lowercase()
+            .starts_with('y'))
+    }
+
+    /// Which of `n` numbered choices (1..=n), asked on the terminal.
     pub fn pick(&self, n: usize) -> Result<usize> {
-        use std::io::{BufRead, Write};
-        eprint!("Which one (1-{n})? ");
-        std::io::stderr().flush().ok();
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| crate::error::Error::internal(format!("cannot read the answer: {e}")))?;
-        match line.trim().parse::<usize>() {
+        match self.ask(&format!("Which one (1-{n})?"))?.parse::<usize>() {
             Ok(k) if (1..=n).contains(&k) => Ok(k - 1),
             _ => Err(crate::error::Error::user(
                 "no choice was made; nothing was changed",

@@ -69,6 +69,9 @@ pub struct Store {
     journal: std::sync::Mutex<journal::Journal>,
     /// Set once this process has repaired what killed commands left (see `journal`).
     recovered: AtomicBool,
+    /// Whether writes are journaled and committed, asked of the disk once: every record
+    /// written asks it.
+    keeps_history: std::sync::OnceLock<bool>,
 }
 
 impl Drop for Store {
@@ -94,14 +97,20 @@ impl Store {
         }
         let office: Office = read_toml(&office_path)?;
         office.tz().map_err(|e| e.at(office_path.display()))?;
-        Ok(Store {
+        Ok(Store::new(root, office, options))
+    }
+
+    /// The one place a `Store` value is made (`open` and `init`).
+    fn new(root: &Path, office: Office, options: Options) -> Store {
+        Store {
             root: root.to_path_buf(),
             office,
             options,
             holds_lock: AtomicBool::new(false),
             journal: Default::default(),
             recovered: AtomicBool::new(false),
-        })
+            keeps_history: std::sync::OnceLock::new(),
+        }
     }
 
     /// Creates a new records tree at `root` (which must be empty or absent): the office file, a
@@ -111,14 +120,7 @@ impl Store {
         if use_git {
             git::init(root, &options.user)?;
         }
-        let store = Store {
-            root: root.to_path_buf(),
-            office,
-            options,
-            holds_lock: AtomicBool::new(false),
-            journal: Default::default(),
-            recovered: AtomicBool::new(false),
-        };
+        let store = Store::new(root, office, options);
         let mut txn = store.begin()?;
         txn.put(Path::new(OFFICE_FILE), &store.office, Mode::CreateNew)?;
         txn.put_bytes(
@@ -169,7 +171,9 @@ impl Store {
 
     /// True when writes are journaled and committed: a git tree without `--no-commit`.
     fn keeps_history(&self) -> bool {
-        self.options.commit && self.is_git()
+        *self
+            .keeps_history
+            .get_or_init(|| self.options.commit && self.is_git())
     }
 
     /// Under the lock, once per process: commits what killed commands left uncommitted and

@@ -168,6 +168,20 @@ impl Clinic {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Books patient `p` into slot `n` (`book_args`) at the scheduling tests' clock and returns
+    /// the new appointment's ID.
+    pub fn book(&self, p: &str, n: usize) -> String {
+        let args = book_args(p, n);
+        let out = self
+            .cmd()
+            .env("FRONTDESK_NOW", SCHED_NOW)
+            .args(&args)
+            .output()
+            .unwrap();
+        let stdout = expect_ok(&args, out);
+        stdout.lines().next().unwrap_or_default().trim().to_string()
+    }
+
     /// Adds Jane Doe and returns her ID.
     pub fn add_jane(&self) -> String {
         self.ok("patient add --first Jane --last Doe --dob 1980-04-02 --sex F --phone 617-555-0101")

@@ -78,20 +78,7 @@ fn the_visit_flow_says_what_happened_in_office_time_and_english() {
     let c = Clinic::new();
     schedule_setup(&c);
     let p = c.add_jane();
-    let booked = at(
-        &c,
-        SCHED_NOW,
-        &book_args(&p, 0)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let a = String::from_utf8(booked.stdout)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let a = c.book(&p, 0);
     let visit = "2027-01-04T08:02:00-05:00";
     assert!(at(&c, visit, &["schedule", "checkin", &a]).status.success());
     let again = at(&c, visit, &["schedule", "checkin", &a]);
@@ -203,20 +190,7 @@ fn the_visit_flow_without_friction() {
     assert_eq!(rooms.matches("exam-1").count(), 1, "{show}");
 
     // A second visit checked out straight from arrival is flagged.
-    let booked = at(
-        &c,
-        SCHED_NOW,
-        &book_args(&p, 3)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let b = String::from_utf8(booked.stdout)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let b = c.book(&p, 3);
     assert!(
         at(
             &c,
@@ -292,15 +266,7 @@ fn robust_listings_and_leftovers() {
     let p = c.add_jane();
     assert_eq!(c.ok(&["patient", "list", "--quiet"]).trim(), p);
     assert_eq!(c.ok(&["patient", "find", "doe", "-q"]).trim(), p);
-    let booked = at(
-        &c,
-        SCHED_NOW,
-        &book_args(&p, 0)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    assert!(booked.status.success());
+    c.book(&p, 0);
 
     // A hand edit that parses but breaks a rule (a birth date in the future).
     let file = c.patient_file(&p);
@@ -372,25 +338,9 @@ fn the_desk_checks_in_by_patient_and_lists_by_name() {
         "F",
     ]);
     let ann = ann.trim().to_string();
-    let book = |pid: &str, n: usize| {
-        let out = at(
-            &c,
-            SCHED_NOW,
-            &book_args(pid, n)
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    let a = book(&p, 0);
-    book(&ann, 1);
-    book(&ann, 5);
+    let a = c.book(&p, 0);
+    c.book(&ann, 1);
+    c.book(&ann, 5);
     let now = "2027-01-04T08:01:00-05:00";
     let out = at(&c, now, &["schedule", "checkin", &p]);
     assert!(

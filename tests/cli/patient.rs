@@ -525,18 +525,7 @@ fn merge_folds_a_duplicate_chart_into_the_kept_one() {
         "--member-id",
         "M9",
     ]);
-    let booked = c
-        .cmd()
-        .env("FRONTDESK_NOW", SCHED_NOW)
-        .args(book_args(&drop, 0))
-        .output()
-        .unwrap();
-    let a = String::from_utf8(booked.stdout)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let a = c.book(&drop, 0);
     c.ok(&[
         "pay",
         "collect",
@@ -756,18 +745,7 @@ fn check_reports_records_that_name_a_merged_chart() {
         "--method",
         "cash",
     ]);
-    let booked = c
-        .cmd()
-        .env("FRONTDESK_NOW", SCHED_NOW)
-        .args(book_args(&drop, 0))
-        .output()
-        .unwrap();
-    let a = String::from_utf8(booked.stdout)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let a = c.book(&drop, 0);
     let file = c.files().into_iter().find(|f| f.contains(&a)).unwrap();
     let before = std::fs::read_to_string(c.path(&file)).unwrap();
     c.ok(&["patient", "merge", &keep, &drop]);

@@ -1533,15 +1533,7 @@ fn collect_guards_against_a_repeat_and_a_slip_of_the_keyboard() {
 fn closeout_lists_visits_checked_out_without_a_charge() {
     let (c, p) = clinic();
     schedule_setup(&c);
-    let booked = ok_at(
-        &c,
-        SCHED_NOW,
-        &book_args(&p, 0)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let a = booked.lines().next().unwrap().trim().to_string();
+    let a = c.book(&p, 0);
     let visit = "2027-01-04T08:05:00-05:00";
     ok_at(&c, visit, format!("schedule checkin {a}"));
     ok_at(
@@ -1578,15 +1570,7 @@ fn the_monthly_run_sends_a_merged_chart_s_balance_on_the_kept_patient_s_statemen
         "patient add --first Jane --last Doe --dob 1980-04-02 --sex F --force",
     );
     let drop = drop.trim().to_string();
-    let booked = ok_at(
-        &c,
-        SCHED_NOW,
-        &book_args(&drop, 0)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let a = booked.lines().next().unwrap().trim().to_string();
+    let a = c.book(&drop, 0);
     ok_at(
         &c,
         "2027-01-04T10:00:00-05:00",

@@ -1,4 +1,3 @@
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -44,7 +43,12 @@ pub fn cmd_edit(ctx: &Ctx, args: Args) -> Result<u8> {
             Ok(p) => break p,
             Err(e) if ctx.interactive() => {
                 eprintln!("frontdesk: error: {}", e.message);
-                if !ask_again()? {
+                // Default yes: the clerk was in the middle of an edit.
+                if ctx
+                    .ask("Edit again? [Y/n]")?
+                    .to_lowercase()
+                    .starts_with('n')
+                {
                     return Err(Error::user("edit abandoned; the record was not changed")
                         .hint(format!("your text is kept in {}", work.display())));
                 }
@@ -132,15 +136,4 @@ fn run_editor(path: &PathBuf) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn ask_again() -> Result<bool> {
-    eprint!("Edit again? [Y/n] ");
-    std::io::stderr().flush().ok();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::internal(e.to_string()))?;
-    Ok(!line.trim().to_lowercase().starts_with('n'))
 }

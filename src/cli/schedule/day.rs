@@ -152,16 +152,7 @@ fn sheet(
         let start = Clock::of(crate::domain::schedule::localtime::wall(sched.tz, ap.start).time());
         // One read of the patient gives the name and the needs; a file that cannot be read is
         // named on stderr and the row shows the ID.
-        let patient = match sched.store.load_patient(&ap.patient) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!(
-                    "frontdesk: warning: {} (the name is shown as the ID)",
-                    e.message
-                );
-                None
-            }
-        };
+        let patient = crate::cli::schedule::shown_patient(&sched.store, &ap.patient);
         rows.push((
             start,
             vec![

@@ -338,15 +338,19 @@ pub fn modify(
 
 /// The patient's name for the desk's own screens, or the ID when the file is missing.
 pub fn patient_label(store: &Store, id: &Id) -> String {
-    match store.load_patient(id) {
-        Ok(p) => p.list_name(),
-        Err(e) => {
-            // The sheet still prints, with the ID where the name would be, and says why.
+    shown_patient(store, id).map_or_else(|| id.to_string(), |p| p.list_name())
+}
+
+/// A patient for a listing row: a file that cannot be read is named on stderr, and the row
+/// still prints, with the ID where the name would be.
+pub fn shown_patient(store: &Store, id: &Id) -> Option<crate::domain::patient::Patient> {
+    store
+        .load_patient(id)
+        .map_err(|e| {
             eprintln!(
                 "frontdesk: warning: {} (the name is shown as the ID)",
                 e.message
-            );
-            id.to_string()
-        }
-    }
+            )
+        })
+        .ok()
 }
