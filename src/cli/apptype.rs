@@ -9,9 +9,9 @@ use clap::Subcommand;
 use crate::cli::{Ctx, found};
 use crate::domain::recall::Interval;
 use crate::domain::schedule::apptype::{AppointmentType, AppointmentTypes, CopayKind, Need};
-use crate::error::{Error, Result, exit};
+use crate::error::{Error, Result};
 use crate::render::{Cell, Table};
-use crate::store::{Mode, schedule::APPOINTMENT_TYPES_FILE};
+use crate::store::schedule::APPOINTMENT_TYPES_FILE;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -302,13 +302,14 @@ fn change(
     message: &str,
     f: impl FnOnce(&mut AppointmentTypes) -> Result<()>,
 ) -> Result<u8> {
-    let store = ctx.open()?;
-    let mut txn = store.begin()?;
-    let mut types = store.appointment_types()?;
-    f(&mut types)?;
-    types.validate()?;
-    txn.put(Path::new(APPOINTMENT_TYPES_FILE), &types, Mode::Replace)?;
-    txn.commit(message)?;
-    ctx.say("appointment types saved");
-    Ok(exit::OK)
+    ctx.rewrite(
+        Path::new(APPOINTMENT_TYPES_FILE),
+        |store| store.appointment_types(),
+        |types| {
+            f(types)?;
+            types.validate()
+        },
+        message,
+        "appointment types saved",
+    )
 }

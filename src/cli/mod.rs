@@ -200,6 +200,26 @@ impl Ctx {
         Ok(store)
     }
 
+    /// The one read-modify-write of a settings file (`office`, `room`, `type`): under the lock,
+    /// `load` it, let `change` alter (and check) it, write it back, one commit.
+    pub fn rewrite<T: serde::Serialize>(
+        &self,
+        rel: &std::path::Path,
+        load: impl FnOnce(&Store) -> Result<T>,
+        change: impl FnOnce(&mut T) -> Result<()>,
+        message: &str,
+        done: &str,
+    ) -> Result<u8> {
+        let store = self.open()?;
+        let mut txn = store.begin()?;
+        let mut value = load(&store)?;
+        change(&mut value)?;
+        txn.put(rel, &value, crate::store::Mode::Replace)?;
+        txn.commit(message)?;
+        self.say(done);
+        Ok(exit::OK)
+    }
+
     /// True when a person is at the keyboard, so prompting is allowed.
     pub fn interactive(&self) -> bool {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()

@@ -12,7 +12,7 @@ use crate::domain::office::Office;
 use crate::domain::{money, phone};
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Cell, Table};
-use crate::store::{Mode, OFFICE_FILE};
+use crate::store::OFFICE_FILE;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -248,12 +248,11 @@ fn cmd_holiday_list(ctx: &Ctx, a: HolidayListArgs) -> Result<u8> {
 
 /// The one read-modify-write of the office file, under the lock, in one commit.
 fn change(ctx: &Ctx, message: &str, f: impl FnOnce(&mut Office) -> Result<()>) -> Result<u8> {
-    let store = ctx.open()?;
-    let mut txn = store.begin()?;
-    let mut o: Office = crate::store::read_toml(&store.path(Path::new(OFFICE_FILE)))?;
-    f(&mut o)?;
-    txn.put(Path::new(OFFICE_FILE), &o, Mode::Replace)?;
-    txn.commit(message)?;
-    ctx.say("office settings saved");
-    Ok(exit::OK)
+    ctx.rewrite(
+        Path::new(OFFICE_FILE),
+        |store| crate::store::read_toml::<Office>(&store.path(Path::new(OFFICE_FILE))),
+        f,
+        message,
+        "office settings saved",
+    )
 }

@@ -134,16 +134,16 @@ fn cmd_retire(ctx: &Ctx, a: RetireArgs) -> Result<u8> {
 
 /// The one read-modify-write of a room, under the lock, in one commit.
 fn change(ctx: &Ctx, key: &str, verb: &str, f: impl FnOnce(&mut Room) -> Result<()>) -> Result<u8> {
-    let store = ctx.open()?;
-    let rel = Store::room_rel(key)?;
-    let mut txn = store.begin()?;
-    let mut r = store.load_room(key)?;
-    f(&mut r)?;
-    r.validate()?;
-    txn.put(&rel, &r, Mode::Replace)?;
-    txn.commit(&format!("{verb} room {key}."))?;
-    ctx.say(&format!("room {key}: done"));
-    Ok(exit::OK)
+    ctx.rewrite(
+        &Store::room_rel(key)?,
+        |store| store.load_room(key),
+        |r| {
+            f(r)?;
+            r.validate()
+        },
+        &format!("{verb} room {key}."),
+        &format!("room {key}: done"),
+    )
 }
 
 /// List rooms, retired ones marked.
