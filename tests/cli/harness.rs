@@ -335,8 +335,13 @@ pub fn git_lines(root: &Path, args: &[&str]) -> Vec<String> {
 }
 
 /// The repository's shared data folder (`../shared/data`), present on CI beside the checkout.
+/// The shared sample data beside the repository (`../shared/data`), or where
+/// `FRONTDESK_SHARED_DATA` says when the checkout lives elsewhere (a git worktree).
 pub fn shared_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+    match std::env::var_os("FRONTDESK_SHARED_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+    }
 }
 
 /// The repository's `examples/` folder (sample maps and CSV files).
