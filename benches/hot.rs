@@ -8,11 +8,11 @@ use std::sync::OnceLock;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use chrono_tz::Tz;
 use divan::{Bencher, black_box};
+use frontdesk::derived::index::{PatientIndex, PatientSummary};
 use frontdesk::domain::demo;
 use frontdesk::domain::schedule::Appointment;
 use frontdesk::domain::schedule::slots::{Calendar, Filter};
 use frontdesk::domain::search::{Query, SearchDoc, rank, within_one_edit};
-use frontdesk::store::index::{PatientIndex, PatientSummary};
 
 fn main() {
     divan::main();

@@ -6,8 +6,13 @@
 // Argument enums are built once per run; boxing their variants would only add noise.
 #![allow(clippy::large_enum_variant)]
 
+pub mod check;
 pub mod cli;
+pub mod derived;
+pub mod disk;
 pub mod domain;
 pub mod error;
+pub mod history;
 pub mod render;
 pub mod store;
+pub mod text;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use frontdesk::domain::office::Office;
 use frontdesk::domain::patient::Patient;
-use frontdesk::store::check::KINDS;
+use frontdesk::check::KINDS;
 use frontdesk::store::{parse_toml, to_toml};
 use libfuzzer_sys::fuzz_target;
 

@@ -14,9 +14,10 @@ use crate::cli::init::check_new_dir;
 use crate::domain::demo;
 use crate::domain::office::Office;
 use crate::error::{Error, Result, exit};
+use crate::history::git;
 use crate::store::ledger::SERVICES_FILE;
 use crate::store::schedule::APPOINTMENT_TYPES_FILE;
-use crate::store::{self, Mode, Options, Store, Txn, git, to_toml};
+use crate::store::{self, Mode, Options, Store, Txn, to_toml};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -1,9 +1,10 @@
 use std::path::PathBuf;
 
+use crate::derived::schedule_index;
 use crate::domain::id::{Id, IdKind};
 use crate::error::{Error, Result};
 use crate::render::{Cell, Table};
-use crate::store::{Store, schedule_index};
+use crate::store::Store;
 
 /// List the commits that touched a record: who changed it, when, and how.
 #[derive(Debug, clap::Args)]
@@ -20,7 +21,7 @@ pub fn cmd_history(ctx: &crate::cli::Ctx, args: Args) -> Result<u8> {
             .hint("run `git init` in the records tree (or create it with `frontdesk init`) to keep an audit trail"));
     }
     let rel = record_rel(&store, &id)?;
-    let log = crate::store::git::history(store.root(), &rel)?;
+    let log = crate::history::git::history(store.root(), &rel)?;
     let mut t = Table::new(&["commit", "date", "author", "change"]);
     let tz = store.office.tz()?;
     for e in &log {

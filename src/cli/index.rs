@@ -4,8 +4,8 @@ use clap::Subcommand;
 
 use crate::cli::Ctx;
 use crate::cli::patient::warn_problems;
+use crate::derived::{index, ledger_cache, schedule_index};
 use crate::error::{Result, exit};
-use crate::store::{index, ledger_cache, schedule_index};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Rebuild(_) => {
             let store = ctx.open()?;
             let txn = store.begin()?;
-            let patients = index::rebuild(&txn)?;
+            let patients = index::rebuild(txn.store())?;
             // The ledger cache is rebuilt by the next statement run.
             ledger_cache::remove(&store)?;
             // So is the check cache, by the next `check`.

@@ -2,7 +2,8 @@ use std::path::PathBuf;
 
 use crate::domain::office::Office;
 use crate::error::{Error, Result, exit};
-use crate::store::{self, OFFICE_FILE, Options, Store, git};
+use crate::history::git;
+use crate::store::{self, OFFICE_FILE, Options, Store};
 
 /// Create a new records tree: office settings, a .gitignore, and a git repository.
 #[derive(Debug, clap::Args)]

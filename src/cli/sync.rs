@@ -16,8 +16,9 @@ use crate::cli::Ctx;
 use crate::cli::check::print_problems;
 use crate::domain::check::Problem;
 use crate::error::{Error, Result, exit};
-use crate::store::git::{self, Integrated, Pushed};
-use crate::store::{Store, atomic::TEMP_PREFIX, git_status};
+use crate::history::git::{self, Integrated, Pushed};
+use crate::history::git_status;
+use crate::store::{Store, atomic::TEMP_PREFIX};
 
 /// Pull the other sites' changes, check them, and push this site's (git remote).
 ///

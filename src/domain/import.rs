@@ -370,7 +370,7 @@ impl Mapping {
     /// Parses a mapping file. `path` is only used to name the file in errors (`map.toml:12: …`).
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Mapping> {
         const HINT: &str = "fix the mapping file; docs/import.md lists every key";
-        let raw: RawMap = crate::store::parse_toml(path, bytes).map_err(|e| e.hint(HINT))?;
+        let raw: RawMap = crate::text::parse_toml(path, bytes).map_err(|e| e.hint(HINT))?;
         // parse_toml accepted the bytes as UTF-8; its spans count from after a BOM.
         let text = std::str::from_utf8(bytes).unwrap_or("");
         let lines = Lines(text.strip_prefix('\u{feff}').unwrap_or(text));

@@ -394,7 +394,7 @@ pub fn escape_html(s: &str) -> String {
 /// Writes an output file the user asked for (`-o FILE`) atomically, private to the office
 /// (0600), replacing what was there.
 pub fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
-    crate::store::atomic::write(path, text.as_bytes(), crate::store::Mode::Replace)
+    crate::disk::atomic::write(path, text.as_bytes(), crate::disk::atomic::Mode::Replace)
 }
 
 /// Prints a record as JSON.

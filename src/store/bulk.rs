@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
+use crate::disk::atomic;
 use crate::error::{Error, IoContext, Result};
-use crate::store::{Mode, Txn, atomic};
+use crate::store::{Mode, Txn};
 
 impl Txn<'_> {
     /// Creates new records in parallel: `make(n)` for each `n` in `0..units` returns a batch

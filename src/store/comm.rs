@@ -6,30 +6,21 @@
 //! opens only the open follow-ups that are due; a closed communication is never read again
 //! unless its day folder changes (docs/comms.md).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use serde::Deserialize;
 
-use crate::domain::check::{Facts, Target};
+use crate::derived::schedule_index;
 use crate::domain::comm::{Communication, due_in_line, parse_index_token};
 use crate::domain::id::Id;
-use crate::domain::office::Office;
 use crate::error::{Error, Result};
-use crate::store::check::Checked;
-use crate::store::{Mode, Store, Txn, files_with_ext, parse_toml, schedule_index};
+use crate::store::{Mode, Store, Txn, files_with_ext};
 
-pub const COMMUNICATIONS_DIR: &str = "communications";
-
-/// `communications/2026/12/01`: the folder of one day's contacts.
-pub fn day_rel(date: NaiveDate) -> PathBuf {
-    PathBuf::from(COMMUNICATIONS_DIR).join(date.format("%Y/%m/%d").to_string())
-}
+pub use crate::disk::layout::{COMMUNICATIONS_DIR, communication_day_rel as day_rel};
 
 impl Store {
     pub fn communication_rel(date: NaiveDate, id: &Id) -> PathBuf {
-        day_rel(date).join(format!("{id}.toml"))
+        crate::disk::layout::communication_rel(date, id)
     }
 
     /// The communication with this ID, found through the index.
@@ -170,74 +161,12 @@ impl Txn<'_> {
     }
 }
 
-/// What the index needs from a file.
-#[derive(Deserialize)]
-struct Head {
-    id: Id,
-    #[serde(default)]
-    patient: Option<Id>,
-    #[serde(default)]
-    follow_up: Option<NaiveDate>,
-    #[serde(default)]
-    done: Option<toml::Value>,
-}
-
-/// One day folder's index line: each file's token (see [`Communication::index_token`]). A file
-/// that cannot be read is listed by its name alone (`C…:`), so its ID still counts as taken;
-/// `check` and the command that reads it report what is wrong with it.
-pub(crate) fn read_day(dir: &Path) -> Result<String> {
-    let mut out = Vec::new();
-    for path in files_with_ext(dir, "toml")? {
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        let Some(id) = Id::parse(stem).ok().filter(|id| id.as_str() == stem) else {
-            continue;
-        };
-        let head = fs::read(&path)
-            .ok()
-            .and_then(|bytes| parse_toml::<Head>(&path, &bytes).ok())
-            .filter(|h| h.id == id);
-        out.push(match head {
-            Some(h) => {
-                let patient = h.patient.map(|p| p.to_string()).unwrap_or_default();
-                match h.follow_up.filter(|_| h.done.is_none()) {
-                    Some(due) => format!("{id}:{patient}:{due}"),
-                    None => format!("{id}:{patient}"),
-                }
-            }
-            None => format!("{id}:"),
-        });
-    }
-    Ok(out.join(" "))
-}
-
-impl Checked for Communication {
-    const SCHEMA: u32 = crate::domain::comm::SCHEMA;
-    fn schema(&self) -> u32 {
-        self.schema
-    }
-    fn facts(&self, _: &Office) -> Result<Facts> {
-        self.validate()?;
-        let mut refs = Vec::new();
-        if let Some(p) = &self.patient {
-            refs.push(("patient", Target::Patient, p.to_string()));
-        }
-        Ok(Facts {
-            id: Some(self.id.clone()),
-            expected: Some(Store::communication_rel(self.date(), &self.id)),
-            refs,
-            ..Facts::default()
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::comm::{Channel, Direction, PartyKind, Topic};
     use crate::domain::id::IdKind;
-    use crate::store::to_toml;
+    use crate::store::{parse_toml, to_toml};
 
     fn comm(n: u64) -> Communication {
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00-05:00").unwrap();
@@ -288,7 +217,7 @@ mod tests {
         // A broken file still holds its ID (as taken), with no patient and no date.
         let broken = Id::from_bits(IdKind::Communication, 4);
         std::fs::write(dir.path().join(format!("{broken}.toml")), "not toml [").unwrap();
-        let line = read_day(dir.path()).unwrap();
+        let line = schedule_index::read_communication_day(dir.path()).unwrap();
         let p = Id::from_bits(IdKind::Patient, 9);
         let mut tokens: Vec<&str> = line.split(' ').collect();
         tokens.sort();

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::disk::{atomic, fault};
 use crate::domain::patient::Patient;
 use crate::error::{Error, IoContext, Result};
-use crate::store::{Mode, Store, Txn, atomic, fault, to_toml};
+use crate::store::{Mode, Store, Txn, to_toml};
 
 /// Enough threads to keep the disk's queue full; they mostly wait on fsync, not the CPU.
 const WRITERS: usize = 16;

@@ -25,9 +25,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::disk::STATE_DIR;
+use crate::disk::atomic::{self, TEMP_PREFIX};
 use crate::error::{Error, Result};
-use crate::store::atomic::{self, TEMP_PREFIX};
-use crate::store::{STATE_DIR, git};
+use crate::history::git;
 
 const DIR: &str = "journal";
 

@@ -1,31 +1,26 @@
 //! Ledger entries (`ledger/YYYY/MM/DD/T….toml`) and the fee schedule (`services.toml`).
 //!
 //! Entries are only ever created (no-clobber), never rewritten or deleted. A patient's ledger is
-//! found through the disposable per-patient index in `store/ledger_index.rs`; a day's entries
+//! found through the disposable per-patient index in `derived/ledger_index.rs`; a day's entries
 //! (closeout) are one directory; statements for everyone read the whole ledger once.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use crate::domain::id::{Id, IdKind};
+use crate::derived::{ledger_index, schedule_index};
+use crate::disk::layout;
+use crate::domain::id::Id;
 use crate::domain::ledger::{Entry, sort_entries};
 use crate::domain::service::FeeSchedule;
-use crate::error::{Error, IoContext, Result};
-use crate::store::{Mode, Store, Txn, ledger_index, parse_toml, read_toml, schedule_index};
+use crate::error::{Error, Result};
+use crate::store::{Mode, Store, Txn, read_toml};
 
-pub const LEDGER_DIR: &str = "ledger";
-pub const SERVICES_FILE: &str = "services.toml";
-
-/// `ledger/2026/12/01`: the directory of one business day.
-pub fn day_rel(date: NaiveDate) -> PathBuf {
-    PathBuf::from(LEDGER_DIR).join(date.format("%Y/%m/%d").to_string())
-}
+pub use crate::disk::layout::{LEDGER_DIR, SERVICES_FILE, ledger_day_rel as day_rel};
 
 impl Store {
     pub fn ledger_rel(date: NaiveDate, id: &Id) -> PathBuf {
-        day_rel(date).join(format!("{id}.toml"))
+        layout::ledger_rel(date, id)
     }
 
     /// `receipts/2026/12/01/T….txt`: the receipt as printed for a payment.
@@ -44,81 +39,6 @@ impl Store {
         let f: FeeSchedule = read_toml(&path)?;
         f.validate().map_err(|e| e.at(path.display()))?;
         Ok(f)
-    }
-
-    /// Reads one entry and checks it belongs where it lies (its ID names the file, its date the
-    /// directory), so a file copied to the wrong place is reported rather than miscounted.
-    pub fn read_entry(&self, rel: &Path) -> Result<Entry> {
-        let path = self.path(rel);
-        let bytes = fs::read(&path).at_path(&path, "read")?;
-        Store::entry_from(rel, &path, &bytes)
-    }
-
-    /// [`Store::read_entry`], or None when the file is gone (one open, no separate stat).
-    pub(crate) fn read_entry_if_present(&self, rel: &Path) -> Result<Option<Entry>> {
-        let path = self.path(rel);
-        match fs::read(&path) {
-            Ok(bytes) => Store::entry_from(rel, &path, &bytes).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(&path, "read", e)),
-        }
-    }
-
-    /// Parses and validates an entry read from `rel` (shown as `path` in errors).
-    fn entry_from(rel: &Path, path: &Path, bytes: &[u8]) -> Result<Entry> {
-        let e: Entry = parse_toml(path, bytes)?;
-        e.validate().map_err(|err| err.at(path.display()))?;
-        if Store::ledger_rel(e.date, &e.id) != rel {
-            return Err(Error::user(format!(
-                "{}: entry {} dated {} is not in its place ({})",
-                path.display(),
-                e.id,
-                e.date,
-                Store::ledger_rel(e.date, &e.id).display()
-            ))
-            .hint("move the file back where its ID and date say it belongs"));
-        }
-        Ok(e)
-    }
-
-    /// Every business day that has a ledger directory, oldest first.
-    pub fn ledger_days(&self) -> Result<Vec<NaiveDate>> {
-        let mut days = Vec::new();
-        let root = self.path(Path::new(LEDGER_DIR));
-        for y in numeric_dirs(&root)? {
-            for m in numeric_dirs(&root.join(format!("{y:04}")))? {
-                let month = root.join(format!("{y:04}/{m:02}"));
-                for d in numeric_dirs(&month)? {
-                    if let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d) {
-                        days.push(date);
-                    }
-                }
-            }
-        }
-        days.sort();
-        Ok(days)
-    }
-
-    /// The IDs of the entries filed under one day.
-    pub fn ledger_day_ids(&self, date: NaiveDate) -> Result<Vec<Id>> {
-        let dir = self.path(&day_rel(date));
-        let mut ids = Vec::new();
-        let Ok(rd) = fs::read_dir(&dir) else {
-            return Ok(ids);
-        };
-        for entry in rd {
-            let entry = entry.at_path(&dir, "list")?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if let Some(stem) = name.strip_suffix(".toml")
-                && !stem.starts_with('.')
-                && let Ok(id) = Id::parse_kind(stem, IdKind::Transaction)
-            {
-                ids.push(id);
-            }
-        }
-        ids.sort();
-        Ok(ids)
     }
 
     /// The entries of one business day (a closeout reads one directory).
@@ -204,25 +124,4 @@ impl Txn<'_> {
         f.validate()?;
         self.put(Path::new(SERVICES_FILE), f, Mode::Replace)
     }
-}
-
-/// Subdirectories whose names are numbers (years, months, days), sorted; others are ignored.
-fn numeric_dirs(dir: &Path) -> Result<Vec<u32>> {
-    let mut out = Vec::new();
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(Error::io(dir, "list", e)),
-    };
-    for entry in rd {
-        let entry = entry.at_path(dir, "list")?;
-        let name = entry.file_name();
-        if let Ok(n) = name.to_string_lossy().parse::<u32>()
-            && entry.file_type().is_ok_and(|t| t.is_dir())
-        {
-            out.push(n);
-        }
-    }
-    out.sort();
-    Ok(out)
 }

@@ -18,7 +18,7 @@ pub const OUTBOX_DIR: &str = "outbox";
 
 /// SHA-1 of a rendered letter, hex.
 pub fn sha1_hex(bytes: &[u8]) -> String {
-    crate::store::git_index::hex(Sha1::digest(bytes).as_slice())
+    crate::history::git_index::hex(Sha1::digest(bytes).as_slice())
 }
 
 impl Store {
@@ -159,18 +159,18 @@ pub fn write_letter_unsynced(
 ) -> Result<Vec<PathBuf>> {
     // The reliability tests end the process here (FRONTDESK_FAULT=crash:letter#N: before the
     // Nth letter), as kill -9 would between two letters of a batch.
-    crate::store::fault::check("letter").map_err(|e| Error::internal(e.to_string()))?;
+    crate::disk::fault::check("letter").map_err(|e| Error::internal(e.to_string()))?;
     letter.sha1 = sha1_hex(rendered);
     let day = Store::correspondence_day_rel(date);
-    crate::store::atomic::create_dirs(&store.path(&day))?;
+    crate::disk::atomic::create_dirs(&store.path(&day))?;
     let file = day.join(letter.file_name());
     let record = Store::letter_rel(date, &letter.id);
     // Journaled first: a batch killed between letters leaves them for the next command to
     // commit (see `store::journal`).
     store.journal(&[file.as_path(), record.as_path()])?;
-    crate::store::atomic::write_unsynced_linked(&store.path(&file), rendered, Mode::CreateNew)?;
+    crate::disk::atomic::write_unsynced_linked(&store.path(&file), rendered, Mode::CreateNew)?;
     let text = crate::store::to_toml(letter)?;
-    crate::store::atomic::write_unsynced_linked(
+    crate::disk::atomic::write_unsynced_linked(
         &store.path(&record),
         text.as_bytes(),
         Mode::CreateNew,

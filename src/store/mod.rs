@@ -4,51 +4,36 @@
 //! whole read-modify-write, writes each file atomically, and ends with one git commit. Paths are
 //! only ever built from checked IDs and keys, so nothing can escape the tree.
 
-pub mod atomic;
 pub mod bulk;
-pub mod check;
-pub mod check_cache;
-pub mod clean_note;
-pub mod codec;
 pub mod comm;
-pub mod fast_toml;
-pub mod fault;
-pub mod git;
-mod git_fast;
-pub mod git_index;
-pub mod git_status;
 pub mod import;
-pub mod index;
-pub mod index_file;
 pub mod journal;
 pub mod ledger;
-pub mod ledger_cache;
-pub mod ledger_index;
 pub mod letter;
-mod patient_keys;
 pub mod resource;
 pub mod schedule;
-pub mod schedule_index;
 
 use std::fs::{self, File};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+
+use crate::derived::{clean_note, index, schedule_index};
+use crate::history::git;
 
 use crate::domain::id::Id;
 use crate::domain::insurance::{Payer, check_payer_key};
 use crate::domain::office::Office;
 use crate::domain::patient::Patient;
-use crate::error::{Error, IoContext, Result, scrub_quoted};
+use crate::error::{Error, Result};
 
-pub use atomic::Mode;
-
-pub const OFFICE_FILE: &str = "frontdesk.toml";
-pub const STATE_DIR: &str = ".frontdesk";
+// The write path's public API, reachable where it always was.
+pub use crate::disk::atomic::{self, Mode};
+pub use crate::disk::lock::{LockHolder, lock_timeout, lock_waiting, open_lock_file};
+pub use crate::disk::{OFFICE_FILE, STATE_DIR, Tree, files_with_ext, is_record_file, read_toml};
+pub use crate::text::{parse_toml, to_toml};
 
 /// How a command wants its writes recorded.
 #[derive(Debug, Clone)]
@@ -59,12 +44,12 @@ pub struct Options {
     pub commit: bool,
 }
 
+/// A records tree opened for reading and writing: the [`Tree`] (root, lock), the office, and
+/// how this command records its writes. Dereferences to its `Tree`, which the caches read.
 pub struct Store {
-    root: PathBuf,
+    tree: Tree,
     pub office: Office,
     pub options: Options,
-    /// True while a `Txn` of this process holds the write lock (caches may then be saved).
-    holds_lock: AtomicBool,
     /// The paths this process is writing, for the next command to recover should it be killed.
     journal: std::sync::Mutex<journal::Journal>,
     /// Set once this process has repaired what killed commands left (see `journal`).
@@ -72,6 +57,13 @@ pub struct Store {
     /// Whether writes are journaled and committed, asked of the disk once: every record
     /// written asks it.
     keeps_history: std::sync::OnceLock<bool>,
+}
+
+impl std::ops::Deref for Store {
+    type Target = Tree;
+    fn deref(&self) -> &Tree {
+        &self.tree
+    }
 }
 
 impl Drop for Store {
@@ -103,10 +95,9 @@ impl Store {
     /// The one place a `Store` value is made (`open` and `init`).
     fn new(root: &Path, office: Office, options: Options) -> Store {
         Store {
-            root: root.to_path_buf(),
+            tree: Tree::new(root),
             office,
             options,
-            holds_lock: AtomicBool::new(false),
             journal: Default::default(),
             recovered: AtomicBool::new(false),
             keeps_history: std::sync::OnceLock::new(),
@@ -132,12 +123,8 @@ impl Store {
         Ok(store)
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     pub fn is_git(&self) -> bool {
-        git::is_repo(&self.root)
+        git::is_repo(self.root())
     }
 
     /// Takes the exclusive write lock, waiting up to `FRONTDESK_LOCK_TIMEOUT` seconds (default
@@ -156,7 +143,7 @@ impl Store {
             );
         }
         LockHolder::write(&file);
-        self.holds_lock.store(true, Ordering::SeqCst);
+        self.tree.set_holds_lock(true);
         self.recover_once();
         Ok(Txn {
             store: self,
@@ -164,7 +151,7 @@ impl Store {
             written: Vec::new(),
             bulk: false,
             patient_keys: Vec::new(),
-            clean_note: clean_note::Tracker::start(self),
+            clean_note: clean_note::Tracker::start(self, self.is_git()),
             dated_ids: DatedIds::default(),
         })
     }
@@ -183,7 +170,7 @@ impl Store {
         if !self.keeps_history() || self.recovered.swap(true, Ordering::SeqCst) {
             return;
         }
-        match journal::recover(&self.root, &self.options.user) {
+        match journal::recover(self.root(), &self.options.user) {
             Ok(r) if !r.committed.is_empty() => eprintln!(
                 "frontdesk: note: committed {} left uncommitted by an interrupted command",
                 journal::id_list(&r.committed)
@@ -209,55 +196,18 @@ impl Store {
         self.journal
             .lock()
             .map_err(|_| Error::internal("the journal's lock was poisoned"))?
-            .note(&self.root, rels)
-    }
-
-    /// True while this process holds the write lock through a `Txn`.
-    pub fn holds_lock(&self) -> bool {
-        self.holds_lock.load(Ordering::SeqCst)
-    }
-
-    /// Takes the write lock only if it is free right now: for readers that refresh a cache
-    /// and may skip saving it while a writer works.
-    pub fn try_lock(&self) -> Result<Option<File>> {
-        let (file, path) = self.lock_file()?;
-        match file.try_lock() {
-            Ok(()) => {
-                LockHolder::write(&file);
-                Ok(Some(file))
-            }
-            Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => Err(Error::io(&path, "lock", e)),
-        }
-    }
-
-    fn lock_file(&self) -> Result<(File, PathBuf)> {
-        let dir = self.root.join(STATE_DIR);
-        atomic::create_dirs(&dir)?;
-        let path = dir.join("lock");
-        Ok((open_lock_file(&path)?, path))
+            .note(self.root(), rels)
     }
 
     // ---- paths ----
 
     pub fn patient_rel(id: &Id) -> PathBuf {
-        PathBuf::from("patients")
-            .join(id.shard())
-            .join(format!("{id}.toml"))
+        crate::disk::layout::patient_rel(id)
     }
 
     pub fn payer_rel(key: &str) -> Result<PathBuf> {
         check_payer_key(key)?;
         Ok(PathBuf::from("payers").join(format!("{key}.toml")))
-    }
-
-    pub fn path(&self, rel: &Path) -> PathBuf {
-        self.root.join(rel)
-    }
-
-    /// Shows a path the way errors show it: relative to where the user stands when possible.
-    pub fn display(&self, rel: &Path) -> String {
-        self.root.join(rel).display().to_string()
     }
 
     // ---- reads ----
@@ -320,81 +270,11 @@ impl Store {
 
     /// Every patient file, in a stable order (sorted by path).
     pub fn patient_files(&self) -> Result<Vec<PathBuf>> {
-        Ok(index::scan(self)?
-            .into_iter()
-            .map(|st| self.path(Path::new(&st.rel)))
-            .collect())
+        index::patient_files(self)
     }
 
     pub fn patients(&self) -> Result<Vec<Patient>> {
         self.patient_files()?.iter().map(|p| read_toml(p)).collect()
-    }
-}
-
-/// Opens (creating it, private) a file whose OS lock serialises commands; its content is never
-/// truncated here.
-pub fn open_lock_file(path: &Path) -> Result<File> {
-    File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)
-        .at_path(path, "open the lock file")
-}
-
-/// How long a command waits for another's lock: `FRONTDESK_LOCK_TIMEOUT` seconds (default 30).
-pub fn lock_timeout() -> Duration {
-    let wait: f64 = std::env::var("FRONTDESK_LOCK_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30.0);
-    Duration::from_secs_f64(wait.max(0.0))
-}
-
-/// Takes the exclusive lock on `file` (at `path`, for the error), waiting at most `wait`;
-/// false when another process still held it then.
-pub fn lock_waiting(file: &File, path: &Path, wait: Duration) -> Result<bool> {
-    let deadline = Instant::now() + wait;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(true),
-            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
-            Err(fs::TryLockError::WouldBlock) => return Ok(false),
-            Err(fs::TryLockError::Error(e)) => return Err(Error::io(path, "lock", e)),
-        }
-    }
-}
-
-/// Who holds the write lock, written into the lock file so `frontdesk check` can name a stuck
-/// holder. The lock itself is the OS lock on the file, released when the process ends.
-pub struct LockHolder {
-    pub pid: u32,
-    pub since: std::time::SystemTime,
-}
-
-impl LockHolder {
-    fn write(mut file: &File) {
-        use std::io::Write;
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        // Only a diagnostic: a failure here must not stop the write.
-        let _ = file
-            .set_len(0)
-            .and_then(|_| file.write_all(format!("{} {secs}\n", std::process::id()).as_bytes()));
-    }
-
-    pub fn parse(text: &str) -> Option<LockHolder> {
-        let mut it = text.split_whitespace();
-        let pid = it.next()?.parse().ok()?;
-        let secs = it.next()?.parse().ok()?;
-        Some(LockHolder {
-            pid,
-            since: std::time::UNIX_EPOCH + Duration::from_secs(secs),
-        })
     }
 }
 
@@ -454,7 +334,7 @@ impl DatedIds {
 impl Drop for Txn<'_> {
     fn drop(&mut self) {
         index::note_patient_keys(self.store, &self.patient_keys);
-        self.store.holds_lock.store(false, Ordering::SeqCst);
+        self.store.tree.set_holds_lock(false);
     }
 }
 
@@ -566,7 +446,7 @@ impl Txn<'_> {
     pub fn commit(mut self, message: &str) -> Result<()> {
         let store = self.store;
         if self.bulk {
-            bulk::sync_tree(&store.root)?;
+            bulk::sync_tree(store.root())?;
         }
         if !store.keeps_history() {
             return Ok(());
@@ -574,7 +454,7 @@ impl Txn<'_> {
         let result = if self.written.is_empty() {
             Ok(false)
         } else {
-            git::commit(&store.root, &store.options.user, &self.written, message)
+            git::commit(store.root(), &store.options.user, &self.written, message)
         };
         match result {
             Ok(_) => {
@@ -594,126 +474,6 @@ impl Txn<'_> {
             .hint("nothing needs doing again: the next frontdesk command that changes records commits it (or run `frontdesk check --fix` now)")),
         }
     }
-}
-
-/// Parses a TOML record. Errors give the file and line, and never quote the file's content.
-pub fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = fs::read(path).at_path(path, "read")?;
-    parse_toml(path, &bytes)
-}
-
-pub fn parse_toml<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
-        Error::user(format!("{}:{line}: not valid UTF-8 text", path.display()))
-            .hint("save the file as UTF-8")
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // Files as the tool writes them skip the full parser (and hold no floats by construction);
-    // anything else, including a plain file that does not fit the record, is parsed in full.
-    if let Some(table) = fast_toml::parse_plain(text)
-        && let Ok(record) = toml::Value::Table(table).try_into()
-    {
-        return Ok(record);
-    }
-    refuse_floats(path, text)?;
-    toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let place = match line {
-            Some(l) => format!("{}:{l}", path.display()),
-            None => path.display().to_string(),
-        };
-        Error::user(format!("{place}: {}", scrub_quoted(e.message())))
-            .hint("fix the file by hand (or `git checkout` it), then run the command again")
-    })
-}
-
-/// Money is exact: `copay_office = 25.10` typed by hand would be read as a binary float and
-/// rounded. No record field is a float, so any bare number with a fraction or exponent is
-/// refused, naming the line. A cheap scan of the text comes first; only a file with a line that
-/// may hold a float is parsed a second time to be sure (strings and dates never count).
-fn refuse_floats(path: &Path, text: &str) -> Result<()> {
-    let suspects: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| line_may_hold_float(line))
-        .map(|(i, _)| i + 1)
-        .collect();
-    if suspects.is_empty() {
-        return Ok(());
-    }
-    let Ok(table) = text.parse::<toml::Table>() else {
-        return Ok(()); // the real parse reports the syntax error with its line
-    };
-    if !has_float(&toml::Value::Table(table)) {
-        return Ok(());
-    }
-    let line = suspects[0];
-    Err(Error::user(format!(
-        "{}:{line}: a number with a decimal point or exponent; amounts are written as strings",
-        path.display()
-    ))
-    .hint(
-        "write money in quotes with two decimals, e.g. copay_office = \"25.10\", so it stays exact",
-    ))
-}
-
-fn line_may_hold_float(line: &str) -> bool {
-    let Some((_, value)) = line.split_once('=') else {
-        return false;
-    };
-    let value = value.trim_start();
-    let starts_numeric = value
-        .starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '[')
-        || value.starts_with("inf")
-        || value.starts_with("nan");
-    starts_numeric && !value.starts_with('"') && value.contains(['.', 'e', 'E', 'i', 'n'])
-}
-
-fn has_float(value: &toml::Value) -> bool {
-    match value {
-        toml::Value::Float(_) => true,
-        toml::Value::Array(items) => items.iter().any(has_float),
-        toml::Value::Table(t) => t.values().any(has_float),
-        _ => false,
-    }
-}
-
-pub fn to_toml<T: Serialize>(record: &T) -> Result<String> {
-    toml::to_string(record).map_err(|e| {
-        Error::internal(format!(
-            "cannot write record as TOML: {}",
-            scrub_quoted(&e.to_string())
-        ))
-    })
-}
-
-pub(crate) fn is_record_file(path: &Path, ext: &str) -> bool {
-    path.extension().is_some_and(|e| e == ext)
-        && !path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-}
-
-pub(crate) fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let Ok(rd) = fs::read_dir(dir) else {
-        return Ok(files);
-    };
-    for entry in rd {
-        let entry = entry.at_path(dir, "list")?;
-        if is_record_file(&entry.path(), ext) {
-            files.push(entry.path());
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 /// The staff member to name as author: `FRONTDESK_USER`, else `user` in `.frontdesk/config.toml`
@@ -746,38 +506,6 @@ pub fn staff_user(root: &Path) -> String {
         "frontdesk".into()
     } else {
         clean.trim().to_string()
-    }
-}
-
-#[cfg(test)]
-mod float_tests {
-    use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    struct Fee {
-        #[allow(dead_code)]
-        fee: rust_decimal::Decimal,
-    }
-
-    #[test]
-    fn floats_are_refused_with_their_line() {
-        let p = Path::new("services.toml");
-        let err = parse_toml::<Fee>(p, b"# fee schedule\nfee = 25.10\n").unwrap_err();
-        assert!(
-            err.message
-                .starts_with("services.toml:2: a number with a decimal point"),
-            "{}",
-            err.message
-        );
-        assert!(parse_toml::<Fee>(p, b"fee = 2.5e1\n").is_err());
-        assert!(parse_toml::<Fee>(p, b"fee = \"25.10\"\n").is_ok());
-    }
-
-    #[test]
-    fn strings_dates_and_integers_are_not_floats() {
-        let text = "a = \"x.y@example.org\"\nb = 1980-04-02\nc = 2026-11-27T10:30:00.5-05:00\nd = 42\ne = -7\nf = [\"n.e\"]\n";
-        let t: toml::Table = parse_toml(Path::new("x.toml"), text.as_bytes()).unwrap();
-        assert_eq!(t.len(), 6);
     }
 }
 

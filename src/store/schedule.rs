@@ -3,23 +3,23 @@
 //!
 //! A day's appointments are read from that one day's directory, so `schedule day` costs the
 //! same on a ten-year tree as on a new one. Finding an appointment by ID, or all of a patient's,
-//! goes through the disposable index in [`crate::store::schedule_index`].
+//! goes through the disposable index in [`crate::derived::schedule_index`].
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
+use crate::derived::schedule_index;
+use crate::disk::layout;
 use crate::domain::id::Id;
 use crate::domain::schedule::appointment::{Appointment, Series};
 use crate::domain::schedule::apptype::{self, AppointmentTypes};
 use crate::domain::schedule::waitlist::WaitlistEntry;
 use crate::domain::schedule::{Provider, Room, check_key};
-use crate::error::{Error, IoContext, Result};
-use crate::store::{Mode, Store, Txn, files_with_ext, read_toml, schedule_index};
+use crate::error::{Error, Result};
+use crate::store::{Mode, Store, Txn, files_with_ext, read_toml};
 
-pub const APPOINTMENT_TYPES_FILE: &str = "appointment-types.toml";
-pub const APPOINTMENTS_DIR: &str = "appointments";
+pub use crate::disk::layout::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR, day_dirs_in, years_in};
 
 impl Store {
     // ---- paths ----
@@ -36,14 +36,11 @@ impl Store {
 
     /// `appointments/YYYY/MM/DD`: one directory per office-local day.
     pub fn day_rel(date: NaiveDate) -> PathBuf {
-        PathBuf::from(APPOINTMENTS_DIR)
-            .join(format!("{:04}", date.year()))
-            .join(format!("{:02}", date.month()))
-            .join(format!("{:02}", date.day()))
+        layout::appointment_day_rel(date)
     }
 
     pub fn appointment_rel(date: NaiveDate, id: &Id) -> PathBuf {
-        Self::day_rel(date).join(format!("{id}.toml"))
+        layout::appointment_rel(date, id)
     }
 
     pub fn series_rel(id: &Id) -> PathBuf {
@@ -212,52 +209,4 @@ impl Txn<'_> {
         }
         self.put(&Store::appointment_rel(a.date(), &a.id), a, mode)
     }
-}
-
-/// Day directories `DIR/YYYY/MM/DD` of one year of a date-sharded folder, in order.
-pub fn day_dirs_in(store: &Store, dir: &str, year: i32) -> Result<Vec<(NaiveDate, PathBuf)>> {
-    let ydir = store.path(Path::new(dir)).join(format!("{year:04}"));
-    let mut out = Vec::new();
-    for month in sorted_numeric_dirs(&ydir)? {
-        let mdir = ydir.join(format!("{month:02}"));
-        for day in sorted_numeric_dirs(&mdir)? {
-            if let Some(d) = NaiveDate::from_ymd_opt(year, month, day) {
-                out.push((d, mdir.join(format!("{day:02}"))));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Years of a date-sharded folder (`appointments`, `ledger`), newest first.
-pub fn years_in(store: &Store, dir: &str) -> Result<Vec<i32>> {
-    let dir = store.path(Path::new(dir));
-    let mut ys: Vec<i32> = sorted_numeric_dirs(&dir)?
-        .into_iter()
-        .map(|y| y as i32)
-        .collect();
-    ys.reverse();
-    Ok(ys)
-}
-
-fn sorted_numeric_dirs(dir: &Path) -> Result<Vec<u32>> {
-    let Ok(rd) = fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    for e in rd {
-        let e = e.at_path(dir, "list")?;
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.bytes().all(|b| b.is_ascii_digit())
-            && !name.is_empty()
-            && name.len() <= 4
-            && e.file_type().is_ok_and(|t| t.is_dir())
-            && let Ok(n) = name.parse()
-        {
-            out.push(n);
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
 }

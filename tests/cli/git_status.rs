@@ -1,4 +1,4 @@
-//! `check` works out what `git status` would list without running it (src/store/git_status.rs),
+//! `check` works out what `git status` would list without running it (src/history/git_status.rs),
 //! so git's whole index is never held in memory. Every case compares check's list of
 //! uncommitted files with git's own, and says whether git status ran: only for what the
 //! module hands to git (staged changes, settings it does not model).

@@ -1,9 +1,9 @@
-//! The cheap commit (src/store/git_fast.rs): a few records are committed through
+//! The cheap commit (src/history/git_fast.rs): a few records are committed through
 //! `git fast-import` and the small half of git's split index, never loading the big index.
 //! These tests hold git itself to account: after every command, `git status` is clean, the
 //! index names the blob of each file, and `git fsck` finds nothing wrong.
 
-use frontdesk::store::git_index::Delta;
+use frontdesk::history::git_index::Delta;
 
 use super::harness::{Clinic, git as git_ok, git_lines};
 

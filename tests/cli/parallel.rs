@@ -265,7 +265,7 @@ fn check_finds_the_same_problems_in_the_same_order_on_any_thread_count() {
 #[test]
 fn the_fast_reader_takes_every_generated_record_and_reads_it_as_the_full_parser() {
     use frontdesk::domain::{ledger::Entry, patient::Patient, schedule::Appointment};
-    use frontdesk::store::fast_toml::parse_plain;
+    use frontdesk::text::fast_toml::parse_plain;
     let c = generated();
     let mut seen = 0;
     for path in walk(&c.root) {

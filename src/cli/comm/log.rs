@@ -1,13 +1,14 @@
 use chrono::NaiveDate;
 
 use crate::cli::Ctx;
+use crate::derived::schedule_index;
 use crate::domain::comm::{
     self, Channel, Communication, Direction, PartyArg, PartyKind, Topic, release_warning,
 };
 use crate::domain::dates::parse_day;
 use crate::domain::id::{Id, IdKind};
 use crate::error::{Error, Result, exit};
-use crate::store::{Mode, Store, schedule_index};
+use crate::store::{Mode, Store};
 
 /// Log one contact: a call, a voicemail, a message, a letter, a visit at the desk.
 ///

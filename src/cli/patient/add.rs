@@ -2,13 +2,14 @@ use std::io::{BufRead, Write};
 
 use crate::cli::Ctx;
 use crate::cli::patient::fields::{Fields, Rules};
+use crate::derived::index;
 use crate::domain::duplicate::similar_given;
 use crate::domain::id::{Id, IdKind};
 use crate::domain::patient::Patient;
 use crate::domain::search::{SearchDoc, fold};
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format};
-use crate::store::{Mode, Txn, index};
+use crate::store::{Mode, Txn};
 
 /// Register a new patient and print the new ID.
 ///
@@ -76,7 +77,7 @@ pub fn find_duplicate(txn: &Txn, p: &Patient) -> Result<Option<String>> {
     let family = fold(&p.family);
     let given = fold(&p.given);
     let dob = p.birth_date.to_string();
-    for id in index::duplicate_candidates(txn, &family, &dob)? {
+    for id in index::duplicate_candidates(txn.store(), &family, &dob)? {
         let Ok(id) = Id::parse(&id) else { continue };
         if id == p.id {
             continue;

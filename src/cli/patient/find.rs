@@ -1,9 +1,9 @@
 use crate::cli::{Ctx, found};
+use crate::derived::index::{self, DocRef};
 use crate::domain::search::Query;
 use crate::domain::search::Searchable;
 use crate::error::{Error, Result};
 use crate::render::{Cell, Format, Table};
-use crate::store::index::{self, DocRef};
 
 /// Find patients the way the desk asks: `smi jo 1980`, `doe 04/02/1980`, `617 555 0101`, a member ID or a patient ID.
 ///

@@ -14,6 +14,7 @@ use csv::StringRecord;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::Ctx;
+use crate::derived::index;
 use crate::domain::duplicate::DuplicateGuard;
 use crate::domain::id::{Id, IdKind};
 use crate::domain::import::{
@@ -23,7 +24,7 @@ use crate::domain::patient::Patient;
 use crate::domain::search::Searchable;
 use crate::error::{Error, IoContext, Result, exit};
 use crate::render::{self, Cell, Format};
-use crate::store::{Store, import::write_rejects, index};
+use crate::store::{Store, import::write_rejects};
 
 /// Import patients from another system's CSV export, as a mapping file says.
 ///

@@ -2,10 +2,10 @@ use rayon::prelude::*;
 
 use crate::cli::patient::find::{SUMMARY_HEADERS, summary_cells, warn_problems};
 use crate::cli::{Ctx, found};
+use crate::derived::index::{self, PatientIndex};
 use crate::domain::patient::Status;
 use crate::error::Result;
 use crate::render;
-use crate::store::index::{self, PatientIndex};
 
 /// List patients, sorted by name.
 #[derive(Debug, clap::Args)]

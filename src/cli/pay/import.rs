@@ -2,13 +2,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use crate::cli::Ctx;
+use crate::derived::schedule_index;
 use crate::domain::id::Id;
 use crate::domain::ledger::{AppliesTo, Entry, Kind, find_by_key};
 use crate::domain::money;
 use crate::domain::pay_import::{PayMap, PayRow};
 use crate::error::{Error, IoContext, Result, exit};
 use crate::render::{Cell, Format, Table};
-use crate::store::{Store, read_toml, schedule_index};
+use crate::store::{Store, read_toml};
 
 /// Import payments from a CSV file (a card terminal's daily export) through a mapping file.
 ///

@@ -8,13 +8,14 @@ use serde::Serialize;
 use crate::cli::Ctx;
 use crate::cli::pay::patient_id;
 use crate::cli::pay::view::{BalanceView, OfficeView, PatientView};
+use crate::derived::ledger_cache;
 use crate::domain::ledger::{Aging, Entry, Kind, aging, balance, visits};
 use crate::domain::money;
 use crate::domain::office::Office;
 use crate::domain::patient::Patient;
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format, templates::Templates};
-use crate::store::{Mode, Store, atomic, bulk, ledger_cache, letter};
+use crate::store::{Mode, Store, atomic, bulk, letter};
 
 /// The flag that keeps a patient out of the monthly statement run.
 pub const NO_STATEMENTS: &str = "no-statements";
@@ -272,7 +273,7 @@ fn merged_statement(
     patient: Patient,
 ) -> Result<Option<(Patient, Option<Vec<Entry>>)>> {
     let own_due = |id: &crate::domain::id::Id| -> Result<bool> {
-        let list = crate::store::ledger_index::patient_entries(store, id)?;
+        let list = crate::derived::ledger_index::patient_entries(store, id)?;
         Ok(balance(&store.read_entries(id, list)?).due_now > Decimal::ZERO)
     };
     match patient.merged_into.clone() {

@@ -5,11 +5,11 @@ use crate::cli::report::chart;
 use crate::cli::report::day_arg;
 use crate::cli::report::frame::{Covers, Output, Phi, Report, Section, col, emit, phi};
 use crate::cli::schedule::{Sched, patient_label};
+use crate::derived::ledger_cache;
 use crate::domain::ledger::Aging;
 use crate::domain::report::aging::{buckets, has_pending_insurance, office_aging, patient_aging};
 use crate::error::{Kind, Result};
 use crate::render::Cell;
-use crate::store::ledger_cache;
 
 /// The office's accounts receivable by age: 0-30, 31-60, 61-90 and over 90 days, what
 /// insurance is still expected to pay and what patients owe, totals by payer, and the largest

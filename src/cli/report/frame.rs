@@ -194,7 +194,7 @@ pub struct Meta {
 impl Meta {
     pub fn new(store: &Store, r: &Report, deidentified: bool) -> Meta {
         let commit = if store.is_git() {
-            crate::store::git::resolve(store.root(), &store.options.user, "HEAD")
+            crate::history::git::resolve(store.root(), &store.options.user, "HEAD")
                 .unwrap_or_else(|| "none (no commit yet)".to_string())
         } else {
             "none (not a git repository)".to_string()
@@ -307,7 +307,7 @@ pub fn emit(ctx: &Ctx, store: &Store, mut r: Report, out: &Output) -> Result<u8>
 
 /// Writes a report file atomically (temp file, fsync, rename), private to the office.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::store::atomic::write(path, bytes, crate::store::Mode::Replace)
+    crate::disk::atomic::write(path, bytes, crate::store::Mode::Replace)
 }
 
 /// The report in one format.

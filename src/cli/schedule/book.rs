@@ -4,6 +4,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 
 use crate::cli::Ctx;
 use crate::cli::schedule::{FoldArgs, Sched, nearest, patient_id, refusal};
+use crate::derived::schedule_index;
 use crate::domain::id::{Id, IdKind};
 use crate::domain::schedule::appointment::{self, Appointment, Change, Series, Status};
 use crate::domain::schedule::localtime::{resolve, wall};
@@ -12,7 +13,7 @@ use crate::domain::schedule::slots::{Conflict, Plan, Request};
 use crate::domain::schedule::{AppointmentType, Provider};
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format};
-use crate::store::{Mode, Store, schedule_index};
+use crate::store::{Mode, Store};
 
 /// Book an appointment, or a recurring series with --repeat or --rrule.
 ///

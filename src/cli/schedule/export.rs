@@ -5,9 +5,9 @@ use chrono::Duration;
 
 use crate::cli::Ctx;
 use crate::cli::schedule::Sched;
+use crate::disk::atomic;
 use crate::domain::schedule::ics::{Export, render};
 use crate::error::{Error, Result, exit};
-use crate::store::atomic;
 
 /// Export appointments as an iCalendar (.ics) file for Outlook, Google or Apple calendars.
 ///

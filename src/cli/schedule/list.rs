@@ -28,7 +28,7 @@ fn one_patient(ctx: &Ctx, sched: &Sched, input: &str) -> Result<crate::domain::i
             "--patient needs a patient ID or a name to search for",
         ));
     }
-    let index = crate::store::index::open(&sched.store)?;
+    let index = crate::derived::index::open(&sched.store)?;
     let hits = index.search(&query, false)?;
     let ids: Vec<String> = hits
         .iter()

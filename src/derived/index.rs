@@ -25,7 +25,6 @@
 //! appended to for every patient the store saves.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs;
 use std::ops::Range;
@@ -40,56 +39,23 @@ use rustix::fs::{
     AtFlags, FileType, Mode as FsMode, OFlags, RawDir, Statx, StatxFlags, StatxTimestamp, openat,
     statx,
 };
-use serde::{Deserialize, Serialize};
 
-use crate::domain::patient::Patient;
-use crate::domain::search::{Query, SearchDoc, Searchable, fold, rank};
-use crate::error::{Error, Result};
-use crate::store::codec::Writer;
-pub use crate::store::index_file::DocRef;
-use crate::store::index_file::{
+pub use crate::derived::index_file::{DocRef, PatientSummary};
+use crate::derived::index_file::{
     Entry, FileStamp, HEAD_START, MAGIC, Section, Shard, assemble, encode_payload, header_size,
     parse_header_of, parse_layout, write_entry,
 };
-pub use crate::store::patient_keys::key_hash;
-use crate::store::{STATE_DIR, Store, Txn, atomic, is_record_file, patient_keys, read_toml};
+use crate::derived::patient_keys;
+pub use crate::derived::patient_keys::key_hash;
+use crate::disk::codec::Writer;
+use crate::disk::{STATE_DIR, Tree, atomic, is_record_file, read_toml};
+use crate::domain::patient::Patient;
+use crate::domain::search::{Query, Searchable, rank};
+use crate::error::{Error, Result};
 
 const FILE: &str = "patients.bin";
 /// The JSON-lines index of earlier versions: removed when seen.
 const OLD_FILE: &str = "patients.jsonl";
-
-/// What listings and search need about one patient.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PatientSummary {
-    pub id: String,
-    pub name: String,
-    pub birth_date: String,
-    pub sex: String,
-    pub phone: Option<String>,
-    pub status: String,
-    /// Folded family name: the duplicate guard's key with the birth date.
-    pub family: String,
-    pub search: SearchDoc,
-    /// Identifiers in other systems, so an import can tell a row it already imported.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub external_ids: BTreeMap<String, String>,
-}
-
-impl PatientSummary {
-    pub fn from_patient(p: &Patient) -> PatientSummary {
-        PatientSummary {
-            id: p.id.to_string(),
-            name: p.list_name(),
-            birth_date: p.birth_date.to_string(),
-            sex: p.sex.as_str().to_string(),
-            phone: p.primary_phone().map(|ph| ph.number.clone()),
-            status: format!("{:?}", p.status).to_lowercase(),
-            family: fold(&p.family),
-            search: SearchDoc::from_patient(p),
-            external_ids: p.external_ids.clone(),
-        }
-    }
-}
 
 /// A patient file as the stat pass sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,13 +79,13 @@ pub(crate) fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
-fn index_dir(store: &Store) -> PathBuf {
+fn index_dir(store: &Tree) -> PathBuf {
     store.path(Path::new(STATE_DIR)).join("index")
 }
 
 /// Every patient file with its size and modification time, sorted by path. Shard directories
 /// are listed and stat'ed in parallel.
-pub fn scan(store: &Store) -> Result<Vec<Stamp>> {
+pub fn scan(store: &Tree) -> Result<Vec<Stamp>> {
     let dir = store.path(Path::new("patients"));
     let list_err = |e: std::io::Error| Error::io(&dir, "list", e);
     let mut shards: Vec<String> = match fs::read_dir(&dir) {
@@ -268,7 +234,7 @@ pub fn malformed() -> Error {
 }
 
 /// Returns a summary of every patient (see [`open`]).
-pub fn patient_summaries(store: &Store) -> Result<Refreshed> {
+pub fn patient_summaries(store: &Tree) -> Result<Refreshed> {
     let index = open(store)?;
     Ok(Refreshed {
         summaries: index.summaries()?,
@@ -276,12 +242,20 @@ pub fn patient_summaries(store: &Store) -> Result<Refreshed> {
     })
 }
 
+/// Every patient file, in a stable order (sorted by path).
+pub fn patient_files(tree: &Tree) -> Result<Vec<PathBuf>> {
+    Ok(scan(tree)?
+        .into_iter()
+        .map(|st| tree.path(Path::new(&st.rel)))
+        .collect())
+}
+
 /// The patients whose record carries desk flag `flag` (flags are not in the index), as an
 /// index held in memory. Every record is read, in parallel; only the matches are kept, as
 /// index entries rather than whole records. The first unreadable file (in path order) fails
 /// the whole call, as reading every record one by one would.
-pub fn flagged(store: &Store, flag: &str) -> Result<PatientIndex> {
-    let files = store.patient_files()?;
+pub fn flagged(store: &Tree, flag: &str) -> Result<PatientIndex> {
+    let files = patient_files(store)?;
     let read: Vec<Result<Option<Vec<u8>>>> = files
         .par_iter()
         .map(|path| {
@@ -302,7 +276,7 @@ pub fn flagged(store: &Store, flag: &str) -> Result<PatientIndex> {
 /// rest. Saves the refreshed index when it changed and this process holds the write lock
 /// (inside a `Txn`) or can take it right now; otherwise a writer is busy and the cache is left
 /// for the next command.
-pub fn open(store: &Store) -> Result<PatientIndex> {
+pub fn open(store: &Tree) -> Result<PatientIndex> {
     if store.holds_lock() {
         return refresh(store, true);
     }
@@ -316,7 +290,7 @@ pub fn open(store: &Store) -> Result<PatientIndex> {
 /// last scan is looked at again.
 const SETTLE_NS: i64 = 2_000_000_000;
 
-fn refresh(store: &Store, may_save: bool) -> Result<PatientIndex> {
+fn refresh(store: &Tree, may_save: bool) -> Result<PatientIndex> {
     let dir = index_dir(store);
     let scan_start = now_ns();
     let old = read_in_parallel(&dir.join(FILE)).unwrap_or_default();
@@ -379,7 +353,7 @@ fn refresh(store: &Store, may_save: bool) -> Result<PatientIndex> {
 /// fresh pages cost more than the reading). None when anything calls for a refresh (no index,
 /// a bad header or section, shards or files changed, added, removed, unreadable or racy): the
 /// caller then takes [`open`], which rebuilds what it must and reports unreadable files.
-pub fn warm_matches(store: &Store, query: &Query) -> Option<PatientIndex> {
+pub fn warm_matches(store: &Tree, query: &Query) -> Option<PatientIndex> {
     let file = fs::File::open(index_dir(store).join(FILE)).ok()?;
     let (start, file_len) = read_start(&file)?;
     let layout = parse_header_of(MAGIC, &start, file_len)?;
@@ -778,7 +752,7 @@ fn save(dir: &Path, index: &PatientIndex) -> Result<()> {
 }
 
 /// Deletes the index; the next command rebuilds it.
-pub fn remove(store: &Store) -> Result<()> {
+pub fn remove(store: &Tree) -> Result<()> {
     let dir = index_dir(store);
     for name in [FILE, OLD_FILE].into_iter().chain(patient_keys::FILES) {
         let path = dir.join(name);
@@ -793,9 +767,13 @@ pub fn remove(store: &Store) -> Result<()> {
 
 /// Rebuilds the index from the files, under the write lock, and returns it (its length is
 /// how many patients it holds; nothing is decoded, so memory does not grow with summaries).
-pub fn rebuild(txn: &Txn) -> Result<PatientIndex> {
-    remove(txn.store())?;
-    open(txn.store())
+pub fn rebuild(tree: &Tree) -> Result<PatientIndex> {
+    debug_assert!(
+        tree.holds_lock(),
+        "the index is rebuilt inside a transaction"
+    );
+    remove(tree)?;
+    open(tree)
 }
 
 // ---- the duplicate guard's keys ----
@@ -804,15 +782,19 @@ pub fn rebuild(txn: &Txn) -> Result<PatientIndex> {
 /// this refreshes the whole index once (which writes one). Callers confirm each candidate
 /// against its record file.
 pub fn duplicate_candidates(
-    txn: &Txn,
+    tree: &Tree,
     family_folded: &str,
     birth_date: &str,
 ) -> Result<Vec<String>> {
+    debug_assert!(
+        tree.holds_lock(),
+        "duplicates are looked for inside a transaction"
+    );
     let want = key_hash(family_folded, birth_date);
-    if let Some(ids) = patient_keys::lookup(&index_dir(txn.store()), want) {
+    if let Some(ids) = patient_keys::lookup(&index_dir(tree), want) {
         return Ok(ids);
     }
-    Ok(patient_summaries(txn.store())?
+    Ok(patient_summaries(tree)?
         .summaries
         .into_iter()
         .filter(|s| s.family == family_folded && s.birth_date == birth_date)
@@ -822,7 +804,7 @@ pub fn duplicate_candidates(
 
 /// Adds the keys of patients a transaction saved (called by the store under the lock, once
 /// per commit).
-pub(crate) fn note_patient_keys(store: &Store, new: &[(u64, String)]) {
+pub(crate) fn note_patient_keys(store: &Tree, new: &[(u64, String)]) {
     patient_keys::note(&index_dir(store), new);
 }
 
@@ -833,6 +815,8 @@ mod tests {
     use super::*;
     use crate::domain::demo;
     use crate::domain::patient::Status;
+    use crate::domain::search::SearchDoc;
+    use crate::store::Store;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()

@@ -29,10 +29,11 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::disk::layout::{self, day_dirs_in, years_in};
+use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
 use crate::domain::id::Id;
 use crate::error::Result;
-use crate::store::schedule::{day_dirs_in, years_in};
-use crate::store::{STATE_DIR, Store, atomic, files_with_ext, parse_toml};
+use crate::text::parse_toml;
 
 /// One kind of date-sharded record (`DIR/YYYY/MM/DD/ID.toml`) and how its index reads a day.
 pub struct Shelf {
@@ -48,32 +49,32 @@ pub struct Shelf {
 }
 
 pub const APPOINTMENTS: Shelf = Shelf {
-    dir: crate::store::schedule::APPOINTMENTS_DIR,
+    dir: layout::APPOINTMENTS_DIR,
     name: "appointments",
     magic: "frontdesk-appointments 1",
     pairs: true,
     read_day: read_appointment_day,
-    rel: Store::appointment_rel,
+    rel: layout::appointment_rel,
 };
 
 pub const LEDGER: Shelf = Shelf {
-    dir: crate::store::ledger::LEDGER_DIR,
+    dir: layout::LEDGER_DIR,
     name: "ledger-ids",
     magic: "frontdesk-ledger-ids 1",
     pairs: false,
     read_day: read_names,
-    rel: Store::ledger_rel,
+    rel: layout::ledger_rel,
 };
 
 /// Communications (docs/comms.md): each as `C…:P…`, with `:DUE` while its follow-up is open,
 /// so `comm due` finds the open follow-ups without opening a closed communication.
 pub const COMMUNICATIONS: Shelf = Shelf {
-    dir: crate::store::comm::COMMUNICATIONS_DIR,
+    dir: layout::COMMUNICATIONS_DIR,
     name: "communications",
     magic: "frontdesk-communications 1",
     pairs: true,
-    read_day: crate::store::comm::read_day,
-    rel: Store::communication_rel,
+    read_day: read_communication_day,
+    rel: layout::communication_rel,
 };
 
 impl Shelf {
@@ -90,7 +91,7 @@ impl Shelf {
     /// of a name that is not there, which reads the folder's hash tree.
     pub fn other_day_holding(
         &self,
-        store: &Store,
+        store: &Tree,
         id: &Id,
         except: NaiveDate,
     ) -> Result<Option<NaiveDate>> {
@@ -122,7 +123,7 @@ impl Shelf {
     /// longer name or a damaged line. Every new record is checked this way, so it reads only
     /// each line's date and time, where a refresh parses and copies every record (most of a
     /// booking's time at full size). Anything else is for [`refresh_year`] to settle.
-    fn surely_absent(&self, store: &Store, year: i32, text: &[u8], id: &Id) -> Result<bool> {
+    fn surely_absent(&self, store: &Tree, year: i32, text: &[u8], id: &Id) -> Result<bool> {
         if memchr::memmem::find(text, id.as_str().as_bytes()).is_some() {
             return Ok(false);
         }
@@ -152,7 +153,7 @@ impl Shelf {
     /// A day of `year` other than `except` whose folder holds a file named `id`, by looking.
     fn day_holding_in(
         &self,
-        store: &Store,
+        store: &Tree,
         id: &Id,
         except: NaiveDate,
         year: i32,
@@ -182,7 +183,7 @@ struct YearIndex {
     days: BTreeMap<NaiveDate, Day>,
 }
 
-fn index_path(store: &Store, shelf: &Shelf, year: i32) -> PathBuf {
+fn index_path(store: &Tree, shelf: &Shelf, year: i32) -> PathBuf {
     store
         .path(Path::new(STATE_DIR))
         .join("index")
@@ -318,6 +319,48 @@ fn read_appointment_day(dir: &Path) -> Result<String> {
     Ok(out.join(" "))
 }
 
+/// What the index needs from a communication's file.
+#[derive(Deserialize)]
+struct CommunicationHead {
+    id: Id,
+    #[serde(default)]
+    patient: Option<Id>,
+    #[serde(default)]
+    follow_up: Option<NaiveDate>,
+    #[serde(default)]
+    done: Option<toml::Value>,
+}
+
+/// One day folder's index line: each file's token (see [`Communication::index_token`]). A file
+/// that cannot be read is listed by its name alone (`C…:`), so its ID still counts as taken;
+/// `check` and the command that reads it report what is wrong with it.
+pub(crate) fn read_communication_day(dir: &Path) -> Result<String> {
+    let mut out = Vec::new();
+    for path in files_with_ext(dir, "toml")? {
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let Some(id) = Id::parse(stem).ok().filter(|id| id.as_str() == stem) else {
+            continue;
+        };
+        let head = fs::read(&path)
+            .ok()
+            .and_then(|bytes| parse_toml::<CommunicationHead>(&path, &bytes).ok())
+            .filter(|h| h.id == id);
+        out.push(match head {
+            Some(h) => {
+                let patient = h.patient.map(|p| p.to_string()).unwrap_or_default();
+                match h.follow_up.filter(|_| h.done.is_none()) {
+                    Some(due) => format!("{id}:{patient}:{due}"),
+                    None => format!("{id}:{patient}"),
+                }
+            }
+            None => format!("{id}:"),
+        });
+    }
+    Ok(out.join(" "))
+}
+
 /// The IDs the day's file names spell; no file is opened.
 fn read_names(dir: &Path) -> Result<String> {
     let ids: Vec<String> = files_with_ext(dir, "toml")?
@@ -359,14 +402,14 @@ fn quick_head(bytes: &[u8]) -> Option<(Id, Id)> {
 }
 
 /// Brings one year's index up to date with the day directories on disk.
-fn refresh_year(store: &Store, shelf: &Shelf, year: i32) -> Result<YearIndex> {
+fn refresh_year(store: &Tree, shelf: &Shelf, year: i32) -> Result<YearIndex> {
     let old = load(shelf, &index_path(store, shelf, year)).unwrap_or_default();
     refresh_year_from(store, shelf, year, old)
 }
 
 /// [`refresh_year`] from the index as already read (`old`, empty when there was none or it was
 /// damaged).
-fn refresh_year_from(store: &Store, shelf: &Shelf, year: i32, old: YearIndex) -> Result<YearIndex> {
+fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> Result<YearIndex> {
     let path = index_path(store, shelf, year);
     let scan_start = now_ns();
     let mut fresh = YearIndex {
@@ -413,12 +456,12 @@ fn refresh_year_from(store: &Store, shelf: &Shelf, year: i32, old: YearIndex) ->
 }
 
 /// The day an appointment is filed under, or `None` when no such appointment exists.
-pub fn date_of(store: &Store, id: &Id) -> Result<Option<NaiveDate>> {
+pub fn date_of(store: &Tree, id: &Id) -> Result<Option<NaiveDate>> {
     date_in(store, &APPOINTMENTS, id)
 }
 
 /// The day the record `id` of this kind is filed under, or `None` when there is no such file.
-pub fn date_in(store: &Store, shelf: &Shelf, id: &Id) -> Result<Option<NaiveDate>> {
+pub fn date_in(store: &Tree, shelf: &Shelf, id: &Id) -> Result<Option<NaiveDate>> {
     let all = years_in(store, shelf.dir)?;
     // Fast path: search each year's index text as it stands (newest first, where most lookups
     // land), then confirm that the file is really there.
@@ -452,7 +495,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn take(store: &Store, shelf: &'static Shelf) -> Result<Snapshot> {
+    pub fn take(store: &Tree, shelf: &'static Shelf) -> Result<Snapshot> {
         let mut packed = Vec::new();
         for y in years_in(store, shelf.dir)? {
             let idx = refresh_year(store, shelf, y)?;
@@ -470,7 +513,7 @@ impl Snapshot {
     /// A day other than `except` that holds a file named `id`. The snapshot keeps IDs without
     /// their days, and a taken ID is nearly always taken on `except` itself (the record being
     /// rewritten), so a hit is settled by [`Shelf::other_day_holding`], which finds its day.
-    pub fn day_of(&self, store: &Store, id: &Id, except: NaiveDate) -> Result<Option<NaiveDate>> {
+    pub fn day_of(&self, store: &Tree, id: &Id, except: NaiveDate) -> Result<Option<NaiveDate>> {
         match pack(id.as_str()) {
             Some(key) if self.packed.binary_search(&key).is_ok() => {
                 self.shelf.other_day_holding(store, id, except)
@@ -535,11 +578,7 @@ fn whole_id_at(text: &str, id: &Id) -> Option<usize> {
 
 /// Hands each day line of one kind to `visit` (day, records text), every year validated
 /// against its day folders first (re-reading only the folders that changed).
-pub fn each_day(
-    store: &Store,
-    shelf: &Shelf,
-    mut visit: impl FnMut(NaiveDate, &str),
-) -> Result<()> {
+pub fn each_day(store: &Tree, shelf: &Shelf, mut visit: impl FnMut(NaiveDate, &str)) -> Result<()> {
     for y in years_in(store, shelf.dir)? {
         let idx = refresh_year(store, shelf, y)?;
         for (date, day) in &idx.days {
@@ -550,7 +589,7 @@ pub fn each_day(
 }
 
 /// Every (day, appointment) of one patient, validated against the day directories.
-pub fn of_patient(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
+pub fn of_patient(store: &Tree, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     let needle = format!(":{patient}");
     let mut out = Vec::new();
     for y in years_in(store, APPOINTMENTS.dir)? {
@@ -573,7 +612,7 @@ pub fn of_patient(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
 
 /// Throws one kind's index away and builds it again from the day directories; returns how
 /// many records it holds.
-pub fn rebuild(store: &Store, shelf: &Shelf) -> Result<usize> {
+pub fn rebuild(store: &Tree, shelf: &Shelf) -> Result<usize> {
     remove(store, shelf)?;
     let mut n = 0;
     for y in years_in(store, shelf.dir)? {
@@ -588,7 +627,7 @@ pub fn rebuild(store: &Store, shelf: &Shelf) -> Result<usize> {
 }
 
 /// Deletes every index file of one kind; the next lookup rebuilds what it needs.
-pub fn remove(store: &Store, shelf: &Shelf) -> Result<()> {
+pub fn remove(store: &Tree, shelf: &Shelf) -> Result<()> {
     let dir = store.path(Path::new(STATE_DIR)).join("index");
     let Ok(rd) = fs::read_dir(&dir) else {
         return Ok(());

@@ -13,9 +13,9 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use crate::disk::atomic;
+use crate::disk::codec::{self, Reader, Writer};
 use crate::error::Result;
-use crate::store::atomic;
-use crate::store::codec::{self, Reader, Writer};
 
 const MAGIC: &[u8; 8] = b"FDPKY001";
 const SNAPSHOT: &str = "patient-keys.bin";

@@ -25,10 +25,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::store::atomic;
-use crate::store::check_cache::Print;
-use crate::store::codec::{Reader, Writer, checksum, seal, unseal};
-use crate::store::{STATE_DIR, Store};
+use crate::derived::print::{Print, contribution, ns};
+use crate::disk::atomic;
+use crate::disk::codec::{Reader, Writer, checksum, seal, unseal};
+use crate::disk::{STATE_DIR, Tree};
 
 /// The note's file, in the state folder's `index/`.
 pub const FILE: &str = "check-git.bin";
@@ -95,26 +95,8 @@ impl Note {
 }
 
 /// Where the note of the tree at `store` lives.
-pub fn path(store: &Store) -> PathBuf {
+pub fn path(store: &Tree) -> PathBuf {
     store.path(Path::new(STATE_DIR)).join("index").join(FILE)
-}
-
-/// The hash one path adds to a fingerprint: its path and everything `lstat` says that an
-/// edit, a chmod, a replacement or a rename would move. [`Print::add`] sums these.
-pub fn contribution(path: &[u8], meta: &fs::Metadata) -> u64 {
-    let mut w = Writer::with_capacity(path.len() + 40);
-    w.buf.extend_from_slice(path);
-    w.u32(meta.mode());
-    w.u64(meta.len());
-    w.i64(ns(meta.mtime(), meta.mtime_nsec()));
-    w.i64(ns(meta.ctime(), meta.ctime_nsec()));
-    w.u64(meta.ino());
-    checksum(&w.buf)
-}
-
-/// Seconds and nanoseconds as nanoseconds.
-pub fn ns(s: i64, n: i64) -> i64 {
-    s.saturating_mul(1_000_000_000).saturating_add(n)
 }
 
 /// The hash of whatever is at `path` now (0: nothing is there).
@@ -128,7 +110,7 @@ fn contribution_of(path: &Path) -> u64 {
 /// git reads has changed since, except by frontdesk's own commits: asking git again would give
 /// the same empty answer. Files of those commits that are still racy must hold exactly the
 /// bytes written; settled ones are dropped from the note.
-pub fn known_clean(store: &Store, tree: &Print, git: &Print, started: i64) -> bool {
+pub fn known_clean(store: &Tree, tree: &Print, git: &Print, started: i64) -> bool {
     let path = path(store);
     let Some(note) = Note::read(&path) else {
         return false;
@@ -172,7 +154,7 @@ fn all_intact(root: &Path, pending: &[Pending]) -> bool {
 
 /// Remembers what `git status`, started at `started` (ns), found: a clean answer only when
 /// every stamp is older than two seconds before it, so no edit can hide in the same clock tick.
-pub fn note_status(store: &Store, clean: bool, started: i64, tree: &Print, git: &Print) {
+pub fn note_status(store: &Tree, clean: bool, started: i64, tree: &Print, git: &Print) {
     let path = path(store);
     let settled = tree.newest.max(git.newest) < started.saturating_sub(SETTLE_NS);
     if !(clean && settled) {
@@ -248,8 +230,8 @@ pub struct Tracker {
 
 impl Tracker {
     /// Starts tracking when a note exists (one `stat`; otherwise nothing is done).
-    pub fn start(store: &Store) -> Option<Tracker> {
-        if !store.is_git() || !path(store).exists() {
+    pub fn start(store: &Tree, is_git: bool) -> Option<Tracker> {
+        if !is_git || !path(store).exists() {
             return None;
         }
         Some(Tracker {
@@ -261,7 +243,7 @@ impl Tracker {
 
     /// Takes the hashes of `rel` and every folder above it that this transaction has not
     /// touched yet, before `rel` is written.
-    pub fn before_write(&mut self, store: &Store, rel: &Path) {
+    pub fn before_write(&mut self, store: &Tree, rel: &Path) {
         let mut at = Some(rel);
         while let Some(r) = at {
             if self.before.contains_key(r) {
@@ -281,7 +263,7 @@ impl Tracker {
 
     /// After the transaction's commit succeeded: moves the note by what was touched, or
     /// drops it when git's files had changed before this transaction began.
-    pub fn committed(self, store: &Store) {
+    pub fn committed(self, store: &Tree) {
         let path = path(store);
         let Some(note) = Note::read(&path) else {
             return;
@@ -321,7 +303,7 @@ impl Tracker {
 }
 
 /// The path `check`'s walk gives `rel` (the top of the tree for the empty path).
-fn full(store: &Store, rel: &Path) -> PathBuf {
+fn full(store: &Tree, rel: &Path) -> PathBuf {
     if rel.as_os_str().is_empty() {
         store.root().to_path_buf()
     } else {

@@ -28,12 +28,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
+use crate::derived::index::{mtime_ns, now_ns};
+use crate::disk::layout::{self, ledger_day_rel as day_rel};
+use crate::disk::{STATE_DIR, Tree, atomic};
 use crate::domain::id::{ALPHABET, Id, IdKind};
 use crate::domain::ledger::Entry;
 use crate::error::{Error, IoContext, Result};
-use crate::store::index::{mtime_ns, now_ns};
-use crate::store::ledger::day_rel;
-use crate::store::{STATE_DIR, Store, atomic, parse_toml};
+use crate::text::parse_toml;
 
 const FORMAT: &str = "frontdesk-ledger-index 1";
 /// Directory times this close to the last scan's start are not trusted (coarse file-system
@@ -42,12 +43,12 @@ const RACY_NS: i64 = 2_000_000_000;
 
 type DayMap = BTreeMap<NaiveDate, Vec<(Id, Id)>>;
 
-fn dir(store: &Store) -> PathBuf {
+fn dir(store: &Tree) -> PathBuf {
     store.path(Path::new(STATE_DIR)).join("ledger-index")
 }
 
 /// The (day, entry ID) pairs the index holds for `patient`, after bringing it up to date.
-pub fn patient_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
+pub fn patient_entries(store: &Tree, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     Ok(patients_entries(store, std::slice::from_ref(patient))?
         .pop()
         .unwrap_or_default())
@@ -55,14 +56,14 @@ pub fn patient_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id
 
 /// [`patient_entries`] of several patients, in the order given, bringing the index up to date
 /// once (a refresh stats every day folder: an import of many rows pays for it once).
-pub fn patients_entries(store: &Store, patients: &[Id]) -> Result<Vec<Vec<(NaiveDate, Id)>>> {
+pub fn patients_entries(store: &Tree, patients: &[Id]) -> Result<Vec<Vec<(NaiveDate, Id)>>> {
     let _lock = lock(store)?;
     refresh(store)?;
     patients.iter().map(|p| bucket_entries(store, p)).collect()
 }
 
 /// One patient's pairs from their bucket of an index just brought up to date.
-fn bucket_entries(store: &Store, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
+fn bucket_entries(store: &Tree, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     let path = bucket_path(store, patient);
     let bucket = match read_bucket(&path) {
         Some(b) => b,
@@ -92,7 +93,7 @@ pub type BucketList = Vec<(Id, Vec<(NaiveDate, Id)>)>;
 /// ID) order, and on failure the error of the first failing shard in that order, so the
 /// outcome does not depend on thread timing. The index is brought up to date first (under its
 /// lock); the buckets are then read without it, as they are only ever replaced whole.
-pub fn map_buckets<R, F>(store: &Store, visit: F) -> Result<Vec<R>>
+pub fn map_buckets<R, F>(store: &Tree, visit: F) -> Result<Vec<R>>
 where
     R: Send,
     F: Fn(&str, BucketList) -> Result<Vec<R>> + Sync,
@@ -133,7 +134,7 @@ where
 }
 
 /// The patients of one bucket, in ID order.
-fn read_shard(store: &Store, shard: &str) -> Result<BucketList> {
+fn read_shard(store: &Tree, shard: &str) -> Result<BucketList> {
     let path = dir(store).join("patient").join(format!("{shard}.tsv"));
     let bucket = read_bucket(&path).ok_or_else(|| {
         Error::internal(format!(
@@ -148,7 +149,7 @@ fn read_shard(store: &Store, shard: &str) -> Result<BucketList> {
 }
 
 /// Deletes the index; the next command rebuilds it.
-pub fn remove(store: &Store) -> Result<()> {
+pub fn remove(store: &Tree) -> Result<()> {
     let d = dir(store);
     match fs::remove_dir_all(&d) {
         Ok(()) => Ok(()),
@@ -157,7 +158,7 @@ pub fn remove(store: &Store) -> Result<()> {
     }
 }
 
-fn lock(store: &Store) -> Result<File> {
+fn lock(store: &Tree) -> Result<File> {
     let d = dir(store);
     atomic::create_dirs(&d)?;
     let path = d.join("lock");
@@ -174,7 +175,7 @@ fn lock(store: &Store) -> Result<File> {
 
 /// Brings the index in line with the ledger directories, rebuilding it from scratch when any
 /// part of it turns out to be damaged.
-fn refresh(store: &Store) -> Result<()> {
+fn refresh(store: &Tree) -> Result<()> {
     if !try_refresh(store)? {
         start_over(store)?;
     }
@@ -182,7 +183,7 @@ fn refresh(store: &Store) -> Result<()> {
 }
 
 /// Throws the index away and builds it again from the ledger.
-fn start_over(store: &Store) -> Result<()> {
+fn start_over(store: &Tree) -> Result<()> {
     // Nothing in an untrusted index may survive.
     let _ = fs::remove_file(dir(store).join("days.tsv"));
     let _ = fs::remove_dir_all(dir(store).join("day"));
@@ -197,7 +198,7 @@ fn start_over(store: &Store) -> Result<()> {
 }
 
 /// One pass of [`refresh`]; false when an index file it needed was missing or damaged.
-fn try_refresh(store: &Store) -> Result<bool> {
+fn try_refresh(store: &Tree) -> Result<bool> {
     match read_days(&dir(store).join("days.tsv")) {
         Some((scanned_at, known)) => scan(store, scanned_at, known),
         None => Ok(false),
@@ -206,7 +207,7 @@ fn try_refresh(store: &Store) -> Result<bool> {
 
 /// Re-lists the day directories that changed since the scan that began at `scanned_at`, and
 /// moves their entries into and out of patients' buckets.
-fn scan(store: &Store, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> Result<bool> {
+fn scan(store: &Tree, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> Result<bool> {
     let scan_start = now_ns();
     let mut stale: Vec<NaiveDate> = Vec::new();
     let mut now_days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
@@ -262,13 +263,13 @@ fn scan(store: &Store, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> 
 }
 
 /// The day's (entry, patient) pairs now: known files keep their patient, new files are read.
-fn rescan_day(store: &Store, day: NaiveDate, old: &[(Id, Id)]) -> Result<Vec<(Id, Id)>> {
+fn rescan_day(store: &Tree, day: NaiveDate, old: &[(Id, Id)]) -> Result<Vec<(Id, Id)>> {
     let before: HashMap<&Id, &Id> = old.iter().map(|(t, p)| (t, p)).collect();
     let mut out = Vec::new();
     for id in store.ledger_day_ids(day)? {
         let patient = match before.get(&id) {
             Some(p) => (*p).clone(),
-            None => match patient_of(store, &Store::ledger_rel(day, &id)) {
+            None => match patient_of(store, &layout::ledger_rel(day, &id)) {
                 Some(p) => p,
                 // An unreadable file is reported by the commands that read it, not here.
                 None => continue,
@@ -281,7 +282,7 @@ fn rescan_day(store: &Store, day: NaiveDate, old: &[(Id, Id)]) -> Result<Vec<(Id
 
 /// The patient an entry file names: the `patient = "P…"` line the tool writes, or, for a file
 /// written some other way, a full parse.
-fn patient_of(store: &Store, rel: &Path) -> Option<Id> {
+fn patient_of(store: &Tree, rel: &Path) -> Option<Id> {
     let path = store.path(rel);
     let bytes = fs::read(&path).ok()?;
     let text = std::str::from_utf8(&bytes).ok()?;
@@ -293,7 +294,7 @@ fn patient_of(store: &Store, rel: &Path) -> Option<Id> {
 }
 
 /// Moves the changed days' entries between patients' buckets; false when a bucket is damaged.
-fn apply_to_buckets(store: &Store, old: &DayMap, new: &DayMap) -> Result<bool> {
+fn apply_to_buckets(store: &Tree, old: &DayMap, new: &DayMap) -> Result<bool> {
     let mut by_bucket: BTreeMap<String, Vec<(bool, NaiveDate, &Id, &Id)>> = BTreeMap::new();
     for (add, map) in [(false, old), (true, new)] {
         for (day, rows) in map {
@@ -334,7 +335,7 @@ fn apply_to_buckets(store: &Store, old: &DayMap, new: &DayMap) -> Result<bool> {
 }
 
 /// One empty file per possible shard, so that a missing bucket always means damage.
-fn write_empty_buckets(store: &Store) -> Result<()> {
+fn write_empty_buckets(store: &Tree) -> Result<()> {
     for a in ALPHABET {
         for b in ALPHABET {
             let name = format!("{}{}.tsv", *a as char, *b as char);
@@ -344,13 +345,13 @@ fn write_empty_buckets(store: &Store) -> Result<()> {
     Ok(())
 }
 
-fn bucket_path(store: &Store, patient: &Id) -> PathBuf {
+fn bucket_path(store: &Tree, patient: &Id) -> PathBuf {
     dir(store)
         .join("patient")
         .join(format!("{}.tsv", patient.shard()))
 }
 
-fn day_path(store: &Store, day: NaiveDate) -> PathBuf {
+fn day_path(store: &Tree, day: NaiveDate) -> PathBuf {
     dir(store)
         .join("day")
         .join(format!("{}.tsv", day.format("%Y-%m-%d")))

@@ -22,9 +22,44 @@ use std::ops::Range;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::domain::search::{SearchDoc, Searchable};
-use crate::store::codec::{Reader, Writer, checksum};
-use crate::store::index::PatientSummary;
+use crate::disk::codec::{Reader, Writer, checksum};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::patient::Patient;
+use crate::domain::search::{SearchDoc, Searchable, fold};
+
+/// What listings and search need about one patient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientSummary {
+    pub id: String,
+    pub name: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub phone: Option<String>,
+    pub status: String,
+    /// Folded family name: the duplicate guard's key with the birth date.
+    pub family: String,
+    pub search: SearchDoc,
+    /// Identifiers in other systems, so an import can tell a row it already imported.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_ids: BTreeMap<String, String>,
+}
+
+impl PatientSummary {
+    pub fn from_patient(p: &Patient) -> PatientSummary {
+        PatientSummary {
+            id: p.id.to_string(),
+            name: p.list_name(),
+            birth_date: p.birth_date.to_string(),
+            sex: p.sex.as_str().to_string(),
+            phone: p.primary_phone().map(|ph| ph.number.clone()),
+            status: format!("{:?}", p.status).to_lowercase(),
+            family: fold(&p.family),
+            search: SearchDoc::from_patient(p),
+            external_ids: p.external_ids.clone(),
+        }
+    }
+}
 
 pub const MAGIC: &[u8; 8] = b"FDPIX005";
 

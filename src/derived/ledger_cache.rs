@@ -2,7 +2,7 @@
 //! every entry file of the ledger on every run.
 //!
 //! It lives in `.frontdesk/ledger-cache/XY.bin` (ignored by git), one file per two-character
-//! patient shard, the shards of the ledger index's buckets (`store/ledger_index.rs`). It is
+//! patient shard, the shards of the ledger index's buckets (`derived/ledger_index.rs`). It is
 //! never the only copy of anything: every entry in it is checked against its file on every use,
 //! by `statx` of size, modification time and change time relative to the open `ledger/`
 //! directory, with git's racy-timestamp rule (a file stamped within two seconds of the cache's
@@ -29,25 +29,25 @@ use rust_decimal::Decimal;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode as FsMode, OFlags};
 
+use crate::derived::index::{now_ns, stat_file};
+use crate::derived::index_file::{
+    self, FileStamp, Section, assemble_as, parse_layout_of, write_entry,
+};
+use crate::derived::ledger_index;
+use crate::disk::codec::{Reader, Writer};
+use crate::disk::layout::{self, LEDGER_DIR};
+use crate::disk::{STATE_DIR, Tree, atomic};
 use crate::domain::id::Id;
 use crate::domain::ledger::{
     AdjustmentKind, AppliesTo, BillTo, Entry, Kind, Method, ServiceLine, sort_entries,
 };
 use crate::error::{Error, Result};
-use crate::store::codec::{Reader, Writer};
-use crate::store::index::{now_ns, stat_file};
-use crate::store::index_file::{
-    self, FileStamp, Section, assemble_as, parse_layout_of, write_entry,
-};
-use crate::store::ledger::LEDGER_DIR;
-use crate::store::ledger_index;
-use crate::store::{STATE_DIR, Store, atomic};
 
 const MAGIC: &[u8; 8] = b"FDLEC001";
 /// Entries stamped this close to the last scan are read again (see `index.rs`, `SETTLE_NS`).
 const SETTLE_NS: i64 = 2_000_000_000;
 
-fn cache_dir(store: &Store) -> PathBuf {
+fn cache_dir(store: &Tree) -> PathBuf {
     store.path(Path::new(STATE_DIR)).join("ledger-cache")
 }
 
@@ -55,7 +55,7 @@ fn cache_dir(store: &Store) -> PathBuf {
 /// on all cores (see [`ledger_index::map_buckets`]: results in patient ID order, the first
 /// failing patient's error in that order). Entries whose file is unchanged since they were
 /// cached are not read; the rest are read and checked as [`Store::read_entries`] does.
-pub fn map_patient_ledgers<R, F>(store: &Store, visit: F) -> Result<Vec<R>>
+pub fn map_patient_ledgers<R, F>(store: &Tree, visit: F) -> Result<Vec<R>>
 where
     R: Send,
     F: Fn(&Id, &[Entry]) -> Result<Option<R>> + Sync,
@@ -81,7 +81,7 @@ where
 }
 
 /// Deletes the cache; the next statement run rebuilds it.
-pub fn remove(store: &Store) -> Result<()> {
+pub fn remove(store: &Tree) -> Result<()> {
     let d = cache_dir(store);
     match fs::remove_dir_all(&d) {
         Ok(()) => Ok(()),
@@ -110,7 +110,7 @@ struct LedgerDir {
 const SPARE_FILES: u64 = 512;
 
 impl LedgerDir {
-    fn open(store: &Store) -> LedgerDir {
+    fn open(store: &Tree) -> LedgerDir {
         let path = store.path(Path::new(LEDGER_DIR));
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         // Without it every entry is simply read (and its error reported) as before.
@@ -177,7 +177,7 @@ fn day_rel_name(day: NaiveDate) -> String {
     format!("{:04}/{:02}/{:02}", day.year(), day.month(), day.day())
 }
 
-/// `2026/11/27/T….toml`: an entry's file relative to `ledger/`, as `Store::ledger_rel` files it.
+/// `2026/11/27/T….toml`: an entry's file relative to `ledger/`, as `layout::ledger_rel` files it.
 fn entry_name(day: NaiveDate, id: &Id) -> CString {
     let name = if (0..=9999).contains(&day.year()) {
         format!(
@@ -187,7 +187,7 @@ fn entry_name(day: NaiveDate, id: &Id) -> CString {
             day.day()
         )
     } else {
-        let rel = Store::ledger_rel(day, id);
+        let rel = layout::ledger_rel(day, id);
         let inner = rel.strip_prefix(LEDGER_DIR).unwrap_or(&rel);
         inner.to_string_lossy().into_owned()
     };
@@ -237,7 +237,7 @@ impl<'a> ShardPass<'a> {
     /// [`Store::read_entries`] does.
     fn entries(
         &mut self,
-        store: &Store,
+        store: &Tree,
         ledger: &LedgerDir,
         patient: &Id,
         list: Vec<(NaiveDate, Id)>,

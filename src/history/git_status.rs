@@ -37,9 +37,10 @@ use rustix::fs::{
 use rustix::io::Errno;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::git;
+use super::plumbing::{self, git as git_cmd};
 use crate::error::Result;
-use crate::store::git::{self, git as git_cmd};
-use crate::store::git_index::{
+use crate::history::git_index::{
     CacheTree, Delta, Entry, MergedIndex, Unusable, blob_oid, file_mode, hex, unhex,
 };
 
@@ -154,7 +155,7 @@ fn plain_settings(root: &Path, user: &str, git_dir: &Path) -> bool {
     }
     let mut cmd = git_cmd(root, user);
     cmd.args(["config", "--list", "-z"]);
-    let Ok(out) = git::run(cmd, "read git's settings") else {
+    let Ok(out) = plumbing::run(cmd, "read git's settings") else {
         return false;
     };
     out.split('\0').filter(|e| !e.is_empty()).all(|entry| {
@@ -638,7 +639,7 @@ fn ignored(root: &Path, user: &str, found: &[Found]) -> Option<HashSet<Vec<u8>>>
     // (git refuses GIT_LITERAL_PATHSPECS here; a name it cannot take fails the run, and
     // git status is asked instead.)
     cmd.args(["check-ignore", "--no-index", "-z", "--stdin"]);
-    let out = git::output_with_input(cmd, Some(&input)).ok()?;
+    let out = plumbing::output_with_input(cmd, Some(&input)).ok()?;
     // 1 means nothing matched; anything else but 0 is a failure.
     if !matches!(out.status.code(), Some(0 | 1)) {
         return None;

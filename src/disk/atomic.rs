@@ -7,8 +7,8 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
+use crate::disk::fault;
 use crate::error::{Error, IoContext, Result};
-use crate::store::fault;
 
 pub const TEMP_PREFIX: &str = ".fdtmp";
 

@@ -35,12 +35,15 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
 
+use crate::derived::index_file::FileStamp;
+pub use crate::derived::print::Print;
+use crate::disk::atomic::TEMP_PREFIX;
+use crate::disk::codec::{Reader, Writer, checksum};
 use crate::domain::check::{Booking, Facts, Fix, Problem, Target, pack_str, unpack};
 use crate::domain::id::Id;
-use crate::store::atomic::TEMP_PREFIX;
-use crate::store::check::Inspected;
-use crate::store::codec::{Reader, Writer, checksum};
-use crate::store::index_file::FileStamp;
+
+/// One file's facts and a problem with where it lies, or the problem that stopped reading it.
+pub type Inspected = std::result::Result<(Facts, Option<Problem>), Problem>;
 
 const MAGIC: &[u8; 8] = b"FDCHK003";
 pub const FILE: &str = "check.bin";
@@ -512,7 +515,7 @@ impl CacheWriter {
     /// Starts the new file with the old file's unchanged sections.
     fn start(&mut self, old: &OldCache) {
         let made = (|| -> std::io::Result<Out> {
-            crate::store::atomic::create_dirs(&self.dir)
+            crate::disk::atomic::create_dirs(&self.dir)
                 .map_err(|e| std::io::Error::other(e.message))?;
             let tmp = tempfile::Builder::new()
                 .prefix(TEMP_PREFIX)
@@ -633,36 +636,6 @@ fn copy_range(file: &File, mut from: u64, to: u64, out: &mut impl Write) -> std:
         from += n as u64;
     }
     Ok(())
-}
-
-// ---- fingerprints, for remembering git's answer (see `clean_note.rs`) ----
-
-/// A fingerprint of a set of files' stat data: the sum of one hash per file, so it can be
-/// gathered on all cores in any order, and the newest time seen (for the racy rule).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Print {
-    pub sum: u64,
-    pub newest: i64,
-}
-
-impl Print {
-    /// Adds one file: its path and everything `lstat` says that an edit, a chmod, a
-    /// replacement or a rename would move.
-    pub fn add(&mut self, path: &[u8], meta: &std::fs::Metadata) {
-        use crate::store::clean_note::{contribution, ns};
-        self.sum = self.sum.wrapping_add(contribution(path, meta));
-        let (mtime, ctime) = (
-            ns(meta.mtime(), meta.mtime_nsec()),
-            ns(meta.ctime(), meta.ctime_nsec()),
-        );
-        self.newest = self.newest.max(mtime).max(ctime);
-    }
-
-    pub fn join(mut self, other: Print) -> Print {
-        self.sum = self.sum.wrapping_add(other.sum);
-        self.newest = self.newest.max(other.newest);
-        self
-    }
 }
 
 // ---- one file's result ----

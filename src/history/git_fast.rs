@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::git::{git, operation_in_progress, run};
 use super::git_index::{Delta, Entry, Unusable, blob_oid, hex};
+use super::plumbing::{self, git, operation_in_progress, run};
 use crate::error::{Error, Result};
 
 /// Whether the direct way did the commit.
@@ -363,7 +363,7 @@ impl FastImport {
         paths: &[PathBuf],
         blobs: &[Blob],
     ) -> Result<()> {
-        let email = super::git::email(user);
+        let email = plumbing::email(user);
         let who = format!("{} <{email}> now", user.replace(['<', '>', '\n'], ""));
         let text = format!("{message}\n");
         let header = format!(

@@ -1,0 +1,23 @@
+//! The caches: disposable files under `.frontdesk/` derived from the records, each rebuilt
+//! when missing, corrupt or stale, none holding anything that lives only there.
+//!
+//! - [`index`] (with [`index_file`], its format, and `patient_keys`, the duplicate guard): the
+//!   patient search index.
+//! - [`schedule_index`]: which day holds which appointment, ledger entry or communication.
+//! - [`ledger_index`]: which days hold each patient's ledger entries.
+//! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
+//! - [`check_cache`] and [`clean_note`]: what `frontdesk check` found, file by file, and its
+//!   note that the tree was clean (with [`print`], the fingerprints both compare).
+//!
+//! They read the records through a [`crate::disk::Tree`] and never import the write path
+//! (`store`), the history (`history`) or `check`: what they need of those is passed in.
+
+pub mod check_cache;
+pub mod clean_note;
+pub mod index;
+pub mod index_file;
+pub mod ledger_cache;
+pub mod ledger_index;
+mod patient_keys;
+pub mod print;
+pub mod schedule_index;

@@ -1,0 +1,148 @@
+//! Where each kind of record lives in the tree: the folder names, the path of a record from
+//! its ID (and day), and listing the files and day folders of a kind. Paths are only ever built
+//! from checked IDs and keys, so nothing can escape the tree.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+
+use super::Tree;
+use crate::domain::id::Id;
+use crate::error::{Error, IoContext, Result};
+
+pub const LEDGER_DIR: &str = "ledger";
+pub const SERVICES_FILE: &str = "services.toml";
+pub const APPOINTMENT_TYPES_FILE: &str = "appointment-types.toml";
+pub const APPOINTMENTS_DIR: &str = "appointments";
+pub const COMMUNICATIONS_DIR: &str = "communications";
+pub const RESOURCES_DIR: &str = "resources";
+
+/// `patients/7K/P7K3QX9M.toml`: sharded by the two characters after the type letter.
+pub fn patient_rel(id: &Id) -> PathBuf {
+    PathBuf::from("patients")
+        .join(id.shard())
+        .join(format!("{id}.toml"))
+}
+
+/// `appointments/YYYY/MM/DD`: one directory per office-local day.
+pub fn appointment_day_rel(date: NaiveDate) -> PathBuf {
+    PathBuf::from(APPOINTMENTS_DIR)
+        .join(format!("{:04}", date.year()))
+        .join(format!("{:02}", date.month()))
+        .join(format!("{:02}", date.day()))
+}
+
+pub fn appointment_rel(date: NaiveDate, id: &Id) -> PathBuf {
+    appointment_day_rel(date).join(format!("{id}.toml"))
+}
+
+/// `ledger/2026/12/01`: the directory of one business day.
+pub fn ledger_day_rel(date: NaiveDate) -> PathBuf {
+    PathBuf::from(LEDGER_DIR).join(date.format("%Y/%m/%d").to_string())
+}
+
+pub fn ledger_rel(date: NaiveDate, id: &Id) -> PathBuf {
+    ledger_day_rel(date).join(format!("{id}.toml"))
+}
+
+/// `communications/2026/12/01`: the folder of one day's contacts.
+pub fn communication_day_rel(date: NaiveDate) -> PathBuf {
+    PathBuf::from(COMMUNICATIONS_DIR).join(date.format("%Y/%m/%d").to_string())
+}
+
+pub fn communication_rel(date: NaiveDate, id: &Id) -> PathBuf {
+    communication_day_rel(date).join(format!("{id}.toml"))
+}
+
+pub fn is_record_file(path: &Path, ext: &str) -> bool {
+    path.extension().is_some_and(|e| e == ext)
+        && !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+pub fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(files);
+    };
+    for entry in rd {
+        let entry = entry.at_path(dir, "list")?;
+        if is_record_file(&entry.path(), ext) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Day directories `DIR/YYYY/MM/DD` of one year of a date-sharded folder, in order.
+pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<Vec<(NaiveDate, PathBuf)>> {
+    let ydir = tree.path(Path::new(dir)).join(format!("{year:04}"));
+    let mut out = Vec::new();
+    for month in sorted_numeric_dirs(&ydir)? {
+        let mdir = ydir.join(format!("{month:02}"));
+        for day in sorted_numeric_dirs(&mdir)? {
+            if let Some(d) = NaiveDate::from_ymd_opt(year, month, day) {
+                out.push((d, mdir.join(format!("{day:02}"))));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Years of a date-sharded folder (`appointments`, `ledger`), newest first.
+pub fn years_in(tree: &Tree, dir: &str) -> Result<Vec<i32>> {
+    let dir = tree.path(Path::new(dir));
+    let mut ys: Vec<i32> = sorted_numeric_dirs(&dir)?
+        .into_iter()
+        .map(|y| y as i32)
+        .collect();
+    ys.reverse();
+    Ok(ys)
+}
+
+/// Day and month folders (numbers of at most four digits), sorted; unreadable: none.
+fn sorted_numeric_dirs(dir: &Path) -> Result<Vec<u32>> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.at_path(dir, "list")?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.bytes().all(|b| b.is_ascii_digit())
+            && !name.is_empty()
+            && name.len() <= 4
+            && e.file_type().is_ok_and(|t| t.is_dir())
+            && let Ok(n) = name.parse()
+        {
+            out.push(n);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Subdirectories whose names are numbers (years, months, days), sorted; others are ignored.
+pub(crate) fn numeric_dirs(dir: &Path) -> Result<Vec<u32>> {
+    let mut out = Vec::new();
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(Error::io(dir, "list", e)),
+    };
+    for entry in rd {
+        let entry = entry.at_path(dir, "list")?;
+        let name = entry.file_name();
+        if let Ok(n) = name.to_string_lossy().parse::<u32>()
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            out.push(n);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
