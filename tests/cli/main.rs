@@ -31,6 +31,7 @@ mod phi;
 mod pipes;
 mod report;
 mod resource;
+mod rooms;
 mod roundtrip;
 mod schedule;
 mod setup;
