@@ -25,12 +25,17 @@ pub fn patient_rel(id: &Id) -> PathBuf {
         .join(format!("{id}.toml"))
 }
 
-/// `appointments/YYYY/MM/DD`: one directory per office-local day.
-pub fn appointment_day_rel(date: NaiveDate) -> PathBuf {
-    PathBuf::from(APPOINTMENTS_DIR)
+/// `DIR/YYYY/MM/DD`: the folder of one office-local day of a date-sharded kind.
+pub fn day_folder(dir: &str, date: NaiveDate) -> PathBuf {
+    PathBuf::from(dir)
         .join(format!("{:04}", date.year()))
         .join(format!("{:02}", date.month()))
         .join(format!("{:02}", date.day()))
+}
+
+/// `appointments/YYYY/MM/DD`: one directory per office-local day.
+pub fn appointment_day_rel(date: NaiveDate) -> PathBuf {
+    day_folder(APPOINTMENTS_DIR, date)
 }
 
 pub fn appointment_rel(date: NaiveDate, id: &Id) -> PathBuf {
@@ -39,7 +44,7 @@ pub fn appointment_rel(date: NaiveDate, id: &Id) -> PathBuf {
 
 /// `ledger/2026/12/01`: the directory of one business day.
 pub fn ledger_day_rel(date: NaiveDate) -> PathBuf {
-    PathBuf::from(LEDGER_DIR).join(date.format("%Y/%m/%d").to_string())
+    day_folder(LEDGER_DIR, date)
 }
 
 pub fn ledger_rel(date: NaiveDate, id: &Id) -> PathBuf {
@@ -48,7 +53,7 @@ pub fn ledger_rel(date: NaiveDate, id: &Id) -> PathBuf {
 
 /// `communications/2026/12/01`: the folder of one day's contacts.
 pub fn communication_day_rel(date: NaiveDate) -> PathBuf {
-    PathBuf::from(COMMUNICATIONS_DIR).join(date.format("%Y/%m/%d").to_string())
+    day_folder(COMMUNICATIONS_DIR, date)
 }
 
 pub fn communication_rel(date: NaiveDate, id: &Id) -> PathBuf {

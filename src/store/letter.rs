@@ -23,10 +23,7 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
 
 impl Store {
     pub fn correspondence_day_rel(date: NaiveDate) -> PathBuf {
-        PathBuf::from(CORRESPONDENCE_DIR)
-            .join(format!("{:04}", date.year()))
-            .join(format!("{:02}", date.month()))
-            .join(format!("{:02}", date.day()))
+        crate::disk::layout::day_folder(CORRESPONDENCE_DIR, date)
     }
 
     /// The letter's record.
