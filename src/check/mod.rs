@@ -30,7 +30,7 @@ use crate::derived::check_cache::{
     self, CacheWriter, Inspected, OldCache, Print, Section, SectionBuilder, SectionOut, Stamp,
 };
 use crate::derived::clean_note;
-use crate::derived::index::{now_ns, stamp_of};
+use crate::derived::stamp::{now_ns, stamp_of};
 use crate::disk::atomic::TEMP_PREFIX;
 use crate::disk::{OFFICE_FILE, STATE_DIR};
 use crate::domain::check::{Fix, Problem, Tally, conflict_marker, too_open};

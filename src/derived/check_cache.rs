@@ -35,8 +35,8 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::derived::index_file::FileStamp;
 pub use crate::derived::print::Print;
+use crate::derived::stamp::FileStamp;
 use crate::disk::atomic::TEMP_PREFIX;
 use crate::disk::codec::{Reader, Writer, checksum};
 use crate::domain::check::{Booking, Facts, Fix, Problem, Target, pack_str, unpack};

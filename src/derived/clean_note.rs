@@ -25,7 +25,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::derived::print::{Print, contribution, ns};
+use crate::derived::print::{Print, contribution};
+use crate::derived::stamp::ns;
 use crate::disk::atomic;
 use crate::disk::codec::{Reader, Writer, checksum, seal, unseal};
 use crate::disk::{STATE_DIR, Tree};

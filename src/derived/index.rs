@@ -29,24 +29,22 @@ use std::ffi::{CStr, CString, OsStr};
 use std::fs;
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use rustix::fd::OwnedFd;
-use rustix::fs::{
-    AtFlags, FileType, Mode as FsMode, OFlags, RawDir, Statx, StatxFlags, StatxTimestamp, openat,
-    statx,
-};
+use rustix::fs::{Mode as FsMode, OFlags, RawDir, openat};
 
 pub use crate::derived::index_file::{DocRef, PatientSummary};
 use crate::derived::index_file::{
-    Entry, FileStamp, HEAD_START, MAGIC, Section, Shard, assemble, encode_payload, header_size,
+    Entry, HEAD_START, MAGIC, Section, Shard, assemble, encode_payload, header_size,
     parse_header_of, parse_layout, write_entry,
 };
 use crate::derived::patient_keys;
 pub use crate::derived::patient_keys::key_hash;
+use crate::derived::stamp::{FileStamp, mtime_ns, now_ns, stat_dir, stat_file};
 use crate::disk::codec::Writer;
 use crate::disk::{STATE_DIR, Tree, atomic, is_record_file, read_toml};
 use crate::domain::patient::Patient;
@@ -64,19 +62,6 @@ pub struct Stamp {
     pub rel: String,
     pub size: u64,
     pub mtime: i64,
-}
-
-pub(crate) fn mtime_ns(meta: &fs::Metadata) -> i64 {
-    meta.mtime()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(meta.mtime_nsec())
-}
-
-pub(crate) fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 fn index_dir(store: &Tree) -> PathBuf {
@@ -468,66 +453,6 @@ struct Seen<'a> {
     old: Option<usize>,
     /// The payload read from the file now (empty when it could not be read), for stale files.
     fresh: Option<Vec<u8>>,
-}
-
-const STAT_MASK: StatxFlags = StatxFlags::TYPE
-    .union(StatxFlags::SIZE)
-    .union(StatxFlags::MTIME)
-    .union(StatxFlags::CTIME);
-
-pub(crate) fn stamp_of(x: &Statx) -> FileStamp {
-    let ns = |t: &StatxTimestamp| {
-        t.tv_sec
-            .saturating_mul(1_000_000_000)
-            .saturating_add(i64::from(t.tv_nsec))
-    };
-    FileStamp {
-        size: x.stx_size,
-        mtime: ns(&x.stx_mtime),
-        ctime: ns(&x.stx_ctime),
-    }
-}
-
-fn stamp_of_meta(m: &fs::Metadata) -> FileStamp {
-    FileStamp {
-        size: m.len(),
-        mtime: mtime_ns(m),
-        ctime: m
-            .ctime()
-            .saturating_mul(1_000_000_000)
-            .saturating_add(m.ctime_nsec()),
-    }
-}
-
-/// `statx` is missing before Linux 4.11 and refused by some old container seccomp profiles:
-/// then std's `lstat` of the whole path answers (slower, but right).
-fn statx_unavailable(e: rustix::io::Errno) -> bool {
-    matches!(e, rustix::io::Errno::NOSYS | rustix::io::Errno::PERM)
-}
-
-/// The stamp of a regular file `name` in the open directory `dir` (at `dir_path`); None when
-/// it is gone or is not a regular file (a symlink is not followed).
-pub(crate) fn stat_file(dir: &OwnedFd, dir_path: &Path, name: &CStr) -> Option<FileStamp> {
-    match statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, STAT_MASK) {
-        Ok(x) => (FileType::from_raw_mode(x.stx_mode.into()) == FileType::RegularFile)
-            .then(|| stamp_of(&x)),
-        Err(e) if statx_unavailable(e) => {
-            let meta = fs::symlink_metadata(dir_path.join(OsStr::from_bytes(name.to_bytes())));
-            meta.ok().filter(|m| m.is_file()).map(|m| stamp_of_meta(&m))
-        }
-        Err(_) => None,
-    }
-}
-
-/// The stamp of an open directory (at `path`).
-fn stat_dir(dir: &OwnedFd, path: &Path) -> Result<FileStamp> {
-    match statx(dir, c"", AtFlags::EMPTY_PATH, STAT_MASK) {
-        Ok(x) => Ok(stamp_of(&x)),
-        Err(e) if statx_unavailable(e) => fs::symlink_metadata(path)
-            .map(|m| stamp_of_meta(&m))
-            .map_err(|e| Error::io(path, "list", e)),
-        Err(e) => Err(Error::io(path, "list", e.into())),
-    }
 }
 
 /// The open `patients/` directory and its shard directories, sorted; None when there is no

@@ -22,6 +22,7 @@ use std::ops::Range;
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::derived::stamp::FileStamp;
 use crate::disk::codec::{Reader, Writer, checksum};
 use serde::{Deserialize, Serialize};
 
@@ -62,37 +63,6 @@ impl PatientSummary {
 }
 
 pub const MAGIC: &[u8; 8] = b"FDPIX005";
-
-/// What the stat pass compares: a file's size, modification time and change time (ns). The
-/// change time also moves when an edit puts the old modification time back (`touch -d`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FileStamp {
-    pub size: u64,
-    pub mtime: i64,
-    pub ctime: i64,
-}
-
-impl FileStamp {
-    /// Changed at or after `since`: another edit within the same timestamp tick could leave
-    /// the stamp as it is, so the file must be looked at again (git's racy-timestamp rule).
-    pub fn is_racy(&self, since: i64) -> bool {
-        self.mtime >= since || self.ctime >= since
-    }
-
-    pub fn write(&self, w: &mut Writer) {
-        w.u64(self.size);
-        w.i64(self.mtime);
-        w.i64(self.ctime);
-    }
-
-    pub fn read(r: &mut Reader) -> Option<FileStamp> {
-        Some(FileStamp {
-            size: r.u64()?,
-            mtime: r.i64()?,
-            ctime: r.i64()?,
-        })
-    }
-}
 
 /// One shard directory's section, as the header describes it.
 pub struct Shard<'a> {

@@ -29,11 +29,9 @@ use rust_decimal::Decimal;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode as FsMode, OFlags};
 
-use crate::derived::index::{now_ns, stat_file};
-use crate::derived::index_file::{
-    self, FileStamp, Section, assemble_as, parse_layout_of, write_entry,
-};
+use crate::derived::index_file::{self, Section, assemble_as, parse_layout_of, write_entry};
 use crate::derived::ledger_index;
+use crate::derived::stamp::{FileStamp, now_ns, stat_file};
 use crate::disk::codec::{Reader, Writer};
 use crate::disk::layout::{self, LEDGER_DIR};
 use crate::disk::{STATE_DIR, Tree, atomic};

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-use crate::derived::index::{mtime_ns, now_ns};
+use crate::derived::stamp::{folder_unchanged, mtime_ns, now_ns};
 use crate::disk::layout::{self, ledger_day_rel as day_rel};
 use crate::disk::{STATE_DIR, Tree, atomic};
 use crate::domain::id::{ALPHABET, Id, IdKind};
@@ -219,7 +219,7 @@ fn scan(store: &Tree, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> R
         now_days.insert(day, mtime);
         let trusted = known
             .get(&day)
-            .is_some_and(|m| *m == mtime && mtime + RACY_NS < scanned_at);
+            .is_some_and(|m| folder_unchanged(*m, mtime, scanned_at, RACY_NS));
         if !trusted {
             stale.push(day);
         }

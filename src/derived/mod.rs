@@ -9,6 +9,9 @@
 //! - [`check_cache`] and [`clean_note`]: what `frontdesk check` found, file by file, and its
 //!   note that the tree was clean (with [`print`], the fingerprints both compare).
 //!
+//! What they share is in [`stamp`]: a file's or a day folder's stamp and the racy-timestamp
+//! rule that says when a stamp may be trusted.
+//!
 //! They read the records through a [`crate::disk::Tree`] and never import the write path
 //! (`store`), the history (`history`) or `check`: what they need of those is passed in.
 
@@ -21,3 +24,4 @@ pub mod ledger_index;
 mod patient_keys;
 pub mod print;
 pub mod schedule_index;
+pub mod stamp;

@@ -6,6 +6,7 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
+use crate::derived::stamp::ns;
 use crate::disk::codec::{Writer, checksum};
 
 /// A fingerprint of a set of files' stat data: the sum of one hash per file, so it can be
@@ -46,9 +47,4 @@ pub fn contribution(path: &[u8], meta: &fs::Metadata) -> u64 {
     w.i64(ns(meta.ctime(), meta.ctime_nsec()));
     w.u64(meta.ino());
     checksum(&w.buf)
-}
-
-/// Seconds and nanoseconds as nanoseconds.
-pub fn ns(s: i64, n: i64) -> i64 {
-    s.saturating_mul(1_000_000_000).saturating_add(n)
 }

@@ -22,13 +22,13 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::derived::stamp::{folder_unchanged, mtime_ns, now_ns};
 use crate::disk::layout::{self, day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
 use crate::domain::id::Id;
@@ -171,7 +171,7 @@ impl Shelf {
 /// One day directory as last seen.
 #[derive(Debug, Clone, PartialEq)]
 struct Day {
-    mtime: i128,
+    mtime: i64,
     /// `APPOINTMENT:PATIENT` pairs separated by spaces, kept as text: most lookups only search
     /// it, so parsing a million IDs on every command would be wasted work.
     pairs: String,
@@ -179,7 +179,7 @@ struct Day {
 
 #[derive(Debug, Default)]
 struct YearIndex {
-    scanned_at: i128,
+    scanned_at: i64,
     days: BTreeMap<NaiveDate, Day>,
 }
 
@@ -190,24 +190,13 @@ fn index_path(store: &Tree, shelf: &Shelf, year: i32) -> PathBuf {
         .join(format!("{}-{year:04}.tsv", shelf.name))
 }
 
-fn mtime_ns(meta: &fs::Metadata) -> i128 {
-    meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128
-}
-
-fn now_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
-}
-
 /// The moment the scan that wrote an index file began, from its first line.
-fn scanned_at(shelf: &Shelf, first_line: &str) -> Option<i128> {
+fn scanned_at(shelf: &Shelf, first_line: &str) -> Option<i64> {
     first_line.strip_prefix(shelf.magic)?.trim().parse().ok()
 }
 
 /// A day line's date, its folder's modification time when read, and its records' text.
-fn day_line(line: &str) -> Option<(NaiveDate, i128, &str)> {
+fn day_line(line: &str) -> Option<(NaiveDate, i64, &str)> {
     let mut f = line.splitn(3, '\t');
     let date = f.next()?.parse().ok()?;
     let mtime = f.next()?.parse().ok()?;
@@ -215,9 +204,10 @@ fn day_line(line: &str) -> Option<(NaiveDate, i128, &str)> {
 }
 
 /// Whether a day line may be trusted: its folder's time is still the one it was read at, and
-/// that time lies before the scan that read it began (git's racy-timestamp rule).
-fn still_exact(kept_mtime: i128, folder_mtime: i128, scanned_at: i128) -> bool {
-    kept_mtime == folder_mtime && folder_mtime < scanned_at
+/// that time lies before the scan that read it began (git's racy-timestamp rule, no margin:
+/// every write through the store renames into the folder, which moves its time).
+fn still_exact(kept_mtime: i64, folder_mtime: i64, scanned_at: i64) -> bool {
+    folder_unchanged(kept_mtime, folder_mtime, scanned_at, 0)
 }
 
 fn parse(shelf: &Shelf, text: &str) -> Option<YearIndex> {
@@ -433,7 +423,7 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
     }
     let changed = !stale.is_empty();
     // Re-reading changed days (all of them on a first run) is the slow part: spread it out.
-    let read: Vec<(NaiveDate, i128, Result<String>)> = stale
+    let read: Vec<(NaiveDate, i64, Result<String>)> = stale
         .into_par_iter()
         .map(|(date, dir, mtime)| (date, mtime, (shelf.read_day)(&dir)))
         .collect();

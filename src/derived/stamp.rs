@@ -1,0 +1,183 @@
+//! Stamps and the racy-timestamp rule, for every cache: what a file's or a folder's stat says
+//! (size, modification and change time, in nanoseconds), how it is read (`statx` relative to
+//! an open folder, `lstat` where `statx` is refused), and when a stamp may be trusted.
+//!
+//! The rule (git's): a file or folder stamped at or after the moment the scan that recorded
+//! it began may change again within the same timestamp tick without its stamp moving, so it
+//! is looked at again. A per-file cache asks [`FileStamp::is_racy`]; a per-day-folder cache
+//! asks [`folder_unchanged`], with the margin it declares for coarse file-system clocks.
+
+use std::ffi::{CStr, OsStr};
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{AtFlags, FileType, Statx, StatxFlags, StatxTimestamp, statx};
+
+use crate::disk::codec::{Reader, Writer};
+use crate::error::{Error, Result};
+
+/// What the stat pass compares: a file's size, modification time and change time (ns). The
+/// change time also moves when an edit puts the old modification time back (`touch -d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileStamp {
+    pub size: u64,
+    pub mtime: i64,
+    pub ctime: i64,
+}
+
+impl FileStamp {
+    /// Changed at or after `since`: another edit within the same timestamp tick could leave
+    /// the stamp as it is, so the file must be looked at again (git's racy-timestamp rule).
+    pub fn is_racy(&self, since: i64) -> bool {
+        self.mtime >= since || self.ctime >= since
+    }
+
+    pub fn write(&self, w: &mut Writer) {
+        w.u64(self.size);
+        w.i64(self.mtime);
+        w.i64(self.ctime);
+    }
+
+    pub fn read(r: &mut Reader) -> Option<FileStamp> {
+        Some(FileStamp {
+            size: r.u64()?,
+            mtime: r.i64()?,
+            ctime: r.i64()?,
+        })
+    }
+}
+
+pub fn mtime_ns(meta: &fs::Metadata) -> i64 {
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
+}
+
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+const STAT_MASK: StatxFlags = StatxFlags::TYPE
+    .union(StatxFlags::SIZE)
+    .union(StatxFlags::MTIME)
+    .union(StatxFlags::CTIME);
+
+pub(crate) fn stamp_of(x: &Statx) -> FileStamp {
+    let ns = |t: &StatxTimestamp| {
+        t.tv_sec
+            .saturating_mul(1_000_000_000)
+            .saturating_add(i64::from(t.tv_nsec))
+    };
+    FileStamp {
+        size: x.stx_size,
+        mtime: ns(&x.stx_mtime),
+        ctime: ns(&x.stx_ctime),
+    }
+}
+
+fn stamp_of_meta(m: &fs::Metadata) -> FileStamp {
+    FileStamp {
+        size: m.len(),
+        mtime: mtime_ns(m),
+        ctime: m
+            .ctime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(m.ctime_nsec()),
+    }
+}
+
+/// `statx` is missing before Linux 4.11 and refused by some old container seccomp profiles:
+/// then std's `lstat` of the whole path answers (slower, but right).
+fn statx_unavailable(e: rustix::io::Errno) -> bool {
+    matches!(e, rustix::io::Errno::NOSYS | rustix::io::Errno::PERM)
+}
+
+/// The stamp of a regular file `name` in the open directory `dir` (at `dir_path`); None when
+/// it is gone or is not a regular file (a symlink is not followed).
+pub(crate) fn stat_file(dir: &OwnedFd, dir_path: &Path, name: &CStr) -> Option<FileStamp> {
+    match statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, STAT_MASK) {
+        Ok(x) => (FileType::from_raw_mode(x.stx_mode.into()) == FileType::RegularFile)
+            .then(|| stamp_of(&x)),
+        Err(e) if statx_unavailable(e) => {
+            let meta = fs::symlink_metadata(dir_path.join(OsStr::from_bytes(name.to_bytes())));
+            meta.ok().filter(|m| m.is_file()).map(|m| stamp_of_meta(&m))
+        }
+        Err(_) => None,
+    }
+}
+
+/// The stamp of an open directory (at `path`).
+pub(crate) fn stat_dir(dir: &OwnedFd, path: &Path) -> Result<FileStamp> {
+    match statx(dir, c"", AtFlags::EMPTY_PATH, STAT_MASK) {
+        Ok(x) => Ok(stamp_of(&x)),
+        Err(e) if statx_unavailable(e) => fs::symlink_metadata(path)
+            .map(|m| stamp_of_meta(&m))
+            .map_err(|e| Error::io(path, "list", e)),
+        Err(e) => Err(Error::io(path, "list", e.into())),
+    }
+}
+
+/// Seconds and nanoseconds as nanoseconds.
+pub fn ns(s: i64, n: i64) -> i64 {
+    s.saturating_mul(1_000_000_000).saturating_add(n)
+}
+
+/// Whether a day folder's line may be trusted: the folder's time is still `kept`, the one it
+/// had when read, and lies more than `margin` before the scan that read it began.
+pub fn folder_unchanged(kept: i64, now: i64, scanned_at: i64, margin: i64) -> bool {
+    kept == now && now.saturating_add(margin) < scanned_at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_is_trusted_only_unchanged_and_outside_the_racy_window() {
+        let scanned_at = 10_000_000_000;
+        assert!(folder_unchanged(5, 5, scanned_at, 0));
+        assert!(!folder_unchanged(5, 6, scanned_at, 0), "changed");
+        assert!(
+            !folder_unchanged(scanned_at, scanned_at, scanned_at, 0),
+            "at the scan"
+        );
+        let margin = 2_000_000_000;
+        assert!(!folder_unchanged(
+            9_000_000_000,
+            9_000_000_000,
+            scanned_at,
+            margin
+        ));
+        assert!(folder_unchanged(
+            7_000_000_000,
+            7_000_000_000,
+            scanned_at,
+            margin
+        ));
+    }
+
+    #[test]
+    fn a_file_stamped_at_or_after_the_scan_is_racy() {
+        let stamp = FileStamp {
+            size: 1,
+            mtime: 100,
+            ctime: 90,
+        };
+        assert!(!stamp.is_racy(101));
+        assert!(stamp.is_racy(100));
+        assert!(
+            FileStamp {
+                ctime: 200,
+                ..stamp
+            }
+            .is_racy(150),
+            "an edit that put mtime back"
+        );
+    }
+}
