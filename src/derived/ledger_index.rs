@@ -13,8 +13,9 @@
 //!   re-listed day only opens its new files.
 //! - `patient/XY.tsv` (one bucket per two-character ID shard) lists each patient's entries.
 //!
-//! Every file ends with an `end N` line; a truncated, missing or unreadable file makes the whole
-//! index rebuild from the ledger. Updates take `.frontdesk/ledger-index/lock`, write buckets
+//! Every file ends with an `end N CHECKSUM` line (its line count and the checksum of the rest);
+//! a truncated, changed, missing or unreadable file makes the whole index rebuild from the
+//! ledger. Updates take `.frontdesk/ledger-index/lock`, write buckets
 //! before days and `days.tsv` last, so a crash at any point leaves an index that the next
 //! command either trusts correctly or rescans.
 
@@ -29,6 +30,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use crate::derived::stamp::{folder_unchanged, mtime_ns, now_ns};
+use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, ledger_day_rel as day_rel};
 use crate::disk::{STATE_DIR, Tree, atomic};
 use crate::domain::id::{ALPHABET, Id, IdKind};
@@ -36,7 +38,7 @@ use crate::domain::ledger::Entry;
 use crate::error::{Error, IoContext, Result};
 use crate::text::parse_toml;
 
-const FORMAT: &str = "frontdesk-ledger-index 1";
+const FORMAT: &str = "frontdesk-ledger-index 2";
 /// Directory times this close to the last scan's start are not trusted (coarse file-system
 /// clocks can stamp a later change with an earlier time).
 const RACY_NS: i64 = 2_000_000_000;
@@ -421,12 +423,12 @@ fn write_days(path: &Path, scanned_at: i64, days: &BTreeMap<NaiveDate, i64>) -> 
     write_lines(path, head.chain(rest))
 }
 
-/// The lines of an index file, or None when it is missing or lacks its `end N` trailer.
+/// The lines of an index file, or None when it is missing, cut short or changed (its
+/// `end N CHECKSUM` trailer does not match).
 fn read_lines(path: &Path) -> Option<Vec<String>> {
     let text = fs::read_to_string(path).ok()?;
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let count: usize = lines.pop()?.strip_prefix("end ")?.parse().ok()?;
-    (count == lines.len()).then_some(lines)
+    let (body, _) = checked_text(&text)?;
+    Some(body.lines().map(str::to_string).collect())
 }
 
 /// Writes an index file by temp file and rename, without fsync: the index is a cache, and the
@@ -441,7 +443,8 @@ fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
         buf.push(b'\n');
         n += 1;
     }
-    writeln!(buf, "end {n}").ok();
+    let trailer = text_trailer(&buf, n);
+    buf.extend_from_slice(trailer.as_bytes());
     let mut tmp = tempfile::Builder::new()
         .prefix(atomic::TEMP_PREFIX)
         .tempfile_in(parent)

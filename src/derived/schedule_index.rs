@@ -8,7 +8,9 @@
 //! Every write through the store replaces files by rename, which changes the day directory's
 //! mtime, so validating a year costs one `stat` per day directory (about 3,650 for ten years),
 //! not one per appointment. A day whose directory changed at or after the moment its line was
-//! written is re-read (git's racy-timestamp rule). A missing or corrupt file is rebuilt.
+//! written is re-read (git's racy-timestamp rule). The file ends with `end N CHECKSUM` (its line
+//! count and the checksum of the lines before it): a missing, cut short or changed file is
+//! rebuilt.
 //!
 //! A lookup by ID first trusts the index without validating it (the file itself is then read and
 //! its ID checked), and only on a miss validates and retries, so `schedule move ID` reads one
@@ -29,6 +31,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::derived::stamp::{folder_unchanged, mtime_ns, now_ns};
+use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
 use crate::domain::id::Id;
@@ -51,7 +54,7 @@ pub struct Shelf {
 pub const APPOINTMENTS: Shelf = Shelf {
     dir: layout::APPOINTMENTS_DIR,
     name: "appointments",
-    magic: "frontdesk-appointments 1",
+    magic: "frontdesk-appointments 2",
     pairs: true,
     read_day: read_appointment_day,
     rel: layout::appointment_rel,
@@ -60,7 +63,7 @@ pub const APPOINTMENTS: Shelf = Shelf {
 pub const LEDGER: Shelf = Shelf {
     dir: layout::LEDGER_DIR,
     name: "ledger-ids",
-    magic: "frontdesk-ledger-ids 1",
+    magic: "frontdesk-ledger-ids 2",
     pairs: false,
     read_day: read_names,
     rel: layout::ledger_rel,
@@ -71,7 +74,7 @@ pub const LEDGER: Shelf = Shelf {
 pub const COMMUNICATIONS: Shelf = Shelf {
     dir: layout::COMMUNICATIONS_DIR,
     name: "communications",
-    magic: "frontdesk-communications 1",
+    magic: "frontdesk-communications 2",
     pairs: true,
     read_day: read_communication_day,
     rel: layout::communication_rel,
@@ -127,7 +130,7 @@ impl Shelf {
         if memchr::memmem::find(text, id.as_str().as_bytes()).is_some() {
             return Ok(false);
         }
-        let Ok(text) = std::str::from_utf8(text) else {
+        let Some((text, _)) = std::str::from_utf8(text).ok().and_then(checked_text) else {
             return Ok(false);
         };
         let mut lines = text.lines();
@@ -211,6 +214,7 @@ fn still_exact(kept_mtime: i64, folder_mtime: i64, scanned_at: i64) -> bool {
 }
 
 fn parse(shelf: &Shelf, text: &str) -> Option<YearIndex> {
+    let (text, _) = checked_text(text)?;
     let mut lines = text.lines();
     let scanned_at = scanned_at(shelf, lines.next()?)?;
     let mut days = BTreeMap::new();
@@ -265,6 +269,7 @@ fn save(shelf: &Shelf, path: &Path, idx: &YearIndex) -> Result<()> {
     for (date, day) in &idx.days {
         s.push_str(&format!("{date}\t{}\t{}\n", day.mtime, day.pairs));
     }
+    s += &text_trailer(s.as_bytes(), idx.days.len() + 1);
     atomic::write(path, s.as_bytes(), atomic::Mode::Replace)
 }
 
@@ -635,6 +640,14 @@ pub fn remove(store: &Tree, shelf: &Shelf) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// An index file's text as `save` ends it.
+    fn sealed(text: &str) -> String {
+        format!(
+            "{text}{}",
+            text_trailer(text.as_bytes(), text.lines().count())
+        )
+    }
+
     #[test]
     fn text_search_finds_whole_pairs_only() {
         let magic = APPOINTMENTS.magic;
@@ -646,7 +659,7 @@ mod tests {
         assert_eq!(find_in_text(&text, &id("A3333333")), Some(d("2026-12-01")));
         assert_eq!(find_in_text(&text, &id("A5555555")), Some(d("2026-12-02")));
         assert_eq!(find_in_text(&text, &id("A9999999")), None);
-        let idx = parse(&APPOINTMENTS, &text).unwrap();
+        let idx = parse(&APPOINTMENTS, &sealed(&text)).unwrap();
         assert_eq!(idx.days.len(), 2);
         assert_eq!(pairs(&idx.days[&d("2026-12-01")].pairs).count(), 2);
         assert_eq!(
@@ -658,6 +671,9 @@ mod tests {
             None
         );
         assert!(parse(&APPOINTMENTS, "garbage").is_none());
+        assert!(parse(&APPOINTMENTS, &text).is_none(), "no trailer");
+        let changed = sealed(&text).replacen("P2222222", "P2222223", 1);
+        assert!(parse(&APPOINTMENTS, &changed).is_none(), "a byte changed");
         let file =
             b"schema = 1\nid = \"A1111111\"\npatient = \"P2222222\"\n[[history]]\nid = \"x\"\n";
         let (a, p) = quick_head(file).unwrap();
@@ -681,7 +697,7 @@ mod tests {
         let text = format!("{magic} 5\n2026-12-01\t1\tT11111111 T3333333\n2026-12-02\t1\t\n");
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
         let id = |s: &str| Id::parse(s).unwrap();
-        let idx = parse(&LEDGER, &text).unwrap();
+        let idx = parse(&LEDGER, &sealed(&text)).unwrap();
         assert_eq!(
             find_in_year(&idx, &id("T3333333"), None),
             Some(d("2026-12-01"))
@@ -695,7 +711,7 @@ mod tests {
         assert!(
             parse(
                 &APPOINTMENTS,
-                &text.replace(LEDGER.magic, APPOINTMENTS.magic)
+                &sealed(&text.replace(LEDGER.magic, APPOINTMENTS.magic))
             )
             .is_none()
         );

@@ -144,6 +144,25 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     h ^ (h >> 32)
 }
 
+/// The last line of a text cache file: `end N CHECKSUM`, its line count and the checksum of
+/// everything before it, which a file cut short or with a byte changed fails.
+pub fn text_trailer(body: &[u8], lines: usize) -> String {
+    format!("end {lines} {:016x}\n", checksum(body))
+}
+
+/// The body of a text cache file (before its trailer) and its line count, when the trailer
+/// is there and matches: None for a file cut short, changed, or written without one.
+pub fn checked_text(text: &str) -> Option<(&str, usize)> {
+    let trimmed = text.strip_suffix('\n')?;
+    let start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+    let (body, last) = text.split_at(start);
+    let mut f = last.trim_end_matches('\n').strip_prefix("end ")?.split(' ');
+    let lines: usize = f.next()?.parse().ok()?;
+    let sum = u64::from_str_radix(f.next()?, 16).ok()?;
+    let exact = f.next().is_none() && checksum(body.as_bytes()) == sum;
+    (exact && body.lines().count() == lines).then_some((body, lines))
+}
+
 /// Frames a body as `magic, body, checksum(body)`.
 pub fn seal(magic: &[u8; 8], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 16);
@@ -164,6 +183,22 @@ pub fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_file_is_trusted_only_whole_and_unchanged() {
+        let body = "a\tb\nc\td\n";
+        let text = format!("{body}{}", text_trailer(body.as_bytes(), 2));
+        assert_eq!(checked_text(&text), Some((body, 2)));
+        for cut in 0..text.len() {
+            assert_eq!(checked_text(&text[..cut]), None, "cut at {cut}");
+        }
+        let mut bad = text.clone().into_bytes();
+        bad[2] = b'x';
+        assert_eq!(checked_text(std::str::from_utf8(&bad).unwrap()), None);
+        assert_eq!(checked_text("a\tb\nc\td\nend 2\n"), None, "an old trailer");
+        let empty = text_trailer(b"", 0);
+        assert_eq!(checked_text(&empty), Some(("", 0)));
+    }
 
     #[test]
     fn round_trip_and_corruption() {

@@ -9,6 +9,7 @@ mod concurrency;
 mod corpus;
 mod crash;
 mod dated_ids;
+mod day_caches;
 mod demo;
 mod faults;
 mod general;

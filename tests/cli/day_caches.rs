@@ -1,0 +1,212 @@
+//! The caches kept per day folder (derived/stamp.rs holds their racy rule): the appointment
+//! index (`.frontdesk/index/appointments-YYYY.tsv`, behind `schedule list --patient`) and the
+//! ledger index (`.frontdesk/ledger-index/`, behind `pay ledger`). Each answers exactly as with
+//! no cache at all after its files are cut short or have a byte changed, after a day folder
+//! stamped within the racy window gets a file with its time put back, and after a file is
+//! added by hand to a day folder it already lists.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::harness::*;
+
+const LEDGER_CACHE: &str = ".frontdesk/ledger-index";
+const APPOINTMENT_CACHE: &str = ".frontdesk/index";
+
+/// One cache: how to ask the question it answers, and where its files are.
+struct Case {
+    c: Clinic,
+    ask: Vec<String>,
+    cache: &'static str,
+    /// Only these files of the cache folder (the appointment index shares its folder).
+    prefix: &'static str,
+    /// A record file of a day folder the cache lists, and where it is kept while away.
+    record: PathBuf,
+}
+
+impl Case {
+    fn answer(&self) -> String {
+        let out = self
+            .c
+            .cmd()
+            .env("FRONTDESK_NOW", SCHED_NOW)
+            .args(&self.ask)
+            .output()
+            .unwrap();
+        expect_ok(&self.ask, out)
+    }
+
+    /// The answer with the cache thrown away first: what every other answer must equal.
+    fn truth(&self) -> String {
+        for f in self.files() {
+            fs::remove_file(f).unwrap();
+        }
+        self.answer()
+    }
+
+    /// The cache's files as they are now (none before a command built them).
+    fn files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = walkdir::WalkDir::new(self.c.path(self.cache))
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .map(|e| e.into_path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                p.is_file() && name.starts_with(self.prefix) && name != "lock"
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Every cache file cut at its start, middle and last byte, and with bytes changed through
+    /// it: each time the answer is the one without a cache.
+    fn survives_damage(&self) {
+        let truth = self.truth();
+        assert_eq!(self.answer(), truth, "with the cache just built");
+        let files = self.files();
+        assert!(!files.is_empty(), "no cache files under {}", self.cache);
+        for f in files {
+            let good = fs::read(&f).unwrap();
+            for cut in [good.len() / 2, good.len() - 1] {
+                fs::write(&f, &good[..cut]).unwrap();
+                assert_eq!(self.answer(), truth, "{} cut at {cut}", f.display());
+            }
+            let step = (good.len() / 6).max(1);
+            for at in (0..good.len()).step_by(step) {
+                // A digit stays a digit, a letter a letter: damage that still parses.
+                let mut bad = good.clone();
+                bad[at] = match bad[at] {
+                    b'0'..=b'8' | b'A'..=b'Y' | b'a'..=b'y' => bad[at] + 1,
+                    b'9' => b'0',
+                    _ => b'Z',
+                };
+                fs::write(&f, &bad).unwrap();
+                assert_eq!(self.answer(), truth, "{} changed at byte {at}", f.display());
+            }
+            fs::write(&f, &good).unwrap();
+        }
+    }
+
+    /// A record taken out of its day folder and put back by hand (a restore, a pull), with the
+    /// cache built in between: it is listed again.
+    fn sees_a_file_put_back(&self, racy: bool) {
+        let full = self.truth();
+        let folder = self.record.parent().unwrap().to_path_buf();
+        let kept_at = self.c.dir.path().join("away.toml");
+        // A folder stamped after the scan that reads it began: the cache may not trust it.
+        let future = SystemTime::now() + Duration::from_secs(3600);
+        if racy {
+            set_mtime(&folder, future);
+        }
+        fs::rename(&self.record, &kept_at).unwrap();
+        if racy {
+            set_mtime(&folder, future);
+        }
+        let without = self.answer();
+        assert_ne!(without, full, "the record taken away is not listed");
+        assert_eq!(self.truth(), without);
+        fs::rename(&kept_at, &self.record).unwrap();
+        if racy {
+            // Its stamp is the one the cache holds: only the racy rule sends it back to look.
+            set_mtime(&folder, future);
+        }
+        assert_eq!(self.answer(), full, "the record put back is listed again");
+    }
+}
+
+fn set_mtime(p: &Path, t: SystemTime) {
+    fs::File::open(p).unwrap().set_modified(t).unwrap();
+}
+
+/// Jane with four payments over three days, asked for her ledger.
+fn ledger_case() -> Case {
+    let c = Clinic::without_git();
+    let p = c.add_jane();
+    for (i, day) in ["2026-11-02", "2026-11-03", "2026-11-03", "2026-11-04"]
+        .iter()
+        .enumerate()
+    {
+        let amount = (i + 5).to_string();
+        let args = [
+            "pay",
+            "collect",
+            "--patient",
+            &p,
+            "--amount",
+            &amount,
+            "--method",
+            "cash",
+        ];
+        let out = c
+            .cmd()
+            .env("FRONTDESK_NOW", format!("{day}T10:00:00-05:00"))
+            .args(args)
+            .output()
+            .unwrap();
+        expect_ok(&args.map(String::from), out);
+    }
+    let record = c
+        .files()
+        .into_iter()
+        .find(|f| f.starts_with("ledger/2026/11/03/"))
+        .unwrap();
+    Case {
+        record: c.path(&record),
+        ask: ["--format", "json", "pay", "ledger", &p]
+            .map(String::from)
+            .to_vec(),
+        cache: LEDGER_CACHE,
+        prefix: "",
+        c,
+    }
+}
+
+/// Jane with four visits over two days in 2027, asked for her appointments.
+fn appointment_case() -> Case {
+    let c = Clinic::without_git();
+    schedule_setup(&c);
+    let p = c.add_jane();
+    for n in [0, 1, 30, 31] {
+        c.book(&p, n);
+    }
+    let record = c
+        .files()
+        .into_iter()
+        .find(|f| f.starts_with("appointments/2027/01/05/"))
+        .unwrap();
+    Case {
+        record: c.path(&record),
+        ask: ["--format", "json", "schedule", "list", "--patient", &p]
+            .map(String::from)
+            .to_vec(),
+        cache: APPOINTMENT_CACHE,
+        prefix: "appointments-",
+        c,
+    }
+}
+
+#[test]
+fn the_ledger_index_answers_as_without_it_after_any_damage() {
+    ledger_case().survives_damage();
+}
+
+#[test]
+fn the_ledger_index_sees_files_put_back_by_hand_racy_or_not() {
+    let case = ledger_case();
+    case.sees_a_file_put_back(false);
+    case.sees_a_file_put_back(true);
+}
+
+#[test]
+fn the_appointment_index_answers_as_without_it_after_any_damage() {
+    appointment_case().survives_damage();
+}
+
+#[test]
+fn the_appointment_index_sees_files_put_back_by_hand_racy_or_not() {
+    let case = appointment_case();
+    case.sees_a_file_put_back(false);
+    case.sees_a_file_put_back(true);
+}
