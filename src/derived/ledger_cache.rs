@@ -39,7 +39,7 @@ use crate::domain::id::Id;
 use crate::domain::ledger::{
     AdjustmentKind, AppliesTo, BillTo, Entry, Kind, Method, ServiceLine, sort_entries,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const MAGIC: &[u8; 8] = b"FDLEC001";
 /// Entries stamped this close to the last scan are read again (see `index.rs`, `SETTLE_NS`).
@@ -80,12 +80,7 @@ where
 
 /// Deletes the cache; the next statement run rebuilds it.
 pub fn remove(store: &Tree) -> Result<()> {
-    let d = cache_dir(store);
-    match fs::remove_dir_all(&d) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(&d, "remove", e)),
-    }
+    super::remove_folder(&cache_dir(store))
 }
 
 fn save(dir: &Path, path: &Path, section: &Section, scanned_at: i64) -> Result<()> {

@@ -152,12 +152,7 @@ fn read_shard(store: &Tree, shard: &str) -> Result<BucketList> {
 
 /// Deletes the index; the next command rebuilds it.
 pub fn remove(store: &Tree) -> Result<()> {
-    let d = dir(store);
-    match fs::remove_dir_all(&d) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(&d, "remove", e)),
-    }
+    super::remove_folder(&dir(store))
 }
 
 fn lock(store: &Tree) -> Result<File> {

@@ -25,3 +25,12 @@ mod patient_keys;
 pub mod print;
 pub mod schedule_index;
 pub mod stamp;
+
+/// Deletes a cache's folder (gone already is fine): the next command that needs it rebuilds it.
+pub(crate) fn remove_folder(dir: &std::path::Path) -> crate::error::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(crate::error::Error::io(dir, "remove", e)),
+    }
+}
