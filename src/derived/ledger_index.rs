@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-use crate::derived::stamp::{folder_unchanged, mtime_ns, now_ns};
+use crate::derived::stamp::{now_ns, stat_day_folders};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, ledger_day_rel as day_rel};
 use crate::disk::{STATE_DIR, Tree, atomic};
@@ -208,17 +208,19 @@ fn scan(store: &Tree, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> R
     let scan_start = now_ns();
     let mut stale: Vec<NaiveDate> = Vec::new();
     let mut now_days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
-    for day in store.ledger_days()? {
-        let Ok(meta) = fs::metadata(store.path(&day_rel(day))) else {
-            continue;
-        };
-        let mtime = mtime_ns(&meta);
-        now_days.insert(day, mtime);
-        let trusted = known
-            .get(&day)
-            .is_some_and(|m| folder_unchanged(*m, mtime, scanned_at, RACY_NS));
-        if !trusted {
-            stale.push(day);
+    let folders = stat_day_folders(
+        store
+            .ledger_days()?
+            .into_iter()
+            .map(|day| (day, store.path(&day_rel(day)))),
+        |day| known.get(&day).copied(),
+        scanned_at,
+        RACY_NS,
+    );
+    for f in folders {
+        now_days.insert(f.date, f.mtime);
+        if !f.trusted {
+            stale.push(f.date);
         }
     }
     let gone: Vec<NaiveDate> = known

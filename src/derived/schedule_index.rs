@@ -30,7 +30,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::derived::stamp::{folder_unchanged, mtime_ns, now_ns};
+use crate::derived::stamp::{folder_unchanged, mtime_ns, now_ns, stat_day_folders};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
@@ -414,16 +414,18 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
     let old_len = old.days.len();
     let mut old_days = old.days;
     let mut stale = Vec::new();
-    for (date, dir) in day_dirs_in(store, shelf.dir, year)? {
-        let Ok(meta) = fs::metadata(&dir) else {
-            continue;
-        };
-        let mtime = mtime_ns(&meta);
-        match old_days.remove(&date) {
-            Some(d) if still_exact(d.mtime, mtime, old.scanned_at) => {
-                fresh.days.insert(date, d);
+    let folders = stat_day_folders(
+        day_dirs_in(store, shelf.dir, year)?,
+        |date| old_days.get(&date).map(|d| d.mtime),
+        old.scanned_at,
+        0,
+    );
+    for f in folders {
+        match old_days.remove(&f.date) {
+            Some(d) if f.trusted => {
+                fresh.days.insert(f.date, d);
             }
-            _ => stale.push((date, dir, mtime)),
+            _ => stale.push((f.date, f.dir, f.mtime)),
         }
     }
     let changed = !stale.is_empty();

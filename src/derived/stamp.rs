@@ -11,7 +11,9 @@ use std::ffi::{CStr, OsStr};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
 
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Statx, StatxFlags, StatxTimestamp, statx};
@@ -128,6 +130,40 @@ pub fn ns(s: i64, n: i64) -> i64 {
     s.saturating_mul(1_000_000_000).saturating_add(n)
 }
 
+/// One day folder as a scan finds it: its modification time now, and whether what a cache
+/// kept of it may be trusted.
+pub struct DayFolder {
+    pub date: NaiveDate,
+    pub dir: PathBuf,
+    pub mtime: i64,
+    pub trusted: bool,
+}
+
+/// Stats each day folder (one gone since it was listed is left out) and compares its time
+/// with the one a cache `kept` for it at the scan that began at `scanned_at`, under the rule
+/// of [`folder_unchanged`] with the cache's `margin`. A cache re-reads the folders not trusted.
+pub fn stat_day_folders(
+    folders: impl IntoIterator<Item = (NaiveDate, PathBuf)>,
+    kept: impl Fn(NaiveDate) -> Option<i64>,
+    scanned_at: i64,
+    margin: i64,
+) -> Vec<DayFolder> {
+    folders
+        .into_iter()
+        .filter_map(|(date, dir)| {
+            let mtime = mtime_ns(&fs::metadata(&dir).ok()?);
+            let trusted =
+                kept(date).is_some_and(|k| folder_unchanged(k, mtime, scanned_at, margin));
+            Some(DayFolder {
+                date,
+                dir,
+                mtime,
+                trusted,
+            })
+        })
+        .collect()
+}
+
 /// Whether a day folder's line may be trusted: the folder's time is still `kept`, the one it
 /// had when read, and lies more than `margin` before the scan that read it began.
 pub fn folder_unchanged(kept: i64, now: i64, scanned_at: i64, margin: i64) -> bool {
@@ -136,6 +172,8 @@ pub fn folder_unchanged(kept: i64, now: i64, scanned_at: i64, margin: i64) -> bo
 
 #[cfg(test)]
 mod tests {
+    use chrono::Datelike;
+
     use super::*;
 
     #[test]
@@ -160,6 +198,44 @@ mod tests {
             scanned_at,
             margin
         ));
+    }
+
+    #[test]
+    fn day_folders_are_trusted_only_with_the_time_kept_and_gone_ones_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let (same, moved, gone) = (
+            dir.path().join("01"),
+            dir.path().join("02"),
+            dir.path().join("03"),
+        );
+        for d in [&same, &moved] {
+            fs::create_dir(d).unwrap();
+        }
+        let time = |d: &Path| mtime_ns(&fs::metadata(d).unwrap());
+        let (t1, t2) = (time(&same), time(&moved));
+        let kept = |d: NaiveDate| match d.day0() {
+            0 => Some(t1),
+            1 => Some(t2 - 1),
+            _ => Some(0),
+        };
+        let later = now_ns() + 10_000_000_000;
+        let found = stat_day_folders(
+            [(day(1), same), (day(2), moved), (day(3), gone)],
+            kept,
+            later,
+            2_000_000_000,
+        );
+        let seen: Vec<(u32, bool)> = found.iter().map(|f| (f.date.day0(), f.trusted)).collect();
+        assert_eq!(seen, vec![(0, true), (1, false)]);
+        // Within the margin of the scan, even the kept time is not trusted.
+        let racy = stat_day_folders(
+            [(day(1), dir.path().join("01"))],
+            kept,
+            t1 + 1,
+            2_000_000_000,
+        );
+        assert!(!racy[0].trusted);
     }
 
     #[test]
