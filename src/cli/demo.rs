@@ -68,7 +68,16 @@ fn cmd_generate(ctx: &Ctx, args: GenerateArgs) -> Result<u8> {
     if args.providers == 0 || args.providers > 500 {
         return Err(Error::user("--providers must be between 1 and 500"));
     }
-    let office = Office::new("Riverside Family Medicine (demo)", "America/New_York")?;
+    let mut office = Office::new("Riverside Family Medicine (demo)", "America/New_York")?;
+    // What letters and statements print: a generated clinic can send them as it is.
+    office.phone = Some("+16175550100".into());
+    office.address = Some(crate::domain::common::Address {
+        line1: "120 Riverside Ave".into(),
+        city: "Cambridge".into(),
+        state: Some("MA".into()),
+        postal_code: Some("02139".into()),
+        ..Default::default()
+    });
     let today = match &args.as_of {
         Some(s) => crate::domain::dates::parse_date(s, office.today())?,
         None => office.today(),
