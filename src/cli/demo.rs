@@ -170,6 +170,7 @@ fn write_schedule(
         },
         progress,
     )?;
+    crate::cli::survey::demo::generated(txn, &plan, wanted, progress)?;
     let ledger = ledger.into_inner();
     Ok((written - ledger, ledger))
 }

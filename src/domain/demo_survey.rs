@@ -29,7 +29,9 @@ pub fn survey_id(seed: u64, n: u64) -> Id {
     const MASK: u64 = (1 << 40) - 1;
     Id::from_bits(
         IdKind::Survey,
-        (n.wrapping_mul(0x9_e377_9b97) .wrapping_add(seed.wrapping_mul(0x2545_f491))) & MASK,
+        (n.wrapping_mul(0x9_e377_9b97)
+            .wrapping_add(seed.wrapping_mul(0x2545_f491)))
+            & MASK,
     )
 }
 
@@ -91,8 +93,13 @@ pub fn answers(
     let comment = r
         .random_bool(0.17)
         .then(|| COMMENTS[r.random_range(0..COMMENTS.len())].to_string());
-    let channel = [Channel::Sms, Channel::Email, Channel::Paper, Channel::Kiosk, Channel::Phone]
-        [r.random_range(0..5)];
+    let channel = [
+        Channel::Sms,
+        Channel::Email,
+        Channel::Paper,
+        Channel::Kiosk,
+        Channel::Phone,
+    ][r.random_range(0..5)];
     (out, comment, channel)
 }
 
@@ -150,7 +157,10 @@ mod tests {
     #[test]
     fn same_seed_same_response_and_ids_never_repeat() {
         let inst = Instrument::builtin();
-        assert_eq!(answers(&inst, 3, 7, Some(12)), answers(&inst, 3, 7, Some(12)));
+        assert_eq!(
+            answers(&inst, 3, 7, Some(12)),
+            answers(&inst, 3, 7, Some(12))
+        );
         let mut ids: Vec<Id> = (0..5000).map(|n| survey_id(3, n)).collect();
         ids.sort();
         ids.dedup();
@@ -173,7 +183,16 @@ mod tests {
     #[test]
     fn generated_responses_are_valid_records() {
         let inst = Instrument::builtin();
-        let s = anonymous(&inst, 1, 2, "okafor", Month { year: 2026, month: 11 });
+        let s = anonymous(
+            &inst,
+            1,
+            2,
+            "okafor",
+            Month {
+                year: 2026,
+                month: 11,
+            },
+        );
         s.validate().unwrap();
     }
 }

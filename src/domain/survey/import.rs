@@ -121,7 +121,8 @@ impl SurveyMap {
     /// Checks the map (every answer key is a question, channels and the date format are
     /// valid, a visit is found by appointment or by date and provider) and finds its columns
     /// in the header (exactly, else ignoring case).
-    pub fn bind(&self, map: &str, inst: &Instrument, header: &[String]) -> Result<Layout> {
+    /// How to read the file: its encoding and delimiter.
+    pub fn reading(&self, map: &str) -> Result<(Encoding, u8)> {
         let encoding = match &self.encoding {
             None => Encoding::Utf8,
             Some(e) => Encoding::parse(e)
@@ -133,10 +134,19 @@ impl SurveyMap {
             Some(d) if d.len() == 1 => d.as_bytes()[0],
             Some(_) => return Err(map_error(map, "delimiter is not one character".into())),
         };
+        Ok((encoding, delimiter))
+    }
+
+    pub fn bind(&self, map: &str, inst: &Instrument, header: &[String]) -> Result<Layout> {
+        let (encoding, delimiter) = self.reading(map)?;
         if let Some(f) = &self.date_format
-            && chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error))
+            && chrono::format::StrftimeItems::new(f)
+                .any(|i| matches!(i, chrono::format::Item::Error))
         {
-            return Err(map_error(map, "date_format is not a strftime format".into()));
+            return Err(map_error(
+                map,
+                "date_format is not a strftime format".into(),
+            ));
         }
         let c = &self.columns;
         if c.appointment.is_none() && (c.visit_date.is_none() || c.provider.is_none()) {
@@ -155,9 +165,7 @@ impl SurveyMap {
                         .collect();
                     (hits.len() == 1).then(|| hits[0])
                 })
-                .ok_or_else(|| {
-                    map_error(map, format!("the CSV has no column {name}"))
-                })?;
+                .ok_or_else(|| map_error(map, format!("the CSV has no column {name}")))?;
             Ok(Col {
                 name: name.clone(),
                 at,
@@ -166,7 +174,10 @@ impl SurveyMap {
         let opt = |n: &Option<String>| n.as_ref().map(find).transpose();
         let channel_of = |what: &str, v: &str| {
             Channel::parse(v).ok_or_else(|| {
-                map_error(map, format!("{what}: not one of paper, sms, email, kiosk, phone"))
+                map_error(
+                    map,
+                    format!("{what}: not one of paper, sms, email, kiosk, phone"),
+                )
             })
         };
         let mut channels = BTreeMap::new();
@@ -183,7 +194,10 @@ impl SurveyMap {
             if inst.question(k).is_none() {
                 return Err(map_error(
                     map,
-                    format!("answers.{k}: no such question in instrument version {}", inst.version),
+                    format!(
+                        "answers.{k}: no such question in instrument version {}",
+                        inst.version
+                    ),
                 ));
             }
             answers.push((k.clone(), find(col)?));
@@ -238,8 +252,14 @@ impl Layout {
             };
         }
         let response_id = cell(&self.response_id);
-        if response_id.is_empty() || response_id.len() > 64 || response_id.chars().any(char::is_control) {
-            bad!(&self.response_id, "the response ID is empty or longer than 64 characters");
+        if response_id.is_empty()
+            || response_id.len() > 64
+            || response_id.chars().any(char::is_control)
+        {
+            bad!(
+                &self.response_id,
+                "the response ID is empty or longer than 64 characters"
+            );
         }
         let mut appointment = None;
         if let Some(c) = &self.appointment {
@@ -326,17 +346,16 @@ impl Layout {
                 Some(x) => {
                     answers.insert(key.clone(), x);
                 }
-                None => bad!(c, &format!("out of range for {key} ({})", q.scale.expected())),
+                None => bad!(
+                    c,
+                    &format!("out of range for {key} ({})", q.scale.expected())
+                ),
             }
         }
         if answers.is_empty() && errors.is_empty() {
             bad!(&self.response_id, "no question answered");
         }
-        let comment = self
-            .comment
-            .as_ref()
-            .map(cell)
-            .filter(|s| !s.is_empty());
+        let comment = self.comment.as_ref().map(cell).filter(|s| !s.is_empty());
         if errors.is_empty() {
             Ok(Row {
                 response_id,
@@ -376,9 +395,18 @@ recommend = "Recommend"
 "#;
 
     fn header() -> Vec<String> {
-        ["Response ID", "Appointment", "Visit Date", "Provider", "Mode", "Listened", "Recommend", "Comments"]
-            .map(String::from)
-            .to_vec()
+        [
+            "Response ID",
+            "Appointment",
+            "Visit Date",
+            "Provider",
+            "Mode",
+            "Listened",
+            "Recommend",
+            "Comments",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn row(cells: [&str; 8]) -> Vec<String> {
@@ -392,19 +420,49 @@ recommend = "Recommend"
         let l = map.bind("m.toml", &inst, &header()).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let r = l
-            .row(&inst, &row(["R1", "", "11/23/2026", "Dr. Okafor", "Web", "Always", "9", "ok"]), today)
+            .row(
+                &inst,
+                &row([
+                    "R1",
+                    "",
+                    "11/23/2026",
+                    "Dr. Okafor",
+                    "Web",
+                    "Always",
+                    "9",
+                    "ok",
+                ]),
+                today,
+            )
             .unwrap();
         assert_eq!(r.provider.as_deref(), Some("okafor"));
         assert_eq!(r.channel, Channel::Email);
         assert_eq!(r.answers["comm_listen"], 4);
         let e = l
-            .row(&inst, &row(["R2", "", "11/23/2026", "Dr. Okafor", "Web", "Always", "12", ""]), today)
+            .row(
+                &inst,
+                &row([
+                    "R2",
+                    "",
+                    "11/23/2026",
+                    "Dr. Okafor",
+                    "Web",
+                    "Always",
+                    "12",
+                    "",
+                ]),
+                today,
+            )
             .unwrap_err();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].column, "Recommend");
         assert!(!e[0].problem.contains("12"));
         let e = l
-            .row(&inst, &row(["R3", "", "", "", "Fax", "Always", "9", ""]), today)
+            .row(
+                &inst,
+                &row(["R3", "", "", "", "Fax", "Always", "9", ""]),
+                today,
+            )
             .unwrap_err();
         let cols: Vec<&str> = e.iter().map(|e| e.column.as_str()).collect();
         assert_eq!(cols, ["Appointment", "Mode"]);

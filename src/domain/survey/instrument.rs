@@ -84,6 +84,10 @@ pub struct Instrument {
     pub rating: String,
     /// The key of the 0–10 "how likely to recommend" (Net Promoter) question.
     pub nps: String,
+    /// Whether a visit may have more than one response (default no: CAHPS counts one
+    /// response per visit, so a second is refused as a conflict).
+    #[serde(default)]
+    pub repeat_responses: bool,
     pub composites: Vec<Composite>,
     pub questions: Vec<Question>,
 }
@@ -145,7 +149,10 @@ impl Instrument {
                 return bad("composites: a key is not lowercase letters, digits, - and _".into());
             }
             if self.items(&c.key).next().is_none() {
-                return bad(format!("composites.{}: no question counts towards it", c.key));
+                return bad(format!(
+                    "composites.{}: no question counts towards it",
+                    c.key
+                ));
             }
         }
         for (what, key) in [("rating", &self.rating), ("nps", &self.nps)] {

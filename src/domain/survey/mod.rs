@@ -72,12 +72,12 @@ impl Month {
     }
 
     pub fn parse(s: &str) -> Result<Month> {
-        let bad = || {
-            Error::user("not a month")
-                .hint("write the month as YYYY-MM, e.g. 2026-11")
-        };
+        let bad = || Error::user("not a month").hint("write the month as YYYY-MM, e.g. 2026-11");
         let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
-        let (year, month) = (y.parse::<i32>().map_err(|_| bad())?, m.parse::<u32>().map_err(|_| bad())?);
+        let (year, month) = (
+            y.parse::<i32>().map_err(|_| bad())?,
+            m.parse::<u32>().map_err(|_| bad())?,
+        );
         if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) {
             return Err(bad());
         }
@@ -169,15 +169,19 @@ impl Survey {
     /// one about an appointment has its visit day in its month.
     pub fn validate(&self) -> Result<()> {
         if self.schema != SCHEMA {
-            return Err(Error::user(format!("schema {} is not {SCHEMA}", self.schema))
-                .hint("this frontdesk reads survey schema 1"));
+            return Err(
+                Error::user(format!("schema {} is not {SCHEMA}", self.schema))
+                    .hint("this frontdesk reads survey schema 1"),
+            );
         }
         crate::domain::schedule::check_key("provider", &self.provider)?;
         match (&self.appointment, self.visit) {
             (Some(_), Some(d)) if Month::of(d) == self.month => {}
             (Some(_), _) => {
-                return Err(Error::user("visit is missing or not in the response's month")
-                    .hint("a response about an appointment holds the visit's date"));
+                return Err(
+                    Error::user("visit is missing or not in the response's month")
+                        .hint("a response about an appointment holds the visit's date"),
+                );
             }
             (None, Some(_)) => {
                 return Err(Error::user("an anonymous response has no visit date")
@@ -194,7 +198,9 @@ impl Survey {
         if let Some(r) = &self.response_id
             && (r.is_empty() || r.len() > 64 || r.chars().any(char::is_control))
         {
-            return Err(Error::user("response_id is empty, too long or has control characters"));
+            return Err(Error::user(
+                "response_id is empty, too long or has control characters",
+            ));
         }
         Ok(())
     }
@@ -204,7 +210,11 @@ impl Survey {
 /// and the question key (keys come from the instrument), never the value typed.
 pub fn parse_answers(inst: &Instrument, text: &str) -> Result<BTreeMap<String, u8>> {
     let mut out = BTreeMap::new();
-    for (i, item) in text.split(',').enumerate().filter(|(_, s)| !s.trim().is_empty()) {
+    for (i, item) in text
+        .split(',')
+        .enumerate()
+        .filter(|(_, s)| !s.trim().is_empty())
+    {
         let n = i + 1;
         let Some((k, v)) = item.split_once('=') else {
             return Err(Error::user(format!("--answers: item {n} is not KEY=VALUE"))
@@ -226,14 +236,16 @@ pub fn parse_answers(inst: &Instrument, text: &str) -> Result<BTreeMap<String, u
             )));
         };
         let Some(v) = q.scale.read(v) else {
-            return Err(Error::user(format!(
-                "--answers: {}: the answer is out of range",
-                q.key
-            ))
-            .hint(format!("{} takes {}", q.key, q.scale.expected())));
+            return Err(
+                Error::user(format!("--answers: {}: the answer is out of range", q.key))
+                    .hint(format!("{} takes {}", q.key, q.scale.expected())),
+            );
         };
         if out.insert(q.key.clone(), v).is_some() {
-            return Err(Error::user(format!("--answers: {} is answered twice", q.key)));
+            return Err(Error::user(format!(
+                "--answers: {} is answered twice",
+                q.key
+            )));
         }
     }
     if out.is_empty() {
@@ -354,15 +366,21 @@ mod tests {
         assert_eq!(m.last().to_string(), "2026-12-31");
         assert!(Month::parse("2026-13").is_err());
         assert!(Month::parse("26-1").is_err());
-        let r: Vec<String> = Month::range(Month::parse("2026-11").unwrap(), Month::parse("2027-01").unwrap())
-            .map(|m| m.to_string())
-            .collect();
+        let r: Vec<String> = Month::range(
+            Month::parse("2026-11").unwrap(),
+            Month::parse("2027-01").unwrap(),
+        )
+        .map(|m| m.to_string())
+        .collect();
         assert_eq!(r, ["2026-11", "2026-12", "2027-01"]);
     }
 
     #[test]
     fn bands() {
-        assert_eq!([0, 9, 10, 19, 20, 29, 30, 90].map(wait_band), [0, 0, 1, 1, 2, 2, 3, 3]);
+        assert_eq!(
+            [0, 9, 10, 19, 20, 29, 30, 90].map(wait_band),
+            [0, 0, 1, 1, 2, 2, 3, 3]
+        );
         assert_eq!([-5, 0, 1, 9, 10, 20].map(late_band), [0, 0, 1, 1, 2, 3]);
     }
 }
