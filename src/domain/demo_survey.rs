@@ -59,17 +59,16 @@ const COMMENTS: &[&str] = &[
     "Great visit, thank you.",
 ];
 
-/// A response to `instrument` about a visit with the given wait: every question answered
-/// (the urgent-care access item skipped by about a third, as not applicable), a comment on
-/// about one in six.
+/// A response to `instrument` whose answers are top-box with probability `odds` (a little
+/// more for provider communication): every question answered (the urgent-care access item
+/// skipped by about a third, as not applicable), a comment on about one in six.
 pub fn answers(
     inst: &Instrument,
     seed: u64,
     n: u64,
-    wait: Option<i64>,
+    odds: f64,
 ) -> (BTreeMap<String, u8>, Option<String>, Channel) {
     let mut r = rng(seed, n);
-    let odds = top_box_odds(wait);
     let mut out = BTreeMap::new();
     for q in &inst.questions {
         if q.key == "access_urgent" && r.random_bool(0.35) {
@@ -112,7 +111,7 @@ pub fn for_visit(
     visit: NaiveDate,
     wait: Option<i64>,
 ) -> Survey {
-    let (answers, comment, channel) = answers(inst, seed, n, wait);
+    let (answers, comment, channel) = answers(inst, seed, n, top_box_odds(wait));
     Survey {
         schema: SCHEMA,
         id: survey_id(seed, n),
@@ -130,9 +129,17 @@ pub fn for_visit(
     }
 }
 
-/// Anonymous response `n` about `provider` in `month` (no appointment, so no wait known).
-pub fn anonymous(inst: &Instrument, seed: u64, n: u64, provider: &str, month: Month) -> Survey {
-    let (answers, comment, channel) = answers(inst, seed, n, None);
+/// Anonymous response `n` about `provider` in `month` (no appointment, so no wait known),
+/// top-box with probability `odds`.
+pub fn anonymous(
+    inst: &Instrument,
+    seed: u64,
+    n: u64,
+    provider: &str,
+    month: Month,
+    odds: f64,
+) -> Survey {
+    let (answers, comment, channel) = answers(inst, seed, n, odds);
     Survey {
         schema: SCHEMA,
         id: survey_id(seed, n),
@@ -172,7 +179,7 @@ mod tests {
         let inst = Instrument::builtin();
         let top = |wait: i64| -> usize {
             (0..400)
-                .map(|n| answers(&inst, 1, n, Some(wait)).0)
+                .map(|n| answers(&inst, 1, n, top_box_odds(Some(wait))).0)
                 .map(|a| a.get("staff_courtesy").is_some_and(|v| *v == 4) as usize)
                 .sum()
         };

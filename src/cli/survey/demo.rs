@@ -21,8 +21,8 @@ pub struct Args {
     /// The share of visits that get a response, in percent.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub share: u64,
-    /// Anonymous responses to add as well, spread over the providers and the months with
-    /// visits.
+    /// Anonymous responses to add as well, spread over the providers and the six months up to
+    /// the last month with visits, a little better month by month (a trend to show).
     #[arg(long, default_value_t = 0)]
     pub anonymous: u64,
     #[arg(long, default_value_t = 1)]
@@ -66,19 +66,45 @@ pub fn cmd_demo(ctx: &Ctx, a: Args) -> Result<u8> {
         }
     }
     let providers = store.keys_in("providers");
-    if a.anonymous > 0 && (providers.is_empty() || months.is_empty()) {
-        return Err(
-            Error::user("no checked-out visits to spread anonymous responses over")
-                .hint("anonymous responses follow the providers and months that have visits"),
-        );
+    let Some(last) = months.iter().max().copied() else {
+        return finish(ctx, txn, filed);
+    };
+    if a.anonymous > 0 && providers.is_empty() {
+        return Err(Error::user("no providers to file anonymous responses for")
+            .hint("add providers first (`frontdesk provider add`)"));
+    }
+    // The six months up to the last one with visits, oldest first.
+    let mut spread = vec![last];
+    while spread.len() < TREND_MONTHS {
+        let m = spread[0];
+        let prev = if m.month == 1 {
+            Month {
+                year: m.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: m.year,
+                month: m.month - 1,
+            }
+        };
+        spread.insert(0, prev);
     }
     for i in 0..a.anonymous {
         let p = &providers[(i % providers.len() as u64) as usize];
-        let m = months[(i / providers.len() as u64 % months.len() as u64) as usize];
-        let s = demo_survey::anonymous(&inst, a.seed, n + 1 + i, p, m);
+        let k = (i / providers.len() as u64 % TREND_MONTHS as u64) as usize;
+        let odds = 0.5 + 0.06 * k as f64;
+        let s = demo_survey::anonymous(&inst, a.seed, n + 1 + i, p, spread[k], odds);
         txn.save_survey(&s, Mode::CreateNew)?;
         filed.push(s.id);
     }
+    finish(ctx, txn, filed)
+}
+
+/// How many months anonymous responses are spread over.
+const TREND_MONTHS: usize = 6;
+
+fn finish(ctx: &Ctx, txn: Txn, filed: Vec<crate::domain::id::Id>) -> Result<u8> {
     txn.commit(&format!("Generate {} demo survey responses.", filed.len()))?;
     ctx.say(&format!("{} demo survey responses filed", filed.len()));
     Ok(exit::OK)
