@@ -34,5 +34,6 @@ mod resource;
 mod roundtrip;
 mod schedule;
 mod setup;
+mod survey;
 mod sync;
 mod tour;

@@ -75,17 +75,17 @@ const MEASURES: &[Column] = &[
     col("responses"),
     col("answers"),
     col("score"),
-    col("95% low"),
-    col("95% high"),
+    col("ci95 low"),
+    col("ci95 high"),
     col("reliable"),
 ];
 
 const TREND: &[Column] = &[
     col("month"),
     col("answers"),
-    col("top-box %"),
-    col("95% low"),
-    col("95% high"),
+    col("top-box"),
+    col("ci95 low"),
+    col("ci95 high"),
 ];
 
 const COMMENTS: &[Column] = &[col("month"), col("provider"), col("comment")];

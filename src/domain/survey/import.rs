@@ -11,7 +11,8 @@
 //! channel = "Mode"                # optional; else [options] channel
 //! comment = "Comments"            # optional
 //! [options]
-//! channel = "email"
+//! channel = "email"               # when the file has no channel column
+//! not_answered = ["N/A"]          # cells that mean the question was skipped
 //! [channels]                      # the vendor's mode names → paper, sms, email, kiosk, phone
 //! "Web" = "email"
 //! [providers]                     # the vendor's provider names → provider keys
@@ -67,6 +68,9 @@ pub struct Columns {
 #[serde(deny_unknown_fields)]
 pub struct Options {
     pub channel: Option<String>,
+    /// Cells that mean "not answered" (`N/A`, `Not applicable`), ignoring case.
+    #[serde(default)]
+    pub not_answered: Vec<String>,
 }
 
 /// A map checked against the instrument and bound to a CSV header.
@@ -85,6 +89,7 @@ pub struct Layout {
     channels: BTreeMap<String, Channel>,
     providers: BTreeMap<String, String>,
     answers: Vec<(String, Col)>,
+    not_answered: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,6 +229,12 @@ impl SurveyMap {
             channels,
             providers,
             answers,
+            not_answered: self
+                .options
+                .not_answered
+                .iter()
+                .map(|s| s.trim().to_lowercase())
+                .collect(),
         })
     }
 }
@@ -336,7 +347,7 @@ impl Layout {
         let mut answers = BTreeMap::new();
         for (key, c) in &self.answers {
             let v = cell(c);
-            if v.is_empty() {
+            if v.is_empty() || self.not_answered.contains(&v.to_lowercase()) {
                 continue; // a question left unanswered
             }
             let Some(q) = inst.question(key) else {
