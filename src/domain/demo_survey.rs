@@ -165,8 +165,8 @@ mod tests {
     fn same_seed_same_response_and_ids_never_repeat() {
         let inst = Instrument::builtin();
         assert_eq!(
-            answers(&inst, 3, 7, Some(12)),
-            answers(&inst, 3, 7, Some(12))
+            answers(&inst, 3, 7, 0.5),
+            answers(&inst, 3, 7, 0.5)
         );
         let mut ids: Vec<Id> = (0..5000).map(|n| survey_id(3, n)).collect();
         ids.sort();
@@ -199,6 +199,7 @@ mod tests {
                 year: 2026,
                 month: 11,
             },
+            0.7,
         );
         s.validate().unwrap();
     }
