@@ -164,10 +164,7 @@ mod tests {
     #[test]
     fn same_seed_same_response_and_ids_never_repeat() {
         let inst = Instrument::builtin();
-        assert_eq!(
-            answers(&inst, 3, 7, 0.5),
-            answers(&inst, 3, 7, 0.5)
-        );
+        assert_eq!(answers(&inst, 3, 7, 0.5), answers(&inst, 3, 7, 0.5));
         let mut ids: Vec<Id> = (0..5000).map(|n| survey_id(3, n)).collect();
         ids.sort();
         ids.dedup();

@@ -35,6 +35,39 @@ pub struct SurveyHead {
     pub answers: std::collections::BTreeMap<String, u8>,
 }
 
+/// What a report needs of the appointment a response is about: read without the fields (and
+/// the catch-all table of unknown keys) a full [`Appointment`] carries, since a report reads
+/// one per response.
+#[derive(Debug, Clone, Deserialize)]
+struct VisitHead {
+    id: Id,
+    patient: Id,
+    provider: String,
+    #[serde(rename = "type")]
+    kind: String,
+    start: chrono::DateTime<chrono::FixedOffset>,
+    end: chrono::DateTime<chrono::FixedOffset>,
+    status: crate::domain::schedule::Status,
+    #[serde(default)]
+    history: Vec<crate::domain::schedule::appointment::Change>,
+}
+
+impl VisitHead {
+    fn into_appointment(self) -> Appointment {
+        let mut a = Appointment::booked(
+            self.id,
+            self.patient,
+            &self.provider,
+            &self.kind,
+            self.start,
+            self.end,
+        );
+        a.status = self.status;
+        a.history = self.history;
+        a
+    }
+}
+
 impl Store {
     /// `surveys/2026/11`: one month's responses.
     pub fn survey_month_rel(m: Month) -> PathBuf {
@@ -124,6 +157,27 @@ impl Store {
         Ok(())
     }
 
+    /// Folds every response of `from` to `to` (without its comment) into a `T`, the files
+    /// spread over the cores: each thread folds its share into its own `T` from `init`, and
+    /// the parts are merged. Each file is read once; nothing but the `T`s is held.
+    pub fn fold_surveys<T: Send>(
+        &self,
+        from: Month,
+        to: Month,
+        init: impl Fn() -> T + Sync + Send,
+        add: impl Fn(&mut T, SurveyHead) -> Result<()> + Sync + Send,
+        merge: impl Fn(T, T) -> T + Sync + Send,
+    ) -> Result<T> {
+        use rayon::prelude::*;
+        self.survey_files(from, to)?
+            .par_iter()
+            .try_fold(&init, |mut t, path| {
+                add(&mut t, read_toml(path)?)?;
+                Ok::<T, Error>(t)
+            })
+            .try_reduce(&init, |a, b| Ok(merge(a, b)))
+    }
+
     /// The response with this ID (every month folder is looked in, newest first).
     pub fn load_survey(&self, id: &Id) -> Result<Survey> {
         for m in self.survey_months()?.into_iter().rev() {
@@ -149,14 +203,19 @@ impl Store {
         Ok(out)
     }
 
-    /// The appointment a response is about, read from its day folder; None when the file is
-    /// gone (moved by hand, or the response names a visit that was never filed).
+    /// The appointment a response is about, read from its day folder, with its provider,
+    /// type, times, status and history only; None when the file is gone (moved by hand, or
+    /// the response names a visit that was never filed).
     pub fn survey_visit(&self, id: &Id, day: NaiveDate) -> Result<Option<Appointment>> {
         let path = self.path(&Store::appointment_rel(day, id));
-        if !path.is_file() {
-            return Ok(None);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let v: VisitHead = crate::store::parse_toml(&path, &bytes)?;
+                Ok(Some(v.into_appointment()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, "read", e)),
         }
-        read_toml(&path).map(Some)
     }
 }
 

@@ -127,6 +127,23 @@ fn in_period(visit: Option<NaiveDate>, month: Month, from: NaiveDate, to: NaiveD
     }
 }
 
+impl Totals {
+    fn merge(mut self, other: Totals) -> Totals {
+        self.all.merge(&other.all);
+        for (k, t) in other.groups {
+            self.groups.entry(k).or_default().merge(&t);
+        }
+        for (a, b) in self.bands.iter_mut().zip(&other.bands) {
+            a.merge(b);
+        }
+        self.unbanded += other.unbanded;
+        for (m, t) in other.months {
+            self.months.entry(m).or_default().merge(&t);
+        }
+        self
+    }
+}
+
 /// The one pass over the responses: each file read once, its visit read from its day folder.
 fn tally(
     s: &Sched,
@@ -136,31 +153,35 @@ fn tally(
     by: By,
     against: Option<Against>,
 ) -> Result<Totals> {
-    let mut t = Totals::default();
-    s.store.each_survey(Month::of(from), Month::of(to), |h| {
-        if !in_period(h.visit, h.month, from, to) {
-            return Ok(());
-        }
-        let visit = match (&h.appointment, h.visit) {
-            (Some(id), Some(day)) => s.store.survey_visit(id, day)?,
-            _ => None,
-        };
-        let scored = score(inst, h.answers.iter().map(|(k, v)| (k.as_str(), *v)));
-        t.all.add(&scored);
-        t.months.entry(h.month).or_default().add(&scored);
-        t.groups
-            .entry(group_of(by, &h, visit.as_ref()))
-            .or_default()
-            .add(&scored);
-        if let Some(x) = against {
-            match visit.as_ref().and_then(|v| band(x, v, s.tz)) {
-                Some(b) => t.bands[b].add(&scored),
-                None => t.unbanded += 1,
+    s.store.fold_surveys(
+        Month::of(from),
+        Month::of(to),
+        Totals::default,
+        |t, h| {
+            if !in_period(h.visit, h.month, from, to) {
+                return Ok(());
             }
-        }
-        Ok(())
-    })?;
-    Ok(t)
+            let visit = match (&h.appointment, h.visit) {
+                (Some(id), Some(day)) => s.store.survey_visit(id, day)?,
+                _ => None,
+            };
+            let scored = score(inst, h.answers.iter().map(|(k, v)| (k.as_str(), *v)));
+            t.all.add(&scored);
+            t.months.entry(h.month).or_default().add(&scored);
+            t.groups
+                .entry(group_of(by, &h, visit.as_ref()))
+                .or_default()
+                .add(&scored);
+            if let Some(x) = against {
+                match visit.as_ref().and_then(|v| band(x, v, s.tz)) {
+                    Some(b) => t.bands[b].add(&scored),
+                    None => t.unbanded += 1,
+                }
+            }
+            Ok(())
+        },
+        Totals::merge,
+    )
 }
 
 fn group_of(by: By, h: &SurveyHead, visit: Option<&Appointment>) -> String {

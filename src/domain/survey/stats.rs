@@ -193,6 +193,25 @@ impl Tally {
         }
     }
 
+    /// Adds another group's counts (the parts of a count made on several threads).
+    pub fn merge(&mut self, other: &Tally) {
+        self.responses += other.responses;
+        if self.composites.len() < other.composites.len() {
+            self.composites
+                .resize(other.composites.len(), Share::default());
+        }
+        for (t, c) in self.composites.iter_mut().zip(&other.composites) {
+            t.k += c.k;
+            t.n += c.n;
+        }
+        self.ratings.n += other.ratings.n;
+        self.ratings.sum += other.ratings.sum;
+        self.ratings.sum_sq += other.ratings.sum_sq;
+        self.nps.promoters += other.nps.promoters;
+        self.nps.passives += other.nps.passives;
+        self.nps.detractors += other.nps.detractors;
+    }
+
     pub fn top_box(&self, composite: usize) -> Option<Estimate> {
         let s = self.composites.get(composite)?;
         wilson(s.k, s.n, Z95)
@@ -334,6 +353,13 @@ mod tests {
             let k: u64 = groups.iter().filter_map(|t| t.composites.first()).map(|s| s.k).sum();
             prop_assert_eq!(k, total.composites.first().map_or(0, |s| s.k));
             prop_assert_eq!(groups.iter().map(|t| t.ratings.sum).sum::<u64>(), total.ratings.sum);
+            // Merging the groups' counts gives the total's (the report counts on several threads).
+            let mut merged = Tally::default();
+            for g in &groups {
+                merged.merge(g);
+            }
+            merged.composites.resize(total.composites.len(), Share::default());
+            prop_assert_eq!(merged, total);
         }
     }
 }
