@@ -45,9 +45,10 @@ fn visited() -> (Clinic, String, String) {
 }
 
 /// Runs a command that must fail with `code` and checks it changed no file and made no commit.
-fn refused(c: &Clinic, args: &[&str], code: i32) -> String {
+fn refused(c: &Clinic, args: impl IntoArgs, code: i32) -> String {
+    let args = args.into_args();
     let (files, commits) = (snapshot(c), c.commits());
-    let err = c.fails(args, code);
+    let err = c.fails(args.as_slice(), code);
     assert!(snapshot(c) == files, "{args:?} changed files");
     assert_eq!(c.commits(), commits, "{args:?} committed");
     err
@@ -88,16 +89,7 @@ fn a_response_about_a_visit_is_filed_once_and_its_commit_names_ids_only() {
     // A second response for the same visit is a conflict; nothing changes.
     let err = refused(
         &c,
-        &[
-            "survey",
-            "add",
-            "--appointment",
-            &a,
-            "--channel",
-            "sms",
-            "--answers",
-            "recommend=3",
-        ],
+        format!("survey add --appointment {a} --channel sms --answers recommend=3"),
         3,
     );
     assert!(err.contains(&id), "{err}");
@@ -109,66 +101,30 @@ fn a_response_about_a_visit_is_filed_once_and_its_commit_names_ids_only() {
 #[test]
 fn unknown_appointments_keys_and_answers_out_of_range_are_refused() {
     let (c, p, a) = visited();
-    let add = |appt: &str, answers: &str| -> Vec<String> {
-        [
-            "survey",
-            "add",
-            "--appointment",
-            appt,
-            "--channel",
-            "kiosk",
-            "--answers",
-            answers,
-        ]
-        .map(String::from)
-        .to_vec()
+    let add = |appt: &str, answers: &str| {
+        format!("survey add --appointment {appt} --channel kiosk --answers {answers}")
     };
-    let run = |args: Vec<String>, code| {
-        let v: Vec<&str> = args.iter().map(String::as_str).collect();
-        refused(&c, &v, code)
-    };
-    let err = run(add("A00000000", "recommend=9"), 1);
+    let err = refused(&c, add("A00000000", "recommend=9"), 1);
     assert!(err.contains("no appointment A00000000"), "{err}");
-    let err = run(add(&a, "recommend=9,mystery_question=4"), 2);
+    let err = refused(&c, add(&a, "recommend=9,mystery_question=4"), 2);
     assert!(err.contains("item 2") && !err.contains("mystery"), "{err}");
-    let err = run(add(&a, "provider_rating=47"), 2);
+    let err = refused(&c, add(&a, "provider_rating=47"), 2);
     assert!(
         err.contains("provider_rating") && !err.contains("47"),
         "{err}"
     );
     // A booked visit that has not happened cannot be surveyed.
     let later = c.book(&p, 5);
-    let err = run(add(&later, "recommend=9"), 2);
+    let err = refused(&c, add(&later, "recommend=9"), 2);
     assert!(err.contains("was not checked out"), "{err}");
     // Anonymous: a provider and a month, the provider must exist.
-    c.ok(&[
-        "survey",
-        "add",
-        "--provider",
-        "okafor",
-        "--month",
-        "2026-12",
-        "--channel",
-        "paper",
-        "--answers",
-        "staff_helpful=never",
-    ]);
-    let err = refused(
-        &c,
-        &[
-            "survey",
-            "add",
-            "--provider",
-            "nobody",
-            "--month",
-            "2026-12",
-            "--channel",
-            "paper",
-            "--answers",
-            "staff_helpful=never",
-        ],
-        2,
-    );
+    let anonymous = |provider: &str| {
+        format!(
+            "survey add --provider {provider} --month 2026-12 --channel paper --answers staff_helpful=never"
+        )
+    };
+    c.ok(anonymous("okafor"));
+    let err = refused(&c, anonymous("nobody"), 2);
     assert!(err.contains("--provider"), "{err}");
 }
 
@@ -211,12 +167,7 @@ fn a_vendor_csv_with_one_bad_row_imports_nothing_until_bad_rows_are_skipped() {
         0,
     ))
     .unwrap();
-    let actions: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = column(&v, "action");
     assert_eq!(actions.iter().filter(|a| **a == "add").count(), 7);
     assert_eq!(v[2]["column"], "Q10 Provider rating 0-10");
     assert_eq!(c.files(), before, "a dry run writes nothing");
@@ -256,6 +207,16 @@ fn report_json(c: &Clinic, extra: &[&str]) -> serde_json::Value {
     ];
     args.extend_from_slice(extra);
     serde_json::from_str(&c.ok(&args)).unwrap()
+}
+
+/// One text column of a JSON section.
+fn column<'a>(section: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    section
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[key].as_str().unwrap())
+        .collect()
 }
 
 fn num(v: &serde_json::Value) -> f64 {
@@ -317,24 +278,14 @@ fn report_satisfaction_is_listed_and_groups_by_month_type_and_staff() {
     let c = sample();
     assert!(c.ok(&["report", "list"]).contains("satisfaction"));
     let v = report_json(&c, &["--by", "month", "--against", "late"]);
-    let months: Vec<&str> = v["months"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["group"].as_str().unwrap())
-        .collect();
+    let months = column(&v["months"], "group");
     assert!(
         months.contains(&"2026-06") && months.contains(&"2026-11"),
         "{months:?}"
     );
     assert_eq!(v["late"].as_array().unwrap().len(), 12);
     let v = report_json(&c, &["--by", "staff"]);
-    let staff: Vec<&str> = v["staff"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["group"].as_str().unwrap())
-        .collect();
+    let staff = column(&v["staff"], "group");
     assert!(
         staff.contains(&"sample") && staff.contains(&"(anonymous)"),
         "{staff:?}"
@@ -429,12 +380,8 @@ fn comments_only_with_comments_and_then_without_names_or_numbers() {
         "{plain}"
     );
     let with = report_json(&c, &["--comments"]);
-    let comments = with["comments"].as_array().unwrap();
-    assert!(!comments.is_empty());
-    let text: Vec<&str> = comments
-        .iter()
-        .map(|r| r["comment"].as_str().unwrap())
-        .collect();
+    let text = column(&with["comments"], "comment");
+    assert!(!text.is_empty());
     assert!(text.iter().any(|t| t.contains("Parking")), "{text:?}");
     assert!(
         text.iter()
@@ -515,16 +462,9 @@ fn survey_send_asks_each_visit_once_through_the_letter_outbox() {
 #[test]
 fn survey_send_skips_a_visit_already_answered() {
     let (c, _p, a) = visited();
-    c.ok(&[
-        "survey",
-        "add",
-        "--appointment",
-        &a,
-        "--channel",
-        "paper",
-        "--answers",
-        "recommend=10",
-    ]);
+    c.ok(format!(
+        "survey add --appointment {a} --channel paper --answers recommend=10"
+    ));
     let out = c.ok(&["survey", "send", "--visits", "today", "--dry-run"]);
     assert!(out.contains("survey already answered"), "{out}");
 }
