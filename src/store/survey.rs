@@ -178,16 +178,23 @@ impl Store {
             .try_reduce(&init, |a, b| Ok(merge(a, b)))
     }
 
-    /// The response with this ID (every month folder is looked in, newest first).
+    /// The month folder holding the response with this ID (every month folder is looked in,
+    /// newest first: one `stat` each).
+    pub fn survey_month_of(&self, id: &Id) -> Result<Option<Month>> {
+        Ok(self
+            .survey_months()?
+            .into_iter()
+            .rev()
+            .find(|m| self.path(&Self::survey_rel(*m, id)).is_file()))
+    }
+
+    /// The response with this ID.
     pub fn load_survey(&self, id: &Id) -> Result<Survey> {
-        for m in self.survey_months()?.into_iter().rev() {
-            let path = self.path(&Self::survey_rel(m, id));
-            if path.is_file() {
-                return self.read_survey(&path);
-            }
+        match self.survey_month_of(id)? {
+            Some(m) => self.read_survey(&self.path(&Self::survey_rel(m, id))),
+            None => Err(Error::not_found(format!("no survey {id}"))
+                .hint("list them with `frontdesk survey list`")),
         }
-        Err(Error::not_found(format!("no survey {id}"))
-            .hint("list them with `frontdesk survey list`"))
     }
 
     /// The responses already filed about one appointment (its visit month's folder only).

@@ -468,3 +468,63 @@ fn survey_send_skips_a_visit_already_answered() {
     let out = c.ok(&["survey", "send", "--visits", "today", "--dry-run"]);
     assert!(out.contains("survey already answered"), "{out}");
 }
+
+#[test]
+fn an_office_instrument_replaces_the_builtin_and_answers_keep_its_version() {
+    let (c, _p, a) = visited();
+    let builtin = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/domain/survey/default-instrument.toml"),
+    )
+    .unwrap();
+    let office = builtin.replace("version = 1", "version = 2")
+        + "\n[[questions]]\nkey = \"parking\"\ntext = \"How often was parking easy?\"\nscale = \"frequency\"\ncomposite = \"access\"\n";
+    std::fs::write(c.path("survey-instrument.toml"), &office).unwrap();
+    let id = c
+        .ok(format!(
+            "survey add --appointment {a} --channel paper --answers parking=never,recommend=9"
+        ))
+        .trim()
+        .to_string();
+    let text = std::fs::read_to_string(c.path(&format!("surveys/2027/01/{id}.toml"))).unwrap();
+    assert!(
+        text.contains("instrument = 2") && text.contains("parking = 1"),
+        "{text}"
+    );
+    assert!(
+        c.ok("survey show --questions")
+            .contains("How often was parking easy?")
+    );
+    // A broken instrument is named with its problem, and nothing is filed.
+    std::fs::write(
+        c.path("survey-instrument.toml"),
+        office.replace("nps = \"recommend\"", "nps = \"nothing\""),
+    )
+    .unwrap();
+    let err = refused(
+        &c,
+        "survey add --provider okafor --month 2026-12 --channel paper --answers recommend=9",
+        2,
+    );
+    assert!(
+        err.contains("survey-instrument.toml: nps: no question nothing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn history_of_a_survey_is_its_commits() {
+    let (c, _p, a) = visited();
+    let id = c
+        .ok(format!(
+            "survey add --appointment {a} --channel email --answers recommend=10"
+        ))
+        .trim()
+        .to_string();
+    let out = c.ok(&["history", &id]);
+    assert!(
+        out.contains(&format!("Add survey {id} about appointment {a}.")),
+        "{out}"
+    );
+    c.fails(&["history", "S00000000"], 1);
+}
