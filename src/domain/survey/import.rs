@@ -488,4 +488,22 @@ recommend = "Recommend"
         let e = map.bind("m.toml", &inst, &header()).unwrap_err();
         assert!(e.message.contains("no column Heard"), "{}", e.message);
     }
+
+    proptest::proptest! {
+        /// Any cells: a row is read or refused, never a panic, and a refusal never quotes a
+        /// cell (each cell carries a marker no message holds).
+        #[test]
+        fn rows_never_panic_and_errors_never_quote_cells(cells in proptest::collection::vec("[ -~]{0,12}", 0..10)) {
+            let inst = Instrument::builtin();
+            let map: SurveyMap = toml::from_str(MAP).unwrap();
+            let l = map.bind("m.toml", &inst, &header()).unwrap();
+            let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+            let marked: Vec<String> = cells.iter().map(|c| format!("QZX{c}")).collect();
+            if let Err(errors) = l.row(&inst, &marked, today) {
+                for e in errors {
+                    proptest::prop_assert!(!e.problem.contains("QZX"), "{}", e.problem);
+                }
+            }
+        }
+    }
 }
