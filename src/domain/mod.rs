@@ -7,6 +7,7 @@ pub mod common;
 pub mod contact;
 pub mod dates;
 pub mod demo;
+pub mod demo_comm;
 pub mod demo_survey;
 pub mod duplicate;
 pub mod id;

@@ -399,12 +399,13 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
     let sends = outcomes.len() - skipped;
     if a.dry_run {
         ctx.say(&format!(
-            "dry run ({batch}): {sends} letters would be sent, {skipped} skipped; nothing was written"
+            "dry run ({batch}): {} would be sent, {skipped} skipped; nothing was written",
+            crate::render::plural(sends, "letter")
         ));
     } else if store.path(&outbox).is_file() {
         ctx.say(&format!(
-            "{batch}: {} letters written, {skipped} skipped; outbox {}",
-            written.len(),
+            "{batch}: {} written, {skipped} skipped; outbox {}",
+            crate::render::plural(written.len(), "letter"),
             store.display(&outbox)
         ));
     } else {
