@@ -34,7 +34,7 @@ pub fn cmd_demo(ctx: &Ctx, a: Args) -> Result<u8> {
     let inst = store.survey_instrument()?;
     let tz = store.office.tz()?;
     let today = store.office.today();
-    let mut txn = store.begin()?;
+    let txn = store.begin()?;
     let mut n = 0u64;
     let mut filed = Vec::new();
     let mut months = Vec::new();
@@ -60,8 +60,7 @@ pub fn cmd_demo(ctx: &Ctx, a: Args) -> Result<u8> {
                 }
                 let wait = stay(&ap, tz).and_then(|s| s.wait);
                 let s = demo_survey::for_visit(&inst, a.seed, n, &ap, day, wait);
-                txn.save_survey(&s, Mode::CreateNew)?;
-                filed.push(s.id);
+                filed.push(s);
             }
         }
     }
@@ -95,8 +94,7 @@ pub fn cmd_demo(ctx: &Ctx, a: Args) -> Result<u8> {
         let k = (i / providers.len() as u64 % TREND_MONTHS as u64) as usize;
         let odds = 0.5 + 0.06 * k as f64;
         let s = demo_survey::anonymous(&inst, a.seed, n + 1 + i, p, spread[k], odds);
-        txn.save_survey(&s, Mode::CreateNew)?;
-        filed.push(s.id);
+        filed.push(s);
     }
     finish(ctx, txn, filed)
 }
@@ -104,7 +102,23 @@ pub fn cmd_demo(ctx: &Ctx, a: Args) -> Result<u8> {
 /// How many months anonymous responses are spread over.
 const TREND_MONTHS: usize = 6;
 
-fn finish(ctx: &Ctx, txn: Txn, filed: Vec<crate::domain::id::Id>) -> Result<u8> {
+/// Files the responses: every ID is checked free first, so a refusal writes nothing (a second
+/// run with the same seed draws the same IDs).
+fn finish(ctx: &Ctx, mut txn: Txn, filed: Vec<crate::domain::survey::Survey>) -> Result<u8> {
+    let store = txn.store();
+    if let Some(s) = filed
+        .iter()
+        .find(|s| store.path(&Store::survey_rel(s.month, &s.id)).exists())
+    {
+        return Err(Error::conflict(format!(
+            "survey {} is already filed: this tree has had demo responses with this seed",
+            s.id
+        ))
+        .hint("give another --seed; nothing was written"));
+    }
+    for s in &filed {
+        txn.save_survey(s, Mode::CreateNew)?;
+    }
     txn.commit(&format!("Generate {} demo survey responses.", filed.len()))?;
     ctx.say(&format!("{} demo survey responses filed", filed.len()));
     Ok(exit::OK)
