@@ -199,6 +199,7 @@ fn write_schedule(
         },
         progress,
     )?;
+    crate::cli::survey::demo::generated(txn, &plan, wanted, progress)?;
     let (ledger, contacts) = (ledger.into_inner(), contacts.into_inner());
     Ok(Generated {
         appointments: written - ledger - contacts,

@@ -29,6 +29,7 @@ mod patient_keys;
 pub mod resource;
 pub mod schedule;
 pub mod schedule_index;
+pub mod survey;
 
 use std::fs::{self, File};
 use std::os::unix::fs::OpenOptionsExt;

@@ -35,4 +35,5 @@ mod resource;
 mod roundtrip;
 mod schedule;
 mod setup;
+mod survey;
 mod sync;
