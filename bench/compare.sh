@@ -3,7 +3,7 @@
 #
 #   bench/compare.sh            # generates (once) and benchmarks a 10k- and a 1M-appointment clinic
 #   bench/compare.sh add day    # only these rows: find list statement check day sfind add book import
-#                               # desk letters comm resource reports rss
+#                               # desk letters comm resource reports satisfaction rss
 #                               # (find also measures its floor: bench/stat_floor.rs)
 #
 # Environment:
@@ -352,6 +352,29 @@ elif available report nightly; then
         "$fd --records $big report aging" "rg -c $absent $big/ledger"
 else missing "report nightly" "<= 1.5"; fi
 
+# Issue 20: the satisfaction report over ~200,000 responses (added to a generated clinic by
+# `survey demo --share 22` when it has none), against reading the responses and the visits
+# they join (one appointment file each).
+if ! want satisfaction; then :
+elif available report satisfaction; then
+    if [ ! -d "$big/surveys" ]; then
+        echo "adding survey responses to $big …" >&2
+        /usr/bin/time -f "  added in %e s, peak %M KB" "$fd" --records "$big" survey demo --share 22 --seed 1 --quiet >/dev/null
+    fi
+    joined="$bench_dir/survey-visits.txt"
+    if [ ! -s "$joined" ]; then
+        find "$big/surveys" -name '*.toml' -print0 | xargs -0 awk -F'"' '
+            FNR == 1 { a = ""; v = ""; done = 0 }
+            /^appointment = / { a = $2 }
+            /^visit = / { v = $2 }
+            a != "" && v != "" && !done { gsub("-", "/", v); print "appointments/" v "/" a ".toml"; done = 1 }' > "$joined"
+    fi
+    echo "== report satisfaction ($(wc -l < "$joined") responses about a visit)" >&2
+    bench "report satisfaction --by provider / rg -c over surveys/ and the visits they join" "<= 1.5" "$slow_runs" \
+        "$fd --records $big report satisfaction --by provider" \
+        "sh -c 'rg -c $absent $big/surveys; cd $big && xargs -a $joined rg -c $absent'"
+else missing "report satisfaction" "<= 1.5"; fi
+
 # Peak memory of every command that reads the whole history.
 peak() { # LABEL CMD...
     local label=$1; shift
@@ -377,6 +400,7 @@ if want rss; then
     available pay statement && sh -c "$aside_stmts" && peak "pay statement --all-due" "$fd" --records "$big" pay statement --all-due -o "$stmts"
     available report nightly && rm -rf "$bench_dir/nightly" && peak "report nightly" "$fd" --records "$big" report nightly --out "$bench_dir/nightly"
     available comm due && peak "comm due" "$fd" --records "$big" comm due
+    available report satisfaction && peak "report satisfaction --by provider" "$fd" --records "$big" report satisfaction --by provider
     available patient import && peak "patient import ($import_rows rows)" sh -c \
         "rm -rf $imp && $fd init $imp --quiet && $fd --records $imp patient import $csv --map $here/examples/synthea-patients.map.toml --quiet"
 fi
