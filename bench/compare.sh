@@ -2,7 +2,8 @@
 # frontdesk at real size, measured against plain I/O in the same run (see docs/performance.md).
 #
 #   bench/compare.sh            # generates (once) and benchmarks a 10k- and a 1M-appointment clinic
-#   bench/compare.sh add day    # only these rows: find list statement check day sfind add book import rss
+#   bench/compare.sh add day    # only these rows: find list statement check day sfind add book import
+#                               # desk letters comm resource reports satisfaction rss
 #                               # (find also measures its floor: bench/stat_floor.rs)
 #
 # Environment:
@@ -222,6 +223,158 @@ elif available patient import; then
     row "patient import $import_rows rows / cp -r patients/" "<= 2" "$a" "$b"
 else missing "patient import / cp -r patients/" "<= 2"; fi
 
+# Issue 15: the desk's commands, each run right after a write (what a desk really does: the
+# previous command saved something), on both clinics. The clock is pinned to the clinics'
+# --as-of morning so today's sheet has visits. The write before each run is the one that
+# touches that command's caches: a patient update before the patient commands, a booking
+# before the schedule commands, a payment before the money commands.
+if want desk; then
+    export FRONTDESK_NOW="${as_of}T08:00:00-05:00"
+    desk_tmp=$(mktemp -d)
+    desk_rows() { # CLINIC PATIENT LABEL → prints "label mean" lines
+        local c=$1 p=$2 slot
+        slot=$("$fd" --records "$c" schedule find --patient "$p" --type follow-up --after "$as_of" \
+            --format json | jq -r '.[0] | "\(.date) \(.start) \(.provider)"')
+        set -- "$c" "$p" $slot
+        local book="schedule book --patient $p --provider $5 --type follow-up --at '$3 $4' --force --quiet"
+        local patient_write="$fd --records $c patient update $p --email bench@example.org"
+        local book_write="sh -c \"$fd --records $c $book > $desk_tmp/appt\""
+        local pay_write="$fd --records $c pay collect --patient $p --amount 1 --method cash --force --quiet"
+        for spec in \
+            "patient find|$patient_write|$fd --records $c patient find smith jo" \
+            "patient show|$patient_write|$fd --records $c patient show $p" \
+            "patient add|$patient_write|$fd --records $c $add" \
+            "schedule find|$book_write|$fd --records $c schedule find --patient $p --type follow-up --after $as_of" \
+            "schedule book|$book_write|sh -c \"$fd --records $c $book\"" \
+            "schedule checkin|$book_write|sh -c \"$fd --records $c schedule checkin \$(cat $desk_tmp/appt)\"" \
+            "schedule day|$book_write|$fd --records $c schedule day" \
+            "pay collect|$pay_write|$fd --records $c pay collect --patient $p --amount 2 --method cash --force --quiet" \
+            "pay balance|$pay_write|$fd --records $c pay balance $p" \
+            "pay ledger|$pay_write|$fd --records $c pay ledger $p"; do
+            IFS='|' read -r label prepare cmd <<<"$spec"
+            echo "== $label right after a write ($c)" >&2
+            echo "$label|$(mean_of "$runs" "$prepare" "$cmd")"
+        done
+    }
+    mapfile -t desk_big < <(desk_rows "$big" "$big_pid")
+    mapfile -t desk_small < <(desk_rows "$small" "$small_pid")
+    for i in "${!desk_big[@]}"; do
+        IFS='|' read -r label a <<<"${desk_big[$i]}"
+        IFS='|' read -r _ b <<<"${desk_small[$i]}"
+        row "$label right after a write: big / small clinic (big: $(awk -v a="$a" 'BEGIN{printf "%.0f ms", a*1000}'))" "<= 1.2 and <= 100 ms" "$a" "$b"
+    done
+    rm -rf "$desk_tmp"
+    unset FRONTDESK_NOW
+fi
+
+# Issue 17: the nightly reminder batch for one day (~400 appointments on either clinic, so the
+# ratio of the two times is the ratio of the time per letter). Each run sends for a fresh
+# day's visits: the prepare step removes the letters and outbox the run before wrote today,
+# so "already sent" does not turn the next run into a no-op.
+# The clock is pinned to the clinics' --as-of morning, and the batch is for the Monday after.
+letter_now="${as_of}T08:00:00-05:00"
+letter_day=2026-11-30
+if ! want letters; then :
+elif available letter batch; then
+    today=$(echo "$as_of" | tr - /)
+    unsend() { echo "rm -rf $1/correspondence/$today $1/outbox/$as_of-reminder.csv"; }
+    export FRONTDESK_NOW="$letter_now"
+    # Letters print the office's phone and address: clinics generated before the generator
+    # set them get them the way an office would.
+    for c in "$big" "$small"; do
+        grep -q '^phone' "$c/frontdesk.toml" || "$fd" --records "$c" office set --phone 617-555-0100 \
+            --address "120 Riverside Ave" --city Cambridge --state MA --zip 02139 >/dev/null
+    done
+    echo "== letter batch reminder" >&2
+    a=$(mean_of "$runs" "sh -c '$(unsend "$big")'" "$fd --records $big letter batch reminder --appointments $letter_day --quiet")
+    b=$(mean_of "$runs" "sh -c '$(unsend "$small")'" "$fd --records $small letter batch reminder --appointments $letter_day --quiet")
+    sent_big=$(find "$big/correspondence/$today" -name '*.toml' 2>/dev/null | wc -l)
+    sent_small=$(find "$small/correspondence/$today" -name '*.toml' 2>/dev/null | wc -l)
+    row "letter batch reminder, one day ($sent_big / $sent_small letters): big / small clinic" "<= 1.2 (big <= 1 s)" "$a" "$b"
+    results+=("$(printf 'letter batch reminder, big clinic, seconds per letter|%s|||reference' "$(awk -v a="$a" -v n="$sent_big" 'BEGIN{printf "%.5f", a/(n>0?n:1)}')")")
+    unset FRONTDESK_NOW
+else missing "letter batch reminder: big / small clinic" "<= 1.2"; fi
+
+# Issue 18: the morning to-do list and one patient's log over a million communications, and
+# `comm due` again on a copy of the clinic that holds only the open follow-ups: history must
+# not matter.
+open_only="$bench_dir/big-open-communications"
+if ! want comm; then :
+elif available comm due; then
+    if [ ! -f "$open_only.complete" ]; then
+        rm -rf "$open_only" && mkdir -p "$open_only"
+        (cd "$big" && cp -r frontdesk.toml payers providers rooms appointment-types.toml services.toml "$open_only"/)
+        (cd "$big" && rg -l --files-with-matches '^follow_up' communications | xargs rg -L -l '^done =' \
+            | while read -r f; do mkdir -p "$open_only/$(dirname "$f")"; cp "$f" "$open_only/$f"; done)
+        touch "$open_only.complete"
+    fi
+    comm_pid=$(rg -o --no-filename -m1 'patient = "P[0-9A-Z]{8}"' "$big/communications/$(echo $bench_day | tr - /)" | head -1 | cut -d'"' -f2)
+    "$fd" --records "$big" comm due >/dev/null 2>&1 || true
+    "$fd" --records "$open_only" comm due >/dev/null 2>&1 || true
+    bench "comm due: 1.1M communications / only the open ones" "<= 1.2 (and <= 0.1 s)" "$runs" \
+        "$fd --records $big comm due" "$fd --records $open_only comm due"
+    bench "comm list --patient / rg -c communications/" "<= 0.1 s" "$runs" \
+        "$fd --records $big comm list --patient $comm_pid" "rg -c $absent $big/communications"
+else missing "comm due" "<= 1.2"; fi
+
+# Issue 18: `resource find` over a directory of 1,000 services (imported through the shipped
+# HSDS map), against listing them.
+resources="$bench_dir/resources-1000"
+if ! want resource; then :
+elif available resource find; then
+    if [ ! -f "$resources.complete" ]; then
+        rm -rf "$resources" && "$fd" init "$resources" --quiet --name "Resource bench" --timezone America/New_York
+        csv1000="$bench_dir/resources-1000.csv"
+        head -1 "$here/examples/hsds-services.csv" > "$csv1000"
+        awk -F, 'NR>1' "$here/examples/hsds-services.csv" > "$bench_dir/resources-rows.csv"
+        rows=$(wc -l < "$bench_dir/resources-rows.csv")
+        for i in $(seq 1 $(( (1000 + rows - 1) / rows ))); do
+            sed "s/^\([^,]*\),\([^,]*\)/\1-$i,\2 $i/" "$bench_dir/resources-rows.csv"
+        done | head -1000 >> "$csv1000"
+        "$fd" --records "$resources" resource import "$csv1000" --map "$here/examples/hsds-services.map.toml" --quiet
+        touch "$resources.complete"
+    fi
+    bench "resource find --need transport over 1,000 resources / resource list --all" "<= 0.05 s" "$runs" \
+        "$fd --records $resources resource find --need transport --zip 02139 --language es" \
+        "$fd --records $resources resource list --all"
+else missing "resource find" "<= 0.05 s"; fi
+
+# Issue 19: the nightly report set against reading the records it reads; one day's report on
+# both clinics; the aging report against reading the ledger.
+if ! want reports; then :
+elif available report nightly; then
+    nightly="$bench_dir/nightly"
+    bench "report nightly / rg -c over appointments/ and ledger/" "<= 1.5" "$slow_runs" \
+        "$fd --records $big report nightly --out $nightly" "rg -c $absent $big/appointments $big/ledger" "rm -rf $nightly"
+    bench "report daily $bench_day: big / small clinic" "<= 1.2" "$runs" \
+        "$fd --records $big report daily $bench_day" "$fd --records $small report daily $bench_day"
+    bench "report aging / rg -c over ledger/" "<= 1.0" "$slow_runs" \
+        "$fd --records $big report aging" "rg -c $absent $big/ledger"
+else missing "report nightly" "<= 1.5"; fi
+
+# Issue 20: the satisfaction report over ~200,000 responses (added to a generated clinic by
+# `survey demo --share 22` when it has none), against reading the responses and the visits
+# they join (one appointment file each).
+if ! want satisfaction; then :
+elif available report satisfaction; then
+    if [ ! -d "$big/surveys" ]; then
+        echo "adding survey responses to $big …" >&2
+        /usr/bin/time -f "  added in %e s, peak %M KB" "$fd" --records "$big" survey demo --share 22 --seed 1 --quiet >/dev/null
+    fi
+    joined="$bench_dir/survey-visits.txt"
+    if [ ! -s "$joined" ]; then
+        find "$big/surveys" -name '*.toml' -print0 | xargs -0 awk -F'"' '
+            FNR == 1 { a = ""; v = ""; done = 0 }
+            /^appointment = / { a = $2 }
+            /^visit = / { v = $2 }
+            a != "" && v != "" && !done { gsub("-", "/", v); print "appointments/" v "/" a ".toml"; done = 1 }' > "$joined"
+    fi
+    echo "== report satisfaction ($(wc -l < "$joined") responses about a visit)" >&2
+    bench "report satisfaction --by provider / rg -c over surveys/ and the visits they join" "<= 1.5" "$slow_runs" \
+        "$fd --records $big report satisfaction --by provider" \
+        "sh -c 'rg -c $absent $big/surveys; cd $big && xargs -a $joined rg -c $absent'"
+else missing "report satisfaction" "<= 1.5"; fi
+
 # Peak memory of every command that reads the whole history.
 peak() { # LABEL CMD...
     local label=$1; shift
@@ -245,6 +398,9 @@ if want rss; then
     # status (git's own memory counts: it holds its whole index).
     available check && peak "check (cold, right after index rebuild: status worked out afresh)" "$fd" --records "$big" check
     available pay statement && sh -c "$aside_stmts" && peak "pay statement --all-due" "$fd" --records "$big" pay statement --all-due -o "$stmts"
+    available report nightly && rm -rf "$bench_dir/nightly" && peak "report nightly" "$fd" --records "$big" report nightly --out "$bench_dir/nightly"
+    available comm due && peak "comm due" "$fd" --records "$big" comm due
+    available report satisfaction && peak "report satisfaction --by provider" "$fd" --records "$big" report satisfaction --by provider
     available patient import && peak "patient import ($import_rows rows)" sh -c \
         "rm -rf $imp && $fd init $imp --quiet && $fd --records $imp patient import $csv --map $here/examples/synthea-patients.map.toml --quiet"
 fi

@@ -8,6 +8,7 @@ FRONTDESK_NOW pinned to the moment each step happened. Deterministic apart from 
     cargo build && python3 examples/sample-clinic/schedule.py [records]
 """
 import datetime as dt
+import hashlib
 import os
 import random
 import shutil
@@ -204,11 +205,22 @@ def book_days(patients):
             if kind == "telehealth":
                 run(["schedule", "checkout", aid], at(day, stamp(begin, 25)), check=False)
                 continue
-            if run(["schedule", "room", aid, "--room", room], at(day, stamp(begin, 5)), check=False).returncode:
+            # Before today the wait varies by visit (for `report satisfaction --against wait`);
+            # today's visits keep the 15-minute wait the waiting-room examples expect.
+            wait = 15 if day >= TODAY else wait_for(aid)
+            if run(["schedule", "room", aid, "--room", room], at(day, stamp(begin, wait - 10)), check=False).returncode:
                 continue
-            if begin + dt.timedelta(minutes=30) > now:
+            if begin + dt.timedelta(minutes=wait + 15) > now:
                 continue  # with the provider now
-            run(["schedule", "checkout", aid], at(day, stamp(begin, 30)))
+            run(["schedule", "checkout", aid], at(day, stamp(begin, wait + 15)))
+
+
+def wait_for(aid):
+    """Minutes from arrival to rooming, from the appointment ID: about a quarter each under 10,
+    10-19, 20-29 and 30-45 minutes."""
+    h = int(hashlib.sha1(aid.encode()).hexdigest(), 16)
+    band = h % 4
+    return [4, 10, 20, 30][band] + (h >> 8) % [6, 10, 10, 16][band]
 
 
 def stamp(t, minutes):

@@ -329,15 +329,23 @@ mod documented_commands {
     /// trailing comments dropped.
     fn commands(text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        let mut in_sh = false;
+        // `sh` blocks hold command lines; `console` blocks (run by tests/cli/docs.rs) hold
+        // `$ ` command lines between lines of output.
+        let (mut in_sh, mut in_console) = (false, false);
         let mut pending = String::new();
         for line in text.lines() {
-            let t = line.trim();
+            let mut t = line.trim();
             if t.starts_with("```") {
                 in_sh = t == "```sh";
+                in_console = t == "```console";
                 continue;
             }
-            if !in_sh {
+            if in_console && pending.is_empty() {
+                match t.strip_prefix("$ ") {
+                    Some(command) => t = command,
+                    None => continue,
+                }
+            } else if !in_sh && !in_console {
                 continue;
             }
             let code = match t.find("  #").or_else(|| t.find(" # ")) {

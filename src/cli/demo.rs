@@ -36,7 +36,8 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 1000)]
     pub patients: u64,
     /// About this many appointments (some 20 per provider per working day, going back in time
-    /// from a few weeks ahead; 5-10 % of past ones no-shows).
+    /// from a few weeks ahead; 5-10 % of past ones no-shows), with their ledgers and about 1.2
+    /// logged communications each (reminders, no-show calls, billing questions).
     #[arg(long, default_value_t = 0)]
     pub appointments: u64,
     /// Providers seeing patients (each with an exam room).
@@ -68,7 +69,16 @@ fn cmd_generate(ctx: &Ctx, args: GenerateArgs) -> Result<u8> {
     if args.providers == 0 || args.providers > 500 {
         return Err(Error::user("--providers must be between 1 and 500"));
     }
-    let office = Office::new("Riverside Family Medicine (demo)", "America/New_York")?;
+    let mut office = Office::new("Riverside Family Medicine (demo)", "America/New_York")?;
+    // What letters and statements print: a generated clinic can send them as it is.
+    office.phone = Some("+16175550100".into());
+    office.address = Some(crate::domain::common::Address {
+        line1: "120 Riverside Ave".into(),
+        city: "Cambridge".into(),
+        state: Some("MA".into()),
+        postal_code: Some("02139".into()),
+        ..Default::default()
+    });
     let today = match &args.as_of {
         Some(s) => crate::domain::dates::parse_date(s, office.today())?,
         None => office.today(),
@@ -106,33 +116,46 @@ fn cmd_generate(ctx: &Ctx, args: GenerateArgs) -> Result<u8> {
         },
         &progress,
     )?;
-    let (appointments, ledger) = if args.appointments > 0 {
+    let made = if args.appointments > 0 {
         write_schedule(&mut txn, &args, now, &progress)?
     } else {
-        (0, 0)
+        Generated::default()
     };
+    let Generated {
+        appointments,
+        ledger,
+        communications,
+    } = made;
     txn.commit(&format!(
-        "Generate demo clinic: {patients} patients, {appointments} appointments, {ledger} ledger entries."
+        "Generate demo clinic: {patients} patients, {appointments} appointments, {ledger} ledger entries, {communications} communications."
     ))?;
     if show {
         eprintln!();
     }
     ctx.say(&format!(
-        "Generated {patients} patients, {appointments} appointments and {ledger} ledger entries in {} in {:.1} s",
+        "Generated {patients} patients, {appointments} appointments, {ledger} ledger entries and {communications} communications in {} in {:.1} s",
         args.dir.display(),
         started.elapsed().as_secs_f64()
     ));
     Ok(exit::OK)
 }
 
+/// How many dated records of each kind `write_schedule` wrote.
+#[derive(Default)]
+struct Generated {
+    appointments: u64,
+    ledger: u64,
+    communications: u64,
+}
+
 /// Providers, rooms, appointment types and the fee schedule, then the appointments with their
-/// ledgers. Returns how many appointments and ledger entries were written.
+/// ledgers and the communications about them.
 fn write_schedule(
     txn: &mut Txn,
     args: &GenerateArgs,
     now: DateTime<FixedOffset>,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<(u64, u64)> {
+) -> Result<Generated> {
     for p in demo::providers(args.providers)? {
         txn.put(&Store::provider_rel(&p.key)?, &p, Mode::CreateNew)?;
     }
@@ -153,6 +176,7 @@ fn write_schedule(
     let plan = demo::Schedule::new(args.seed, args.patients, args.providers, now, tz);
     let wanted = args.appointments;
     let ledger = AtomicU64::new(0);
+    let contacts = AtomicU64::new(0);
     let written = txn.put_bulk(
         plan.units_for(wanted),
         |unit| {
@@ -166,13 +190,23 @@ fn write_schedule(
                     files.push((Store::ledger_rel(e.date, &e.id), to_toml(e)?.into_bytes()));
                 }
                 ledger.fetch_add(v.ledger.len() as u64, Ordering::Relaxed);
+                for c in &v.communications {
+                    let rel = Store::communication_rel(c.date(), &c.id);
+                    files.push((rel, to_toml(c)?.into_bytes()));
+                }
+                contacts.fetch_add(v.communications.len() as u64, Ordering::Relaxed);
             }
             Ok(files)
         },
         progress,
     )?;
-    let ledger = ledger.into_inner();
-    Ok((written - ledger, ledger))
+    crate::cli::survey::demo::generated(txn, &plan, wanted, progress)?;
+    let (ledger, contacts) = (ledger.into_inner(), contacts.into_inner());
+    Ok(Generated {
+        appointments: written - ledger - contacts,
+        ledger,
+        communications: contacts,
+    })
 }
 
 /// 09:00 on `day` in the office's time zone: the "now" every generated record is stamped with.

@@ -61,8 +61,7 @@ fn record_rel(store: &Store, id: &Id) -> Result<PathBuf> {
                 .map(|day| Store::communication_rel(day, id))
         }
         IdKind::Letter => store.letter_day(id)?.map(|day| Store::letter_rel(day, id)),
-        // frontdesk keeps no surveys yet: there is nowhere to look.
-        IdKind::Survey => None,
+        IdKind::Survey => store.survey_month_of(id)?.map(|m| Store::survey_rel(m, id)),
     };
     rel.filter(|rel| store.path(rel).is_file())
         .ok_or_else(|| {

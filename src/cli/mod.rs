@@ -21,6 +21,7 @@ mod resource;
 mod room;
 mod schedule;
 mod service;
+mod survey;
 mod sync;
 
 use std::io::IsTerminal;
@@ -114,6 +115,9 @@ pub enum Command {
     /// The office's reports (daily, aging, no-shows, utilization, …) and the nightly run.
     #[command(subcommand)]
     Report(report::Command),
+    /// Patient-satisfaction surveys (CG-CAHPS model): add, import, send, list, show.
+    #[command(subcommand)]
+    Survey(survey::Command),
     Check(check::Args),
     Sync(sync::Args),
     History(history::Args),
@@ -164,6 +168,7 @@ const PAGES: &[(&str, &str)] = &[
     ("report noshows", "No-shows and late cancels"),
     ("report productivity", "Productivity"),
     ("report recall", "Recall"),
+    ("report satisfaction", "Patient satisfaction"),
     ("report utilization", "Provider utilization"),
     ("report wait-times", "Wait times"),
     ("schedule day", "Day sheet"),
@@ -175,6 +180,7 @@ const PAGES: &[(&str, &str)] = &[
     ("schedule waitlist list", "Waitlist"),
     ("schedule week", "Week"),
     ("service list", "Fee schedule"),
+    ("survey list", "Survey responses"),
 ];
 
 /// What every command gets: the global flags and a way to open the store.
@@ -334,6 +340,7 @@ pub fn run() -> Result<u8> {
         Command::Comm(cmd) => comm::run(&ctx, cmd),
         Command::Resource(cmd) => resource::run(&ctx, cmd),
         Command::Report(cmd) => report::run(&ctx, cmd),
+        Command::Survey(cmd) => survey::run(&ctx, cmd),
         Command::Check(args) => check::cmd_check(&ctx, args),
         Command::Sync(args) => sync::cmd_sync(&ctx, args),
         Command::History(args) => history::cmd_history(&ctx, args),

@@ -12,6 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
+use crate::domain::comm::Communication;
 use crate::domain::common::Address;
 use crate::domain::id::{Id, IdKind};
 use crate::domain::insurance::{
@@ -34,6 +35,7 @@ pub enum Stream {
     Patient = 1,
     Appointment = 2,
     Ledger = 3,
+    Communication = 5,
 }
 
 /// The random source for record `n` of a kind: independent of every other record.
@@ -842,16 +844,18 @@ impl Schedule {
             } else {
                 Vec::new()
             };
+            let communications = self.visit_communications(&appointment, ordinal);
             out.push(Visit {
                 appointment,
                 ledger,
+                communications,
             });
             minute += (minutes + buffer) as i64;
         }
         out
     }
 
-    fn at(&self, date: NaiveDate, minute: i64) -> DateTime<FixedOffset> {
+    pub(crate) fn at(&self, date: NaiveDate, minute: i64) -> DateTime<FixedOffset> {
         let local = date.and_time(NaiveTime::MIN) + chrono::Duration::minutes(minute);
         self.tz
             .from_local_datetime(&local)
@@ -861,7 +865,7 @@ impl Schedule {
     }
 
     /// The ID of the dated record numbered `ordinal`: unique within its kind and seed.
-    fn dated_id(&self, kind: IdKind, ordinal: u64) -> Id {
+    pub(crate) fn dated_id(&self, kind: IdKind, ordinal: u64) -> Id {
         debug_assert!(ordinal < 1 << 40);
         Id::from_bits(kind, scramble40(ordinal, self.seed ^ kind.letter() as u64))
     }
@@ -923,6 +927,8 @@ impl Schedule {
 pub struct Visit {
     pub appointment: Appointment,
     pub ledger: Vec<LedgerEntry>,
+    /// The calls and messages about it (`demo_comm.rs`).
+    pub communications: Vec<Communication>,
 }
 
 /// (appointment type, CPT code, description, fee in cents)

@@ -114,7 +114,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    fn parse(s: &str) -> Option<Encoding> {
+    pub fn parse(s: &str) -> Option<Encoding> {
         match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
             "utf-8" | "utf8" => Some(Encoding::Utf8),
             "windows-1252" | "cp1252" | "latin1" | "iso-8859-1" => Some(Encoding::Windows1252),

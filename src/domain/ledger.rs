@@ -29,7 +29,9 @@ use crate::error::{Error, Result};
 
 pub const SCHEMA: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Declared in the order entries recorded at the same instant are listed: a charge before what
+/// pays it, a void after what it voids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Charge,
@@ -401,9 +403,14 @@ pub fn find_by_key<'a>(entries: &'a [Entry], key: &str) -> Option<&'a Entry> {
         .find(|e| e.kind == Kind::Payment && e.idempotency_key.as_deref() == Some(key))
 }
 
-/// Sort order of a ledger: by business day, then by when recorded, then by ID.
+/// Sort order of a ledger: by business day, then by when recorded, then (for entries recorded
+/// in the same second, as a script or a pinned clock makes them) charges before payments, then
+/// by ID. A running balance read in this order never starts with a credit for a visit charged
+/// at the same moment.
 pub fn sort_entries(entries: &mut [Entry]) {
-    entries.sort_by(|a, b| (a.date, a.recorded, &a.id).cmp(&(b.date, b.recorded, &b.id)));
+    entries.sort_by(|a, b| {
+        (a.date, a.recorded, a.kind, &a.id).cmp(&(b.date, b.recorded, b.kind, &b.id))
+    });
 }
 
 /// The IDs taken out of effect: every voided entry and every void.
@@ -827,6 +834,25 @@ mod tests {
         v.amount = of.amount;
         v.voids = Some(of.id.clone());
         v
+    }
+
+    #[test]
+    fn entries_recorded_in_the_same_second_list_the_charge_first() {
+        // A pinned clock or a script records a visit's charge, co-pay and insurance payment
+        // in one second: the running balance must not start with a credit.
+        let charge = entry(Kind::Charge, 12500, 0);
+        let mut later = vec![
+            entry(Kind::InsurancePayment, 7000, 0),
+            entry(Kind::Payment, 2500, 0),
+            charge.clone(),
+        ];
+        for e in &mut later {
+            e.recorded = charge.recorded;
+        }
+        sort_entries(&mut later);
+        let kinds: Vec<Kind> = later.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [Kind::Charge, Kind::Payment, Kind::InsurancePayment]);
+        assert!(running(&later)[0].after.total > Decimal::ZERO);
     }
 
     #[test]

@@ -92,6 +92,14 @@ const BUILTIN: &[(&str, &str)] = &[
         "summary.txt",
         include_str!("../../templates/letters/summary.txt"),
     ),
+    (
+        "survey.html",
+        include_str!("../../templates/letters/survey.html"),
+    ),
+    (
+        "survey.txt",
+        include_str!("../../templates/letters/survey.txt"),
+    ),
 ];
 
 /// The built-in letter names, in the order `letter list` shows them.
@@ -104,6 +112,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "recall",
     "release-cover",
     "summary",
+    "survey",
 ];
 
 /// Where an office keeps its letters, relative to the records tree.

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod letter;
 pub mod resource;
 pub mod schedule;
+pub mod survey;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};

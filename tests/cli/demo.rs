@@ -24,7 +24,9 @@ fn generates_valid_private_records_in_one_commit() {
     assert_eq!(c.commits(), 2, "init + one commit for the whole batch");
     let msg = &c.commit_messages()[0];
     assert!(
-        msg.ends_with("Generate demo clinic: 120 patients, 0 appointments, 0 ledger entries."),
+        msg.ends_with(
+            "Generate demo clinic: 120 patients, 0 appointments, 0 ledger entries, 0 communications."
+        ),
         "{msg}"
     );
     let status = crate::harness::git_lines(&c.root, &["status", "--porcelain"]);
@@ -93,4 +95,48 @@ fn appointments_are_valid_and_a_day_reads_back() {
     );
     let day = c.ok(&["--format", "csv", "schedule", "day", "2026-12-08", "--all"]);
     assert!(day.lines().count() > 60, "four providers' full day:\n{day}");
+}
+
+#[test]
+fn the_desk_log_comes_with_the_visits_and_only_recent_follow_ups_are_open() {
+    let c = Clinic::made_by("demo generate", |root| {
+        bare()
+            .args(["demo", "generate"])
+            .arg(root)
+            .args(["--patients", "80", "--appointments", "1600"])
+            .args(["--providers", "4", "--as-of", "2026-11-27", "--no-git"])
+            .output()
+            .unwrap()
+    })
+    .at("2026-11-27T12:00:00-05:00");
+    let contacts = c
+        .files()
+        .into_iter()
+        .filter(|f| f.starts_with("communications/"))
+        .count();
+    // 20 working days, the first 10 past: a reminder for most of their visits, a few calls after.
+    assert!(
+        (600..=1100).contains(&contacts),
+        "{contacts} communications"
+    );
+    let check = c.run(&["check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    let due: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "comm", "due"])).unwrap();
+    let due = due.as_array().unwrap();
+    assert!(!due.is_empty(), "some follow-ups are waiting");
+    for c in due {
+        let on = c["follow_up"].as_str().unwrap();
+        // Only the last two weeks' follow-ups linger; every one is on or before today.
+        assert!(("2026-11-13"..="2026-11-27").contains(&on), "{c}");
+        assert!(c.get("done").is_none(), "{c}");
+    }
+    let open: serde_json::Value =
+        serde_json::from_str(&c.ok(&["--format", "json", "comm", "list", "--open"])).unwrap();
+    assert!(open.as_array().unwrap().len() >= due.len());
 }

@@ -154,6 +154,7 @@ const BUILTINS: &[&str] = &[
     "recall",
     "release-cover",
     "summary",
+    "survey",
 ];
 
 #[test]

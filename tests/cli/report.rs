@@ -86,6 +86,7 @@ const REPORTS: &[(&str, &[&str])] = &[
     ("closeout", &["closeout", "2026-11-26"]),
     // The sample's annual physicals come due a year on.
     ("recall", &["recall", "--as-of", "2027-12-04"]),
+    ("satisfaction", &["satisfaction", "--against", "wait"]),
 ];
 
 fn report_args<'a>(args: &[&'a str], format: &'a str) -> Vec<&'a str> {

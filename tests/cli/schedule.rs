@@ -898,6 +898,14 @@ fn list_by_patient_past_and_upcoming_with_or_without_the_index() {
     let (_, said) = d.ok2("index rebuild");
     assert!(said.contains("Indexed 4 appointments"), "{said}");
     assert_eq!(d.ok(format!("schedule list --patient {}", d.jane)), again);
+    // A name finds the patient for `list`, `find` and `book` alike.
+    assert_eq!(d.ok("schedule list --patient 'doe jan'"), again);
+    let by_name = d.ok("schedule find --patient 'doe jan' --type follow-up --limit 3");
+    let by_id = d.ok(format!(
+        "schedule find --patient {} --type follow-up --limit 3",
+        d.jane
+    ));
+    assert_eq!(by_name, by_id);
     let unknown = d.run("schedule list --patient P0000000");
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(
@@ -911,9 +919,24 @@ fn list_by_patient_past_and_upcoming_with_or_without_the_index() {
 #[test]
 fn week_view_counts_visits_and_free_time() {
     let d = Desk::new();
-    d.book(
+    let visit = d.book(
         &d.jane,
         "--provider okafor --type follow-up --at '2026-12-01 09:00'",
+    );
+    // --visits lists each visit with the ID the desk needs to act on it.
+    let visits = d.ok("schedule week 2026-12-02 --provider okafor --visits");
+    let row = visits
+        .lines()
+        .find(|l| l.contains(&visit))
+        .unwrap_or_else(|| panic!("{visits}"));
+    assert!(
+        row.contains("Tue 2026-12-01") && row.contains("09:00") && row.contains(&d.jane),
+        "{row}"
+    );
+    assert_eq!(
+        visits.lines().count(),
+        2,
+        "header and the one visit:\n{visits}"
     );
     let week = d.ok("schedule week 2026-12-02 --provider okafor");
     let tue = week.lines().find(|l| l.contains("Tue 2026-12-01")).unwrap();

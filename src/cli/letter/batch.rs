@@ -33,7 +33,7 @@ pub const DEDUP_DAYS: i64 = 90;
 /// the template sent by a batch today, one row each with the letter ID, so a gateway that
 /// remembers IDs never sends one twice.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("who").required(true).args(["appointments", "noshows", "recall_due", "new_patients"])))]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["appointments", "noshows", "recall_due", "new_patients", "seen"])))]
 pub struct Args {
     /// The template (see `letter list`).
     pub template: String,
@@ -52,6 +52,10 @@ pub struct Args {
     /// Patients booked for a new-patient visit in this range (welcome letters).
     #[arg(long, value_name = "RANGE")]
     pub new_patients: Option<String>,
+    /// Patients whose visit on this day was checked out (the `survey` letter; a visit with a
+    /// survey response on file is skipped).
+    #[arg(long, value_name = "DATE")]
+    pub seen: Option<String>,
     /// Only this provider's appointments.
     #[arg(long)]
     pub provider: Option<String>,
@@ -135,6 +139,11 @@ fn select(store: &Store, book: &Book, a: &Args) -> Result<(Vec<Target>, String)>
         let day = parse_day(d, today).map_err(|e| e.at("--noshows"))?;
         let t = visits(day, day, &|ap| ap.status == Status::Noshow)?;
         return Ok((t, label("noshows", day, day)));
+    }
+    if let Some(d) = &a.seen {
+        let day = parse_day(d, today).map_err(|e| e.at("--seen"))?;
+        let t = visits(day, day, &|ap| ap.status == Status::Fulfilled)?;
+        return Ok((t, label("seen", day, day)));
     }
     if let Some(w) = &a.new_patients {
         let (from, to) = parse_range("--new-patients", w, today)?;
@@ -226,6 +235,13 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
         }
         if !seen.insert(key) {
             continue; // the same patient twice in one selection (two recall types): one letter
+        }
+        if a.seen.is_some()
+            && let Some(ap) = &t.appointment
+            && let Some(s) = store.surveys_of_appointment(&ap.id, ap.date())?.first()
+        {
+            outcomes.push((t, Outcome::Skip(format!("survey already answered ({s})"))));
+            continue;
         }
         let patient = match store.load_patient(&t.patient) {
             Ok(p) => p,
@@ -383,12 +399,13 @@ pub fn cmd_batch(ctx: &Ctx, a: Args) -> Result<u8> {
     let sends = outcomes.len() - skipped;
     if a.dry_run {
         ctx.say(&format!(
-            "dry run ({batch}): {sends} letters would be sent, {skipped} skipped; nothing was written"
+            "dry run ({batch}): {} would be sent, {skipped} skipped; nothing was written",
+            crate::render::plural(sends, "letter")
         ));
     } else if store.path(&outbox).is_file() {
         ctx.say(&format!(
-            "{batch}: {} letters written, {skipped} skipped; outbox {}",
-            written.len(),
+            "{batch}: {} written, {skipped} skipped; outbox {}",
+            crate::render::plural(written.len(), "letter"),
             store.display(&outbox)
         ));
     } else {

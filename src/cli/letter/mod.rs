@@ -7,7 +7,7 @@
 //! missing value fails here, before anything is written), then the letter and its record are
 //! filed with one commit that names the letter and patient IDs only.
 
-mod batch;
+pub(crate) mod batch;
 mod check;
 mod list;
 mod preview;

@@ -129,7 +129,7 @@ fn read_rows(a: &Args, map: &PayMap, today: chrono::NaiveDate) -> Result<Vec<Pay
 }
 
 /// The csv crate's reason without the record's content.
-fn csv_reason(e: &csv::Error) -> String {
+pub(crate) fn csv_reason(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..

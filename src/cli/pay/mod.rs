@@ -11,7 +11,7 @@ mod charge;
 pub(crate) mod closeout;
 mod collect;
 pub mod copay;
-mod import;
+pub(crate) mod import;
 mod insurance;
 mod ledger;
 mod receipt;

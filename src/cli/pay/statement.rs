@@ -420,16 +420,18 @@ fn report_all_due(ctx: &Ctx, dir: &Path, outcomes: &[Outcome]) -> Result<u8> {
         render::print(&listing)?;
     }
     ctx.say(&format!(
-        "{written} statements written to {}; {skipped} patients skipped (flagged {NO_STATEMENTS})",
+        "{} written to {}; {} skipped (flagged {NO_STATEMENTS})",
+        render::plural(written, "statement"),
         dir.display(),
+        render::plural(skipped, "patient"),
     ));
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("frontdesk: {p}");
         }
         return Err(Error::user(format!(
-            "{} patients owing money have no readable patient file; no statement was made for them",
-            problems.len()
+            "{} owing money have no readable patient file; no statement was made for them",
+            render::plural(problems.len(), "patient")
         ))
         .hint("run `frontdesk check` to find ledger entries whose patient is missing"));
     }

@@ -13,6 +13,7 @@ mod nightly;
 mod noshows;
 mod productivity;
 mod recall;
+mod satisfaction;
 mod utilization;
 mod wait_times;
 
@@ -40,6 +41,7 @@ pub enum Command {
     Productivity(productivity::Args),
     Recall(recall::Args),
     Closeout(closeout::Args),
+    Satisfaction(satisfaction::Args),
     Nightly(nightly::Args),
 }
 
@@ -82,6 +84,10 @@ pub const REPORTS: &[(&str, &str)] = &[
         "the end-of-day closeout (as `pay closeout`), as a report",
     ),
     (
+        "satisfaction",
+        "survey responses joined to visits: top-box by composite, provider rating, NPS with 95% intervals; --against wait|late",
+    ),
+    (
         "nightly",
         "for cron: the standard set into DIR/YYYY-MM-DD/, one log line per report",
     ),
@@ -107,6 +113,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Productivity(a) => productivity::cmd_productivity(ctx, a),
         Command::Recall(a) => recall::cmd_recall(ctx, a),
         Command::Closeout(a) => closeout::cmd_closeout(ctx, a),
+        Command::Satisfaction(a) => satisfaction::cmd_satisfaction(ctx, a),
         Command::Nightly(a) => nightly::cmd_nightly(ctx, a),
     }
 }

@@ -216,7 +216,9 @@ pub fn cmd_import(ctx: &Ctx, a: Args) -> Result<u8> {
             };
             println!("{what} {}", r.slug);
         }
-        ctx.say(&format!("dry run: would import {summary}"));
+        ctx.say(&format!(
+            "dry run: {added} would be added, {updated} updated, {same} unchanged; nothing was written"
+        ));
         return Ok(exit::OK);
     }
     for (rel, r, mode) in &writes {

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
 use crate::cli::Ctx;
-use crate::cli::schedule::{FoldArgs, Sched, nearest, patient_id, refusal};
+use crate::cli::schedule::{FoldArgs, Sched, nearest, patient_arg, refusal};
 use crate::derived::schedule_index;
 use crate::domain::id::{Id, IdKind};
 use crate::domain::schedule::appointment::{self, Appointment, Change, Series, Status};
@@ -23,7 +23,7 @@ use crate::store::{Mode, Store};
 /// if any occurrence conflicts, every conflict is listed and nothing is booked.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Patient ID (P…).
+    /// Patient ID (P…), or a search (`doe jan 1980`) that finds one patient.
     #[arg(long)]
     pub patient: String,
     /// Provider key (see `frontdesk provider list`).
@@ -71,7 +71,7 @@ pub struct Args {
 
 pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
     let sched = Sched::open(ctx)?;
-    let pid = patient_id(&a.patient)?;
+    let pid = patient_arg(ctx, &sched, &a.patient)?;
     let provider = sched.store.load_provider(&a.provider)?;
     let kind = sched.kind(&a.kind)?.clone();
     let first = sched.at(&a.at, &a.fold)?;

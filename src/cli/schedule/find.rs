@@ -1,6 +1,6 @@
 use chrono::Duration;
 
-use crate::cli::schedule::{Sched, patient_id};
+use crate::cli::schedule::{Sched, patient_arg};
 use crate::cli::{Ctx, found};
 use crate::domain::schedule::Provider;
 use crate::domain::schedule::prefs::{SchedulingPrefs, Windows};
@@ -18,7 +18,7 @@ use crate::store::Mode;
 /// preferences are used; --save stores the given ones on the patient.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Patient ID (P…): keeps clear of the patient's other visits and uses their standing
+    /// Patient ID (P…) or a name search (`doe jan`): keeps clear of the patient's other visits and uses their standing
     /// preferences. Without it, the provider's free times for anyone.
     #[arg(long)]
     pub patient: Option<String>,
@@ -62,7 +62,7 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
     let sched = Sched::open(ctx)?;
     let (pid, stored) = match &a.patient {
         Some(p) => {
-            let pid = patient_id(p)?;
+            let pid = patient_arg(ctx, &sched, p)?;
             let patient = sched.store.load_patient(&pid)?;
             (pid, patient.scheduling.clone().unwrap_or_default())
         }

@@ -256,6 +256,11 @@ pub fn cmd_step(ctx: &Ctx, a: StepArgs, to: Status, verb: &str) -> Result<u8> {
             appt.id
         );
     }
-    ctx.say(&format!("{} is now {}", appt.id, appt.status));
+    let now = match appt.status {
+        Status::Noshow => "marked a no-show".to_string(),
+        Status::Left => "marked as left without being seen".to_string(),
+        other => format!("now {other}"),
+    };
+    ctx.say(&format!("{} is {now}", appt.id));
     Ok(exit::OK)
 }

@@ -1,4 +1,4 @@
-use crate::cli::schedule::{Sched, patient_id};
+use crate::cli::schedule::{Sched, patient_arg};
 use crate::cli::{Ctx, found};
 use crate::error::{Error, Result};
 use crate::render::{self, Cell, Format, Table};
@@ -15,55 +15,14 @@ pub struct Args {
     /// Only appointments that have started.
     #[arg(long, conflicts_with = "upcoming")]
     pub past: bool,
-    /// Only appointments still to come.
+    /// Only appointments still to come that hold their time (not cancelled or moved).
     #[arg(long)]
     pub upcoming: bool,
 }
 
-/// The one patient a search finds (a pick list on a terminal when it finds several).
-fn one_patient(ctx: &Ctx, sched: &Sched, input: &str) -> Result<crate::domain::id::Id> {
-    let query = crate::domain::search::Query::parse(input, sched.store.office.today());
-    if query.is_empty() {
-        return Err(Error::user(
-            "--patient needs a patient ID or a name to search for",
-        ));
-    }
-    let index = crate::derived::index::open(&sched.store)?;
-    let hits = index.search(&query, false)?;
-    let ids: Vec<String> = hits
-        .iter()
-        .take(10)
-        .map(|(_, d)| d.patient_id().to_string())
-        .collect();
-    match ids.as_slice() {
-        [] => Err(Error::not_found("no patient matches --patient")
-            .hint("try fewer words, or `frontdesk patient find`")),
-        [one] => patient_id(one),
-        several if ctx.interactive() => {
-            for (i, id) in several.iter().enumerate() {
-                eprintln!(
-                    "  {}. {id} {}",
-                    i + 1,
-                    super::patient_label(&sched.store, &patient_id(id)?)
-                );
-            }
-            patient_id(&several[ctx.pick(several.len())?])
-        }
-        several => Err(Error::user(format!(
-            "{} patients match --patient: {}",
-            several.len(),
-            several.join(", ")
-        ))
-        .hint("give the patient ID, or more of the name or the birth date")),
-    }
-}
-
 pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
     let sched = Sched::open(ctx)?;
-    let pid = match patient_id(&a.patient) {
-        Ok(pid) => pid,
-        Err(_) => one_patient(ctx, &sched, &a.patient)?,
-    };
+    let pid = patient_arg(ctx, &sched, &a.patient)?;
     if !sched
         .store
         .path(&crate::store::Store::patient_rel(&pid))
@@ -76,7 +35,7 @@ pub fn cmd_list(ctx: &Ctx, a: Args) -> Result<u8> {
     let rows: Vec<_> = all
         .into_iter()
         .filter(|ap| !a.past || ap.start <= sched.now)
-        .filter(|ap| !a.upcoming || ap.start > sched.now)
+        .filter(|ap| !a.upcoming || (ap.start > sched.now && ap.status.holds_time()))
         .collect();
     if ctx.format == Format::Json {
         render::print_json(&rows)?;

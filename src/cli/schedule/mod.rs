@@ -192,6 +192,55 @@ pub fn patient_id(s: &str) -> Result<Id> {
     Id::parse_kind(s, IdKind::Patient)
 }
 
+/// The patient a `--patient` argument means: a patient ID as it is, or the one patient a search
+/// (`doe jan 1980`) finds, with a pick list on a terminal when it finds several.
+pub fn patient_arg(ctx: &Ctx, sched: &Sched, input: &str) -> Result<Id> {
+    // Something shaped like an ID (a capital, then capitals and digits with a digit) is an ID,
+    // mistyped or of another kind: its error says so, where a name search would find nobody.
+    let id_shaped = input.starts_with(|c: char| c.is_ascii_uppercase())
+        && input.chars().any(|c| c.is_ascii_digit())
+        && input
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if id_shaped {
+        return patient_id(input);
+    }
+    let query = crate::domain::search::Query::parse(input, sched.store.office.today());
+    if query.is_empty() {
+        return Err(Error::user(
+            "--patient needs a patient ID or a name to search for",
+        ));
+    }
+    let index = crate::derived::index::open(&sched.store)?;
+    let hits = index.search(&query, false)?;
+    let ids: Vec<String> = hits
+        .iter()
+        .take(10)
+        .map(|(_, d)| d.patient_id().to_string())
+        .collect();
+    match ids.as_slice() {
+        [] => Err(Error::not_found("no patient matches --patient")
+            .hint("try fewer words, or `frontdesk patient find`")),
+        [one] => patient_id(one),
+        several if ctx.interactive() => {
+            for (i, id) in several.iter().enumerate() {
+                eprintln!(
+                    "  {}. {id} {}",
+                    i + 1,
+                    patient_label(&sched.store, &patient_id(id)?)
+                );
+            }
+            patient_id(&several[ctx.pick(several.len())?])
+        }
+        several => Err(Error::user(format!(
+            "{} patients match --patient: {}",
+            several.len(),
+            several.join(", ")
+        ))
+        .hint("give the patient ID, or more of the name or the birth date")),
+    }
+}
+
 /// The appointment a visit-flow command means: an appointment ID as it is, or a patient ID or
 /// a name search (`doe jan`) for the patient's one appointment today. Several that day: a
 /// pick list on a terminal, else a refusal that lists them.
@@ -258,7 +307,13 @@ pub fn visit_id(ctx: &Ctx, input: &str) -> Result<Id> {
 
 /// The error for a refused booking: every reason, and the nearest times that would work.
 pub fn refusal(sched: &Sched, what: &str, conflicts: &[Conflict], nearest: &[Slot]) -> Error {
-    let reasons: Vec<String> = conflicts.iter().map(ToString::to_string).collect();
+    let mut reasons: Vec<String> = Vec::new();
+    // One time off can be met twice (by the visit and by its buffer): say each reason once.
+    for reason in conflicts.iter().map(ToString::to_string) {
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
     let msg = format!("cannot book {what}: {}", reasons.join("; "));
     let err = if conflicts.iter().any(Conflict::forceable) {
         Error::conflict(msg)

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use crate::cli::schedule::{Sched, appointment_id, patient_id, patient_label};
+use crate::cli::schedule::{Sched, appointment_id, patient_arg, patient_label};
 use crate::cli::{Ctx, found};
 use crate::domain::id::{Id, IdKind};
 use crate::domain::schedule::Clock;
@@ -35,6 +35,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
 /// Put a patient on the waitlist for an earlier or a particular time.
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
+    /// Patient ID (P…), or a search (`doe jan 1980`) that finds one patient.
     #[arg(long)]
     pub patient: String,
     /// Appointment type key.
@@ -58,7 +59,7 @@ pub struct AddArgs {
 
 fn cmd_add(ctx: &Ctx, a: AddArgs) -> Result<u8> {
     let sched = Sched::open(ctx)?;
-    let pid = patient_id(&a.patient)?;
+    let pid = patient_arg(ctx, &sched, &a.patient)?;
     sched.kind(&a.kind)?;
     if let Some(p) = &a.provider {
         sched.store.load_provider(p)?;
