@@ -85,13 +85,25 @@ impl Store {
         Ok(entries)
     }
 
-    /// Several patients' ledgers, in the order given, with one refresh of the index.
+    /// Several patients' ledgers, in the order given, with one refresh of the index (asked one
+    /// patient at a time, each look re-validates the index: seconds for a day's 400 patients
+    /// at full size). Merged charts are followed as in [`Store::patient_ledger`].
     pub fn patient_ledgers(&self, patients: &[Id]) -> Result<Vec<Vec<Entry>>> {
         let lists = ledger_index::patients_entries(self, patients)?;
         patients
             .iter()
             .zip(lists)
-            .map(|(p, list)| self.read_entries(p, list))
+            .map(|(p, list)| {
+                let entries = self.read_entries(p, list)?;
+                let merged = self
+                    .load_patient(p)
+                    .is_ok_and(|r| !r.merged_from.is_empty());
+                if merged {
+                    self.patient_ledger(p)
+                } else {
+                    Ok(entries)
+                }
+            })
             .collect()
     }
 

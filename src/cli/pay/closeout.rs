@@ -82,11 +82,11 @@ pub fn uncharged_visits(store: &Store, date: chrono::NaiveDate) -> Result<Vec<Un
     use crate::domain::schedule::appointment::Status;
     let tz = store.office.tz()?;
     let mut out = Vec::new();
-    for ap in store.day_appointments(date)? {
-        if ap.status != Status::Fulfilled {
-            continue;
-        }
-        let ledger = store.patient_ledger(&ap.patient)?;
+    let mut checked_out = store.day_appointments(date)?;
+    checked_out.retain(|ap| ap.status == Status::Fulfilled);
+    // One look at the ledger index for the day's patients, not one per visit.
+    let patients: Vec<_> = checked_out.iter().map(|ap| ap.patient.clone()).collect();
+    for (ap, ledger) in checked_out.iter().zip(store.patient_ledgers(&patients)?) {
         if !crate::domain::ledger::is_charged(&ledger, &ap.id) {
             out.push(Uncharged {
                 appointment: ap.id.to_string(),

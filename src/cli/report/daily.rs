@@ -69,14 +69,17 @@ pub fn build(s: &Sched, date: NaiveDate, provider: Option<&str>) -> Result<Repor
         .into_iter()
         .filter(|a| a.status.holds_time() && provider.is_none_or(|p| a.provider == p))
         .collect();
+    // The day's patients' ledgers with one look at the ledger index: asked one patient at a
+    // time, each look re-validated ten years of day folders (3.4 s for a day at full size).
+    let ids: Vec<_> = day.iter().map(|a| a.patient.clone()).collect();
+    let ledgers = store.patient_ledgers(&ids)?;
     let mut loaded = Vec::new();
-    for a in &day {
+    for (a, entries) in day.iter().zip(ledgers) {
         let patient = match store.load_patient(&a.patient) {
             Ok(p) => Some(p),
             Err(e) if e.kind == Kind::NotFound => None,
             Err(e) => return Err(e),
         };
-        let entries = store.patient_ledger(&a.patient)?;
         loaded.push((patient, entries));
     }
     let rows: Vec<_> = day
