@@ -227,11 +227,23 @@ fn a_lock_held_by_a_running_git_leaves_the_record_saved_and_says_so() {
     // A process named git, working in the tree, as a git run by hand would be.
     let fake = c.dir.path().join("git");
     std::fs::copy("/bin/sleep", &fake).unwrap();
-    let mut git_by_hand = std::process::Command::new(&fake)
-        .arg("30")
-        .current_dir(&c.root)
-        .spawn()
-        .unwrap();
+    // A parallel test's fork can hold the copy's write handle until its exec: the kernel
+    // then refuses to run the file ("text file busy") for a moment. Try again.
+    let mut git_by_hand = (0..50)
+        .find_map(|_| {
+            match std::process::Command::new(&fake)
+                .arg("30")
+                .current_dir(&c.root)
+                .spawn()
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                }
+                other => Some(other.unwrap()),
+            }
+        })
+        .expect("the copy of sleep runs within a second");
     let out = c.run("patient add --first Cy --last Lee --dob 1982-01-02 --sex M");
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
