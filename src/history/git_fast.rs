@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::git_index::{Delta, Entry, Unusable, blob_oid, hex};
-use super::plumbing::{self, git, operation_in_progress, output_with_input, run};
+use super::plumbing::{self, git, operation_in_progress, run};
 use crate::error::{Error, Result};
 
 /// Whether the direct way did the commit.
@@ -377,10 +377,10 @@ impl FastImport {
                 self.send(&buf)?;
             }
             let entries = members.iter().map(|&i| (&paths[i], &blobs[i]));
-            trees.push((
-                folder,
-                folder_tree(root, user, &head.commit, folder, entries)?,
-            ));
+            let at_parent = self
+                .ls(&head.commit, folder.as_os_str().as_bytes())?
+                .map(|_| head.commit.as_str());
+            trees.push((folder, folder_tree(root, user, at_parent, folder, entries)?));
         }
         let email = plumbing::email(user);
         let who = format!("{} <{email}> now", user.replace(['<', '>', '\n'], ""));
@@ -494,27 +494,27 @@ fn crowded_folders(paths: &[PathBuf]) -> Vec<(PathBuf, Vec<usize>)> {
         .collect()
 }
 
-/// The tree of `folder` as `commit` has it with `new` files added or replaced, written by
-/// `git mktree` (which sorts its input). Its blobs reach the repository through fast-import
-/// in the same run, hence `--missing`.
+/// The tree of `folder` as the parent commit has it (`at_parent`: None when the folder is new)
+/// with `new` files added or replaced, written by `git mktree` (which sorts its input). Its
+/// blobs reach the repository through fast-import in the same run, hence `--missing`.
 fn folder_tree<'a>(
     root: &Path,
     user: &str,
-    commit: &str,
+    at_parent: Option<&str>,
     folder: &Path,
     new: impl Iterator<Item = (&'a PathBuf, &'a Blob)>,
 ) -> Result<String> {
     let mut entries: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
-    let mut cmd = git(root, user);
-    let mut spec = format!("{commit}:").into_bytes();
-    spec.extend_from_slice(folder.as_os_str().as_bytes());
-    cmd.args(["ls-tree", "-z"])
-        .arg(std::ffi::OsStr::from_bytes(&spec));
-    // A folder new in this commit has no tree yet: git says so and the listing stays empty.
-    if let Ok(out) = output_with_input(cmd, None)
-        && out.status.success()
-    {
-        for record in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+    if let Some(commit) = at_parent {
+        // The folder is in the parent commit: a listing that fails must fail the commit, or
+        // the new tree would drop the folder's other files.
+        let mut cmd = git(root, user);
+        let mut spec = format!("{commit}:").into_bytes();
+        spec.extend_from_slice(folder.as_os_str().as_bytes());
+        cmd.args(["ls-tree", "-z"])
+            .arg(std::ffi::OsStr::from_bytes(&spec));
+        let listing = plumbing::run_bytes(cmd, None, "list a folder of the last commit")?;
+        for record in listing.split(|b| *b == 0).filter(|r| !r.is_empty()) {
             if let Some(tab) = record.iter().position(|b| *b == b'\t') {
                 entries.insert(record[tab + 1..].to_vec(), record.to_vec());
             }
@@ -533,14 +533,6 @@ fn folder_tree<'a>(
     }
     let mut cmd = git(root, user);
     cmd.args(["mktree", "-z", "--missing"]);
-    let out = output_with_input(cmd, Some(&input))
-        .map_err(|e| Error::internal(format!("cannot run git to build a tree: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::internal(format!(
-            "git could not build the tree of {}: {}",
-            folder.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let tree = plumbing::run_with_input(cmd, Some(&input), "build a folder's tree")?;
+    Ok(tree.trim().to_string())
 }

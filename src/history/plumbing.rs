@@ -43,7 +43,13 @@ pub(super) fn run(cmd: Command, what: &str) -> Result<String> {
 
 /// Runs git, feeding `input` on stdin from a thread (so a chatty git cannot deadlock), and
 /// returns its stdout. Paths on stdin are literal, never patterns.
-pub(super) fn run_with_input(mut cmd: Command, input: Option<&[u8]>, what: &str) -> Result<String> {
+pub(super) fn run_with_input(cmd: Command, input: Option<&[u8]>, what: &str) -> Result<String> {
+    run_bytes(cmd, input, what).map(|out| String::from_utf8_lossy(&out).into_owned())
+}
+
+/// [`run_with_input`], returning stdout as git printed it (for `-z` listings of names that
+/// need not be UTF-8).
+pub(super) fn run_bytes(mut cmd: Command, input: Option<&[u8]>, what: &str) -> Result<Vec<u8>> {
     if input.is_some() {
         cmd.env("GIT_LITERAL_PATHSPECS", "1");
     }
@@ -59,7 +65,7 @@ pub(super) fn run_with_input(mut cmd: Command, input: Option<&[u8]>, what: &str)
             stderr.trim()
         )));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(out.stdout)
 }
 
 /// Runs a command to its end, feeding `input` on stdin from a thread (so a chatty command
