@@ -377,6 +377,14 @@ fn every_refusal_names_the_conflict_and_changes_nothing() {
         ),
         2,
     );
+    // An ID without a digit (about one in twenty) is still an ID, not a name to search for.
+    d.refused(
+        book(
+            "AKXRWPQHM",
+            "--provider okafor --type follow-up --at '2026-12-01 10:00'",
+        ),
+        2,
+    );
     let gone = d.c.add_jane_twin();
     d.ok(format!("patient deactivate {gone} --deceased"));
     let e = d.refused(

@@ -195,13 +195,15 @@ pub fn patient_id(s: &str) -> Result<Id> {
 /// The patient a `--patient` argument means: a patient ID as it is, or the one patient a search
 /// (`doe jan 1980`) finds, with a pick list on a terminal when it finds several.
 pub fn patient_arg(ctx: &Ctx, sched: &Sched, input: &str) -> Result<Id> {
-    // Something shaped like an ID (a capital, then capitals and digits with a digit) is an ID,
-    // mistyped or of another kind: its error says so, where a name search would find nobody.
-    let id_shaped = input.starts_with(|c: char| c.is_ascii_uppercase())
-        && input.chars().any(|c| c.is_ascii_digit())
+    // Something shaped like an ID is an ID, mistyped or of another kind: its error says so,
+    // where a name search would find nobody. That is an ID of any kind as the tool prints it
+    // (capitals, and no digit at all in about one ID in twenty), or capitals with a digit.
+    let capitals = input.starts_with(|c: char| c.is_ascii_uppercase())
         && input
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let id_shaped =
+        capitals && (input.chars().any(|c| c.is_ascii_digit()) || Id::parse(input).is_ok());
     if id_shaped {
         return patient_id(input);
     }
