@@ -293,11 +293,19 @@ fn patient_of(store: &Tree, rel: &Path) -> Option<Id> {
 }
 
 /// Moves the changed days' entries between patients' buckets; false when a bucket is damaged.
+/// Only the rows that differ are moved, so a re-listed day rewrites the buckets of the entries
+/// added to it or removed from it, not of every patient with an entry that day (one payment
+/// used to rewrite some 200 buckets at full size).
 fn apply_to_buckets(store: &Tree, old: &DayMap, new: &DayMap) -> Result<bool> {
     let mut by_bucket: BTreeMap<String, Vec<(bool, NaiveDate, &Id, &Id)>> = BTreeMap::new();
-    for (add, map) in [(false, old), (true, new)] {
+    for (add, map, other) in [(false, old, new), (true, new, old)] {
         for (day, rows) in map {
-            for (t, p) in rows {
+            let unchanged: BTreeSet<&(Id, Id)> =
+                other.get(day).map(|r| r.iter().collect()).unwrap_or_default();
+            for row @ (t, p) in rows {
+                if unchanged.contains(row) {
+                    continue;
+                }
                 by_bucket
                     .entry(p.shard().to_string())
                     .or_default()
