@@ -31,7 +31,7 @@ use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use rustix::fd::OwnedFd;
@@ -348,6 +348,7 @@ pub fn warm_matches(store: &Tree, query: &Query) -> Option<PatientIndex> {
     if !names.iter().eq(layout.shards.iter().map(|s| s.name)) {
         return None;
     }
+    let reread = AtomicUsize::new(0);
     let per_shard: Vec<Vec<Vec<u8>>> = names
         .into_par_iter()
         .zip(&layout.shards)
@@ -359,13 +360,59 @@ pub fn warm_matches(store: &Tree, query: &Query) -> Option<PatientIndex> {
             file.read_exact_at(section, at.start as u64).ok()?;
             let here = shard.relocated();
             let scan = stat_shard(&patients, &pfd, name, Some(&here), section, since).ok()?;
-            if !scan.unchanged {
-                return None; // open() refreshes it
+            if scan.unchanged {
+                return matches_in(&scan.entries, section, query);
             }
-            matches_in(&scan.entries, section, query)
+            matches_in_changed(&patients, &scan, section, since, query, &reread)
         })
         .collect::<Option<_>>()?;
     Some(PatientIndex::from_payloads(per_shard.into_iter().flatten()))
+}
+
+/// How many files the warm search reads itself before leaving the refresh to [`open`] (which
+/// saves what it read, so edits made since the index was last saved do not pile up).
+const WARM_REREAD_LIMIT: usize = 64;
+
+/// [`matches_in`] for a shard the stat pass found changed (a patient saved a moment ago, a file
+/// added or edited): the entries still valid are scored from the section, the few files that
+/// are new, edited or racy are read now. None when the section is missing or damaged, a file
+/// does not read, or too many changed: [`open`] then refreshes the index (and reports).
+fn matches_in_changed(
+    patients: &Path,
+    scan: &ShardScan,
+    section: &[u8],
+    since: i64,
+    query: &Query,
+    reread: &AtomicUsize,
+) -> Option<Vec<Vec<u8>>> {
+    if scan.entries.is_empty() && !scan.files.is_empty() {
+        return None; // no usable section: a rebuild's job
+    }
+    let stale = scan
+        .files
+        .iter()
+        .filter(|f| !scan.reusable(f, since))
+        .count();
+    if reread.fetch_add(stale, Ordering::Relaxed) + stale > WARM_REREAD_LIMIT {
+        return None;
+    }
+    let mut hits = Vec::new();
+    for f in &scan.files {
+        let payload = if scan.reusable(f, since) {
+            let e = &scan.entries[f.old?];
+            section.get(e.payload.clone())?.to_vec()
+        } else {
+            let path = patients
+                .join(&scan.name)
+                .join(OsStr::from_bytes(f.name.to_bytes()));
+            let patient = read_toml::<Patient>(&path).ok()?;
+            encode_payload(&PatientSummary::from_patient(&patient))
+        };
+        if query.score(&DocRef::parse(&payload)?).is_some() {
+            hits.push(payload);
+        }
+    }
+    Some(hits)
 }
 
 /// The payloads (copied out of `section`) of the entries some part of `query` matches; None
@@ -956,8 +1003,20 @@ mod tests {
         open(store).unwrap();
     }
 
+    /// The IDs a search finds, sorted.
+    fn ids_found(index: &PatientIndex, query: &Query) -> Vec<String> {
+        let mut ids: Vec<String> = index
+            .search(query, true)
+            .unwrap()
+            .iter()
+            .map(|(_, d)| d.id().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     #[test]
-    fn any_change_behind_the_tools_back_turns_the_warm_search_away() {
+    fn any_change_behind_the_tools_back_is_seen_by_the_warm_search() {
         let changes: [(&str, Change); 10] = [
             ("same size, times put back", edit_same_size_times_put_back),
             ("file added to a shard", add_file_to_a_shard),
@@ -991,9 +1050,29 @@ mod tests {
             warm_matches(unreadable, &query).is_none(),
             "unreadable file"
         );
+        // A changed file or shard is read by the warm search itself (what it finds is what a
+        // refresh finds); a damaged or missing index turns it away to `open`.
+        let index_damage = [
+            "index deleted",
+            "index section corrupted",
+            "index header corrupted",
+            "index truncated",
+            "shard directory added",
+            "shard directory removed",
+        ];
         for ((what, change), (_, store)) in changes.iter().zip(&stores) {
             change(store);
-            assert!(warm_matches(store, &query).is_none(), "{what}");
+            match warm_matches(store, &query) {
+                Some(warm) => {
+                    assert!(!index_damage.contains(what), "{what}: searched warm");
+                    assert_eq!(
+                        ids_found(&warm, &query),
+                        ids_found(&open(store).unwrap(), &query),
+                        "{what}"
+                    );
+                }
+                None => assert!(index_damage.contains(what), "{what}: turned away"),
+            }
         }
     }
 }
