@@ -49,6 +49,19 @@ pub struct Shelf {
     read_day: fn(&Path) -> Result<String>,
     /// `DIR/YYYY/MM/DD/ID.toml`, the path of a record of this kind.
     pub rel: fn(NaiveDate, &Id) -> PathBuf,
+    /// A second, smaller file per year kept beside the index: the same day lines holding only
+    /// the records this keeps (see [`View`]).
+    view: Option<View>,
+}
+
+/// A view of an index: its day lines (date and folder time, every day) with only the records
+/// `keep` takes, in `.frontdesk/index/NAME-YYYY.tsv`. Written whenever the index is, and
+/// validated against the day folders the same way, so a question about a few records of ten
+/// years (the open follow-ups among a million communications) reads a small file.
+struct View {
+    name: &'static str,
+    magic: &'static str,
+    keep: fn(&str) -> bool,
 }
 
 pub const APPOINTMENTS: Shelf = Shelf {
@@ -58,6 +71,7 @@ pub const APPOINTMENTS: Shelf = Shelf {
     pairs: true,
     read_day: read_appointment_day,
     rel: layout::appointment_rel,
+    view: None,
 };
 
 pub const LEDGER: Shelf = Shelf {
@@ -67,6 +81,7 @@ pub const LEDGER: Shelf = Shelf {
     pairs: false,
     read_day: read_names,
     rel: layout::ledger_rel,
+    view: None,
 };
 
 /// Communications (docs/comms.md): each as `C…:P…`, with `:DUE` while its follow-up is open,
@@ -78,6 +93,12 @@ pub const COMMUNICATIONS: Shelf = Shelf {
     pairs: true,
     read_day: read_communication_day,
     rel: layout::communication_rel,
+    view: Some(View {
+        name: "communications-open",
+        magic: "frontdesk-communications-open 1",
+        // `C…:P…:DUE`: a follow-up still open.
+        keep: |record| record.bytes().filter(|b| *b == b':').count() == 2,
+    }),
 };
 
 impl Shelf {
@@ -273,13 +294,147 @@ fn load(shelf: &Shelf, path: &Path) -> Option<YearIndex> {
     parse(shelf, &fs::read_to_string(path).ok()?)
 }
 
+/// Writes a year's index, then its view (when the kind has one). Without fsync: a cache whose
+/// trailer catches a torn file, and a view left behind by a crash between the two no longer
+/// matches its day folders, so the next look rebuilds it from the index.
 fn save(shelf: &Shelf, path: &Path, idx: &YearIndex) -> Result<()> {
-    let mut s = format!("{} {}\n", shelf.magic, idx.scanned_at);
+    write_lines(path, shelf.magic, idx, |pairs| pairs.into())?;
+    if let Some(view) = &shelf.view {
+        save_view(view, path, idx)?;
+    }
+    Ok(())
+}
+
+fn save_view(view: &View, index: &Path, idx: &YearIndex) -> Result<()> {
+    write_lines(&view_path(view, index), view.magic, idx, |pairs| {
+        pairs
+            .split(' ')
+            .filter(|r| (view.keep)(r))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into()
+    })
+}
+
+fn write_lines(
+    path: &Path,
+    magic: &str,
+    idx: &YearIndex,
+    records: impl Fn(&str) -> std::borrow::Cow<'_, str>,
+) -> Result<()> {
+    let mut s = format!("{magic} {}\n", idx.scanned_at);
     for (date, day) in &idx.days {
-        s.push_str(&format!("{date}\t{}\t{}\n", day.mtime, day.pairs));
+        s.push_str(&format!("{date}\t{}\t{}\n", day.mtime, records(&day.pairs)));
     }
     s += &text_trailer(s.as_bytes(), idx.days.len() + 1);
-    atomic::write(path, s.as_bytes(), atomic::Mode::Replace)
+    if let Some(dir) = path.parent() {
+        atomic::create_dirs(dir)?;
+    }
+    atomic::write_unsynced(path, s.as_bytes(), atomic::Mode::Replace)
+}
+
+/// `communications-open-2026.tsv` beside `communications-2026.tsv`.
+fn view_path(view: &View, index: &Path) -> PathBuf {
+    let year = index
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.rsplit_once('-'))
+        .map_or("", |(_, y)| y);
+    index.with_file_name(format!("{}-{year}.tsv", view.name))
+}
+
+/// Hands each day line of one kind's view to `visit` (day, the records the view keeps), every
+/// year validated against its day folders first. A year whose view is missing, damaged or out
+/// of date is answered from its index (brought up to date as [`each_day`] does) and its view
+/// written again.
+pub fn each_day_in_view(
+    store: &Tree,
+    shelf: &Shelf,
+    mut visit: impl FnMut(NaiveDate, &str),
+) -> Result<()> {
+    let Some(view) = &shelf.view else {
+        return each_day(store, shelf, visit);
+    };
+    for y in years_in(store, shelf.dir)? {
+        let path = index_path(store, shelf, y);
+        let valid = fs::read_to_string(view_path(view, &path))
+            .ok()
+            .and_then(|text| parse_view(view, &text))
+            .filter(|v| view_is_exact(store, shelf, y, v));
+        let v = match valid {
+            Some(v) => v,
+            None => {
+                let idx = refresh_year(store, shelf, y)?;
+                // A view that cannot be written only costs speed next time.
+                let _ = save_view(view, &path, &idx);
+                YearIndex {
+                    scanned_at: idx.scanned_at,
+                    days: idx
+                        .days
+                        .into_iter()
+                        .map(|(date, day)| {
+                            let kept: Vec<&str> =
+                                day.pairs.split(' ').filter(|r| (view.keep)(r)).collect();
+                            let pairs = kept.join(" ");
+                            (
+                                date,
+                                Day {
+                                    mtime: day.mtime,
+                                    pairs,
+                                },
+                            )
+                        })
+                        .collect(),
+                }
+            }
+        };
+        for (date, day) in &v.days {
+            visit(*date, &day.pairs);
+        }
+    }
+    Ok(())
+}
+
+fn parse_view(view: &View, text: &str) -> Option<YearIndex> {
+    let (text, _) = checked_text(text)?;
+    let mut lines = text.lines();
+    let scanned_at = lines
+        .next()?
+        .strip_prefix(view.magic)?
+        .trim()
+        .parse()
+        .ok()?;
+    let mut days = BTreeMap::new();
+    for line in lines {
+        let (date, mtime, records) = day_line(line)?;
+        if !records.split(' ').all(|r| r.is_empty() || (view.keep)(r)) {
+            return None;
+        }
+        days.insert(
+            date,
+            Day {
+                mtime,
+                pairs: records.to_string(),
+            },
+        );
+    }
+    Some(YearIndex { scanned_at, days })
+}
+
+/// Every day folder of the year has its line, unchanged since the view was written (the rule
+/// of [`still_exact`]), and no line lacks its folder.
+fn view_is_exact(store: &Tree, shelf: &Shelf, year: i32, v: &YearIndex) -> bool {
+    let Ok(folders) = day_dirs_in(store, shelf.dir, year) else {
+        return false;
+    };
+    let n = folders.len();
+    let stats = stat_day_folders(
+        folders,
+        |d| v.days.get(&d).map(|d| d.mtime),
+        v.scanned_at,
+        0,
+    );
+    stats.len() == n && n == v.days.len() && stats.iter().all(|f| f.trusted)
 }
 
 /// The (appointment, patient) pairs of a day line; malformed pairs are skipped.

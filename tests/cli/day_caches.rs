@@ -1,6 +1,8 @@
 //! The caches kept per day folder (derived/stamp.rs holds their racy rule): the appointment
-//! index (`.frontdesk/index/appointments-YYYY.tsv`, behind `schedule list --patient`) and the
-//! ledger index (`.frontdesk/ledger-index/`, behind `pay ledger`). Each answers exactly as with
+//! index (`.frontdesk/index/appointments-YYYY.tsv`, behind `schedule list --patient`), the
+//! ledger index (`.frontdesk/ledger-index/`, behind `pay ledger`) and the open follow-ups' view
+//! of the communications index (`.frontdesk/index/communications-open-YYYY.tsv`, behind
+//! `comm due`). Each answers exactly as with
 //! no cache at all after its files are cut short or have a byte changed, after a day folder
 //! stamped within the racy window gets a file with its time put back, and after a file is
 //! added by hand to a day folder it already lists.
@@ -219,6 +221,89 @@ fn appointment_case() -> Case {
         records: "appointments",
         c,
     }
+}
+
+/// Jane with five calls over three days, four with a follow-up (one of them since done), asked
+/// for the follow-ups due.
+fn open_follow_up_case() -> Case {
+    let c = Clinic::without_git();
+    let p = c.add_jane();
+    let run = |day: &str, args: &[&str]| {
+        let out = c
+            .cmd()
+            .env("FRONTDESK_NOW", format!("{day}T10:00:00-05:00"))
+            .args(args)
+            .output()
+            .unwrap();
+        expect_ok(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), out)
+    };
+    for (day, follow_up) in [
+        ("2026-11-02", Some("2026-11-09")),
+        ("2026-11-03", Some("2026-11-10")),
+        ("2026-11-03", Some("2026-11-11")),
+        ("2026-11-03", None),
+        ("2026-11-04", Some("2026-11-12")),
+    ] {
+        let mut args = vec![
+            "comm",
+            "log",
+            "--patient",
+            &p,
+            "--with",
+            "patient",
+            "--channel",
+            "phone",
+            "--direction",
+            "out",
+            "--summary",
+            "Called about the visit",
+        ];
+        if let Some(date) = follow_up {
+            args.extend(["--follow-up", date]);
+        }
+        run(day, &args);
+    }
+    let first = c
+        .files()
+        .into_iter()
+        .find(|f| f.starts_with("communications/2026/11/02/"))
+        .unwrap();
+    let id = Path::new(&first)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    run("2026-11-09", &["comm", "done", &id]);
+    let record = c
+        .files()
+        .into_iter()
+        .find(|f| f.starts_with("communications/2026/11/04/"))
+        .unwrap();
+    Case {
+        record: c.path(&record),
+        ask: ["--format", "json", "comm", "due"]
+            .map(String::from)
+            .to_vec(),
+        cache: APPOINTMENT_CACHE,
+        prefix: "communications-open-",
+        records: "communications",
+        c,
+    }
+}
+
+#[test]
+fn the_open_follow_ups_view_answers_as_without_it_after_any_damage() {
+    let case = open_follow_up_case();
+    let due = case.truth();
+    assert_eq!(due.matches("\"follow_up\"").count(), 3, "{due}");
+    case.survives_damage();
+}
+
+#[test]
+fn the_open_follow_ups_view_sees_files_put_back_by_hand_racy_or_not() {
+    let case = open_follow_up_case();
+    case.sees_a_file_put_back(false);
+    case.sees_a_file_put_back(true);
 }
 
 #[test]
