@@ -304,9 +304,15 @@ if ! want comm; then :
 elif available comm due; then
     if [ ! -f "$open_only.complete" ]; then
         rm -rf "$open_only" && mkdir -p "$open_only"
-        (cd "$big" && cp -r frontdesk.toml payers providers rooms appointment-types.toml services.toml "$open_only"/)
-        (cd "$big" && rg -l --files-with-matches '^follow_up' communications | xargs rg -L -l '^done =' \
+        # The office, its patients (hard links: nothing here writes them) and the open
+        # follow-ups: the clinic without its closed communications. (`rg -L` is "follow
+        # links", not "without a match": an earlier copy held only the closed ones.)
+        (cd "$big" && cp -r frontdesk.toml payers providers rooms appointment-types.toml services.toml "$open_only"/ \
+            && cp -al patients "$open_only"/patients)
+        (cd "$big" && rg -l '^follow_up' communications | xargs rg --files-without-match '^done =' \
             | while read -r f; do mkdir -p "$open_only/$(dirname "$f")"; cp "$f" "$open_only/$f"; done)
+        cmp <("$fd" --records "$big" comm due) <("$fd" --records "$open_only" comm due) >/dev/null \
+            || echo "warning: comm due differs on the open-only copy" >&2
         touch "$open_only.complete"
     fi
     comm_pid=$(rg -o --no-filename -m1 'patient = "P[0-9A-Z]{8}"' "$big/communications/$(echo $bench_day | tr - /)" | head -1 | cut -d'"' -f2)

@@ -300,8 +300,10 @@ fn apply_to_buckets(store: &Tree, old: &DayMap, new: &DayMap) -> Result<bool> {
     let mut by_bucket: BTreeMap<String, Vec<(bool, NaiveDate, &Id, &Id)>> = BTreeMap::new();
     for (add, map, other) in [(false, old, new), (true, new, old)] {
         for (day, rows) in map {
-            let unchanged: BTreeSet<&(Id, Id)> =
-                other.get(day).map(|r| r.iter().collect()).unwrap_or_default();
+            let unchanged: BTreeSet<&(Id, Id)> = other
+                .get(day)
+                .map(|r| r.iter().collect())
+                .unwrap_or_default();
             for row @ (t, p) in rows {
                 if unchanged.contains(row) {
                     continue;
