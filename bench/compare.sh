@@ -320,6 +320,13 @@ elif available comm due; then
     "$fd" --records "$open_only" comm due >/dev/null 2>&1 || true
     bench "comm due: 1.1M communications / only the open ones" "<= 1.2 (and <= 0.1 s)" "$runs" \
         "$fd --records $big comm due" "$fd --records $open_only comm due"
+    # The floor under that ratio: one stat of every communications day folder (3,486 at ten
+    # years, 22 on the copy), which a cache validated per day folder cannot skip.
+    (cd "$big/communications" && find . -mindepth 3 -maxdepth 3 -type d | sed 's#^\./##' | sort) > "$bench_dir/comm-days-big.txt"
+    (cd "$open_only/communications" && find . -mindepth 3 -maxdepth 3 -type d | sed 's#^\./##' | sort) > "$bench_dir/comm-days-open.txt"
+    bench "floor: stat every communications day folder, big / open-only copy (reference)" "reference" "$runs" \
+        "$stat_floor $big/communications $bench_dir/comm-days-big.txt" \
+        "$stat_floor $open_only/communications $bench_dir/comm-days-open.txt"
     bench "comm list --patient / rg -c communications/" "<= 0.1 s" "$runs" \
         "$fd --records $big comm list --patient $comm_pid" "rg -c $absent $big/communications"
 else missing "comm due" "<= 1.2"; fi
