@@ -74,14 +74,7 @@ fn keep_old(path: &Path) -> Result<std::path::PathBuf> {
 /// Everything `write` does except flushing the directory, which a batch does once per
 /// directory (`sync_dir`) after placing all its files. Returns that directory.
 pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
+    let dir = parent_of(path)?;
     create_dirs(dir)?;
     if mode == Mode::CreateNew && path.exists() {
         return Err(
@@ -89,6 +82,14 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
                 .hint("nothing was written"),
         );
     }
+    let tmp = flushed_temp(dir, path, bytes)?;
+    fault::check("rename").at_path(path, "rename into place")?;
+    persist(tmp, path, mode)?;
+    Ok(dir)
+}
+
+/// `bytes` written to a temp file in `dir` and flushed to disk, ready to be renamed to `path`.
+fn flushed_temp(dir: &Path, path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     let mut tmp = temp_in(dir)?;
     fault::check("write")
         .and_then(|_| tmp.write_all(bytes))
@@ -96,9 +97,7 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
     fault::check("fsync")
         .and_then(|_| tmp.as_file().sync_all())
         .at_path(path, "flush to disk")?;
-    fault::check("rename").at_path(path, "rename into place")?;
-    persist(tmp, path, mode)?;
-    Ok(dir)
+    Ok(tmp)
 }
 
 /// Writes new files that belong together (a statement run's record, table and statements):
@@ -118,14 +117,7 @@ pub fn write_together(files: &[(&Path, &[u8])]) -> Result<()> {
                     .hint("nothing was written"),
             );
         }
-        let mut tmp = temp_in(dir)?;
-        fault::check("write")
-            .and_then(|_| tmp.write_all(bytes))
-            .at_path(path, "write")?;
-        fault::check("fsync")
-            .and_then(|_| tmp.as_file().sync_all())
-            .at_path(path, "flush to disk")?;
-        temps.push(tmp);
+        temps.push(flushed_temp(dir, path, bytes)?);
     }
     let mut placed: Vec<&Path> = Vec::with_capacity(files.len());
     for ((path, _), tmp) in files.iter().zip(temps) {

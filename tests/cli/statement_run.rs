@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::harness::*;
 use crate::letter::{NOW, at, fails, ok, sample};
 
-/// A statement run into `DIR/mail` at the letter tests' clock; the statements written.
+/// A statement run into `DIR/folder` at the letter tests' clock; the patients written.
 fn run(c: &Clinic, folder: &str) -> (PathBuf, Vec<String>) {
     let mail = c.dir.path().join(folder);
     let listing = ok(
@@ -21,7 +21,12 @@ fn run(c: &Clinic, folder: &str) -> (PathBuf, Vec<String>) {
             mail.to_str().unwrap(),
         ],
     );
-    let patients = listing
+    (mail, patients_in(&listing))
+}
+
+/// The patients of a run's listing (one statement's path a line, named by patient ID).
+fn patients_in(listing: &str) -> Vec<String> {
+    listing
         .lines()
         .map(|l| {
             Path::new(l)
@@ -30,8 +35,23 @@ fn run(c: &Clinic, folder: &str) -> (PathBuf, Vec<String>) {
                 .to_string_lossy()
                 .into_owned()
         })
-        .collect();
-    (mail, patients)
+        .collect()
+}
+
+/// A statement run into `mail` with `FRONTDESK_FAULT=fault`.
+fn run_with_fault(c: &Clinic, mail: &Path, fault: &str) -> std::process::Output {
+    c.cmd()
+        .env("FRONTDESK_NOW", NOW)
+        .env("FRONTDESK_FAULT", fault)
+        .args([
+            "pay",
+            "statement",
+            "--all-due",
+            "-o",
+            mail.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
 }
 
 /// The files of the run records in the correspondence folder (`correspondence/…/L….toml`
@@ -237,16 +257,7 @@ fn each_patient_is_found_in_a_table_of_many_statements() {
         "-o",
         mail.to_str().unwrap(),
     ]);
-    let patients: Vec<String> = listing
-        .lines()
-        .map(|l| {
-            Path::new(l)
-                .file_stem()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
+    let patients = patients_in(&listing);
     assert!(patients.len() > 30, "{} statements", patients.len());
     let id = run_id(&run_records(&c)[0]);
     let table = c.path(&format!("correspondence/2026/11/27/{id}.csv"));
@@ -312,19 +323,7 @@ fn a_run_killed_between_statements_keeps_nothing_and_the_rerun_keeps_all() {
     let before = c.commits();
     let mail = c.dir.path().join("mail");
     // Ended on the spot (abort, as kill -9) before the third statement.
-    let out = c
-        .cmd()
-        .env("FRONTDESK_NOW", NOW)
-        .env("FRONTDESK_FAULT", "crash:statement#3")
-        .args([
-            "pay",
-            "statement",
-            "--all-due",
-            "-o",
-            mail.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = run_with_fault(&c, &mail, "crash:statement#3");
     assert!(!out.status.success(), "the run was not killed");
     // Nothing was sent, so nothing is kept: no letter, no commit.
     assert!(
@@ -370,19 +369,7 @@ fn a_run_killed_while_filing_leaves_the_records_consistent() {
     ] {
         let c = sample();
         let mail = c.dir.path().join("mail");
-        let out = c
-            .cmd()
-            .env("FRONTDESK_NOW", NOW)
-            .env("FRONTDESK_FAULT", fault)
-            .args([
-                "pay",
-                "statement",
-                "--all-due",
-                "-o",
-                mail.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let out = run_with_fault(&c, &mail, fault);
         if !out.status.success() {
             killed += 1;
         }
@@ -398,19 +385,7 @@ fn a_run_that_cannot_be_filed_keeps_nothing() {
     let c = sample();
     let before = c.commits();
     let mail = c.dir.path().join("mail");
-    let out = c
-        .cmd()
-        .env("FRONTDESK_NOW", NOW)
-        .env("FRONTDESK_FAULT", "rename")
-        .args([
-            "pay",
-            "statement",
-            "--all-due",
-            "-o",
-            mail.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = run_with_fault(&c, &mail, "rename");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("injected fault"), "{err}");
