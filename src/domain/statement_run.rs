@@ -432,6 +432,38 @@ mod tests {
     }
 
     #[test]
+    fn a_run_record_round_trips_and_names_no_patient() {
+        let run = Run {
+            schema: SCHEMA,
+            id: Id::parse("L16HH0CY8").unwrap(),
+            template: "statement".into(),
+            format: "html".into(),
+            channel: Channel::Mail,
+            batch: "statements 2026-12-07".into(),
+            sha1: "a".repeat(40),
+            sent: DateTime::parse_from_rfc3339("2026-12-07T09:00:00-05:00").unwrap(),
+            by: "maria".into(),
+            statements: Statements {
+                count: 6,
+                total_due: Decimal::new(13000, 2),
+                output: "mail".into(),
+                table_sha1: "b".repeat(40),
+                table_bytes: 432,
+            },
+            extra: Default::default(),
+        };
+        let text = crate::text::to_toml(&run).unwrap();
+        assert!(is_run_record(text.as_bytes()), "{text}");
+        assert!(text.contains("total_due = \"130.00\""), "{text}");
+        let back: Run =
+            crate::text::parse_toml(std::path::Path::new("L16HH0CY8.toml"), text.as_bytes())
+                .unwrap();
+        assert_eq!(back, run);
+        assert_eq!(run.file_name(), "L16HH0CY8.html");
+        assert_eq!(run.table_name(), "L16HH0CY8.csv");
+    }
+
+    #[test]
     fn a_run_record_is_told_from_a_letter() {
         assert!(is_run_record(b"id = \"L1\"\n\n[statements]\ncount = 2\n"));
         assert!(!is_run_record(
