@@ -74,14 +74,7 @@ fn keep_old(path: &Path) -> Result<std::path::PathBuf> {
 /// Everything `write` does except flushing the directory, which a batch does once per
 /// directory (`sync_dir`) after placing all its files. Returns that directory.
 pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
+    let dir = parent_of(path)?;
     create_dirs(dir)?;
     if mode == Mode::CreateNew && path.exists() {
         return Err(
@@ -89,6 +82,14 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
                 .hint("nothing was written"),
         );
     }
+    let tmp = flushed_temp(dir, path, bytes)?;
+    fault::check("rename").at_path(path, "rename into place")?;
+    persist(tmp, path, mode)?;
+    Ok(dir)
+}
+
+/// `bytes` written to a temp file in `dir` and flushed to disk, ready to be renamed to `path`.
+fn flushed_temp(dir: &Path, path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     let mut tmp = temp_in(dir)?;
     fault::check("write")
         .and_then(|_| tmp.write_all(bytes))
@@ -96,9 +97,71 @@ pub fn place<'p>(path: &'p Path, bytes: &[u8], mode: Mode) -> Result<&'p Path> {
     fault::check("fsync")
         .and_then(|_| tmp.as_file().sync_all())
         .at_path(path, "flush to disk")?;
-    fault::check("rename").at_path(path, "rename into place")?;
-    persist(tmp, path, mode)?;
-    Ok(dir)
+    Ok(tmp)
+}
+
+/// Writes new files that belong together (a statement run's record, table and statements):
+/// every file's temp copy is written and flushed first, then they are renamed into place one
+/// after the other (no-clobber), in the order given, and their folders flushed. A failure
+/// before the renames leaves nothing; a failure at a rename removes those already renamed, so
+/// an error means nothing was written. Only a crash between two renames (a few system calls)
+/// can leave the first files without the last: give the file that points at the others last.
+pub fn write_together(files: &[(&Path, &[u8])]) -> Result<()> {
+    let mut temps = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let dir = parent_of(path)?;
+        create_dirs(dir)?;
+        if path.exists() {
+            return Err(
+                Error::conflict(format!("{} already exists", path.display()))
+                    .hint("nothing was written"),
+            );
+        }
+        temps.push(flushed_temp(dir, path, bytes)?);
+    }
+    let mut placed: Vec<&Path> = Vec::with_capacity(files.len());
+    for ((path, _), tmp) in files.iter().zip(temps) {
+        let renamed = fault::check("rename")
+            .at_path(path, "rename into place")
+            .and_then(|_| persist(tmp, path, Mode::CreateNew));
+        if let Err(e) = renamed {
+            for done in &placed {
+                let _ = fs::remove_file(done);
+            }
+            return Err(e);
+        }
+        placed.push(path);
+    }
+    let mut dirs: Vec<&Path> = Vec::new();
+    for (path, _) in files {
+        let dir = parent_of(path)?;
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    for dir in dirs {
+        if let Err(e) = fault::check("dirsync").and_then(|_| sync_dir(dir)) {
+            // As in `write`: the renames may not survive a power loss, so undo them.
+            for done in &placed {
+                let _ = fs::remove_file(done);
+            }
+            return Err(Error::io(dir, "flush directory", e)
+                .hint("nothing was written; the disk may be failing"));
+        }
+    }
+    Ok(())
+}
+
+/// A file's folder ("." for a bare name).
+fn parent_of(path: &Path) -> Result<&Path> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::internal(format!("{}: no parent directory", path.display())))?;
+    Ok(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })
 }
 
 /// Writes a new file atomically (temp file, then rename; no-clobber for `CreateNew`) but
@@ -244,6 +307,29 @@ mod tests {
             })
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn files_written_together_are_all_there_or_none_is() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("d/L1.html");
+        let b = t.path().join("d/L1.toml");
+        write_together(&[(&a, b"bytes"), (&b, b"record")]).unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"bytes");
+        assert_eq!(fs::read(&b).unwrap(), b"record");
+        assert_eq!(fs::metadata(&b).unwrap().mode() & 0o777, 0o600);
+        // One that exists already: nothing is written, the others neither.
+        let c = t.path().join("d/L2.html");
+        let err = write_together(&[(&c, b"new"), (&b, b"again")]).unwrap_err();
+        assert!(err.message.contains("already exists"), "{}", err.message);
+        assert!(!c.exists());
+        assert_eq!(fs::read(&b).unwrap(), b"record");
+        let names: Vec<_> = fs::read_dir(t.path().join("d"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(TEMP_PREFIX))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 
     #[test]

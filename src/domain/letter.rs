@@ -5,6 +5,7 @@
 //! A letter is kept as two files in `correspondence/YYYY/MM/DD/` (the office-local day it was
 //! written): the rendered letter exactly as sent (`L….html` or `L….txt`) and its record
 //! (`L….toml`) with the file's SHA-1, so `letter show` can prove it reprints the same bytes.
+//! A monthly statement run is one letter holding all its statements (`statement_run`).
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};

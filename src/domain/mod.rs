@@ -27,6 +27,7 @@ pub mod resource;
 pub mod schedule;
 pub mod search;
 pub mod service;
+pub mod statement_run;
 pub mod suggest;
 pub mod survey;
 pub mod validate;

@@ -1,6 +1,7 @@
 //! Where letters live: `correspondence/YYYY/MM/DD/L….toml` (the record) beside `L….html` or
-//! `L….txt` (the letter exactly as sent), by the office-local day it was written; and the
-//! batch outbox files in `outbox/`.
+//! `L….txt` (the letter exactly as sent), by the office-local day it was written; a statement
+//! run the same way, with its statement table `L….csv` beside (`domain::statement_run`); and
+//! the batch outbox files in `outbox/`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,9 +10,10 @@ use sha1::{Digest, Sha1};
 
 use crate::domain::id::Id;
 use crate::domain::letter::Letter;
+use crate::domain::statement_run::{self, Kept, Line, Run};
 use crate::error::{Error, IoContext, Result};
 use crate::store::schedule::{day_dirs_in, years_in};
-use crate::store::{Mode, Store, Txn, files_with_ext, read_toml};
+use crate::store::{Mode, Store, Txn, files_with_ext};
 
 pub const CORRESPONDENCE_DIR: &str = "correspondence";
 pub const OUTBOX_DIR: &str = "outbox";
@@ -37,24 +39,24 @@ impl Store {
         PathBuf::from(OUTBOX_DIR).join(format!("{date}-{template}.{ext}"))
     }
 
-    /// One letter by ID: the day it was written and its record. Looks through the day folders,
-    /// newest first (one directory listing per day, then one file).
-    pub fn find_letter(&self, id: &Id) -> Result<(NaiveDate, Letter)> {
+    /// One letter or statement run by ID: the day it was written and its record. Looks
+    /// through the day folders, newest first (one directory listing per day, then one file).
+    pub fn find_kept(&self, id: &Id) -> Result<(NaiveDate, Kept)> {
         let Some(date) = self.letter_day(id)? else {
             return Err(Error::not_found(format!("no letter {id}"))
                 .hint("list letters with `frontdesk letter sent --patient ID`"));
         };
         let path = self.path(&Self::letter_rel(date, id));
-        let letter: Letter = read_toml(&path)?;
-        if &letter.id != id {
+        let kept = read_kept(&path)?;
+        if kept.id() != id {
             return Err(Error::user(format!(
                 "{}: the id inside is {}, not {id}",
                 path.display(),
-                letter.id
+                kept.id()
             ))
             .hint("put the file's own ID back in its id line (`git checkout` it)"));
         }
-        Ok((date, letter))
+        Ok((date, kept))
     }
 
     /// The day folder holding letter `id`'s record, newest first: one `stat` per day folder,
@@ -74,12 +76,25 @@ impl Store {
     }
 
     /// Every letter written from `from` to `to` (office-local days, both included), oldest
-    /// first; only those days' folders are read.
+    /// first; only those days' folders are read. Statement runs are left out (see
+    /// [`Store::kept_between`]).
     pub fn letters_between(
         &self,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<(NaiveDate, Letter)>> {
+        Ok(self
+            .kept_between(from, to)?
+            .into_iter()
+            .filter_map(|(date, k)| match k {
+                Kept::Letter(l) => Some((date, l)),
+                Kept::Run(_) => None,
+            })
+            .collect())
+    }
+
+    /// Every letter and statement run written from `from` to `to`, oldest first.
+    pub fn kept_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, Kept)>> {
         let mut out = Vec::new();
         let mut years = years_in(self, CORRESPONDENCE_DIR)?;
         years.reverse();
@@ -92,12 +107,68 @@ impl Store {
                     continue;
                 }
                 for path in files_with_ext(&dir, "toml")? {
-                    out.push((date, read_toml::<Letter>(&path)?));
+                    out.push((date, read_kept(&path)?));
                 }
             }
         }
-        out.sort_by(|a, b| (a.0, a.1.sent, &a.1.id).cmp(&(b.0, b.1.sent, &b.1.id)));
+        out.sort_by(|a, b| (a.0, a.1.sent(), a.1.id()).cmp(&(b.0, b.1.sent(), b.1.id())));
         Ok(out)
+    }
+
+    /// The row of `patient` in a statement run's table, found by a binary search of a few
+    /// small reads (the table is not read whole); None when the run sent that patient none.
+    /// A table whose size is not the one the record holds is refused.
+    pub fn run_line(&self, date: NaiveDate, run: &Run, patient: &Id) -> Result<Option<Line>> {
+        use std::os::unix::fs::FileExt;
+        let rel = Self::correspondence_day_rel(date).join(run.table_name());
+        let path = self.path(&rel);
+        let file = std::fs::File::open(&path).at_path(&path, "read")?;
+        let len = file.metadata().at_path(&path, "read")?.len();
+        if len != run.statements.table_bytes {
+            return Err(changed_after_sending(&path, &run.id, "statement table"));
+        }
+        let row = statement_run::find_line(
+            len,
+            |at, buf| file.read_at(buf, at).at_path(&path, "read"),
+            patient,
+        )?;
+        row.map(|r| Line::parse(&r, &path.display().to_string()))
+            .transpose()
+    }
+
+    /// Every row of a statement run's table, checked against the hash in its record.
+    pub fn run_lines(&self, date: NaiveDate, run: &Run) -> Result<Vec<Line>> {
+        let rel = Self::correspondence_day_rel(date).join(run.table_name());
+        let path = self.path(&rel);
+        let bytes = std::fs::read(&path).at_path(&path, "read")?;
+        if sha1_hex(&bytes) != run.statements.table_sha1 {
+            return Err(changed_after_sending(&path, &run.id, "statement table"));
+        }
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| changed_after_sending(&path, &run.id, "statement table"))?;
+        statement_run::parse_table(text, &path.display().to_string())
+    }
+
+    /// One statement of a run exactly as sent: its bytes read from the kept statements and
+    /// checked against the hash in its row.
+    pub fn run_statement(&self, date: NaiveDate, run: &Run, line: &Line) -> Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let rel = Self::correspondence_day_rel(date).join(run.file_name());
+        let path = self.path(&rel);
+        let file = std::fs::File::open(&path).at_path(&path, "read")?;
+        let length = usize::try_from(line.length)
+            .map_err(|_| changed_after_sending(&path, &run.id, "statements"))?;
+        let mut bytes = vec![0u8; length];
+        match file.read_exact_at(&mut bytes, line.offset) {
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(changed_after_sending(&path, &run.id, "statements"));
+            }
+            r => r.at_path(&path, "read")?,
+        }
+        if sha1_hex(&bytes) != line.sha1 {
+            return Err(changed_after_sending(&path, &run.id, "statements"));
+        }
+        Ok(bytes)
     }
 
     /// The letter exactly as sent, checked against the hash in its record.
@@ -115,6 +186,25 @@ impl Store {
         }
         Ok(bytes)
     }
+}
+
+/// A letter's or statement run's record.
+fn read_kept(path: &Path) -> Result<Kept> {
+    let bytes = std::fs::read(path).at_path(path, "read")?;
+    if statement_run::is_run_record(&bytes) {
+        crate::store::parse_toml(path, &bytes).map(Kept::Run)
+    } else {
+        crate::store::parse_toml(path, &bytes).map(Kept::Letter)
+    }
+}
+
+/// A kept file whose bytes no longer match what its record says was sent.
+fn changed_after_sending(path: &Path, id: &Id, what: &str) -> Error {
+    Error::user(format!(
+        "{}: the {what} of statement run {id} changed after they were sent (no longer what its record holds)",
+        path.display()
+    ))
+    .hint("restore it with `git checkout`, or see what changed with `frontdesk history` and `git log`")
 }
 
 impl Txn<'_> {
@@ -176,6 +266,51 @@ pub fn write_letter_unsynced(
 }
 
 impl Txn<'_> {
+    /// Files a statement run: the statements as sent (in patient-ID order, each where its
+    /// line says), the statement table, and the record last, written together (flushed, then
+    /// renamed into place one after the other), so a record never points at a missing file.
+    /// The record's hashes and sizes are set here.
+    pub fn save_run(
+        &mut self,
+        run: &mut Run,
+        date: NaiveDate,
+        statements: &[u8],
+        lines: &[Line],
+    ) -> Result<()> {
+        let table = statement_run::table_text(lines);
+        run.sha1 = sha1_hex(statements);
+        run.statements.table_sha1 = sha1_hex(table.as_bytes());
+        run.statements.table_bytes = table.len() as u64;
+        let record = crate::store::to_toml(run)?;
+        let day = Store::correspondence_day_rel(date);
+        let files: [(PathBuf, &[u8]); 3] = [
+            (day.join(run.file_name()), statements),
+            (day.join(run.table_name()), table.as_bytes()),
+            (Store::letter_rel(date, &run.id), record.as_bytes()),
+        ];
+        let rels: Vec<&Path> = files.iter().map(|(rel, _)| rel.as_path()).collect();
+        for rel in &rels {
+            if let Some(t) = &mut self.clean_note {
+                t.before_write(self.store, rel);
+            }
+        }
+        self.store.journal(&rels)?;
+        let abs: Vec<PathBuf> = rels.iter().map(|rel| self.store.path(rel)).collect();
+        let together: Vec<(&Path, &[u8])> = abs
+            .iter()
+            .zip(&files)
+            .map(|(path, (_, bytes))| (path.as_path(), *bytes))
+            .collect();
+        crate::disk::atomic::write_together(&together)?;
+        for (rel, bytes) in &files {
+            if let Some(t) = &mut self.clean_note {
+                t.wrote(rel, bytes);
+            }
+            self.written.push(rel.clone());
+        }
+        Ok(())
+    }
+
     /// Takes files written by [`write_letter_unsynced`] into this transaction: synced once and
     /// recorded by its commit.
     pub fn adopt_bulk(&mut self, written: impl IntoIterator<Item = PathBuf>) {

@@ -7,10 +7,10 @@ use crate::harness::*;
 
 /// The office clock for every test here: a Thursday afternoon, so "tomorrow" is Friday
 /// 2026-12-04, a day the sample clinic has appointments.
-const NOW: &str = "2026-12-03 16:00";
+pub(super) const NOW: &str = "2026-12-03 16:00";
 
 /// A copy of the repository's sample clinic with its own git repository.
-fn sample() -> Clinic {
+pub(super) fn sample() -> Clinic {
     let c = Clinic::made_by("copy of the sample clinic", |root| {
         let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("records");
         std::process::Command::new("cp")
@@ -45,7 +45,7 @@ fn sample_as_is() -> Clinic {
 }
 
 /// Runs with the clock pinned.
-fn at(c: &Clinic, args: &[&str]) -> std::process::Output {
+pub(super) fn at(c: &Clinic, args: &[&str]) -> std::process::Output {
     c.cmd()
         .env("FRONTDESK_NOW", NOW)
         .args(args)
@@ -53,7 +53,7 @@ fn at(c: &Clinic, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn ok(c: &Clinic, args: &[&str]) -> String {
+pub(super) fn ok(c: &Clinic, args: &[&str]) -> String {
     let out = at(c, args);
     assert!(
         out.status.success(),
@@ -63,7 +63,7 @@ fn ok(c: &Clinic, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn fails(c: &Clinic, args: &[&str], code: i32) -> String {
+pub(super) fn fails(c: &Clinic, args: &[&str], code: i32) -> String {
     let out = at(c, args);
     assert_eq!(
         out.status.code(),
@@ -984,14 +984,17 @@ fn statements_sent_are_kept_as_letters_and_receipts_reprint() {
     );
     let written: Vec<&str> = listing.lines().collect();
     assert!(!written.is_empty(), "{listing}");
-    // One commit keeps every statement of the run, each byte for byte as mailed.
+    // One commit keeps the run as one letter; each statement reprints byte for byte as
+    // mailed (the run's own tests are in statement_run.rs).
     assert_eq!(c.commits(), before + 1);
-    assert_eq!(
-        c.commit_messages()[0],
-        format!(
-            "testclerk|Write {} statements in a batch, kept as letters.",
-            written.len()
-        )
+    let message = &c.commit_messages()[0];
+    assert!(
+        message.starts_with("testclerk|Write statement run L")
+            && message.ends_with(&format!(
+                ": {} statements, kept as one letter.",
+                written.len()
+            )),
+        "{message}"
     );
     let sent = ok(
         &c,
@@ -1006,15 +1009,20 @@ fn statements_sent_are_kept_as_letters_and_receipts_reprint() {
     );
     let rows: serde_json::Value = serde_json::from_str(&sent).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), written.len());
-    for r in rows {
-        let patient = r["patient"].as_str().unwrap();
+    assert_eq!(rows.len(), 1, "{sent}");
+    assert_eq!(rows[0]["to"], format!("{} patients", written.len()));
+    let run = rows[0]["letter"].as_str().unwrap().to_string();
+    let mut patients = Vec::new();
+    for path in &written {
+        let patient = Path::new(path).file_stem().unwrap().to_str().unwrap();
         let mailed = std::fs::read(mail.join(format!("{patient}.html"))).unwrap();
-        let kept = at(&c, &["letter", "show", r["letter"].as_str().unwrap()]);
+        let kept = at(&c, &["letter", "show", &format!("{run}/{patient}")]);
         assert_eq!(kept.stdout, mailed, "{patient}");
+        patients.push(patient.to_string());
     }
-    // One statement to a file is kept too; printed to the screen it is not.
-    let p = rows[0]["patient"].as_str().unwrap();
+    // One statement to a file is kept too, as a letter of its own; printed to the screen it
+    // is not.
+    let p = patients[0].as_str();
     ok(&c, &["pay", "statement", p]);
     assert_eq!(c.commits(), before + 1);
     let one = c.dir.path().join("one.txt");

@@ -37,5 +37,6 @@ mod rooms;
 mod roundtrip;
 mod schedule;
 mod setup;
+mod statement_run;
 mod survey;
 mod sync;

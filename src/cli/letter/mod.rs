@@ -668,3 +668,44 @@ pub fn document_record(
     );
     (letter, now.date_naive())
 }
+
+/// The record of a statement run written into `output` today by the staff member; the
+/// `[statements]` table's figures and the hashes are set as it is filed.
+pub fn run_record(
+    store: &Store,
+    output: &std::path::Path,
+    format: &str,
+) -> (crate::domain::statement_run::Run, NaiveDate) {
+    use crate::domain::statement_run::{Run, SCHEMA, Statements};
+    let now = store.office.now().fixed_offset();
+    let today = now.date_naive();
+    // The folder's own name only: its path may hold a person's name (a home folder).
+    let output = output
+        .canonicalize()
+        .ok()
+        .as_deref()
+        .or(Some(output))
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let run = Run {
+        schema: SCHEMA,
+        id: Id::generate(IdKind::Letter),
+        template: "statement".into(),
+        format: format.to_string(),
+        channel: Channel::Mail,
+        batch: format!("statements {today}"),
+        sha1: String::new(),
+        sent: now,
+        by: store.options.user.clone(),
+        statements: Statements {
+            count: 0,
+            total_due: rust_decimal::Decimal::ZERO,
+            output,
+            table_sha1: String::new(),
+            table_bytes: 0,
+        },
+        extra: Default::default(),
+    };
+    (run, today)
+}

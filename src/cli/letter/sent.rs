@@ -3,13 +3,15 @@ use chrono::{Duration, NaiveDate};
 use crate::cli::patient::patient_id;
 use crate::cli::{Ctx, found};
 use crate::domain::dates::parse_day;
+use crate::domain::statement_run::Kept;
 use crate::error::{Error, Result};
-use crate::render::{Cell, Table};
+use crate::render::{self, Cell, Table};
 
 /// List letters sent: when, to whom, which template, through which channel.
 ///
 /// By default the last 30 days; `--patient` alone searches every year ("did we send her a
-/// statement in March?").
+/// statement in March?"). A statement run is one row (to "N patients"); with `--patient`, the
+/// patient's statement in it is listed as `L…/P…`, which `letter show` prints.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this patient's letters (P…).
@@ -52,7 +54,39 @@ pub fn cmd_sent(ctx: &Ctx, a: Args) -> Result<u8> {
         "appointment",
         "by",
     ]);
-    for (date, l) in store.letters_between(from, to)? {
+    for (date, kept) in store.kept_between(from, to)? {
+        let l = match kept {
+            Kept::Letter(l) => l,
+            Kept::Run(r) => {
+                if a.template.as_ref().is_some_and(|t| &r.template != t) {
+                    continue;
+                }
+                // A run is one row; a patient's statement in it is that patient's row,
+                // addressed as `letter show` takes it (L…/P…).
+                let (letter, patient, to) = match &pid {
+                    Some(p) => match store.run_line(date, &r, p)? {
+                        Some(_) => (format!("{}/{p}", r.id), p.to_string(), "patient".into()),
+                        None => continue,
+                    },
+                    None => (
+                        r.id.to_string(),
+                        String::new(),
+                        render::plural(usize::try_from(r.statements.count).unwrap_or(0), "patient"),
+                    ),
+                };
+                t.push(vec![
+                    Cell::code(letter),
+                    Cell::day(date),
+                    Cell::code(patient),
+                    Cell::from(r.template.clone()),
+                    Cell::from(r.channel.as_str()),
+                    Cell::from(to),
+                    Cell::code(String::new()),
+                    Cell::from(r.by.clone()),
+                ]);
+                continue;
+            }
+        };
         if pid.as_ref().is_some_and(|p| &l.patient != p)
             || a.template.as_ref().is_some_and(|t| &l.template != t)
         {

@@ -9,10 +9,12 @@ use crate::cli::Ctx;
 use crate::cli::pay::patient_id;
 use crate::cli::pay::view::{BalanceView, OfficeView, PatientView};
 use crate::derived::ledger_cache;
+use crate::domain::id::Id;
 use crate::domain::ledger::{Aging, Entry, Kind, aging, balance, visits};
 use crate::domain::money;
 use crate::domain::office::Office;
 use crate::domain::patient::Patient;
+use crate::domain::statement_run;
 use crate::error::{Error, Result, exit};
 use crate::render::{self, Format, templates::Templates};
 use crate::store::{Mode, Store, atomic, bulk, letter};
@@ -304,17 +306,27 @@ fn merged_statement(
 
 /// What the statement run did for one patient owing money.
 enum Outcome {
-    /// The statement's path, and its correspondence files.
-    Written(PathBuf, Vec<PathBuf>),
+    /// The statement's path, and what the run's record keeps of it.
+    Written(PathBuf, Sent),
     Skipped,
     /// The patient file could not be read (the message names the file, never a value).
     NoPatient(String),
 }
 
+/// One statement written by the run: its patient, the amount due now, and its bytes' hash and
+/// length (the bytes themselves are read back in patient-ID order to be kept).
+struct Sent {
+    patient: Id,
+    due: Decimal,
+    sha1: String,
+    length: u64,
+}
+
 /// Writes `DIR/<patient ID>.html` for every patient owing money now. File names carry the ID
 /// only, never a name. Patients are read one at a time (through the ledger index and the
 /// ledger cache, on all cores), so memory does not grow with the ledger; the paths are printed
-/// in patient ID order.
+/// in patient ID order. The run is kept as one letter (`domain::statement_run`): its record,
+/// its statement table and every statement as mailed, in one commit.
 fn all_due(
     ctx: &Ctx,
     store: &Store,
@@ -329,9 +341,8 @@ fn all_due(
     }
     let today = store.office.today();
     let payers = payer_names(store)?;
-    // Each statement is also kept in the correspondence file, under the lock, in one commit.
+    // The run is kept in the correspondence file, under the lock, in one commit.
     let mut txn = store.begin()?;
-    let batch = format!("statements {today}");
     let outcomes = ledger_cache::map_patient_ledgers(store, |pid, entries| {
         if balance(entries).due_now <= Decimal::ZERO {
             return Ok(None);
@@ -346,7 +357,8 @@ fn all_due(
             return Ok(None);
         };
         let entries = combined.as_deref().unwrap_or(entries);
-        if balance(entries).due_now <= Decimal::ZERO {
+        let due = balance(entries).due_now;
+        if due <= Decimal::ZERO {
             return Ok(None);
         }
         let pid = &patient.id;
@@ -360,19 +372,20 @@ fn all_due(
         let view = StatementView::new(&store.office, &patient, entries, today, &payers, all_visits);
         let path = dir.join(format!("{pid}.{}", layout.ext()));
         let text = templates.render(layout.template(), &view)?;
+        // The reliability tests end the process here (FRONTDESK_FAULT=crash:statement#N:
+        // before the Nth statement), as kill -9 would in the middle of a run.
+        crate::disk::fault::check("statement").map_err(|e| Error::internal(e.to_string()))?;
         // Whole files by link or rename, flushed to disk together below: a per-file fsync is
         // what made a 100,000-statement run take minutes.
         atomic::create_dirs(dir)?;
         atomic::write_unsynced_linked(&path, text.as_bytes(), Mode::Replace)?;
-        let (mut letter, day) = crate::cli::letter::document_record(
-            store,
-            &patient,
-            "statement",
-            layout.ext(),
-            Some(batch.clone()),
-        );
-        let kept = letter::write_letter_unsynced(store, &mut letter, day, text.as_bytes())?;
-        Ok(Some(Outcome::Written(path, kept)))
+        let sent = Sent {
+            patient: pid.clone(),
+            due: money::cents(due),
+            sha1: letter::sha1_hex(text.as_bytes()),
+            length: text.len() as u64,
+        };
+        Ok(Some(Outcome::Written(path, sent)))
     });
     // Flush what was written even when a later patient failed.
     let synced = if dir.is_dir() {
@@ -382,22 +395,86 @@ fn all_due(
     };
     let outcomes = outcomes?;
     synced?;
-    let kept: Vec<PathBuf> = outcomes
+    let mut written: Vec<(&PathBuf, &Sent)> = outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Written(_, kept) => Some(kept.iter().cloned()),
+            Outcome::Written(path, sent) => Some((path, sent)),
             _ => None,
         })
-        .flatten()
         .collect();
-    if !kept.is_empty() {
-        let n = kept.len() / 2;
-        txn.adopt_bulk(kept);
+    // In patient-ID order, which the table's binary search needs: a merged chart's
+    // statement goes out under the kept patient's ID, not in the merged chart's place.
+    written.sort_by(|a, b| a.1.patient.cmp(&b.1.patient));
+    written.dedup_by(|a, b| a.1.patient == b.1.patient);
+    if !written.is_empty() {
+        let (mut run, day) = crate::cli::letter::run_record(store, dir, layout.ext());
+        let (bytes, lines) = kept_statements(&written)?;
+        run.statements.count = lines.len() as u64;
+        run.statements.total_due = lines.iter().map(|l| l.due).sum();
+        txn.save_run(&mut run, day, &bytes, &lines)?;
+        drop(bytes);
         txn.commit(&format!(
-            "Write {n} statements in a batch, kept as letters."
+            "Write statement run {}: {} statements, kept as one letter.",
+            run.id,
+            lines.len()
         ))?;
     }
     report_all_due(ctx, dir, &outcomes)
+}
+
+/// The run's statements as kept: each file the run wrote, read back in patient-ID order and
+/// checked against the hash taken when it was rendered, concatenated; and the table saying
+/// where each lies. The files were just written, so they are read from memory, on all cores,
+/// each straight into its place in the one buffer.
+fn kept_statements(written: &[(&PathBuf, &Sent)]) -> Result<(Vec<u8>, Vec<statement_run::Line>)> {
+    use rayon::prelude::*;
+    let mut lines = Vec::with_capacity(written.len());
+    let mut offset = 0u64;
+    for (_, sent) in written {
+        lines.push(statement_run::Line {
+            patient: sent.patient.clone(),
+            due: sent.due,
+            sha1: sent.sha1.clone(),
+            offset,
+            length: sent.length,
+        });
+        offset += sent.length;
+    }
+    let total = usize::try_from(offset)
+        .map_err(|_| Error::internal("the statements are too large to keep in one file"))?;
+    let mut bytes = vec![0u8; total];
+    // Each statement's own slice of the buffer, so the reads can run side by side.
+    let mut slices = Vec::with_capacity(written.len());
+    let mut rest = bytes.as_mut_slice();
+    for (_, sent) in written {
+        let (mine, after) = rest.split_at_mut(sent.length as usize);
+        slices.push(mine);
+        rest = after;
+    }
+    slices
+        .into_par_iter()
+        .zip(written.par_iter())
+        .try_for_each(|(slot, (path, sent))| {
+            let changed = || {
+                Error::conflict(format!(
+                    "{} changed while the statement run was writing; nothing was kept",
+                    path.display()
+                ))
+                .hint(
+                    "make sure nothing else writes into that folder, then run the statements again",
+                )
+            };
+            let text = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+            if text.len() != slot.len() {
+                return Err(changed());
+            }
+            slot.copy_from_slice(&text);
+            if letter::sha1_hex(slot) != sent.sha1 {
+                return Err(changed());
+            }
+            Ok(())
+        })?;
+    Ok((bytes, lines))
 }
 
 /// Prints the statements written (in patient ID order) and the totals; fails when a patient
