@@ -394,3 +394,49 @@ fn a_run_that_cannot_be_filed_keeps_nothing() {
     let status = git_lines(&c.root, &["status", "--porcelain"]);
     assert!(status.is_empty(), "{status:?}");
 }
+
+/// A run's statements file is large (235 MB a month at full size): its commit is packed as
+/// fast-import writes it, not unpacked into loose objects (which compresses it a second time),
+/// and git agrees with the result.
+#[test]
+fn a_large_run_is_committed_as_one_pack() {
+    let c = sample();
+    let packs = |c: &Clinic| {
+        std::fs::read_dir(c.path(".git/objects/pack"))
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".pack"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    // The tool's first commit in a tree goes through `git commit` and turns the split index
+    // on; its commits from then on are written through fast-import.
+    ok(&c, &["office", "set", "--phone", "617-555-0100"]);
+    let before = packs(&c);
+    let mail = c.dir.path().join("mail");
+    let out = c
+        .cmd()
+        .env("FRONTDESK_NOW", NOW)
+        .env("FRONTDESK_GIT_LARGE", "100")
+        .args([
+            "pay",
+            "statement",
+            "--all-due",
+            "-o",
+            mail.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(packs(&c), before + 1, "the run's commit is one pack");
+    assert_eq!(git(&c.root, &["status", "--porcelain"]), "");
+    git(&c.root, &["fsck", "--no-dangling"]);
+    assert_eq!(run_records(&c).len(), 1);
+}
