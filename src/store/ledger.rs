@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use crate::derived::{ledger_index, schedule_index};
+use crate::derived::{ledger_index, patient_ledger_cache, schedule_index};
 use crate::disk::layout;
 use crate::domain::id::Id;
 use crate::domain::ledger::{Entry, sort_entries};
@@ -105,6 +105,33 @@ impl Store {
                 }
             })
             .collect()
+    }
+
+    /// A few patients' ledgers, in the order given, each with the entries of the charts merged
+    /// into it (`merged_from` on the patient's file, which the caller has read): the same
+    /// entries as [`Store::patient_ledgers`], through the per-patient entry cache
+    /// (`derived/patient_ledger_cache.rs`), so an unchanged entry costs a `stat` instead of
+    /// reading and parsing its file. For a day's patients (`report daily`).
+    pub fn few_patient_ledgers(&self, patients: &[(Id, Vec<Id>)]) -> Result<Vec<Vec<Entry>>> {
+        let ids: Vec<Id> = patients
+            .iter()
+            .flat_map(|(p, merged)| std::iter::once(p).chain(merged))
+            .cloned()
+            .collect();
+        let mut lists = patient_ledger_cache::patients_entries(self, &ids)?.into_iter();
+        Ok(patients
+            .iter()
+            .map(|(_, merged)| {
+                let mut entries = lists.next().unwrap_or_default();
+                for _ in merged {
+                    entries.extend(lists.next().unwrap_or_default());
+                }
+                if !merged.is_empty() {
+                    sort_entries(&mut entries);
+                }
+                entries
+            })
+            .collect())
     }
 
     /// Reads the listed entries of `patient`, skipping files gone or no longer theirs (the

@@ -32,6 +32,7 @@ mod perms;
 mod phi;
 mod pipes;
 mod report;
+mod report_daily;
 mod resource;
 mod rooms;
 mod roundtrip;
