@@ -22,9 +22,11 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode as FsMode, OFlags, StatxFlags, openat, statx};
 
 mod kinds;
+mod tree_state;
 
 use kinds::conflict_problem;
 pub use kinds::{Checked, KINDS, Kind, Layout};
+pub use tree_state::TreeState;
 
 use crate::derived::check_cache::{
     self, CacheWriter, Inspected, OldCache, Print, Section, SectionBuilder, SectionOut, Stamp,

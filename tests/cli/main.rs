@@ -33,6 +33,7 @@ mod phi;
 mod pipes;
 mod report;
 mod report_daily;
+mod report_footer;
 mod resource;
 mod rooms;
 mod roundtrip;
