@@ -5,8 +5,10 @@
 //!
 //! It lives in `.frontdesk/patient-ledger/XY/P….bin` (ignored by git), one file per patient
 //! asked about, under the patient's two-character shard. Which entries are the patient's comes
-//! from the ledger index (`ledger_index.rs`, checked against every day folder on every use, so
-//! an entry added or removed by hand is seen); this cache only saves reading and parsing them.
+//! from the ledger index (`ledger_index.rs`, brought up to date against every day folder on
+//! every use, so an entry added or removed by hand is seen). The cache keeps that list with the
+//! stamp of the index bucket it came from: while the bucket's stamp is unchanged (and outside
+//! the racy window), the list holds and the bucket, ~1,700 lines at full size, is not read.
 //! Every entry in it is checked against its file on every use, as the ledger cache does
 //! (`ledger_cache.rs`): `statx` of size, modification time and change time relative to the
 //! open `ledger/` folder, with git's racy-timestamp rule (an entry whose file was stamped
@@ -20,14 +22,15 @@
 //! so a day's 400 patients would read some 330 of them, over 100 MB, to use 2 % of it.
 //!
 //! Layout, sealed by `codec::seal` under its own magic: the moment the scan that wrote it
-//! began (ns), the number of entries, and per entry, in (day, ID) order: its day, its ID, its
-//! file's stamp, and the entry in the ledger cache's encoding (`ledger_cache::encode`) behind
-//! its length. Entries the encoding cannot hold exactly (fields this version does not know)
-//! are not kept, so they are always read from their file. A file is rewritten, whole and by
+//! began (ns), the stamp of the index bucket the list came from, the number of entries, and
+//! per entry of the list, in (day, ID) order: its day, its ID, and when its file was read, its
+//! stamp and the entry in the ledger cache's encoding (`ledger_cache::encode`) behind its
+//! length. Entries the encoding cannot hold exactly (fields this version does not know), and
+//! files gone, have no stamp, so they are always read (or looked for) again. A file is rewritten, whole and by
 //! rename without fsync, only when something in it changed.
 
 use std::collections::HashMap;
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -47,7 +50,7 @@ use crate::domain::id::Id;
 use crate::domain::ledger::{Entry, sort_entries};
 use crate::error::Result;
 
-const MAGIC: &[u8; 8] = b"FDPLC001";
+const MAGIC: &[u8; 8] = b"FDPLC002";
 /// Entries stamped this close before the scan that cached them are read again.
 const SETTLE_NS: i64 = 2_000_000_000;
 
@@ -74,31 +77,47 @@ pub fn patients_entries(store: &Tree, patients: &[Id]) -> Result<Vec<Vec<Entry>>
     let mut unique: Vec<Id> = patients.to_vec();
     unique.sort();
     unique.dedup();
-    let lists = ledger_index::few_patients_entries(store, &unique)?;
     let scan_start = now_ns();
+    let paths: Vec<PathBuf> = unique.iter().map(|p| cache_path(store, p)).collect();
+    let bytes: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|p| fs::read(p).unwrap_or_default())
+        .collect();
+    let cached: Vec<Cached> = bytes
+        .iter()
+        .map(|b| Cached::parse(b).unwrap_or_default())
+        .collect();
+    let listed = ledger_index::few_patients_entries(store, &unique, |i, stamp| {
+        cached[i].bucket_holds(stamp)
+    })?;
     let ledger_path = store.path(Path::new(LEDGER_DIR));
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     // Without it every entry is simply read (and its error reported) as before.
     let ledger = rustix::fs::open(&ledger_path, flags, FsMode::empty()).ok();
-    let done: Vec<Result<Vec<Entry>>> = unique
-        .par_iter()
-        .zip(lists)
-        .map(|(patient, list)| {
-            let path = cache_path(store, patient);
-            let old = fs::read(&path).unwrap_or_default();
-            let cached = Cached::parse(&old).unwrap_or_default();
+    let done: Vec<Result<Vec<Entry>>> = (0..unique.len())
+        .into_par_iter()
+        .map(|i| {
+            let (patient, cached, listed) = (&unique[i], &cached[i], &listed[i]);
+            let list = match &listed.entries {
+                Some(list) => list.clone(),
+                None => cached.list(),
+            };
             let mut pass = Pass {
                 store,
                 ledger: ledger.as_ref(),
                 ledger_path: &ledger_path,
-                cached: &cached,
+                cached,
                 records: Vec::with_capacity(list.len()),
                 fresh: false,
             };
             let entries = pass.entries(patient, list)?;
-            if pass.fresh || pass.records.len() != cached.records.len() {
+            // Nothing read from a file means every entry of the list came from the cache.
+            if pass.fresh
+                || pass.records.len() != cached.records.len()
+                || cached.bucket != listed.bucket
+            {
                 // A failure to write the cache only costs speed next time.
-                let _ = save(&path, scan_start, &pass.records);
+                let _ = save(&paths[i], scan_start, listed.bucket, &pass.records);
             }
             Ok(entries)
         })
@@ -113,21 +132,23 @@ pub fn patients_entries(store: &Tree, patients: &[Id]) -> Result<Vec<Vec<Entry>>
         .collect())
 }
 
-/// One cached entry: where it is filed, its file's stamp, and its encoded bytes.
+/// One entry of a cached list: where it is filed, and when its file was read, the file's
+/// stamp and the entry's encoded bytes.
 #[derive(Debug, Clone, PartialEq)]
 struct Record<'a> {
     day: NaiveDate,
     id: &'a str,
-    stamp: FileStamp,
-    payload: &'a [u8],
+    read: Option<(FileStamp, &'a [u8])>,
 }
 
 /// What a patient's cache file holds.
 #[derive(Debug, Default)]
 struct Cached<'a> {
-    /// Entries stamped at or after this moment are read again.
+    /// Stamps at or after this moment are not trusted.
     since: i64,
-    /// In (day, ID) order.
+    /// The stamp of the index bucket the list was taken from.
+    bucket: Option<FileStamp>,
+    /// The patient's entries as the index listed them, in (day, ID) order.
     records: Vec<Record<'a>>,
 }
 
@@ -135,58 +156,97 @@ impl<'a> Cached<'a> {
     fn parse(bytes: &'a [u8]) -> Option<Cached<'a>> {
         let mut r = Reader::new(unseal(MAGIC, bytes)?);
         let scanned_at = r.i64()?;
+        let bucket = match r.u8()? {
+            0 => None,
+            1 => Some(FileStamp::read(&mut r)?),
+            _ => return None,
+        };
         let n = r.u32()? as usize;
-        let mut records = Vec::with_capacity(n.min(bytes.len() / 32));
+        let mut records = Vec::with_capacity(n.min(bytes.len() / 8));
         for _ in 0..n {
             let day = NaiveDate::from_num_days_from_ce_opt(r.i32()?)?;
             let id = r.str()?;
-            let stamp = FileStamp::read(&mut r)?;
-            let len = r.u32()? as usize;
-            let payload = r.bytes(len)?;
-            records.push(Record {
-                day,
-                id,
-                stamp,
-                payload,
-            });
+            let read = match r.u8()? {
+                0 => None,
+                1 => {
+                    let stamp = FileStamp::read(&mut r)?;
+                    let len = r.u32()? as usize;
+                    Some((stamp, r.bytes(len)?))
+                }
+                _ => return None,
+            };
+            records.push(Record { day, id, read });
         }
         r.at_end().then_some(Cached {
             since: scanned_at.saturating_sub(SETTLE_NS),
+            bucket,
             records,
         })
     }
 
+    /// The index bucket still has the stamp the list was taken at, outside the racy window:
+    /// the list holds.
+    fn bucket_holds(&self, stamp: &FileStamp) -> bool {
+        self.bucket.as_ref() == Some(stamp) && !stamp.is_racy(self.since)
+    }
+
+    /// The cached list of (day, entry ID); an ID that does not parse makes the pair unknown,
+    /// so it is simply looked for as a file that is not there.
+    fn list(&self) -> Vec<(NaiveDate, Id)> {
+        self.records
+            .iter()
+            .filter_map(|r| Some((r.day, Id::parse(r.id).ok()?)))
+            .collect()
+    }
+
     /// The cached entry filed at (`day`, `id`) when its file's stamp is still `stamp` and lies
-    /// outside the racy window.
-    fn entry(&self, day: NaiveDate, id: &Id, stamp: FileStamp) -> Option<(Entry, &Record<'a>)> {
+    /// outside the racy window, with its encoded bytes.
+    fn entry(&self, day: NaiveDate, id: &Id, stamp: FileStamp) -> Option<(Entry, &'a [u8])> {
         let i = self
             .records
             .binary_search_by(|r| (r.day, r.id).cmp(&(day, id.as_str())))
             .ok()?;
-        let r = &self.records[i];
-        if r.stamp != stamp || stamp.is_racy(self.since) {
+        let (kept, payload) = self.records[i].read?;
+        if kept != stamp || stamp.is_racy(self.since) {
             return None;
         }
-        let e = decode(r.payload)?;
+        let e = decode(payload)?;
         // The bytes must be the entry filed there (a checksum collision aside, this holds).
-        (e.id == *id && e.date == day).then_some((e, r))
+        (e.id == *id && e.date == day).then_some((e, payload))
     }
 }
+
+/// One entry of the list to write: its day, its ID, and its file's stamp and encoded entry.
+type NewRecord = (NaiveDate, Id, Option<(FileStamp, Vec<u8>)>);
 
 fn save(
     path: &Path,
     scanned_at: i64,
-    records: &[(NaiveDate, Id, FileStamp, Vec<u8>)],
+    bucket: Option<FileStamp>,
+    records: &[NewRecord],
 ) -> Result<()> {
-    let mut w = Writer::with_capacity(16 + records.len() * 200);
+    let mut w = Writer::with_capacity(64 + records.len() * 200);
     w.i64(scanned_at);
+    match bucket {
+        Some(b) => {
+            w.u8(1);
+            b.write(&mut w);
+        }
+        None => w.u8(0),
+    }
     w.u32(records.len() as u32);
-    for (day, id, stamp, payload) in records {
+    for (day, id, read) in records {
         w.i32(day.num_days_from_ce());
         w.str(id.as_str());
-        stamp.write(&mut w);
-        w.u32(payload.len() as u32);
-        w.buf.extend_from_slice(payload);
+        match read {
+            Some((stamp, payload)) => {
+                w.u8(1);
+                stamp.write(&mut w);
+                w.u32(payload.len() as u32);
+                w.buf.extend_from_slice(payload);
+            }
+            None => w.u8(0),
+        }
     }
     if let Some(dir) = path.parent() {
         atomic::create_dirs(dir)?;
@@ -200,9 +260,9 @@ struct Pass<'s, 'c> {
     ledger: Option<&'s OwnedFd>,
     ledger_path: &'s Path,
     cached: &'c Cached<'c>,
-    /// What the cache file will hold: (day, ID, stamp, encoded entry), in (day, ID) order.
-    records: Vec<(NaiveDate, Id, FileStamp, Vec<u8>)>,
-    /// Something was read from its file.
+    /// What the cache file will hold, in (day, ID) order.
+    records: Vec<NewRecord>,
+    /// Something was read from its file (or looked for and not found).
     fresh: bool,
 }
 
@@ -215,23 +275,25 @@ impl Pass<'_, '_> {
                 .ledger
                 .and_then(|fd| stat_file(fd, self.ledger_path, &name));
             let entry = match stamp.and_then(|st| self.cached.entry(day, &id, st)) {
-                Some((e, r)) => {
-                    self.records.push((day, id, r.stamp, r.payload.to_vec()));
+                Some((e, payload)) => {
+                    let st = stamp.unwrap_or_default();
+                    self.records.push((day, id, Some((st, payload.to_vec()))));
                     e
                 }
                 None => {
                     self.fresh = true;
-                    let rel =
-                        Path::new(LEDGER_DIR).join(std::ffi::OsStr::from_bytes(name.to_bytes()));
-                    let Some(e) = self.store.read_entry_if_present(&rel)? else {
+                    let rel = Path::new(LEDGER_DIR).join(OsStr::from_bytes(name.to_bytes()));
+                    let read = self.store.read_entry_if_present(&rel)?;
+                    let kept = match (&read, stamp) {
+                        (Some(e), Some(st)) if e.id == id && e.date == day => {
+                            encode(e).map(|payload| (st, payload))
+                        }
+                        _ => None,
+                    };
+                    self.records.push((day, id, kept));
+                    let Some(e) = read else {
                         continue;
                     };
-                    if let (Some(st), Some(payload)) = (stamp, encode(&e))
-                        && e.id == id
-                        && e.date == day
-                    {
-                        self.records.push((day, id, st, payload));
-                    }
                     e
                 }
             };
@@ -265,26 +327,39 @@ mod tests {
             mtime: 1_000,
             ctime: 2_000,
         };
+        let bucket = FileStamp {
+            size: 40,
+            mtime: 3_000,
+            ctime: 3_000,
+        };
+        let gone = Id::parse("T1FHGM17Y").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("P1.bin");
-        save(
-            &path,
-            10_000_000_000,
-            &[(day, id.clone(), stamp, b"xyz".to_vec())],
-        )
-        .unwrap();
+        let records = [
+            (day, id.clone(), Some((stamp, b"xyz".to_vec()))),
+            (day, gone.clone(), None),
+        ];
+        save(&path, 10_000_000_000, Some(bucket), &records).unwrap();
         let bytes = fs::read(&path).unwrap();
         let c = Cached::parse(&bytes).unwrap();
         assert_eq!(c.since, 8_000_000_000);
+        assert_eq!(c.bucket, Some(bucket));
         assert_eq!(
             c.records,
-            vec![Record {
-                day,
-                id: "T1FHGM17X",
-                stamp,
-                payload: b"xyz"
-            }]
+            vec![
+                Record {
+                    day,
+                    id: "T1FHGM17X",
+                    read: Some((stamp, &b"xyz"[..])),
+                },
+                Record {
+                    day,
+                    id: "T1FHGM17Y",
+                    read: None,
+                },
+            ]
         );
+        assert_eq!(c.list(), vec![(day, id.clone()), (day, gone)]);
         for n in 0..bytes.len() {
             assert!(Cached::parse(&bytes[..n]).is_none(), "cut at {n}");
         }
@@ -299,5 +374,69 @@ mod tests {
             entry_name(day, &id).to_str().unwrap(),
             "2024/02/29/T1FHGM17X.toml"
         );
+    }
+
+    #[test]
+    fn a_list_and_an_entry_are_trusted_only_unchanged_and_outside_the_racy_window() {
+        use crate::domain::ledger::Kind;
+        let recorded = chrono::DateTime::parse_from_rfc3339("2024-02-29T10:00:00-05:00").unwrap();
+        let patient = Id::parse("PEPB8R9NB").unwrap();
+        let mut e = Entry::new(
+            Kind::Payment,
+            patient,
+            "25.00".parse().unwrap(),
+            recorded,
+            "ann",
+        );
+        e.id = Id::parse("T1FHGM17X").unwrap();
+        let day = e.date;
+        let stamp = FileStamp {
+            size: 300,
+            mtime: 1_000,
+            ctime: 2_000,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("P1.bin");
+        let scanned_at = 10_000_000_000;
+        let records = [(day, e.id.clone(), Some((stamp, encode(&e).unwrap())))];
+        save(&path, scanned_at, Some(stamp), &records).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        let c = Cached::parse(&bytes).unwrap();
+        assert_eq!(c.entry(day, &e.id, stamp).map(|(x, _)| x), Some(e.clone()));
+        assert!(c.bucket_holds(&stamp));
+        for changed in [
+            FileStamp { size: 301, ..stamp },
+            FileStamp {
+                mtime: 999,
+                ..stamp
+            },
+            FileStamp {
+                ctime: 2_001,
+                ..stamp
+            },
+            // Changed within two seconds of the scan: looked at again whatever its stamp.
+            FileStamp {
+                ctime: scanned_at - 1_999_999_999,
+                ..stamp
+            },
+        ] {
+            assert!(c.entry(day, &e.id, changed).is_none(), "{changed:?}");
+            assert!(!c.bucket_holds(&changed), "{changed:?}");
+        }
+        let racy = FileStamp {
+            ctime: scanned_at - 1_000_000_000,
+            ..stamp
+        };
+        save(
+            &path,
+            scanned_at,
+            Some(racy),
+            &[(day, e.id.clone(), Some((racy, encode(&e).unwrap())))],
+        )
+        .unwrap();
+        let bytes = fs::read(&path).unwrap();
+        let c = Cached::parse(&bytes).unwrap();
+        assert!(c.entry(day, &e.id, racy).is_none(), "racy entry");
+        assert!(!c.bucket_holds(&racy), "racy bucket");
     }
 }
