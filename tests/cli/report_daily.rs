@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::harness::*;
+use crate::ledger_cache::{change_amount_in_place, copy_under_a_new_id};
 use crate::parallel::{entries, generated, patient_of, rel};
 
 const NOW: &str = "2026-11-27T08:00:00-05:00";
@@ -82,28 +83,6 @@ fn payment_of_someone_owing(c: &Clinic, report: &str) -> (PathBuf, String) {
         .expect("a payment of a patient of the day owing money")
 }
 
-/// Changes the first digit of `amount` in `file`, keeping its size and putting its
-/// modification time back, so only the change time tells.
-fn change_amount_in_place(file: &Path, amount: &str) {
-    let text = fs::read_to_string(file).unwrap();
-    let other = format!(
-        "{}{}",
-        if amount.starts_with('9') { '8' } else { '9' },
-        &amount[1..]
-    );
-    let edited = text.replace(&format!("\"{amount}\""), &format!("\"{other}\""));
-    assert_eq!(edited.len(), text.len());
-    let modified = fs::metadata(file).unwrap().modified().unwrap();
-    fs::write(file, &edited).unwrap();
-    fs::File::options()
-        .write(true)
-        .open(file)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
-    assert_eq!(fs::metadata(file).unwrap().modified().unwrap(), modified);
-}
-
 #[test]
 fn the_daily_report_is_the_same_with_the_cache_deleted_corrupt_or_cut_short() {
     let c = generated();
@@ -172,14 +151,7 @@ fn entries_edited_added_or_deleted_by_hand_change_the_daily_report() {
     );
 
     // Added by hand: a copy of the original payment under a new ID in the same day folder.
-    let id = file.file_stem().unwrap().to_str().unwrap().to_string();
-    let new_id = format!(
-        "{}{}",
-        &id[..id.len() - 1],
-        if id.ends_with('Z') { 'Y' } else { 'Z' }
-    );
-    let copy = file.with_file_name(format!("{new_id}.toml"));
-    fs::write(&copy, text.replace(&id, &new_id)).unwrap();
+    let copy = copy_under_a_new_id(&file, &text);
     let after_add = same_with_and_without_cache(&c);
     assert_ne!(
         owes(&after_add, &patient),
