@@ -1,6 +1,6 @@
 //! A disposable cache of a few patients' ledger entries, parsed, for the commands that need
 //! the balances of some patients rather than everyone's: `report daily` wants the balance and
-//! co-pays of the day's ~400 patients, whose ten years of history at full size are ~7,000
+//! co-pays of the day's ~400 patients, whose ten years of history at full size are ~10,000
 //! entry files to open and parse, where the day itself is a day's work.
 //!
 //! It lives in `.frontdesk/patient-ledger/XY/P….bin` (ignored by git), one file per patient
