@@ -776,6 +776,7 @@ fn example(layout: Layout) -> &'static str {
         Layout::Flat => "payers/aetna-ppo.toml",
         Layout::Sharded => "patients/7K/P7K3QX9M2.toml",
         Layout::Dated => "appointments/2026/12/01/A7K3QX9M2.toml",
+        Layout::Monthly => "surveys/2026/12/S7K3QX9M2.toml",
         Layout::File => "frontdesk.toml",
     }
 }
