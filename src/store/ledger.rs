@@ -87,24 +87,20 @@ impl Store {
 
     /// Several patients' ledgers, in the order given, with one refresh of the index (asked one
     /// patient at a time, each look re-validates the index: seconds for a day's 400 patients
-    /// at full size). Merged charts are followed as in [`Store::patient_ledger`].
+    /// at full size), through the per-patient entry cache. Merged charts are followed as in
+    /// [`Store::patient_ledger`] (a patient file that cannot be read has none).
     pub fn patient_ledgers(&self, patients: &[Id]) -> Result<Vec<Vec<Entry>>> {
-        let lists = ledger_index::patients_entries(self, patients)?;
-        patients
+        let asked: Vec<(Id, Vec<Id>)> = patients
             .iter()
-            .zip(lists)
-            .map(|(p, list)| {
-                let entries = self.read_entries(p, list)?;
+            .map(|p| {
                 let merged = self
                     .load_patient(p)
-                    .is_ok_and(|r| !r.merged_from.is_empty());
-                if merged {
-                    self.patient_ledger(p)
-                } else {
-                    Ok(entries)
-                }
+                    .map(|r| r.merged_from)
+                    .unwrap_or_default();
+                (p.clone(), merged)
             })
-            .collect()
+            .collect();
+        self.few_patient_ledgers(&asked)
     }
 
     /// A few patients' ledgers, in the order given, each with the entries of the charts merged
