@@ -25,8 +25,10 @@ use crate::domain::schedule::apptype::{self, AppointmentTypes};
 use crate::domain::schedule::waitlist::{self, WaitlistEntry};
 use crate::domain::schedule::{Provider, Room, provider, room};
 use crate::domain::service::{self, FeeSchedule};
+use crate::domain::survey::{self, Survey};
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::store::survey::SURVEYS_DIR;
 use crate::text::parse_toml;
 
 /// A record kind as `check` sees it.
@@ -47,6 +49,8 @@ pub enum Layout {
     Sharded,
     /// `appointments/2026/12/01/A….toml`: one folder per day.
     Dated,
+    /// `surveys/2026/12/S….toml`: one folder per month.
+    Monthly,
     /// One file at the top of the tree (`frontdesk.toml`).
     File,
 }
@@ -56,6 +60,7 @@ impl Layout {
         match self {
             Layout::Flat | Layout::File => 1,
             Layout::Sharded => 2,
+            Layout::Monthly => 3,
             Layout::Dated => 4,
         }
     }
@@ -98,6 +103,7 @@ pub const KINDS: &[Kind] = &[
     kind::<Entry>(LEDGER_DIR, Layout::Dated, None),
     kind::<Communication>(COMMUNICATIONS_DIR, Layout::Dated, None),
     kind::<Resource>(RESOURCES_DIR, Layout::Flat, None),
+    kind::<Survey>(SURVEYS_DIR, Layout::Monthly, None),
 ];
 
 impl Checked for Office {
@@ -389,6 +395,23 @@ impl Checked for Communication {
             id: Some(self.id.clone()),
             expected: Some(Store::communication_rel(self.date(), &self.id)),
             refs,
+            ..Facts::default()
+        })
+    }
+}
+
+impl Checked for Survey {
+    const SCHEMA: u32 = survey::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    /// The provider is not checked against `providers/`: an anonymous response keeps the
+    /// provider as the survey named it, and a provider may leave while their answers stay.
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        self.validate()?;
+        Ok(Facts {
+            id: Some(self.id.clone()),
+            expected: Some(Store::survey_rel(self.month, &self.id)),
             ..Facts::default()
         })
     }

@@ -22,9 +22,11 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode as FsMode, OFlags, StatxFlags, openat, statx};
 
 mod kinds;
+mod tree_state;
 
 use kinds::conflict_problem;
 pub use kinds::{Checked, KINDS, Kind, Layout};
+pub use tree_state::TreeState;
 
 use crate::derived::check_cache::{
     self, CacheWriter, Inspected, OldCache, Print, Section, SectionBuilder, SectionOut, Stamp,
@@ -774,6 +776,7 @@ fn example(layout: Layout) -> &'static str {
         Layout::Flat => "payers/aetna-ppo.toml",
         Layout::Sharded => "patients/7K/P7K3QX9M2.toml",
         Layout::Dated => "appointments/2026/12/01/A7K3QX9M2.toml",
+        Layout::Monthly => "surveys/2026/12/S7K3QX9M2.toml",
         Layout::File => "frontdesk.toml",
     }
 }

@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use crate::cli::Ctx;
 use crate::cli::patient::warn_problems;
-use crate::derived::{index, ledger_cache, schedule_index};
+use crate::derived::{index, ledger_cache, patient_ledger_cache, schedule_index};
 use crate::error::{Result, exit};
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +27,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
             let patients = index::rebuild(txn.store())?;
             // The ledger cache is rebuilt by the next statement run.
             ledger_cache::remove(&store)?;
+            patient_ledger_cache::remove(&store)?;
             // So is the check cache, by the next `check`.
             store.remove_check_cache()?;
             warn_problems(&patients.problems);

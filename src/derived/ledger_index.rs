@@ -28,8 +28,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
+use rustix::fs::{Mode as FsMode, OFlags};
 
-use crate::derived::stamp::{now_ns, stat_day_folders};
+use crate::derived::stamp::{FileStamp, now_ns, stat_day_folders, stat_file};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, ledger_day_rel as day_rel};
 use crate::disk::{STATE_DIR, Tree, atomic};
@@ -62,6 +63,108 @@ pub fn patients_entries(store: &Tree, patients: &[Id]) -> Result<Vec<Vec<(NaiveD
     let _lock = lock(store)?;
     refresh(store)?;
     patients.iter().map(|p| bucket_entries(store, p)).collect()
+}
+
+/// What [`few_patients_entries`] found of one patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The stamp of the patient's bucket file, taken before it was read (None: no stamp).
+    pub bucket: Option<FileStamp>,
+    /// The patient's (day, entry) pairs; None when the caller said its own copy, taken from
+    /// the bucket when it had this same stamp, still holds (so the bucket was not read).
+    pub entries: Option<Vec<(NaiveDate, Id)>>,
+}
+
+/// [`patients_entries`] for a handful of patients among many (a day's patients), after
+/// bringing the index up to date. A bucket holds ~1,700 lines at full size: one whose stamp
+/// `trusted` (given the patient's position and the stamp) accepts is not read at all (buckets
+/// are only ever replaced whole, by rename); the others are read once each, parsing only the
+/// wanted patients' lines.
+pub fn few_patients_entries(
+    store: &Tree,
+    patients: &[Id],
+    trusted: impl Fn(usize, &FileStamp) -> bool,
+) -> Result<Vec<Listed>> {
+    let _lock = lock(store)?;
+    refresh(store)?;
+    match list_few(store, patients, &trusted) {
+        Some(found) => Ok(found),
+        None => {
+            // Every bucket exists once built: a missing or damaged one means start over.
+            start_over(store)?;
+            list_few(store, patients, &trusted).ok_or_else(|| {
+                Error::internal("cannot rebuild the ledger index")
+                    .hint("delete .frontdesk/ledger-index and try again")
+            })
+        }
+    }
+}
+
+/// One pass of [`few_patients_entries`] over an index just brought up to date; None when a
+/// bucket it had to read is missing or damaged.
+fn list_few(
+    store: &Tree,
+    patients: &[Id],
+    trusted: &impl Fn(usize, &FileStamp) -> bool,
+) -> Option<Vec<Listed>> {
+    let buckets = dir(store).join("patient");
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(&buckets, flags, FsMode::empty()).ok();
+    let mut by_shard: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, p) in patients.iter().enumerate() {
+        by_shard.entry(p.shard()).or_default().push(i);
+    }
+    let mut out = vec![
+        Listed {
+            bucket: None,
+            entries: None,
+        };
+        patients.len()
+    ];
+    for (shard, all) in by_shard {
+        let name = format!("{shard}.tsv");
+        let stamp = fd.as_ref().and_then(|fd| {
+            let c = std::ffi::CString::new(name.as_str()).ok()?;
+            stat_file(fd, &buckets, &c)
+        });
+        let mut wanted = Vec::with_capacity(all.len());
+        for i in all {
+            out[i].bucket = stamp;
+            if !stamp.is_some_and(|s| trusted(i, &s)) {
+                wanted.push(i);
+            }
+        }
+        if wanted.is_empty() {
+            continue;
+        }
+        let found = scan_bucket(&buckets.join(&name), patients, &wanted)?;
+        for (i, pairs) in wanted.into_iter().zip(found) {
+            out[i].entries = Some(pairs);
+        }
+    }
+    Some(out)
+}
+
+/// The (day, entry) pairs of the `wanted` patients (positions in `patients`) in one bucket
+/// file, in the order a parsed bucket gives them; None when the file is missing or damaged.
+fn scan_bucket(
+    path: &Path,
+    patients: &[Id],
+    wanted: &[usize],
+) -> Option<Vec<Vec<(NaiveDate, Id)>>> {
+    let text = fs::read_to_string(path).ok()?;
+    let (body, _) = checked_text(&text)?;
+    let mut found: Vec<BTreeSet<(NaiveDate, Id)>> = vec![BTreeSet::new(); wanted.len()];
+    for line in body.lines() {
+        let (p, rest) = line.split_once('\t')?;
+        for (k, &i) in wanted.iter().enumerate() {
+            if patients[i].as_str() == p {
+                let (d, t) = rest.split_once('\t')?;
+                found[k].insert((parse_day(d)?, Id::parse(t).ok()?));
+            }
+        }
+    }
+    Some(found.into_iter().map(|s| s.into_iter().collect()).collect())
 }
 
 /// One patient's pairs from their bucket of an index just brought up to date.

@@ -6,6 +6,8 @@
 //! - [`schedule_index`]: which day holds which appointment, ledger entry or communication.
 //! - [`ledger_index`]: which days hold each patient's ledger entries.
 //! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
+//! - [`patient_ledger_cache`]: a few patients' ledger entries, parsed, one file per patient,
+//!   for `report daily`.
 //! - [`check_cache`] and [`clean_note`]: what `frontdesk check` found, file by file, and its
 //!   note that the tree was clean (with [`print`], the fingerprints both compare).
 //!
@@ -22,6 +24,7 @@ pub mod index_file;
 pub mod ledger_cache;
 pub mod ledger_index;
 mod patient_keys;
+pub mod patient_ledger_cache;
 pub mod print;
 pub mod schedule_index;
 pub mod stamp;

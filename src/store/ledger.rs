@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use crate::derived::{ledger_index, schedule_index};
+use crate::derived::{ledger_index, patient_ledger_cache, schedule_index};
 use crate::disk::layout;
 use crate::domain::id::Id;
 use crate::domain::ledger::{Entry, sort_entries};
@@ -87,24 +87,47 @@ impl Store {
 
     /// Several patients' ledgers, in the order given, with one refresh of the index (asked one
     /// patient at a time, each look re-validates the index: seconds for a day's 400 patients
-    /// at full size). Merged charts are followed as in [`Store::patient_ledger`].
+    /// at full size), through the per-patient entry cache. Merged charts are followed as in
+    /// [`Store::patient_ledger`] (a patient file that cannot be read has none).
     pub fn patient_ledgers(&self, patients: &[Id]) -> Result<Vec<Vec<Entry>>> {
-        let lists = ledger_index::patients_entries(self, patients)?;
-        patients
+        let asked: Vec<(Id, Vec<Id>)> = patients
             .iter()
-            .zip(lists)
-            .map(|(p, list)| {
-                let entries = self.read_entries(p, list)?;
+            .map(|p| {
                 let merged = self
                     .load_patient(p)
-                    .is_ok_and(|r| !r.merged_from.is_empty());
-                if merged {
-                    self.patient_ledger(p)
-                } else {
-                    Ok(entries)
-                }
+                    .map(|r| r.merged_from)
+                    .unwrap_or_default();
+                (p.clone(), merged)
             })
-            .collect()
+            .collect();
+        self.few_patient_ledgers(&asked)
+    }
+
+    /// A few patients' ledgers, in the order given, each with the entries of the charts merged
+    /// into it (`merged_from` on the patient's file, which the caller has read): the same
+    /// entries as [`Store::patient_ledgers`], through the per-patient entry cache
+    /// (`derived/patient_ledger_cache.rs`), so an unchanged entry costs a `stat` instead of
+    /// reading and parsing its file. For a day's patients (`report daily`).
+    pub fn few_patient_ledgers(&self, patients: &[(Id, Vec<Id>)]) -> Result<Vec<Vec<Entry>>> {
+        let ids: Vec<Id> = patients
+            .iter()
+            .flat_map(|(p, merged)| std::iter::once(p).chain(merged))
+            .cloned()
+            .collect();
+        let mut lists = patient_ledger_cache::patients_entries(self, &ids)?.into_iter();
+        Ok(patients
+            .iter()
+            .map(|(_, merged)| {
+                let mut entries = lists.next().unwrap_or_default();
+                for _ in merged {
+                    entries.extend(lists.next().unwrap_or_default());
+                }
+                if !merged.is_empty() {
+                    sort_entries(&mut entries);
+                }
+                entries
+            })
+            .collect())
     }
 
     /// Reads the listed entries of `patient`, skipping files gone or no longer theirs (the

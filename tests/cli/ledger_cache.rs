@@ -87,7 +87,7 @@ fn charge_of_someone_due(c: &Clinic, run: &Run) -> (PathBuf, String) {
 
 /// Changes the first digit of `amount` in `file`, keeping its size and putting its
 /// modification time back, so only the change time tells; returns the new text.
-fn change_amount_in_place(file: &Path, amount: &str) -> String {
+pub(crate) fn change_amount_in_place(file: &Path, amount: &str) -> String {
     let text = fs::read_to_string(file).unwrap();
     let other = format!(
         "{}{}",
@@ -106,6 +106,20 @@ fn change_amount_in_place(file: &Path, amount: &str) -> String {
         .unwrap();
     assert_eq!(fs::metadata(file).unwrap().modified().unwrap(), modified);
     edited
+}
+
+/// Writes `text`, an entry of `file`, under a new ID beside it (as if added by hand); returns
+/// the new file.
+pub(crate) fn copy_under_a_new_id(file: &Path, text: &str) -> PathBuf {
+    let id = file.file_stem().unwrap().to_str().unwrap().to_string();
+    let new_id = format!(
+        "{}{}",
+        &id[..id.len() - 1],
+        if id.ends_with('Z') { 'Y' } else { 'Z' }
+    );
+    let copy = file.with_file_name(format!("{new_id}.toml"));
+    fs::write(&copy, text.replace(&id, &new_id)).unwrap();
+    copy
 }
 
 #[test]
@@ -170,14 +184,7 @@ fn entries_edited_added_or_deleted_by_hand_are_seen_through_the_cache() {
     );
 
     // Added by hand: a copy of that charge under a new ID in the same day folder.
-    let id = file.file_stem().unwrap().to_str().unwrap().to_string();
-    let new_id = format!(
-        "{}{}",
-        &id[..id.len() - 1],
-        if id.ends_with('Z') { 'Y' } else { 'Z' }
-    );
-    let copy = file.with_file_name(format!("{new_id}.toml"));
-    fs::write(&copy, edited.replace(&id, &new_id)).unwrap();
+    let copy = copy_under_a_new_id(&file, &edited);
     let after_add = same_with_and_without_cache(&c);
     assert_ne!(
         statement_of(&after_add, &patient),

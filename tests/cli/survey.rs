@@ -2,7 +2,10 @@
 //! appointments refused), the vendor CSV import (a bad row named by row and column, nothing
 //! imported, then --skip-bad-rows), `survey send` through the letter outbox, and the report on
 //! the sample clinic (the generated relation to wait time, well-formed HTML with SVG charts,
-//! comments only when asked and de-identified).
+//! comments only when asked and de-identified), and `check` reading the responses.
+
+use std::fs;
+use std::path::Path;
 
 use crate::harness::*;
 
@@ -518,4 +521,54 @@ fn history_of_a_survey_is_its_commits() {
         "{out}"
     );
     c.fails(&["history", "S00000000"], 1);
+}
+
+#[test]
+fn check_reads_survey_responses_and_names_a_broken_one_with_file_and_line() {
+    let (c, _p, a) = visited();
+    let id = c
+        .ok(format!(
+            "survey add --appointment {a} --channel paper --answers recommend=9"
+        ))
+        .trim()
+        .to_string();
+    let out = c.run(&["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let file = c
+        .files()
+        .into_iter()
+        .find(|f| f.starts_with("surveys/") && f.ends_with(&format!("{id}.toml")))
+        .expect("the response's file");
+    let path = c.path(&file);
+    let good = fs::read_to_string(&path).unwrap();
+
+    // A value that does not parse: the file and its line.
+    let broken = format!("{good}received = soon\n");
+    fs::write(&path, &broken).unwrap();
+    let out = c.run(&["check"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_ne!(out.status.code(), Some(0), "{stdout}");
+    let at = format!("{file}:{}", broken.lines().count());
+    assert!(stdout.contains(&at), "{at} in {stdout}");
+    assert!(
+        !stdout.contains("soon"),
+        "the value is not echoed: {stdout}"
+    );
+
+    // A response filed under another month's folder: where it belongs.
+    fs::write(&path, &good).unwrap();
+    let month = Path::new(&file).parent().unwrap();
+    let elsewhere = format!("surveys/2020/01/{id}.toml");
+    fs::create_dir_all(c.path("surveys/2020/01")).unwrap();
+    fs::rename(&path, c.path(&elsewhere)).unwrap();
+    let stdout = String::from_utf8(c.run(&["check"]).stdout).unwrap();
+    assert!(
+        stdout.contains(&elsewhere) && stdout.contains(&month.display().to_string()),
+        "{stdout}"
+    );
 }

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::check::TreeState;
 use crate::cli::Ctx;
 use crate::cli::report::chart::Chart;
 use crate::domain::report::deid::{self, Pseudonyms};
@@ -186,13 +187,18 @@ pub struct Meta {
     pub covers: String,
     /// The records tree's git commit (or why there is none).
     pub records_commit: String,
+    /// Whether the tree held changes not in that commit when the report ran (then running it
+    /// again at the commit may give other bytes); null when not looked for or not a git tree.
+    pub uncommitted_changes: Option<bool>,
     pub tool: String,
     pub ran_at: String,
     pub deidentified: bool,
 }
 
 impl Meta {
-    pub fn new(store: &Store, r: &Report, deidentified: bool) -> Meta {
+    /// The report's metadata; `tree` says whether the records held uncommitted changes
+    /// ([`Store::tree_state`], asked once per run).
+    pub fn new(store: &Store, r: &Report, deidentified: bool, tree: TreeState) -> Meta {
         let commit = if store.is_git() {
             crate::history::git::resolve(store.root(), &store.options.user, "HEAD")
                 .unwrap_or_else(|| "none (no commit yet)".to_string())
@@ -206,6 +212,11 @@ impl Meta {
             office: store.office.name.clone(),
             covers: r.covers.text(deidentified),
             records_commit: commit,
+            uncommitted_changes: match tree {
+                TreeState::Clean => Some(false),
+                TreeState::Uncommitted => Some(true),
+                TreeState::NoHistory | TreeState::NotChecked => None,
+            },
             tool: format!("frontdesk {}", env!("CARGO_PKG_VERSION")),
             ran_at: if deidentified {
                 now.format("%Y").to_string()
@@ -221,6 +232,15 @@ impl Meta {
             ("report", self.report.clone()),
             ("covers", self.covers.clone()),
             ("records commit", self.records_commit.clone()),
+            (
+                "uncommitted changes",
+                match self.uncommitted_changes {
+                    Some(true) => "yes: the report may differ at that commit",
+                    Some(false) => "none",
+                    None => "not looked for",
+                }
+                .to_string(),
+            ),
             ("tool", self.tool.clone()),
             ("ran at", self.ran_at.clone()),
         ];
@@ -230,10 +250,24 @@ impl Meta {
         out
     }
 
+    /// What the footer adds to the commit: a tree with uncommitted changes is not that commit,
+    /// and a large tree is not looked at outside `report nightly` (seconds at full size).
+    fn commit_caveat(&self) -> &'static str {
+        match self.uncommitted_changes {
+            Some(true) => " plus uncommitted changes",
+            Some(false) => "",
+            None if self.records_commit.starts_with("none") => "",
+            None => " (not checked for uncommitted changes)",
+        }
+    }
+
     fn footer(&self) -> String {
         let mut s = format!(
-            "Computed from records commit {} by {} at {}",
-            self.records_commit, self.tool, self.ran_at
+            "Computed from records commit {}{} by {} at {}",
+            self.records_commit,
+            self.commit_caveat(),
+            self.tool,
+            self.ran_at
         );
         if self.deidentified {
             s.push_str("; de-identified (HIPAA Safe Harbor)");
@@ -287,7 +321,7 @@ pub fn emit(ctx: &Ctx, store: &Store, mut r: Report, out: &Output) -> Result<u8>
     if out.deidentify {
         deidentify(&mut r);
     }
-    let meta = Meta::new(store, &r, out.deidentify);
+    let meta = Meta::new(store, &r, out.deidentify, store.tree_state(false));
     let bytes = render(&r, &meta, format, store.root())?;
     match &out.output {
         Some(path) => write_atomic(path, &bytes)?,

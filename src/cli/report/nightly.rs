@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+use crate::check::TreeState;
 use crate::cli::Ctx;
 use crate::cli::report::frame::{Meta, Report, render, write_atomic};
 use crate::cli::report::{
@@ -82,9 +83,12 @@ pub fn cmd_nightly(ctx: &Ctx, a: Args) -> Result<u8> {
             Box::new(move || recall::build(s, date)),
         ),
     ];
+    // One look for uncommitted changes serves every report of the run (at full size it is the
+    // walk `check` makes: seconds, where each report alone would pay it again).
+    let tree = s.store.tree_state(true);
     let mut code = exit::OK;
     for (name, stem, build) in jobs {
-        match build().and_then(|r| write_all(s, &r, &dir, &stem)) {
+        match build().and_then(|r| write_all(s, &r, &dir, &stem, tree)) {
             Ok(files) => println!("{date} report {name}: ok: {}", files.join(" ")),
             Err(e) => {
                 println!("{date} report {name}: FAILED: {}", e.message);
@@ -98,8 +102,14 @@ pub fn cmd_nightly(ctx: &Ctx, a: Args) -> Result<u8> {
 }
 
 /// Writes one report in every nightly format; returns the files written.
-fn write_all(s: &Sched, r: &Report, dir: &Path, stem: &str) -> Result<Vec<String>> {
-    let meta = Meta::new(&s.store, r, false);
+fn write_all(
+    s: &Sched,
+    r: &Report,
+    dir: &Path,
+    stem: &str,
+    tree: TreeState,
+) -> Result<Vec<String>> {
+    let meta = Meta::new(&s.store, r, false, tree);
     let mut out = Vec::new();
     for (format, ext) in FORMATS {
         let bytes = render(r, &meta, *format, s.store.root())?;
