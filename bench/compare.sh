@@ -240,6 +240,10 @@ if want desk; then
         local book="schedule book --patient $p --provider $5 --type follow-up --at '$3 $4' --force --quiet"
         local patient_write="$fd --records $c patient update $p --email bench@example.org"
         local book_write="sh -c \"$fd --records $c $book > $desk_tmp/appt\""
+        # Check-in takes only today's visits: once the benches have filled today's book, the
+        # first free slot is another day, so this booking is forced into today.
+        local today_book="schedule book --patient $p --provider $5 --type follow-up --at '$as_of 16:10' --force --quiet"
+        local today_write="sh -c \"$fd --records $c $today_book > $desk_tmp/appt\""
         local pay_write="$fd --records $c pay collect --patient $p --amount 1 --method cash --force --quiet"
         for spec in \
             "patient find|$patient_write|$fd --records $c patient find smith jo" \
@@ -247,7 +251,7 @@ if want desk; then
             "patient add|$patient_write|$fd --records $c $add" \
             "schedule find|$book_write|$fd --records $c schedule find --patient $p --type follow-up --after $as_of" \
             "schedule book|$book_write|sh -c \"$fd --records $c $book\"" \
-            "schedule checkin|$book_write|sh -c \"$fd --records $c schedule checkin \$(cat $desk_tmp/appt)\"" \
+            "schedule checkin|$today_write|sh -c \"$fd --records $c schedule checkin \$(cat $desk_tmp/appt)\"" \
             "schedule day|$book_write|$fd --records $c schedule day" \
             "pay collect|$pay_write|$fd --records $c pay collect --patient $p --amount 2 --method cash --force --quiet" \
             "pay balance|$pay_write|$fd --records $c pay balance $p" \
