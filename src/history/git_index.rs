@@ -217,6 +217,11 @@ impl Delta {
         Ok(delta)
     }
 
+    /// Entries this file holds, added or replacing: what every commit reads and rewrites.
+    pub fn held(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Entries this file adds on top of the shared index (after the replacing ones).
     pub fn added(&self) -> usize {
         self.entries.len() - self.replacing()

@@ -192,6 +192,29 @@ fn a_grown_small_index_is_folded_into_a_new_shared_one() {
 }
 
 #[test]
+fn a_small_index_grown_by_replaced_entries_is_folded_too() {
+    // Edits of files the shared index already holds add entries that replace shared ones (a
+    // `git reset` once left 96,000 of them): they cost every commit as much as added entries.
+    let c = Clinic::new();
+    git_ok(&c.root, &["config", "splitIndex.maxPercentChange", "100"]);
+    let ids: Vec<String> = (0..6).map(|n| add_patient(&c, n).0).collect();
+    git_ok(&c.root, &["update-index", "--split-index"]);
+    let mut folded = false;
+    for id in &ids {
+        let git = traced(
+            &c,
+            &format!("patient update {id} --email ann@example.org"),
+            &[("FRONTDESK_GIT_DELTA_LIMIT", "4")],
+        );
+        folded |= git
+            .iter()
+            .any(|g| g.starts_with("update-index --split-index"));
+        assert_git_in_step(&c);
+    }
+    assert!(folded, "five replaced entries passed the limit of four");
+}
+
+#[test]
 fn an_unsplit_repository_is_committed_the_porcelain_way() {
     let c = Clinic::new();
     git_ok(&c.root, &["config", "core.splitIndex", "false"]);
