@@ -154,6 +154,25 @@ fn set_mtime(p: &Path, t: SystemTime) {
     fs::File::open(p).unwrap().set_modified(t).unwrap();
 }
 
+/// Runs a command at ten in the morning of `day`; it must succeed.
+fn run_on(c: &Clinic, day: &str, args: &[&str]) {
+    let out = c
+        .cmd()
+        .env("FRONTDESK_NOW", format!("{day}T10:00:00-05:00"))
+        .args(args)
+        .output()
+        .unwrap();
+    expect_ok(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), out);
+}
+
+/// The first record file under `folder` (relative to the tree).
+fn first_file_in(c: &Clinic, folder: &str) -> String {
+    c.files()
+        .into_iter()
+        .find(|f| f.starts_with(folder))
+        .unwrap()
+}
+
 /// Jane with four payments over three days, asked for her ledger.
 fn ledger_case() -> Case {
     let c = Clinic::without_git();
@@ -173,21 +192,10 @@ fn ledger_case() -> Case {
             "--method",
             "cash",
         ];
-        let out = c
-            .cmd()
-            .env("FRONTDESK_NOW", format!("{day}T10:00:00-05:00"))
-            .args(args)
-            .output()
-            .unwrap();
-        expect_ok(&args.map(String::from), out);
+        run_on(&c, day, &args);
     }
-    let record = c
-        .files()
-        .into_iter()
-        .find(|f| f.starts_with("ledger/2026/11/03/"))
-        .unwrap();
     Case {
-        record: c.path(&record),
+        record: c.path(&first_file_in(&c, "ledger/2026/11/03/")),
         ask: ["--format", "json", "pay", "ledger", &p]
             .map(String::from)
             .to_vec(),
@@ -206,13 +214,8 @@ fn appointment_case() -> Case {
     for n in [0, 1, 30, 31] {
         c.book(&p, n);
     }
-    let record = c
-        .files()
-        .into_iter()
-        .find(|f| f.starts_with("appointments/2027/01/05/"))
-        .unwrap();
     Case {
-        record: c.path(&record),
+        record: c.path(&first_file_in(&c, "appointments/2027/01/05/")),
         ask: ["--format", "json", "schedule", "list", "--patient", &p]
             .map(String::from)
             .to_vec(),
@@ -228,15 +231,6 @@ fn appointment_case() -> Case {
 fn open_follow_up_case() -> Case {
     let c = Clinic::without_git();
     let p = c.add_jane();
-    let run = |day: &str, args: &[&str]| {
-        let out = c
-            .cmd()
-            .env("FRONTDESK_NOW", format!("{day}T10:00:00-05:00"))
-            .args(args)
-            .output()
-            .unwrap();
-        expect_ok(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), out)
-    };
     for (day, follow_up) in [
         ("2026-11-02", Some("2026-11-09")),
         ("2026-11-03", Some("2026-11-10")),
@@ -256,31 +250,16 @@ fn open_follow_up_case() -> Case {
             "--direction",
             "out",
             "--summary",
-            "Called about the visit",
+            "Called",
         ];
-        if let Some(date) = follow_up {
-            args.extend(["--follow-up", date]);
-        }
-        run(day, &args);
+        args.extend(follow_up.iter().flat_map(|date| ["--follow-up", *date]));
+        run_on(&c, day, &args);
     }
-    let first = c
-        .files()
-        .into_iter()
-        .find(|f| f.starts_with("communications/2026/11/02/"))
-        .unwrap();
-    let id = Path::new(&first)
-        .file_stem()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    run("2026-11-09", &["comm", "done", &id]);
-    let record = c
-        .files()
-        .into_iter()
-        .find(|f| f.starts_with("communications/2026/11/04/"))
-        .unwrap();
+    let first = first_file_in(&c, "communications/2026/11/02/");
+    let id = Path::new(&first).file_stem().unwrap().to_string_lossy();
+    run_on(&c, "2026-11-09", &["comm", "done", &id]);
     Case {
-        record: c.path(&record),
+        record: c.path(&first_file_in(&c, "communications/2026/11/04/")),
         ask: ["--format", "json", "comm", "due"]
             .map(String::from)
             .to_vec(),
