@@ -40,18 +40,25 @@ fn patients_in(listing: &str) -> Vec<String> {
 
 /// A statement run into `mail` with `FRONTDESK_FAULT=fault`.
 fn run_with_fault(c: &Clinic, mail: &Path, fault: &str) -> std::process::Output {
-    c.cmd()
-        .env("FRONTDESK_NOW", NOW)
-        .env("FRONTDESK_FAULT", fault)
-        .args([
-            "pay",
-            "statement",
-            "--all-due",
-            "-o",
-            mail.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap()
+    run_with_env(c, mail, &[("FRONTDESK_FAULT", fault)])
+}
+
+/// A statement run into `mail` at the letter tests' clock, with these variables set.
+fn run_with_env(c: &Clinic, mail: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = c.cmd();
+    cmd.env("FRONTDESK_NOW", NOW);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args([
+        "pay",
+        "statement",
+        "--all-due",
+        "-o",
+        mail.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap()
 }
 
 /// The files of the run records in the correspondence folder (`correspondence/…/L….toml`
@@ -417,19 +424,7 @@ fn a_large_run_is_committed_as_one_pack() {
     ok(&c, &["office", "set", "--phone", "617-555-0100"]);
     let before = packs(&c);
     let mail = c.dir.path().join("mail");
-    let out = c
-        .cmd()
-        .env("FRONTDESK_NOW", NOW)
-        .env("FRONTDESK_GIT_LARGE", "100")
-        .args([
-            "pay",
-            "statement",
-            "--all-due",
-            "-o",
-            mail.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = run_with_env(&c, &mail, &[("FRONTDESK_GIT_LARGE", "100")]);
     assert!(
         out.status.success(),
         "{}",
