@@ -30,7 +30,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::derived::stamp::{folder_unchanged, mtime_ns, now_ns, stat_day_folders};
+use crate::derived::stamp::{now_ns, stat_day_folders};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
@@ -96,8 +96,7 @@ pub const COMMUNICATIONS: Shelf = Shelf {
     view: Some(View {
         name: "communications-open",
         magic: "frontdesk-communications-open 1",
-        // `C…:P…:DUE`: a follow-up still open.
-        keep: |record| record.bytes().filter(|b| *b == b':').count() == 2,
+        keep: crate::domain::comm::is_open_token,
     }),
 };
 
@@ -164,23 +163,11 @@ impl Shelf {
             return Ok(false);
         };
         let mut lines = text.lines();
-        let Some(scanned_at) = lines.next().and_then(|l| scanned_at(self, l)) else {
+        let Some(scanned_at) = lines.next().and_then(|l| scanned_at(self.magic, l)) else {
             return Ok(false);
         };
-        let mut folders = day_dirs_in(store, self.dir, year)?.into_iter();
-        for line in lines {
-            let (Some((date, mtime, _)), Some((folder_date, folder))) =
-                (day_line(line), folders.next())
-            else {
-                return Ok(false);
-            };
-            let exact =
-                fs::metadata(&folder).is_ok_and(|m| still_exact(mtime, mtime_ns(&m), scanned_at));
-            if folder_date != date || !exact {
-                return Ok(false);
-            }
-        }
-        Ok(folders.next().is_none())
+        let kept = lines.map(|line| day_line(line).map(|(date, mtime, _)| (date, mtime)));
+        days_exact(store, self.dir, year, scanned_at, kept)
     }
 
     /// A day of `year` other than `except` whose folder holds a file named `id`, by looking.
@@ -224,8 +211,8 @@ fn index_path(store: &Tree, shelf: &Shelf, year: i32) -> PathBuf {
 }
 
 /// The moment the scan that wrote an index file began, from its first line.
-fn scanned_at(shelf: &Shelf, first_line: &str) -> Option<i64> {
-    first_line.strip_prefix(shelf.magic)?.trim().parse().ok()
+fn scanned_at(magic: &str, first_line: &str) -> Option<i64> {
+    first_line.strip_prefix(magic)?.trim().parse().ok()
 }
 
 /// A day line's date, its folder's modification time when read, and its records' text.
@@ -236,22 +223,26 @@ fn day_line(line: &str) -> Option<(NaiveDate, i64, &str)> {
     Some((date, mtime, f.next().unwrap_or("")))
 }
 
-/// Whether a day line may be trusted: its folder's time is still the one it was read at, and
-/// that time lies before the scan that read it began (git's racy-timestamp rule, no margin:
-/// every write through the store renames into the folder, which moves its time).
-fn still_exact(kept_mtime: i64, folder_mtime: i64, scanned_at: i64) -> bool {
-    folder_unchanged(kept_mtime, folder_mtime, scanned_at, 0)
-}
+/// A day line may be trusted while its folder's time is still the one it was read at and lies
+/// before the scan that read it began: git's racy-timestamp rule with this margin, none, since
+/// every write through the store renames into the folder, which moves its time.
+const RACY_MARGIN: i64 = 0;
 
 fn parse(shelf: &Shelf, text: &str) -> Option<YearIndex> {
+    // Only the shape is checked here; IDs are parsed when a line is actually used.
+    parse_lines(shelf.magic, text, |pairs| well_formed(pairs, shelf.pairs))
+}
+
+/// An index or view file's text: its scan time, and its day lines, each of whose records
+/// `records_ok` accepts; None when it is cut short, changed or malformed.
+fn parse_lines(magic: &str, text: &str, records_ok: impl Fn(&str) -> bool) -> Option<YearIndex> {
     let (text, _) = checked_text(text)?;
     let mut lines = text.lines();
-    let scanned_at = scanned_at(shelf, lines.next()?)?;
+    let scanned_at = scanned_at(magic, lines.next()?)?;
     let mut days = BTreeMap::new();
     for line in lines {
         let (date, mtime, pairs) = day_line(line)?;
-        // Only the shape is checked here; IDs are parsed when a line is actually used.
-        if !well_formed(pairs, shelf.pairs) {
+        if !records_ok(pairs) {
             return None;
         }
         days.insert(
@@ -298,39 +289,50 @@ fn load(shelf: &Shelf, path: &Path) -> Option<YearIndex> {
 /// trailer catches a torn file, and a view left behind by a crash between the two no longer
 /// matches its day folders, so the next look rebuilds it from the index.
 fn save(shelf: &Shelf, path: &Path, idx: &YearIndex) -> Result<()> {
-    write_lines(path, shelf.magic, idx, |pairs| pairs.into())?;
+    write_lines(path, shelf.magic, idx)?;
     if let Some(view) = &shelf.view {
-        save_view(view, path, idx)?;
+        write_lines(&view_path(view, path), view.magic, &view.of(idx))?;
     }
     Ok(())
 }
 
-fn save_view(view: &View, index: &Path, idx: &YearIndex) -> Result<()> {
-    write_lines(&view_path(view, index), view.magic, idx, |pairs| {
-        pairs
-            .split(' ')
-            .filter(|r| (view.keep)(r))
-            .collect::<Vec<_>>()
-            .join(" ")
-            .into()
-    })
-}
-
-fn write_lines(
-    path: &Path,
-    magic: &str,
-    idx: &YearIndex,
-    records: impl Fn(&str) -> std::borrow::Cow<'_, str>,
-) -> Result<()> {
+fn write_lines(path: &Path, magic: &str, idx: &YearIndex) -> Result<()> {
     let mut s = format!("{magic} {}\n", idx.scanned_at);
     for (date, day) in &idx.days {
-        s.push_str(&format!("{date}\t{}\t{}\n", day.mtime, records(&day.pairs)));
+        s.push_str(&format!("{date}\t{}\t{}\n", day.mtime, day.pairs));
     }
     s += &text_trailer(s.as_bytes(), idx.days.len() + 1);
     if let Some(dir) = path.parent() {
         atomic::create_dirs(dir)?;
     }
     atomic::write_unsynced(path, s.as_bytes(), atomic::Mode::Replace)
+}
+
+impl View {
+    /// The view of a year's index: every day line, with only the records it keeps.
+    fn of(&self, idx: &YearIndex) -> YearIndex {
+        let days = idx.days.iter().map(|(date, day)| {
+            let kept: Vec<&str> = day.pairs.split(' ').filter(|r| (self.keep)(r)).collect();
+            let pairs = kept.join(" ");
+            (
+                *date,
+                Day {
+                    mtime: day.mtime,
+                    pairs,
+                },
+            )
+        });
+        YearIndex {
+            scanned_at: idx.scanned_at,
+            days: days.collect(),
+        }
+    }
+
+    fn parse(&self, text: &str) -> Option<YearIndex> {
+        parse_lines(self.magic, text, |records| {
+            records.split(' ').all(|r| r.is_empty() || (self.keep)(r))
+        })
+    }
 }
 
 /// `communications-open-2026.tsv` beside `communications-2026.tsv`.
@@ -357,35 +359,24 @@ pub fn each_day_in_view(
     };
     for y in years_in(store, shelf.dir)? {
         let path = index_path(store, shelf, y);
-        let valid = fs::read_to_string(view_path(view, &path))
+        let view_file = view_path(view, &path);
+        let valid = fs::read_to_string(&view_file)
             .ok()
-            .and_then(|text| parse_view(view, &text))
-            .filter(|v| view_is_exact(store, shelf, y, v));
+            .and_then(|text| view.parse(&text))
+            .filter(|v| {
+                let kept = v.days.iter().map(|(d, day)| Some((*d, day.mtime)));
+                matches!(
+                    days_exact(store, shelf.dir, y, v.scanned_at, kept),
+                    Ok(true)
+                )
+            });
         let v = match valid {
             Some(v) => v,
             None => {
-                let idx = refresh_year(store, shelf, y)?;
+                let v = view.of(&refresh_year(store, shelf, y)?);
                 // A view that cannot be written only costs speed next time.
-                let _ = save_view(view, &path, &idx);
-                YearIndex {
-                    scanned_at: idx.scanned_at,
-                    days: idx
-                        .days
-                        .into_iter()
-                        .map(|(date, day)| {
-                            let kept: Vec<&str> =
-                                day.pairs.split(' ').filter(|r| (view.keep)(r)).collect();
-                            let pairs = kept.join(" ");
-                            (
-                                date,
-                                Day {
-                                    mtime: day.mtime,
-                                    pairs,
-                                },
-                            )
-                        })
-                        .collect(),
-                }
+                let _ = write_lines(&view_file, view.magic, &v);
+                v
             }
         };
         for (date, day) in &v.days {
@@ -395,46 +386,33 @@ pub fn each_day_in_view(
     Ok(())
 }
 
-fn parse_view(view: &View, text: &str) -> Option<YearIndex> {
-    let (text, _) = checked_text(text)?;
-    let mut lines = text.lines();
-    let scanned_at = lines
-        .next()?
-        .strip_prefix(view.magic)?
-        .trim()
-        .parse()
-        .ok()?;
-    let mut days = BTreeMap::new();
-    for line in lines {
-        let (date, mtime, records) = day_line(line)?;
-        if !records.split(' ').all(|r| r.is_empty() || (view.keep)(r)) {
-            return None;
-        }
-        days.insert(
-            date,
-            Day {
-                mtime,
-                pairs: records.to_string(),
-            },
-        );
+/// True when the kept day lines (date and folder time; None for a malformed line) are exactly
+/// the day folders of `year`, one line each, every folder's time still the one kept (the rule
+/// of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
+fn days_exact(
+    store: &Tree,
+    dir: &str,
+    year: i32,
+    scanned_at: i64,
+    kept: impl IntoIterator<Item = Option<(NaiveDate, i64)>>,
+) -> Result<bool> {
+    let mut lines = 0;
+    let mut times = BTreeMap::new();
+    for line in kept {
+        let Some((date, mtime)) = line else {
+            return Ok(false);
+        };
+        times.insert(date, mtime);
+        lines += 1;
     }
-    Some(YearIndex { scanned_at, days })
-}
-
-/// Every day folder of the year has its line, unchanged since the view was written (the rule
-/// of [`still_exact`]), and no line lacks its folder.
-fn view_is_exact(store: &Tree, shelf: &Shelf, year: i32, v: &YearIndex) -> bool {
-    let Ok(folders) = day_dirs_in(store, shelf.dir, year) else {
-        return false;
-    };
-    let n = folders.len();
-    let stats = stat_day_folders(
-        folders,
-        |d| v.days.get(&d).map(|d| d.mtime),
-        v.scanned_at,
-        0,
-    );
-    stats.len() == n && n == v.days.len() && stats.iter().all(|f| f.trusted)
+    let folders = day_dirs_in(store, dir, year)?;
+    if folders.len() != lines {
+        return Ok(false);
+    }
+    // Every folder trusted means every folder has its line; as many lines as folders then
+    // leaves no line without a folder and none twice.
+    let stats = stat_day_folders(folders, |d| times.get(&d).copied(), scanned_at, RACY_MARGIN);
+    Ok(stats.len() == lines && stats.iter().all(|f| f.trusted))
 }
 
 /// The (appointment, patient) pairs of a day line; malformed pairs are skipped.
@@ -582,7 +560,7 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
         day_dirs_in(store, shelf.dir, year)?,
         |date| old_days.get(&date).map(|d| d.mtime),
         old.scanned_at,
-        0,
+        RACY_MARGIN,
     );
     for f in folders {
         match old_days.remove(&f.date) {

@@ -216,6 +216,11 @@ impl Communication {
     }
 }
 
+/// An entry of a day's index line with a due date (`C…:P…:DUE`): a follow-up still open.
+pub fn is_open_token(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b':').count() == 2
+}
+
 /// One entry of a day's index line, read back: ID, patient, and the due date while open.
 pub fn parse_index_token(token: &str) -> Option<(Id, Option<Id>, Option<NaiveDate>)> {
     let mut parts = token.split(':');
@@ -236,7 +241,7 @@ pub fn parse_index_token(token: &str) -> Option<(Id, Option<Id>, Option<NaiveDat
 /// being parsed, so a million of them cost one scan of the text.
 pub fn due_in_line(line: &str, on: NaiveDate) -> impl Iterator<Item = (Id, NaiveDate)> + '_ {
     line.split(' ')
-        .filter(|token| token.bytes().filter(|b| *b == b':').count() == 2)
+        .filter(|token| is_open_token(token))
         .filter_map(parse_index_token)
         .filter_map(move |(id, _, due)| due.filter(|d| *d <= on).map(|d| (id, d)))
 }
