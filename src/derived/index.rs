@@ -398,18 +398,19 @@ fn matches_in_changed(
     }
     let mut hits = Vec::new();
     for f in &scan.files {
-        let payload = if scan.reusable(f, since) {
-            let e = &scan.entries[f.old?];
-            section.get(e.payload.clone())?.to_vec()
+        // Scored in place, as in `matches_in`: only the hits are copied.
+        let fresh;
+        let payload: &[u8] = if scan.reusable(f, since) {
+            section.get(scan.entries[f.old?].payload.clone())?
         } else {
             let path = patients
                 .join(&scan.name)
                 .join(OsStr::from_bytes(f.name.to_bytes()));
-            let patient = read_toml::<Patient>(&path).ok()?;
-            encode_payload(&PatientSummary::from_patient(&patient))
+            fresh = read_payload(&path).ok()?;
+            &fresh
         };
-        if query.score(&DocRef::parse(&payload)?).is_some() {
-            hits.push(payload);
+        if query.score(&DocRef::parse(payload)?).is_some() {
+            hits.push(payload.to_vec());
         }
     }
     Some(hits)
@@ -685,18 +686,17 @@ fn reread_stale(patients: &Path, shards: &mut [ShardScan], since: i64, old: &[u8
         })
         .collect();
     let all: &[ShardScan] = shards;
-    let read: Vec<Result<PatientSummary>> = stale
+    let read: Vec<Result<Vec<u8>>> = stale
         .par_iter()
         .map(|&(si, fi)| {
             let name = OsStr::from_bytes(all[si].files[fi].name.to_bytes());
-            let path = patients.join(&all[si].name).join(name);
-            read_toml::<Patient>(&path).map(|p| PatientSummary::from_patient(&p))
+            read_payload(&patients.join(&all[si].name).join(name))
         })
         .collect();
     let mut problems = Vec::new();
-    for ((si, fi), summary) in stale.into_iter().zip(read) {
-        let payload = match summary {
-            Ok(s) => encode_payload(&s),
+    for ((si, fi), payload) in stale.into_iter().zip(read) {
+        let payload = match payload {
+            Ok(p) => p,
             Err(e) => {
                 problems.push(e);
                 Vec::new()
@@ -705,6 +705,11 @@ fn reread_stale(patients: &Path, shards: &mut [ShardScan], since: i64, old: &[u8
         shards[si].settle(fi, payload, old, since);
     }
     problems
+}
+
+/// A patient file's index entry, read now.
+fn read_payload(path: &Path) -> Result<Vec<u8>> {
+    read_toml::<Patient>(path).map(|p| encode_payload(&PatientSummary::from_patient(&p)))
 }
 
 fn save(dir: &Path, index: &PatientIndex) -> Result<()> {
