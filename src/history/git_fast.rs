@@ -61,8 +61,12 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
     };
 
     // The index keeps each file's size (its low 32 bits: enough to tell a large file).
-    let large = entries.iter().any(|e| e.stat[9] as usize > large_file());
-    let mut import = FastImport::start(root, user, large)?;
+    let largest = entries
+        .iter()
+        .map(|e| e.stat[9] as usize)
+        .max()
+        .unwrap_or(0);
+    let mut import = FastImport::start(root, user, largest)?;
     let mut changed = false;
     for entry in &entries {
         let committed = import.ls(&head.commit, &entry.name)?;
@@ -320,18 +324,21 @@ fn large_file() -> usize {
 
 /// A running `git fast-import`: asked what HEAD holds at a path, then given the commit.
 struct FastImport {
+    /// Files larger than this are sent as read, not copied into the send buffer.
+    large_file: usize,
     child: std::process::Child,
     input: std::process::ChildStdin,
     output: BufReader<std::process::ChildStdout>,
 }
 
 impl FastImport {
-    /// `large`: the commit carries a large file. fast-import then keeps its pack as written
-    /// instead of unpacking a commit of few objects into loose ones, which compresses the
-    /// large file a second time (1.5 s for a statement run's 235 MB).
-    fn start(root: &Path, user: &str, large: bool) -> Result<FastImport> {
+    /// `largest`: the size of the commit's largest file. Past [`LARGE_FILE`] fast-import keeps
+    /// its pack as written instead of unpacking a commit of few objects into loose ones, which
+    /// compresses the large file a second time (1.5 s for a statement run's 235 MB).
+    fn start(root: &Path, user: &str, largest: usize) -> Result<FastImport> {
+        let large_file = large_file();
         let mut cmd: Command = git(root, user);
-        if large {
+        if largest > large_file {
             cmd.args(["-c", "fastimport.unpackLimit=1"]);
         }
         cmd.args(["fast-import", "--quiet", "--date-format=now"])
@@ -345,6 +352,7 @@ impl FastImport {
         let input = child.stdin.take().expect("piped");
         let output = BufReader::new(child.stdout.take().expect("piped"));
         Ok(FastImport {
+            large_file,
             child,
             input,
             output,
@@ -434,7 +442,7 @@ impl FastImport {
             buf.extend_from_slice(format!("M {} inline ", blob.mode).as_bytes());
             buf.extend_from_slice(rel.as_os_str().as_bytes());
             buf.extend_from_slice(format!("\ndata {}\n", content.len()).as_bytes());
-            if content.len() > large_file() {
+            if content.len() > self.large_file {
                 // A statement run's one file of every statement (hundreds of MB): sent as it
                 // was read, not copied into the buffer first.
                 self.send(&buf)?;
@@ -472,6 +480,7 @@ impl FastImport {
             child,
             input,
             output,
+            ..
         } = self;
         drop(input);
         drop(output);
