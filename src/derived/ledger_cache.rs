@@ -663,17 +663,7 @@ mod tests {
             pass.cached_entry(&name, stamp).map(|(_, e)| e),
             Some(full())
         );
-        for changed in [
-            FileStamp { size: 301, ..stamp },
-            FileStamp {
-                mtime: 999,
-                ..stamp
-            },
-            FileStamp {
-                ctime: 2_001,
-                ..stamp
-            },
-        ] {
+        for changed in stamp.each_field_changed() {
             assert!(pass.cached_entry(&name, changed).is_none(), "{changed:?}");
         }
         // Changed within two seconds of the scan: looked at again whatever its stamp.

@@ -37,6 +37,26 @@ impl FileStamp {
         self.mtime >= since || self.ctime >= since
     }
 
+    /// The stamp with each field moved in turn (size grown, mtime put back, ctime moved on):
+    /// each a change a cache must see.
+    #[cfg(test)]
+    pub fn each_field_changed(self) -> [FileStamp; 3] {
+        [
+            FileStamp {
+                size: self.size + 1,
+                ..self
+            },
+            FileStamp {
+                mtime: self.mtime - 1,
+                ..self
+            },
+            FileStamp {
+                ctime: self.ctime + 1,
+                ..self
+            },
+        ]
+    }
+
     pub fn write(&self, w: &mut Writer) {
         w.u64(self.size);
         w.i64(self.mtime);
