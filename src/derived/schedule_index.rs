@@ -30,6 +30,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::derived::day_memory::{self, name_id};
 use crate::derived::stamp::{now_ns, stat_day_folders};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, day_dirs_in, years_in};
@@ -46,7 +47,9 @@ pub struct Shelf {
     magic: &'static str,
     /// True when each record is indexed as `ID:PATIENT`, false for the bare `ID`.
     pairs: bool,
-    read_day: fn(&Path) -> Result<String>,
+    /// A record file's token in its day line, read from the file; None: the bare ID, which
+    /// its name spells, so no file is opened.
+    token: Option<fn(&Path, &Id) -> String>,
     /// `DIR/YYYY/MM/DD/ID.toml`, the path of a record of this kind.
     pub rel: fn(NaiveDate, &Id) -> PathBuf,
     /// A second, smaller file per year kept beside the index: the same day lines holding only
@@ -69,7 +72,7 @@ pub const APPOINTMENTS: Shelf = Shelf {
     name: "appointments",
     magic: "frontdesk-appointments 2",
     pairs: true,
-    read_day: read_appointment_day,
+    token: Some(appointment_token),
     rel: layout::appointment_rel,
     view: None,
 };
@@ -79,7 +82,7 @@ pub const LEDGER: Shelf = Shelf {
     name: "ledger-ids",
     magic: "frontdesk-ledger-ids 2",
     pairs: false,
-    read_day: read_names,
+    token: None,
     rel: layout::ledger_rel,
     view: None,
 };
@@ -91,7 +94,7 @@ pub const COMMUNICATIONS: Shelf = Shelf {
     name: "communications",
     magic: "frontdesk-communications 2",
     pairs: true,
-    read_day: read_communication_day,
+    token: Some(communication_token),
     rel: layout::communication_rel,
     view: Some(View {
         name: "communications-open",
@@ -429,31 +432,19 @@ struct Head {
     patient: Id,
 }
 
-/// The record ID a file's name spells exactly (`A3F9K2QX.toml`), if it does: records are
-/// found, and new IDs refused, by the name a file has on disk.
-fn name_id(path: &Path) -> Option<Id> {
-    let stem = path.file_stem()?.to_str()?;
-    Id::parse(stem).ok().filter(|id| id.as_str() == stem)
-}
-
-/// `ID:PATIENT` for each appointment file of a day. A file whose patient cannot be read (broken,
-/// or written by hand) is still listed by its name, as `ID:`, so its ID counts as taken; the
+/// `ID:PATIENT` for one appointment file. A file whose patient cannot be read (broken, or
+/// written by hand) is still listed by its name, as `ID:`, so its ID counts as taken; the
 /// command that reads it reports what is wrong with it.
-fn read_appointment_day(dir: &Path) -> Result<String> {
-    let mut out: Vec<String> = Vec::new();
-    for path in files_with_ext(dir, "toml")? {
-        let Some(id) = name_id(&path) else { continue };
-        let patient = fs::read(&path).ok().and_then(|bytes| {
-            quick_head(&bytes)
-                .map(|(_, p)| p)
-                .or_else(|| parse_toml::<Head>(&path, &bytes).ok().map(|h| h.patient))
-        });
-        out.push(format!(
-            "{id}:{}",
-            patient.map(|p| p.to_string()).unwrap_or_default()
-        ));
-    }
-    Ok(out.join(" "))
+fn appointment_token(path: &Path, id: &Id) -> String {
+    let patient = fs::read(path).ok().and_then(|bytes| {
+        quick_head(&bytes)
+            .map(|(_, p)| p)
+            .or_else(|| parse_toml::<Head>(path, &bytes).ok().map(|h| h.patient))
+    });
+    format!(
+        "{id}:{}",
+        patient.map(|p| p.to_string()).unwrap_or_default()
+    )
 }
 
 /// What the index needs from a communication's file.
@@ -468,44 +459,66 @@ struct CommunicationHead {
     done: Option<toml::Value>,
 }
 
-/// One day folder's index line: each file's token (see [`Communication::index_token`]). A file
-/// that cannot be read is listed by its name alone (`C…:`), so its ID still counts as taken;
-/// `check` and the command that reads it report what is wrong with it.
-pub(crate) fn read_communication_day(dir: &Path) -> Result<String> {
-    let mut out = Vec::new();
-    for path in files_with_ext(dir, "toml")? {
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        let Some(id) = Id::parse(stem).ok().filter(|id| id.as_str() == stem) else {
-            continue;
-        };
-        let head = fs::read(&path)
-            .ok()
-            .and_then(|bytes| parse_toml::<CommunicationHead>(&path, &bytes).ok())
-            .filter(|h| h.id == id);
-        out.push(match head {
-            Some(h) => {
-                let patient = h.patient.map(|p| p.to_string()).unwrap_or_default();
-                match h.follow_up.filter(|_| h.done.is_none()) {
-                    Some(due) => format!("{id}:{patient}:{due}"),
-                    None => format!("{id}:{patient}"),
-                }
+/// One communication file's token (see [`Communication::index_token`]): `C…:P…`, with `:DUE`
+/// while its follow-up is open. A file that cannot be read is listed by its name alone
+/// (`C…:`), so its ID still counts as taken; `check` and the command that reads it report
+/// what is wrong with it.
+fn communication_token(path: &Path, id: &Id) -> String {
+    let head = fs::read(path)
+        .ok()
+        .and_then(|bytes| parse_toml::<CommunicationHead>(path, &bytes).ok())
+        .filter(|h| &h.id == id);
+    match head {
+        Some(h) => {
+            let patient = h.patient.map(|p| p.to_string()).unwrap_or_default();
+            match h.follow_up.filter(|_| h.done.is_none()) {
+                Some(due) => format!("{id}:{patient}:{due}"),
+                None => format!("{id}:{patient}"),
             }
-            None => format!("{id}:"),
-        });
+        }
+        None => format!("{id}:"),
     }
-    Ok(out.join(" "))
 }
 
-/// The IDs the day's file names spell; no file is opened.
-fn read_names(dir: &Path) -> Result<String> {
-    let ids: Vec<String> = files_with_ext(dir, "toml")?
-        .iter()
-        .filter_map(|p| name_id(p))
-        .map(|id| id.to_string())
-        .collect();
-    Ok(ids.join(" "))
+/// One day folder's line: the token of each file whose name is an ID, in name order (for a
+/// kind without tokens, the bare IDs: no file is opened). A day the index already held is
+/// read through its memory (`day_memory.rs`), so only its changed files are opened.
+fn read_day(
+    store: &Tree,
+    shelf: &Shelf,
+    date: NaiveDate,
+    dir: &Path,
+    known: bool,
+) -> Result<String> {
+    match shelf.token {
+        Some(token_of) => {
+            day_memory::read_day(&memory_dir(store, shelf), date, dir, token_of, known)
+        }
+        None => {
+            let ids: Vec<String> = files_with_ext(dir, "toml")?
+                .iter()
+                .filter_map(|p| name_id(p))
+                .map(|id| id.to_string())
+                .collect();
+            Ok(ids.join(" "))
+        }
+    }
+}
+
+/// `.frontdesk/index/days/NAME/`: the kind's memory of the days it re-read.
+fn memory_dir(store: &Tree, shelf: &Shelf) -> PathBuf {
+    store
+        .path(Path::new(STATE_DIR))
+        .join("index")
+        .join("days")
+        .join(shelf.name)
+}
+
+/// One communication day folder's line, as the index keeps it.
+#[cfg(test)]
+pub(crate) fn read_communication_day(dir: &Path) -> Result<String> {
+    let tree = Tree::new(dir);
+    read_day(&tree, &COMMUNICATIONS, NaiveDate::MIN, dir, false)
 }
 
 /// `id` and `patient` from the top of a file as the store writes it (`id = "A…"` lines before
@@ -567,14 +580,15 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
             Some(d) if f.trusted => {
                 fresh.days.insert(f.date, d);
             }
-            _ => stale.push((f.date, f.dir, f.mtime)),
+            held => stale.push((f.date, f.dir, f.mtime, held.is_some())),
         }
     }
     let changed = !stale.is_empty();
     // Re-reading changed days (all of them on a first run) is the slow part: spread it out.
+    // A day the index held before is read through its memory; a first build is not kept there.
     let read: Vec<(NaiveDate, i64, Result<String>)> = stale
         .into_par_iter()
-        .map(|(date, dir, mtime)| (date, mtime, (shelf.read_day)(&dir)))
+        .map(|(date, dir, mtime, known)| (date, mtime, read_day(store, shelf, date, &dir, known)))
         .collect();
     for (date, mtime, pairs) in read {
         fresh.days.insert(
@@ -765,8 +779,10 @@ pub fn rebuild(store: &Tree, shelf: &Shelf) -> Result<usize> {
     Ok(n)
 }
 
-/// Deletes every index file of one kind; the next lookup rebuilds what it needs.
+/// Deletes every index file of one kind, and its memory of days; the next lookup rebuilds
+/// what it needs.
 pub fn remove(store: &Tree, shelf: &Shelf) -> Result<()> {
+    super::remove_folder(&memory_dir(store, shelf))?;
     let dir = store.path(Path::new(STATE_DIR)).join("index");
     let Ok(rd) = fs::read_dir(&dir) else {
         return Ok(());

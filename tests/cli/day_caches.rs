@@ -308,3 +308,79 @@ fn the_appointment_index_sees_files_put_back_by_hand_racy_or_not() {
     case.sees_a_file_put_back(false);
     case.sees_a_file_put_back(true);
 }
+
+/// The appointment index's memory of a day it re-read (`.frontdesk/index/days/`, which lets a
+/// changed day open only its changed files): cut short or with a byte changed, and with a file
+/// of the day edited by hand keeping its size and modification time (only its change time
+/// moves), the next change of the day answers as without any cache.
+#[test]
+fn the_appointment_index_memory_of_a_day_answers_as_without_it() {
+    let case = appointment_case();
+    let john = case
+        .c
+        .ok("patient add --first John --last Roe --dob 1975-06-07 --sex M --phone 617-555-0102");
+    let jane_file = fs::read_to_string(&case.record).unwrap();
+    let jane = jane_file
+        .lines()
+        .find_map(|l| l.strip_prefix("patient = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    case.settle();
+    let folder = case.record.parent().unwrap().to_path_buf();
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    // Each call changes the day folder's time (not racy): the index re-reads that day.
+    let mut moves = 0;
+    let mut change_the_day = || {
+        moves += 1;
+        set_mtime(&folder, hour_ago + Duration::from_secs(moves));
+    };
+    let truth = case.truth();
+    // Files stamped within two seconds of the listing that remembers them are read again
+    // anyway: let the record files' change times settle first.
+    std::thread::sleep(Duration::from_millis(2100));
+    change_the_day();
+    assert_eq!(case.answer(), truth);
+    let memory = case
+        .c
+        .path(".frontdesk/index/days/appointments/2027-01-05.bin");
+    let good = fs::read(&memory).expect("the re-read day is remembered");
+    let mut damaged = vec![
+        good[..good.len() / 2].to_vec(),
+        good[..good.len() - 1].to_vec(),
+    ];
+    for at in (0..good.len()).step_by(7) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x01;
+        damaged.push(bad);
+    }
+    for bad in damaged {
+        fs::write(&memory, &bad).unwrap();
+        change_the_day();
+        assert_eq!(case.answer(), truth);
+    }
+    fs::write(&memory, &good).unwrap();
+    // Jane's visit becomes John's by hand: same size, modification time put back.
+    let mtime = fs::metadata(&case.record).unwrap().modified().unwrap();
+    fs::write(&case.record, jane_file.replace(&jane, john.trim())).unwrap();
+    set_mtime(&case.record, mtime);
+    change_the_day();
+    // Asked for John: a list from a stale line would not have the visit (asked for Jane, the
+    // command reads each visit and would drop it whatever the index said).
+    let ask_john = [
+        "--format",
+        "json",
+        "schedule",
+        "list",
+        "--patient",
+        john.trim(),
+    ];
+    let johns = case.c.ok(ask_john.as_slice());
+    assert_eq!(johns.matches("\"id\"").count(), 1, "{johns}");
+    change_the_day();
+    assert_ne!(case.answer(), truth, "the edited visit is no longer Jane's");
+    for f in case.files() {
+        fs::remove_file(f).unwrap();
+    }
+    assert_eq!(case.c.ok(ask_john.as_slice()), johns);
+}
