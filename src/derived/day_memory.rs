@@ -9,7 +9,7 @@
 //! stamp (size, modification and change time) and the token it took from the file; the next
 //! re-read of that day lists the folder, stats each file by name in the open folder, and reads
 //! only the files that are new or whose stamp moved, or was taken within [`SETTLE_NS`] of the
-//! listing that kept it (git's racy-timestamp rule: an edit in the same clock tick keeps the
+//! listing that kept it (`stamp::SETTLE_NS`, git's racy-timestamp rule: an edit in the same clock tick keeps the
 //! stamp). An edit made by hand is therefore seen exactly when the day is re-read, as before,
 //! and an edit that keeps the size and puts the modification time back still moves the change
 //! time.
@@ -29,15 +29,15 @@ use chrono::NaiveDate;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 
-use crate::derived::stamp::{FileStamp, now_ns, stat_file};
+#[cfg(test)]
+use crate::derived::stamp::SETTLE_NS;
+use crate::derived::stamp::{FileStamp, now_ns, stat_file, untrusted_from};
 use crate::disk::codec::{Reader, Writer, seal, unseal};
 use crate::disk::{atomic, files_with_ext};
 use crate::domain::id::Id;
 use crate::error::Result;
 
 const MAGIC: &[u8; 8] = b"FDDAY001";
-/// Files stamped this close before the listing that kept them are read again.
-const SETTLE_NS: i64 = 2_000_000_000;
 /// Days remembered per kind: the days a desk is working on, not the history.
 pub const KEEP: usize = 64;
 
@@ -82,8 +82,7 @@ impl Memory {
             .binary_search_by(|(n, _, _)| n.as_str().cmp(name))
             .ok()?;
         let (_, kept, token) = &self.files[i];
-        (kept == now && !kept.is_racy(self.listed_at.saturating_sub(SETTLE_NS)))
-            .then_some(token.as_str())
+        (kept == now && !kept.is_racy(untrusted_from(self.listed_at))).then_some(token.as_str())
     }
 }
 

@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::derived::day_memory::{self, name_id};
-use crate::derived::stamp::{now_ns, stat_day_folders};
+use crate::derived::stamp::{SETTLE_NS, folder_unchanged, now_ns, stat_day_folders};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
@@ -227,9 +227,11 @@ fn day_line(line: &str) -> Option<(NaiveDate, i64, &str)> {
 }
 
 /// A day line may be trusted while its folder's time is still the one it was read at and lies
-/// before the scan that read it began: git's racy-timestamp rule with this margin, none, since
-/// every write through the store renames into the folder, which moves its time.
-const RACY_MARGIN: i64 = 0;
+/// more than this margin before the scan that read it began: git's racy-timestamp rule, with
+/// the margin every cache uses. (It was none, on the grounds that every write renames into
+/// the folder; but a folder's time comes from the kernel's coarse clock, so a file added in
+/// the same tick as the change a scan just listed kept the time the scan recorded.)
+const RACY_MARGIN: i64 = SETTLE_NS;
 
 fn parse(shelf: &Shelf, text: &str) -> Option<YearIndex> {
     // Only the shape is checked here; IDs are parsed when a line is actually used.
@@ -575,29 +577,38 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
         old.scanned_at,
         RACY_MARGIN,
     );
+    // The lines of days re-read only for being in the racy window, to tell whether they moved.
+    let mut old_racy = BTreeMap::new();
     for f in folders {
         match old_days.remove(&f.date) {
             Some(d) if f.trusted => {
                 fresh.days.insert(f.date, d);
             }
-            held => stale.push((f.date, f.dir, f.mtime, held.is_some())),
+            Some(d) => {
+                stale.push((f.date, f.dir, f.mtime, true));
+                old_racy.insert(f.date, d);
+            }
+            None => stale.push((f.date, f.dir, f.mtime, false)),
         }
     }
-    let changed = !stale.is_empty();
     // Re-reading changed days (all of them on a first run) is the slow part: spread it out.
     // A day the index held before is read through its memory; a first build is not kept there.
     let read: Vec<(NaiveDate, i64, Result<String>)> = stale
         .into_par_iter()
         .map(|(date, dir, mtime, known)| (date, mtime, read_day(store, shelf, date, &dir, known)))
         .collect();
+    // Written again unless every day re-read is as its line was and still in the racy window
+    // (written now, it would be re-read next time all the same): a day written a moment ago
+    // is listed by each command for two seconds, without a 2 MB year file written each time.
+    let mut changed = false;
     for (date, mtime, pairs) in read {
-        fresh.days.insert(
-            date,
-            Day {
-                mtime,
-                pairs: pairs?,
-            },
-        );
+        let day = Day {
+            mtime,
+            pairs: pairs?,
+        };
+        let still_racy = !folder_unchanged(mtime, mtime, scan_start, RACY_MARGIN);
+        changed |= !still_racy || old_racy.get(&date) != Some(&day);
+        fresh.days.insert(date, day);
     }
     if changed || fresh.days.len() != old_len {
         // A cache that cannot be written only costs speed next time.

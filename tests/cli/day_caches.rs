@@ -146,6 +146,29 @@ impl Case {
     }
 }
 
+impl Case {
+    /// A record put back by hand into a day folder in the same clock tick as the change the
+    /// cache last listed (the folder's time is the one the cache kept, half a second before
+    /// its scan: file systems stamp folders from a coarse clock): it is listed again.
+    fn sees_a_file_added_in_the_same_tick(&self) {
+        let full = self.truth();
+        let folder = self.record.parent().unwrap().to_path_buf();
+        let kept_at = self.c.dir.path().join("away.toml");
+        fs::rename(&self.record, &kept_at).unwrap();
+        let tick = SystemTime::now() - Duration::from_millis(500);
+        set_mtime(&folder, tick);
+        let without = self.answer();
+        assert_ne!(without, full, "the record taken away is not listed");
+        fs::rename(&kept_at, &self.record).unwrap();
+        set_mtime(&folder, tick);
+        assert_eq!(
+            self.answer(),
+            full,
+            "the record put back in the same tick is listed"
+        );
+    }
+}
+
 fn size(f: &Path) -> u64 {
     fs::metadata(f).map_or(0, |m| m.len())
 }
@@ -383,4 +406,13 @@ fn the_appointment_index_memory_of_a_day_answers_as_without_it() {
         fs::remove_file(f).unwrap();
     }
     assert_eq!(case.c.ok(ask_john.as_slice()), johns);
+}
+
+/// Every day-folder cache, one racy rule (`stamp::SETTLE_NS`): a file added in the clock tick
+/// of the change a cache last listed is seen.
+#[test]
+fn every_day_folder_cache_sees_a_file_added_in_the_same_tick() {
+    for case in [appointment_case(), ledger_case(), open_follow_up_case()] {
+        case.sees_a_file_added_in_the_same_tick();
+    }
 }
