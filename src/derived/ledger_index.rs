@@ -6,7 +6,7 @@
 //! docs/ledger.md):
 //!
 //! - `days.tsv` holds, per day directory, its modification time when last scanned, and the
-//!   moment that scan began. A day whose directory time differs, or lies within `RACY` of
+//!   moment that scan began. A day whose directory time differs, or lies within `stamp::SETTLE_NS` of
 //!   that moment (git's racy-timestamp rule), is re-listed: creating, renaming or deleting a
 //!   file always changes its directory's time.
 //! - `day/YYYY-MM-DD.tsv` lists that day's entries and their patients at the last scan, so a
