@@ -313,8 +313,7 @@ fn scan(store: &Tree, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> R
             .ledger_days()?
             .into_iter()
             .map(|day| (day, store.path(&day_rel(day)))),
-        |day| known.get(&day).copied(),
-        scanned_at,
+        |day| known.get(&day).map(|m| (*m, scanned_at)),
         SETTLE_NS,
     );
     for f in folders {

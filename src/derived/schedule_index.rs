@@ -123,7 +123,7 @@ impl Shelf {
         except: NaiveDate,
     ) -> Result<Option<NaiveDate>> {
         for year in years_in(store, self.dir)? {
-            let found = match fs::read(index_path(store, self, year)) {
+            let found = match YearText::read(&index_path(store, self, year)) {
                 // A names-only index (ledger IDs) is built from folder listings alone, about
                 // 0.3 s a year at full size, once; without it every payment paid ~30 ms a year
                 // for its existence checks. A paired index opens every file, too long to build
@@ -135,12 +135,10 @@ impl Shelf {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     self.day_holding_in(store, id, except, year)?
                 }
-                Ok(bytes) if self.surely_absent(store, year, &bytes, id)? => None,
+                Ok(text) if self.surely_absent(store, year, &text, id)? => None,
                 read => {
                     // A hit, a changed folder or a damaged file: refresh from the bytes read.
-                    let old = read
-                        .ok()
-                        .and_then(|b| parse(self, std::str::from_utf8(&b).ok()?));
+                    let old = read.ok().and_then(|text| text.parse(self));
                     let idx = refresh_year_from(store, self, year, old.unwrap_or_default())?;
                     find_in_year(&idx, id, Some(except))
                 }
@@ -158,19 +156,16 @@ impl Shelf {
     /// longer name or a damaged line. Every new record is checked this way, so it reads only
     /// each line's date and time, where a refresh parses and copies every record (most of a
     /// booking's time at full size). Anything else is for [`refresh_year`] to settle.
-    fn surely_absent(&self, store: &Tree, year: i32, text: &[u8], id: &Id) -> Result<bool> {
-        if memchr::memmem::find(text, id.as_str().as_bytes()).is_some() {
+    fn surely_absent(&self, store: &Tree, year: i32, text: &YearText, id: &Id) -> Result<bool> {
+        let needle = id.as_str().as_bytes();
+        let found = |bytes: &[u8]| memchr::memmem::find(bytes, needle).is_some();
+        if found(&text.base) || text.overlay.as_deref().is_some_and(found) {
             return Ok(false);
         }
-        let Some((text, _)) = std::str::from_utf8(text).ok().and_then(checked_text) else {
-            return Ok(false);
-        };
-        let mut lines = text.lines();
-        let Some(scanned_at) = lines.next().and_then(|l| scanned_at(self.magic, l)) else {
-            return Ok(false);
-        };
-        let kept = lines.map(|line| day_line(line).map(|(date, mtime, _)| (date, mtime)));
-        days_exact(store, self.dir, year, scanned_at, kept)
+        match text.times(self.magic) {
+            Some(times) => days_exact(store, self.dir, year, &times),
+            None => Ok(false),
+        }
     }
 
     /// A day of `year` other than `except` whose folder holds a file named `id`, by looking.
@@ -192,18 +187,116 @@ impl Shelf {
 }
 
 /// One day directory as last seen.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Day {
     mtime: i64,
     /// `APPOINTMENT:PATIENT` pairs separated by spaces, kept as text: most lookups only search
     /// it, so parsing a million IDs on every command would be wasted work.
     pairs: String,
+    /// When the scan that recorded this line began: the line is trusted only for a folder
+    /// time more than [`RACY_MARGIN`] before it.
+    seen: i64,
+    /// True for a line as the year's base file holds it; false for one re-read since (kept in
+    /// the overlay until the next full write).
+    base: bool,
+}
+
+impl Day {
+    /// The same folder time and records (when each was seen aside).
+    fn same_as(&self, other: &Day) -> bool {
+        self.mtime == other.mtime && self.pairs == other.pairs
+    }
 }
 
 #[derive(Debug, Default)]
 struct YearIndex {
+    /// When the scan that wrote (or checked) it began.
     scanned_at: i64,
+    /// The base file's scan time, which its overlay names (None: no base file was read).
+    base_at: Option<i64>,
     days: BTreeMap<NaiveDate, Day>,
+}
+
+/// A year's index files as read, not yet parsed: the base, and the overlay beside it.
+///
+/// A change to a day used to rewrite its year's whole file (2 MB at full size: 6 ms of every
+/// booking). Days re-read since the base was written go to a small overlay instead
+/// (`NAME-YYYY.recent.tsv`: a header naming the base's scan time, then day lines as in the
+/// base), which replaces the base's lines for those days; once it holds more than
+/// [`OVERLAY_DAYS`] days or [`OVERLAY_BYTES`], or a day folder is gone, the year is written
+/// whole again and the overlay removed. An overlay that names another base (a crash between
+/// the two writes, or two commands racing) is ignored: its days then no longer match their
+/// folders' times and are read again.
+struct YearText {
+    base: Vec<u8>,
+    overlay: Option<Vec<u8>>,
+}
+
+const OVERLAY_DAYS: usize = 32;
+const OVERLAY_BYTES: usize = 256 * 1024;
+
+impl YearText {
+    fn read(path: &Path) -> std::io::Result<YearText> {
+        let base = fs::read(path)?;
+        let overlay = fs::read(overlay_path(path)).ok();
+        Ok(YearText { base, overlay })
+    }
+
+    fn parse(&self, shelf: &Shelf) -> Option<YearIndex> {
+        let mut idx = parse(shelf, std::str::from_utf8(&self.base).ok()?)?;
+        idx.base_at = Some(idx.scanned_at);
+        let overlay = self
+            .overlay
+            .as_deref()
+            .and_then(|o| std::str::from_utf8(o).ok());
+        if let Some(recent) = overlay.and_then(|text| {
+            let magic = overlay_magic(shelf.magic, idx.scanned_at);
+            parse_lines(&magic, text, |pairs| well_formed(pairs, shelf.pairs))
+        }) {
+            for (date, day) in recent.days {
+                idx.days.insert(date, Day { base: false, ..day });
+            }
+        }
+        Some(idx)
+    }
+
+    /// Each day line's date, folder time and scan time, the overlay's replacing the base's,
+    /// without copying any record; None when the base is damaged or malformed.
+    fn times(&self, magic: &str) -> Option<BTreeMap<NaiveDate, (i64, i64)>> {
+        let (base_at, mut times) = line_times(magic, &self.base)?;
+        let overlay_magic = overlay_magic(magic, base_at);
+        if let Some((_, recent)) = self
+            .overlay
+            .as_deref()
+            .and_then(|o| line_times(&overlay_magic, o))
+        {
+            times.extend(recent);
+        }
+        Some(times)
+    }
+}
+
+/// A file's scan time and each line's (date, (folder time, scan time)).
+fn line_times(magic: &str, bytes: &[u8]) -> Option<(i64, BTreeMap<NaiveDate, (i64, i64)>)> {
+    let (text, _) = std::str::from_utf8(bytes).ok().and_then(checked_text)?;
+    let mut lines = text.lines();
+    let at = scanned_at(magic, lines.next()?)?;
+    let mut times = BTreeMap::new();
+    for line in lines {
+        let (date, mtime, _) = day_line(line)?;
+        times.insert(date, (mtime, at));
+    }
+    Some((at, times))
+}
+
+/// `appointments-2026.recent.tsv` beside `appointments-2026.tsv`.
+fn overlay_path(index: &Path) -> PathBuf {
+    index.with_extension("recent.tsv")
+}
+
+/// The overlay's first line names the kind and the base it lies over.
+fn overlay_magic(magic: &str, base_at: i64) -> String {
+    format!("{magic} recent {base_at}")
 }
 
 fn index_path(store: &Tree, shelf: &Shelf, year: i32) -> PathBuf {
@@ -255,10 +348,16 @@ fn parse_lines(magic: &str, text: &str, records_ok: impl Fn(&str) -> bool) -> Op
             Day {
                 mtime,
                 pairs: pairs.to_string(),
+                seen: scanned_at,
+                base: true,
             },
         );
     }
-    Some(YearIndex { scanned_at, days })
+    Some(YearIndex {
+        scanned_at,
+        base_at: None,
+        days,
+    })
 }
 
 /// True when every record of a day line has its kind's shape: `ID:PATIENT` (a colon in each
@@ -287,14 +386,46 @@ fn well_formed(pairs: &str, with_patient: bool) -> bool {
 }
 
 fn load(shelf: &Shelf, path: &Path) -> Option<YearIndex> {
-    parse(shelf, &fs::read_to_string(path).ok()?)
+    YearText::read(path).ok()?.parse(shelf)
 }
 
-/// Writes a year's index, then its view (when the kind has one). Without fsync: a cache whose
-/// trailer catches a torn file, and a view left behind by a crash between the two no longer
-/// matches its day folders, so the next look rebuilds it from the index.
-fn save(shelf: &Shelf, path: &Path, idx: &YearIndex) -> Result<()> {
-    write_lines(path, shelf.magic, idx)?;
+/// Writes a year's index, then its view (when the kind has one): only the overlay of the days
+/// re-read since the base was written while it stays small and no day folder is gone
+/// (`over_base`: the base file those days lie over), else the whole year, removing the
+/// overlay. Without fsync: a cache whose trailer catches a torn file, and a view left behind
+/// by a crash between the two no longer matches its day folders, so the next look rebuilds it
+/// from the index.
+fn save(shelf: &Shelf, path: &Path, idx: &YearIndex, over_base: Option<i64>) -> Result<()> {
+    let recent: BTreeMap<NaiveDate, Day> = idx
+        .days
+        .iter()
+        .filter(|(_, d)| !d.base)
+        .map(|(date, d)| (*date, d.clone()))
+        .collect();
+    let bytes: usize = recent.values().map(|d| d.pairs.len() + 32).sum();
+    match over_base {
+        Some(base_at) if recent.len() <= OVERLAY_DAYS && bytes <= OVERLAY_BYTES => {
+            let overlay = YearIndex {
+                scanned_at: idx.scanned_at,
+                base_at: None,
+                days: recent,
+            };
+            write_lines(
+                &overlay_path(path),
+                &overlay_magic(shelf.magic, base_at),
+                &overlay,
+            )?;
+        }
+        _ => {
+            write_lines(path, shelf.magic, idx)?;
+            match fs::remove_file(overlay_path(path)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(crate::error::Error::io(&overlay_path(path), "remove", e));
+                }
+                _ => {}
+            }
+        }
+    }
     if let Some(view) = &shelf.view {
         write_lines(&view_path(view, path), view.magic, &view.of(idx))?;
     }
@@ -322,13 +453,14 @@ impl View {
             (
                 *date,
                 Day {
-                    mtime: day.mtime,
                     pairs,
+                    ..day.clone()
                 },
             )
         });
         YearIndex {
             scanned_at: idx.scanned_at,
+            base_at: None,
             days: days.collect(),
         }
     }
@@ -369,11 +501,8 @@ pub fn each_day_in_view(
             .ok()
             .and_then(|text| view.parse(&text))
             .filter(|v| {
-                let kept = v.days.iter().map(|(d, day)| Some((*d, day.mtime)));
-                matches!(
-                    days_exact(store, shelf.dir, y, v.scanned_at, kept),
-                    Ok(true)
-                )
+                let times = v.days.iter().map(|(d, day)| (*d, (day.mtime, day.seen)));
+                matches!(days_exact(store, shelf.dir, y, &times.collect()), Ok(true))
             });
         let v = match valid {
             Some(v) => v,
@@ -391,33 +520,23 @@ pub fn each_day_in_view(
     Ok(())
 }
 
-/// True when the kept day lines (date and folder time; None for a malformed line) are exactly
-/// the day folders of `year`, one line each, every folder's time still the one kept (the rule
-/// of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
+/// True when the kept day lines (date → folder time and the scan time of the line) are
+/// exactly the day folders of `year`, one line each, every folder's time still the one kept
+/// (the rule of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
 fn days_exact(
     store: &Tree,
     dir: &str,
     year: i32,
-    scanned_at: i64,
-    kept: impl IntoIterator<Item = Option<(NaiveDate, i64)>>,
+    times: &BTreeMap<NaiveDate, (i64, i64)>,
 ) -> Result<bool> {
-    let mut lines = 0;
-    let mut times = BTreeMap::new();
-    for line in kept {
-        let Some((date, mtime)) = line else {
-            return Ok(false);
-        };
-        times.insert(date, mtime);
-        lines += 1;
-    }
     let folders = day_dirs_in(store, dir, year)?;
-    if folders.len() != lines {
+    if folders.len() != times.len() {
         return Ok(false);
     }
     // Every folder trusted means every folder has its line; as many lines as folders then
-    // leaves no line without a folder and none twice.
-    let stats = stat_day_folders(folders, |d| times.get(&d).copied(), scanned_at, RACY_MARGIN);
-    Ok(stats.len() == lines && stats.iter().all(|f| f.trusted))
+    // leaves no line without a folder.
+    let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
+    Ok(stats.len() == times.len() && stats.iter().all(|f| f.trusted))
 }
 
 /// The (appointment, patient) pairs of a day line; malformed pairs are skipped.
@@ -566,6 +685,7 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
     let scan_start = now_ns();
     let mut fresh = YearIndex {
         scanned_at: scan_start,
+        base_at: None,
         days: BTreeMap::new(),
     };
     let old_len = old.days.len();
@@ -573,8 +693,7 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
     let mut stale = Vec::new();
     let folders = stat_day_folders(
         day_dirs_in(store, shelf.dir, year)?,
-        |date| old_days.get(&date).map(|d| d.mtime),
-        old.scanned_at,
+        |date| old_days.get(&date).map(|d| (d.mtime, d.seen)),
         RACY_MARGIN,
     );
     // The lines of days re-read only for being in the racy window, to tell whether they moved.
@@ -605,16 +724,18 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
         let day = Day {
             mtime,
             pairs: pairs?,
+            seen: scan_start,
+            base: false,
         };
         let still_racy = !folder_unchanged(mtime, mtime, scan_start, RACY_MARGIN);
-        changed |= !still_racy || old_racy.get(&date) != Some(&day);
+        changed |= !still_racy || !old_racy.get(&date).is_some_and(|d| d.same_as(&day));
         fresh.days.insert(date, day);
     }
+    // A day folder gone takes its line out of the base: the year is written whole.
+    let over_base = old.base_at.filter(|_| old_days.is_empty());
     if changed || fresh.days.len() != old_len {
         // A cache that cannot be written only costs speed next time.
-        let _ = save(shelf, &path, &fresh);
-    } else {
-        fresh.scanned_at = old.scanned_at;
+        let _ = save(shelf, &path, &fresh, over_base);
     }
     Ok(fresh)
 }
@@ -630,13 +751,17 @@ pub fn date_in(store: &Tree, shelf: &Shelf, id: &Id) -> Result<Option<NaiveDate>
     // Fast path: search each year's index text as it stands (newest first, where most lookups
     // land), then confirm that the file is really there.
     for &y in &all {
-        let Ok(text) = fs::read_to_string(index_path(store, shelf, y)) else {
-            continue;
-        };
-        if let Some(date) = find_in_text(&text, id)
-            && store.path(&(shelf.rel)(date, id)).is_file()
-        {
-            return Ok(Some(date));
+        let path = index_path(store, shelf, y);
+        // The overlay first: its lines are the newer.
+        for file in [overlay_path(&path), path] {
+            let Ok(text) = fs::read_to_string(file) else {
+                continue;
+            };
+            if let Some(date) = find_in_text(&text, id)
+                && store.path(&(shelf.rel)(date, id)).is_file()
+            {
+                return Ok(Some(date));
+            }
         }
     }
     for &y in &all {

@@ -416,3 +416,61 @@ fn every_day_folder_cache_sees_a_file_added_in_the_same_tick() {
         case.sees_a_file_added_in_the_same_tick();
     }
 }
+
+/// A day re-read since its year's file was written goes to the year's overlay
+/// (`appointments-YYYY.recent.tsv`) instead of a rewrite of the whole year. Cut short, with a
+/// byte changed, or left over from another base (a crash between the two writes), the overlay
+/// is not trusted and the answer is the one without any cache; a day folder gone folds it into
+/// the base.
+#[test]
+fn the_appointment_index_overlay_answers_as_without_it() {
+    let case = appointment_case();
+    case.settle();
+    let before = case.truth();
+    let jane = case.ask.last().unwrap().clone();
+    case.c.book(&jane, 2);
+    let overlay = case.c.path(".frontdesk/index/appointments-2027.recent.tsv");
+    let base = case.c.path(".frontdesk/index/appointments-2027.tsv");
+    let base_bytes = fs::read(&base).unwrap();
+    let full = case.answer();
+    assert_ne!(full, before, "the new visit is listed");
+    let good = fs::read(&overlay).expect("the re-read day went to the overlay");
+    assert_eq!(
+        fs::read(&base).unwrap(),
+        base_bytes,
+        "the base was not rewritten"
+    );
+    assert!(
+        String::from_utf8_lossy(&good).contains("2027-01-0"),
+        "a day line"
+    );
+    let mut damaged = vec![
+        good[..good.len() / 2].to_vec(),
+        good[..good.len() - 1].to_vec(),
+    ];
+    for at in (0..good.len()).step_by(5) {
+        let mut bad = good.clone();
+        bad[at] = if bad[at] == b'1' { b'2' } else { b'1' };
+        damaged.push(bad);
+    }
+    for bad in damaged {
+        fs::write(&overlay, &bad).unwrap();
+        assert_eq!(case.answer(), full);
+    }
+    // An overlay over another base (the year written whole since, by a rebuild, and the old
+    // overlay put back, as a crash between the two writes would leave it) is not read.
+    fs::write(&overlay, &good).unwrap();
+    case.c.ok("index rebuild");
+    assert!(!overlay.exists(), "a whole write removes the overlay");
+    fs::write(&overlay, &good).unwrap();
+    case.settle();
+    assert_eq!(case.answer(), full);
+    // A day folder gone: the year is written whole and the overlay goes.
+    let gone = case.record.parent().unwrap().to_path_buf();
+    let away = case.c.dir.path().join("away");
+    fs::rename(&gone, &away).unwrap();
+    let without = case.answer();
+    assert_ne!(without, full);
+    assert!(!overlay.exists(), "folded into the base");
+    assert_eq!(case.truth(), without);
+}
