@@ -262,7 +262,7 @@ impl YearText {
 
     /// Each day line's date, folder time and scan time, the overlay's replacing the base's,
     /// without copying any record; None when the base is damaged or malformed.
-    fn times(&self, magic: &str) -> Option<BTreeMap<NaiveDate, (i64, i64)>> {
+    fn times(&self, magic: &str) -> Option<LineTimes> {
         let (base_at, mut times) = line_times(magic, &self.base)?;
         let overlay_magic = overlay_magic(magic, base_at);
         if let Some((_, recent)) = self
@@ -276,8 +276,11 @@ impl YearText {
     }
 }
 
-/// A file's scan time and each line's (date, (folder time, scan time)).
-fn line_times(magic: &str, bytes: &[u8]) -> Option<(i64, BTreeMap<NaiveDate, (i64, i64)>)> {
+/// Each day line's folder time and the scan time of the file that holds it, by date.
+type LineTimes = BTreeMap<NaiveDate, (i64, i64)>;
+
+/// A file's scan time and its lines' times.
+fn line_times(magic: &str, bytes: &[u8]) -> Option<(i64, LineTimes)> {
     let (text, _) = std::str::from_utf8(bytes).ok().and_then(checked_text)?;
     let mut lines = text.lines();
     let at = scanned_at(magic, lines.next()?)?;
@@ -523,12 +526,7 @@ pub fn each_day_in_view(
 /// True when the kept day lines (date → folder time and the scan time of the line) are
 /// exactly the day folders of `year`, one line each, every folder's time still the one kept
 /// (the rule of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
-fn days_exact(
-    store: &Tree,
-    dir: &str,
-    year: i32,
-    times: &BTreeMap<NaiveDate, (i64, i64)>,
-) -> Result<bool> {
+fn days_exact(store: &Tree, dir: &str, year: i32, times: &LineTimes) -> Result<bool> {
     let folders = day_dirs_in(store, dir, year)?;
     if folders.len() != times.len() {
         return Ok(false);
