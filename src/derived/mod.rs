@@ -21,6 +21,7 @@
 
 pub mod check_cache;
 pub mod clean_note;
+pub mod day_index;
 pub mod day_memory;
 pub mod index;
 pub mod index_file;
