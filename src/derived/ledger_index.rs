@@ -30,7 +30,9 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use rustix::fs::{Mode as FsMode, OFlags};
 
-use crate::derived::stamp::{FileStamp, SETTLE_NS, now_ns, stat_day_folders, stat_file};
+use crate::derived::stamp::{
+    FileStamp, SETTLE_NS, folder_unchanged, now_ns, stat_day_folders, stat_file,
+};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, ledger_day_rel as day_rel};
 use crate::disk::{STATE_DIR, Tree, atomic};
@@ -341,6 +343,18 @@ fn scan(store: &Tree, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> R
         };
         old_days.insert(*day, old);
         new_days.insert(*day, new);
+    }
+    // Days re-listed only for lying in the racy window, and found as they were, would be
+    // re-listed next time all the same: nothing is written (as the day index does).
+    let only_racy = gone.is_empty()
+        && stale.iter().all(|d| {
+            let now = now_days[d];
+            known.get(d) == Some(&now)
+                && old_days.get(d) == new_days.get(d)
+                && !folder_unchanged(now, now, scan_start, SETTLE_NS)
+        });
+    if only_racy {
+        return Ok(true);
     }
     if !apply_to_buckets(store, &old_days, &new_days)? {
         return Ok(false);
