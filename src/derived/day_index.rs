@@ -65,12 +65,14 @@ impl Shelf {
         self.name
     }
 
-    /// True when no day of `year` can hold `id`: its index text is still exact for every day
-    /// folder (each line's time matches its folder's, outside the racy window, and no folder
-    /// lacks a line or a line its folder) and `id` occurs nowhere in it, not even inside a
-    /// longer name or a damaged line. Every new record is checked this way, so it reads only
-    /// each line's date and time, where a refresh parses and copies every record (most of a
-    /// booking's time at full size). Anything else is for [`refresh_year`] to settle.
+    /// True when no day of `year` can hold `id`: `id` occurs nowhere in the year's index text
+    /// (not even inside a longer name or a damaged line), and every day folder whose line
+    /// cannot be trusted (changed, in the racy window, or new) has no file of that name. Every
+    /// new dated record is checked this way, so it reads only each line's date and time and
+    /// looks into the few folders changed since, where a refresh parses and copies every
+    /// record and writes the year again (most of a booking's time at full size, since the
+    /// folder the previous booking wrote to is always one of them). A hit or a damaged file
+    /// is for [`refresh_year`] to settle.
     pub(crate) fn surely_absent(
         &self,
         store: &Tree,
@@ -83,10 +85,19 @@ impl Shelf {
         if found(&text.base) || text.overlay.as_deref().is_some_and(found) {
             return Ok(false);
         }
-        match text.times(self.magic) {
-            Some(times) => days_exact(store, self.dir, year, &times),
-            None => Ok(false),
-        }
+        let Some(times) = text.times(self.magic) else {
+            return Ok(false);
+        };
+        let folders = day_dirs_in(store, self.dir, year)?;
+        let listed = folders.len();
+        let name = format!("{id}.toml");
+        let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
+        // A folder listed but not stat'ed is one nothing can be said of: refresh.
+        Ok(stats.len() == listed
+            && stats
+                .iter()
+                .filter(|f| !f.trusted)
+                .all(|f| fs::symlink_metadata(f.dir.join(&name)).is_err()))
     }
 }
 
@@ -430,7 +441,7 @@ pub fn each_day_in_view(
 /// True when the kept day lines (date → folder time and the scan time of the line) are
 /// exactly the day folders of `year`, one line each, every folder's time still the one kept
 /// (the rule of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
-pub(crate) fn days_exact(store: &Tree, dir: &str, year: i32, times: &LineTimes) -> Result<bool> {
+fn days_exact(store: &Tree, dir: &str, year: i32, times: &LineTimes) -> Result<bool> {
     let folders = day_dirs_in(store, dir, year)?;
     if folders.len() != times.len() {
         return Ok(false);
