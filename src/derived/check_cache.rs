@@ -36,7 +36,7 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset};
 
 pub use crate::derived::print::Print;
-use crate::derived::stamp::FileStamp;
+use crate::derived::stamp::{FileStamp, untrusted_from};
 use crate::disk::atomic::TEMP_PREFIX;
 use crate::disk::codec::{Reader, Writer, checksum};
 use crate::domain::check::{Booking, Facts, Fix, Problem, Target, pack_str, unpack};
@@ -49,9 +49,6 @@ const MAGIC: &[u8; 8] = b"FDCHK003";
 pub const FILE: &str = "check.bin";
 /// toc offset, toc length, toc checksum, magic.
 const TRAILER: usize = 8 + 4 + 8 + 8;
-
-/// How long after a change a file counts as racy (see `index.rs`).
-const SETTLE_NS: i64 = 2_000_000_000;
 
 /// What the stat pass compares. The change time also moves when an edit puts the old
 /// modification time back; the inode, when a file is replaced by another of the same stamp.
@@ -157,7 +154,7 @@ impl OldCache {
         if r.u64()? != key {
             return None;
         }
-        let since = r.i64()?.saturating_sub(SETTLE_NS);
+        let since = untrusted_from(r.i64()?);
         if r.u32()? as usize != kinds {
             return None;
         }

@@ -19,6 +19,7 @@
 
 pub mod check_cache;
 pub mod clean_note;
+pub mod file_cache;
 pub mod index;
 pub mod index_file;
 pub mod ledger_cache;

@@ -21,6 +21,17 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Statx, StatxFlags, StatxTimest
 use crate::disk::codec::{Reader, Writer};
 use crate::error::{Error, Result};
 
+/// How long before the scan that recorded it a stamp is still not trusted: two seconds, for
+/// file systems whose clocks tick coarser than the nanoseconds they report. Every per-file
+/// cache uses it (through [`untrusted_from`]).
+pub const SETTLE_NS: i64 = 2_000_000_000;
+
+/// The moment from which stamps are not trusted by a cache whose scan began at `scanned_at`:
+/// the `since` of [`FileStamp::is_racy`].
+pub fn untrusted_from(scanned_at: i64) -> i64 {
+    scanned_at.saturating_sub(SETTLE_NS)
+}
+
 /// What the stat pass compares: a file's size, modification time and change time (ns). The
 /// change time also moves when an edit puts the old modification time back (`touch -d`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
