@@ -30,9 +30,9 @@ use crate::error::Result;
 
 /// What a per-file cache keeps of one record file, and how.
 pub trait PerFile {
-    /// The first eight bytes of the cache's files: another cache's file is not read as one.
-    const MAGIC: &'static [u8; 8];
     type Payload;
+    /// The first eight bytes of the cache's files: another cache's file is not read as one.
+    fn magic(&self) -> &'static [u8; 8];
     /// The record file's stamp now; None when it is gone or is not a regular file.
     fn stamp(&self, name: &CStr) -> Option<FileStamp>;
     /// Reads the record file; None when it is gone. Its errors name the file and line.
@@ -184,7 +184,7 @@ impl<'p, 'a, D: PerFile> Pass<'p, 'a, D> {
         if let Some(dir) = path.parent() {
             atomic::create_dirs(dir)?;
         }
-        let bytes = assemble_as(D::MAGIC, scanned_at, &[section]);
+        let bytes = assemble_as(self.cache.magic(), scanned_at, &[section]);
         atomic::write_unsynced(path, &bytes, atomic::Mode::Replace)
     }
 }
@@ -198,6 +198,8 @@ mod tests {
     use super::*;
     use crate::derived::stamp::{SETTLE_NS, now_ns};
 
+    const MAGIC: &[u8; 8] = b"FDTST001";
+
     /// A cache of each file's text in upper case, over a map standing for the folder.
     struct Upper {
         files: BTreeMap<CString, (FileStamp, String)>,
@@ -205,8 +207,10 @@ mod tests {
     }
 
     impl PerFile for Upper {
-        const MAGIC: &'static [u8; 8] = b"FDTST001";
         type Payload = String;
+        fn magic(&self) -> &'static [u8; 8] {
+            MAGIC
+        }
         fn stamp(&self, name: &CStr) -> Option<FileStamp> {
             self.files.get(name).map(|f| f.0)
         }
@@ -243,7 +247,7 @@ mod tests {
     ) -> (Vec<Option<String>>, usize) {
         cache.reads.set(0);
         let bytes = fs::read(path).unwrap_or_default();
-        let old = Loaded::parse(Upper::MAGIC, &bytes);
+        let old = Loaded::parse(MAGIC, &bytes);
         let mut pass = Pass::new(cache, &old);
         let got = names.iter().map(|n| pass.get(name(n)).unwrap()).collect();
         pass.save(path, Some(stamp(7)), scanned_at).unwrap();
@@ -273,7 +277,7 @@ mod tests {
         // The unencodable one and the gone one are looked at again; the rest are kept.
         let first = fs::read(&path).unwrap();
         assert_eq!(run(&cache, &path, &all, later), (want.clone(), 2));
-        let old = Loaded::parse(Upper::MAGIC, &first);
+        let old = Loaded::parse(MAGIC, &first);
         assert!(old.folder_holds(&stamp(7)));
         assert_eq!(old.names().count(), 4);
         // Each field of a stamp changed is seen.
@@ -296,7 +300,7 @@ mod tests {
             .save(&path, Some(stamp(racy)), racy + 1)
             .unwrap();
         let bytes = fs::read(&path).unwrap();
-        let racy_folder = Loaded::parse(Upper::MAGIC, &bytes);
+        let racy_folder = Loaded::parse(MAGIC, &bytes);
         assert!(!racy_folder.folder_holds(&stamp(racy)));
         assert!(!racy_folder.folder_holds(&stamp(7)), "another stamp");
     }
@@ -325,7 +329,7 @@ mod tests {
         other[..8].copy_from_slice(index_file::MAGIC);
         damaged.push(other);
         for bad in damaged {
-            assert!(Loaded::parse(Upper::MAGIC, &bad).names().next().is_none());
+            assert!(Loaded::parse(MAGIC, &bad).names().next().is_none());
             fs::write(&path, &bad).unwrap();
             assert_eq!(run(&cache, &path, &["a", "b"], later), (want.clone(), 2));
             assert_eq!(fs::read(&path).unwrap(), good, "written again");
@@ -351,9 +355,9 @@ mod tests {
         cache.files.insert(name("b"), (stamp(1_000), "bob".into()));
         run(&cache, &path, &["a", "b"], later);
         let old = fs::read(&path).unwrap();
-        assert_eq!(Loaded::parse(Upper::MAGIC, &old).names().count(), 2);
+        assert_eq!(Loaded::parse(MAGIC, &old).names().count(), 2);
         run(&cache, &path, &["b"], later);
         let now = fs::read(&path).unwrap();
-        assert_eq!(Loaded::parse(Upper::MAGIC, &now).names().count(), 1);
+        assert_eq!(Loaded::parse(MAGIC, &now).names().count(), 1);
     }
 }
