@@ -10,7 +10,7 @@
 //!   the declaration names it), its stamp and the payload (empty: not kept, read every time);
 //!   the section's folder stamp, for a cache whose list of files comes from elsewhere;
 //! - when a kept payload is used: the file's stamp now is the one kept, and lies before the
-//!   racy window of the scan that kept it ([`FileStamp::is_racy`], [`untrusted_from`]);
+//!   racy window of the scan that kept it ([`FileStamp::still`], [`untrusted_from`]);
 //! - recording, as a pass goes, which records were kept and which read afresh, and writing
 //!   the cache file (whole, atomic, unsynced) only when something changed;
 //! - a cache file missing, cut short, of another magic or failing a checksum reads as empty,
@@ -80,7 +80,7 @@ impl<'a> Loaded<'a> {
     /// The folder stamp it was written with is `now`'s, outside the racy window: what was
     /// listed from that folder still holds.
     pub fn folder_holds(&self, now: &FileStamp) -> bool {
-        self.folder.as_ref() == Some(now) && !now.is_racy(self.since)
+        self.folder.is_some_and(|kept| kept.still(now, self.since))
     }
 
     /// The names of the record files it holds, sorted.
@@ -92,7 +92,7 @@ impl<'a> Loaded<'a> {
     fn trusted(&self, name: &CStr, now: FileStamp) -> Option<usize> {
         let i = self.records.binary_search_by(|r| r.name.cmp(name)).ok()?;
         let kept = &self.records[i];
-        (kept.stamp == now && !now.is_racy(self.since)).then_some(i)
+        kept.stamp.still(&now, self.since).then_some(i)
     }
 }
 

@@ -555,7 +555,7 @@ fn stat_shard<'a>(
             .map(|e| stat_file(&dfd, &path, e.name))
             .collect();
         let reusable = |(e, st): (&Entry, &Option<FileStamp>)| {
-            st.is_some_and(|st| e.stamp == st && !st.is_racy(since) && !e.payload.is_empty())
+            st.is_some_and(|st| e.stamp.still(&st, since) && !e.payload.is_empty())
         };
         if scan.entries.iter().zip(&stamps).all(reusable) {
             // The usual case: every entry is reused as it is, no per-file record is built.
@@ -618,7 +618,7 @@ impl ShardScan<'_> {
     fn reusable(&self, file: &Seen, since: i64) -> bool {
         file.old.is_some_and(|i| {
             let e = &self.entries[i];
-            e.stamp == file.stamp && !file.stamp.is_racy(since) && !e.payload.is_empty()
+            e.stamp.still(&file.stamp, since) && !e.payload.is_empty()
         })
     }
 
