@@ -226,6 +226,17 @@ mod tests {
         }
     }
 
+    /// The cache over files of these names and texts, each stamped at 1,000 ns.
+    fn upper(files: &[(&str, &str)]) -> Upper {
+        Upper {
+            files: files
+                .iter()
+                .map(|(n, text)| (name(n), (stamp(1_000), text.to_string())))
+                .collect(),
+            reads: Cell::new(0),
+        }
+    }
+
     fn stamp(n: i64) -> FileStamp {
         FileStamp {
             size: 10,
@@ -258,13 +269,7 @@ mod tests {
     fn a_payload_is_kept_while_its_stamp_holds_and_read_again_otherwise() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("c.bin");
-        let mut cache = Upper {
-            files: BTreeMap::new(),
-            reads: Cell::new(0),
-        };
-        for (n, text) in [("a", "ann"), ("b", "bob"), ("c", "hey!")] {
-            cache.files.insert(name(n), (stamp(1_000), text.into()));
-        }
+        let mut cache = upper(&[("a", "ann"), ("b", "bob"), ("c", "hey!")]);
         let all = ["a", "b", "c", "gone"];
         let later = 1_000 + SETTLE_NS + 1;
         let want = vec![
@@ -309,12 +314,7 @@ mod tests {
     fn a_cache_file_damaged_in_any_way_reads_as_empty_and_is_written_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.bin");
-        let mut cache = Upper {
-            files: BTreeMap::new(),
-            reads: Cell::new(0),
-        };
-        cache.files.insert(name("a"), (stamp(1_000), "ann".into()));
-        cache.files.insert(name("b"), (stamp(1_000), "bob".into()));
+        let cache = upper(&[("a", "ann"), ("b", "bob")]);
         let later = now_ns();
         let (want, _) = run(&cache, &path, &["a", "b"], later);
         let good = fs::read(&path).unwrap();
@@ -340,11 +340,7 @@ mod tests {
     fn an_unchanged_cache_is_not_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.bin");
-        let mut cache = Upper {
-            files: BTreeMap::new(),
-            reads: Cell::new(0),
-        };
-        cache.files.insert(name("a"), (stamp(1_000), "ann".into()));
+        let mut cache = upper(&[("a", "ann")]);
         let later = now_ns();
         run(&cache, &path, &["a"], later);
         let before = fs::metadata(&path).unwrap().modified().unwrap();
