@@ -6,7 +6,7 @@
 //! docs/ledger.md):
 //!
 //! - `days.tsv` holds, per day directory, its modification time when last scanned, and the
-//!   moment that scan began. A day whose directory time differs, or lies within `RACY` of
+//!   moment that scan began. A day whose directory time differs, or lies within `stamp::SETTLE_NS` of
 //!   that moment (git's racy-timestamp rule), is re-listed: creating, renaming or deleting a
 //!   file always changes its directory's time.
 //! - `day/YYYY-MM-DD.tsv` lists that day's entries and their patients at the last scan, so a
@@ -30,7 +30,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use rustix::fs::{Mode as FsMode, OFlags};
 
-use crate::derived::stamp::{FileStamp, now_ns, stat_day_folders, stat_file};
+use crate::derived::stamp::{FileStamp, SETTLE_NS, now_ns, stat_day_folders, stat_file};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, ledger_day_rel as day_rel};
 use crate::disk::{STATE_DIR, Tree, atomic};
@@ -40,9 +40,6 @@ use crate::error::{Error, IoContext, Result};
 use crate::text::parse_toml;
 
 const FORMAT: &str = "frontdesk-ledger-index 2";
-/// Directory times this close to the last scan's start are not trusted (coarse file-system
-/// clocks can stamp a later change with an earlier time).
-const RACY_NS: i64 = 2_000_000_000;
 
 type DayMap = BTreeMap<NaiveDate, Vec<(Id, Id)>>;
 
@@ -316,9 +313,8 @@ fn scan(store: &Tree, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> R
             .ledger_days()?
             .into_iter()
             .map(|day| (day, store.path(&day_rel(day)))),
-        |day| known.get(&day).copied(),
-        scanned_at,
-        RACY_NS,
+        |day| known.get(&day).map(|m| (*m, scanned_at)),
+        SETTLE_NS,
     );
     for f in folders {
         now_days.insert(f.date, f.mtime);

@@ -4,7 +4,9 @@
 //!
 //! - [`index`] (with [`index_file`], its format, and `patient_keys`, the duplicate guard): the
 //!   patient search index.
-//! - [`schedule_index`]: which day holds which appointment, ledger entry or communication.
+//! - [`schedule_index`]: which day holds which appointment, ledger entry or communication,
+//!   with [`day_memory`], what it read of the days it re-read, so a changed day opens only its
+//!   changed files.
 //! - [`ledger_index`]: which days hold each patient's ledger entries.
 //! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
 //! - [`patient_ledger_cache`]: a few patients' ledger entries, parsed, one file per patient,
@@ -24,6 +26,7 @@
 
 pub mod check_cache;
 pub mod clean_note;
+pub mod day_memory;
 pub mod file_cache;
 pub mod index;
 pub mod index_file;

@@ -30,7 +30,8 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::derived::stamp::{now_ns, stat_day_folders};
+use crate::derived::day_memory::{self, name_id};
+use crate::derived::stamp::{SETTLE_NS, folder_unchanged, now_ns, stat_day_folders};
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
@@ -46,7 +47,9 @@ pub struct Shelf {
     magic: &'static str,
     /// True when each record is indexed as `ID:PATIENT`, false for the bare `ID`.
     pairs: bool,
-    read_day: fn(&Path) -> Result<String>,
+    /// A record file's token in its day line, read from the file; None: the bare ID, which
+    /// its name spells, so no file is opened.
+    token: Option<fn(&Path, &Id) -> String>,
     /// `DIR/YYYY/MM/DD/ID.toml`, the path of a record of this kind.
     pub rel: fn(NaiveDate, &Id) -> PathBuf,
     /// A second, smaller file per year kept beside the index: the same day lines holding only
@@ -69,7 +72,7 @@ pub const APPOINTMENTS: Shelf = Shelf {
     name: "appointments",
     magic: "frontdesk-appointments 2",
     pairs: true,
-    read_day: read_appointment_day,
+    token: Some(appointment_token),
     rel: layout::appointment_rel,
     view: None,
 };
@@ -79,7 +82,7 @@ pub const LEDGER: Shelf = Shelf {
     name: "ledger-ids",
     magic: "frontdesk-ledger-ids 2",
     pairs: false,
-    read_day: read_names,
+    token: None,
     rel: layout::ledger_rel,
     view: None,
 };
@@ -91,7 +94,7 @@ pub const COMMUNICATIONS: Shelf = Shelf {
     name: "communications",
     magic: "frontdesk-communications 2",
     pairs: true,
-    read_day: read_communication_day,
+    token: Some(communication_token),
     rel: layout::communication_rel,
     view: Some(View {
         name: "communications-open",
@@ -120,7 +123,7 @@ impl Shelf {
         except: NaiveDate,
     ) -> Result<Option<NaiveDate>> {
         for year in years_in(store, self.dir)? {
-            let found = match fs::read(index_path(store, self, year)) {
+            let found = match YearText::read(&index_path(store, self, year)) {
                 // A names-only index (ledger IDs) is built from folder listings alone, about
                 // 0.3 s a year at full size, once; without it every payment paid ~30 ms a year
                 // for its existence checks. A paired index opens every file, too long to build
@@ -132,12 +135,10 @@ impl Shelf {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     self.day_holding_in(store, id, except, year)?
                 }
-                Ok(bytes) if self.surely_absent(store, year, &bytes, id)? => None,
+                Ok(text) if self.surely_absent(store, year, &text, id)? => None,
                 read => {
                     // A hit, a changed folder or a damaged file: refresh from the bytes read.
-                    let old = read
-                        .ok()
-                        .and_then(|b| parse(self, std::str::from_utf8(&b).ok()?));
+                    let old = read.ok().and_then(|text| text.parse(self));
                     let idx = refresh_year_from(store, self, year, old.unwrap_or_default())?;
                     find_in_year(&idx, id, Some(except))
                 }
@@ -155,19 +156,16 @@ impl Shelf {
     /// longer name or a damaged line. Every new record is checked this way, so it reads only
     /// each line's date and time, where a refresh parses and copies every record (most of a
     /// booking's time at full size). Anything else is for [`refresh_year`] to settle.
-    fn surely_absent(&self, store: &Tree, year: i32, text: &[u8], id: &Id) -> Result<bool> {
-        if memchr::memmem::find(text, id.as_str().as_bytes()).is_some() {
+    fn surely_absent(&self, store: &Tree, year: i32, text: &YearText, id: &Id) -> Result<bool> {
+        let needle = id.as_str().as_bytes();
+        let found = |bytes: &[u8]| memchr::memmem::find(bytes, needle).is_some();
+        if found(&text.base) || text.overlay.as_deref().is_some_and(found) {
             return Ok(false);
         }
-        let Some((text, _)) = std::str::from_utf8(text).ok().and_then(checked_text) else {
-            return Ok(false);
-        };
-        let mut lines = text.lines();
-        let Some(scanned_at) = lines.next().and_then(|l| scanned_at(self.magic, l)) else {
-            return Ok(false);
-        };
-        let kept = lines.map(|line| day_line(line).map(|(date, mtime, _)| (date, mtime)));
-        days_exact(store, self.dir, year, scanned_at, kept)
+        match text.times(self.magic) {
+            Some(times) => days_exact(store, self.dir, year, &times),
+            None => Ok(false),
+        }
     }
 
     /// A day of `year` other than `except` whose folder holds a file named `id`, by looking.
@@ -189,18 +187,116 @@ impl Shelf {
 }
 
 /// One day directory as last seen.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Day {
     mtime: i64,
     /// `APPOINTMENT:PATIENT` pairs separated by spaces, kept as text: most lookups only search
     /// it, so parsing a million IDs on every command would be wasted work.
     pairs: String,
+    /// When the scan that recorded this line began: the line is trusted only for a folder
+    /// time more than [`RACY_MARGIN`] before it.
+    seen: i64,
+    /// True for a line as the year's base file holds it; false for one re-read since (kept in
+    /// the overlay until the next full write).
+    base: bool,
+}
+
+impl Day {
+    /// The same folder time and records (when each was seen aside).
+    fn same_as(&self, other: &Day) -> bool {
+        self.mtime == other.mtime && self.pairs == other.pairs
+    }
 }
 
 #[derive(Debug, Default)]
 struct YearIndex {
+    /// When the scan that wrote (or checked) it began.
     scanned_at: i64,
+    /// The base file's scan time, which its overlay names (None: no base file was read).
+    base_at: Option<i64>,
     days: BTreeMap<NaiveDate, Day>,
+}
+
+/// A year's index files as read, not yet parsed: the base, and the overlay beside it.
+///
+/// A change to a day used to rewrite its year's whole file (2 MB at full size: 6 ms of every
+/// booking). Days re-read since the base was written go to a small overlay instead
+/// (`NAME-YYYY.recent.tsv`: a header naming the base's scan time, then day lines as in the
+/// base), which replaces the base's lines for those days; once it holds more than
+/// [`OVERLAY_DAYS`] days or [`OVERLAY_BYTES`], or a day folder is gone, the year is written
+/// whole again and the overlay removed. An overlay that names another base (a crash between
+/// the two writes, or two commands racing) is ignored: its days then no longer match their
+/// folders' times and are read again.
+struct YearText {
+    base: Vec<u8>,
+    overlay: Option<Vec<u8>>,
+}
+
+const OVERLAY_DAYS: usize = 32;
+const OVERLAY_BYTES: usize = 256 * 1024;
+
+impl YearText {
+    fn read(path: &Path) -> std::io::Result<YearText> {
+        let base = fs::read(path)?;
+        let overlay = fs::read(overlay_path(path)).ok();
+        Ok(YearText { base, overlay })
+    }
+
+    fn parse(&self, shelf: &Shelf) -> Option<YearIndex> {
+        let mut idx = parse(shelf, std::str::from_utf8(&self.base).ok()?)?;
+        idx.base_at = Some(idx.scanned_at);
+        let overlay = self
+            .overlay
+            .as_deref()
+            .and_then(|o| std::str::from_utf8(o).ok());
+        if let Some(recent) = overlay.and_then(|text| {
+            let magic = overlay_magic(shelf.magic, idx.scanned_at);
+            parse_lines(&magic, text, |pairs| well_formed(pairs, shelf.pairs))
+        }) {
+            for (date, day) in recent.days {
+                idx.days.insert(date, Day { base: false, ..day });
+            }
+        }
+        Some(idx)
+    }
+
+    /// Each day line's date, folder time and scan time, the overlay's replacing the base's,
+    /// without copying any record; None when the base is damaged or malformed.
+    fn times(&self, magic: &str) -> Option<BTreeMap<NaiveDate, (i64, i64)>> {
+        let (base_at, mut times) = line_times(magic, &self.base)?;
+        let overlay_magic = overlay_magic(magic, base_at);
+        if let Some((_, recent)) = self
+            .overlay
+            .as_deref()
+            .and_then(|o| line_times(&overlay_magic, o))
+        {
+            times.extend(recent);
+        }
+        Some(times)
+    }
+}
+
+/// A file's scan time and each line's (date, (folder time, scan time)).
+fn line_times(magic: &str, bytes: &[u8]) -> Option<(i64, BTreeMap<NaiveDate, (i64, i64)>)> {
+    let (text, _) = std::str::from_utf8(bytes).ok().and_then(checked_text)?;
+    let mut lines = text.lines();
+    let at = scanned_at(magic, lines.next()?)?;
+    let mut times = BTreeMap::new();
+    for line in lines {
+        let (date, mtime, _) = day_line(line)?;
+        times.insert(date, (mtime, at));
+    }
+    Some((at, times))
+}
+
+/// `appointments-2026.recent.tsv` beside `appointments-2026.tsv`.
+fn overlay_path(index: &Path) -> PathBuf {
+    index.with_extension("recent.tsv")
+}
+
+/// The overlay's first line names the kind and the base it lies over.
+fn overlay_magic(magic: &str, base_at: i64) -> String {
+    format!("{magic} recent {base_at}")
 }
 
 fn index_path(store: &Tree, shelf: &Shelf, year: i32) -> PathBuf {
@@ -224,9 +320,11 @@ fn day_line(line: &str) -> Option<(NaiveDate, i64, &str)> {
 }
 
 /// A day line may be trusted while its folder's time is still the one it was read at and lies
-/// before the scan that read it began: git's racy-timestamp rule with this margin, none, since
-/// every write through the store renames into the folder, which moves its time.
-const RACY_MARGIN: i64 = 0;
+/// more than this margin before the scan that read it began: git's racy-timestamp rule, with
+/// the margin every cache uses. (It was none, on the grounds that every write renames into
+/// the folder; but a folder's time comes from the kernel's coarse clock, so a file added in
+/// the same tick as the change a scan just listed kept the time the scan recorded.)
+const RACY_MARGIN: i64 = SETTLE_NS;
 
 fn parse(shelf: &Shelf, text: &str) -> Option<YearIndex> {
     // Only the shape is checked here; IDs are parsed when a line is actually used.
@@ -250,10 +348,16 @@ fn parse_lines(magic: &str, text: &str, records_ok: impl Fn(&str) -> bool) -> Op
             Day {
                 mtime,
                 pairs: pairs.to_string(),
+                seen: scanned_at,
+                base: true,
             },
         );
     }
-    Some(YearIndex { scanned_at, days })
+    Some(YearIndex {
+        scanned_at,
+        base_at: None,
+        days,
+    })
 }
 
 /// True when every record of a day line has its kind's shape: `ID:PATIENT` (a colon in each
@@ -282,14 +386,46 @@ fn well_formed(pairs: &str, with_patient: bool) -> bool {
 }
 
 fn load(shelf: &Shelf, path: &Path) -> Option<YearIndex> {
-    parse(shelf, &fs::read_to_string(path).ok()?)
+    YearText::read(path).ok()?.parse(shelf)
 }
 
-/// Writes a year's index, then its view (when the kind has one). Without fsync: a cache whose
-/// trailer catches a torn file, and a view left behind by a crash between the two no longer
-/// matches its day folders, so the next look rebuilds it from the index.
-fn save(shelf: &Shelf, path: &Path, idx: &YearIndex) -> Result<()> {
-    write_lines(path, shelf.magic, idx)?;
+/// Writes a year's index, then its view (when the kind has one): only the overlay of the days
+/// re-read since the base was written while it stays small and no day folder is gone
+/// (`over_base`: the base file those days lie over), else the whole year, removing the
+/// overlay. Without fsync: a cache whose trailer catches a torn file, and a view left behind
+/// by a crash between the two no longer matches its day folders, so the next look rebuilds it
+/// from the index.
+fn save(shelf: &Shelf, path: &Path, idx: &YearIndex, over_base: Option<i64>) -> Result<()> {
+    let recent: BTreeMap<NaiveDate, Day> = idx
+        .days
+        .iter()
+        .filter(|(_, d)| !d.base)
+        .map(|(date, d)| (*date, d.clone()))
+        .collect();
+    let bytes: usize = recent.values().map(|d| d.pairs.len() + 32).sum();
+    match over_base {
+        Some(base_at) if recent.len() <= OVERLAY_DAYS && bytes <= OVERLAY_BYTES => {
+            let overlay = YearIndex {
+                scanned_at: idx.scanned_at,
+                base_at: None,
+                days: recent,
+            };
+            write_lines(
+                &overlay_path(path),
+                &overlay_magic(shelf.magic, base_at),
+                &overlay,
+            )?;
+        }
+        _ => {
+            write_lines(path, shelf.magic, idx)?;
+            match fs::remove_file(overlay_path(path)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(crate::error::Error::io(&overlay_path(path), "remove", e));
+                }
+                _ => {}
+            }
+        }
+    }
     if let Some(view) = &shelf.view {
         write_lines(&view_path(view, path), view.magic, &view.of(idx))?;
     }
@@ -317,13 +453,14 @@ impl View {
             (
                 *date,
                 Day {
-                    mtime: day.mtime,
                     pairs,
+                    ..day.clone()
                 },
             )
         });
         YearIndex {
             scanned_at: idx.scanned_at,
+            base_at: None,
             days: days.collect(),
         }
     }
@@ -364,11 +501,8 @@ pub fn each_day_in_view(
             .ok()
             .and_then(|text| view.parse(&text))
             .filter(|v| {
-                let kept = v.days.iter().map(|(d, day)| Some((*d, day.mtime)));
-                matches!(
-                    days_exact(store, shelf.dir, y, v.scanned_at, kept),
-                    Ok(true)
-                )
+                let times = v.days.iter().map(|(d, day)| (*d, (day.mtime, day.seen)));
+                matches!(days_exact(store, shelf.dir, y, &times.collect()), Ok(true))
             });
         let v = match valid {
             Some(v) => v,
@@ -386,33 +520,23 @@ pub fn each_day_in_view(
     Ok(())
 }
 
-/// True when the kept day lines (date and folder time; None for a malformed line) are exactly
-/// the day folders of `year`, one line each, every folder's time still the one kept (the rule
-/// of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
+/// True when the kept day lines (date → folder time and the scan time of the line) are
+/// exactly the day folders of `year`, one line each, every folder's time still the one kept
+/// (the rule of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
 fn days_exact(
     store: &Tree,
     dir: &str,
     year: i32,
-    scanned_at: i64,
-    kept: impl IntoIterator<Item = Option<(NaiveDate, i64)>>,
+    times: &BTreeMap<NaiveDate, (i64, i64)>,
 ) -> Result<bool> {
-    let mut lines = 0;
-    let mut times = BTreeMap::new();
-    for line in kept {
-        let Some((date, mtime)) = line else {
-            return Ok(false);
-        };
-        times.insert(date, mtime);
-        lines += 1;
-    }
     let folders = day_dirs_in(store, dir, year)?;
-    if folders.len() != lines {
+    if folders.len() != times.len() {
         return Ok(false);
     }
     // Every folder trusted means every folder has its line; as many lines as folders then
-    // leaves no line without a folder and none twice.
-    let stats = stat_day_folders(folders, |d| times.get(&d).copied(), scanned_at, RACY_MARGIN);
-    Ok(stats.len() == lines && stats.iter().all(|f| f.trusted))
+    // leaves no line without a folder.
+    let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
+    Ok(stats.len() == times.len() && stats.iter().all(|f| f.trusted))
 }
 
 /// The (appointment, patient) pairs of a day line; malformed pairs are skipped.
@@ -429,31 +553,19 @@ struct Head {
     patient: Id,
 }
 
-/// The record ID a file's name spells exactly (`A3F9K2QX.toml`), if it does: records are
-/// found, and new IDs refused, by the name a file has on disk.
-fn name_id(path: &Path) -> Option<Id> {
-    let stem = path.file_stem()?.to_str()?;
-    Id::parse(stem).ok().filter(|id| id.as_str() == stem)
-}
-
-/// `ID:PATIENT` for each appointment file of a day. A file whose patient cannot be read (broken,
-/// or written by hand) is still listed by its name, as `ID:`, so its ID counts as taken; the
+/// `ID:PATIENT` for one appointment file. A file whose patient cannot be read (broken, or
+/// written by hand) is still listed by its name, as `ID:`, so its ID counts as taken; the
 /// command that reads it reports what is wrong with it.
-fn read_appointment_day(dir: &Path) -> Result<String> {
-    let mut out: Vec<String> = Vec::new();
-    for path in files_with_ext(dir, "toml")? {
-        let Some(id) = name_id(&path) else { continue };
-        let patient = fs::read(&path).ok().and_then(|bytes| {
-            quick_head(&bytes)
-                .map(|(_, p)| p)
-                .or_else(|| parse_toml::<Head>(&path, &bytes).ok().map(|h| h.patient))
-        });
-        out.push(format!(
-            "{id}:{}",
-            patient.map(|p| p.to_string()).unwrap_or_default()
-        ));
-    }
-    Ok(out.join(" "))
+fn appointment_token(path: &Path, id: &Id) -> String {
+    let patient = fs::read(path).ok().and_then(|bytes| {
+        quick_head(&bytes)
+            .map(|(_, p)| p)
+            .or_else(|| parse_toml::<Head>(path, &bytes).ok().map(|h| h.patient))
+    });
+    format!(
+        "{id}:{}",
+        patient.map(|p| p.to_string()).unwrap_or_default()
+    )
 }
 
 /// What the index needs from a communication's file.
@@ -468,44 +580,66 @@ struct CommunicationHead {
     done: Option<toml::Value>,
 }
 
-/// One day folder's index line: each file's token (see [`Communication::index_token`]). A file
-/// that cannot be read is listed by its name alone (`C…:`), so its ID still counts as taken;
-/// `check` and the command that reads it report what is wrong with it.
-pub(crate) fn read_communication_day(dir: &Path) -> Result<String> {
-    let mut out = Vec::new();
-    for path in files_with_ext(dir, "toml")? {
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        let Some(id) = Id::parse(stem).ok().filter(|id| id.as_str() == stem) else {
-            continue;
-        };
-        let head = fs::read(&path)
-            .ok()
-            .and_then(|bytes| parse_toml::<CommunicationHead>(&path, &bytes).ok())
-            .filter(|h| h.id == id);
-        out.push(match head {
-            Some(h) => {
-                let patient = h.patient.map(|p| p.to_string()).unwrap_or_default();
-                match h.follow_up.filter(|_| h.done.is_none()) {
-                    Some(due) => format!("{id}:{patient}:{due}"),
-                    None => format!("{id}:{patient}"),
-                }
+/// One communication file's token (see [`Communication::index_token`]): `C…:P…`, with `:DUE`
+/// while its follow-up is open. A file that cannot be read is listed by its name alone
+/// (`C…:`), so its ID still counts as taken; `check` and the command that reads it report
+/// what is wrong with it.
+fn communication_token(path: &Path, id: &Id) -> String {
+    let head = fs::read(path)
+        .ok()
+        .and_then(|bytes| parse_toml::<CommunicationHead>(path, &bytes).ok())
+        .filter(|h| &h.id == id);
+    match head {
+        Some(h) => {
+            let patient = h.patient.map(|p| p.to_string()).unwrap_or_default();
+            match h.follow_up.filter(|_| h.done.is_none()) {
+                Some(due) => format!("{id}:{patient}:{due}"),
+                None => format!("{id}:{patient}"),
             }
-            None => format!("{id}:"),
-        });
+        }
+        None => format!("{id}:"),
     }
-    Ok(out.join(" "))
 }
 
-/// The IDs the day's file names spell; no file is opened.
-fn read_names(dir: &Path) -> Result<String> {
-    let ids: Vec<String> = files_with_ext(dir, "toml")?
-        .iter()
-        .filter_map(|p| name_id(p))
-        .map(|id| id.to_string())
-        .collect();
-    Ok(ids.join(" "))
+/// One day folder's line: the token of each file whose name is an ID, in name order (for a
+/// kind without tokens, the bare IDs: no file is opened). A day the index already held is
+/// read through its memory (`day_memory.rs`), so only its changed files are opened.
+fn read_day(
+    store: &Tree,
+    shelf: &Shelf,
+    date: NaiveDate,
+    dir: &Path,
+    known: bool,
+) -> Result<String> {
+    match shelf.token {
+        Some(token_of) => {
+            day_memory::read_day(&memory_dir(store, shelf), date, dir, token_of, known)
+        }
+        None => {
+            let ids: Vec<String> = files_with_ext(dir, "toml")?
+                .iter()
+                .filter_map(|p| name_id(p))
+                .map(|id| id.to_string())
+                .collect();
+            Ok(ids.join(" "))
+        }
+    }
+}
+
+/// `.frontdesk/index/days/NAME/`: the kind's memory of the days it re-read.
+fn memory_dir(store: &Tree, shelf: &Shelf) -> PathBuf {
+    store
+        .path(Path::new(STATE_DIR))
+        .join("index")
+        .join("days")
+        .join(shelf.name)
+}
+
+/// One communication day folder's line, as the index keeps it.
+#[cfg(test)]
+pub(crate) fn read_communication_day(dir: &Path) -> Result<String> {
+    let tree = Tree::new(dir);
+    read_day(&tree, &COMMUNICATIONS, NaiveDate::MIN, dir, false)
 }
 
 /// `id` and `patient` from the top of a file as the store writes it (`id = "A…"` lines before
@@ -551,6 +685,7 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
     let scan_start = now_ns();
     let mut fresh = YearIndex {
         scanned_at: scan_start,
+        base_at: None,
         days: BTreeMap::new(),
     };
     let old_len = old.days.len();
@@ -558,38 +693,49 @@ fn refresh_year_from(store: &Tree, shelf: &Shelf, year: i32, old: YearIndex) -> 
     let mut stale = Vec::new();
     let folders = stat_day_folders(
         day_dirs_in(store, shelf.dir, year)?,
-        |date| old_days.get(&date).map(|d| d.mtime),
-        old.scanned_at,
+        |date| old_days.get(&date).map(|d| (d.mtime, d.seen)),
         RACY_MARGIN,
     );
+    // The lines of days re-read only for being in the racy window, to tell whether they moved.
+    let mut old_racy = BTreeMap::new();
     for f in folders {
         match old_days.remove(&f.date) {
             Some(d) if f.trusted => {
                 fresh.days.insert(f.date, d);
             }
-            _ => stale.push((f.date, f.dir, f.mtime)),
+            Some(d) => {
+                stale.push((f.date, f.dir, f.mtime, true));
+                old_racy.insert(f.date, d);
+            }
+            None => stale.push((f.date, f.dir, f.mtime, false)),
         }
     }
-    let changed = !stale.is_empty();
     // Re-reading changed days (all of them on a first run) is the slow part: spread it out.
+    // A day the index held before is read through its memory; a first build is not kept there.
     let read: Vec<(NaiveDate, i64, Result<String>)> = stale
         .into_par_iter()
-        .map(|(date, dir, mtime)| (date, mtime, (shelf.read_day)(&dir)))
+        .map(|(date, dir, mtime, known)| (date, mtime, read_day(store, shelf, date, &dir, known)))
         .collect();
+    // Written again unless every day re-read is as its line was and still in the racy window
+    // (written now, it would be re-read next time all the same): a day written a moment ago
+    // is listed by each command for two seconds, without a 2 MB year file written each time.
+    let mut changed = false;
     for (date, mtime, pairs) in read {
-        fresh.days.insert(
-            date,
-            Day {
-                mtime,
-                pairs: pairs?,
-            },
-        );
+        let day = Day {
+            mtime,
+            pairs: pairs?,
+            seen: scan_start,
+            base: false,
+        };
+        let still_racy = !folder_unchanged(mtime, mtime, scan_start, RACY_MARGIN);
+        changed |= !still_racy || !old_racy.get(&date).is_some_and(|d| d.same_as(&day));
+        fresh.days.insert(date, day);
     }
+    // A day folder gone takes its line out of the base: the year is written whole.
+    let over_base = old.base_at.filter(|_| old_days.is_empty());
     if changed || fresh.days.len() != old_len {
         // A cache that cannot be written only costs speed next time.
-        let _ = save(shelf, &path, &fresh);
-    } else {
-        fresh.scanned_at = old.scanned_at;
+        let _ = save(shelf, &path, &fresh, over_base);
     }
     Ok(fresh)
 }
@@ -605,13 +751,17 @@ pub fn date_in(store: &Tree, shelf: &Shelf, id: &Id) -> Result<Option<NaiveDate>
     // Fast path: search each year's index text as it stands (newest first, where most lookups
     // land), then confirm that the file is really there.
     for &y in &all {
-        let Ok(text) = fs::read_to_string(index_path(store, shelf, y)) else {
-            continue;
-        };
-        if let Some(date) = find_in_text(&text, id)
-            && store.path(&(shelf.rel)(date, id)).is_file()
-        {
-            return Ok(Some(date));
+        let path = index_path(store, shelf, y);
+        // The overlay first: its lines are the newer.
+        for file in [overlay_path(&path), path] {
+            let Ok(text) = fs::read_to_string(file) else {
+                continue;
+            };
+            if let Some(date) = find_in_text(&text, id)
+                && store.path(&(shelf.rel)(date, id)).is_file()
+            {
+                return Ok(Some(date));
+            }
         }
     }
     for &y in &all {
@@ -765,8 +915,10 @@ pub fn rebuild(store: &Tree, shelf: &Shelf) -> Result<usize> {
     Ok(n)
 }
 
-/// Deletes every index file of one kind; the next lookup rebuilds what it needs.
+/// Deletes every index file of one kind, and its memory of days; the next lookup rebuilds
+/// what it needs.
 pub fn remove(store: &Tree, shelf: &Shelf) -> Result<()> {
+    super::remove_folder(&memory_dir(store, shelf))?;
     let dir = store.path(Path::new(STATE_DIR)).join("index");
     let Ok(rd) = fs::read_dir(&dir) else {
         return Ok(());

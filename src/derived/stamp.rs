@@ -177,12 +177,12 @@ pub struct DayFolder {
 }
 
 /// Stats each day folder (one gone since it was listed is left out) and compares its time
-/// with the one a cache `kept` for it at the scan that began at `scanned_at`, under the rule
-/// of [`folder_unchanged`] with the cache's `margin`. A cache re-reads the folders not trusted.
+/// with the one a cache `kept` for it, with the moment the scan that kept it began, under the
+/// rule of [`folder_unchanged`] with the cache's `margin`. A cache re-reads the folders not
+/// trusted.
 pub fn stat_day_folders(
     folders: impl IntoIterator<Item = (NaiveDate, PathBuf)>,
-    kept: impl Fn(NaiveDate) -> Option<i64>,
-    scanned_at: i64,
+    kept: impl Fn(NaiveDate) -> Option<(i64, i64)>,
     margin: i64,
 ) -> Vec<DayFolder> {
     // Each day folder by name relative to its open month folder: a path walk per folder was
@@ -209,8 +209,8 @@ pub fn stat_day_folders(
                 },
                 _ => mtime_ns(&fs::metadata(&dir).ok()?),
             };
-            let trusted =
-                kept(date).is_some_and(|k| folder_unchanged(k, mtime, scanned_at, margin));
+            let trusted = kept(date)
+                .is_some_and(|(k, scanned_at)| folder_unchanged(k, mtime, scanned_at, margin));
             Some(DayFolder {
                 date,
                 dir,
@@ -271,16 +271,15 @@ mod tests {
         }
         let time = |d: &Path| mtime_ns(&fs::metadata(d).unwrap());
         let (t1, t2) = (time(&same), time(&moved));
-        let kept = |d: NaiveDate| match d.day0() {
-            0 => Some(t1),
-            1 => Some(t2 - 1),
-            _ => Some(0),
-        };
         let later = now_ns() + 10_000_000_000;
+        let kept = |d: NaiveDate| match d.day0() {
+            0 => Some((t1, later)),
+            1 => Some((t2 - 1, later)),
+            _ => Some((0, later)),
+        };
         let found = stat_day_folders(
             [(day(1), same), (day(2), moved), (day(3), gone)],
             kept,
-            later,
             2_000_000_000,
         );
         let seen: Vec<(u32, bool)> = found.iter().map(|f| (f.date.day0(), f.trusted)).collect();
@@ -288,8 +287,7 @@ mod tests {
         // Within the margin of the scan, even the kept time is not trusted.
         let racy = stat_day_folders(
             [(day(1), dir.path().join("01"))],
-            kept,
-            t1 + 1,
+            |_| Some((t1, t1 + 1)),
             2_000_000_000,
         );
         assert!(!racy[0].trusted);

@@ -146,6 +146,29 @@ impl Case {
     }
 }
 
+impl Case {
+    /// A record put back by hand into a day folder in the same clock tick as the change the
+    /// cache last listed (the folder's time is the one the cache kept, half a second before
+    /// its scan: file systems stamp folders from a coarse clock): it is listed again.
+    fn sees_a_file_added_in_the_same_tick(&self) {
+        let full = self.truth();
+        let folder = self.record.parent().unwrap().to_path_buf();
+        let kept_at = self.c.dir.path().join("away.toml");
+        fs::rename(&self.record, &kept_at).unwrap();
+        let tick = SystemTime::now() - Duration::from_millis(500);
+        set_mtime(&folder, tick);
+        let without = self.answer();
+        assert_ne!(without, full, "the record taken away is not listed");
+        fs::rename(&kept_at, &self.record).unwrap();
+        set_mtime(&folder, tick);
+        assert_eq!(
+            self.answer(),
+            full,
+            "the record put back in the same tick is listed"
+        );
+    }
+}
+
 fn size(f: &Path) -> u64 {
     fs::metadata(f).map_or(0, |m| m.len())
 }
@@ -307,4 +330,147 @@ fn the_appointment_index_sees_files_put_back_by_hand_racy_or_not() {
     let case = appointment_case();
     case.sees_a_file_put_back(false);
     case.sees_a_file_put_back(true);
+}
+
+/// The appointment index's memory of a day it re-read (`.frontdesk/index/days/`, which lets a
+/// changed day open only its changed files): cut short or with a byte changed, and with a file
+/// of the day edited by hand keeping its size and modification time (only its change time
+/// moves), the next change of the day answers as without any cache.
+#[test]
+fn the_appointment_index_memory_of_a_day_answers_as_without_it() {
+    let case = appointment_case();
+    let john = case
+        .c
+        .ok("patient add --first John --last Roe --dob 1975-06-07 --sex M --phone 617-555-0102");
+    let jane_file = fs::read_to_string(&case.record).unwrap();
+    let jane = jane_file
+        .lines()
+        .find_map(|l| l.strip_prefix("patient = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    case.settle();
+    let folder = case.record.parent().unwrap().to_path_buf();
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    // Each call changes the day folder's time (not racy): the index re-reads that day.
+    let mut moves = 0;
+    let mut change_the_day = || {
+        moves += 1;
+        set_mtime(&folder, hour_ago + Duration::from_secs(moves));
+    };
+    let truth = case.truth();
+    // Files stamped within two seconds of the listing that remembers them are read again
+    // anyway: let the record files' change times settle first.
+    std::thread::sleep(Duration::from_millis(2100));
+    change_the_day();
+    assert_eq!(case.answer(), truth);
+    let memory = case
+        .c
+        .path(".frontdesk/index/days/appointments/2027-01-05.bin");
+    let good = fs::read(&memory).expect("the re-read day is remembered");
+    let mut damaged = vec![
+        good[..good.len() / 2].to_vec(),
+        good[..good.len() - 1].to_vec(),
+    ];
+    for at in (0..good.len()).step_by(7) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x01;
+        damaged.push(bad);
+    }
+    for bad in damaged {
+        fs::write(&memory, &bad).unwrap();
+        change_the_day();
+        assert_eq!(case.answer(), truth);
+    }
+    fs::write(&memory, &good).unwrap();
+    // Jane's visit becomes John's by hand: same size, modification time put back.
+    let mtime = fs::metadata(&case.record).unwrap().modified().unwrap();
+    fs::write(&case.record, jane_file.replace(&jane, john.trim())).unwrap();
+    set_mtime(&case.record, mtime);
+    change_the_day();
+    // Asked for John: a list from a stale line would not have the visit (asked for Jane, the
+    // command reads each visit and would drop it whatever the index said).
+    let ask_john = [
+        "--format",
+        "json",
+        "schedule",
+        "list",
+        "--patient",
+        john.trim(),
+    ];
+    let johns = case.c.ok(ask_john.as_slice());
+    assert_eq!(johns.matches("\"id\"").count(), 1, "{johns}");
+    change_the_day();
+    assert_ne!(case.answer(), truth, "the edited visit is no longer Jane's");
+    for f in case.files() {
+        fs::remove_file(f).unwrap();
+    }
+    assert_eq!(case.c.ok(ask_john.as_slice()), johns);
+}
+
+/// Every day-folder cache, one racy rule (`stamp::SETTLE_NS`): a file added in the clock tick
+/// of the change a cache last listed is seen.
+#[test]
+fn every_day_folder_cache_sees_a_file_added_in_the_same_tick() {
+    for case in [appointment_case(), ledger_case(), open_follow_up_case()] {
+        case.sees_a_file_added_in_the_same_tick();
+    }
+}
+
+/// A day re-read since its year's file was written goes to the year's overlay
+/// (`appointments-YYYY.recent.tsv`) instead of a rewrite of the whole year. Cut short, with a
+/// byte changed, or left over from another base (a crash between the two writes), the overlay
+/// is not trusted and the answer is the one without any cache; a day folder gone folds it into
+/// the base.
+#[test]
+fn the_appointment_index_overlay_answers_as_without_it() {
+    let case = appointment_case();
+    case.settle();
+    let before = case.truth();
+    let jane = case.ask.last().unwrap().clone();
+    case.c.book(&jane, 2);
+    let overlay = case.c.path(".frontdesk/index/appointments-2027.recent.tsv");
+    let base = case.c.path(".frontdesk/index/appointments-2027.tsv");
+    let base_bytes = fs::read(&base).unwrap();
+    let full = case.answer();
+    assert_ne!(full, before, "the new visit is listed");
+    let good = fs::read(&overlay).expect("the re-read day went to the overlay");
+    assert_eq!(
+        fs::read(&base).unwrap(),
+        base_bytes,
+        "the base was not rewritten"
+    );
+    assert!(
+        String::from_utf8_lossy(&good).contains("2027-01-0"),
+        "a day line"
+    );
+    let mut damaged = vec![
+        good[..good.len() / 2].to_vec(),
+        good[..good.len() - 1].to_vec(),
+    ];
+    for at in (0..good.len()).step_by(5) {
+        let mut bad = good.clone();
+        bad[at] = if bad[at] == b'1' { b'2' } else { b'1' };
+        damaged.push(bad);
+    }
+    for bad in damaged {
+        fs::write(&overlay, &bad).unwrap();
+        assert_eq!(case.answer(), full);
+    }
+    // An overlay over another base (the year written whole since, by a rebuild, and the old
+    // overlay put back, as a crash between the two writes would leave it) is not read.
+    fs::write(&overlay, &good).unwrap();
+    case.c.ok("index rebuild");
+    assert!(!overlay.exists(), "a whole write removes the overlay");
+    fs::write(&overlay, &good).unwrap();
+    case.settle();
+    assert_eq!(case.answer(), full);
+    // A day folder gone: the year is written whole and the overlay goes.
+    let gone = case.record.parent().unwrap().to_path_buf();
+    let away = case.c.dir.path().join("away");
+    fs::rename(&gone, &away).unwrap();
+    let without = case.answer();
+    assert_ne!(without, full);
+    assert!(!overlay.exists(), "folded into the base");
+    assert_eq!(case.truth(), without);
 }
