@@ -670,21 +670,6 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the check cache and the remembered git status; the next `check` rebuilds them.
-    pub fn remove_check_cache(&self) -> Result<()> {
-        let dir = cache_dir(self);
-        for name in [check_cache::FILE, clean_note::FILE] {
-            let path = dir.join(name);
-            match fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(Error::io(&path, "remove", e));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
     /// Makes files that git wrote (a merge, a checkout) private: git creates them with the
     /// umask's mode, often 0644. Their folders, up to the tree, become 0700.
     pub fn make_private(&self, rels: &[PathBuf]) -> Result<()> {
@@ -870,7 +855,7 @@ impl CacheRun {
 }
 
 fn cache_dir(store: &Store) -> PathBuf {
-    store.path(Path::new(STATE_DIR)).join("index")
+    check_cache::dir(store)
 }
 
 fn cache_path(store: &Store) -> PathBuf {

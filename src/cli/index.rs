@@ -1,10 +1,11 @@
-//! `frontdesk index rebuild`: throw the disposable search index away and build it again.
+//! `frontdesk index rebuild`: throw every disposable cache away (the registry,
+//! [`crate::derived::CACHES`]), building the indexes again at once.
 
 use clap::Subcommand;
 
 use crate::cli::Ctx;
 use crate::cli::patient::warn_problems;
-use crate::derived::{index, ledger_cache, patient_ledger_cache, schedule_index};
+use crate::derived::{CACHES, Rebuild};
 use crate::error::{Result, exit};
 
 #[derive(Debug, Subcommand)]
@@ -24,27 +25,23 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<u8> {
         Command::Rebuild(_) => {
             let store = ctx.open()?;
             let txn = store.begin()?;
-            let patients = index::rebuild(txn.store())?;
-            // The ledger cache is rebuilt by the next statement run.
-            ledger_cache::remove(&store)?;
-            patient_ledger_cache::remove(&store)?;
-            // So is the check cache, by the next `check`.
-            store.remove_check_cache()?;
-            warn_problems(&patients.problems);
-            let appointments = schedule_index::rebuild(&store, &schedule_index::APPOINTMENTS)?;
-            let entries = schedule_index::rebuild(&store, &schedule_index::LEDGER)?;
-            let comms = schedule_index::rebuild(&store, &schedule_index::COMMUNICATIONS)?;
-            ctx.say(&format!("Indexed {comms} communications"));
-            ctx.say(&format!("Indexed {appointments} appointments"));
-            ctx.say(&format!("Indexed {entries} ledger entries"));
-            ctx.say(&format!(
-                "Indexed {} patients{}",
-                patients.len(),
-                match patients.problems.len() {
-                    0 => String::new(),
-                    n => format!(" ({n} unreadable files skipped)"),
+            for cache in CACHES {
+                match &cache.rebuild {
+                    Rebuild::Later(remove) => remove(txn.store())?,
+                    Rebuild::Now { what, build } => {
+                        let built = build(txn.store())?;
+                        warn_problems(&built.problems);
+                        ctx.say(&format!(
+                            "Indexed {} {what}{}",
+                            built.count,
+                            match built.problems.len() {
+                                0 => String::new(),
+                                n => format!(" ({n} unreadable files skipped)"),
+                            }
+                        ));
+                    }
                 }
-            ));
+            }
             Ok(exit::OK)
         }
     }

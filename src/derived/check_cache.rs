@@ -31,27 +31,47 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 
+use crate::derived::clean_note;
 pub use crate::derived::print::Print;
-use crate::derived::stamp::FileStamp;
+use crate::derived::stamp::{FileStamp, untrusted_from};
 use crate::disk::atomic::TEMP_PREFIX;
 use crate::disk::codec::{Reader, Writer, checksum};
+use crate::disk::{STATE_DIR, Tree};
 use crate::domain::check::{Booking, Facts, Fix, Problem, Target, pack_str, unpack};
 use crate::domain::id::Id;
+use crate::error::{Error, Result};
 
 /// One file's facts and a problem with where it lies, or the problem that stopped reading it.
 pub type Inspected = std::result::Result<(Facts, Option<Problem>), Problem>;
 
 const MAGIC: &[u8; 8] = b"FDCHK003";
 pub const FILE: &str = "check.bin";
+/// The folder of the check cache and its clean note (`.frontdesk/index/`).
+pub fn dir(tree: &Tree) -> PathBuf {
+    tree.path(Path::new(STATE_DIR)).join("index")
+}
+
+/// Deletes the check cache and its clean note; the next `check` builds them again.
+pub fn remove(tree: &Tree) -> Result<()> {
+    let dir = dir(tree);
+    for name in [FILE, clean_note::FILE] {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&path, "remove", e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// toc offset, toc length, toc checksum, magic.
 const TRAILER: usize = 8 + 4 + 8 + 8;
-
-/// How long after a change a file counts as racy (see `index.rs`).
-const SETTLE_NS: i64 = 2_000_000_000;
 
 /// What the stat pass compares. The change time also moves when an edit puts the old
 /// modification time back; the inode, when a file is replaced by another of the same stamp.
@@ -157,7 +177,7 @@ impl OldCache {
         if r.u64()? != key {
             return None;
         }
-        let since = r.i64()?.saturating_sub(SETTLE_NS);
+        let since = untrusted_from(r.i64()?);
         if r.u32()? as usize != kinds {
             return None;
         }

@@ -26,7 +26,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::derived::print::{Print, contribution};
-use crate::derived::stamp::ns;
+use crate::derived::stamp::{SETTLE_NS, ns};
 use crate::disk::atomic;
 use crate::disk::codec::{Reader, Writer, checksum, seal, unseal};
 use crate::disk::{STATE_DIR, Tree};
@@ -34,9 +34,6 @@ use crate::disk::{STATE_DIR, Tree};
 /// The note's file, in the state folder's `index/`.
 pub const FILE: &str = "check-git.bin";
 const MAGIC: &[u8; 8] = b"FDCHKG02";
-
-/// How long after a change a stamp counts as racy (see `index.rs`).
-const SETTLE_NS: i64 = 2_000_000_000;
 
 /// More files than this waiting for their stamps to settle: drop the note instead (the next
 /// `check` asks git once and starts a new one).

@@ -44,7 +44,7 @@ use crate::derived::index_file::{
 };
 use crate::derived::patient_keys;
 pub use crate::derived::patient_keys::key_hash;
-use crate::derived::stamp::{FileStamp, mtime_ns, now_ns, stat_dir, stat_file};
+use crate::derived::stamp::{FileStamp, mtime_ns, now_ns, stat_dir, stat_file, untrusted_from};
 use crate::disk::codec::Writer;
 use crate::disk::{STATE_DIR, Tree, atomic, is_record_file, read_toml};
 use crate::domain::patient::Patient;
@@ -269,12 +269,6 @@ pub fn open(store: &Tree) -> Result<PatientIndex> {
     refresh(store, lock.is_some())
 }
 
-/// How long after a change a file or directory counts as racy. File systems stamp times from
-/// a clock that ticks every few milliseconds (FAT every two seconds), so a change made just
-/// after a scan began can carry a time from before it; anything stamped this close to the
-/// last scan is looked at again.
-const SETTLE_NS: i64 = 2_000_000_000;
-
 fn refresh(store: &Tree, may_save: bool) -> Result<PatientIndex> {
     let dir = index_dir(store);
     let scan_start = now_ns();
@@ -282,7 +276,7 @@ fn refresh(store: &Tree, may_save: bool) -> Result<PatientIndex> {
     let layout = parse_layout(&old);
     let since = layout
         .as_ref()
-        .map_or(i64::MIN, |l| l.scanned_at.saturating_sub(SETTLE_NS));
+        .map_or(i64::MIN, |l| untrusted_from(l.scanned_at));
     let old_shards = layout.map(|l| l.shards).unwrap_or_default();
     let patients = store.path(Path::new("patients"));
     let mut shards: Vec<ShardScan> = match list_shards(&patients)? {
@@ -342,7 +336,7 @@ pub fn warm_matches(store: &Tree, query: &Query) -> Option<PatientIndex> {
     let file = fs::File::open(index_dir(store).join(FILE)).ok()?;
     let (start, file_len) = read_start(&file)?;
     let layout = parse_header_of(MAGIC, &start, file_len)?;
-    let since = layout.scanned_at.saturating_sub(SETTLE_NS);
+    let since = untrusted_from(layout.scanned_at);
     let patients = store.path(Path::new("patients"));
     let (pfd, names) = list_shards(&patients).ok()??;
     if !names.iter().eq(layout.shards.iter().map(|s| s.name)) {
@@ -561,7 +555,7 @@ fn stat_shard<'a>(
             .map(|e| stat_file(&dfd, &path, e.name))
             .collect();
         let reusable = |(e, st): (&Entry, &Option<FileStamp>)| {
-            st.is_some_and(|st| e.stamp == st && !st.is_racy(since) && !e.payload.is_empty())
+            st.is_some_and(|st| e.stamp.still(&st, since) && !e.payload.is_empty())
         };
         if scan.entries.iter().zip(&stamps).all(reusable) {
             // The usual case: every entry is reused as it is, no per-file record is built.
@@ -624,7 +618,7 @@ impl ShardScan<'_> {
     fn reusable(&self, file: &Seen, since: i64) -> bool {
         file.old.is_some_and(|i| {
             let e = &self.entries[i];
-            e.stamp == file.stamp && !file.stamp.is_racy(since) && !e.payload.is_empty()
+            e.stamp.still(&file.stamp, since) && !e.payload.is_empty()
         })
     }
 
@@ -790,6 +784,7 @@ mod tests {
     use chrono::{DateTime, NaiveDate};
 
     use super::*;
+    use crate::derived::stamp::SETTLE_NS;
     use crate::domain::demo;
     use crate::domain::patient::Status;
     use crate::domain::search::SearchDoc;

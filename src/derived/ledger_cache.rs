@@ -1,23 +1,19 @@
-//! A disposable cache of parsed ledger entries, so `pay statement --all-due` does not parse
-//! every entry file of the ledger on every run.
+//! Parsed ledger entries, kept per entry file through the per-file cache engine
+//! (`file_cache.rs`), so commands that need many patients' ledgers do not open and parse every
+//! entry file on every run. This file is the one declaration of "a parsed ledger entry"
+//! ([`LedgerEntries`]: how an entry file is named, stamped, read and encoded), and its whole-shard
+//! access pattern: `pay statement --all-due` and `report aging` read every patient's ledger,
+//! shard by shard, from `.frontdesk/ledger-cache/XY.bin` (ignored by git), one cache file per
+//! two-character patient shard, the shards of the ledger index's buckets
+//! (`derived/ledger_index.rs`). The few-patients pattern of `report daily` is
+//! `patient_ledger_cache.rs`.
 //!
-//! It lives in `.frontdesk/ledger-cache/XY.bin` (ignored by git), one file per two-character
-//! patient shard, the shards of the ledger index's buckets (`derived/ledger_index.rs`). It is
-//! never the only copy of anything: every entry in it is checked against its file on every use,
-//! by `statx` of size, modification time and change time relative to the open `ledger/`
-//! directory, with git's racy-timestamp rule (a file stamped within two seconds of the cache's
-//! last scan is read again). A file whose stamp changed, a new file, or one the cache does not
-//! hold is parsed as before (errors keep their file:line); a shard file that is missing,
-//! truncated or fails its checksum is rebuilt from the files. Entries are never edited by the
-//! tool, so after the first run a statement run reads one cache file per shard and stats each
-//! entry, instead of opening and parsing each one.
-//!
-//! The file layout is the patient index's (`index_file.rs`) under its own magic: one section
-//! named after the shard, each file's name relative to `ledger/` (`2026/11/27/T….toml`), its
-//! stamp, and the entry in the small binary encoding below. Entries with fields this version
-//! does not know (kept in `extra`) are not cached, so they are always read from their file.
-//! A shard file is rewritten, whole and by rename without fsync, only when something in it
-//! changed; concurrent runs each write a file that is right for what they saw.
+//! Nothing lives only in the cache: the engine checks every kept entry against its file's stamp
+//! (size, modification and change time, by `statx` relative to the open day folder) under the
+//! racy-timestamp rule, reads a changed, new or uncached file as before (errors keep their
+//! file:line), rebuilds a cache file missing, cut short or failing a checksum, and rewrites one
+//! only when something in it changed. Entries with fields this version does not know (kept in
+//! `extra`) are not cached, so they are always read from their file.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::fs;
@@ -29,21 +25,19 @@ use rust_decimal::Decimal;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode as FsMode, OFlags};
 
-use crate::derived::index_file::{self, Section, assemble_as, parse_layout_of, write_entry};
+use crate::derived::file_cache::{Loaded, Pass, PerFile};
 use crate::derived::ledger_index;
 use crate::derived::stamp::{FileStamp, now_ns, stat_file};
 use crate::disk::codec::{Reader, Writer};
 use crate::disk::layout::{self, LEDGER_DIR};
-use crate::disk::{STATE_DIR, Tree, atomic};
+use crate::disk::{STATE_DIR, Tree};
 use crate::domain::id::Id;
 use crate::domain::ledger::{
     AdjustmentKind, AppliesTo, BillTo, Entry, Kind, Method, ServiceLine, sort_entries,
 };
 use crate::error::Result;
 
-const MAGIC: &[u8; 8] = b"FDLEC001";
-/// Entries stamped this close to the last scan are read again (see `index.rs`, `SETTLE_NS`).
-const SETTLE_NS: i64 = 2_000_000_000;
+const MAGIC: &[u8; 8] = b"FDLEC002";
 
 fn cache_dir(store: &Tree) -> PathBuf {
     store.path(Path::new(STATE_DIR)).join("ledger-cache")
@@ -59,21 +53,20 @@ where
     F: Fn(&Id, &[Entry]) -> Result<Option<R>> + Sync,
 {
     let scan_start = now_ns();
-    let ledger = LedgerDir::open(store);
+    let ledger = LedgerEntries::open(store, MAGIC, true);
     let dir = cache_dir(store);
     ledger_index::map_buckets(store, |shard, bucket| {
         let path = dir.join(format!("{shard}.bin"));
-        let old = fs::read(&path).unwrap_or_default();
-        let mut pass = ShardPass::new(&old);
+        let bytes = fs::read(&path).unwrap_or_default();
+        let old = Loaded::parse(MAGIC, &bytes);
+        let mut pass = Pass::new(&ledger, &old);
         let mut out = Vec::new();
         for (patient, list) in bucket {
-            let entries = pass.entries(store, &ledger, &patient, list)?;
+            let entries = patient_entries(&mut pass, &patient, &list)?;
             out.extend(visit(&patient, &entries)?);
         }
-        if pass.changed() {
-            // A failure to write the cache only costs speed next time.
-            let _ = save(&dir, &path, &pass.section(shard), scan_start);
-        }
+        // A failure to write the cache only costs speed next time.
+        let _ = pass.save(&path, None, scan_start);
         Ok(out)
     })
 }
@@ -83,15 +76,78 @@ pub fn remove(store: &Tree) -> Result<()> {
     super::remove_folder(&cache_dir(store))
 }
 
-fn save(dir: &Path, path: &Path, section: &Section, scanned_at: i64) -> Result<()> {
-    atomic::create_dirs(dir)?;
-    let bytes = assemble_as(MAGIC, scanned_at, std::slice::from_ref(section));
-    atomic::write_unsynced(path, &bytes, atomic::Mode::Replace)
+/// The patient's entries among those filed at `list`, in ledger order, through the cache;
+/// files gone or no longer the patient's are skipped, as [`Store::read_entries`] does.
+pub(crate) fn patient_entries(
+    pass: &mut Pass<LedgerEntries>,
+    patient: &Id,
+    list: &[(NaiveDate, Id)],
+) -> Result<Vec<Entry>> {
+    let mut out = Vec::with_capacity(list.len());
+    for (day, id) in list {
+        if let Some(entry) = pass.get(entry_name(*day, id))?
+            && &entry.patient == patient
+        {
+            out.push(entry);
+        }
+    }
+    sort_entries(&mut out);
+    Ok(out)
 }
 
-/// The open `ledger/` directory and its day folders, which entry files are stat'ed relative
-/// to: a name in an open day folder is one lookup, where `2026/11/27/T….toml` from `ledger/`
-/// is four, and a statement run stats every entry (a tenth of its time went to the folders).
+/// The declaration of a cache of parsed ledger entries: each file is named by its path below
+/// `ledger/` (`2026/11/27/T….toml`), stamped relative to the open `ledger/` folder (or its
+/// open day folder), read as [`Store::read_entry_if_present`] reads it, and kept in the
+/// encoding below only when the entry is the one filed under that name.
+pub(crate) struct LedgerEntries<'s> {
+    store: &'s Tree,
+    magic: &'static [u8; 8],
+    dir: LedgerDir,
+}
+
+impl<'s> LedgerEntries<'s> {
+    /// Over `store`'s ledger, for the cache files of `magic`; `with_days` keeps every day
+    /// folder open, for a pass that stats most entries (a name in an open day folder is one
+    /// lookup, where `2026/11/27/T….toml` from `ledger/` is four).
+    pub(crate) fn open(store: &'s Tree, magic: &'static [u8; 8], with_days: bool) -> Self {
+        LedgerEntries {
+            store,
+            magic,
+            dir: LedgerDir::open(store, with_days),
+        }
+    }
+}
+
+impl PerFile for LedgerEntries<'_> {
+    type Payload = Entry;
+
+    fn magic(&self) -> &'static [u8; 8] {
+        self.magic
+    }
+
+    fn stamp(&self, name: &CStr) -> Option<FileStamp> {
+        self.dir.stamp(name)
+    }
+
+    fn extract(&self, name: &CStr) -> Result<Option<Entry>> {
+        let rel = Path::new(LEDGER_DIR).join(OsStr::from_bytes(name.to_bytes()));
+        self.store.read_entry_if_present(&rel)
+    }
+
+    fn encode(&self, name: &CStr, e: &Entry) -> Option<Vec<u8>> {
+        (filed_at(name)? == (e.date, e.id.as_str())).then_some(())?;
+        encode(e)
+    }
+
+    fn decode(&self, name: &CStr, bytes: &[u8]) -> Option<Entry> {
+        let e = decode(bytes)?;
+        // The bytes must be the entry filed there (a checksum collision aside, this holds).
+        (filed_at(name)? == (e.date, e.id.as_str())).then_some(e)
+    }
+}
+
+/// The open `ledger/` directory and, for a pass over most entries, its day folders, which
+/// entry files are stat'ed relative to (a tenth of a statement run went to walking folders).
 struct LedgerDir {
     path: PathBuf,
     fd: Option<OwnedFd>,
@@ -103,13 +159,13 @@ struct LedgerDir {
 const SPARE_FILES: u64 = 512;
 
 impl LedgerDir {
-    fn open(store: &Tree) -> LedgerDir {
+    fn open(store: &Tree, with_days: bool) -> LedgerDir {
         let path = store.path(Path::new(LEDGER_DIR));
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         // Without it every entry is simply read (and its error reported) as before.
         let fd = rustix::fs::open(&path, flags, FsMode::empty()).ok();
         let mut days = Vec::new();
-        if let Some(ledger) = &fd {
+        if let (Some(ledger), true) = (&fd, with_days) {
             let dates = store.ledger_days().unwrap_or_default();
             let room = room_for_open_files(dates.len() as u64);
             for date in dates.into_iter().take(room) {
@@ -122,14 +178,16 @@ impl LedgerDir {
         LedgerDir { path, fd, days }
     }
 
-    /// The stamp of the entry filed under `day` at `name` (its path below `ledger/`).
-    fn stamp(&self, day: NaiveDate, name: &CStr) -> Option<FileStamp> {
-        match self.days.binary_search_by_key(&day, |d| d.0) {
-            Ok(i) => {
+    /// The stamp of the entry file at `name` (its path below `ledger/`).
+    fn stamp(&self, name: &CStr) -> Option<FileStamp> {
+        let open_day =
+            filed_at(name).and_then(|(day, _)| self.days.binary_search_by_key(&day, |d| d.0).ok());
+        match open_day {
+            Some(i) => {
                 let (_, dir, fd) = &self.days[i];
                 stat_file(fd, dir, file_name(name)?)
             }
-            Err(_) => stat_file(self.fd.as_ref()?, &self.path, name),
+            None => stat_file(self.fd.as_ref()?, &self.path, name),
         }
     }
 }
@@ -171,7 +229,7 @@ fn day_rel_name(day: NaiveDate) -> String {
 }
 
 /// `2026/11/27/T….toml`: an entry's file relative to `ledger/`, as `layout::ledger_rel` files it.
-fn entry_name(day: NaiveDate, id: &Id) -> CString {
+pub(crate) fn entry_name(day: NaiveDate, id: &Id) -> CString {
     let name = if (0..=9999).contains(&day.year()) {
         format!(
             "{:04}/{:02}/{:02}/{id}.toml",
@@ -188,124 +246,30 @@ fn entry_name(day: NaiveDate, id: &Id) -> CString {
     CString::new(name).unwrap_or_default()
 }
 
-/// One shard's run: the old cache file, and the records of the new one.
-struct ShardPass<'a> {
-    old: &'a [u8],
-    cached: Vec<index_file::Entry<'a>>,
-    since: i64,
-    records: Vec<(CString, Record)>,
-    fresh: bool,
-}
-
-enum Record {
-    /// The old record at this position, copied as it is.
-    Kept(usize),
-    /// An entry read from its file now.
-    Fresh(FileStamp, Vec<u8>),
-}
-
-impl<'a> ShardPass<'a> {
-    fn new(old: &'a [u8]) -> ShardPass<'a> {
-        let layout = parse_layout_of(MAGIC, old);
-        let since = layout
-            .as_ref()
-            .map_or(i64::MIN, |l| l.scanned_at.saturating_sub(SETTLE_NS));
-        let cached = layout
-            .and_then(|l| match l.shards.as_slice() {
-                [one] => one.entries(old),
-                _ => None,
-            })
-            .unwrap_or_default();
-        ShardPass {
-            old,
-            cached,
-            since,
-            records: Vec::new(),
-            fresh: false,
-        }
-    }
-
-    /// The patient's entries in ledger order: from the cache when their file is unchanged,
-    /// else read from the file; files gone or no longer the patient's are skipped, as
-    /// [`Store::read_entries`] does.
-    fn entries(
-        &mut self,
-        store: &Tree,
-        ledger: &LedgerDir,
-        patient: &Id,
-        list: Vec<(NaiveDate, Id)>,
-    ) -> Result<Vec<Entry>> {
-        let mut out = Vec::with_capacity(list.len());
-        for (day, id) in list {
-            let name = entry_name(day, &id);
-            let stamp = ledger.stamp(day, &name);
-            let entry = match stamp.and_then(|st| self.cached_entry(&name, st)) {
-                Some((i, e)) => {
-                    self.records.push((name, Record::Kept(i)));
-                    e
-                }
-                None => {
-                    self.fresh = true;
-                    let rel = Path::new(LEDGER_DIR).join(OsStr::from_bytes(name.to_bytes()));
-                    let Some(e) = store.read_entry_if_present(&rel)? else {
-                        continue;
-                    };
-                    if let (Some(st), Some(payload)) = (stamp, encode(&e)) {
-                        self.records.push((name, Record::Fresh(st, payload)));
-                    }
-                    e
-                }
-            };
-            if &entry.patient == patient {
-                out.push(entry);
-            }
-        }
-        sort_entries(&mut out);
-        Ok(out)
-    }
-
-    /// The cached entry of a file with this stamp, when it may be trusted.
-    fn cached_entry(&self, name: &CString, stamp: FileStamp) -> Option<(usize, Entry)> {
-        let i = self
-            .cached
-            .binary_search_by(|c| c.name.cmp(name.as_c_str()))
-            .ok()?;
-        let c = &self.cached[i];
-        if c.stamp != stamp || stamp.is_racy(self.since) {
+/// The day and entry ID an [`entry_name`] names; None for a name that is not one.
+pub(crate) fn filed_at(name: &CStr) -> Option<(NaiveDate, &str)> {
+    let text = name.to_str().ok()?;
+    // `YYYY/MM/DD/`, read digit by digit: a statement run asks this of every entry twice.
+    let fast = || {
+        let [y0, y1, y2, y3, b'/', m0, m1, b'/', d0, d1, b'/', ..] = *text.as_bytes() else {
             return None;
-        }
-        Some((i, decode(self.old.get(c.payload.clone())?)?))
+        };
+        let n = |ds: &[u8]| -> Option<u32> {
+            ds.iter().try_fold(0, |acc, d| {
+                d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+            })
+        };
+        let year = n(&[y0, y1, y2, y3])? as i32;
+        let day = NaiveDate::from_ymd_opt(year, n(&[m0, m1])?, n(&[d0, d1])?)?;
+        Some((day, text.get(11..)?))
+    };
+    if let Some((day, file)) = fast() {
+        return Some((day, file.strip_suffix(".toml")?)).filter(|(_, id)| !id.contains('/'));
     }
-
-    /// Something was read from a file, or an old record is no longer used.
-    fn changed(&self) -> bool {
-        self.fresh || self.records.len() != self.cached.len()
-    }
-
-    /// The shard's new section, its records sorted by file name.
-    fn section(mut self, shard: &str) -> Section {
-        self.records.sort_by(|a, b| a.0.cmp(&b.0));
-        self.records.dedup_by(|a, b| a.0 == b.0);
-        let mut w = Writer::with_capacity(self.records.len() * 256);
-        for (name, record) in &self.records {
-            match record {
-                Record::Kept(i) => {
-                    let raw = self
-                        .old
-                        .get(self.cached[*i].raw.clone())
-                        .unwrap_or_default();
-                    w.buf.extend_from_slice(raw);
-                }
-                Record::Fresh(stamp, payload) => write_entry(&mut w, name, stamp, payload),
-            }
-        }
-        Section {
-            name: shard.to_string(),
-            dir: FileStamp::default(),
-            count: self.records.len() as u32,
-            bytes: w.buf,
-        }
-    }
+    let mut parts = text.rsplitn(4, '/');
+    let (file, d, m, y) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let day = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
+    Some((day, file.strip_suffix(".toml")?))
 }
 
 // ---- the entry encoding ----
@@ -639,55 +603,37 @@ mod tests {
     }
 
     #[test]
-    fn a_cached_entry_is_trusted_only_with_the_same_stamp_outside_the_racy_window() {
+    fn an_entry_is_kept_only_under_the_name_it_is_filed_at() {
         let e = full();
         let name = entry_name(e.date, &e.id);
         assert_eq!(name.to_str().unwrap(), "2024/02/29/T1FHGM17X.toml");
-        let stamp = FileStamp {
-            size: 300,
-            mtime: 1_000,
-            ctime: 2_000,
-        };
-        let mut w = Writer::default();
-        write_entry(&mut w, &name, &stamp, &encode(&e).unwrap());
-        let section = Section {
-            name: "EP".into(),
-            dir: FileStamp::default(),
-            count: 1,
-            bytes: w.buf,
-        };
-        let scanned_at = 10_000_000_000;
-        let bytes = assemble_as(MAGIC, scanned_at, &[section]);
-        let pass = ShardPass::new(&bytes);
-        assert_eq!(
-            pass.cached_entry(&name, stamp).map(|(_, e)| e),
-            Some(full())
-        );
-        for changed in stamp.each_field_changed() {
-            assert!(pass.cached_entry(&name, changed).is_none(), "{changed:?}");
+        assert_eq!(filed_at(&name), Some((e.date, "T1FHGM17X")));
+        for day in [
+            NaiveDate::from_ymd_opt(-1, 1, 2).unwrap(),
+            NaiveDate::from_ymd_opt(10_000, 12, 31).unwrap(),
+        ] {
+            assert_eq!(filed_at(&entry_name(day, &e.id)), Some((day, "T1FHGM17X")));
         }
-        // Changed within two seconds of the scan: looked at again whatever its stamp.
-        let racy = FileStamp {
-            ctime: scanned_at - 1_999_999_999,
-            ..stamp
-        };
-        let bytes = {
-            let mut w = Writer::default();
-            write_entry(&mut w, &name, &racy, &encode(&e).unwrap());
-            let section = Section {
-                name: "EP".into(),
-                dir: FileStamp::default(),
-                count: 1,
-                bytes: w.buf,
-            };
-            assemble_as(MAGIC, scanned_at, &[section])
-        };
-        assert!(ShardPass::new(&bytes).cached_entry(&name, racy).is_none());
+        for bad in [
+            c"",
+            c"T1FHGM17X.toml",
+            c"2024/02/30/T1FHGM17X.toml",
+            c"2024/02/29/T1",
+        ] {
+            assert_eq!(filed_at(bad), None, "{bad:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::new(dir.path());
+        let ledger = LedgerEntries::open(&tree, MAGIC, false);
+        let bytes = ledger.encode(&name, &e).unwrap();
+        assert_eq!(ledger.decode(&name, &bytes), Some(full()));
+        let elsewhere = entry_name(e.date.succ_opt().unwrap(), &e.id);
+        assert!(
+            ledger.encode(&elsewhere, &e).is_none(),
+            "filed under another day"
+        );
+        assert!(ledger.decode(&elsewhere, &bytes).is_none());
         let other = entry_name(e.date, &id("T1FHGM17Y"));
-        assert!(pass.cached_entry(&other, stamp).is_none(), "not cached");
-        // Another file's magic is not read as a cache.
-        let mut wrong = bytes.clone();
-        wrong[..8].copy_from_slice(index_file::MAGIC);
-        assert!(ShardPass::new(&wrong).cached.is_empty());
+        assert!(ledger.decode(&other, &bytes).is_none(), "another ID");
     }
 }

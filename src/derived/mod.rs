@@ -1,11 +1,13 @@
 //! The caches: disposable files under `.frontdesk/` derived from the records, each rebuilt
-//! when missing, corrupt or stale, none holding anything that lives only there.
+//! when missing, corrupt or stale, none holding anything that lives only there. [`CACHES`]
+//! names every one, what it holds and how `frontdesk index rebuild` renews it.
 //!
 //! - [`index`] (with [`index_file`], its format, and `patient_keys`, the duplicate guard): the
 //!   patient search index.
 //! - [`schedule_index`]: which day holds which appointment, ledger entry or communication,
-//!   with [`day_memory`], what it read of the days it re-read, so a changed day opens only its
-//!   changed files.
+//!   declared over [`day_index`], the engine of the caches kept per day folder (with
+//!   [`day_memory`], what it read of the days it re-read, so a changed day opens only its
+//!   changed files).
 //! - [`ledger_index`]: which days hold each patient's ledger entries.
 //! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
 //! - [`patient_ledger_cache`]: a few patients' ledger entries, parsed, one file per patient,
@@ -14,7 +16,13 @@
 //!   note that the tree was clean (with [`print`], the fingerprints both compare).
 //!
 //! What they share is in [`stamp`]: a file's or a day folder's stamp and the racy-timestamp
-//! rule that says when a stamp may be trusted.
+//! rule that says when a stamp may be trusted (one constant, `SETTLE_NS`). The caches that keep
+//! one payload per record file declare what they extract and how it is encoded, and
+//! [`file_cache`], the engine, owns the rest: the file format, the per-file stamp check,
+//! rebuilding a damaged file and writing only what changed. The two ledger caches are
+//! declarations over it. The caches kept per day folder declare what their line keeps of one
+//! record file, and [`day_index`] owns the rest: the per-year files and their overlays, the
+//! folder stamps, re-reading a changed day, views, rebuild.
 //!
 //! They read the records through a [`crate::disk::Tree`] and never import the write path
 //! (`store`), the history (`history`) or `check`: what they need of those is passed in.
@@ -23,6 +31,7 @@ pub mod check_cache;
 pub mod clean_note;
 pub mod day_index;
 pub mod day_memory;
+pub mod file_cache;
 pub mod index;
 pub mod index_file;
 pub mod ledger_cache;
@@ -33,11 +42,107 @@ pub mod print;
 pub mod schedule_index;
 pub mod stamp;
 
+use crate::disk::Tree;
+use crate::error::Result;
+
 /// Deletes a cache's folder (gone already is fine): the next command that needs it rebuilds it.
-pub(crate) fn remove_folder(dir: &std::path::Path) -> crate::error::Result<()> {
+pub(crate) fn remove_folder(dir: &std::path::Path) -> Result<()> {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(crate::error::Error::io(dir, "remove", e)),
     }
 }
+
+/// What `index rebuild` does with one cache.
+pub enum Rebuild {
+    /// Build it again now from the records, saying how many of `what` it holds.
+    Now {
+        what: &'static str,
+        build: fn(&Tree) -> Result<Rebuilt>,
+    },
+    /// Delete it: the next command that needs it builds it.
+    Later(fn(&Tree) -> Result<()>),
+}
+
+/// A cache built again: how many records it holds, and the files it could not read.
+pub struct Rebuilt {
+    pub count: usize,
+    pub problems: Vec<crate::error::Error>,
+}
+
+/// One cache: where it lives under `.frontdesk/`, what it holds, and how it is renewed.
+pub struct Cache {
+    pub at: &'static str,
+    pub holds: &'static str,
+    pub rebuild: Rebuild,
+}
+
+fn counted(count: usize) -> Rebuilt {
+    Rebuilt {
+        count,
+        problems: Vec::new(),
+    }
+}
+
+/// Every cache, in the order `index rebuild` renews them (and says so). The patient index is
+/// built inside the caller's transaction (it asserts the records lock).
+pub const CACHES: &[Cache] = &[
+    Cache {
+        at: "index/communications-YYYY.tsv (+ -open-, .recent, days/)",
+        holds: "which day holds which communication, and the open follow-ups",
+        rebuild: Rebuild::Now {
+            what: "communications",
+            build: |t| schedule_index::rebuild(t, &schedule_index::COMMUNICATIONS).map(counted),
+        },
+    },
+    Cache {
+        at: "index/appointments-YYYY.tsv (+ .recent, days/)",
+        holds: "which day holds which appointment, and whose it is",
+        rebuild: Rebuild::Now {
+            what: "appointments",
+            build: |t| schedule_index::rebuild(t, &schedule_index::APPOINTMENTS).map(counted),
+        },
+    },
+    Cache {
+        at: "index/ledger-ids-YYYY.tsv (+ .recent)",
+        holds: "which day holds which ledger entry",
+        rebuild: Rebuild::Now {
+            what: "ledger entries",
+            build: |t| schedule_index::rebuild(t, &schedule_index::LEDGER).map(counted),
+        },
+    },
+    Cache {
+        at: "index/patients.bin",
+        holds: "every patient's search fields and listing, per patient file",
+        rebuild: Rebuild::Now {
+            what: "patients",
+            build: |t| {
+                index::rebuild(t).map(|i| Rebuilt {
+                    count: i.len(),
+                    problems: i.problems,
+                })
+            },
+        },
+    },
+    Cache {
+        at: "ledger-index/",
+        holds: "which days hold each patient's ledger entries",
+        rebuild: Rebuild::Later(ledger_index::remove),
+    },
+    Cache {
+        at: "ledger-cache/XY.bin",
+        holds: "every patient's ledger entries, parsed, per entry file (statement run)",
+        rebuild: Rebuild::Later(ledger_cache::remove),
+    },
+    Cache {
+        at: "patient-ledger/XY/P….bin",
+        holds: "a few patients' ledger entries, parsed, per entry file (report daily)",
+        rebuild: Rebuild::Later(patient_ledger_cache::remove),
+    },
+    Cache {
+        at: "index/check.bin, index/check-git.bin",
+        holds: "what check found in each record file, and its note that the tree was clean",
+        rebuild: Rebuild::Later(check_cache::remove),
+    },
+];

@@ -48,6 +48,12 @@ impl FileStamp {
         self.mtime >= since || self.ctime >= since
     }
 
+    /// A stamp kept by a scan whose racy window began at `since` still describes the file
+    /// stamped `now`: the one rule by which every per-file cache reuses what it kept.
+    pub fn still(&self, now: &FileStamp, since: i64) -> bool {
+        self == now && !now.is_racy(since)
+    }
+
     /// The stamp with each field moved in turn (size grown, mtime put back, ctime moved on):
     /// each a change a cache must see.
     #[cfg(test)]
@@ -295,6 +301,11 @@ mod tests {
             ctime: 90,
         };
         assert!(!stamp.is_racy(101));
+        assert!(stamp.still(&stamp, 101));
+        assert!(!stamp.still(&stamp, 100), "racy");
+        for changed in stamp.each_field_changed() {
+            assert!(!stamp.still(&changed, 101), "{changed:?}");
+        }
         assert!(stamp.is_racy(100));
         assert!(
             FileStamp {

@@ -2,6 +2,7 @@
 //! binary on it, and checks stdout, stderr, the exit code and the files left behind.
 //! One test binary with a module per command area keeps link time down.
 
+mod caches;
 mod check;
 mod check_cache;
 mod comm;

@@ -1,0 +1,68 @@
+//! Every cache in the registry (`derived::CACHES`) is disposable: `index rebuild` renews each
+//! one, building the indexes at once and deleting the rest for the next command, and nothing
+//! a command prints changes for it.
+
+use crate::harness::*;
+use crate::parallel::generated;
+
+const NOW: &str = "2026-11-27T08:00:00-05:00";
+
+/// What the cached paths of the tool print: aging (the whole-shard ledger cache), the daily
+/// report (the per-patient one), a search (the patient index), a check (the check cache).
+fn results(c: &Clinic) -> Vec<String> {
+    let runs: [&[&str]; 4] = [
+        &["--format", "json", "report", "aging"],
+        &["--format", "json", "report", "daily", "2026-11-24"],
+        &["--format", "json", "patient", "find", "a"],
+        &["check"],
+    ];
+    runs.iter()
+        .map(|args| {
+            let out = c
+                .cmd()
+                .env("FRONTDESK_NOW", NOW)
+                .args(*args)
+                .output()
+                .unwrap();
+            expect_ok(&[], out)
+        })
+        .collect()
+}
+
+#[test]
+fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
+    let c = generated();
+    let first = results(&c);
+    let built = [
+        ".frontdesk/ledger-cache",
+        ".frontdesk/patient-ledger",
+        ".frontdesk/ledger-index",
+        ".frontdesk/index/check.bin",
+        ".frontdesk/index/patients.bin",
+    ];
+    for path in built {
+        assert!(c.path(path).exists(), "{path} is built by the commands");
+    }
+    let out = c.cmd().args(["index", "rebuild"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    expect_ok(&[], out);
+    for what in [
+        "communications",
+        "appointments",
+        "ledger entries",
+        "patients",
+    ] {
+        assert!(said.contains(&format!(" {what}\n")), "{what}: {said}");
+    }
+    for deleted in &built[..4] {
+        assert!(!c.path(deleted).exists(), "{deleted} is deleted");
+    }
+    assert!(
+        c.path(built[4]).exists(),
+        "the patient index is built at once"
+    );
+    assert_eq!(results(&c), first);
+    for path in built {
+        assert!(c.path(path).exists(), "{path} is built again when needed");
+    }
+}
