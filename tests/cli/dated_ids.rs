@@ -376,3 +376,51 @@ fn a_file_put_by_hand_into_a_known_ledger_day_holds_its_id_against_a_payment() {
     let out = collect(&c, NOW, Some(12), &jane);
     assert_refused(&c, before, &out, &by_hand);
 }
+
+/// Each year's index keeps a summary beside its base file (`appointments-YYYY.ids`: the days'
+/// folder times and a Bloom filter of the base's IDs), so the check of a new ID need not read
+/// the base. It must never let an ID through that the base holds: whole, damaged, or written
+/// for an earlier base (one from before the ID was booked, put back).
+#[test]
+fn the_year_summary_never_lets_a_taken_appointment_id_through() {
+    let (c, jane) = desk();
+    let index = c.path(".frontdesk/index");
+    // Always the same time, long past: a folder changed since keeps it, so only the summary
+    // can tell the two bases apart.
+    let settle_and_reindex = |c: &Clinic| {
+        let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_750_000_000);
+        for e in walkdir::WalkDir::new(c.path("appointments")) {
+            let e = e.unwrap();
+            if e.file_type().is_dir() {
+                std::fs::File::open(e.path())
+                    .unwrap()
+                    .set_modified(long_ago)
+                    .unwrap();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&index);
+        ok(c, NOW, None, &["schedule", "list", "--patient", &jane]);
+    };
+    stdout_id(&book(&c, None, &jane, 3));
+    settle_and_reindex(&c);
+    let summary = index.join("appointments-2027.ids");
+    let before_the_id = std::fs::read(&summary).expect("a summary beside the year's index");
+    let first = stdout_id(&book(&c, Some(7), &jane, 0));
+    settle_and_reindex(&c);
+    let holder = format!("appointments/2027/01/04/{first}.toml");
+    let refused = |c: &Clinic| {
+        let before = (c.files(), c.commits());
+        assert_refused(c, before, &book(c, Some(7), &jane, 27), &holder);
+    };
+    refused(&c);
+    let good = std::fs::read(&summary).unwrap();
+    for at in (8..good.len()).step_by(11) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x04;
+        std::fs::write(&summary, &bad).unwrap();
+        refused(&c);
+    }
+    // Written for the base before the ID was booked: not this base, not used.
+    std::fs::write(&summary, &before_the_id).unwrap();
+    refused(&c);
+}
