@@ -5,22 +5,23 @@
 //! day folder, trusted while the folder's time is unchanged. A write into the folder (a
 //! booking, a follow-up closed) moves that time, and the whole day used to be read again: a
 //! booking on a day of 500 visits re-read all 500 files, right after the booking itself had.
-//! So when a cache re-reads a day it already held, it also keeps here, per file, the file's
-//! stamp (size, modification and change time) and the token it took from the file; the next
-//! re-read of that day lists the folder, stats each file by name in the open folder, and reads
-//! only the files that are new or whose stamp moved, or was taken within [`SETTLE_NS`] of the
-//! listing that kept it (`stamp::SETTLE_NS`, git's racy-timestamp rule: an edit in the same clock tick keeps the
-//! stamp). An edit made by hand is therefore seen exactly when the day is re-read, as before,
-//! and an edit that keeps the size and puts the modification time back still moves the change
-//! time.
+//! So when a cache re-reads a day it already held, it also keeps here, per file, the token it
+//! took from the file.
 //!
-//! Files: `.frontdesk/index/days/KIND/YYYY-MM-DD.bin`, sealed (`codec::seal`) under [`MAGIC`]:
-//! the moment the listing began (ns), then per file in name order: its name, its stamp and its
-//! token. Only the [`KEEP`] most recently written are kept per kind: they serve the days being
-//! worked on, and a day not among them is read whole, as without them. A file missing, cut
-//! short or failing its checksum is simply not used, and written again.
+//! It is a declaration over the per-file cache engine (`file_cache.rs`, [`DayFiles`]): the
+//! records are the day folder's files whose name is an ID, named as on disk and stamped by
+//! name in the open folder; the payload is the token. The engine owns the rest: the format, the
+//! checksums, the stamp check (size, modification and change time, so an edit that keeps the
+//! size and puts the modification time back is still seen) under the racy-timestamp rule, and
+//! writing the file only when something in it changed. An edit made by hand is therefore seen
+//! exactly when the day is re-read, as before.
+//!
+//! Files: `.frontdesk/index/days/KIND/YYYY-MM-DD.bin`, one per day, under [`MAGIC`]. Only the
+//! [`KEEP`] most recently written are kept per kind: they serve the days being worked on, and
+//! a day not among them is read whole, as without them. A file missing or damaged reads as
+//! empty (the whole day is read) and is written again.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString, OsStr};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -29,60 +30,47 @@ use chrono::NaiveDate;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 
-#[cfg(test)]
-use crate::derived::stamp::SETTLE_NS;
-use crate::derived::stamp::{FileStamp, now_ns, stat_file, untrusted_from};
-use crate::disk::codec::{Reader, Writer, seal, unseal};
-use crate::disk::{atomic, files_with_ext};
+use crate::derived::file_cache::{Loaded, Pass, PerFile};
+use crate::derived::stamp::{FileStamp, now_ns, stat_file};
+use crate::disk::files_with_ext;
 use crate::domain::id::Id;
 use crate::error::Result;
 
-const MAGIC: &[u8; 8] = b"FDDAY001";
+const MAGIC: &[u8; 8] = b"FDDAY002";
 /// Days remembered per kind: the days a desk is working on, not the history.
 pub const KEEP: usize = 64;
 
-/// One day folder's files as last listed: (name, stamp, token), sorted by name.
-struct Memory {
-    listed_at: i64,
-    files: Vec<(String, FileStamp, String)>,
+/// The declaration: a day folder's record files, each kept as the token `token_of` takes
+/// from it.
+struct DayFiles<'d> {
+    dir: &'d Path,
+    /// The open day folder its files are stamped in (None: every file is read).
+    fd: Option<OwnedFd>,
+    token_of: fn(&Path, &Id) -> String,
 }
 
-impl Memory {
-    fn load(path: &Path) -> Option<Memory> {
-        let bytes = fs::read(path).ok()?;
-        let mut r = Reader::new(unseal(MAGIC, &bytes)?);
-        let listed_at = r.i64()?;
-        let n = r.u32()? as usize;
-        let mut files = Vec::with_capacity(n.min(1 << 16));
-        for _ in 0..n {
-            let name = r.string()?;
-            let stamp = FileStamp::read(&mut r)?;
-            files.push((name, stamp, r.string()?));
-        }
-        r.at_end().then_some(Memory { listed_at, files })
+impl PerFile for DayFiles<'_> {
+    type Payload = String;
+
+    fn magic(&self) -> &'static [u8; 8] {
+        MAGIC
     }
 
-    fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(64 * self.files.len() + 16);
-        w.i64(self.listed_at);
-        w.u32(self.files.len() as u32);
-        for (name, stamp, token) in &self.files {
-            w.str(name);
-            stamp.write(&mut w);
-            w.str(token);
-        }
-        seal(MAGIC, &w.buf)
+    fn stamp(&self, name: &CStr) -> Option<FileStamp> {
+        stat_file(self.fd.as_ref()?, self.dir, name)
     }
 
-    /// The token kept for `name`, when its file still has the stamp it had, taken safely
-    /// before the listing (outside the racy window).
-    fn token(&self, name: &str, now: &FileStamp) -> Option<&str> {
-        let i = self
-            .files
-            .binary_search_by(|(n, _, _)| n.as_str().cmp(name))
-            .ok()?;
-        let (_, kept, token) = &self.files[i];
-        (kept == now && !kept.is_racy(untrusted_from(self.listed_at))).then_some(token.as_str())
+    fn extract(&self, name: &CStr) -> Result<Option<String>> {
+        let path = self.dir.join(OsStr::from_bytes(name.to_bytes()));
+        Ok(name_id(&path).map(|id| (self.token_of)(&path, &id)))
+    }
+
+    fn encode(&self, _: &CStr, token: &String) -> Option<Vec<u8>> {
+        Some(token.as_bytes().to_vec())
+    }
+
+    fn decode(&self, _: &CStr, bytes: &[u8]) -> Option<String> {
+        String::from_utf8(bytes.to_vec()).ok()
     }
 }
 
@@ -97,41 +85,43 @@ pub fn read_day(
     token_of: fn(&Path, &Id) -> String,
     remember: bool,
 ) -> Result<String> {
-    let listed_at = now_ns();
+    read_day_listed_at(memory_dir, date, dir, token_of, remember, now_ns())
+}
+
+/// [`read_day`] with the listing taken to begin at `listed_at` (ns).
+fn read_day_listed_at(
+    memory_dir: &Path,
+    date: NaiveDate,
+    dir: &Path,
+    token_of: fn(&Path, &Id) -> String,
+    remember: bool,
+    listed_at: i64,
+) -> Result<String> {
     let path = memory_dir.join(format!("{date}.bin"));
-    let old = if remember { Memory::load(&path) } else { None };
+    let bytes = match remember {
+        true => fs::read(&path).unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let old = Loaded::parse(MAGIC, &bytes);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd: Option<OwnedFd> = rustix::fs::open(dir, flags, Mode::empty()).ok();
+    let day = DayFiles {
+        dir,
+        fd: rustix::fs::open(dir, flags, Mode::empty()).ok(),
+        token_of,
+    };
+    let mut pass = Pass::new(&day, &old);
     let mut tokens = Vec::new();
-    let mut files = Vec::new();
-    let mut read_any = false;
     for file in files_with_ext(dir, "toml")? {
-        let Some(id) = name_id(&file) else { continue };
-        let name = file.file_name().map(|n| n.as_bytes()).unwrap_or_default();
-        let stamp = fd.as_ref().and_then(|fd| {
-            let c = CString::new(name).ok()?;
-            stat_file(fd, dir, &c)
-        });
-        let kept = stamp.and_then(|s| old.as_ref()?.token(id.as_str(), &s));
-        let token = match kept {
-            Some(t) => t.to_string(),
-            None => {
-                read_any = true;
-                token_of(&file, &id)
-            }
+        let Some(name) = file.file_name().filter(|_| name_id(&file).is_some()) else {
+            continue;
         };
-        if let Some(s) = stamp {
-            files.push((id.to_string(), s, token.clone()));
-        }
-        tokens.push(token);
+        let name = CString::new(name.as_bytes()).expect("a file name holds no NUL");
+        tokens.extend(pass.get(name)?);
     }
-    let same_files = old.as_ref().is_some_and(|m| {
-        m.files.len() == files.len() && m.files.iter().zip(&files).all(|(a, b)| a.0 == b.0)
-    });
-    if remember && (read_any || !same_files) {
-        let memory = Memory { listed_at, files };
-        // A memory that cannot be written only costs speed next time.
-        let _ = save(memory_dir, &path, &memory);
+    // A memory that cannot be written only costs speed next time. Only a day new to the
+    // memory adds a file to it.
+    if remember && pass.save(&path, None, listed_at).is_ok() && bytes.is_empty() {
+        forget_old_days(memory_dir);
     }
     Ok(tokens.join(" "))
 }
@@ -141,13 +131,6 @@ pub fn read_day(
 pub fn name_id(path: &Path) -> Option<Id> {
     let stem = path.file_stem()?.to_str()?;
     Id::parse(stem).ok().filter(|id| id.as_str() == stem)
-}
-
-fn save(dir: &Path, path: &Path, memory: &Memory) -> Result<()> {
-    atomic::create_dirs(dir)?;
-    atomic::write_unsynced(path, &memory.encode(), atomic::Mode::Replace)?;
-    forget_old_days(dir);
-    Ok(())
 }
 
 /// Keeps the [`KEEP`] days most recently written; the rest are read whole when they change.
@@ -171,6 +154,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::derived::stamp::SETTLE_NS;
     use crate::domain::id::IdKind;
 
     static READS: AtomicUsize = AtomicUsize::new(0);
@@ -189,15 +173,24 @@ mod tests {
         p
     }
 
-    /// Puts a file's times an hour back, out of the racy window of any listing after it.
+    /// Sets a file's modification time to the same moment long past (its change time moves
+    /// to now): an edit followed by this leaves only the change time to tell.
     fn settle(p: &Path) {
-        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let past = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
         fs::File::options()
             .write(true)
             .open(p)
             .unwrap()
-            .set_modified(hour_ago)
+            .set_modified(past)
             .unwrap();
+    }
+
+    /// How many files a read of the day at `listed_at` read, and its tokens.
+    fn read_at(memory: &Path, day: &Path, listed_at: i64) -> (usize, String) {
+        let date: NaiveDate = "2026-12-04".parse().unwrap();
+        READS.store(0, Ordering::SeqCst);
+        let got = read_day_listed_at(memory, date, day, counted, true, listed_at).unwrap();
+        (READS.swap(0, Ordering::SeqCst), got)
     }
 
     #[test]
@@ -205,39 +198,33 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (day, memory) = (tmp.path().join("day"), tmp.path().join("memory"));
         fs::create_dir(&day).unwrap();
-        let date: NaiveDate = "2026-12-04".parse().unwrap();
         let files: Vec<PathBuf> = (1..=5).map(|n| put(&day, n, "x")).collect();
         files.iter().for_each(|p| settle(p));
-        let first = read_day(&memory, date, &day, counted, true).unwrap();
-        // The change time of a file whose mtime was set is "now": every file is racy once.
-        assert_eq!(READS.swap(0, Ordering::SeqCst), 5);
-        assert_eq!(first.split(' ').count(), 5);
+        let (reads, first) = read_at(&memory, &day, now_ns());
+        assert_eq!((reads, first.split(' ').count()), (5, 5));
+        // The change time of a file whose mtime was just set is "now", within the racy window
+        // of the listing that kept it: every file is read again.
+        assert_eq!(read_at(&memory, &day, now_ns()), (5, first.clone()));
+        // Kept by a listing well after it, the stamps are trusted: nothing is read, and the
+        // memory, unchanged, is not written.
+        let later = now_ns() + 10 * SETTLE_NS;
+        read_at(&memory, &day, later);
+        let path = memory.join("2026-12-04.bin");
+        let kept = fs::read(&path).unwrap();
+        assert_eq!(read_at(&memory, &day, later + 1), (0, first.clone()));
+        assert_eq!(fs::read(&path).unwrap(), kept, "not written");
 
-        // Kept entries are trusted only outside the racy window of the listing that kept them:
-        // age the memory by rewriting it with an old listing time.
-        let path = memory.join(format!("{date}.bin"));
-        let mut m = Memory::load(&path).unwrap();
-        m.listed_at += 10 * SETTLE_NS;
-        fs::write(&path, m.encode()).unwrap();
-        assert_eq!(read_day(&memory, date, &day, counted, true).unwrap(), first);
-        assert_eq!(READS.swap(0, Ordering::SeqCst), 0, "nothing changed");
-
-        // A new file, an edited one (same size, mtime put back: only ctime moves), one gone.
-        let mut m = Memory::load(&path).unwrap();
-        m.listed_at += 10 * SETTLE_NS;
-        fs::write(&path, m.encode()).unwrap();
+        // A new file, an edited one (same size, same mtime: only ctime moves), one gone.
         put(&day, 9, "n");
         fs::write(&files[1], "y").unwrap();
         settle(&files[1]);
         fs::remove_file(&files[2]).unwrap();
-        let after = read_day(&memory, date, &day, counted, true).unwrap();
-        assert_eq!(
-            READS.swap(0, Ordering::SeqCst),
-            2,
-            "the new and the edited file"
-        );
-        let truth = read_day(&tmp.path().join("none"), date, &day, counted, false).unwrap();
-        READS.store(0, Ordering::SeqCst);
+        let (reads, after) = read_at(&memory, &day, later + 10 * SETTLE_NS);
+        assert_eq!(reads, 2, "the new and the edited file");
+        let none = tmp.path().join("none");
+        let date: NaiveDate = "2026-12-04".parse().unwrap();
+        let truth = read_day(&none, date, &day, counted, false).unwrap();
+        assert!(!none.exists(), "read without remembering writes nothing");
         assert_eq!(after, truth);
         assert_eq!(after.matches(":x").count(), 3);
         assert!(after.contains(":y") && after.contains(":n"));
@@ -252,33 +239,26 @@ mod tests {
         for n in 1..=3 {
             settle(&put(&day, n, "v"));
         }
-        let truth = read_day(
-            &memory,
-            date,
-            &day,
-            |p, id| format!("{id}:{}", p.display()),
-            true,
-        )
-        .unwrap();
+        let by_path = |p: &Path, id: &Id| format!("{id}:{}", p.display());
+        let later = now_ns() + 10 * SETTLE_NS;
+        let truth = read_day_listed_at(&memory, date, &day, by_path, true, later).unwrap();
         let path = memory.join(format!("{date}.bin"));
         let good = fs::read(&path).unwrap();
-        for cut in [0, 8, good.len() / 2, good.len() - 1] {
-            fs::write(&path, &good[..cut]).unwrap();
-            assert!(Memory::load(&path).is_none(), "cut at {cut}");
-        }
+        let mut damaged: Vec<Vec<u8>> = [0, 8, good.len() / 2, good.len() - 1]
+            .iter()
+            .map(|&cut| good[..cut].to_vec())
+            .collect();
         for at in [9, good.len() / 2, good.len() - 3] {
             let mut bad = good.clone();
             bad[at] ^= 0x20;
+            damaged.push(bad);
+        }
+        for bad in damaged {
+            assert!(Loaded::parse(MAGIC, &bad).names().next().is_none());
             fs::write(&path, &bad).unwrap();
-            assert!(Memory::load(&path).is_none(), "flip at {at}");
-            let got = read_day(
-                &memory,
-                date,
-                &day,
-                |p, id| format!("{id}:{}", p.display()),
-                true,
-            );
+            let got = read_day_listed_at(&memory, date, &day, by_path, true, later);
             assert_eq!(got.unwrap(), truth);
+            assert_eq!(fs::read(&path).unwrap(), good, "written again");
         }
     }
 
@@ -304,5 +284,23 @@ mod tests {
         left.sort();
         assert_eq!(left.len(), KEEP);
         assert_eq!(left[0], "003.bin", "the three oldest went");
+    }
+
+    #[test]
+    fn a_day_new_to_the_memory_puts_out_the_oldest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (day, memory) = (tmp.path().join("day"), tmp.path().join("memory"));
+        fs::create_dir_all(&memory).unwrap();
+        fs::create_dir(&day).unwrap();
+        settle(&put(&day, 1, "v"));
+        for n in 0..KEEP {
+            let p = memory.join(format!("2000-01-{:02}-{n}.bin", 1 + n % 28));
+            fs::write(&p, b"x").unwrap();
+            settle(&p);
+        }
+        read_at(&memory, &day, now_ns());
+        let left: Vec<_> = fs::read_dir(&memory).unwrap().collect();
+        assert_eq!(left.len(), KEEP);
+        assert!(memory.join("2026-12-04.bin").exists());
     }
 }

@@ -17,7 +17,9 @@
 //!   so every record file is read and the cache is written again.
 //!
 //! The ledger caches (`ledger_cache.rs`: a whole patient shard for the statement run;
-//! `patient_ledger_cache.rs`: a few patients for `report daily`) are declarations over it.
+//! `patient_ledger_cache.rs`: a few patients for `report daily`) and the day-folder caches'
+//! memory of a re-read day (`day_memory.rs`: each file's token, one cache file per day) are
+//! declarations over it.
 
 use std::ffi::{CStr, CString};
 use std::path::Path;

@@ -17,7 +17,8 @@
 //! a truncated, changed, missing or unreadable file makes the whole index rebuild from the
 //! ledger. Updates take `.frontdesk/ledger-index/lock`, write buckets
 //! before days and `days.tsv` last, so a crash at any point leaves an index that the next
-//! command either trusts correctly or rescans.
+//! command either trusts correctly or rescans. `index rebuild` deletes the folder under the
+//! same lock ([`remove`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
@@ -252,24 +253,65 @@ fn read_shard(store: &Tree, shard: &str) -> Result<BucketList> {
         .collect())
 }
 
-/// Deletes the index; the next command rebuilds it.
+/// Deletes the index, under its lock, so a command reading it never sees it vanish midway;
+/// the next command rebuilds it. The folder is renamed away, then deleted: its lock file goes
+/// with it, so a command that was waiting for the lock holds, once it has it, a file that is no
+/// longer the index's lock, and takes the lock again on the file now there (see [`lock`]).
 pub fn remove(store: &Tree) -> Result<()> {
-    super::remove_folder(&dir(store))
+    let d = dir(store);
+    if !d.is_dir() {
+        return Ok(());
+    }
+    remove_locked(store, lock(store)?)
 }
 
+/// [`remove`], holding the index's lock (`_held`, let go once the folder is deleted).
+fn remove_locked(store: &Tree, _held: File) -> Result<()> {
+    let d = dir(store);
+    let away = d.with_file_name(format!(
+        "ledger-index.removed-{}-{}",
+        std::process::id(),
+        now_ns()
+    ));
+    fs::rename(&d, &away).at_path(&d, "remove")?;
+    super::remove_folder(&away)
+}
+
+/// Takes the index's lock, `.frontdesk/ledger-index/lock`, waiting for it. A lock taken on a
+/// file that is no longer at that path ([`remove`] took the folder away meanwhile) is let go
+/// and taken again on the file now there: everyone locks the same file.
 fn lock(store: &Tree) -> Result<File> {
     let d = dir(store);
-    atomic::create_dirs(&d)?;
     let path = d.join("lock");
-    let file = File::options()
-        .create(true)
-        .mode(0o600)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .at_path(&path, "open the index lock")?;
-    file.lock().at_path(&path, "lock")?;
-    Ok(file)
+    loop {
+        atomic::create_dirs(&d)?;
+        let opened = File::options()
+            .create(true)
+            .mode(0o600)
+            .truncate(false)
+            .write(true)
+            .open(&path);
+        let file = match opened {
+            // The folder went between making it and opening the file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            other => other.at_path(&path, "open the index lock")?,
+        };
+        file.lock().at_path(&path, "lock")?;
+        if still_at(&file, &path) {
+            return Ok(file);
+        }
+    }
+}
+
+/// The open `file` is the one at `path` (not one whose folder was since renamed away). When
+/// either cannot be stat'ed for another reason than the path being gone, it is taken to be.
+fn still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        (_, Err(e)) if e.kind() == std::io::ErrorKind::NotFound => false,
+        _ => true,
+    }
 }
 
 /// Brings the index in line with the ledger directories, rebuilding it from scratch when any
@@ -577,7 +619,84 @@ fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::MetadataExt;
+
     use super::*;
+
+    /// A tree with a ledger index folder (a stand-in `days.tsv` in it), and the path of the
+    /// index's lock file.
+    fn built() -> (tempfile::TempDir, Tree, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        drop(lock(&tree).unwrap());
+        fs::write(dir(&tree).join("days.tsv"), "x").unwrap();
+        let path = dir(&tree).join("lock");
+        (tmp, tree, path)
+    }
+
+    /// Some process waits for the flock on the file of inode `ino` (per `/proc/locks`; without
+    /// it, taken to be so).
+    fn lock_waited_for(ino: u64) -> bool {
+        let Ok(locks) = fs::read_to_string("/proc/locks") else {
+            return true;
+        };
+        let file = format!(":{ino}");
+        locks
+            .lines()
+            .any(|l| l.contains("-> FLOCK") && l.split_whitespace().any(|f| f.ends_with(&file)))
+    }
+
+    #[test]
+    fn remove_waits_for_the_command_holding_the_lock() {
+        let (_tmp, tree, _) = built();
+        let held = lock(&tree).unwrap();
+        let ino = held.metadata().unwrap().ino();
+        std::thread::scope(|s| {
+            let removing = s.spawn(|| remove(&tree));
+            while !removing.is_finished() && !lock_waited_for(ino) {
+                std::thread::yield_now();
+            }
+            assert!(
+                dir(&tree).join("days.tsv").exists(),
+                "not removed under a reader"
+            );
+            drop(held);
+            removing.join().unwrap().unwrap();
+        });
+        assert!(!dir(&tree).exists());
+    }
+
+    #[test]
+    fn a_command_waiting_for_the_lock_across_a_remove_locks_the_file_everyone_locks() {
+        let (_tmp, tree, path) = built();
+        let held = lock(&tree).unwrap();
+        let ino = held.metadata().unwrap().ino();
+        let taken = std::thread::scope(|s| {
+            let waiting = s.spawn(|| lock(&tree));
+            while !waiting.is_finished() && !lock_waited_for(ino) {
+                std::thread::yield_now();
+            }
+            remove_locked(&tree, held).unwrap();
+            waiting.join().unwrap().unwrap()
+        });
+        // It got the lock on the file that went with the folder, and took it again on the
+        // lock file of the folder made anew, the one every later command locks.
+        assert!(still_at(&taken, &path));
+        let other = File::open(&path).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        drop(taken);
+        let state = tree.path(Path::new(STATE_DIR));
+        let left: Vec<_> = fs::read_dir(&state)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with("ledger-index."))
+            .collect();
+        assert!(left.is_empty(), "nothing left behind: {left:?}");
+        assert!(!dir(&tree).join("days.tsv").exists());
+    }
 
     #[test]
     fn days_read_back_as_chrono_reads_them() {

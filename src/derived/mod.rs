@@ -19,10 +19,10 @@
 //! rule that says when a stamp may be trusted (one constant, `SETTLE_NS`). The caches that keep
 //! one payload per record file declare what they extract and how it is encoded, and
 //! [`file_cache`], the engine, owns the rest: the file format, the per-file stamp check,
-//! rebuilding a damaged file and writing only what changed. The two ledger caches are
-//! declarations over it. The caches kept per day folder declare what their line keeps of one
-//! record file, and [`day_index`] owns the rest: the per-year files and their overlays, the
-//! folder stamps, re-reading a changed day, views, rebuild.
+//! rebuilding a damaged file and writing only what changed. The two ledger caches and
+//! [`day_memory`] are declarations over it. The caches kept per day folder declare what their
+//! line keeps of one record file, and [`day_index`] owns the rest: the per-year files and their
+//! overlays, the folder stamps, re-reading a changed day, views, rebuild.
 //!
 //! They read the records through a [`crate::disk::Tree`] and never import the write path
 //! (`store`), the history (`history`) or `check`: what they need of those is passed in.
