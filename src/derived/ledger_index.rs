@@ -259,6 +259,7 @@ fn read_shard(store: &Tree, shard: &str) -> Result<BucketList> {
 /// longer the index's lock, and takes the lock again on the file now there (see [`lock`]).
 pub fn remove(store: &Tree) -> Result<()> {
     let d = dir(store);
+    sweep_removed(&d);
     if !d.is_dir() {
         return Ok(());
     }
@@ -275,6 +276,32 @@ fn remove_locked(store: &Tree, _held: File) -> Result<()> {
     ));
     fs::rename(&d, &away).at_path(&d, "remove")?;
     super::remove_folder(&away)
+}
+
+/// Deletes what a remover killed between its rename and its delete left beside the index
+/// (`ledger-index.removed-PID-NS`), when that process is gone: a killed command's leftovers
+/// are the next one's to clear. A live remover's folder is its own to delete.
+fn sweep_removed(index: &Path) {
+    // Without /proc nothing tells a live remover from a dead one: leave them.
+    let Some(parent) = index.parent().filter(|_| Path::new("/proc/self").exists()) else {
+        return;
+    };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("ledger-index.removed-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = super::remove_folder(&e.path());
+        }
+    }
 }
 
 /// Takes the index's lock, `.frontdesk/ledger-index/lock`, waiting for it. A lock taken on a

@@ -66,3 +66,26 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
         assert!(c.path(path).exists(), "{path} is built again when needed");
     }
 }
+
+/// A command killed between renaming the ledger index away and deleting it leaves
+/// `.frontdesk/ledger-index.removed-PID-NS`; the next `index rebuild` deletes it once that
+/// process is gone, and leaves a live one's (it is deleting it itself).
+#[test]
+fn index_rebuild_clears_what_a_killed_remover_left() {
+    let c = Clinic::new();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let left = c.path(&format!(".frontdesk/ledger-index.removed-{dead}-1"));
+    let live = c.path(&format!(
+        ".frontdesk/ledger-index.removed-{}-2",
+        std::process::id()
+    ));
+    for d in [&left, &live] {
+        std::fs::create_dir_all(d.join("patient")).unwrap();
+        std::fs::write(d.join("patient/AB.tsv"), "x\n").unwrap();
+    }
+    c.ok("index rebuild");
+    assert!(!left.exists(), "the dead remover's folder is cleared");
+    assert!(live.exists(), "a live remover's folder is left to it");
+}
