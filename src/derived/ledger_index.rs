@@ -36,6 +36,7 @@ use crate::derived::stamp::{
 };
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, ledger_day_rel as day_rel};
+use crate::disk::lock::alive;
 use crate::disk::{STATE_DIR, Tree, atomic};
 use crate::domain::id::{ALPHABET, Id, IdKind};
 use crate::domain::ledger::Entry;
@@ -282,10 +283,7 @@ fn remove_locked(store: &Tree, _held: File) -> Result<()> {
 /// (`ledger-index.removed-PID-NS`), when that process is gone: a killed command's leftovers
 /// are the next one's to clear. A live remover's folder is its own to delete.
 fn sweep_removed(index: &Path) {
-    // Without /proc nothing tells a live remover from a dead one: leave them.
-    let Some(parent) = index.parent().filter(|_| Path::new("/proc/self").exists()) else {
-        return;
-    };
+    let Some(parent) = index.parent() else { return };
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
@@ -298,7 +296,7 @@ fn sweep_removed(index: &Path) {
         else {
             continue;
         };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+        if pid != std::process::id() && !alive(pid) {
             let _ = super::remove_folder(&e.path());
         }
     }

@@ -20,6 +20,20 @@ pub fn open_lock_file(path: &Path) -> Result<File> {
         .at_path(path, "open the lock file")
 }
 
+/// True when a process with this ID exists (a dead one cannot hold anything).
+pub fn alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e != rustix::io::Errno::SRCH,
+    }
+}
+
 /// How long a command waits for another's lock: `FRONTDESK_LOCK_TIMEOUT` seconds (default 30).
 pub fn lock_timeout() -> Duration {
     let wait: f64 = std::env::var("FRONTDESK_LOCK_TIMEOUT")

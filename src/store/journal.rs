@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::disk::STATE_DIR;
 use crate::disk::atomic::{self, TEMP_PREFIX};
+use crate::disk::lock::alive;
 use crate::error::{Error, Result};
 use crate::history::git;
 
@@ -100,20 +101,6 @@ fn open(root: &Path) -> Result<(File, PathBuf)> {
     file.set_len(0)
         .map_err(|e| Error::io(&path, "empty the journal", e))?;
     Ok((file, path))
-}
-
-/// True when a process with this ID exists (a dead one cannot hold anything).
-fn alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return false;
-    };
-    match rustix::process::test_kill_process(pid) {
-        Ok(()) => true,
-        Err(e) => e != rustix::io::Errno::SRCH,
-    }
 }
 
 /// The PID a temp file's name carries (`.fdtmp123-x`, `.fdtmpold-123-x`), if any.
