@@ -117,10 +117,7 @@ impl Shelf {
             if memchr::memmem::find(&overlay, id.as_str().as_bytes()).is_some() {
                 return Ok(false);
             }
-            let magic = overlay_magic(self.magic, summary.base_at);
-            if let Some((_, recent)) = line_times(&magic, &overlay) {
-                times.extend(recent);
-            }
+            add_overlay_times(self.magic, summary.base_at, &overlay, &mut times);
         }
         self.absent_from_folders(store, year, &times, id)
     }
@@ -353,13 +350,8 @@ impl YearText {
     /// without copying any record; None when the base is damaged or malformed.
     fn times(&self, magic: &str) -> Option<LineTimes> {
         let (base_at, mut times) = line_times(magic, &self.base)?;
-        let overlay_magic = overlay_magic(magic, base_at);
-        if let Some((_, recent)) = self
-            .overlay
-            .as_deref()
-            .and_then(|o| line_times(&overlay_magic, o))
-        {
-            times.extend(recent);
+        if let Some(overlay) = &self.overlay {
+            add_overlay_times(magic, base_at, overlay, &mut times);
         }
         Some(times)
     }
@@ -379,6 +371,14 @@ fn line_times(magic: &str, bytes: &[u8]) -> Option<(i64, LineTimes)> {
         times.insert(date, (mtime, at));
     }
     Some((at, times))
+}
+
+/// The overlay's line times over the base's (`times`), when it is whole and lies over the
+/// base of scan time `base_at`; else the base's stand, and their folders tell what changed.
+fn add_overlay_times(magic: &str, base_at: i64, overlay: &[u8], times: &mut LineTimes) {
+    if let Some((_, recent)) = line_times(&overlay_magic(magic, base_at), overlay) {
+        times.extend(recent);
+    }
 }
 
 /// `appointments-2026.recent.tsv` beside `appointments-2026.tsv`.
