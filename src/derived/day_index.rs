@@ -25,7 +25,7 @@ use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
 use crate::derived::day_memory::{self, name_id};
-use crate::derived::stamp::{SETTLE_NS, folder_unchanged, now_ns, stat_day_folders};
+use crate::derived::stamp::{SETTLE_NS, folder_in_racy_window, now_ns, stat_day_folders};
 use crate::disk::codec::{Reader, Writer, checked_text, seal, text_trailer, unseal};
 use crate::disk::layout::{day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
@@ -734,7 +734,7 @@ pub(crate) fn refresh_year_from(
             seen: scan_start,
             base: false,
         };
-        let still_racy = !folder_unchanged(mtime, mtime, scan_start, RACY_MARGIN);
+        let still_racy = folder_in_racy_window(mtime, scan_start);
         changed |= !still_racy || !old_racy.get(&date).is_some_and(|d| d.same_as(&day));
         fresh.days.insert(date, day);
     }

@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use rustix::fs::{Mode as FsMode, OFlags};
 
 use crate::derived::stamp::{
-    FileStamp, SETTLE_NS, folder_unchanged, now_ns, stat_day_folders, stat_file,
+    FileStamp, SETTLE_NS, folder_in_racy_window, now_ns, stat_day_folders, stat_file,
 };
 use crate::disk::codec::{checked_text, text_trailer};
 use crate::disk::layout::{self, ledger_day_rel as day_rel};
@@ -418,7 +418,7 @@ fn scan(store: &Tree, scanned_at: i64, mut known: BTreeMap<NaiveDate, i64>) -> R
             let now = now_days[d];
             known.get(d) == Some(&now)
                 && old_days.get(d) == new_days.get(d)
-                && !folder_unchanged(now, now, scan_start, SETTLE_NS)
+                && folder_in_racy_window(now, scan_start)
         });
     if only_racy {
         return Ok(true);

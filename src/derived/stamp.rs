@@ -221,6 +221,12 @@ pub fn stat_day_folders(
         .collect()
 }
 
+/// A folder stamped `mtime` is still in the racy window of a scan begun at `scan_start`: read
+/// now, its line would not be trusted next time either, so a cache gains nothing by writing it.
+pub fn folder_in_racy_window(mtime: i64, scan_start: i64) -> bool {
+    !folder_unchanged(mtime, mtime, scan_start, SETTLE_NS)
+}
+
 /// Whether a day folder's line may be trusted: the folder's time is still `kept`, the one it
 /// had when read, and lies more than `margin` before the scan that read it began.
 pub fn folder_unchanged(kept: i64, now: i64, scanned_at: i64, margin: i64) -> bool {
