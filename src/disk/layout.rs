@@ -27,10 +27,31 @@ pub fn patient_rel(id: &Id) -> PathBuf {
 
 /// `DIR/YYYY/MM/DD`: the folder of one office-local day of a date-sharded kind.
 pub fn day_folder(dir: &str, date: NaiveDate) -> PathBuf {
-    PathBuf::from(dir)
-        .join(format!("{:04}", date.year()))
-        .join(format!("{:02}", date.month()))
-        .join(format!("{:02}", date.day()))
+    // Spelt by hand, not by three formats and joins: the day caches build one per day folder
+    // (3,100 a kind at ten years) on every command, and `format!` was most of the work.
+    let year = date.year();
+    let mut s = String::with_capacity(dir.len() + 11);
+    s.push_str(dir);
+    s.push('/');
+    match u32::try_from(year) {
+        Ok(y @ 1000..=9999) => {
+            s.push_str(two_digits(y / 100));
+            s.push_str(two_digits(y % 100));
+        }
+        _ => s.push_str(&format!("{year:04}")),
+    }
+    s.push('/');
+    s.push_str(two_digits(date.month()));
+    s.push('/');
+    s.push_str(two_digits(date.day()));
+    PathBuf::from(s)
+}
+
+/// `00` to `99`: a month's or a day's folder name, without `format!`.
+fn two_digits(n: u32) -> &'static str {
+    const DIGITS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    let i = (n % 100) as usize * 2;
+    &DIGITS[i..i + 2]
 }
 
 /// `appointments/YYYY/MM/DD`: one directory per office-local day.
@@ -86,11 +107,11 @@ pub fn files_with_ext(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
 pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<Vec<(NaiveDate, PathBuf)>> {
     let ydir = tree.path(Path::new(dir)).join(format!("{year:04}"));
     let mut out = Vec::new();
-    for month in sorted_numeric_dirs(&ydir)? {
-        let mdir = ydir.join(format!("{month:02}"));
+    for month in sorted_numeric_dirs(&ydir)?.into_iter().filter(|m| *m <= 12) {
+        let mdir = ydir.join(two_digits(month));
         for day in sorted_numeric_dirs(&mdir)? {
             if let Some(d) = NaiveDate::from_ymd_opt(year, month, day) {
-                out.push((d, mdir.join(format!("{day:02}"))));
+                out.push((d, mdir.join(two_digits(day))));
             }
         }
     }
@@ -150,4 +171,28 @@ pub(crate) fn numeric_dirs(dir: &Path) -> Result<Vec<u32>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_folder_is_spelt_as_format_spells_it() {
+        for (y, m, d) in [
+            (2026, 12, 5),
+            (2024, 2, 29),
+            (999, 1, 1),
+            (0, 7, 4),
+            (-5, 3, 9),
+            (12345, 11, 30),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let expected = PathBuf::from(LEDGER_DIR)
+                .join(format!("{:04}", date.year()))
+                .join(format!("{:02}", date.month()))
+                .join(format!("{:02}", date.day()));
+            assert_eq!(day_folder(LEDGER_DIR, date), expected, "{date}");
+        }
+    }
 }
