@@ -33,7 +33,6 @@ mod perms;
 mod phi;
 mod pipes;
 mod report;
-mod report_daily;
 mod report_footer;
 mod resource;
 mod rooms;
