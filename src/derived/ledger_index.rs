@@ -513,10 +513,9 @@ fn apply_to_buckets(store: &Tree, old: &DayMap, new: &DayMap) -> Result<bool> {
             }
         }
         bucket.retain(|_, set| !set.is_empty());
-        let lines = bucket.iter().flat_map(|(p, set)| {
-            set.iter()
-                .map(move |(d, t)| format!("{p}\t{}\t{t}", d.format("%Y-%m-%d")))
-        });
+        let lines = bucket
+            .iter()
+            .flat_map(|(p, set)| set.iter().map(move |(d, t)| format!("{p}\t{d}\t{t}")));
         write_lines(&path, lines)?;
     }
     Ok(true)
@@ -540,9 +539,7 @@ fn bucket_path(store: &Tree, patient: &Id) -> PathBuf {
 }
 
 fn day_path(store: &Tree, day: NaiveDate) -> PathBuf {
-    dir(store)
-        .join("day")
-        .join(format!("{}.tsv", day.format("%Y-%m-%d")))
+    dir(store).join("day").join(format!("{day}.tsv"))
 }
 
 type Bucket = BTreeMap<Id, BTreeSet<(NaiveDate, Id)>>;
@@ -602,9 +599,7 @@ fn read_days(path: &Path) -> Option<(i64, BTreeMap<NaiveDate, i64>)> {
 
 fn write_days(path: &Path, scanned_at: i64, days: &BTreeMap<NaiveDate, i64>) -> Result<()> {
     let head = std::iter::once(format!("{FORMAT} {scanned_at}"));
-    let rest = days
-        .iter()
-        .map(|(d, m)| format!("{}\t{m}", d.format("%Y-%m-%d")));
+    let rest = days.iter().map(|(d, m)| format!("{d}\t{m}"));
     write_lines(path, head.chain(rest))
 }
 
@@ -719,6 +714,23 @@ mod tests {
             .collect();
         assert!(left.is_empty(), "nothing left behind: {left:?}");
         assert!(!dir(&tree).join("days.tsv").exists());
+    }
+
+    #[test]
+    fn days_are_written_as_the_index_always_wrote_them() {
+        // Display, not strftime: a bucket is written a line per entry, and chrono's format
+        // string interpreter was most of a payment's rewrite of it.
+        for (y, m, d) in [
+            (2026, 11, 27),
+            (2024, 2, 29),
+            (999, 1, 1),
+            (-1, 12, 31),
+            (12345, 6, 7),
+        ] {
+            let day = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(day.to_string(), day.format("%Y-%m-%d").to_string());
+            assert_eq!(parse_day(&day.to_string()), Some(day));
+        }
     }
 
     #[test]
