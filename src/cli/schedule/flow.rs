@@ -5,11 +5,9 @@ use rust_decimal::Decimal;
 
 use crate::cli::Ctx;
 use crate::cli::schedule::{modify, visit_id};
-use crate::domain::id::Id;
 use crate::domain::patient::Patient;
 use crate::domain::schedule::Status;
 use crate::error::{Error, Result, exit};
-use crate::store::Store;
 
 /// Record that the patient confirmed the appointment.
 #[derive(Debug, clap::Args)]
@@ -93,11 +91,11 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
     )?;
     ctx.say(&format!("{} arrived at {}", appt.id, sched.hm(sched.now)));
     let patient = sched.store.load_patient(&appt.patient)?;
-    for w in checkin_warnings(
-        &patient,
-        sched.today(),
-        owed_balance(&sched.store, &appt.patient)?,
-    ) {
+    // Read once for the warning and the co-pay line: at ten years, each read of a patient's
+    // ledger stats every ledger day folder.
+    let entries = sched.store.patient_ledger(&appt.patient)?;
+    let owed = crate::domain::ledger::balance(&entries).due_now;
+    for w in checkin_warnings(&patient, sched.today(), Some(owed)) {
         eprintln!("frontdesk: warning: {w}");
     }
     if !patient.needs.is_empty() {
@@ -107,17 +105,12 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
         ));
     }
     // The co-pay for this visit's type from the primary coverage (payments, issue 4).
-    if let Some(line) = crate::cli::pay::copay::checkin_line(&sched.store, &appt)? {
+    if let Some(line) =
+        crate::cli::pay::copay::checkin_line(&sched.store, &appt, &patient, &entries)?
+    {
         ctx.say(&line);
     }
     Ok(exit::OK)
-}
-
-/// The balance the patient owes now, for the check-in warning: the patient's part of the
-/// ledger balance, leaving out what insurance is still expected to pay (docs/ledger.md).
-pub fn owed_balance(store: &Store, patient: &Id) -> Result<Option<Decimal>> {
-    let entries = store.patient_ledger(patient)?;
-    Ok(Some(crate::domain::ledger::balance(&entries).due_now))
 }
 
 /// What the desk should sort out at check-in, as sentences without patient details.
