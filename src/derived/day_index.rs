@@ -132,17 +132,71 @@ impl Shelf {
         times: &LineTimes,
         id: &Id,
     ) -> Result<bool> {
+        Ok(matches!(
+            self.untrusted_holding(store, year, times, id)?,
+            Holding::Nowhere
+        ))
+    }
+
+    /// Which of `year`'s day folders whose kept line (`times`) cannot be trusted (changed,
+    /// racy or new) has a file named `id`: one stat per folder, one lookup per untrusted one.
+    fn untrusted_holding(
+        &self,
+        store: &Tree,
+        year: i32,
+        times: &LineTimes,
+        id: &Id,
+    ) -> Result<Holding> {
         let folders = day_dirs_in(store, self.dir, year)?;
         let listed = folders.len();
         let name = format!("{id}.toml");
         let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
         // A folder listed but not stat'ed is one nothing can be said of: refresh.
-        Ok(stats.len() == listed
-            && stats
-                .iter()
-                .filter(|f| !f.trusted)
-                .all(|f| fs::symlink_metadata(f.dir.join(&name)).is_err()))
+        if stats.len() != listed {
+            return Ok(Holding::Unknown);
+        }
+        Ok(stats
+            .iter()
+            .filter(|f| !f.trusted)
+            .find(|f| fs::symlink_metadata(f.dir.join(&name)).is_ok())
+            .map_or(Holding::Nowhere, |f| Holding::At(f.date)))
     }
+
+    /// The day of `year` whose folder holds the record `id`, found through the year's index
+    /// text (`text`) without parsing it: a line holding `id` whose file is there, or else a
+    /// folder changed since its line was kept that has the file (the record a moment-ago
+    /// booking wrote, say). [`Holding::Unknown`] when the index is damaged: refresh it.
+    pub(crate) fn day_holding(
+        &self,
+        store: &Tree,
+        year: i32,
+        text: &YearText,
+        id: &Id,
+        find_in: impl Fn(&[u8]) -> Option<NaiveDate>,
+    ) -> Result<Holding> {
+        // The overlay first: its lines are the newer.
+        for bytes in text.overlay.iter().chain([&text.base]) {
+            if let Some(date) = find_in(bytes)
+                && store.path(&(self.rel)(date, id)).is_file()
+            {
+                return Ok(Holding::At(date));
+            }
+        }
+        match text.times(self.magic) {
+            Some(times) => self.untrusted_holding(store, year, &times, id),
+            None => Ok(Holding::Unknown),
+        }
+    }
+}
+
+/// Where a year's day folders hold a record, as far as its index and one look at its
+/// changed folders tell.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Holding {
+    At(NaiveDate),
+    Nowhere,
+    /// The index is missing or damaged, or a folder could not be looked at.
+    Unknown,
 }
 
 /// What the check of a new record's ID needs of a year's base file, kept beside it

@@ -27,10 +27,10 @@ use serde::Deserialize;
 
 #[cfg(test)]
 use crate::derived::day_index::read_day;
-pub use crate::derived::day_index::{Shelf, each_day, each_day_in_view, rebuild, remove};
 use crate::derived::day_index::{
-    View, YearIndex, YearText, index_path, overlay_path, pack, refresh_year, refresh_year_from,
+    Holding, View, YearIndex, YearText, index_path, pack, refresh_year, refresh_year_from,
 };
+pub use crate::derived::day_index::{Shelf, each_day, each_day_in_view, rebuild, remove};
 use crate::disk::Tree;
 use crate::disk::layout::{self, day_dirs_in, years_in};
 use crate::domain::id::Id;
@@ -243,27 +243,26 @@ pub fn date_of(store: &Tree, id: &Id) -> Result<Option<NaiveDate>> {
 
 /// The day the record `id` of this kind is filed under, or `None` when there is no such file.
 pub fn date_in(store: &Tree, shelf: &Shelf, id: &Id) -> Result<Option<NaiveDate>> {
-    let all = years_in(store, shelf.dir)?;
-    // Fast path: search each year's index text as it stands (newest first, where most lookups
-    // land), then confirm that the file is really there.
-    for &y in &all {
-        let path = index_path(store, shelf, y);
-        // The overlay first: its lines are the newer.
-        for file in [overlay_path(&path), path] {
-            let Ok(text) = fs::read_to_string(file) else {
-                continue;
-            };
-            if let Some(date) = find_in_text(&text, id)
-                && store.path(&(shelf.rel)(date, id)).is_file()
-            {
-                return Ok(Some(date));
+    // Each year's index text as it stands (newest first, where most lookups land), and the
+    // folders changed since, without parsing or refreshing it: the appointment checked in is
+    // often the one booked a moment ago, in a folder the index has not seen since. A year
+    // whose index is missing or damaged is refreshed.
+    for y in years_in(store, shelf.dir)? {
+        let holding = match YearText::read(&index_path(store, shelf, y)) {
+            Ok(text) => shelf.day_holding(store, y, &text, id, |bytes| {
+                find_in_text(std::str::from_utf8(bytes).ok()?, id)
+            })?,
+            Err(_) => Holding::Unknown,
+        };
+        match holding {
+            Holding::At(date) => return Ok(Some(date)),
+            Holding::Nowhere => {}
+            Holding::Unknown => {
+                let idx = refresh_year(store, shelf, y)?;
+                if let Some(date) = find_in_year(&idx, id, None) {
+                    return Ok(Some(date));
+                }
             }
-        }
-    }
-    for &y in &all {
-        let idx = refresh_year(store, shelf, y)?;
-        if let Some(date) = find_in_year(&idx, id, None) {
-            return Ok(Some(date));
         }
     }
     Ok(None)
@@ -379,6 +378,59 @@ mod tests {
             "{text}{}",
             text_trailer(text.as_bytes(), text.lines().count())
         )
+    }
+
+    /// Puts a folder's time an hour back: outside the racy window, its index line is trusted.
+    fn settle(dir: &Path) {
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::open(dir).unwrap().set_modified(past).unwrap();
+    }
+
+    #[test]
+    fn a_record_is_found_by_its_id_wherever_a_hand_or_a_moment_ago_put_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let id = |s: &str| Id::parse(s).unwrap();
+        let put = |day: &str, t: &str| {
+            let path = tree.path(&layout::ledger_rel(d(day), &id(t)));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "").unwrap();
+            path
+        };
+        let first = put("2026-11-02", "T11111111");
+        put("2026-11-03", "T22222222");
+        put("2025-06-30", "T33333333");
+        let settle_all = || {
+            for day in ["2026-11-02", "2026-11-03", "2025-06-30"] {
+                settle(&tree.path(&layout::ledger_day_rel(d(day))));
+            }
+        };
+        settle_all();
+        let found = |t: &str| date_in(&tree, &LEDGER, &id(t)).unwrap();
+        // No index yet: built, then read.
+        assert_eq!(found("T11111111"), Some(d("2026-11-02")));
+        assert_eq!(found("T33333333"), Some(d("2025-06-30")));
+        assert_eq!(found("T44444444"), None);
+        // Moved by hand to a day the index has never seen: its folder is new, so looked into.
+        let moved = tree.path(&layout::ledger_rel(d("2026-12-01"), &id("T11111111")));
+        fs::create_dir_all(moved.parent().unwrap()).unwrap();
+        fs::rename(&first, &moved).unwrap();
+        assert_eq!(found("T11111111"), Some(d("2026-12-01")));
+        // Gone: its line still names it, but its folder changed.
+        fs::remove_file(&moved).unwrap();
+        assert_eq!(found("T11111111"), None);
+        // Added by hand to a folder the index lists and trusts: the folder's time moves.
+        settle_all();
+        assert_eq!(found("T22222222"), Some(d("2026-11-03")));
+        put("2026-11-03", "T55555555");
+        assert_eq!(found("T55555555"), Some(d("2026-11-03")));
+        // A damaged index is rebuilt from the folders.
+        let index = index_path(&tree, &LEDGER, 2026);
+        let bytes = fs::read(&index).unwrap();
+        fs::write(&index, &bytes[..bytes.len() / 2]).unwrap();
+        assert_eq!(found("T22222222"), Some(d("2026-11-03")));
+        assert_eq!(found("T55555555"), Some(d("2026-11-03")));
     }
 
     #[test]
