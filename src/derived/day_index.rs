@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::derived::day_memory::{self, name_id};
 use crate::derived::stamp::{SETTLE_NS, folder_in_racy_window, now_ns, stat_day_folders};
-use crate::disk::codec::{Reader, Writer, checked_text, seal, text_trailer, unseal};
+use crate::disk::codec::{Reader, Writer, checked_text, iso_day, seal, text_trailer, unseal};
 use crate::disk::layout::{day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
 use crate::domain::id::Id;
@@ -460,7 +460,7 @@ fn scanned_at(magic: &str, first_line: &str) -> Option<i64> {
 /// A day line's date, its folder's modification time when read, and its records' text.
 fn day_line(line: &str) -> Option<(NaiveDate, i64, &str)> {
     let mut f = line.splitn(3, '\t');
-    let date = f.next()?.parse().ok()?;
+    let date = iso_day(f.next()?)?;
     let mtime = f.next()?.parse().ok()?;
     Some((date, mtime, f.next().unwrap_or("")))
 }

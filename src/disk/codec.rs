@@ -3,6 +3,8 @@
 //! rebuilt rather than trusted. Loading 100,000 index entries this way takes milliseconds,
 //! where JSON lines took a large share of a search.
 
+use chrono::NaiveDate;
+
 /// Appends fields to a buffer.
 #[derive(Default)]
 pub struct Writer {
@@ -180,9 +182,47 @@ pub fn unseal<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Option<&'a [u8]> {
     (checksum(body).to_le_bytes() == sum).then_some(body)
 }
 
+/// `2026-11-27` as the caches write a day, without chrono's general parser: the day caches
+/// read a line per day folder, and the ledger index a line per entry.
+pub fn iso_day(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let digits = b.get(r)?;
+        digits
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        return NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_read_back_as_chrono_reads_them() {
+        for s in [
+            "2026-11-27",
+            "2024-02-29",
+            "2023-02-29",
+            "0999-01-01",
+            "2026-13-01",
+            "2026-1-027",
+            "2026-11-2x",
+            "+12345-01-01",
+            "",
+        ] {
+            assert_eq!(
+                iso_day(s),
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+                "{s:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_text_file_is_trusted_only_whole_and_unchanged() {
