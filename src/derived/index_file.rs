@@ -1,4 +1,6 @@
-//! The patient index's file layout, read in place.
+//! The patient index's file layout, read in place: the layout of every cache of the per-file
+//! engine (`file_cache.rs`, which alone reads and writes it, under each cache's magic), and
+//! the patient index's payload.
 //!
 //! A search scores 100,000 patients straight from these bytes ([`DocRef`] borrows every string
 //! it needs), and only the hits it shows are decoded into owned [`PatientSummary`]s. The file is

@@ -78,7 +78,11 @@ impl<D: PerFolderFile> Folders<'_, D> {
     /// and, when something differs from the file and `may_save`, writes the file again (a
     /// failure to write it only costs speed next time).
     pub fn refresh(&self, may_save: bool) -> Result<Current> {
-        let scan_start = now_ns();
+        self.refresh_at(may_save, now_ns())
+    }
+
+    /// [`Folders::refresh`] with the scan taken to begin at `scan_start` (ns).
+    fn refresh_at(&self, may_save: bool, scan_start: i64) -> Result<Current> {
         let old = read_in_parallel(&self.file).unwrap_or_default();
         let layout = parse_layout_of(self.cache.magic(), &old);
         let since = layout
@@ -491,5 +495,230 @@ impl ShardScan<'_> {
             }
         }
         out.finish(self.name.clone(), self.dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::derived::stamp::SETTLE_NS;
+
+    const MAGIC: &[u8; 8] = b"FDTSF001";
+
+    /// Each `*.txt` file's text in upper case; a text with `!` does not read.
+    struct Upper {
+        reads: AtomicUsize,
+    }
+
+    impl PerFolderFile for Upper {
+        fn magic(&self) -> &'static [u8; 8] {
+            MAGIC
+        }
+        fn is_record(&self, name: &str) -> bool {
+            name.ends_with(".txt")
+        }
+        fn extract(&self, path: &Path) -> Result<Vec<u8>> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let text = fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+            if text.contains('!') {
+                return Err(Error::user(format!("{}: not a record", path.display())));
+            }
+            Ok(text.to_uppercase().into_bytes())
+        }
+    }
+
+    /// A folder of three folders of three files each (`a/1.txt` holds `a1`), and its cache.
+    fn tree() -> (tempfile::TempDir, Upper) {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a", "b", "c"] {
+            let sub = dir.path().join("root").join(f);
+            fs::create_dir_all(&sub).unwrap();
+            for n in 1..=3 {
+                fs::write(sub.join(format!("{n}.txt")), format!("{f}{n}")).unwrap();
+            }
+            fs::write(sub.join("notes.md"), "not a record").unwrap();
+        }
+        let upper = Upper {
+            reads: AtomicUsize::new(0),
+        };
+        (dir, upper)
+    }
+
+    fn folders<'d>(dir: &Path, cache: &'d Upper) -> Folders<'d, Upper> {
+        Folders {
+            cache,
+            root: dir.join("root"),
+            file: dir.join("cache").join("c.bin"),
+        }
+    }
+
+    /// A moment well after every stamp the test makes: they all lie outside its racy window.
+    fn later() -> i64 {
+        now_ns() + 10 * SETTLE_NS
+    }
+
+    /// What a refresh at `at` gives: the payloads, how many files it read, how many it could
+    /// not read, and whether it wrote the cache file.
+    fn refresh(f: &Folders<Upper>, at: i64) -> (Vec<String>, usize, usize, bool) {
+        f.cache.reads.store(0, Ordering::SeqCst);
+        let c = f.refresh_at(true, at).unwrap();
+        let got = c
+            .payloads
+            .iter()
+            .map(|r| String::from_utf8(c.bytes[r.clone()].to_vec()).unwrap())
+            .collect();
+        (
+            got,
+            f.cache.reads.swap(0, Ordering::SeqCst),
+            c.problems.len(),
+            c.saved,
+        )
+    }
+
+    /// What a warm visit gives (None: turned away to a refresh), and how many files it read.
+    fn warm(f: &Folders<Upper>) -> (Option<Vec<String>>, usize) {
+        f.cache.reads.store(0, Ordering::SeqCst);
+        let got = f.visit_warm(64, |p| Some(Some(String::from_utf8(p.to_vec()).unwrap())));
+        (got, f.cache.reads.swap(0, Ordering::SeqCst))
+    }
+
+    fn all() -> Vec<String> {
+        ["A1", "A2", "A3", "B1", "B2", "B3", "C1", "C2", "C3"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    #[test]
+    fn every_payload_is_kept_while_its_stamp_holds_and_nothing_is_written() {
+        let (dir, upper) = tree();
+        let f = folders(dir.path(), &upper);
+        assert_eq!(refresh(&f, later()), (all(), 9, 0, true));
+        let written = fs::read(&f.file).unwrap();
+        assert_eq!(
+            refresh(&f, later()),
+            (all(), 0, 0, false),
+            "the cheap answer"
+        );
+        assert_eq!(fs::read(&f.file).unwrap(), written);
+        assert_eq!(warm(&f), (Some(all()), 0));
+        // A cache file written within the racy window of its own files does not vouch for
+        // them: they are read again, and the file written again so that its scan time moves on.
+        fs::remove_file(&f.file).unwrap();
+        assert_eq!(refresh(&f, now_ns()), (all(), 9, 0, true));
+        assert_eq!(refresh(&f, later()), (all(), 9, 0, true), "racy");
+        assert_eq!(refresh(&f, later()), (all(), 0, 0, false), "settled");
+    }
+
+    #[test]
+    fn one_damaged_section_costs_only_its_folder() {
+        let (dir, upper) = tree();
+        let f = folders(dir.path(), &upper);
+        refresh(&f, later());
+        let good = fs::read(&f.file).unwrap();
+        let layout = parse_layout_of(MAGIC, &good).unwrap();
+        let b = layout
+            .shards
+            .iter()
+            .find(|s| s.name == "b")
+            .unwrap()
+            .section();
+        for at in b.clone() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            fs::write(&f.file, &bad).unwrap();
+            assert_eq!(warm(&f), (None, 0), "a damaged section is a refresh's job");
+            assert_eq!(refresh(&f, later()), (all(), 3, 0, true), "flip at {at}");
+        }
+    }
+
+    #[test]
+    fn a_cache_file_cut_short_or_with_a_flipped_byte_is_rebuilt_whole() {
+        let (dir, upper) = tree();
+        let f = folders(dir.path(), &upper);
+        refresh(&f, later());
+        let good = fs::read(&f.file).unwrap();
+        let mut damaged: Vec<Vec<u8>> = (0..good.len())
+            .step_by(7)
+            .map(|n| good[..n].to_vec())
+            .collect();
+        let b = parse_layout_of(MAGIC, &good).unwrap().shards[1].section();
+        for at in (0..b.start).chain([good.len() - 1]) {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            damaged.push(bad);
+        }
+        for bad in damaged {
+            fs::write(&f.file, &bad).unwrap();
+            let (got, reads, problems, saved) = refresh(&f, later());
+            assert_eq!((got, problems, saved), (all(), 0, true));
+            assert!(reads >= 3, "at least the damaged section's folder is read");
+            assert!(parse_layout_of(MAGIC, &fs::read(&f.file).unwrap()).is_some());
+        }
+    }
+
+    #[test]
+    fn a_hand_edit_keeping_size_and_mtime_is_seen_by_its_change_time() {
+        let (dir, upper) = tree();
+        let f = folders(dir.path(), &upper);
+        refresh(&f, later());
+        let path = f.root.join("b").join("2.txt");
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&path, "x2").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let mut want = all();
+        want[4] = "X2".into();
+        assert_eq!(
+            warm(&f),
+            (Some(want.clone()), 1),
+            "read by the warm visit itself"
+        );
+        assert_eq!(refresh(&f, later()), (want.clone(), 1, 0, true));
+        assert_eq!(refresh(&f, later()), (want, 0, 0, false));
+    }
+
+    #[test]
+    fn a_file_added_by_hand_to_a_listed_folder_is_found() {
+        let (dir, upper) = tree();
+        let f = folders(dir.path(), &upper);
+        refresh(&f, later());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(f.root.join("a").join("4.txt"), "a4").unwrap();
+        let mut want = all();
+        want.insert(3, "A4".into());
+        assert_eq!(warm(&f), (Some(want.clone()), 1));
+        assert_eq!(refresh(&f, later()), (want.clone(), 1, 0, true));
+        // A folder added or removed turns the warm visit away; the refresh sees it.
+        fs::create_dir(f.root.join("d")).unwrap();
+        fs::write(f.root.join("d").join("1.txt"), "d1").unwrap();
+        assert_eq!(warm(&f), (None, 0));
+        want.push("D1".into());
+        assert_eq!(refresh(&f, later()), (want.clone(), 1, 0, true));
+        fs::remove_dir_all(f.root.join("a")).unwrap();
+        assert_eq!(warm(&f), (None, 0));
+        assert_eq!(refresh(&f, later()), (want[4..].to_vec(), 0, 0, true));
+    }
+
+    #[test]
+    fn an_unreadable_file_is_a_warning_read_again_every_time() {
+        let (dir, upper) = tree();
+        let f = folders(dir.path(), &upper);
+        fs::write(f.root.join("c").join("1.txt"), "c1!").unwrap();
+        let want: Vec<String> = all().into_iter().filter(|p| p != "C1").collect();
+        assert_eq!(refresh(&f, later()), (want.clone(), 9, 1, true));
+        assert_eq!(refresh(&f, later()), (want.clone(), 1, 1, false));
+        assert_eq!(warm(&f).0, None, "the refresh reports it");
+        // Mended, it is read and kept.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(f.root.join("c").join("1.txt"), "c1").unwrap();
+        assert_eq!(refresh(&f, later()), (all(), 1, 0, true));
+        assert_eq!(warm(&f), (Some(all()), 0));
     }
 }
