@@ -37,7 +37,6 @@ pub use crate::derived::index_file::{DocRef, PatientSummary};
 use crate::derived::index_file::{MAGIC, encode_payload};
 use crate::derived::patient_keys;
 pub use crate::derived::patient_keys::key_hash;
-use crate::derived::stamp::mtime_ns;
 use crate::disk::{STATE_DIR, Tree, is_record_file, read_toml};
 use crate::domain::patient::Patient;
 use crate::domain::search::{Query, Searchable, rank};
@@ -47,64 +46,8 @@ const FILE: &str = "patients.bin";
 /// The JSON-lines index of earlier versions: removed when seen.
 const OLD_FILE: &str = "patients.jsonl";
 
-/// A patient file as the stat pass sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stamp {
-    /// Path relative to the records tree, `patients/7K/P7K3QX9M.toml`.
-    pub rel: String,
-    pub size: u64,
-    pub mtime: i64,
-}
-
 fn index_dir(store: &Tree) -> PathBuf {
     store.path(Path::new(STATE_DIR)).join("index")
-}
-
-/// Every patient file with its size and modification time, sorted by path. Shard directories
-/// are listed and stat'ed in parallel.
-pub fn scan(store: &Tree) -> Result<Vec<Stamp>> {
-    let dir = store.path(Path::new("patients"));
-    let list_err = |e: std::io::Error| Error::io(&dir, "list", e);
-    let mut shards: Vec<String> = match fs::read_dir(&dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(list_err(e)),
-    };
-    shards.sort();
-    let per_shard: Vec<Vec<Stamp>> = shards
-        .par_iter()
-        .map(|shard| scan_shard(&dir.join(shard), shard))
-        .collect::<Result<_>>()?;
-    Ok(per_shard.into_iter().flatten().collect())
-}
-
-fn scan_shard(dir: &Path, shard: &str) -> Result<Vec<Stamp>> {
-    let rd = fs::read_dir(dir).map_err(|e| Error::io(dir, "list", e))?;
-    let mut out = Vec::new();
-    for entry in rd {
-        let entry = entry.map_err(|e| Error::io(dir, "list", e))?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        if !is_record_file(Path::new(&name), "toml") {
-            continue;
-        }
-        // A file deleted between listing and stat is simply not there.
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_file() {
-            out.push(Stamp {
-                rel: format!("patients/{shard}/{name}"),
-                size: meta.len(),
-                mtime: mtime_ns(&meta),
-            });
-        }
-    }
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(out)
 }
 
 /// Result of bringing the index up to date, with every summary decoded.
@@ -207,10 +150,7 @@ pub fn patient_summaries(store: &Tree) -> Result<Refreshed> {
 
 /// Every patient file, in a stable order (sorted by path).
 pub fn patient_files(tree: &Tree) -> Result<Vec<PathBuf>> {
-    Ok(scan(tree)?
-        .into_iter()
-        .map(|st| tree.path(Path::new(&st.rel)))
-        .collect())
+    folders(tree).files()
 }
 
 /// The patients whose record carries desk flag `flag` (flags are not in the index), as an

@@ -140,6 +140,30 @@ impl<D: PerFolderFile> Folders<'_, D> {
         })
     }
 
+    /// Every record file, sorted by path (folders listed in parallel): what the cache covers.
+    pub fn files(&self) -> Result<Vec<PathBuf>> {
+        let Some((pfd, names)) = list_folders(&self.root)? else {
+            return Ok(Vec::new());
+        };
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        let per_folder: Vec<Vec<PathBuf>> = names
+            .par_iter()
+            .map(|name| {
+                let path = self.root.join(name);
+                let dfd = openat(&pfd, name.as_str(), flags, FsMode::empty())
+                    .map_err(|e| Error::io(&path, "list", e.into()))?;
+                let listed = self.list_files(&dfd, &path)?;
+                // A file deleted between listing and stat is simply not there.
+                Ok(listed
+                    .into_iter()
+                    .filter(|f| stat_file(&dfd, &path, f).is_some())
+                    .map(|f| path.join(OsStr::from_bytes(f.to_bytes())))
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        Ok(per_folder.into_iter().flatten().collect())
+    }
+
     /// Visits the payload of every record file, from a cache file that [`Folders::refresh`]
     /// would return as it is, a section at a time: `visit` gives what to keep of a payload, or
     /// None to give the pass up. The few files changed since the file was written (at most
@@ -603,6 +627,17 @@ mod tests {
         );
         assert_eq!(fs::read(&f.file).unwrap(), written);
         assert_eq!(warm(&f), (Some(all()), 0));
+        let files: Vec<String> = f
+            .files()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let rel = p.strip_prefix(&f.root).unwrap();
+                rel.to_string_lossy().into_owned()
+            })
+            .collect();
+        assert_eq!(files[..4], ["a/1.txt", "a/2.txt", "a/3.txt", "b/1.txt"]);
+        assert_eq!(files.len(), 9, "what is not a record is not listed");
         // A cache file written within the racy window of its own files does not vouch for
         // them: they are read again, and the file written again so that its scan time moves on.
         fs::remove_file(&f.file).unwrap();
