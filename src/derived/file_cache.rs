@@ -5,10 +5,10 @@
 //! payload is written as bytes and read back (`encode`, `decode`). The engine alone owns the
 //! rest:
 //!
-//! - the file format: the patient index's layout (`index_file.rs`) under the cache's magic,
-//!   one section whose header and body each carry a checksum; per record file, its name (as
-//!   the declaration names it), its stamp and the payload (empty: not kept, read every time);
-//!   the section's folder stamp, for a cache whose list of files comes from elsewhere;
+//! - the file format ([`format`]) under the cache's magic: one section whose header and body
+//!   each carry a checksum; per record file, its name (as the declaration names it), its stamp
+//!   and the payload (empty: not kept, read every time); the section's folder stamp, for a
+//!   cache whose list of files comes from elsewhere;
 //! - when a kept payload is used: the file's stamp now is the one kept, and lies before the
 //!   racy window of the scan that kept it ([`FileStamp::still`], [`untrusted_from`]);
 //! - recording, as a pass goes, which records were kept and which read afresh, and writing
@@ -30,11 +30,12 @@
 //! a file that cannot be read kept as a warning, and a cheap answer when every stamp holds.
 
 pub mod folders;
+pub mod format;
 
 use std::ffi::{CStr, CString};
 use std::path::Path;
 
-use crate::derived::index_file::{self, Section, assemble_as, parse_layout_of, write_entry};
+use self::format::{Entry, Section, assemble_as, parse_layout_of, write_entry};
 use crate::derived::stamp::{FileStamp, untrusted_from};
 use crate::disk::atomic;
 use crate::disk::codec::Writer;
@@ -65,7 +66,7 @@ pub struct Loaded<'a> {
     since: i64,
     /// The folder stamp it was written with, if any.
     folder: Option<FileStamp>,
-    records: Vec<index_file::Entry<'a>>,
+    records: Vec<Entry<'a>>,
 }
 
 impl<'a> Loaded<'a> {
@@ -110,7 +111,7 @@ impl<'a> Loaded<'a> {
 /// The one rule by which every cache of this engine reuses a kept record: the record file's
 /// stamp now is the kept one, outside the racy window that began at `since`, and a payload was
 /// kept (an empty one marks a file that was not: it is read every time).
-pub(crate) fn kept_still(kept: &index_file::Entry, now: &FileStamp, since: i64) -> bool {
+pub(crate) fn kept_still(kept: &Entry, now: &FileStamp, since: i64) -> bool {
     kept.stamp.still(now, since) && !kept.payload.is_empty()
 }
 
@@ -132,7 +133,7 @@ impl<'o> SectionWriter<'o> {
     }
 
     /// The old record, copied as it is.
-    pub(crate) fn kept(&mut self, e: &index_file::Entry) {
+    pub(crate) fn kept(&mut self, e: &Entry) {
         let raw = self.old.get(e.raw.clone()).unwrap_or_default();
         self.w.buf.extend_from_slice(raw);
         self.count += 1;
@@ -384,7 +385,7 @@ mod tests {
             damaged.push(bad);
         }
         let mut other = good.clone();
-        other[..8].copy_from_slice(index_file::MAGIC);
+        other[..8].copy_from_slice(crate::derived::index_file::MAGIC);
         damaged.push(other);
         for bad in damaged {
             assert!(Loaded::parse(MAGIC, &bad).names().next().is_none());

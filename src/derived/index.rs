@@ -324,7 +324,7 @@ mod tests {
     use chrono::{DateTime, NaiveDate};
 
     use super::*;
-    use crate::derived::index_file::HEAD_START;
+    use crate::derived::file_cache::format::HEAD_START;
     use crate::derived::stamp::SETTLE_NS;
     use crate::domain::demo;
     use crate::domain::patient::Status;

@@ -34,11 +34,11 @@ use rayon::prelude::*;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode as FsMode, OFlags, RawDir, openat};
 
-use super::{SectionWriter, kept_still, write_file};
-use crate::derived::index_file::{
+use super::format::{
     Entry, HEAD_START, Section, Shard, assemble_as, header_size, parse_header_of, parse_layout_of,
     write_entry,
 };
+use super::{SectionWriter, kept_still, write_file};
 use crate::derived::stamp::{FileStamp, now_ns, stat_dir, stat_file, untrusted_from};
 use crate::error::{Error, Result};
 
