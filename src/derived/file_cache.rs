@@ -5,10 +5,10 @@
 //! payload is written as bytes and read back (`encode`, `decode`). The engine alone owns the
 //! rest:
 //!
-//! - the file format: the patient index's layout (`index_file.rs`) under the cache's magic,
-//!   one section whose header and body each carry a checksum; per record file, its name (as
-//!   the declaration names it), its stamp and the payload (empty: not kept, read every time);
-//!   the section's folder stamp, for a cache whose list of files comes from elsewhere;
+//! - the file format ([`format`]) under the cache's magic: one section whose header and body
+//!   each carry a checksum; per record file, its name (as the declaration names it), its stamp
+//!   and the payload (empty: not kept, read every time); the section's folder stamp, for a
+//!   cache whose list of files comes from elsewhere;
 //! - when a kept payload is used: the file's stamp now is the one kept, and lies before the
 //!   racy window of the scan that kept it ([`FileStamp::still`], [`untrusted_from`]);
 //! - recording, as a pass goes, which records were kept and which read afresh, and writing
@@ -20,11 +20,22 @@
 //! `patient_ledger_cache.rs`: a few patients for `report daily`) and the day-folder caches'
 //! memory of a re-read day (`day_memory.rs`: each file's token, one cache file per day) are
 //! declarations over it.
+//!
+//! A cache of MANY sections in one file, one per subfolder of a folder, whose records are the
+//! files the subfolders list (the patient index: a section per patient shard), declares them
+//! through [`folders::PerFolderFile`]; [`folders`] is the same engine over a folder of folders,
+//! with the same pieces as a single section: the stamp rule ([`kept_still`]), a section's
+//! records copied or written afresh ([`SectionWriter`]), and the file written whole
+//! ([`write_file`]). It adds what a cache of 100,000 files needs: folders stat'ed in parallel,
+//! a file that cannot be read kept as a warning, and a cheap answer when every stamp holds.
+
+pub mod folders;
+pub mod format;
 
 use std::ffi::{CStr, CString};
 use std::path::Path;
 
-use crate::derived::index_file::{self, Section, assemble_as, parse_layout_of, write_entry};
+use self::format::{Entry, Section, assemble_as, parse_layout_of, write_entry};
 use crate::derived::stamp::{FileStamp, untrusted_from};
 use crate::disk::atomic;
 use crate::disk::codec::Writer;
@@ -55,7 +66,7 @@ pub struct Loaded<'a> {
     since: i64,
     /// The folder stamp it was written with, if any.
     folder: Option<FileStamp>,
-    records: Vec<index_file::Entry<'a>>,
+    records: Vec<Entry<'a>>,
 }
 
 impl<'a> Loaded<'a> {
@@ -93,9 +104,65 @@ impl<'a> Loaded<'a> {
     /// The position of the record of `name`, when its stamp is `now` and may be trusted.
     fn trusted(&self, name: &CStr, now: FileStamp) -> Option<usize> {
         let i = self.records.binary_search_by(|r| r.name.cmp(name)).ok()?;
-        let kept = &self.records[i];
-        kept.stamp.still(&now, self.since).then_some(i)
+        kept_still(&self.records[i], &now, self.since).then_some(i)
     }
+}
+
+/// The one rule by which every cache of this engine reuses a kept record: the record file's
+/// stamp now is the kept one, outside the racy window that began at `since`, and a payload was
+/// kept (an empty one marks a file that was not: it is read every time).
+pub(crate) fn kept_still(kept: &Entry, now: &FileStamp, since: i64) -> bool {
+    kept.stamp.still(now, since) && !kept.payload.is_empty()
+}
+
+/// A section of a cache file being made: records copied as they are from the old file's
+/// bytes, or written afresh.
+pub(crate) struct SectionWriter<'o> {
+    old: &'o [u8],
+    w: Writer,
+    count: u32,
+}
+
+impl<'o> SectionWriter<'o> {
+    pub(crate) fn new(old: &'o [u8], capacity: usize) -> SectionWriter<'o> {
+        SectionWriter {
+            old,
+            w: Writer::with_capacity(capacity),
+            count: 0,
+        }
+    }
+
+    /// The old record, copied as it is.
+    pub(crate) fn kept(&mut self, e: &Entry) {
+        let raw = self.old.get(e.raw.clone()).unwrap_or_default();
+        self.w.buf.extend_from_slice(raw);
+        self.count += 1;
+    }
+
+    /// A record read now (an empty payload: not kept, read every time).
+    pub(crate) fn fresh(&mut self, name: &CStr, stamp: &FileStamp, payload: &[u8]) {
+        write_entry(&mut self.w, name, stamp, payload);
+        self.count += 1;
+    }
+
+    /// The section, under the folder `name` and its stamp `dir`.
+    pub(crate) fn finish(self, name: String, dir: FileStamp) -> Section {
+        Section {
+            name,
+            dir,
+            count: self.count,
+            bytes: self.w.buf,
+        }
+    }
+}
+
+/// Writes a cache file whole (atomic, unsynced: a torn file fails its checksums and is
+/// rebuilt), creating its folder.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        atomic::create_dirs(dir)?;
+    }
+    atomic::write_unsynced(path, bytes, atomic::Mode::Replace)
 }
 
 /// One record of the cache file being made.
@@ -165,29 +232,19 @@ impl<'p, 'a, D: PerFile> Pass<'p, 'a, D> {
         }
         self.records.sort_by(|a, b| a.0.cmp(&b.0));
         self.records.dedup_by(|a, b| a.0 == b.0);
-        let mut w = Writer::with_capacity(self.records.len() * 256);
+        let mut out = SectionWriter::new(self.old.bytes, self.records.len() * 256);
         for (name, record) in &self.records {
             match record {
-                Record::Kept(i) => {
-                    let raw = self.old.records[*i].raw.clone();
-                    w.buf
-                        .extend_from_slice(self.old.bytes.get(raw).unwrap_or_default());
-                }
-                Record::Fresh(stamp, payload) => write_entry(&mut w, name, stamp, payload),
-                Record::Unread => write_entry(&mut w, name, &FileStamp::default(), &[]),
+                Record::Kept(i) => out.kept(&self.old.records[*i]),
+                Record::Fresh(stamp, payload) => out.fresh(name, stamp, payload),
+                Record::Unread => out.fresh(name, &FileStamp::default(), &[]),
             }
         }
-        let section = Section {
-            name: String::new(),
-            dir: folder.unwrap_or_default(),
-            count: self.records.len() as u32,
-            bytes: w.buf,
-        };
-        if let Some(dir) = path.parent() {
-            atomic::create_dirs(dir)?;
-        }
-        let bytes = assemble_as(self.cache.magic(), scanned_at, &[section]);
-        atomic::write_unsynced(path, &bytes, atomic::Mode::Replace)
+        let section = out.finish(String::new(), folder.unwrap_or_default());
+        write_file(
+            path,
+            &assemble_as(self.cache.magic(), scanned_at, &[section]),
+        )
     }
 }
 
@@ -328,7 +385,7 @@ mod tests {
             damaged.push(bad);
         }
         let mut other = good.clone();
-        other[..8].copy_from_slice(index_file::MAGIC);
+        other[..8].copy_from_slice(crate::derived::index_file::MAGIC);
         damaged.push(other);
         for bad in damaged {
             assert!(Loaded::parse(MAGIC, &bad).names().next().is_none());

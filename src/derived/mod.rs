@@ -2,8 +2,9 @@
 //! when missing, corrupt or stale, none holding anything that lives only there. [`CACHES`]
 //! names every one, what it holds and how `frontdesk index rebuild` renews it.
 //!
-//! - [`index`] (with [`index_file`], its format, and `patient_keys`, the duplicate guard): the
-//!   patient search index.
+//! - [`index`] (with [`index_file`], its payload, and `patient_keys`, the duplicate guard): the
+//!   patient search index, declared over [`file_cache`]'s many-section form (a section per
+//!   patient shard).
 //! - [`schedule_index`]: which day holds which appointment, ledger entry or communication,
 //!   declared over [`day_index`], the engine of the caches kept per day folder (with
 //!   [`day_memory`], what it read of the days it re-read, so a changed day opens only its
@@ -19,8 +20,9 @@
 //! rule that says when a stamp may be trusted (one constant, `SETTLE_NS`). The caches that keep
 //! one payload per record file declare what they extract and how it is encoded, and
 //! [`file_cache`], the engine, owns the rest: the file format, the per-file stamp check,
-//! rebuilding a damaged file and writing only what changed. The two ledger caches and
-//! [`day_memory`] are declarations over it. The caches kept per day folder declare what their
+//! rebuilding a damaged file and writing only what changed. The two ledger caches,
+//! [`day_memory`] and (over many sections in one file, `file_cache::folders`) the patient index
+//! are declarations over it. The caches kept per day folder declare what their
 //! line keeps of one record file, and [`day_index`] owns the rest: the per-year files and their
 //! overlays, the folder stamps, re-reading a changed day, views, rebuild.
 //!
