@@ -141,12 +141,7 @@ impl Store {
         Ok(Report { problems, records })
     }
 
-    fn check_kind(
-        &self,
-        k: &Kind,
-        tally: &mut Tally,
-        cache: &mut CacheRun,
-    ) -> Result<usize> {
+    fn check_kind(&self, k: &Kind, tally: &mut Tally, cache: &mut CacheRun) -> Result<usize> {
         let top = self.path(Path::new(k.path));
         if k.layout == Layout::File {
             if top.is_file() {
@@ -255,13 +250,7 @@ impl Store {
     /// entry of each unchanged file), then hands the results to the tally in walk order (each
     /// folder ends a day for dated kinds), so the report is the same as a serial run's
     /// whatever the thread timing, and the same with or without the cache.
-    fn run_steps(
-        &self,
-        k: &Kind,
-        steps: Vec<Step>,
-        tally: &mut Tally,
-        cache: &mut CacheRun,
-    ) {
+    fn run_steps(&self, k: &Kind, steps: Vec<Step>, tally: &mut Tally, cache: &mut CacheRun) {
         let folders: Vec<&[PathBuf]> = steps
             .iter()
             .filter_map(|s| match s {

@@ -193,7 +193,10 @@ impl CheckCache {
                 };
                 match got {
                     Some(looked) => looked.result,
-                    None => inspect(rel, fs::read(folder.path.join(rel.file_name().unwrap_or_default()))),
+                    None => inspect(
+                        rel,
+                        fs::read(folder.path.join(rel.file_name().unwrap_or_default())),
+                    ),
                 }
             })
             .collect();
@@ -295,7 +298,9 @@ impl PerFile for FolderFiles<'_, '_> {
 /// does not repeat it.
 fn named_for(name: &CStr) -> Option<&str> {
     let stem = name.to_bytes().strip_suffix(b".toml")?;
-    std::str::from_utf8(stem).ok().filter(|s| pack_str(s).is_some())
+    std::str::from_utf8(stem)
+        .ok()
+        .filter(|s| pack_str(s).is_some())
 }
 
 /// Reads a file of an open folder whole (following a symlink, as `fs::read` does).
@@ -469,11 +474,7 @@ fn get_booking(r: &mut Reader, own: Option<&str>) -> Option<Option<Booking>> {
 
 /// Decodes an entry of the file named for `named_for` (if it is), whose path relative to the
 /// tree `rel` gives (asked only for a problem).
-fn decode(
-    payload: &[u8],
-    named_for: Option<&str>,
-    rel: impl Fn() -> PathBuf,
-) -> Option<Inspected> {
+fn decode(payload: &[u8], named_for: Option<&str>, rel: impl Fn() -> PathBuf) -> Option<Inspected> {
     let mut r = Reader::new(payload);
     let out = match r.u8()? {
         0 => {
@@ -652,7 +653,6 @@ mod tests {
         }
     }
 
-
     /// Each sample encoded as the file `A7K3QX9M2.toml` (the first) or another name, and
     /// decoded back.
     #[test]
@@ -669,7 +669,9 @@ mod tests {
         }
         // Named for its ID, the entry does not repeat it.
         let first = &sample()[0];
-        assert!(encode(first, Some("A7K3QX9M2")).unwrap().len() < encode(first, None).unwrap().len());
+        assert!(
+            encode(first, Some("A7K3QX9M2")).unwrap().len() < encode(first, None).unwrap().len()
+        );
         assert_eq!(
             named_for(c"A7K3QX9M2.toml"),
             Some("A7K3QX9M2"),
@@ -816,7 +818,10 @@ mod tests {
         fs::write(&a2, "TWO").unwrap();
         put_mtime_back(&a2, mtime);
         let later = now_ns() + 10 * SETTLE_NS;
-        assert_eq!(b.run(1, None, later), (vec!["one".into(), "TWO".into(), want[2].clone()], 1));
+        assert_eq!(
+            b.run(1, None, later),
+            (vec!["one".into(), "TWO".into(), want[2].clone()], 1)
+        );
         // Added by hand to a folder the cache lists.
         fs::write(b.file("A3.toml"), "three").unwrap();
         let (got, reads) = b.run(1, None, later);
