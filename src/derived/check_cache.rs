@@ -10,8 +10,8 @@
 //! a damaged file, and writing a file only when something in it changed.
 //!
 //! Files: `.frontdesk/index/check/KEY/FOLDER.bin` (ignored by git), one engine file per record
-//! folder (`patients/7K.bin`, `appointments/2026/12/01.bin`; a kind kept as one file at the top
-//! of the tree, such as `frontdesk.toml`, by that file's name). So memory stays flat with the
+//! folder, side by side (`patients%2F7K.bin`, `appointments%2F2026%2F12%2F01.bin`; a kind kept
+//! as one file at the top of the tree, such as `frontdesk.toml`, by that file's name). So memory stays flat with the
 //! tree: a folder's file is read when `check` reaches that folder, on whichever core inspects
 //! it, and written there, and a damaged file costs its folder only.
 //!
@@ -150,15 +150,24 @@ impl CheckCache {
         }
     }
 
-    /// The cache file of a record folder (`folder`, relative to the tree), named as the
-    /// folder; a kind kept as one file at the top of the tree (`folder` empty) by its file
-    /// `kind_path`. A kind's record folders all lie at one depth, so no file's name is
-    /// another's folder.
+    /// The cache file of a record folder (`folder`, relative to the tree), named for the
+    /// folder with `/` written `%2F` (and `%` as `%25`, so no two folders share a name); a
+    /// kind kept as one file at the top of the tree (`folder` empty) by its file `kind_path`.
+    /// All lie in the key's folder: a cold run made ~100 month folders, each a directory
+    /// fsync, when the names were nested like the tree's.
     pub fn file_of(folder: &[u8], kind_path: &str) -> PathBuf {
-        let mut name = match folder {
-            [] => kind_path.as_bytes().to_vec(),
-            _ => folder.to_vec(),
+        let path = match folder {
+            [] => kind_path.as_bytes(),
+            _ => folder,
         };
+        let mut name = Vec::with_capacity(path.len() + 12);
+        for &b in path {
+            match b {
+                b'/' => name.extend_from_slice(b"%2F"),
+                b'%' => name.extend_from_slice(b"%25"),
+                _ => name.push(b),
+            }
+        }
         name.extend_from_slice(b".bin");
         PathBuf::from(OsStr::from_bytes(&name))
     }
@@ -678,6 +687,18 @@ mod tests {
             "a name that spells an ID"
         );
         assert_eq!(named_for(c"aetna-ppo.toml"), None);
+    }
+
+    #[test]
+    fn each_folder_has_a_cache_file_of_its_own_in_the_key_s_folder() {
+        let name = |folder: &[u8], kind| CheckCache::file_of(folder, kind);
+        assert_eq!(
+            name(b"appointments/2026/12/01", "appointments"),
+            Path::new("appointments%2F2026%2F12%2F01.bin")
+        );
+        assert_eq!(name(b"", "frontdesk.toml"), Path::new("frontdesk.toml.bin"));
+        assert_ne!(name(b"a%2Fb", "a"), name(b"a/b", "a"));
+        assert_eq!(name(b"a%2Fb", "a"), Path::new("a%252Fb.bin"));
     }
 
     #[test]
