@@ -110,9 +110,9 @@ impl Store {
         });
         let mut tally = Tally::default();
         let mut records = 0;
-        let mut cache = CacheRun::open(self, folders);
+        let cache = CacheRun::open(self, folders);
         for k in KINDS {
-            records += self.check_kind(k, &mut tally, &mut cache)?;
+            records += self.check_kind(k, &mut tally, &cache)?;
             if let Some(t) = k.provides {
                 tally.complete(t);
             }
@@ -141,7 +141,7 @@ impl Store {
         Ok(Report { problems, records })
     }
 
-    fn check_kind(&self, k: &Kind, tally: &mut Tally, cache: &mut CacheRun) -> Result<usize> {
+    fn check_kind(&self, k: &Kind, tally: &mut Tally, cache: &CacheRun) -> Result<usize> {
         let top = self.path(Path::new(k.path));
         if k.layout == Layout::File {
             if top.is_file() {
@@ -250,7 +250,7 @@ impl Store {
     /// entry of each unchanged file), then hands the results to the tally in walk order (each
     /// folder ends a day for dated kinds), so the report is the same as a serial run's
     /// whatever the thread timing, and the same with or without the cache.
-    fn run_steps(&self, k: &Kind, steps: Vec<Step>, tally: &mut Tally, cache: &mut CacheRun) {
+    fn run_steps(&self, k: &Kind, steps: Vec<Step>, tally: &mut Tally, cache: &CacheRun) {
         let folders: Vec<&[PathBuf]> = steps
             .iter()
             .filter_map(|s| match s {
@@ -258,10 +258,9 @@ impl Store {
                 Step::Problem(_) => None,
             })
             .collect();
-        let cache_now: &CacheRun = cache;
         let results: Vec<Vec<Inspected>> = folders
             .par_iter()
-            .map(|files| self.inspect_folder(k, files, cache_now))
+            .map(|files| self.inspect_folder(k, files, cache))
             .collect();
         let mut results = results.into_iter();
         for step in steps {
