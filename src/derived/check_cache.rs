@@ -96,7 +96,17 @@ pub fn remove(tree: &Tree) -> Result<()> {
             _ => {}
         }
     }
-    crate::derived::remove_folder(&dir.join(FOLDER))
+    // A `check` running meanwhile may add a file while the folder is emptied (its writes take
+    // no lock), which fails the removal; it writes a folder's file at most once, so a few
+    // more tries empty it.
+    let folder = dir.join(FOLDER);
+    let mut tries = 0;
+    loop {
+        match crate::derived::remove_folder(&folder) {
+            Err(_) if tries < 3 => tries += 1,
+            done => return done,
+        }
+    }
 }
 
 /// The key every entry depends on: the office file (time zone, country), the office's date
