@@ -1,6 +1,6 @@
 //! `check`'s cache of per-file results (`.frontdesk/index/check/KEY/`, one file per record
-//! folder): a warm run reports
-//! exactly what a run without the cache reports, whatever happened to the files or the cache.
+//! folder): a warm run reports exactly what a run without the cache reports, whatever
+//! happened to the files or the cache.
 
 use std::collections::BTreeMap;
 use std::fs;
