@@ -13,7 +13,9 @@
 //! folder, side by side (`patients%2F7K.bin`, `appointments%2F2026%2F12%2F01.bin`; a kind kept
 //! as one file at the top of the tree, such as `frontdesk.toml`, by that file's name). So memory stays flat with the
 //! tree: a folder's file is read when `check` reaches that folder, on whichever core inspects
-//! it, and written there, and a damaged file costs its folder only.
+//! it, and written there, and a damaged file costs its folder only. The price is a cold run's:
+//! it creates a file per folder where the single-file cache created one (docs/performance.md
+//! measures it); an engine file of many sections would take it back.
 //!
 //! - **KEY** is what every entry depends on besides its file: the office file's bytes (time
 //!   zone, country), the office's date (age rules) and the executable (the rules themselves),
