@@ -9,7 +9,7 @@
 //! the same as a serial run's; the permission walk and `git status` run on all cores too.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -18,8 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use rayon::prelude::*;
-use rustix::fd::OwnedFd;
-use rustix::fs::{AtFlags, FileType, Mode as FsMode, OFlags, StatxFlags, openat, statx};
+use rustix::fs::{Mode as FsMode, OFlags};
 
 mod kinds;
 mod tree_state;
@@ -28,11 +27,9 @@ use kinds::conflict_problem;
 pub use kinds::{Checked, KINDS, Kind, Layout};
 pub use tree_state::TreeState;
 
-use crate::derived::check_cache::{
-    self, CacheWriter, Inspected, OldCache, Print, Section, SectionBuilder, SectionOut, Stamp,
-};
+use crate::derived::check_cache::{self, CheckCache, Folder, Inspected, Print};
 use crate::derived::clean_note;
-use crate::derived::stamp::{now_ns, stamp_of};
+use crate::derived::stamp::now_ns;
 use crate::disk::atomic::TEMP_PREFIX;
 use crate::disk::{OFFICE_FILE, STATE_DIR};
 use crate::domain::check::{Fix, Problem, Tally, conflict_marker, too_open};
@@ -113,14 +110,14 @@ impl Store {
         });
         let mut tally = Tally::default();
         let mut records = 0;
-        let mut cache = CacheRun::open(self, folders);
-        for (ki, k) in KINDS.iter().enumerate() {
-            records += self.check_kind(k, ki, &mut tally, &mut cache)?;
+        let cache = CacheRun::open(self, folders);
+        for k in KINDS {
+            records += self.check_kind(k, &mut tally, &cache)?;
             if let Some(t) = k.provides {
                 tally.complete(t);
             }
         }
-        cache.save(self, locked);
+        cache.cache.sweep();
         let mut problems = tally.finish();
         problems.extend(file_problems);
         if !locked {
@@ -144,18 +141,12 @@ impl Store {
         Ok(Report { problems, records })
     }
 
-    fn check_kind(
-        &self,
-        k: &Kind,
-        ki: usize,
-        tally: &mut Tally,
-        cache: &mut CacheRun,
-    ) -> Result<usize> {
+    fn check_kind(&self, k: &Kind, tally: &mut Tally, cache: &CacheRun) -> Result<usize> {
         let top = self.path(Path::new(k.path));
         if k.layout == Layout::File {
             if top.is_file() {
                 let steps = vec![Step::Folder(vec![PathBuf::from(k.path)])];
-                self.run_steps(k, ki, steps, tally, cache);
+                self.run_steps(k, steps, tally, cache);
                 return Ok(1);
             }
             return Ok(0);
@@ -186,7 +177,7 @@ impl Store {
                         }
                         batch_dir = dir;
                         if queued >= CHUNK_FILES {
-                            self.run_steps(k, ki, std::mem::take(&mut steps), tally, cache);
+                            self.run_steps(k, std::mem::take(&mut steps), tally, cache);
                             queued = 0;
                         }
                     }
@@ -198,7 +189,7 @@ impl Store {
             count += batch.len();
             steps.push(Step::Folder(batch));
         }
-        self.run_steps(k, ki, steps, tally, cache);
+        self.run_steps(k, steps, tally, cache);
         Ok(count)
     }
 
@@ -259,14 +250,7 @@ impl Store {
     /// entry of each unchanged file), then hands the results to the tally in walk order (each
     /// folder ends a day for dated kinds), so the report is the same as a serial run's
     /// whatever the thread timing, and the same with or without the cache.
-    fn run_steps(
-        &self,
-        k: &Kind,
-        ki: usize,
-        steps: Vec<Step>,
-        tally: &mut Tally,
-        cache: &mut CacheRun,
-    ) {
+    fn run_steps(&self, k: &Kind, steps: Vec<Step>, tally: &mut Tally, cache: &CacheRun) {
         let folders: Vec<&[PathBuf]> = steps
             .iter()
             .filter_map(|s| match s {
@@ -274,22 +258,18 @@ impl Store {
                 Step::Problem(_) => None,
             })
             .collect();
-        let cache_now: &CacheRun = cache;
-        let results: Vec<(Vec<Inspected>, SectionOut)> = folders
+        let results: Vec<Vec<Inspected>> = folders
             .par_iter()
-            .map(|files| self.inspect_folder(k, ki, files, cache_now))
+            .map(|files| self.inspect_folder(k, files, cache))
             .collect();
         let mut results = results.into_iter();
         for step in steps {
             match step {
                 Step::Problem(p) => tally.problems.push(p),
                 Step::Folder(files) => {
-                    let Some((inspected, section)) = results.next() else {
+                    let Some(inspected) = results.next() else {
                         continue;
                     };
-                    let folder = folder_of(&files);
-                    let print = cache.folders.get(folder).map_or(0, |p| p.sum);
-                    cache.new.push(&cache.old, ki, folder, section, print);
                     for (rel, result) in files.iter().zip(inspected) {
                         match result {
                             Ok((facts, misplaced)) => {
@@ -307,80 +287,34 @@ impl Store {
         }
     }
 
-    /// Inspects the files of one folder: each is stat'ed by name relative to the open folder,
-    /// and read only when the folder's cache section holds an entry for that exact stamp (a
-    /// section of an unchanged folder is trusted without that stat: the tree walk stat'ed every
-    /// file already). Also gives the folder's section for the next cache.
-    fn inspect_folder(
-        &self,
-        k: &Kind,
-        ki: usize,
-        files: &[PathBuf],
-        cache: &CacheRun,
-    ) -> (Vec<Inspected>, SectionOut) {
-        let dir_rel = files
+    /// Inspects the files of one folder through its cache file: a file is read only when the
+    /// cache holds no entry for its exact stamp (taken by name relative to the open folder; a
+    /// folder unchanged since its cache file was written is trusted without that stat: the
+    /// tree walk stat'ed every file already).
+    fn inspect_folder(&self, k: &Kind, files: &[PathBuf], cache: &CacheRun) -> Vec<Inspected> {
+        let rel = files
             .first()
             .and_then(|f| f.parent())
             .unwrap_or(Path::new(""));
+        let path = self.path(rel);
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let Ok(dfd) = rustix::fs::open(self.path(dir_rel), flags, FsMode::empty()) else {
-            let results = files.iter().map(|rel| self.inspect_file(k, rel)).collect();
-            return (results, SectionOut::Nothing);
+        let Ok(fd) = rustix::fs::open(&path, flags, FsMode::empty()) else {
+            return files.iter().map(|rel| self.inspect_file(k, rel)).collect();
         };
-        let folder = folder_of(files);
-        let section = cache.old.section(ki, folder, cache.folders.get(folder));
-        let mut reused = 0;
-        let mut builder = SectionBuilder::default();
-        let results = files
-            .iter()
-            .map(|rel| {
-                let (result, stamp, hit) = self.inspect_cached(k, &dfd, rel, section.as_ref());
-                reused += usize::from(hit);
-                if let (Some(stamp), Some(name)) = (stamp, rel.file_name()) {
-                    builder.add(name.as_bytes(), &stamp, &result);
-                }
-                result
-            })
-            .collect();
-        let out = match section {
-            Some(s) if reused == s.entry_count() && reused == files.len() => SectionOut::Same(s),
-            _ if builder.is_empty() => SectionOut::Nothing,
-            _ => SectionOut::New(builder.finish()),
+        let name = rel.as_os_str().as_bytes();
+        let cache_file = CheckCache::file_of(name, k.path);
+        let folder = Folder {
+            rel,
+            path: &path,
+            fd: &fd,
+            print: cache.folders.get(name),
+            cache_file: &cache_file,
         };
-        (results, out)
-    }
-
-    /// One file's result, its stamp when it can be cached, and whether the cache gave it.
-    fn inspect_cached(
-        &self,
-        k: &Kind,
-        dfd: &OwnedFd,
-        rel: &Path,
-        section: Option<&Section>,
-    ) -> (Inspected, Option<Stamp>, bool) {
-        let name = rel.file_name().map(|n| CString::new(n.as_bytes()));
-        let Some(Ok(name)) = name else {
-            return (self.inspect_file(k, rel), None, false);
+        let inspect = |rel: &Path, read: std::io::Result<Vec<u8>>| match read {
+            Ok(bytes) => (k.inspect)(rel, &bytes, &self.office),
+            Err(e) => Err(cannot_read(&self.path(rel), rel, e)),
         };
-        if let Some(section) = section.filter(|s| s.trusted)
-            && let Some(i) = section.find(name.as_bytes())
-            && let Some(result) = section.decode(i, rel)
-        {
-            return (result, Some(section.stamp(i)), true);
-        }
-        // The stamp is taken before the read: a change after it moves the stamp.
-        let stamp = stat_regular(dfd, &name);
-        if let (Some(stamp), Some(section)) = (&stamp, section)
-            && let Some(i) = section.lookup(name.as_bytes(), stamp)
-            && let Some(result) = section.decode(i, rel)
-        {
-            return (result, Some(*stamp), true);
-        }
-        let bytes = match read_at(dfd, &name) {
-            Ok(bytes) => bytes,
-            Err(e) => return (Err(cannot_read(&self.path(rel), rel, e)), None, false),
-        };
-        ((k.inspect)(rel, &bytes, &self.office), stamp, false)
+        cache.cache.inspect_folder(&folder, files, &inspect)
     }
 
     fn inspect_file(&self, k: &Kind, rel: &Path) -> Inspected {
@@ -774,48 +708,9 @@ fn cannot_read(path: &Path, rel: &Path, e: std::io::Error) -> Problem {
     )
 }
 
-/// The stamp of a regular file in an open folder; None for anything else (a symlink is not
-/// followed, so a linked file is never cached) or when `statx` is unavailable.
-fn stat_regular(dfd: &OwnedFd, name: &CStr) -> Option<Stamp> {
-    let mask = StatxFlags::TYPE
-        | StatxFlags::SIZE
-        | StatxFlags::MTIME
-        | StatxFlags::CTIME
-        | StatxFlags::INO;
-    let x = statx(dfd, name, AtFlags::SYMLINK_NOFOLLOW, mask).ok()?;
-    if FileType::from_raw_mode(x.stx_mode.into()) != FileType::RegularFile {
-        return None;
-    }
-    Some(Stamp {
-        file: stamp_of(&x),
-        ino: x.stx_ino,
-    })
-}
-
-/// Reads a file of an open folder whole (following a symlink, as `fs::read` does).
-fn read_at(dfd: &OwnedFd, name: &CStr) -> std::io::Result<Vec<u8>> {
-    let fd = openat(dfd, name, OFlags::RDONLY | OFlags::CLOEXEC, FsMode::empty())?;
-    let mut file = fs::File::from(fd);
-    let mut bytes = Vec::with_capacity(1024);
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-/// The folder a group of files shares, as the cache names it.
-fn folder_of(files: &[PathBuf]) -> &[u8] {
-    files
-        .first()
-        .and_then(|f| f.parent())
-        .map_or(&[][..], |d| d.as_os_str().as_bytes())
-}
-
-/// The check cache during one run: the cache on disk and the one being written.
+/// The check cache during one run, and what the tree walk saw in each folder.
 struct CacheRun {
-    key: u64,
-    scanned_at: i64,
-    old: OldCache,
-    new: CacheWriter,
-    /// What the tree walk saw in each folder.
+    cache: CheckCache,
     folders: FolderPrints,
 }
 
@@ -823,43 +718,11 @@ impl CacheRun {
     fn open(store: &Store, folders: FolderPrints) -> CacheRun {
         let office = fs::read(store.path(Path::new(OFFICE_FILE))).unwrap_or_default();
         let key = check_cache::key(&office, &store.office.today().to_string());
-        let path = cache_path(store);
         CacheRun {
-            key,
-            scanned_at: now_ns(),
-            old: OldCache::load(&path, key, KINDS.len()),
-            new: CacheWriter::new(&cache_dir(store)),
+            cache: CheckCache::new(store, key, now_ns()),
             folders,
         }
     }
-
-    /// Puts the new cache in place when it changed and no command is writing (a failure to
-    /// write it only costs speed next time).
-    fn save(self, store: &Store, locked: bool) {
-        let Some(tmp) = self
-            .new
-            .finish(&self.old, self.key, self.scanned_at, KINDS.len())
-        else {
-            return;
-        };
-        let _guard = if locked {
-            None
-        } else {
-            match store.try_lock() {
-                Ok(Some(guard)) => Some(guard),
-                _ => return,
-            }
-        };
-        let _ = tmp.persist(cache_path(store));
-    }
-}
-
-fn cache_dir(store: &Store) -> PathBuf {
-    check_cache::dir(store)
-}
-
-fn cache_path(store: &Store) -> PathBuf {
-    cache_dir(store).join(check_cache::FILE)
 }
 
 fn is_temp(name: &std::ffi::OsStr) -> bool {

@@ -101,6 +101,14 @@ impl<'a> Loaded<'a> {
         self.records.iter().map(|r| r.name)
     }
 
+    /// The stamp kept for the record file `name`, if it holds one. A declaration that knows by
+    /// other means that the file is unchanged (`check`'s fingerprint of its folder) answers
+    /// [`PerFile::stamp`] with it instead of a stat; the racy rule still applies to it.
+    pub fn kept_stamp(&self, name: &CStr) -> Option<FileStamp> {
+        let i = self.records.binary_search_by(|r| r.name.cmp(name)).ok()?;
+        Some(self.records[i].stamp)
+    }
+
     /// The position of the record of `name`, when its stamp is `now` and may be trusted.
     fn trusted(&self, name: &CStr, now: FileStamp) -> Option<usize> {
         let i = self.records.binary_search_by(|r| r.name.cmp(name)).ok()?;

@@ -21,8 +21,8 @@
 //! one payload per record file declare what they extract and how it is encoded, and
 //! [`file_cache`], the engine, owns the rest: the file format, the per-file stamp check,
 //! rebuilding a damaged file and writing only what changed. The two ledger caches,
-//! [`day_memory`] and (over many sections in one file, `file_cache::folders`) the patient index
-//! are declarations over it. The caches kept per day folder declare what their
+//! [`day_memory`], [`check_cache`] and (over many sections in one file, `file_cache::folders`)
+//! the patient index are declarations over it. The caches kept per day folder declare what their
 //! line keeps of one record file, and [`day_index`] owns the rest: the per-year files and their
 //! overlays, the folder stamps, re-reading a changed day, views, rebuild.
 //!
@@ -143,7 +143,7 @@ pub const CACHES: &[Cache] = &[
         rebuild: Rebuild::Later(patient_ledger_cache::remove),
     },
     Cache {
-        at: "index/check.bin, index/check-git.bin",
+        at: "index/check/KEY/FOLDER.bin, index/check-git.bin",
         holds: "what check found in each record file, and its note that the tree was clean",
         rebuild: Rebuild::Later(check_cache::remove),
     },

@@ -37,7 +37,7 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
         ".frontdesk/ledger-cache",
         ".frontdesk/patient-ledger",
         ".frontdesk/ledger-index",
-        ".frontdesk/index/check.bin",
+        ".frontdesk/index/check",
         ".frontdesk/index/patients.bin",
     ];
     for path in built {

@@ -1,10 +1,12 @@
-//! `check`'s cache of per-file results (`.frontdesk/index/check.bin`): a warm run reports
-//! exactly what a run without the cache reports, whatever happened to the files or the cache.
+//! `check`'s cache of per-file results (`.frontdesk/index/check/KEY/`, one file per record
+//! folder): a warm run reports exactly what a run without the cache reports, whatever
+//! happened to the files or the cache.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::harness::*;
 
@@ -14,8 +16,46 @@ fn clinic() -> Clinic {
     Clinic::generated(20, Some(60))
 }
 
+/// The check cache's folder: one folder per key, one file per record folder in it.
 fn cache(c: &Clinic) -> PathBuf {
-    c.path(".frontdesk/index/check.bin")
+    c.path(".frontdesk/index/check")
+}
+
+/// Every file of the check cache, by path, with its bytes and modification time.
+fn cache_files(c: &Clinic) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    fn walk(dir: &std::path::Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, SystemTime)>) {
+        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                let mtime = e.metadata().unwrap().modified().unwrap();
+                out.insert(path.clone(), (fs::read(&path).unwrap(), mtime));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&cache(c), &mut out);
+    out
+}
+
+/// A cache file's entries: what follows its header (which holds the time of the scan that
+/// wrote it).
+fn entries(bytes: &[u8]) -> &[u8] {
+    let header = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    &bytes[12 + header + 8..]
+}
+
+/// Writes each of the cache's files as `change` makes its bytes (one gone since is left gone).
+fn damage_cache(
+    files: &BTreeMap<PathBuf, (Vec<u8>, SystemTime)>,
+    change: impl Fn(&[u8]) -> Vec<u8>,
+) {
+    for (path, (bytes, _)) in files {
+        if let Ok(mut f) = fs::File::options().write(true).truncate(true).open(path) {
+            std::io::Write::write_all(&mut f, &change(bytes)).unwrap();
+        }
+    }
 }
 
 /// Where `check` remembers a clean `git status`.
@@ -61,9 +101,9 @@ fn report_of(mut cmd: assert_cmd::Command) -> (i32, String, String) {
 /// truncated; returns it.
 fn same_with_and_without_cache(c: &Clinic, what: &str) -> (i32, String, String) {
     let warm = report(c);
-    let bytes = fs::read(cache(c)).unwrap_or_default();
+    let files = cache_files(c);
     let note = fs::read(git_note(c)).ok();
-    fs::remove_file(cache(c)).ok();
+    fs::remove_dir_all(cache(c)).ok();
     fs::remove_file(git_note(c)).ok();
     assert_eq!(report(c), warm, "{what}: cache deleted");
     if let Some(note) = note {
@@ -73,15 +113,16 @@ fn same_with_and_without_cache(c: &Clinic, what: &str) -> (i32, String, String) 
         fs::set_permissions(git_note(c), fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(report(c), warm, "{what}: git note corrupt");
     }
-    if bytes.len() > 64 {
-        let mut bad = bytes.clone();
-        let mid = bad.len() / 2;
-        bad[mid] ^= 0x41;
-        fs::write(cache(c), &bad).unwrap();
+    if !files.is_empty() {
+        damage_cache(&files, |bytes| {
+            let mut bad = bytes.to_vec();
+            bad[bytes.len() / 2] ^= 0x41;
+            bad
+        });
         assert_eq!(report(c), warm, "{what}: cache corrupt");
-        fs::write(cache(c), &bytes[..bytes.len() * 2 / 3]).unwrap();
+        damage_cache(&files, |bytes| bytes[..bytes.len() * 2 / 3].to_vec());
         assert_eq!(report(c), warm, "{what}: cache truncated");
-        fs::write(cache(c), &bytes).unwrap();
+        damage_cache(&files, |bytes| bytes.to_vec());
         assert_eq!(report(c), warm, "{what}: old cache put back");
     }
     warm
@@ -121,16 +162,15 @@ fn a_warm_check_reuses_the_cache_and_leaves_it_alone() {
     settle();
     let first = report(&c);
     assert_eq!(first.0, 0, "{first:?}");
-    let written = fs::metadata(cache(&c)).unwrap().modified().unwrap();
-    let bytes = fs::read(cache(&c)).unwrap();
-    assert!(bytes.len() > 1000, "one entry per record");
+    let written = cache_files(&c);
+    let bytes: usize = written.values().map(|(b, _)| b.len()).sum();
+    assert!(bytes > 1000, "one entry per record");
     assert_eq!(report(&c), first);
     assert_eq!(
-        fs::metadata(cache(&c)).unwrap().modified().unwrap(),
+        cache_files(&c),
         written,
         "nothing changed, so the cache is not rewritten"
     );
-    assert_eq!(fs::read(cache(&c)).unwrap(), bytes);
     c.ok(&["index", "rebuild"]);
     assert!(
         !cache(&c).exists() && !git_note(&c).exists(),
@@ -200,7 +240,7 @@ fn hand_edits_behind_the_cache_are_all_seen() {
     let past = report_at(&c, Some("1930-01-01"));
     assert_ne!(past, today);
     assert!(past.1.contains("birth"), "{}", past.1);
-    fs::remove_file(cache(&c)).unwrap();
+    fs::remove_dir_all(cache(&c)).unwrap();
     assert_eq!(report_at(&c, Some("1930-01-01")), past);
     assert_eq!(report(&c), today);
 
@@ -211,37 +251,55 @@ fn hand_edits_behind_the_cache_are_all_seen() {
     assert_eq!(report(&c), before);
 }
 
-/// Where the cache's table of contents starts (after every folder's section).
-fn toc_offset(bytes: &[u8]) -> usize {
-    let at = bytes.len() - 28;
-    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize
-}
-
 #[test]
 fn a_corrupt_section_costs_only_its_folder() {
     let c = clinic();
     settle();
     let first = report(&c);
-    let bytes = fs::read(cache(&c)).unwrap();
-    let toc = toc_offset(&bytes);
-    // A byte in the middle of the sections: one folder's section fails its checksum.
-    let mid = toc / 2;
+    let files = cache_files(&c);
+    assert!(files.len() > 3, "a file per record folder");
+    // A byte in the middle of one folder's file: that file fails its checksum.
+    let (hit, (bytes, _)) = files.iter().nth(files.len() / 2).unwrap();
     let mut bad = bytes.clone();
-    bad[mid] ^= 0x41;
-    fs::write(cache(&c), &bad).unwrap();
+    bad[bytes.len() / 2] ^= 0x41;
+    fs::write(hit, &bad).unwrap();
     assert_eq!(report(&c), first);
-    let rebuilt = fs::read(cache(&c)).unwrap();
-    assert_eq!(toc_offset(&rebuilt), toc);
-    assert!(
-        rebuilt[..toc] == bytes[..toc],
-        "that folder's section is made again, every other one is kept as it was"
+    let rebuilt = cache_files(&c);
+    assert_eq!(
+        entries(&rebuilt[hit].0),
+        entries(bytes),
+        "that folder's file is made again"
     );
-    // A table of contents that does not add up: the whole cache is made again.
-    let mut bad = rebuilt.clone();
-    bad[toc + 3] ^= 0x41;
-    fs::write(cache(&c), &bad).unwrap();
+    for (path, kept) in &files {
+        if path != hit {
+            assert_eq!(rebuilt[path], *kept, "{}: kept as it was", path.display());
+        }
+    }
+    // The cache of another key (another day, another build): not read, swept away, and the
+    // whole cache made again.
+    let keyed = hit
+        .strip_prefix(cache(&c))
+        .unwrap()
+        .components()
+        .next()
+        .unwrap();
+    let other = cache(&c).join("0000000000000000");
+    fs::rename(cache(&c).join(keyed), &other).unwrap();
     assert_eq!(report(&c), first);
-    assert_eq!(fs::read(cache(&c)).unwrap()[..toc], bytes[..toc]);
+    assert!(!other.exists(), "another key's cache is swept");
+    let again = cache_files(&c);
+    assert_eq!(
+        again.keys().collect::<Vec<_>>(),
+        files.keys().collect::<Vec<_>>()
+    );
+    for (path, (bytes, _)) in &files {
+        assert_eq!(
+            entries(&again[path].0),
+            entries(bytes),
+            "{}",
+            path.display()
+        );
+    }
 }
 
 #[test]
