@@ -153,8 +153,7 @@ fn scan_bucket(
     patients: &[Id],
     wanted: &[usize],
 ) -> Option<Vec<Vec<(NaiveDate, Id)>>> {
-    let text = fs::read_to_string(path).ok()?;
-    let (body, _) = checked_text(&text)?;
+    let body = read_body(path)?;
     let mut found: Vec<BTreeSet<(NaiveDate, Id)>> = vec![BTreeSet::new(); wanted.len()];
     for line in body.lines() {
         let (p, rest) = line.split_once('\t')?;
@@ -546,7 +545,7 @@ type Bucket = BTreeMap<Id, BTreeSet<(NaiveDate, Id)>>;
 
 fn read_bucket(path: &Path) -> Option<Bucket> {
     let mut out = Bucket::new();
-    for line in read_lines(path)? {
+    for line in read_body(path)?.lines() {
         let mut f = line.split('\t');
         let p = Id::parse(f.next()?).ok()?;
         let d = iso_day(f.next()?)?;
@@ -557,8 +556,8 @@ fn read_bucket(path: &Path) -> Option<Bucket> {
 }
 
 fn read_day(path: &Path) -> Option<Vec<(Id, Id)>> {
-    read_lines(path)?
-        .iter()
+    read_body(path)?
+        .lines()
         .map(|l| {
             let (t, p) = l.split_once('\t')?;
             Some((Id::parse(t).ok()?, Id::parse(p).ok()?))
@@ -568,8 +567,7 @@ fn read_day(path: &Path) -> Option<Vec<(Id, Id)>> {
 
 fn read_days(path: &Path) -> Option<(i64, BTreeMap<NaiveDate, i64>)> {
     // Read on every pay command (a line per ledger day, 3,100 at ten years): parsed in place.
-    let text = fs::read_to_string(path).ok()?;
-    let (body, _) = checked_text(&text)?;
+    let body = read_body(path)?;
     let mut lines = body.lines();
     let scanned_at = lines.next()?.strip_prefix(FORMAT)?.trim().parse().ok()?;
     let mut days = BTreeMap::new();
@@ -586,12 +584,13 @@ fn write_days(path: &Path, scanned_at: i64, days: &BTreeMap<NaiveDate, i64>) -> 
     write_lines(path, head.chain(rest))
 }
 
-/// The lines of an index file, or None when it is missing, cut short or changed (its
-/// `end N CHECKSUM` trailer does not match).
-fn read_lines(path: &Path) -> Option<Vec<String>> {
-    let text = fs::read_to_string(path).ok()?;
+/// The text of an index file without its trailer, or None when it is missing, cut short or
+/// changed (its `end N CHECKSUM` trailer does not match). Its lines are parsed in place.
+fn read_body(path: &Path) -> Option<String> {
+    let mut text = fs::read_to_string(path).ok()?;
     let (body, _) = checked_text(&text)?;
-    Some(body.lines().map(str::to_string).collect())
+    text.truncate(body.len());
+    Some(text)
 }
 
 /// Writes an index file by temp file and rename, without fsync: the index is a cache, and the
