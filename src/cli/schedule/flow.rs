@@ -95,7 +95,7 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
     // ledger stats every ledger day folder.
     let entries = sched.store.patient_ledger(&appt.patient)?;
     let owed = crate::domain::ledger::balance(&entries).due_now;
-    for w in checkin_warnings(&patient, sched.today(), Some(owed)) {
+    for w in checkin_warnings(&patient, sched.today(), owed) {
         eprintln!("frontdesk: warning: {w}");
     }
     if !patient.needs.is_empty() {
@@ -114,7 +114,7 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
 }
 
 /// What the desk should sort out at check-in, as sentences without patient details.
-pub fn checkin_warnings(p: &Patient, today: NaiveDate, owed: Option<Decimal>) -> Vec<String> {
+pub fn checkin_warnings(p: &Patient, today: NaiveDate, owed: Decimal) -> Vec<String> {
     let year_ago = today - Duration::days(365);
     let mut out = Vec::new();
     if p.verified.is_none_or(|d| d < year_ago) {
@@ -143,8 +143,8 @@ pub fn checkin_warnings(p: &Patient, today: NaiveDate, owed: Option<Decimal>) ->
             ));
         }
     }
-    if let Some(b) = owed.filter(|b| *b > Decimal::ZERO) {
-        out.push(format!("patient {} owes a balance of {b}", p.id));
+    if owed > Decimal::ZERO {
+        out.push(format!("patient {} owes a balance of {owed}", p.id));
     }
     out
 }
