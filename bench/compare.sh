@@ -12,6 +12,9 @@
 #   BIG_APPOINTMENTS      appointments in the big clinic (default 1000000)
 #   SMALL_PATIENTS        patients in the small clinic (default 1000)
 #   SMALL_APPOINTMENTS    appointments in the small clinic (default 10000)
+#   HISTORY_APPOINTMENTS  appointments in the `desk` rows' third clinic: the small clinic's
+#                         patients seen by one provider, so its appointments go back as many
+#                         years as the big clinic's (default 50000, ten years)
 #   IMPORT_ROWS           rows in the generated import CSV (default 100000)
 #   RUNS                  hyperfine runs per fast command (default 10)
 #   SLOW_RUNS             runs per full-history command: check, statements (default 2)
@@ -26,6 +29,7 @@ big_patients=${BIG_PATIENTS:-100000}
 big_appts=${BIG_APPOINTMENTS:-1000000}
 small_patients=${SMALL_PATIENTS:-1000}
 small_appts=${SMALL_APPOINTMENTS:-10000}
+history_appts=${HISTORY_APPOINTMENTS:-50000}
 import_rows=${IMPORT_ROWS:-100000}
 runs=${RUNS:-10}
 # Rows to run (all when none is named).
@@ -61,13 +65,15 @@ export FRONTDESK_USER=bench NO_COLOR=1
 mkdir -p "$bench_dir"
 big="$bench_dir/big-$big_patients-$big_appts-s$seed"
 small="$bench_dir/small-$small_patients-$small_appts-s$seed"
+history="$bench_dir/history-$small_patients-$history_appts-p1-s$seed"
 
-generate() { # DIR PATIENTS APPOINTMENTS
+generate() { # DIR PATIENTS APPOINTMENTS [PROVIDERS]
     if [ -f "$1.complete" ]; then return; fi
     rm -rf "$1"
     echo "generating $1 …" >&2
     /usr/bin/time -f "  generated in %e s, peak %M KB" \
-        "$fd" demo generate "$1" --patients "$2" --appointments "$3" --seed "$seed" --as-of "$as_of"
+        "$fd" demo generate "$1" --patients "$2" --appointments "$3" --seed "$seed" --as-of "$as_of" \
+        --providers "${4:-20}"
     # Marks a finished tree, so an interrupted generation is redone next time.
     touch "$1.complete"
 }
@@ -261,12 +267,26 @@ if want desk; then
             echo "$label|$(mean_of "$runs" "$prepare" "$cmd")"
         done
     }
+    # The small clinic's 10,000 appointments fill a month (20 providers); the big one's go back
+    # ten years, so every cache kept per day folder has 3,100 folders to check there against 15.
+    # The third clinic has the small one's 1,000 patients and one provider, whose 50,000
+    # appointments go back as far as the big clinic's: big against it is clinic size alone.
+    # Its patient is the one with the most entry files not above the big one's ledger lines, so it
+    # never has more of its own to read.
+    generate "$history" "$small_patients" "$history_appts" 1
+    big_entries=$("$fd" --records "$big" pay ledger "$big_pid" --format json | jq length)
+    history_pid=$(rg -o --no-filename -r '$1' '^patient = "(P[0-9A-Z]{8})"' "$history/ledger" \
+        | sort | uniq -c | sort -n | awk -v max="$big_entries" '$1 <= max { p = $2 } END { print p }')
+    "$fd" --records "$history" patient find smith >/dev/null 2>&1 || true
     mapfile -t desk_big < <(desk_rows "$big" "$big_pid")
     mapfile -t desk_small < <(desk_rows "$small" "$small_pid")
+    mapfile -t desk_history < <(desk_rows "$history" "$history_pid")
     for i in "${!desk_big[@]}"; do
         IFS='|' read -r label a <<<"${desk_big[$i]}"
         IFS='|' read -r _ b <<<"${desk_small[$i]}"
+        IFS='|' read -r _ h <<<"${desk_history[$i]}"
         row "$label right after a write: big / small clinic (big: $(awk -v a="$a" 'BEGIN{printf "%.0f ms", a*1000}'))" "<= 1.2 and <= 100 ms" "$a" "$b"
+        row "  the same: big / 1,000 patients with ten years of history" "<= 1.2" "$a" "$h"
     done
     # The floor under those ratios: a day-folder cache is validated by one stat per day folder
     # of its kind (3,100 ledger days at ten years against 15 on the small clinic), which no
