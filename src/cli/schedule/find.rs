@@ -120,6 +120,7 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
         let working = providers.iter().any(|p| !p.sessions(date).is_empty());
         if working && !sched.store.office.holidays.contains_key(&date) {
             let day = sched.store.day_appointments(date)?;
+            let book = cal.day_book(&day);
             let mut slots: Vec<(usize, Slot)> = Vec::new();
             for p in &providers {
                 // Preferred providers first; the rest are equal, so fit and time decide.
@@ -128,7 +129,7 @@ pub fn cmd_find(ctx: &Ctx, a: Args) -> Result<u8> {
                     .iter()
                     .position(|k| k == &p.key)
                     .unwrap_or(usize::MAX);
-                for s in cal.day_slots(&pid, p, &kind, date, &day, &filter) {
+                for s in cal.day_slots(&pid, p, &kind, date, &book, &filter) {
                     if let Some(step) = weeks_between(a.repeat.as_deref())
                         && !series_fits(&sched, &pid, p, &kind, &s, step, a.count)?
                     {

@@ -350,12 +350,13 @@ pub fn nearest(
 ) -> Result<Vec<Slot>> {
     let cal = sched.calendar();
     let date = wall(sched.tz, around).date();
+    let day = sched.store.day_appointments(date)?;
     let mut same = cal.day_slots(
         patient,
         provider,
         kind,
         date,
-        &sched.store.day_appointments(date)?,
+        &cal.day_book(&day),
         &Filter::default(),
     );
     same.sort_by_key(|s| (s.plan.start - around).num_minutes().abs());
@@ -368,7 +369,14 @@ pub fn nearest(
             continue;
         }
         let day = sched.store.day_appointments(d)?;
-        for s in cal.day_slots(patient, provider, kind, d, &day, &Filter::default()) {
+        for s in cal.day_slots(
+            patient,
+            provider,
+            kind,
+            d,
+            &cal.day_book(&day),
+            &Filter::default(),
+        ) {
             if out.len() < want {
                 out.push(s);
             }

@@ -2,7 +2,7 @@
 //! and the free slots of a day. `schedule find` offers only slots that [`check`] accepts, so
 //! every slot it shows can be booked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
@@ -120,6 +120,55 @@ struct Busy<'a> {
     provider_until: DateTime<FixedOffset>,
 }
 
+/// A day's visits as the checks look them up, worked out once per day rather than once per
+/// start tried: `schedule find` tries some forty starts for each of twenty providers on a day
+/// of 400 visits, and redoing this for each start was most of its time. Made by
+/// [`Calendar::day_book`].
+pub struct DayBook<'a> {
+    /// The visits that hold time, in day order.
+    busy: Vec<Busy<'a>>,
+    /// Where in `busy` each provider's and each patient's visits are, in day order.
+    by_provider: HashMap<&'a str, Vec<usize>>,
+    by_patient: HashMap<&'a Id, Vec<usize>>,
+    /// Per room, in day order: each span a visit holds it (the whole visit in its room, and
+    /// each part hold), so the first visit found holding a room is the first in the day.
+    rooms: HashMap<&'a str, Vec<RoomUse<'a>>>,
+}
+
+struct RoomUse<'a> {
+    start: DateTime<FixedOffset>,
+    end: DateTime<FixedOffset>,
+    by: &'a Id,
+}
+
+impl<'a> DayBook<'a> {
+    /// The visits of `provider` or of `patient`, in day order: the only ones that can keep
+    /// either from a time.
+    fn of(&self, provider: &str, patient: &Id) -> Vec<&Busy<'a>> {
+        let none = Vec::new();
+        let mine = self.by_provider.get(provider).unwrap_or(&none);
+        let theirs = self.by_patient.get(patient).unwrap_or(&none);
+        let mut at: Vec<usize> = mine.iter().chain(theirs).copied().collect();
+        at.sort_unstable();
+        at.dedup();
+        at.into_iter().map(|i| &self.busy[i]).collect()
+    }
+
+    /// The visit holding `room` at some moment of [from, to), if any.
+    fn room_taken_by(
+        &self,
+        room: &str,
+        from: DateTime<FixedOffset>,
+        to: DateTime<FixedOffset>,
+    ) -> Option<Id> {
+        self.rooms
+            .get(room)?
+            .iter()
+            .find(|u| u.start < to && from < u.end)
+            .map(|u| u.by.clone())
+    }
+}
+
 impl Calendar<'_> {
     fn buffer(&self, kind: &str) -> i64 {
         self.types
@@ -130,31 +179,43 @@ impl Calendar<'_> {
 
     /// Every reason the visit cannot go as asked; an empty list means it can.
     pub fn check(&self, req: &Request, day: &[Appointment]) -> Result<Plan, Vec<Conflict>> {
+        let booked = self.booked(day, req.ignore);
+        let theirs = booked.of(&req.provider.key, req.patient);
+        self.check_booked(req, &booked, &theirs)
+    }
+
+    /// [`Calendar::check`] against a day already looked up; `theirs` are the day's visits of
+    /// the request's provider and patient ([`DayBook::of`]).
+    fn check_booked(
+        &self,
+        req: &Request,
+        booked: &DayBook,
+        theirs: &[&Busy],
+    ) -> Result<Plan, Vec<Conflict>> {
         let mut out = Vec::new();
         let (plan, s, e, date) = self.frame(req, &mut out);
         let Some(session) = self.session_check(req, date, s, e, &mut out) else {
             return Err(out);
         };
-        let busy = self.busy(day, req.ignore);
         let mine_until = plan.end + Duration::minutes(i64::from(req.kind.buffer_after));
-        for b in &busy {
-            if b.appt.provider == req.provider.key
-                && b.appt.start < mine_until
+        for b in theirs {
+            if b.appt.start < mine_until
                 && plan.start < b.provider_until
+                && b.appt.provider == req.provider.key
             {
                 out.push(Conflict::ProviderBusy(b.appt.id.clone()));
             }
-            if &b.appt.patient == req.patient
-                && b.appt.provider != req.provider.key
-                && b.appt.start < plan.end
+            if b.appt.start < plan.end
                 && plan.start < b.appt.end
+                && &b.appt.patient == req.patient
+                && b.appt.provider != req.provider.key
             {
                 out.push(Conflict::PatientBusy(b.appt.id.clone()));
             }
         }
         let mut plan = plan;
         plan.location = session.location.clone();
-        self.rooms_check(req, &mut plan, &session, date, &busy, &mut out);
+        self.rooms_check(req, &mut plan, &session, date, booked, &mut out);
         if out.is_empty() { Ok(plan) } else { Err(out) }
     }
 
@@ -172,8 +233,8 @@ impl Calendar<'_> {
                 );
                 if let Some(session) = self.session_check(req, date, s, e, &mut out) {
                     plan.location = session.location.clone();
-                    let busy = self.busy(&[], req.ignore);
-                    self.rooms_check(req, &mut plan, &session, date, &busy, &mut out);
+                    let nothing = self.booked(&[], req.ignore);
+                    self.rooms_check(req, &mut plan, &session, date, &nothing, &mut out);
                 }
                 let mut ids: Vec<Id> = cs.iter().filter_map(|c| c.overlapped().cloned()).collect();
                 ids.sort();
@@ -259,14 +320,48 @@ impl Calendar<'_> {
         Some(session)
     }
 
-    fn busy<'d>(&self, day: &'d [Appointment], ignore: &[Id]) -> Vec<Busy<'d>> {
-        day.iter()
+    /// A day's visits, looked up once for every provider and start [`Calendar::day_slots`]
+    /// tries on it.
+    pub fn day_book<'d>(&self, day: &'d [Appointment]) -> DayBook<'d> {
+        self.booked(day, &[])
+    }
+
+    fn booked<'d>(&self, day: &'d [Appointment], ignore: &[Id]) -> DayBook<'d> {
+        let busy: Vec<Busy> = day
+            .iter()
             .filter(|a| a.status.holds_time() && !ignore.contains(&a.id))
             .map(|a| Busy {
                 appt: a,
                 provider_until: a.end + Duration::minutes(self.buffer(&a.kind)),
             })
-            .collect()
+            .collect();
+        let mut rooms: HashMap<&str, Vec<RoomUse>> = HashMap::new();
+        for a in busy.iter().map(|b| b.appt) {
+            let whole = a.room.as_deref().map(|r| (r, a.start, a.end));
+            let parts = a
+                .resources
+                .iter()
+                .map(|h| (h.room.as_str(), h.start, h.end));
+            for (room, start, end) in whole.into_iter().chain(parts) {
+                rooms.entry(room).or_default().push(RoomUse {
+                    start,
+                    end,
+                    by: &a.id,
+                });
+            }
+        }
+        let mut by_provider: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_patient: HashMap<&Id, Vec<usize>> = HashMap::new();
+        for (i, b) in busy.iter().enumerate() {
+            by_provider.entry(&b.appt.provider).or_default().push(i);
+            by_patient.entry(&b.appt.patient).or_default().push(i);
+        }
+        DayBook {
+            busy,
+            by_provider,
+            by_patient,
+            rooms,
+        }
     }
 
     /// Holds the asked-for room and one free room of each kind the type needs.
@@ -276,20 +371,10 @@ impl Calendar<'_> {
         plan: &mut Plan,
         session: &Session,
         date: NaiveDate,
-        busy: &[Busy],
+        booked: &DayBook,
         out: &mut Vec<Conflict>,
     ) {
-        let taken_by = |room: &str, from: DateTime<FixedOffset>, to: DateTime<FixedOffset>| {
-            busy.iter().find_map(|b| {
-                let a = b.appt;
-                let whole = a.room.as_deref() == Some(room) && a.start < to && from < a.end;
-                let part = a
-                    .resources
-                    .iter()
-                    .any(|h| h.room == room && h.start < to && from < h.end);
-                (whole || part).then(|| a.id.clone())
-            })
-        };
+        let taken_by = |room: &str, from, to| booked.room_taken_by(room, from, to);
         let span_of = |from: DateTime<FixedOffset>, to: DateTime<FixedOffset>| Span {
             start: Clock::of(wall(self.tz, from).time()),
             end: Clock::of(wall(self.tz, to).time()).max(Clock(1)),
@@ -334,8 +419,9 @@ impl Calendar<'_> {
                 })
                 .filter(|r| !plan.holds.iter().any(|h| h.room == r.key))
                 .collect();
+            let span = span_of(plan.start, to);
             let free = candidates.iter().find(|r| {
-                r.available(date, span_of(plan.start, to)).unwrap_or(false)
+                r.available(date, span).unwrap_or(false)
                     && taken_by(&r.key, plan.start, to).is_none()
             });
             match free {
@@ -387,6 +473,23 @@ impl Filter {
 /// Minutes between candidate starts on the plain grid.
 pub const GRID: u16 = 15;
 
+/// True when a visit starting at `m` follows directly on a booking (one of the provider's
+/// `frees`), a break or the session's start.
+fn packs(
+    provider: &Provider,
+    date: NaiveDate,
+    m: Clock,
+    session_start: Clock,
+    frees: &[(NaiveDate, Clock)],
+) -> bool {
+    m == session_start
+        || provider
+            .sessions(date)
+            .iter()
+            .any(|s| s.breaks.iter().any(|b| b.end == m))
+        || frees.iter().any(|(_, at)| *at == m)
+}
+
 impl Calendar<'_> {
     /// Every bookable slot for one provider on one day, in time order. Candidates are the
     /// quarter hours of each session plus the moments existing visits (and breaks) end, so the
@@ -397,12 +500,24 @@ impl Calendar<'_> {
         provider: &Provider,
         kind: &AppointmentType,
         date: NaiveDate,
-        day: &[Appointment],
+        booked: &DayBook,
         filter: &Filter,
     ) -> Vec<Slot> {
         if self.holidays.contains_key(&date) || !provider.active || !kind.allows(&provider.key) {
             return Vec::new();
         }
+        let theirs = booked.of(&provider.key, patient);
+        // When each of the provider's visits frees them (its end plus its type's buffer).
+        let frees: Vec<(NaiveDate, Clock)> = booked
+            .by_provider
+            .get(provider.key.as_str())
+            .into_iter()
+            .flatten()
+            .map(|&i| {
+                let w = wall(self.tz, booked.busy[i].provider_until);
+                (w.date(), Clock::of(w.time()))
+            })
+            .collect();
         let mut out = Vec::new();
         for session in provider.sessions(date) {
             let mut marks: Vec<Clock> = Vec::new();
@@ -415,16 +530,7 @@ impl Calendar<'_> {
             for (off, _) in provider.away(date) {
                 marks.push(off.end);
             }
-            for a in day
-                .iter()
-                .filter(|a| a.provider == provider.key && a.status.holds_time())
-            {
-                let until = a.end + Duration::minutes(self.buffer(&a.kind));
-                let w = wall(self.tz, until);
-                if w.date() == date {
-                    marks.push(Clock::of(w.time()));
-                }
-            }
+            marks.extend(frees.iter().filter(|(d, _)| *d == date).map(|(_, m)| *m));
             marks.sort();
             marks.dedup();
             for m in marks {
@@ -439,7 +545,7 @@ impl Calendar<'_> {
                     room: None,
                     ignore: &[],
                 };
-                let Ok(plan) = self.check(&req, day) else {
+                let Ok(plan) = self.check_booked(&req, booked, &theirs) else {
                     continue;
                 };
                 let e = Clock::of(wall(self.tz, plan.end).time());
@@ -447,7 +553,7 @@ impl Calendar<'_> {
                     continue;
                 }
                 let fit =
-                    if m.0 % GRID == 0 && !self.packs(provider, date, m, session.span.start, day) {
+                    if m.0 % GRID == 0 && !packs(provider, date, m, session.span.start, &frees) {
                         1
                     } else {
                         0
@@ -460,29 +566,6 @@ impl Calendar<'_> {
             }
         }
         out
-    }
-
-    /// True when a visit starting at `m` follows directly on a booking, break or session start.
-    fn packs(
-        &self,
-        provider: &Provider,
-        date: NaiveDate,
-        m: Clock,
-        session_start: Clock,
-        day: &[Appointment],
-    ) -> bool {
-        m == session_start
-            || provider
-                .sessions(date)
-                .iter()
-                .any(|s| s.breaks.iter().any(|b| b.end == m))
-            || day.iter().any(|a| {
-                a.provider == provider.key
-                    && a.status.holds_time()
-                    && Clock::of(
-                        wall(self.tz, a.end + Duration::minutes(self.buffer(&a.kind))).time(),
-                    ) == m
-            })
     }
 
     /// The instant a wall-clock time names; `None` in a DST gap, the first one in a fold.

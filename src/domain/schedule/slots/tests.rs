@@ -254,6 +254,29 @@ fn rooms_are_held_and_shared_out() {
         Conflict::RoomBusy { .. }
     ));
     assert!(cal.check(&at(570), &day).is_ok());
+
+    // The free slots look the day up once ([`DayBook`]) and must agree with `check`, which
+    // looks it up for each request: with the room held in part by one visit and whole by
+    // another, each quarter hour is offered exactly when `check` accepts it, with its plan.
+    let mut whole = appt(&pat, "okafor", local(monday(), 660), 60);
+    whole.room = Some("proc-1".into());
+    let day = vec![first, whole];
+    let book = cal.day_book(&day);
+    let slots = cal.day_slots(&other, &q, &t, monday(), &book, &Filter::default());
+    let mut refused = 0;
+    for m in (480..1020).step_by(15) {
+        let offered = slots.iter().find(|s| s.plan.start == local(monday(), m));
+        match cal.check(&at(m), &day) {
+            Ok(plan) => assert_eq!(offered.map(|s| &s.plan), Some(&plan), "at {m}"),
+            Err(_) => {
+                refused += 1;
+                assert!(offered.is_none(), "at {m}")
+            }
+        }
+    }
+    // 8:45 to 9:15 (their half hour would meet the part hold), 10:45 to 11:45 (the whole
+    // visit), 16:15 to 16:45 (they would end after the session).
+    assert_eq!(refused, 3 + 5 + 3, "{slots:?}");
 }
 
 #[test]
@@ -273,7 +296,7 @@ fn dst_days_have_the_right_slots() {
     };
     let pat = Id::generate(IdKind::Patient);
     let spring = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
-    let slots = cal.day_slots(&pat, &p, &t, spring, &[], &Filter::default());
+    let slots = cal.day_slots(&pat, &p, &t, spring, &cal.day_book(&[]), &Filter::default());
     // No slot starts in the missing hour, and 01:30 + 60 real minutes ends at 03:30.
     assert!(
         slots
@@ -289,7 +312,7 @@ fn dst_days_have_the_right_slots() {
         Clock::hm(3, 30).time().unwrap()
     );
     let fall = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-    let slots = cal.day_slots(&pat, &p, &t, fall, &[], &Filter::default());
+    let slots = cal.day_slots(&pat, &p, &t, fall, &cal.day_book(&[]), &Filter::default());
     // 01:00 (first) + 60 real minutes is 01:00 again (second): the hours still hold.
     let s100 = slots
         .iter()
@@ -382,7 +405,7 @@ proptest! {
                 let who = if mine { &pat } else { &other };
                 appt(who, if same_provider { "okafor" } else { "lee" }, local(date, s), len.into())
             }).collect();
-            for slot in cal.day_slots(&pat, &p, &t, date, &day, &Filter::default()) {
+            for slot in cal.day_slots(&pat, &p, &t, date, &cal.day_book(&day), &Filter::default()) {
                 let (s, e) = (Clock::of(wall(ny(), slot.plan.start).time()), Clock::of(wall(ny(), slot.plan.end).time()));
                 prop_assert_eq!(slot.plan.start.date_naive(), date);
                 prop_assert!(!holidays.contains_key(&date));
