@@ -28,7 +28,8 @@ use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use rustix::fd::OwnedFd;
@@ -38,7 +39,7 @@ use super::format::{
     Entry, HEAD_START, Section, Shard, assemble_as, header_size, parse_header_of, parse_layout_of,
     write_entry,
 };
-use super::{SectionWriter, kept_still, write_file};
+use super::{Loaded, Pass, PerFile, SectionWriter, kept_still, write_file};
 use crate::derived::stamp::{FileStamp, now_ns, stat_dir, stat_file, untrusted_from};
 use crate::error::{Error, Result};
 
@@ -343,6 +344,158 @@ impl<D: PerFolderFile> Folders<'_, D> {
             shards[si].settle(fi, payload, old, since);
         }
         problems
+    }
+}
+
+/// A cache file of many sections whose folders its caller finds itself as it walks (`check`:
+/// one file per record kind and year, a section per day folder, see `check_cache.rs`), where
+/// [`Folders`] lists one folder's subfolders for its caller. Each section is read (`pread`,
+/// its checksum checked) when the caller reaches its folder, on whichever core handles it,
+/// and run through the single-section engine's [`Pass`]; the file is written whole once the
+/// caller has been through every folder it covers ([`WalkedFile::save`]), and only when a
+/// section changed, came or went. So memory holds one file's sections at a time, a damaged
+/// section costs only its folder, and a folder whose section holds is not copied twice.
+pub struct WalkedFile {
+    magic: &'static [u8; 8],
+    path: PathBuf,
+    /// The file as it was when opened, kept open: every section comes from that one file
+    /// even if another run replaces it meanwhile.
+    old: Option<fs::File>,
+    /// Stamps at or after this moment are not trusted (the racy window of its scan).
+    since: i64,
+    /// Its sections, sorted by name.
+    places: Vec<Place>,
+    /// The sections of the file to write, as their folders are reached.
+    sections: Mutex<Vec<Section>>,
+    /// A section differs from the one read (or the file was missing or damaged).
+    changed: AtomicBool,
+}
+
+/// Where one section of a [`WalkedFile`] lies, with what checks it.
+struct Place {
+    name: String,
+    dir: FileStamp,
+    count: u32,
+    section: Range<usize>,
+    sum: u64,
+}
+
+impl Place {
+    /// The section as read alone into a buffer of its length.
+    fn relocated(&self) -> Shard<'_> {
+        Shard {
+            name: &self.name,
+            dir: self.dir,
+            count: self.count,
+            section: 0..self.section.len(),
+            sum: self.sum,
+        }
+    }
+}
+
+impl WalkedFile {
+    /// The cache file at `path` of `magic`: its header read, its sections left on disk. A
+    /// file missing, cut short, of another magic or with a bad header has no sections.
+    pub fn open(magic: &'static [u8; 8], path: PathBuf) -> WalkedFile {
+        let old = fs::File::open(&path).ok();
+        let start = old.as_ref().and_then(|f| read_start(magic, f));
+        let layout = start
+            .as_ref()
+            .and_then(|(start, len)| parse_header_of(magic, start, *len));
+        let since = layout
+            .as_ref()
+            .map_or(i64::MIN, |l| untrusted_from(l.scanned_at));
+        let places = layout
+            .map(|l| l.shards)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| Place {
+                name: s.name.to_string(),
+                dir: s.dir,
+                count: s.count,
+                section: s.section,
+                sum: s.sum,
+            })
+            .collect();
+        WalkedFile {
+            magic,
+            path,
+            old,
+            since,
+            places,
+            sections: Mutex::new(Vec::new()),
+            changed: AtomicBool::new(false),
+        }
+    }
+
+    /// The section of the folder `name`, read into `buf`; empty (every file of the folder
+    /// read again) when the file holds none or it fails its checksum.
+    pub fn load<'b>(&self, name: &str, buf: &'b mut Vec<u8>) -> Loaded<'b> {
+        let Ok(i) = self.places.binary_search_by(|p| p.name.as_str().cmp(name)) else {
+            return Loaded::default();
+        };
+        let (place, Some(file)) = (&self.places[i], &self.old) else {
+            return Loaded::default();
+        };
+        buf.clear();
+        buf.resize(place.section.len(), 0);
+        if file.read_exact_at(buf, place.section.start as u64).is_err() {
+            return Loaded::default();
+        }
+        let buf: &'b [u8] = buf;
+        match place.relocated().entries(buf) {
+            Some(records) => Loaded {
+                bytes: buf,
+                since: self.since,
+                folder: (place.dir != FileStamp::default()).then_some(place.dir),
+                records,
+            },
+            None => Loaded::default(),
+        }
+    }
+
+    /// Keeps the section a pass over the folder `name` (its section loaded by
+    /// [`WalkedFile::load`]) leaves, with the folder stamp `folder`: the pass's own when it
+    /// read or dropped anything, else the loaded one as it was.
+    pub fn keep<D: PerFile>(&self, name: &str, pass: Pass<'_, '_, D>, folder: Option<FileStamp>) {
+        let (bytes, count) = (pass.old.bytes, pass.old.records.len() as u32);
+        let section = match pass.section(name.to_string(), folder) {
+            Some(section) => {
+                self.changed.store(true, Ordering::Relaxed);
+                section
+            }
+            None => Section {
+                name: name.to_string(),
+                dir: folder.unwrap_or_default(),
+                count,
+                bytes: bytes.to_vec(),
+            },
+        };
+        self.sections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(section);
+    }
+
+    /// Writes the file again (whole, atomic, unsynced, its scan taken to begin at
+    /// `scanned_at`) when a section kept since [`WalkedFile::open`] differs from the file's,
+    /// or the folders kept are not the file's (one came, one went); true when it did. Every
+    /// section kept was checked against its files by this run, so the new scan time holds
+    /// for them all. A failure to write only costs speed next time.
+    pub fn save(&self, scanned_at: i64) -> Result<bool> {
+        let mut sections =
+            std::mem::take(&mut *self.sections.lock().unwrap_or_else(PoisonError::into_inner));
+        sections.sort_by(|a, b| a.name.cmp(&b.name));
+        sections.dedup_by(|a, b| a.name == b.name);
+        let same_folders = sections
+            .iter()
+            .map(|s| s.name.as_str())
+            .eq(self.places.iter().map(|p| p.name.as_str()));
+        if same_folders && !self.changed.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        write_file(&self.path, &assemble_as(self.magic, scanned_at, &sections))?;
+        Ok(true)
     }
 }
 
