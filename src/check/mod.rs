@@ -114,6 +114,7 @@ impl Store {
         let cache = CacheRun::open(self, folders);
         for k in KINDS {
             records += self.check_kind(k, &mut tally, &cache)?;
+            cache.cache.close_except(None);
             if let Some(t) = k.provides {
                 tally.complete(t);
             }
@@ -191,7 +192,6 @@ impl Store {
             steps.push(Step::Folder(batch));
         }
         self.run_steps(k, steps, tally, cache);
-        cache.cache.close_except(None);
         Ok(count)
     }
 

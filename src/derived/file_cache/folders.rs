@@ -909,4 +909,158 @@ mod tests {
         assert_eq!(refresh(&f, later()), (all(), 1, 0, true));
         assert_eq!(warm(&f), (Some(all()), 0));
     }
+
+    /// One folder of [`tree`]'s, declared for a [`WalkedFile`]: each `*.txt` file's text in
+    /// upper case, stat'ed relative to the open folder.
+    struct Walked<'w> {
+        fd: OwnedFd,
+        path: PathBuf,
+        reads: &'w AtomicUsize,
+    }
+
+    impl PerFile for Walked<'_> {
+        type Payload = String;
+        fn magic(&self) -> &'static [u8; 8] {
+            MAGIC
+        }
+        fn stamp(&self, name: &CStr) -> Option<FileStamp> {
+            stat_file(&self.fd, &self.path, name)
+        }
+        fn extract(&self, name: &CStr) -> Result<Option<String>> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let path = self.path.join(OsStr::from_bytes(name.to_bytes()));
+            Ok(fs::read_to_string(path).ok().map(|t| t.to_uppercase()))
+        }
+        fn encode(&self, _: &CStr, p: &String) -> Option<Vec<u8>> {
+            Some(p.as_bytes().to_vec())
+        }
+        fn decode(&self, _: &CStr, bytes: &[u8]) -> Option<String> {
+            String::from_utf8(bytes.to_vec()).ok()
+        }
+    }
+
+    /// A walk of every folder below `root` through the one cache file `file`, as `check`
+    /// walks its day folders: the payloads in path order, how many files were read, and
+    /// whether the file was written.
+    fn walk(root: &Path, file: &Path, scanned_at: i64) -> (Vec<String>, usize, bool) {
+        let reads = AtomicUsize::new(0);
+        let walked = WalkedFile::open(MAGIC, file.to_path_buf());
+        let (_, folders) = list_folders(root).unwrap().unwrap();
+        let mut got = Vec::new();
+        for folder in folders {
+            let path = root.join(&folder);
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            let fd = rustix::fs::open(&path, flags, FsMode::empty()).unwrap();
+            let mut names: Vec<CString> = fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .filter(|n| n.to_string_lossy().ends_with(".txt"))
+                .map(|n| CString::new(n.as_bytes()).unwrap())
+                .collect();
+            names.sort();
+            let declared = Walked {
+                fd,
+                path,
+                reads: &reads,
+            };
+            let mut buf = Vec::new();
+            let kept = walked.load(&folder, &mut buf);
+            let mut pass = Pass::new(&declared, &kept);
+            for name in names {
+                got.push(pass.get(name).unwrap().unwrap());
+            }
+            walked.keep(&folder, pass, None);
+        }
+        let saved = walked.save(scanned_at).unwrap();
+        (got, reads.load(Ordering::SeqCst), saved)
+    }
+
+    #[test]
+    fn a_walked_file_keeps_a_section_per_folder_and_a_damaged_one_costs_only_its_folder() {
+        let (dir, _) = tree();
+        let root = dir.path().join("root");
+        let file = dir.path().join("cache").join("walked.bin");
+        assert_eq!(walk(&root, &file, later()), (all(), 9, true));
+        let good = fs::read(&file).unwrap();
+        assert_eq!(walk(&root, &file, later()), (all(), 0, false), "all kept");
+        assert_eq!(fs::read(&file).unwrap(), good, "not written");
+        // A byte flipped in b's section: b's files are read, the others kept.
+        let layout = parse_layout_of(MAGIC, &good).unwrap();
+        let b = layout.shards[1].section();
+        assert_eq!(layout.shards[1].name, "b");
+        for at in b {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            fs::write(&file, &bad).unwrap();
+            assert_eq!(
+                walk(&root, &file, later()),
+                (all(), 3, true),
+                "flip at {at}"
+            );
+            assert_eq!(entries_of(&fs::read(&file).unwrap()), entries_of(&good));
+        }
+        // Cut short, or a byte of the header flipped: every file is read.
+        let head = layout.shards[0].section().start;
+        let mut damaged: Vec<Vec<u8>> = (0..good.len())
+            .step_by(5)
+            .map(|n| good[..n].to_vec())
+            .collect();
+        for at in 0..head {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            damaged.push(bad);
+        }
+        for bad in damaged {
+            fs::write(&file, &bad).unwrap();
+            assert_eq!(walk(&root, &file, later()), (all(), 9, true));
+            assert_eq!(entries_of(&fs::read(&file).unwrap()), entries_of(&good));
+        }
+    }
+
+    #[test]
+    fn a_walked_file_sees_folders_come_and_go_and_files_edited_or_added_by_hand() {
+        let (dir, _) = tree();
+        let root = dir.path().join("root");
+        let file = dir.path().join("cache").join("walked.bin");
+        walk(&root, &file, later());
+        // A file added by hand to a folder the file lists: only it is read.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(root.join("a").join("4.txt"), "a4").unwrap();
+        let mut want = all();
+        want.insert(3, "A4".into());
+        assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
+        // Edited by hand keeping size and modification time: its change time tells.
+        let path = root.join("b").join("2.txt");
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        fs::write(&path, "x2").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        want[5] = "X2".into();
+        assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
+        // A folder gone: its section is dropped; a folder new: only its files are read.
+        fs::remove_dir_all(root.join("c")).unwrap();
+        want.truncate(7);
+        assert_eq!(walk(&root, &file, later()), (want.clone(), 0, true));
+        let names = |bytes: &[u8]| -> Vec<String> {
+            let layout = parse_layout_of(MAGIC, bytes).unwrap();
+            layout.shards.iter().map(|s| s.name.to_string()).collect()
+        };
+        assert_eq!(names(&fs::read(&file).unwrap()), ["a", "b"]);
+        fs::create_dir(root.join("d")).unwrap();
+        fs::write(root.join("d").join("1.txt"), "d1").unwrap();
+        want.push("D1".into());
+        assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
+        assert_eq!(names(&fs::read(&file).unwrap()), ["a", "b", "d"]);
+        assert_eq!(walk(&root, &file, later()), (want, 0, false));
+    }
+
+    /// A cache file's sections without its header (which holds the time of its scan).
+    fn entries_of(bytes: &[u8]) -> Vec<u8> {
+        let layout = parse_layout_of(MAGIC, bytes).unwrap();
+        bytes[layout.shards[0].section().start..].to_vec()
+    }
 }
