@@ -28,6 +28,9 @@
 //! records copied or written afresh ([`SectionWriter`]), and the file written whole
 //! ([`write_file`]). It adds what a cache of 100,000 files needs: folders stat'ed in parallel,
 //! a file that cannot be read kept as a warning, and a cheap answer when every stamp holds.
+//! Its [`folders::WalkedFile`] is a file of many sections whose folders the caller finds
+//! itself (the check cache: a section per day folder, a file per kind and year), each section
+//! run through a [`Pass`] when the caller reaches its folder (`Pass::section`).
 
 pub mod folders;
 pub mod format;

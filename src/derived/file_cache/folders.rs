@@ -354,7 +354,8 @@ impl<D: PerFolderFile> Folders<'_, D> {
 /// and run through the single-section engine's [`Pass`]; the file is written whole once the
 /// caller has been through every folder it covers ([`WalkedFile::save`]), and only when a
 /// section changed, came or went. So memory holds one file's sections at a time, a damaged
-/// section costs only its folder, and a folder whose section holds is not copied twice.
+/// section costs only its folder, and a section that holds is copied only when the file is
+/// written again.
 pub struct WalkedFile {
     magic: &'static [u8; 8],
     path: PathBuf,
@@ -366,9 +367,26 @@ pub struct WalkedFile {
     /// Its sections, sorted by name.
     places: Vec<Place>,
     /// The sections of the file to write, as their folders are reached.
-    sections: Mutex<Vec<Section>>,
+    sections: Mutex<Vec<Kept>>,
     /// A section differs from the one read (or the file was missing or damaged).
     changed: AtomicBool,
+}
+
+/// A folder's section of the [`WalkedFile`] to write.
+enum Kept {
+    /// The one the file holds, at this place: copied from it only if the file is written.
+    Same(usize),
+    /// Made by the pass over its folder.
+    New(Section),
+}
+
+impl Kept {
+    fn name<'k>(&'k self, places: &'k [Place]) -> &'k str {
+        match self {
+            Kept::Same(i) => &places[*i].name,
+            Kept::New(section) => &section.name,
+        }
+    }
 }
 
 /// Where one section of a [`WalkedFile`] lies, with what checks it.
@@ -431,7 +449,7 @@ impl WalkedFile {
     /// The section of the folder `name`, read into `buf`; empty (every file of the folder
     /// read again) when the file holds none or it fails its checksum.
     pub fn load<'b>(&self, name: &str, buf: &'b mut Vec<u8>) -> Loaded<'b> {
-        let Ok(i) = self.places.binary_search_by(|p| p.name.as_str().cmp(name)) else {
+        let Some(i) = self.place(name) else {
             return Loaded::default();
         };
         let (place, Some(file)) = (&self.places[i], &self.old) else {
@@ -458,23 +476,27 @@ impl WalkedFile {
     /// [`WalkedFile::load`]) leaves, with the folder stamp `folder`: the pass's own when it
     /// read or dropped anything, else the loaded one as it was.
     pub fn keep<D: PerFile>(&self, name: &str, pass: Pass<'_, '_, D>, folder: Option<FileStamp>) {
-        let (bytes, count) = (pass.old.bytes, pass.old.records.len() as u32);
-        let section = match pass.section(name.to_string(), folder) {
+        let kept = match pass.section(name.to_string(), folder) {
             Some(section) => {
                 self.changed.store(true, Ordering::Relaxed);
-                section
+                Kept::New(section)
             }
-            None => Section {
-                name: name.to_string(),
-                dir: folder.unwrap_or_default(),
-                count,
-                bytes: bytes.to_vec(),
+            None => match self.place(name) {
+                Some(i) => Kept::Same(i),
+                None => return, // nothing asked of a folder the file does not hold
             },
         };
         self.sections
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(section);
+            .push(kept);
+    }
+
+    /// The position of the folder `name`'s section among the file's.
+    fn place(&self, name: &str) -> Option<usize> {
+        self.places
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+            .ok()
     }
 
     /// Writes the file again (whole, atomic, unsynced, its scan taken to begin at
@@ -483,19 +505,45 @@ impl WalkedFile {
     /// section kept was checked against its files by this run, so the new scan time holds
     /// for them all. A failure to write only costs speed next time.
     pub fn save(&self, scanned_at: i64) -> Result<bool> {
-        let mut sections =
+        let mut kept =
             std::mem::take(&mut *self.sections.lock().unwrap_or_else(PoisonError::into_inner));
-        sections.sort_by(|a, b| a.name.cmp(&b.name));
-        sections.dedup_by(|a, b| a.name == b.name);
-        let same_folders = sections
+        let places = &self.places;
+        kept.sort_by(|a, b| a.name(places).cmp(b.name(places)));
+        kept.dedup_by(|a, b| a.name(places) == b.name(places));
+        let same_folders = kept
             .iter()
-            .map(|s| s.name.as_str())
-            .eq(self.places.iter().map(|p| p.name.as_str()));
+            .map(|k| k.name(places))
+            .eq(places.iter().map(|p| p.name.as_str()));
         if same_folders && !self.changed.load(Ordering::Relaxed) {
             return Ok(false);
         }
+        let sections = kept
+            .into_iter()
+            .map(|k| match k {
+                Kept::New(section) => Ok(section),
+                Kept::Same(i) => self.copied(&places[i]),
+            })
+            .collect::<Result<Vec<Section>>>()?;
         write_file(&self.path, &assemble_as(self.magic, scanned_at, &sections))?;
         Ok(true)
+    }
+
+    /// A section of the file as it was, to be written again as it is.
+    fn copied(&self, place: &Place) -> Result<Section> {
+        let read = |e| Error::io(&self.path, "read", e);
+        let file = self
+            .old
+            .as_ref()
+            .ok_or_else(|| read(std::io::ErrorKind::NotFound.into()))?;
+        let mut bytes = vec![0; place.section.len()];
+        file.read_exact_at(&mut bytes, place.section.start as u64)
+            .map_err(read)?;
+        Ok(Section {
+            name: place.name.clone(),
+            dir: place.dir,
+            count: place.count,
+            bytes,
+        })
     }
 }
 
