@@ -899,16 +899,8 @@ mod tests {
         let (dir, upper) = tree();
         let f = folders(dir.path(), &upper);
         refresh(&f, later());
-        let path = f.root.join("b").join("2.txt");
-        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        fs::write(&path, "x2").unwrap();
-        fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+        edit_keeping_mtime(&f.root.join("b").join("2.txt"), "x2");
         let mut want = all();
         want[4] = "X2".into();
         assert_eq!(
@@ -1078,15 +1070,7 @@ mod tests {
         want.insert(3, "A4".into());
         assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
         // Edited by hand keeping size and modification time: its change time tells.
-        let path = root.join("b").join("2.txt");
-        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
-        fs::write(&path, "x2").unwrap();
-        fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+        edit_keeping_mtime(&root.join("b").join("2.txt"), "x2");
         want[5] = "X2".into();
         assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
         // A folder gone: its section is dropped; a folder new: only its files are read.
@@ -1104,6 +1088,19 @@ mod tests {
         assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
         assert_eq!(names(&fs::read(&file).unwrap()), ["a", "b", "d"]);
         assert_eq!(walk(&root, &file, later()), (want, 0, false));
+    }
+
+    /// Writes `text` over the file at `path` (of the same size) and puts its modification
+    /// time back: only its change time tells.
+    fn edit_keeping_mtime(path: &Path, text: &str) {
+        let mtime = fs::metadata(path).unwrap().modified().unwrap();
+        fs::write(path, text).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
     }
 
     /// A cache file's sections without its header (which holds the time of its scan).
