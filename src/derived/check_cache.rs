@@ -16,22 +16,24 @@
 //! `frontdesk.toml.bin`). `check` picks the group of each folder (`group_of` in
 //! `src/check/mod.rs`) and closes a group's file once its walk has left it. Why this grouping:
 //!
-//! - **A cold run creates a file per group, not per folder**: 12 on the 1,000-patient clinic
-//!   where one per folder made 760, each create and rename ~0.9 ms on this machine's disk (a
+//! - **A cold run creates a file per group, not per folder**: 11 on the 1,000-patient clinic
+//!   where one per folder made 769, each create and rename ~0.9 ms on this machine's disk (a
 //!   new user's first `check`, and every day's first, is a cold one: the date is in the key).
-//! - **Memory stays flat with the tree**: a folder's section is read (`pread`, its checksum
-//!   checked) when `check` reaches that folder, on whichever core inspects it; what changed is
-//!   held until the walk leaves its group (at most one year of one kind: ~15 MB for the ledger
-//!   at full size, estimated at the small clinic's ~90 bytes a record) and the next group
-//!   starts empty. A section that holds is not copied unless its file is written again.
+//!   Measured in docs/performance.md: 0.92-1.1 s → 0.44-0.67 s.
+//! - **Memory stays bounded by a year, not the tree**: a folder's section is read (`pread`,
+//!   its checksum checked) when `check` reaches that folder, on whichever core inspects it;
+//!   what changed is held until the walk leaves its group, then assembled and written (at
+//!   most twice a group's bytes; the small clinic's year of appointments is 1.3 MB, one of
+//!   the full-size clinic's ten ~12 MB by its ~120 bytes an appointment), and the next group
+//!   starts empty. A section that holds is not copied unless its file is written.
 //! - **A warm run writes nothing** while every section holds, and reads each section with one
 //!   `pread` from a file opened once per group, where per-folder files cost an open, a read
 //!   and a close per folder.
-//! - **The price**: a folder that changed rewrites its group's file whole (a year of
-//!   appointments: ~9 MB at full size, 0.2 MB on the small clinic). A day's work touches
-//!   today's folders, so the warm `check` after it rewrites about one file per dated kind. A
-//!   file per month would write a twelfth of that but create twelve times as many files cold;
-//!   a file per kind would hold ten years of appointments in memory at once.
+//! - **The price**: a folder that changed rewrites its group's file whole (the small clinic's
+//!   year of appointments: 1.3 MB, no slower to check than one day's file in the measurement).
+//!   A day's work touches today's folders, so the `check` after it rewrites about one file per
+//!   dated kind. A file per month would write a twelfth of that but create twelve times as
+//!   many files cold; a file per kind would hold ten years of appointments at once.
 //! - A damaged section costs its folder only; a damaged header or a file cut short, its group.
 //!
 //! - **KEY** is what every entry depends on besides its file: the office file's bytes (time
