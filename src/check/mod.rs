@@ -300,10 +300,11 @@ impl Store {
         }
     }
 
-    /// Inspects the files of one folder through its cache file: a file is read only when the
-    /// cache holds no entry for its exact stamp (taken by name relative to the open folder; a
-    /// folder unchanged since its cache file was written is trusted without that stat: the
-    /// tree walk stat'ed every file already).
+    /// Inspects the files of one folder through its section of its group's cache file
+    /// (`file`; None: without the cache): a file is read only when the section holds no entry
+    /// for its exact stamp (taken by name relative to the open folder; a folder unchanged
+    /// since its section was written is trusted without that stat: the tree walk stat'ed every
+    /// file already).
     fn inspect_folder(
         &self,
         k: &Kind,

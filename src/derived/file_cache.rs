@@ -245,7 +245,7 @@ impl<'p, 'a, D: PerFile> Pass<'p, 'a, D> {
 
     /// The section the pass leaves, named `name` with the folder stamp `folder`, when it
     /// would differ from the one loaded; None when the loaded one stands as it is (a cache of
-    /// many sections, `folders::Walked`, keeps it then).
+    /// many sections, `folders::WalkedFile`, keeps it then).
     pub(crate) fn section(mut self, name: String, folder: Option<FileStamp>) -> Option<Section> {
         let changed =
             self.fresh || self.records.len() != self.old.records.len() || folder != self.old.folder;
