@@ -322,11 +322,18 @@ impl Store {
         ) else {
             return files.iter().map(|rel| self.inspect_file(k, rel)).collect();
         };
+        // A kind kept as one file at the top of the tree lies in the tree's own folder, whose
+        // fingerprint moves with every change anywhere: its file is stat'ed instead, so its
+        // section is not written again after every change.
+        let print = match k.layout {
+            Layout::File => None,
+            _ => cache.folders.get(name.as_bytes()),
+        };
         let folder = Folder {
             rel: name,
             path: &path,
             fd: &fd,
-            print: cache.folders.get(name.as_bytes()),
+            print,
         };
         let inspect = |rel: &Path, read: std::io::Result<Vec<u8>>| match read {
             Ok(bytes) => (k.inspect)(rel, &bytes, &self.office),

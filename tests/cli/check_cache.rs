@@ -592,3 +592,34 @@ fn the_cache_is_one_file_per_kind_and_year_and_a_year_gone_is_swept() {
         "the year's file is swept with its folder"
     );
 }
+
+#[test]
+fn a_hand_edit_rewrites_only_its_group_s_file() {
+    let c = clinic();
+    settle();
+    let first = report(&c);
+    let before = cache_files(&c);
+    std::thread::sleep(Duration::from_millis(20));
+    let patient = nth_file(&c, "patients/", 0);
+    let text = fs::read_to_string(&patient).unwrap();
+    let given = text
+        .lines()
+        .find_map(|l| l.strip_prefix("given = \"").map(|g| g[..1].to_string()))
+        .unwrap();
+    let swap = if given == "Q" { "Z" } else { "Q" };
+    edit_in_place(
+        &patient,
+        &format!("given = \"{given}"),
+        &format!("given = \"{swap}"),
+    );
+    let edited = report(&c);
+    assert_ne!(edited, first, "the edit is uncommitted");
+    let after = cache_files(&c);
+    let changed: Vec<String> = after
+        .iter()
+        .filter(|(path, kept)| before.get(*path) != Some(*kept))
+        .map(|(path, _)| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(changed, ["patients.bin"]);
+    assert_eq!(after.len(), before.len());
+}
