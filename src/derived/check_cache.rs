@@ -19,7 +19,7 @@
 //! - **A cold run creates a file per group, not per folder**: 11 on the 1,000-patient clinic
 //!   where one per folder made 769, each create and rename ~0.9 ms on this machine's disk (a
 //!   new user's first `check`, and every day's first, is a cold one: the date is in the key).
-//!   Measured in docs/performance.md: 0.92-1.1 s → 0.44-0.67 s.
+//!   Measured in docs/performance.md: 0.61-0.64 s → 0.26-0.28 s on a quiet machine.
 //! - **Memory stays bounded by a year, not the tree**: a folder's section is read (`pread`,
 //!   its checksum checked) when `check` reaches that folder, on whichever core inspects it;
 //!   what changed is held until the walk leaves its group, then assembled and written (at
