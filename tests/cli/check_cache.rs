@@ -139,6 +139,24 @@ fn edit_in_place(path: &std::path::Path, from: &str, to: &str) {
     f.set_modified(mtime).unwrap();
 }
 
+/// Edits the first patient's file by hand, keeping its size and modification time: the first
+/// letter of the given name becomes another. Returns the file.
+fn swap_first_letter_of_given_name(c: &Clinic) -> PathBuf {
+    let patient = nth_file(c, "patients/", 0);
+    let given = fs::read_to_string(&patient)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("given = \"").map(|g| g[..1].to_string()))
+        .unwrap();
+    let swap = if given == "Q" { "Z" } else { "Q" };
+    edit_in_place(
+        &patient,
+        &format!("given = \"{given}"),
+        &format!("given = \"{swap}"),
+    );
+    patient
+}
+
 /// The `n`th record file below `top`, in path order.
 fn nth_file(c: &Clinic, top: &str, n: usize) -> PathBuf {
     let rel = c
@@ -334,18 +352,7 @@ fn git_is_asked_again_whenever_the_tree_or_the_repository_changed() {
     assert_eq!(report(&c), clean);
 
     // Each change below leaves something uncommitted; each is undone before the next.
-    let patient = nth_file(&c, "patients/", 0);
-    let given = fs::read_to_string(&patient)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("given = \"").map(|g| g[..1].to_string()))
-        .unwrap();
-    let swap = if given == "Q" { "Z" } else { "Q" };
-    edit_in_place(
-        &patient,
-        &format!("given = \"{given}"),
-        &format!("given = \"{swap}"),
-    );
+    let patient = swap_first_letter_of_given_name(&c);
     let edited = same_with_and_without_cache(&c, "edited in place");
     assert!(edited.1.contains("not committed"), "{}", edited.1);
     git(&c.root, &["checkout", "--", "."]);
@@ -600,18 +607,7 @@ fn a_hand_edit_rewrites_only_its_group_s_file() {
     let first = report(&c);
     let before = cache_files(&c);
     std::thread::sleep(Duration::from_millis(20));
-    let patient = nth_file(&c, "patients/", 0);
-    let text = fs::read_to_string(&patient).unwrap();
-    let given = text
-        .lines()
-        .find_map(|l| l.strip_prefix("given = \"").map(|g| g[..1].to_string()))
-        .unwrap();
-    let swap = if given == "Q" { "Z" } else { "Q" };
-    edit_in_place(
-        &patient,
-        &format!("given = \"{given}"),
-        &format!("given = \"{swap}"),
-    );
+    swap_first_letter_of_given_name(&c);
     let edited = report(&c);
     assert_ne!(edited, first, "the edit is uncommitted");
     let after = cache_files(&c);
