@@ -120,7 +120,7 @@ pub fn remove(tree: &Tree) -> Result<()> {
         }
     }
     // A `check` running meanwhile may add a file while the folder is emptied (its writes take
-    // no lock), which fails the removal; it writes a folder's file at most once, so a few
+    // no lock), which fails the removal; it writes each group's file at most once, so a few
     // more tries empty it.
     let folder = dir.join(FOLDER);
     let mut tries = 0;
