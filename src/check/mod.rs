@@ -29,6 +29,7 @@ pub use tree_state::TreeState;
 
 use crate::derived::check_cache::{self, CheckCache, Folder, Inspected, Print};
 use crate::derived::clean_note;
+use crate::derived::file_cache::folders::WalkedFile;
 use crate::derived::stamp::now_ns;
 use crate::disk::atomic::TEMP_PREFIX;
 use crate::disk::{OFFICE_FILE, STATE_DIR};
@@ -113,6 +114,7 @@ impl Store {
         let cache = CacheRun::open(self, folders);
         for k in KINDS {
             records += self.check_kind(k, &mut tally, &cache)?;
+            cache.cache.close_except(None);
             if let Some(t) = k.provides {
                 tally.complete(t);
             }
@@ -258,10 +260,21 @@ impl Store {
                 Step::Problem(_) => None,
             })
             .collect();
+        let groups: Vec<Option<&str>> = folders
+            .iter()
+            .map(|files| group_of(k, folder_of(files)))
+            .collect();
+        let cache_files = cache.cache.files_of(&groups);
         let results: Vec<Vec<Inspected>> = folders
             .par_iter()
-            .map(|files| self.inspect_folder(k, files, cache))
+            .zip(&cache_files)
+            .map(|(files, file)| self.inspect_folder(k, files, file.as_deref(), cache))
             .collect();
+        drop(cache_files);
+        // The walk goes a group at a time: every group but the last one met is done with.
+        cache
+            .cache
+            .close_except(groups.iter().rev().flatten().next().copied());
         let mut results = results.into_iter();
         for step in steps {
             match step {
@@ -287,34 +300,46 @@ impl Store {
         }
     }
 
-    /// Inspects the files of one folder through its cache file: a file is read only when the
-    /// cache holds no entry for its exact stamp (taken by name relative to the open folder; a
-    /// folder unchanged since its cache file was written is trusted without that stat: the
-    /// tree walk stat'ed every file already).
-    fn inspect_folder(&self, k: &Kind, files: &[PathBuf], cache: &CacheRun) -> Vec<Inspected> {
-        let rel = files
-            .first()
-            .and_then(|f| f.parent())
-            .unwrap_or(Path::new(""));
+    /// Inspects the files of one folder through its section of its group's cache file
+    /// (`file`; None: without the cache): a file is read only when the section holds no entry
+    /// for its exact stamp (taken by name relative to the open folder; a folder unchanged
+    /// since its section was written is trusted without that stat: the tree walk stat'ed every
+    /// file already).
+    fn inspect_folder(
+        &self,
+        k: &Kind,
+        files: &[PathBuf],
+        file: Option<&WalkedFile>,
+        cache: &CacheRun,
+    ) -> Vec<Inspected> {
+        let rel = folder_of(files);
         let path = self.path(rel);
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let Ok(fd) = rustix::fs::open(&path, flags, FsMode::empty()) else {
+        let (Some(file), Some(name), Ok(fd)) = (
+            file,
+            rel.to_str(),
+            rustix::fs::open(&path, flags, FsMode::empty()),
+        ) else {
             return files.iter().map(|rel| self.inspect_file(k, rel)).collect();
         };
-        let name = rel.as_os_str().as_bytes();
-        let cache_file = CheckCache::file_of(name, k.path);
+        // A kind kept as one file at the top of the tree lies in the tree's own folder, whose
+        // fingerprint moves with every change anywhere: its file is stat'ed instead, so its
+        // section is not written again after every change.
+        let print = match k.layout {
+            Layout::File => None,
+            _ => cache.folders.get(name.as_bytes()),
+        };
         let folder = Folder {
-            rel,
+            rel: name,
             path: &path,
             fd: &fd,
-            print: cache.folders.get(name),
-            cache_file: &cache_file,
+            print,
         };
         let inspect = |rel: &Path, read: std::io::Result<Vec<u8>>| match read {
             Ok(bytes) => (k.inspect)(rel, &bytes, &self.office),
             Err(e) => Err(cannot_read(&self.path(rel), rel, e)),
         };
-        cache.cache.inspect_folder(&folder, files, &inspect)
+        cache.cache.inspect_folder(file, &folder, files, &inspect)
     }
 
     fn inspect_file(&self, k: &Kind, rel: &Path) -> Inspected {
@@ -723,6 +748,31 @@ impl CacheRun {
             folders,
         }
     }
+}
+
+/// The folder that holds a folder's record files (relative to the tree; empty for a kind kept
+/// as one file at the top of the tree).
+fn folder_of(files: &[PathBuf]) -> &Path {
+    files
+        .first()
+        .and_then(|f| f.parent())
+        .unwrap_or(Path::new(""))
+}
+
+/// The check cache's engine file that holds a record folder's section: one per year of a
+/// dated kind (`appointments/2026`: a section per day folder, so a year's file is written once
+/// and a warm run reads it a section at a time), one per kind for the rest (`patients`: a
+/// section per shard folder; `payers`; `frontdesk.toml`). None for a folder whose path is not
+/// UTF-8 (a section is named by its path as text): its files are inspected every time.
+fn group_of<'p>(k: &'p Kind, folder: &'p Path) -> Option<&'p str> {
+    let rel = folder.to_str()?;
+    Some(match k.layout {
+        Layout::Dated | Layout::Monthly => rel
+            .match_indices('/')
+            .nth(1)
+            .map_or(rel, |(i, _)| &rel[..i]),
+        Layout::Flat | Layout::Sharded | Layout::File => k.path,
+    })
 }
 
 fn is_temp(name: &std::ffi::OsStr) -> bool {

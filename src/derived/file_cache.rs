@@ -28,6 +28,9 @@
 //! records copied or written afresh ([`SectionWriter`]), and the file written whole
 //! ([`write_file`]). It adds what a cache of 100,000 files needs: folders stat'ed in parallel,
 //! a file that cannot be read kept as a warning, and a cheap answer when every stamp holds.
+//! Its [`folders::WalkedFile`] is a file of many sections whose folders the caller finds
+//! itself (the check cache: a section per day folder, a file per kind and year), each section
+//! run through a [`Pass`] when the caller reaches its folder (`Pass::section`).
 
 pub mod folders;
 pub mod format;
@@ -232,11 +235,22 @@ impl<'p, 'a, D: PerFile> Pass<'p, 'a, D> {
     /// Writes the cache file at `path` (folder stamp `folder`, scan begun at `scanned_at`)
     /// when it would differ from the one loaded. A failure to write it only costs speed next
     /// time, and is returned for the caller to drop.
-    pub fn save(mut self, path: &Path, folder: Option<FileStamp>, scanned_at: i64) -> Result<()> {
+    pub fn save(self, path: &Path, folder: Option<FileStamp>, scanned_at: i64) -> Result<()> {
+        let magic = self.cache.magic();
+        match self.section(String::new(), folder) {
+            Some(section) => write_file(path, &assemble_as(magic, scanned_at, &[section])),
+            None => Ok(()),
+        }
+    }
+
+    /// The section the pass leaves, named `name` with the folder stamp `folder`, when it
+    /// would differ from the one loaded; None when the loaded one stands as it is (a cache of
+    /// many sections, `folders::WalkedFile`, keeps it then).
+    pub(crate) fn section(mut self, name: String, folder: Option<FileStamp>) -> Option<Section> {
         let changed =
             self.fresh || self.records.len() != self.old.records.len() || folder != self.old.folder;
         if !changed {
-            return Ok(());
+            return None;
         }
         self.records.sort_by(|a, b| a.0.cmp(&b.0));
         self.records.dedup_by(|a, b| a.0 == b.0);
@@ -248,11 +262,7 @@ impl<'p, 'a, D: PerFile> Pass<'p, 'a, D> {
                 Record::Unread => out.fresh(name, &FileStamp::default(), &[]),
             }
         }
-        let section = out.finish(String::new(), folder.unwrap_or_default());
-        write_file(
-            path,
-            &assemble_as(self.cache.magic(), scanned_at, &[section]),
-        )
+        Some(out.finish(name, folder.unwrap_or_default()))
     }
 }
 

@@ -143,7 +143,7 @@ pub const CACHES: &[Cache] = &[
         rebuild: Rebuild::Later(patient_ledger_cache::remove),
     },
     Cache {
-        at: "index/check/KEY/FOLDER.bin, index/check-git.bin",
+        at: "index/check/KEY/GROUP.bin (a kind, or a dated kind's year), index/check-git.bin",
         holds: "what check found in each record file, and its note that the tree was clean",
         rebuild: Rebuild::Later(check_cache::remove),
     },

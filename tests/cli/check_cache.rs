@@ -1,6 +1,6 @@
-//! `check`'s cache of per-file results (`.frontdesk/index/check/KEY/`, one file per record
-//! folder): a warm run reports exactly what a run without the cache reports, whatever
-//! happened to the files or the cache.
+//! `check`'s cache of per-file results (`.frontdesk/index/check/KEY/`, one file per record kind
+//! and year, a section per record folder): a warm run reports exactly what a run without the
+//! cache reports, whatever happened to the files or the cache.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,7 +16,7 @@ fn clinic() -> Clinic {
     Clinic::generated(20, Some(60))
 }
 
-/// The check cache's folder: one folder per key, one file per record folder in it.
+/// The check cache's folder: one folder per key, one file per kind and year in it.
 fn cache(c: &Clinic) -> PathBuf {
     c.path(".frontdesk/index/check")
 }
@@ -139,6 +139,24 @@ fn edit_in_place(path: &std::path::Path, from: &str, to: &str) {
     f.set_modified(mtime).unwrap();
 }
 
+/// Edits the first patient's file by hand, keeping its size and modification time: the first
+/// letter of the given name becomes another. Returns the file.
+fn swap_first_letter_of_given_name(c: &Clinic) -> PathBuf {
+    let patient = nth_file(c, "patients/", 0);
+    let given = fs::read_to_string(&patient)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("given = \"").map(|g| g[..1].to_string()))
+        .unwrap();
+    let swap = if given == "Q" { "Z" } else { "Q" };
+    edit_in_place(
+        &patient,
+        &format!("given = \"{given}"),
+        &format!("given = \"{swap}"),
+    );
+    patient
+}
+
 /// The `n`th record file below `top`, in path order.
 fn nth_file(c: &Clinic, top: &str, n: usize) -> PathBuf {
     let rel = c
@@ -257,8 +275,8 @@ fn a_corrupt_section_costs_only_its_folder() {
     settle();
     let first = report(&c);
     let files = cache_files(&c);
-    assert!(files.len() > 3, "a file per record folder");
-    // A byte in the middle of one folder's file: that file fails its checksum.
+    assert!(files.len() > 3, "a file per record kind");
+    // A byte in the middle of one file: the section it falls in fails its checksum.
     let (hit, (bytes, _)) = files.iter().nth(files.len() / 2).unwrap();
     let mut bad = bytes.clone();
     bad[bytes.len() / 2] ^= 0x41;
@@ -268,7 +286,7 @@ fn a_corrupt_section_costs_only_its_folder() {
     assert_eq!(
         entries(&rebuilt[hit].0),
         entries(bytes),
-        "that folder's file is made again"
+        "that section is made again"
     );
     for (path, kept) in &files {
         if path != hit {
@@ -334,18 +352,7 @@ fn git_is_asked_again_whenever_the_tree_or_the_repository_changed() {
     assert_eq!(report(&c), clean);
 
     // Each change below leaves something uncommitted; each is undone before the next.
-    let patient = nth_file(&c, "patients/", 0);
-    let given = fs::read_to_string(&patient)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("given = \"").map(|g| g[..1].to_string()))
-        .unwrap();
-    let swap = if given == "Q" { "Z" } else { "Q" };
-    edit_in_place(
-        &patient,
-        &format!("given = \"{given}"),
-        &format!("given = \"{swap}"),
-    );
+    let patient = swap_first_letter_of_given_name(&c);
     let edited = same_with_and_without_cache(&c, "edited in place");
     assert!(edited.1.contains("not committed"), "{}", edited.1);
     git(&c.root, &["checkout", "--", "."]);
@@ -518,4 +525,97 @@ fn a_git_change_before_a_frontdesk_commit_drops_the_note() {
         "the note must not survive a change git saw before the commit"
     );
     assert!(after.1.contains("not committed"), "{}", after.1);
+}
+
+/// The names of the check cache's files, of whichever key.
+fn cache_names(c: &Clinic) -> Vec<String> {
+    cache_files(c)
+        .keys()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn the_cache_is_one_file_per_kind_and_year_and_a_year_gone_is_swept() {
+    let c = Clinic::generated(20, Some(1000)); // several days of appointments
+    settle();
+    let first = report(&c);
+    assert_eq!(first.0, 0, "{first:?}");
+    let days: std::collections::BTreeSet<PathBuf> = c
+        .files()
+        .iter()
+        .filter(|f| f.starts_with("appointments/"))
+        .map(|f| PathBuf::from(f).parent().unwrap().to_path_buf())
+        .collect();
+    assert!(days.len() > 1, "{days:?}");
+    let names = cache_names(&c);
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("appointments"))
+            .collect::<Vec<_>>(),
+        ["appointments%2F2026.bin"],
+        "one file holds every day of the year"
+    );
+    let year = cache_files(&c)
+        .into_iter()
+        .find(|(p, _)| p.ends_with("appointments%2F2026.bin"))
+        .unwrap()
+        .1
+        .0;
+    // magic, header length, then the header: the scan time and the number of sections.
+    let sections = u32::from_le_bytes(year[20..24].try_into().unwrap());
+    assert_eq!(sections as usize, days.len(), "a section per day folder");
+    for kind in ["frontdesk.toml", "patients", "payers", "providers"] {
+        assert!(names.contains(&format!("{kind}.bin")), "{kind}: {names:?}");
+    }
+    // A year with a day in it by hand (the file misplaced there), then gone again.
+    let day = days.iter().next().unwrap();
+    let moved = c.path("appointments/2027/01/04");
+    fs::create_dir_all(&moved).unwrap();
+    for dir in [
+        "appointments/2027",
+        "appointments/2027/01",
+        "appointments/2027/01/04",
+    ] {
+        fs::set_permissions(c.path(dir), fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let one = fs::read_dir(c.root.join(day))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    fs::rename(one.path(), moved.join(one.file_name())).unwrap();
+    let misplaced = same_with_and_without_cache(&c, "a day of another year");
+    assert_eq!(misplaced.0, 2, "{misplaced:?}");
+    assert!(cache_names(&c).contains(&"appointments%2F2027.bin".to_string()));
+    fs::rename(moved.join(one.file_name()), one.path()).unwrap();
+    fs::remove_dir_all(c.path("appointments/2027")).unwrap();
+    settle();
+    assert_eq!(report(&c), first);
+    assert_eq!(
+        cache_names(&c),
+        names,
+        "the year's file is swept with its folder"
+    );
+}
+
+#[test]
+fn a_hand_edit_rewrites_only_its_group_s_file() {
+    let c = clinic();
+    settle();
+    let first = report(&c);
+    let before = cache_files(&c);
+    std::thread::sleep(Duration::from_millis(20));
+    swap_first_letter_of_given_name(&c);
+    let edited = report(&c);
+    assert_ne!(edited, first, "the edit is uncommitted");
+    let after = cache_files(&c);
+    let changed: Vec<String> = after
+        .iter()
+        .filter(|(path, kept)| before.get(*path) != Some(*kept))
+        .map(|(path, _)| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(changed, ["patients.bin"]);
+    assert_eq!(after.len(), before.len());
 }

@@ -28,7 +28,8 @@ use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use rustix::fd::OwnedFd;
@@ -38,7 +39,7 @@ use super::format::{
     Entry, HEAD_START, Section, Shard, assemble_as, header_size, parse_header_of, parse_layout_of,
     write_entry,
 };
-use super::{SectionWriter, kept_still, write_file};
+use super::{Loaded, Pass, PerFile, SectionWriter, kept_still, write_file};
 use crate::derived::stamp::{FileStamp, now_ns, stat_dir, stat_file, untrusted_from};
 use crate::error::{Error, Result};
 
@@ -343,6 +344,206 @@ impl<D: PerFolderFile> Folders<'_, D> {
             shards[si].settle(fi, payload, old, since);
         }
         problems
+    }
+}
+
+/// A cache file of many sections whose folders its caller finds itself as it walks (`check`:
+/// one file per record kind and year, a section per day folder, see `check_cache.rs`), where
+/// [`Folders`] lists one folder's subfolders for its caller. Each section is read (`pread`,
+/// its checksum checked) when the caller reaches its folder, on whichever core handles it,
+/// and run through the single-section engine's [`Pass`]; the file is written whole once the
+/// caller has been through every folder it covers ([`WalkedFile::save`]), and only when a
+/// section changed, came or went. So memory holds one file's sections at a time, a damaged
+/// section costs only its folder, and a section that holds is copied only when the file is
+/// written again.
+pub struct WalkedFile {
+    magic: &'static [u8; 8],
+    path: PathBuf,
+    /// The file as it was when opened, kept open: every section comes from that one file
+    /// even if another run replaces it meanwhile.
+    old: Option<fs::File>,
+    /// Stamps at or after this moment are not trusted (the racy window of its scan).
+    since: i64,
+    /// Its sections, sorted by name.
+    places: Vec<Place>,
+    /// The sections of the file to write, as their folders are reached.
+    sections: Mutex<Vec<Kept>>,
+    /// A section differs from the one read (or the file was missing or damaged).
+    changed: AtomicBool,
+}
+
+/// A folder's section of the [`WalkedFile`] to write.
+enum Kept {
+    /// The one the file holds, at this place: copied from it only if the file is written.
+    Same(usize),
+    /// Made by the pass over its folder.
+    New(Section),
+}
+
+impl Kept {
+    fn name<'k>(&'k self, places: &'k [Place]) -> &'k str {
+        match self {
+            Kept::Same(i) => &places[*i].name,
+            Kept::New(section) => &section.name,
+        }
+    }
+}
+
+/// Where one section of a [`WalkedFile`] lies, with what checks it.
+struct Place {
+    name: String,
+    dir: FileStamp,
+    count: u32,
+    section: Range<usize>,
+    sum: u64,
+}
+
+impl Place {
+    /// The section as read alone into a buffer of its length.
+    fn relocated(&self) -> Shard<'_> {
+        Shard {
+            name: &self.name,
+            dir: self.dir,
+            count: self.count,
+            section: 0..self.section.len(),
+            sum: self.sum,
+        }
+    }
+}
+
+impl WalkedFile {
+    /// The cache file at `path` of `magic`: its header read, its sections left on disk. A
+    /// file missing, cut short, of another magic or with a bad header has no sections.
+    pub fn open(magic: &'static [u8; 8], path: PathBuf) -> WalkedFile {
+        let old = fs::File::open(&path).ok();
+        let start = old.as_ref().and_then(|f| read_start(magic, f));
+        let layout = start
+            .as_ref()
+            .and_then(|(start, len)| parse_header_of(magic, start, *len));
+        let since = layout
+            .as_ref()
+            .map_or(i64::MIN, |l| untrusted_from(l.scanned_at));
+        let places = layout
+            .map(|l| l.shards)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| Place {
+                name: s.name.to_string(),
+                dir: s.dir,
+                count: s.count,
+                section: s.section,
+                sum: s.sum,
+            })
+            .collect();
+        WalkedFile {
+            magic,
+            path,
+            old,
+            since,
+            places,
+            sections: Mutex::new(Vec::new()),
+            changed: AtomicBool::new(false),
+        }
+    }
+
+    /// The section of the folder `name`, read into `buf`; empty (every file of the folder
+    /// read again) when the file holds none or it fails its checksum.
+    pub fn load<'b>(&self, name: &str, buf: &'b mut Vec<u8>) -> Loaded<'b> {
+        let Some(i) = self.place(name) else {
+            return Loaded::default();
+        };
+        let (place, Some(file)) = (&self.places[i], &self.old) else {
+            return Loaded::default();
+        };
+        buf.clear();
+        buf.resize(place.section.len(), 0);
+        if file.read_exact_at(buf, place.section.start as u64).is_err() {
+            return Loaded::default();
+        }
+        let buf: &'b [u8] = buf;
+        match place.relocated().entries(buf) {
+            Some(records) => Loaded {
+                bytes: buf,
+                since: self.since,
+                folder: (place.dir != FileStamp::default()).then_some(place.dir),
+                records,
+            },
+            None => Loaded::default(),
+        }
+    }
+
+    /// Keeps the section a pass over the folder `name` (its section loaded by
+    /// [`WalkedFile::load`]) leaves, with the folder stamp `folder`: the pass's own when it
+    /// read or dropped anything, else the loaded one as it was.
+    pub fn keep<D: PerFile>(&self, name: &str, pass: Pass<'_, '_, D>, folder: Option<FileStamp>) {
+        let kept = match pass.section(name.to_string(), folder) {
+            Some(section) => {
+                self.changed.store(true, Ordering::Relaxed);
+                Kept::New(section)
+            }
+            None => match self.place(name) {
+                Some(i) => Kept::Same(i),
+                None => return, // nothing asked of a folder the file does not hold
+            },
+        };
+        self.sections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(kept);
+    }
+
+    /// The position of the folder `name`'s section among the file's.
+    fn place(&self, name: &str) -> Option<usize> {
+        self.places
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+            .ok()
+    }
+
+    /// Writes the file again (whole, atomic, unsynced, its scan taken to begin at
+    /// `scanned_at`) when a section kept since [`WalkedFile::open`] differs from the file's,
+    /// or the folders kept are not the file's (one came, one went); true when it did. Every
+    /// section kept was checked against its files by this run, so the new scan time holds
+    /// for them all. A failure to write only costs speed next time.
+    pub fn save(&self, scanned_at: i64) -> Result<bool> {
+        let mut kept =
+            std::mem::take(&mut *self.sections.lock().unwrap_or_else(PoisonError::into_inner));
+        let places = &self.places;
+        kept.sort_by(|a, b| a.name(places).cmp(b.name(places)));
+        kept.dedup_by(|a, b| a.name(places) == b.name(places));
+        let same_folders = kept
+            .iter()
+            .map(|k| k.name(places))
+            .eq(places.iter().map(|p| p.name.as_str()));
+        if same_folders && !self.changed.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let sections = kept
+            .into_iter()
+            .map(|k| match k {
+                Kept::New(section) => Ok(section),
+                Kept::Same(i) => self.copied(&places[i]),
+            })
+            .collect::<Result<Vec<Section>>>()?;
+        write_file(&self.path, &assemble_as(self.magic, scanned_at, &sections))?;
+        Ok(true)
+    }
+
+    /// A section of the file as it was, to be written again as it is.
+    fn copied(&self, place: &Place) -> Result<Section> {
+        let read = |e| Error::io(&self.path, "read", e);
+        let file = self
+            .old
+            .as_ref()
+            .ok_or_else(|| read(std::io::ErrorKind::NotFound.into()))?;
+        let mut bytes = vec![0; place.section.len()];
+        file.read_exact_at(&mut bytes, place.section.start as u64)
+            .map_err(read)?;
+        Ok(Section {
+            name: place.name.clone(),
+            dir: place.dir,
+            count: place.count,
+            bytes,
+        })
     }
 }
 
@@ -698,16 +899,8 @@ mod tests {
         let (dir, upper) = tree();
         let f = folders(dir.path(), &upper);
         refresh(&f, later());
-        let path = f.root.join("b").join("2.txt");
-        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        fs::write(&path, "x2").unwrap();
-        fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+        edit_keeping_mtime(&f.root.join("b").join("2.txt"), "x2");
         let mut want = all();
         want[4] = "X2".into();
         assert_eq!(
@@ -755,5 +948,164 @@ mod tests {
         fs::write(f.root.join("c").join("1.txt"), "c1").unwrap();
         assert_eq!(refresh(&f, later()), (all(), 1, 0, true));
         assert_eq!(warm(&f), (Some(all()), 0));
+    }
+
+    /// One folder of [`tree`]'s, declared for a [`WalkedFile`]: each `*.txt` file's text in
+    /// upper case, stat'ed relative to the open folder.
+    struct Walked<'w> {
+        fd: OwnedFd,
+        path: PathBuf,
+        reads: &'w AtomicUsize,
+    }
+
+    impl PerFile for Walked<'_> {
+        type Payload = String;
+        fn magic(&self) -> &'static [u8; 8] {
+            MAGIC
+        }
+        fn stamp(&self, name: &CStr) -> Option<FileStamp> {
+            stat_file(&self.fd, &self.path, name)
+        }
+        fn extract(&self, name: &CStr) -> Result<Option<String>> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let path = self.path.join(OsStr::from_bytes(name.to_bytes()));
+            Ok(fs::read_to_string(path).ok().map(|t| t.to_uppercase()))
+        }
+        fn encode(&self, _: &CStr, p: &String) -> Option<Vec<u8>> {
+            Some(p.as_bytes().to_vec())
+        }
+        fn decode(&self, _: &CStr, bytes: &[u8]) -> Option<String> {
+            String::from_utf8(bytes.to_vec()).ok()
+        }
+    }
+
+    /// A walk of every folder below `root` through the one cache file `file`, as `check`
+    /// walks its day folders: the payloads in path order, how many files were read, and
+    /// whether the file was written.
+    fn walk(root: &Path, file: &Path, scanned_at: i64) -> (Vec<String>, usize, bool) {
+        let reads = AtomicUsize::new(0);
+        let walked = WalkedFile::open(MAGIC, file.to_path_buf());
+        let (_, folders) = list_folders(root).unwrap().unwrap();
+        let mut got = Vec::new();
+        for folder in folders {
+            let path = root.join(&folder);
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            let fd = rustix::fs::open(&path, flags, FsMode::empty()).unwrap();
+            let mut names: Vec<CString> = fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .filter(|n| n.to_string_lossy().ends_with(".txt"))
+                .map(|n| CString::new(n.as_bytes()).unwrap())
+                .collect();
+            names.sort();
+            let declared = Walked {
+                fd,
+                path,
+                reads: &reads,
+            };
+            let mut buf = Vec::new();
+            let kept = walked.load(&folder, &mut buf);
+            let mut pass = Pass::new(&declared, &kept);
+            for name in names {
+                got.push(pass.get(name).unwrap().unwrap());
+            }
+            walked.keep(&folder, pass, None);
+        }
+        let saved = walked.save(scanned_at).unwrap();
+        (got, reads.load(Ordering::SeqCst), saved)
+    }
+
+    #[test]
+    fn a_walked_file_keeps_a_section_per_folder_and_a_damaged_one_costs_only_its_folder() {
+        let (dir, _) = tree();
+        let root = dir.path().join("root");
+        let file = dir.path().join("cache").join("walked.bin");
+        assert_eq!(walk(&root, &file, later()), (all(), 9, true));
+        let good = fs::read(&file).unwrap();
+        assert_eq!(walk(&root, &file, later()), (all(), 0, false), "all kept");
+        assert_eq!(fs::read(&file).unwrap(), good, "not written");
+        // A byte flipped in b's section: b's files are read, the others kept.
+        let layout = parse_layout_of(MAGIC, &good).unwrap();
+        let b = layout.shards[1].section();
+        assert_eq!(layout.shards[1].name, "b");
+        for at in b {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            fs::write(&file, &bad).unwrap();
+            assert_eq!(
+                walk(&root, &file, later()),
+                (all(), 3, true),
+                "flip at {at}"
+            );
+            assert_eq!(entries_of(&fs::read(&file).unwrap()), entries_of(&good));
+        }
+        // Cut short, or a byte of the header flipped: every file is read.
+        let head = layout.shards[0].section().start;
+        let mut damaged: Vec<Vec<u8>> = (0..good.len())
+            .step_by(5)
+            .map(|n| good[..n].to_vec())
+            .collect();
+        for at in 0..head {
+            let mut bad = good.clone();
+            bad[at] ^= 0x41;
+            damaged.push(bad);
+        }
+        for bad in damaged {
+            fs::write(&file, &bad).unwrap();
+            assert_eq!(walk(&root, &file, later()), (all(), 9, true));
+            assert_eq!(entries_of(&fs::read(&file).unwrap()), entries_of(&good));
+        }
+    }
+
+    #[test]
+    fn a_walked_file_sees_folders_come_and_go_and_files_edited_or_added_by_hand() {
+        let (dir, _) = tree();
+        let root = dir.path().join("root");
+        let file = dir.path().join("cache").join("walked.bin");
+        walk(&root, &file, later());
+        // A file added by hand to a folder the file lists: only it is read.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(root.join("a").join("4.txt"), "a4").unwrap();
+        let mut want = all();
+        want.insert(3, "A4".into());
+        assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
+        // Edited by hand keeping size and modification time: its change time tells.
+        edit_keeping_mtime(&root.join("b").join("2.txt"), "x2");
+        want[5] = "X2".into();
+        assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
+        // A folder gone: its section is dropped; a folder new: only its files are read.
+        fs::remove_dir_all(root.join("c")).unwrap();
+        want.truncate(7);
+        assert_eq!(walk(&root, &file, later()), (want.clone(), 0, true));
+        let names = |bytes: &[u8]| -> Vec<String> {
+            let layout = parse_layout_of(MAGIC, bytes).unwrap();
+            layout.shards.iter().map(|s| s.name.to_string()).collect()
+        };
+        assert_eq!(names(&fs::read(&file).unwrap()), ["a", "b"]);
+        fs::create_dir(root.join("d")).unwrap();
+        fs::write(root.join("d").join("1.txt"), "d1").unwrap();
+        want.push("D1".into());
+        assert_eq!(walk(&root, &file, later()), (want.clone(), 1, true));
+        assert_eq!(names(&fs::read(&file).unwrap()), ["a", "b", "d"]);
+        assert_eq!(walk(&root, &file, later()), (want, 0, false));
+    }
+
+    /// Writes `text` over the file at `path` (of the same size) and puts its modification
+    /// time back: only its change time tells.
+    fn edit_keeping_mtime(path: &Path, text: &str) {
+        let mtime = fs::metadata(path).unwrap().modified().unwrap();
+        fs::write(path, text).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    }
+
+    /// A cache file's sections without its header (which holds the time of its scan).
+    fn entries_of(bytes: &[u8]) -> Vec<u8> {
+        let layout = parse_layout_of(MAGIC, bytes).unwrap();
+        bytes[layout.shards[0].section().start..].to_vec()
     }
 }

@@ -25,9 +25,9 @@ pub struct Shard<'a> {
     pub name: &'a str,
     /// The directory's own stamp: while it holds, no file was added, removed or renamed.
     pub dir: FileStamp,
-    count: u32,
-    section: Range<usize>,
-    sum: u64,
+    pub(super) count: u32,
+    pub(super) section: Range<usize>,
+    pub(super) sum: u64,
 }
 
 /// A loaded cache file: when it was scanned and its sections, sorted by name.
