@@ -107,8 +107,8 @@ pub const CACHES: &[Cache] = &[
         },
     },
     Cache {
-        at: "index/ledger-ids-YYYY.tsv (+ .recent)",
-        holds: "which day holds which ledger entry",
+        at: "index/ledger-YYYY.tsv (+ .recent, .lines, days/)",
+        holds: "which day holds which ledger entry, and whose it is",
         rebuild: Rebuild::Now {
             what: "ledger entries",
             build: |t| schedule_index::rebuild(t, &schedule_index::LEDGER).map(counted),
@@ -128,8 +128,8 @@ pub const CACHES: &[Cache] = &[
         },
     },
     Cache {
-        at: "ledger-index/",
-        holds: "which days hold each patient's ledger entries",
+        at: "index/ledger-patients/XY.tsv",
+        holds: "which days hold each patient's ledger entries (with the lines above)",
         rebuild: Rebuild::Later(ledger_index::remove),
     },
     Cache {

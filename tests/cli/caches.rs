@@ -36,7 +36,7 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
     let built = [
         ".frontdesk/ledger-cache",
         ".frontdesk/patient-ledger",
-        ".frontdesk/ledger-index",
+        ".frontdesk/index/ledger-patients",
         ".frontdesk/index/check",
         ".frontdesk/index/patients.bin",
     ];

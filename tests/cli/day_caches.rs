@@ -1,6 +1,7 @@
 //! The caches kept per day folder (derived/stamp.rs holds their racy rule): the appointment
 //! index (`.frontdesk/index/appointments-YYYY.tsv`, behind `schedule list --patient`), the
-//! ledger index (`.frontdesk/ledger-index/`, behind `pay ledger`) and the open follow-ups' view
+//! ledger index (`.frontdesk/index/ledger-YYYY.*` and `ledger-patients/`, behind `pay ledger`)
+//! and the open follow-ups' view
 //! of the communications index (`.frontdesk/index/communications-open-YYYY.tsv`, behind
 //! `comm due`). Each answers exactly as with
 //! no cache at all after its files are cut short or have a byte changed, after a day folder
@@ -13,15 +14,14 @@ use std::time::{Duration, SystemTime};
 
 use crate::harness::*;
 
-const LEDGER_CACHE: &str = ".frontdesk/ledger-index";
-const APPOINTMENT_CACHE: &str = ".frontdesk/index";
+const CACHE: &str = ".frontdesk/index";
 
 /// One cache: how to ask the question it answers, and where its files are.
 struct Case {
     c: Clinic,
     ask: Vec<String>,
     cache: &'static str,
-    /// Only these files of the cache folder (the appointment index shares its folder).
+    /// Only these files of the cache folder (the caches share it): their path in it begins so.
     prefix: &'static str,
     /// A record file of a day folder the cache lists.
     record: PathBuf,
@@ -68,8 +68,8 @@ impl Case {
             .filter_map(|e| e.ok())
             .map(|e| e.into_path())
             .filter(|p| {
-                let name = p.file_name().unwrap().to_string_lossy();
-                p.is_file() && name.starts_with(self.prefix) && name != "lock"
+                let rel = p.strip_prefix(self.c.path(self.cache)).unwrap();
+                p.is_file() && rel.to_string_lossy().starts_with(self.prefix)
             })
             .collect();
         out.sort();
@@ -222,8 +222,8 @@ fn ledger_case() -> Case {
         ask: ["--format", "json", "pay", "ledger", &p]
             .map(String::from)
             .to_vec(),
-        cache: LEDGER_CACHE,
-        prefix: "",
+        cache: CACHE,
+        prefix: "ledger-",
         records: "ledger",
         c,
     }
@@ -242,7 +242,7 @@ fn appointment_case() -> Case {
         ask: ["--format", "json", "schedule", "list", "--patient", &p]
             .map(String::from)
             .to_vec(),
-        cache: APPOINTMENT_CACHE,
+        cache: CACHE,
         prefix: "appointments-",
         records: "appointments",
         c,
@@ -286,7 +286,7 @@ fn open_follow_up_case() -> Case {
         ask: ["--format", "json", "comm", "due"]
             .map(String::from)
             .to_vec(),
-        cache: APPOINTMENT_CACHE,
+        cache: CACHE,
         prefix: "communications-open-",
         records: "communications",
         c,
