@@ -112,16 +112,27 @@ impl Shelf {
         if base_scanned_at(&path, self.magic) != Some(summary.base_at) || summary.may_hold(key) {
             return Ok(false);
         }
+        let overlay = fs::read(overlay_path(&path)).ok();
+        if let Some(overlay) = &overlay
+            && memchr::memmem::find(overlay, id.as_str().as_bytes()).is_some()
+        {
+            return Ok(false);
+        }
+        // Checked already under this transaction: only the days it could not trust are looked
+        // into (a kind with a follower, whose refresh came first).
+        if let Some(untrusted) = checked_in_this_txn(store, self, year) {
+            let absent = untrusted
+                .iter()
+                .all(|date| fs::symlink_metadata(store.path(&(self.rel)(*date, id))).is_err());
+            return Ok(absent);
+        }
         let mut times: LineTimes = summary
             .days
             .iter()
             .map(|(date, mtime)| (*date, (*mtime, summary.base_at)))
             .collect();
-        if let Ok(overlay) = fs::read(overlay_path(&path)) {
-            if memchr::memmem::find(&overlay, id.as_str().as_bytes()).is_some() {
-                return Ok(false);
-            }
-            add_overlay_times(self.magic, summary.base_at, &overlay, &mut times);
+        if let Some(overlay) = &overlay {
+            add_overlay_times(self.magic, summary.base_at, overlay, &mut times);
         }
         self.absent_from_folders(store, year, &times, id)
     }
@@ -785,7 +796,13 @@ pub(crate) fn refresh_year_from(
 /// they are now, the follower told each changed day.
 fn refresh_followed(store: &Tree, shelf: &Shelf, year: i32, _held: &Held) -> Result<YearIndex> {
     let (old, lost) = load_whole(shelf, &index_path(store, shelf, year));
-    refresh_lines(store, shelf, year, old, Some(Following { lost, tell: true }))
+    refresh_lines(
+        store,
+        shelf,
+        year,
+        old,
+        Some(Following { lost, tell: true }),
+    )
 }
 
 /// How a refresh of a followed kind's year goes: whether the old lines were lost, and whether
@@ -1113,11 +1130,62 @@ fn places_path(index: &Path) -> PathBuf {
 pub(crate) fn bring_along(store: &Tree, shelf: &Shelf, held: &Held) -> Result<Vec<i32>> {
     let years = years_in(store, shelf.dir)?;
     for &y in &years {
-        if !refresh_by_times(store, shelf, y)? {
-            refresh_followed(store, shelf, y, held)?;
-        }
+        let untrusted = match refresh_by_times(store, shelf, y)? {
+            Some(untrusted) => untrusted,
+            None => {
+                let idx = refresh_followed(store, shelf, y, held)?;
+                let read = idx.days.iter().filter(|(_, d)| d.seen == idx.scanned_at);
+                read.map(|(date, _)| *date).collect()
+            }
+        };
+        note_checked(store, shelf, y, untrusted);
     }
     Ok(years)
+}
+
+/// What a refresh of a followed kind's year under a write transaction found: the days whose
+/// folders it could not trust when its stat pass began (it read them), every other day's line
+/// being then what its folder held. The new-ID check of the same transaction
+/// ([`Shelf::absent_by_summary`]) takes that for a stat pass of its own (`pay collect` read the
+/// patient's ledger a moment before): the transaction holds the write lock, so only its own
+/// writes change the folders, and it checks a new record's ID before writing it.
+struct Checked {
+    root: PathBuf,
+    epoch: u64,
+    name: &'static str,
+    year: i32,
+    untrusted: Vec<NaiveDate>,
+}
+
+static CHECKED: std::sync::Mutex<Vec<Checked>> = std::sync::Mutex::new(Vec::new());
+
+fn note_checked(store: &Tree, shelf: &Shelf, year: i32, untrusted: Vec<NaiveDate>) {
+    let Some(epoch) = store.lock_epoch() else {
+        return;
+    };
+    let mut memo = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    memo.retain(|c| {
+        !(c.root == store.root() && c.name == shelf.name && c.year == year) && c.epoch + 64 > epoch
+    });
+    memo.push(Checked {
+        root: store.root().to_path_buf(),
+        epoch,
+        name: shelf.name,
+        year,
+        untrusted,
+    });
+}
+
+/// The days of `year` a refresh under this same write transaction could not trust (see
+/// [`Checked`]); None when no such refresh was made.
+fn checked_in_this_txn(store: &Tree, shelf: &Shelf, year: i32) -> Option<Vec<NaiveDate>> {
+    let epoch = store.lock_epoch()?;
+    let memo = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    memo.iter()
+        .find(|c| {
+            c.epoch == epoch && c.name == shelf.name && c.year == year && c.root == store.root()
+        })
+        .map(|c| c.untrusted.clone())
 }
 
 /// One year of a followed kind brought up to date without reading its base file: one stat per
@@ -1127,17 +1195,17 @@ pub(crate) fn bring_along(store: &Tree, shelf: &Shelf, held: &Held) -> Result<Ve
 /// damaged or of another base, an overlay that cannot be read, a day folder gone, a line not
 /// as written, or an overlay grown too large; the caller then refreshes the year whole. Held
 /// under the kind's lock.
-fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<bool> {
+fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec<NaiveDate>>> {
     let Some(follower) = shelf.follower.filter(|_| shelf.view.is_none()) else {
-        return Ok(false);
+        return Ok(None);
     };
     let path = index_path(store, shelf, year);
     let places = fs::read(places_path(&path)).ok();
     let Some(places) = places.as_deref().and_then(Places::decode) else {
-        return Ok(false);
+        return Ok(None);
     };
     if base_scanned_at(&path, shelf.magic) != Some(places.base_at) {
-        return Ok(false);
+        return Ok(None);
     }
     let overlay = match fs::read(overlay_path(&path)) {
         Ok(bytes) => {
@@ -1147,29 +1215,35 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<bool> {
                 .and_then(|t| parse_lines(&magic, t, |p| well_formed(p, shelf.pairs)));
             match parsed {
                 Some(overlay) => overlay,
-                None => return Ok(false),
+                None => return Ok(None),
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => YearIndex::default(),
-        Err(_) => return Ok(false),
+        Err(_) => return Ok(None),
     };
     let mut times: LineTimes = places
         .days
         .iter()
         .map(|p| (p.date, (p.mtime, places.base_at)))
         .collect();
-    times.extend(overlay.days.iter().map(|(d, day)| (*d, (day.mtime, day.seen))));
+    times.extend(
+        overlay
+            .days
+            .iter()
+            .map(|(d, day)| (*d, (day.mtime, day.seen))),
+    );
     let scan_start = now_ns();
     let folders = day_dirs_in(store, shelf.dir, year)?;
     let listed = folders.len();
     let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
     let kept = stats.iter().filter(|f| times.contains_key(&f.date)).count();
     if stats.len() != listed || kept != times.len() {
-        return Ok(false); // a day folder gone (or not stat'ed): the year is written whole
+        return Ok(None); // a day folder gone (or not stat'ed): the year is written whole
     }
     let stale: Vec<_> = stats.into_iter().filter(|f| !f.trusted).collect();
+    let untrusted: Vec<NaiveDate> = stale.iter().map(|f| f.date).collect();
     if stale.is_empty() {
-        return Ok(true);
+        return Ok(Some(untrusted));
     }
     // The old line of each changed day the index held.
     let mut base = None;
@@ -1186,7 +1260,7 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<bool> {
                 .and_then(|b| Places::read_line(b, &places.days[at]));
             match line {
                 Some(pairs) if well_formed(&pairs, shelf.pairs) => old.insert(f.date, pairs),
-                _ => return Ok(false),
+                _ => return Ok(None),
             };
         }
     }
@@ -1194,7 +1268,11 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<bool> {
         .into_par_iter()
         .map(|f| {
             let known = times.contains_key(&f.date);
-            (f.date, f.mtime, read_day(store, shelf, f.date, &f.dir, known))
+            (
+                f.date,
+                f.mtime,
+                read_day(store, shelf, f.date, &f.dir, known),
+            )
         })
         .collect();
     let mut recent = overlay.days;
@@ -1219,11 +1297,11 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<bool> {
     // As a whole refresh: days re-read only for lying in the racy window, found as they were,
     // would be re-read next time all the same, so nothing is written.
     if !changed {
-        return Ok(true);
+        return Ok(Some(untrusted));
     }
     let bytes: usize = recent.values().map(|d| d.pairs.len() + 32).sum();
     if recent.len() > OVERLAY_DAYS || bytes > OVERLAY_BYTES {
-        return Ok(false);
+        return Ok(None);
     }
     let changes: Vec<Change> = now
         .iter()
@@ -1248,7 +1326,7 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<bool> {
         &overlay_magic(shelf.magic, places.base_at),
         &overlay,
     );
-    Ok(true)
+    Ok(Some(untrusted))
 }
 
 /// Each year of a followed kind as its files hold it, handed to `visit`, under the kind's lock

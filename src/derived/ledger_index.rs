@@ -84,7 +84,10 @@ fn entry_token(path: &Path, id: &Id) -> String {
         });
         quick.or_else(|| parse_toml::<Entry>(path, &bytes).ok().map(|e| e.patient))
     });
-    format!("{id}:{}", patient.map(|p| p.to_string()).unwrap_or_default())
+    format!(
+        "{id}:{}",
+        patient.map(|p| p.to_string()).unwrap_or_default()
+    )
 }
 
 /// The (entry, patient) pairs of a day line; a token without a readable patient is skipped
@@ -109,10 +112,14 @@ fn follow(store: &Tree, year: i32, changes: &[Change], lost: bool) -> Result<()>
     }
     let mut by_bucket: BTreeMap<&str, Vec<(bool, NaiveDate, &str, &str)>> = BTreeMap::new();
     for c in changes {
-        let (old, new): (BTreeSet<_>, BTreeSet<_>) = (pairs(c.old).collect(), pairs(c.new).collect());
+        let (old, new): (BTreeSet<_>, BTreeSet<_>) =
+            (pairs(c.old).collect(), pairs(c.new).collect());
         for (add, from, other) in [(false, &old, &new), (true, &new, &old)] {
             for &(t, p) in from.difference(other) {
-                by_bucket.entry(&p[1..3]).or_default().push((add, c.date, t, p));
+                by_bucket
+                    .entry(&p[1..3])
+                    .or_default()
+                    .push((add, c.date, t, p));
             }
         }
     }
@@ -199,7 +206,10 @@ fn read_years(store: &Tree) -> Option<BTreeSet<i32>> {
 
 fn write_years(store: &Tree, years: &BTreeSet<i32>) -> Result<()> {
     let head = std::iter::once(YEARS_FORMAT.to_string());
-    write_lines(&years_path(store), head.chain(years.iter().map(|y| y.to_string())))
+    write_lines(
+        &years_path(store),
+        head.chain(years.iter().map(|y| y.to_string())),
+    )
 }
 
 /// The (day, entry ID) pairs the index holds for `patient`, after bringing it up to date.
@@ -524,7 +534,10 @@ mod tests {
             removing.join().unwrap().unwrap();
         });
         assert!(!dir(&tree).exists());
-        assert!(lock_file.exists(), "the lock file stays: everyone locks the same file");
+        assert!(
+            lock_file.exists(),
+            "the lock file stays: everyone locks the same file"
+        );
     }
 
     fn bucket_of(tree: &Tree, patient: &str) -> Vec<String> {
@@ -567,7 +580,11 @@ mod tests {
         // between the buckets and the day lines would have it.
         let now = format!("{t1}:{p} {t3}: {t3}:{p}");
         for _ in 0..2 {
-            let c = Change { date: day, old: &first, new: &now };
+            let c = Change {
+                date: day,
+                old: &first,
+                new: &now,
+            };
             follow(&tree, 2026, &[c], false).unwrap();
         }
         assert_eq!(
@@ -582,7 +599,11 @@ mod tests {
         let bucket = dir(&tree).join("AB.tsv");
         let good = fs::read(&bucket).unwrap();
         fs::write(&bucket, &good[..good.len() - 1]).unwrap();
-        let c = Change { date: day, old: "", new: &now };
+        let c = Change {
+            date: day,
+            old: "",
+            new: &now,
+        };
         follow(&tree, 2026, &[c], false).unwrap();
         assert_eq!(read_years(&tree), None);
     }

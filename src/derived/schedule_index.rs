@@ -472,9 +472,8 @@ mod tests {
     #[test]
     fn ledger_lines_hold_pairs_and_match_whole_ids_only() {
         let magic = LEDGER.magic;
-        let text = format!(
-            "{magic} 5\n2026-12-01\t1\tT11111111:PAB22222 T3333333:\n2026-12-02\t1\t\n"
-        );
+        let text =
+            format!("{magic} 5\n2026-12-01\t1\tT11111111:PAB22222 T3333333:\n2026-12-02\t1\t\n");
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
         let id = |s: &str| Id::parse(s).unwrap();
         let idx = parse(&LEDGER, &sealed(&text)).unwrap();

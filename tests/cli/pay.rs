@@ -1186,7 +1186,10 @@ fn ledger_is_the_same_with_the_index_deleted_or_files_added_behind_its_back() {
         json(&with_index).as_array().unwrap().len() + 1
     );
     // A truncated index file is noticed and rebuilt.
-    let bucket = c.path(&format!(".frontdesk/index/ledger-patients/{}.tsv", &p[1..3]));
+    let bucket = c.path(&format!(
+        ".frontdesk/index/ledger-patients/{}.tsv",
+        &p[1..3]
+    ));
     std::fs::write(&bucket, "garbage").unwrap();
     assert_eq!(json(&ok(&c, format!("--format json pay ledger {p}"))), rows);
 }
