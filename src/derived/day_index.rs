@@ -1412,6 +1412,68 @@ mod tests {
         }
     }
 
+    /// A ledger of one day folder, settled an hour back, with a file of `n` in it.
+    fn ledger_day(tree: &Tree, date: NaiveDate, n: u64) -> PathBuf {
+        let t = crate::domain::id::Id::from_bits(crate::domain::id::IdKind::Transaction, n);
+        let path = tree.path(&crate::disk::layout::ledger_rel(date, &t));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "patient = \"PAB22222\"\n").unwrap();
+        settle_folder(path.parent().unwrap());
+        path
+    }
+
+    fn settle_folder(dir: &Path) {
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::open(dir).unwrap().set_modified(past).unwrap();
+    }
+
+    /// Under a write transaction, the new-ID check takes the ledger's refresh of a moment ago
+    /// for its own stat pass, looking only into the days it could not trust; another
+    /// transaction (or none) makes its own.
+    #[test]
+    fn a_new_id_check_trusts_the_refresh_of_its_own_transaction_only() {
+        use crate::derived::ledger_index::LEDGER;
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let (d1, d2) = (
+            NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
+        );
+        ledger_day(&tree, d1, 1);
+        ledger_day(&tree, d2, 2);
+        let held = lock(&tree, &LEDGER).unwrap();
+        bring_along(&tree, &LEDGER, &held).unwrap();
+        tree.set_holds_lock(true);
+        bring_along(&tree, &LEDGER, &held).unwrap();
+        assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), Some(vec![]));
+        // A file put by hand into a trusted folder in the middle of the transaction (not
+        // expected: the write lock is held) is not looked for: no stat pass was made.
+        let by_hand = ledger_day(&tree, d1, 3);
+        let id = name_id(&by_hand).unwrap();
+        assert!(LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        // The next transaction stats the folders again and finds it.
+        tree.set_holds_lock(false);
+        tree.set_holds_lock(true);
+        assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), None);
+        assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        tree.set_holds_lock(false);
+        assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        // A day the refresh could not trust (changed since) is looked into.
+        tree.set_holds_lock(true);
+        let moved = ledger_day(&tree, d2, 4);
+        fs::File::open(moved.parent().unwrap())
+            .unwrap()
+            .set_modified(std::time::SystemTime::now())
+            .unwrap();
+        bring_along(&tree, &LEDGER, &held).unwrap();
+        // (The first day changed too, by the file put there by hand.)
+        assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), Some(vec![d1, d2]));
+        let late = ledger_day(&tree, d2, 5);
+        let id = name_id(&late).unwrap();
+        assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        tree.set_holds_lock(false);
+    }
+
     #[test]
     fn a_year_holding_a_record_without_a_packed_form_has_no_summary() {
         let held = vec![id(1), "not-an-id".to_string()];
