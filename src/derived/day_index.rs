@@ -1467,7 +1467,10 @@ mod tests {
             .unwrap();
         bring_along(&tree, &LEDGER, &held).unwrap();
         // (The first day changed too, by the file put there by hand.)
-        assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), Some(vec![d1, d2]));
+        assert_eq!(
+            checked_in_this_txn(&tree, &LEDGER, 2026),
+            Some(vec![d1, d2])
+        );
         let late = ledger_day(&tree, d2, 5);
         let id = name_id(&late).unwrap();
         assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());

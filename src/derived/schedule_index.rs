@@ -1,22 +1,22 @@
 //! The day-folder caches declared over the engine in `day_index.rs`, and the questions asked of
 //! them: which patient each appointment belongs to and on which day it lies, so finding an
 //! appointment by ID or listing a patient's history never walks ten years of files; the
-//! ledger's entry IDs; the communications and their open follow-ups.
+//! communications and their open follow-ups; and, asked of the ledger's kind (declared in
+//! `ledger_index.rs`), which day holds an entry.
 //!
 //! Each kind is a [`Shelf`]: its folder, its index files' name, and what its line keeps of one
-//! record file (`ID:PATIENT` for an appointment, `C…:P…[:DUE]` for a communication, the bare
-//! ID, read from the file's name, for a ledger entry). The format, validation against the day
-//! folders, the racy rule, re-reading, the overlay, the view, rebuild and removal are the
-//! engine's (design: docs/scheduling.md).
+//! record file (`ID:PATIENT` for an appointment, `C…:P…[:DUE]` for a communication,
+//! `T…:P…` for a ledger entry). The format, validation against the day folders, the racy
+//! rule, re-reading, the overlay, the view, rebuild and removal are the engine's (design:
+//! docs/scheduling.md).
 //!
 //! A lookup by ID first trusts the index without validating it (the file itself is then read and
 //! its ID checked), and only on a miss validates and retries, so `schedule move ID` reads one
 //! index file and one appointment.
 //!
-//! The same files, one per year, also index the ledger's entry IDs ([`LEDGER`]: names only, no
-//! patient, so building it lists the day folders without opening a file): `history T…` and
-//! `pay void` find an entry's day through it. Both kinds are keyed by the file's name, which is
-//! what a new record's ID must not repeat on another day ([`Snapshot`], taken once per write
+//! The ledger's files, one per year ([`LEDGER`], re-exported), serve `history T…` and `pay
+//! void`, which find an entry's day through them. Every kind is keyed by the file's name, which
+//! is what a new record's ID must not repeat on another day ([`Snapshot`], taken once per write
 //! transaction, answers that for every record the transaction adds).
 
 use std::fs;
