@@ -92,10 +92,10 @@ fn entry_token(path: &Path, id: &Id) -> String {
 
 /// The (entry, patient) pairs of a day line; a token without a readable patient is skipped
 /// (the commands that read the file report it).
-fn pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
+fn pairs(text: &str) -> impl Iterator<Item = (Id, Id)> {
     text.split(' ').filter_map(|token| {
         let (t, p) = token.split_once(':')?;
-        (Id::parse(t).is_ok() && Id::parse(p).is_ok()).then_some((t, p))
+        Some((Id::parse(t).ok()?, Id::parse_kind(p, IdKind::Patient).ok()?))
     })
 }
 
@@ -110,16 +110,18 @@ fn follow(store: &Tree, year: i32, changes: &[Change], lost: bool) -> Result<()>
     if lost == years.contains(&year) {
         return mark_for_rebuild(store);
     }
-    let mut by_bucket: BTreeMap<&str, Vec<(bool, NaiveDate, &str, &str)>> = BTreeMap::new();
+    let mut by_bucket: BTreeMap<String, Vec<(bool, NaiveDate, Id, Id)>> = BTreeMap::new();
     for c in changes {
         let (old, new): (BTreeSet<_>, BTreeSet<_>) =
             (pairs(c.old).collect(), pairs(c.new).collect());
         for (add, from, other) in [(false, &old, &new), (true, &new, &old)] {
-            for &(t, p) in from.difference(other) {
-                by_bucket
-                    .entry(&p[1..3])
-                    .or_default()
-                    .push((add, c.date, t, p));
+            for (t, p) in from.difference(other) {
+                by_bucket.entry(p.shard().to_string()).or_default().push((
+                    add,
+                    c.date,
+                    t.clone(),
+                    p.clone(),
+                ));
             }
         }
     }
@@ -129,7 +131,6 @@ fn follow(store: &Tree, year: i32, changes: &[Change], lost: bool) -> Result<()>
             return mark_for_rebuild(store);
         };
         for (add, day, t, p) in moves {
-            let (t, p) = (Id::parse(t)?, Id::parse(p)?);
             let set = bucket.entry(p).or_default();
             match add {
                 true => set.insert((day, t)),
@@ -180,7 +181,10 @@ fn rebuild_buckets(store: &Tree, held: &Held) -> Result<()> {
         for (date, day) in &idx.days {
             for (t, p) in pairs(&day.pairs) {
                 let line = format!("{p}\t{date}\t{t}");
-                by_shard.entry(p[1..3].to_string()).or_default().push(line);
+                by_shard
+                    .entry(p.shard().to_string())
+                    .or_default()
+                    .push(line);
             }
         }
         Ok(())
