@@ -759,6 +759,25 @@ pub(crate) fn read_day(
     }
 }
 
+/// Re-reads changed days (date, folder, folder time, whether the index held the day before):
+/// each day's folder time and line. All of them on a first run, the slow part, spread over
+/// every core; the one or two days a desk command finds changed are read on its own thread
+/// (starting the pool cost more than reading them). A day the index held before is read
+/// through its memory; a first build is not kept there.
+fn read_days(
+    store: &Tree,
+    shelf: &Shelf,
+    stale: Vec<(NaiveDate, PathBuf, i64, bool)>,
+) -> Vec<(NaiveDate, i64, Result<String>)> {
+    let read = |(date, dir, mtime, known): (NaiveDate, PathBuf, i64, bool)| {
+        (date, mtime, read_day(store, shelf, date, &dir, known))
+    };
+    match stale.len() {
+        0..=2 => stale.into_iter().map(read).collect(),
+        _ => stale.into_par_iter().map(read).collect(),
+    }
+}
+
 /// `.frontdesk/index/days/NAME/`: the kind's memory of the days it re-read.
 fn memory_dir(store: &Tree, shelf: &Shelf) -> PathBuf {
     store
@@ -872,12 +891,7 @@ fn refresh_lines(
             None => stale.push((f.date, f.dir, f.mtime, false)),
         }
     }
-    // Re-reading changed days (all of them on a first run) is the slow part: spread it out.
-    // A day the index held before is read through its memory; a first build is not kept there.
-    let read: Vec<(NaiveDate, i64, Result<String>)> = stale
-        .into_par_iter()
-        .map(|(date, dir, mtime, known)| (date, mtime, read_day(store, shelf, date, &dir, known)))
-        .collect();
+    let read = read_days(store, shelf, stale);
     // Written again unless every day re-read is as its line was and still in the racy window
     // (written now, it would be re-read next time all the same): a day written a moment ago
     // is listed by each command for two seconds, without a 2 MB year file written each time.
@@ -1264,17 +1278,11 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec
             };
         }
     }
-    let read: Vec<(NaiveDate, i64, Result<String>)> = stale
-        .into_par_iter()
-        .map(|f| {
-            let known = times.contains_key(&f.date);
-            (
-                f.date,
-                f.mtime,
-                read_day(store, shelf, f.date, &f.dir, known),
-            )
-        })
-        .collect();
+    let stale = stale.into_iter().map(|f| {
+        let known = times.contains_key(&f.date);
+        (f.date, f.dir, f.mtime, known)
+    });
+    let read = read_days(store, shelf, stale.collect());
     let mut recent = overlay.days;
     let mut changed = false;
     let mut now: Vec<(NaiveDate, String)> = Vec::with_capacity(read.len());
