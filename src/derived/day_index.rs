@@ -789,7 +789,10 @@ fn memory_dir(store: &Tree, shelf: &Shelf) -> PathBuf {
 
 /// Brings one year's index up to date with the day directories on disk.
 pub(crate) fn refresh_year(store: &Tree, shelf: &Shelf, year: i32) -> Result<YearIndex> {
-    let old = load(shelf, &index_path(store, shelf, year)).unwrap_or_default();
+    let old = match shelf.follower {
+        None => load(shelf, &index_path(store, shelf, year)).unwrap_or_default(),
+        Some(_) => YearIndex::default(), // read under the lock (`refresh_year_from`)
+    };
     refresh_year_from(store, shelf, year, old)
 }
 
