@@ -612,6 +612,90 @@ mod tests {
         assert_eq!(read_years(&tree), None);
     }
 
+    /// An entry file of `patient` on `date`, its day folder's time put `secs` seconds after an
+    /// hour ago (outside the racy window, and moved by each call).
+    fn entry(tree: &Tree, date: &str, n: u64, patient: &str, secs: u64) -> Id {
+        let date: NaiveDate = date.parse().unwrap();
+        let t = Id::from_bits(IdKind::Transaction, n);
+        let path = tree.path(&layout::ledger_rel(date, &t));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, format!("patient = \"{patient}\"\n")).unwrap();
+        let when = std::time::SystemTime::now() - std::time::Duration::from_secs(3600 - secs);
+        fs::File::open(path.parent().unwrap())
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+        t
+    }
+
+    /// The day lines' files (not the buckets) as they are now.
+    fn lines_files(tree: &Tree) -> Vec<(PathBuf, Vec<u8>)> {
+        let index = tree.path(Path::new(STATE_DIR)).join("index");
+        let mut out: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(&index)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file() && !p.ends_with("ledger.lock"))
+            .map(|p| (p.clone(), fs::read(&p).unwrap()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A crash after the buckets were told of a changed day but before its new line was
+    /// written leaves the old lines: the day is read and told again, and the buckets hold each
+    /// entry once, whether the day was one the lines held, a new one (both written to the
+    /// overlay) or one gone (the year written whole).
+    #[test]
+    fn a_crash_between_the_buckets_and_the_lines_repeats_the_update_harmlessly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let p = Id::parse("PAB22222").unwrap();
+        let first = entry(&tree, "2026-11-02", 1, p.as_str(), 1);
+        entry(&tree, "2026-11-02", 2, "PCD33333", 2);
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            patient_entries(&tree, &p).unwrap(),
+            [(d("2026-11-02"), first.clone())]
+        );
+        // Once to a day the lines hold (the overlay), once to a day they do not (a new day);
+        // each time the lines as they were before are put back, as a crash would leave them.
+        for (n, day) in [(3, "2026-11-02"), (4, "2026-11-09")] {
+            let before = lines_files(&tree);
+            let added = entry(&tree, day, n, p.as_str(), n);
+            let want = patient_entries(&tree, &p).unwrap();
+            assert!(want.contains(&(d(day), added)), "{want:?}");
+            for path in lines_files(&tree).iter().map(|(p, _)| p) {
+                if !before.iter().any(|(b, _)| b == path) {
+                    fs::remove_file(path).unwrap();
+                }
+            }
+            for (path, bytes) in &before {
+                fs::write(path, bytes).unwrap();
+            }
+            assert_eq!(patient_entries(&tree, &p).unwrap(), want, "told again");
+            assert_eq!(
+                read_years(&tree),
+                Some(BTreeSet::from([2026])),
+                "not rebuilt"
+            );
+        }
+        assert_eq!(patient_entries(&tree, &p).unwrap().len(), 3);
+        let before = lines_files(&tree);
+        fs::remove_dir_all(tree.path(&layout::ledger_day_rel(d("2026-11-09")))).unwrap();
+        let want = patient_entries(&tree, &p).unwrap();
+        assert_eq!(want.len(), 2);
+        assert_ne!(lines_files(&tree)[0], before[0], "the year written whole");
+        for (path, bytes) in &before {
+            fs::write(path, bytes).unwrap();
+        }
+        assert_eq!(patient_entries(&tree, &p).unwrap(), want, "told again");
+        assert_eq!(
+            read_years(&tree),
+            Some(BTreeSet::from([2026])),
+            "not rebuilt"
+        );
+    }
+
     #[test]
     fn days_are_written_as_the_index_always_wrote_them() {
         // Display, not strftime: a bucket is written a line per entry, and chrono's format
