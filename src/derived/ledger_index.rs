@@ -664,20 +664,7 @@ mod tests {
             let added = entry(&tree, day, n, p.as_str(), n);
             let want = patient_entries(&tree, &p).unwrap();
             assert!(want.contains(&(d(day), added)), "{want:?}");
-            for path in lines_files(&tree).iter().map(|(p, _)| p) {
-                if !before.iter().any(|(b, _)| b == path) {
-                    fs::remove_file(path).unwrap();
-                }
-            }
-            for (path, bytes) in &before {
-                fs::write(path, bytes).unwrap();
-            }
-            assert_eq!(patient_entries(&tree, &p).unwrap(), want, "told again");
-            assert_eq!(
-                read_years(&tree),
-                Some(BTreeSet::from([2026])),
-                "not rebuilt"
-            );
+            crash_and_ask_again(&tree, &p, &before, &want);
         }
         assert_eq!(patient_entries(&tree, &p).unwrap().len(), 3);
         let before = lines_files(&tree);
@@ -685,12 +672,29 @@ mod tests {
         let want = patient_entries(&tree, &p).unwrap();
         assert_eq!(want.len(), 2);
         assert_ne!(lines_files(&tree)[0], before[0], "the year written whole");
-        for (path, bytes) in &before {
+        crash_and_ask_again(&tree, &p, &before, &want);
+    }
+
+    /// Puts the day lines' files back as they were `before` (as a crash before they were
+    /// written leaves them), then asks for `patient` again: the answer is still `want`, and
+    /// the buckets were not rebuilt.
+    fn crash_and_ask_again(
+        tree: &Tree,
+        patient: &Id,
+        before: &[(PathBuf, Vec<u8>)],
+        want: &[(NaiveDate, Id)],
+    ) {
+        for (path, _) in lines_files(tree) {
+            if !before.iter().any(|(b, _)| *b == path) {
+                fs::remove_file(path).unwrap();
+            }
+        }
+        for (path, bytes) in before {
             fs::write(path, bytes).unwrap();
         }
-        assert_eq!(patient_entries(&tree, &p).unwrap(), want, "told again");
+        assert_eq!(patient_entries(tree, patient).unwrap(), want, "told again");
         assert_eq!(
-            read_years(&tree),
+            read_years(tree),
             Some(BTreeSet::from([2026])),
             "not rebuilt"
         );
