@@ -1,8 +1,9 @@
 //! The engine of the day-folder caches: what every cache kept per day folder of a date-sharded
 //! kind (`DIR/YYYY/MM/DD/ID.toml`) shares, whatever it takes from each file. A kind declares
 //! itself as a [`Shelf`] (its folder, its files' name, and the token it takes from one record
-//! file, or none when the file's name is enough); `schedule_index.rs` declares appointments,
-//! ledger entry IDs and communications, and asks them.
+//! file, or none when the file's name is enough); `schedule_index.rs` declares appointments and
+//! communications and asks them, `ledger_index.rs` declares the ledger (each entry's patient)
+//! with its by-patient buckets as the kind's follower.
 //!
 //! The engine alone owns:
 //! - the format: one text file per year, `.frontdesk/index/NAME-YYYY.tsv`, a line per day
@@ -15,6 +16,10 @@
 //! - re-reading a changed day through `day_memory.rs` (only its changed files are opened), in
 //!   parallel, and writing only when something changed;
 //! - a view: a second per-year file with only the tokens a kind keeps (the open follow-ups);
+//! - a follower ([`Follower`]): a cache told each changed day's old and new tokens before the
+//!   new lines are written, under the kind's lock, with a map of each year's lines
+//!   ([`Places`]) so that a refresh reads the year's times and its changed days' lines, not the
+//!   year (`bring_along`), and a rebuild that hands it the lines (`each_year_held`);
 //! - `rebuild` and `remove`.
 
 use std::collections::BTreeMap;
