@@ -1,8 +1,9 @@
 //! The engine of the day-folder caches: what every cache kept per day folder of a date-sharded
 //! kind (`DIR/YYYY/MM/DD/ID.toml`) shares, whatever it takes from each file. A kind declares
 //! itself as a [`Shelf`] (its folder, its files' name, and the token it takes from one record
-//! file, or none when the file's name is enough); `schedule_index.rs` declares appointments,
-//! ledger entry IDs and communications, and asks them.
+//! file, or none when the file's name is enough); `schedule_index.rs` declares appointments and
+//! communications and asks them, `ledger_index.rs` declares the ledger (each entry's patient)
+//! with its by-patient buckets as the kind's follower.
 //!
 //! The engine alone owns:
 //! - the format: one text file per year, `.frontdesk/index/NAME-YYYY.tsv`, a line per day
@@ -15,6 +16,10 @@
 //! - re-reading a changed day through `day_memory.rs` (only its changed files are opened), in
 //!   parallel, and writing only when something changed;
 //! - a view: a second per-year file with only the tokens a kind keeps (the open follow-ups);
+//! - a follower ([`Follower`]): a cache told each changed day's old and new tokens before the
+//!   new lines are written, under the kind's lock, with a map of each year's lines
+//!   ([`Places`]) so that a refresh reads the year's times and its changed days' lines, not the
+//!   year (`bring_along`), and a rebuild that hands it the lines (`each_year_held`);
 //! - `rebuild` and `remove`.
 
 use std::collections::BTreeMap;
@@ -26,7 +31,9 @@ use rayon::prelude::*;
 
 use crate::derived::day_memory::{self, name_id};
 use crate::derived::stamp::{SETTLE_NS, folder_in_racy_window, now_ns, stat_day_folders};
-use crate::disk::codec::{Reader, Writer, checked_text, iso_day, seal, text_trailer, unseal};
+use crate::disk::codec::{
+    Reader, Writer, checked_text, checksum, iso_day, seal, text_trailer, unseal,
+};
 use crate::disk::layout::{day_dirs_in, years_in};
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
 use crate::domain::id::Id;
@@ -48,6 +55,8 @@ pub struct Shelf {
     /// A second, smaller file per year kept beside the index: the same day lines holding only
     /// the records this keeps (see [`View`]).
     pub(crate) view: Option<View>,
+    /// A cache kept beside the day lines and told each change of them (see [`Follower`]).
+    pub(crate) follower: Option<&'static Follower>,
 }
 
 /// A view of an index: its day lines (date and folder time, every day) with only the records
@@ -108,16 +117,27 @@ impl Shelf {
         if base_scanned_at(&path, self.magic) != Some(summary.base_at) || summary.may_hold(key) {
             return Ok(false);
         }
+        let overlay = fs::read(overlay_path(&path)).ok();
+        if let Some(overlay) = &overlay
+            && memchr::memmem::find(overlay, id.as_str().as_bytes()).is_some()
+        {
+            return Ok(false);
+        }
+        // Checked already under this transaction: only the days it could not trust are looked
+        // into (a kind with a follower, whose refresh came first).
+        if let Some(untrusted) = checked_in_this_txn(store, self, year) {
+            let absent = untrusted
+                .iter()
+                .all(|date| fs::symlink_metadata(store.path(&(self.rel)(*date, id))).is_err());
+            return Ok(absent);
+        }
         let mut times: LineTimes = summary
             .days
             .iter()
             .map(|(date, mtime)| (*date, (*mtime, summary.base_at)))
             .collect();
-        if let Ok(overlay) = fs::read(overlay_path(&path)) {
-            if memchr::memmem::find(&overlay, id.as_str().as_bytes()).is_some() {
-                return Ok(false);
-            }
-            add_overlay_times(self.magic, summary.base_at, &overlay, &mut times);
+        if let Some(overlay) = &overlay {
+            add_overlay_times(self.magic, summary.base_at, overlay, &mut times);
         }
         self.absent_from_folders(store, year, &times, id)
     }
@@ -563,7 +583,19 @@ fn save(shelf: &Shelf, path: &Path, idx: &YearIndex, over_base: Option<i64>) -> 
             )?;
         }
         _ => {
-            write_lines(path, shelf.magic, idx)?;
+            let places = write_lines(path, shelf.magic, idx)?;
+            if shelf.follower.is_some() {
+                // Like the summary: one missing, or written for another base, costs speed.
+                let places = Places {
+                    base_at: idx.scanned_at,
+                    days: places,
+                };
+                let _ = atomic::write_unsynced(
+                    &places_path(path),
+                    &places.encode(),
+                    atomic::Mode::Replace,
+                );
+            }
             // A summary that cannot be written (or an old one left) only costs speed: one
             // written for another base is not used.
             match Summary::of(idx) {
@@ -592,16 +624,29 @@ fn save(shelf: &Shelf, path: &Path, idx: &YearIndex, over_base: Option<i64>) -> 
     Ok(())
 }
 
-fn write_lines(path: &Path, magic: &str, idx: &YearIndex) -> Result<()> {
+/// Writes a year's (or an overlay's, or a view's) day lines; returns where each line lies in
+/// the file (see [`Places`]).
+fn write_lines(path: &Path, magic: &str, idx: &YearIndex) -> Result<Vec<Place>> {
     let mut s = format!("{magic} {}\n", idx.scanned_at);
+    let mut places = Vec::with_capacity(idx.days.len());
     for (date, day) in &idx.days {
-        s.push_str(&format!("{date}\t{}\t{}\n", day.mtime, day.pairs));
+        let at = s.len();
+        s.push_str(&format!("{date}\t{}\t{}", day.mtime, day.pairs));
+        places.push(Place {
+            date: *date,
+            mtime: day.mtime,
+            at: at as u64,
+            len: (s.len() - at) as u32,
+            sum: checksum(&s.as_bytes()[at..]),
+        });
+        s.push('\n');
     }
     s += &text_trailer(s.as_bytes(), idx.days.len() + 1);
     if let Some(dir) = path.parent() {
         atomic::create_dirs(dir)?;
     }
-    atomic::write_unsynced(path, s.as_bytes(), atomic::Mode::Replace)
+    atomic::write_unsynced(path, s.as_bytes(), atomic::Mode::Replace)?;
+    Ok(places)
 }
 
 impl View {
@@ -719,6 +764,25 @@ pub(crate) fn read_day(
     }
 }
 
+/// Re-reads changed days (date, folder, folder time, whether the index held the day before):
+/// each day's folder time and line. All of them on a first run, the slow part, spread over
+/// every core; the one or two days a desk command finds changed are read on its own thread
+/// (starting the pool cost more than reading them). A day the index held before is read
+/// through its memory; a first build is not kept there.
+fn read_days(
+    store: &Tree,
+    shelf: &Shelf,
+    stale: Vec<(NaiveDate, PathBuf, i64, bool)>,
+) -> Vec<(NaiveDate, i64, Result<String>)> {
+    let read = |(date, dir, mtime, known): (NaiveDate, PathBuf, i64, bool)| {
+        (date, mtime, read_day(store, shelf, date, &dir, known))
+    };
+    match stale.len() {
+        0..=2 => stale.into_iter().map(read).collect(),
+        _ => stale.into_par_iter().map(read).collect(),
+    }
+}
+
 /// `.frontdesk/index/days/NAME/`: the kind's memory of the days it re-read.
 fn memory_dir(store: &Tree, shelf: &Shelf) -> PathBuf {
     store
@@ -730,17 +794,81 @@ fn memory_dir(store: &Tree, shelf: &Shelf) -> PathBuf {
 
 /// Brings one year's index up to date with the day directories on disk.
 pub(crate) fn refresh_year(store: &Tree, shelf: &Shelf, year: i32) -> Result<YearIndex> {
-    let old = load(shelf, &index_path(store, shelf, year)).unwrap_or_default();
+    let old = match shelf.follower {
+        None => load(shelf, &index_path(store, shelf, year)).unwrap_or_default(),
+        Some(_) => YearIndex::default(), // read under the lock (`refresh_year_from`)
+    };
     refresh_year_from(store, shelf, year, old)
 }
 
 /// [`refresh_year`] from the index as already read (`old`, empty when there was none or it was
-/// damaged).
+/// damaged). A kind with a [`Follower`] reads its index again under the kind's lock instead:
+/// what the follower was told must be what the lines it replaces said.
 pub(crate) fn refresh_year_from(
     store: &Tree,
     shelf: &Shelf,
     year: i32,
     old: YearIndex,
+) -> Result<YearIndex> {
+    match shelf.follower {
+        None => refresh_lines(store, shelf, year, old, None),
+        Some(_) => {
+            let held = lock(store, shelf)?;
+            refresh_followed(store, shelf, year, &held)
+        }
+    }
+}
+
+/// One year of a followed kind brought up to date under its lock (`_held`), from its files as
+/// they are now, the follower told each changed day.
+fn refresh_followed(store: &Tree, shelf: &Shelf, year: i32, _held: &Held) -> Result<YearIndex> {
+    let (old, lost) = load_whole(shelf, &index_path(store, shelf, year));
+    refresh_lines(
+        store,
+        shelf,
+        year,
+        old,
+        Some(Following { lost, tell: true }),
+    )
+}
+
+/// How a refresh of a followed kind's year goes: whether the old lines were lost, and whether
+/// the follower is told (not while it is being rebuilt from the lines themselves).
+#[derive(Clone, Copy)]
+struct Following {
+    lost: bool,
+    tell: bool,
+}
+
+/// A year's index as its files hold it, and whether what they said was lost: the base file
+/// missing or damaged, or an overlay beside it that cannot be read over it. A lost year's
+/// lines are read again from the folders, and its follower cannot be told what they were.
+fn load_whole(shelf: &Shelf, path: &Path) -> (YearIndex, bool) {
+    let Ok(text) = YearText::read(path) else {
+        return (YearIndex::default(), true);
+    };
+    match text.parse(shelf) {
+        Some(idx) => {
+            let overlay_lost = text.overlay.as_deref().is_some_and(|o| {
+                let magic = overlay_magic(shelf.magic, idx.scanned_at);
+                let parsed = std::str::from_utf8(o)
+                    .ok()
+                    .and_then(|t| parse_lines(&magic, t, |p| well_formed(p, shelf.pairs)));
+                parsed.is_none()
+            });
+            (idx, overlay_lost)
+        }
+        None => (YearIndex::default(), true),
+    }
+}
+
+/// The work of [`refresh_year_from`]: `follow` is None for a kind without a follower.
+fn refresh_lines(
+    store: &Tree,
+    shelf: &Shelf,
+    year: i32,
+    old: YearIndex,
+    follow: Option<Following>,
 ) -> Result<YearIndex> {
     let path = index_path(store, shelf, year);
     let scan_start = now_ns();
@@ -771,12 +899,7 @@ pub(crate) fn refresh_year_from(
             None => stale.push((f.date, f.dir, f.mtime, false)),
         }
     }
-    // Re-reading changed days (all of them on a first run) is the slow part: spread it out.
-    // A day the index held before is read through its memory; a first build is not kept there.
-    let read: Vec<(NaiveDate, i64, Result<String>)> = stale
-        .into_par_iter()
-        .map(|(date, dir, mtime, known)| (date, mtime, read_day(store, shelf, date, &dir, known)))
-        .collect();
+    let read = read_days(store, shelf, stale);
     // Written again unless every day re-read is as its line was and still in the racy window
     // (written now, it would be re-read next time all the same): a day written a moment ago
     // is listed by each command for two seconds, without a 2 MB year file written each time.
@@ -791,6 +914,32 @@ pub(crate) fn refresh_year_from(
         let still_racy = folder_in_racy_window(mtime, scan_start);
         changed |= !still_racy || !old_racy.get(&date).is_some_and(|d| d.same_as(&day));
         fresh.days.insert(date, day);
+    }
+    // The follower is told every day whose records moved (a day gone: all of them), before
+    // anything is written: a crash after it leaves the old lines, so the day is read again and
+    // told again (a follower's update of a day is idempotent).
+    if let (Some(follower), Some(Following { lost, tell })) = (shelf.follower, follow) {
+        let mut changes: Vec<Change> = fresh
+            .days
+            .iter()
+            .filter(|(_, d)| d.seen == scan_start)
+            .map(|(date, d)| Change {
+                date: *date,
+                old: old_racy.get(date).map_or("", |o: &Day| o.pairs.as_str()),
+                new: d.pairs.as_str(),
+            })
+            .filter(|c| c.old != c.new)
+            .collect();
+        changes.extend(old_days.iter().map(|(date, d)| Change {
+            date: *date,
+            old: d.pairs.as_str(),
+            new: "",
+        }));
+        if tell && (lost || !changes.is_empty()) {
+            (follower.follow)(store, year, &changes, lost)?;
+        }
+        // A lost year is written even when it has no day: the follower now counts on its file.
+        changed |= lost;
     }
     // A day folder gone takes its line out of the base: the year is written whole.
     let over_base = old.base_at.filter(|_| old_days.is_empty());
@@ -820,6 +969,14 @@ pub fn rebuild(store: &Tree, shelf: &Shelf) -> Result<usize> {
 /// Deletes every index file of one kind, and its memory of days; the next lookup rebuilds
 /// what it needs.
 pub fn remove(store: &Tree, shelf: &Shelf) -> Result<()> {
+    let _held = match shelf.follower {
+        Some(follower) => {
+            let held = lock(store, shelf)?;
+            (follower.remove)(store)?;
+            Some(held)
+        }
+        None => None,
+    };
     super::remove_folder(&memory_dir(store, shelf))?;
     let dir = store.path(Path::new(STATE_DIR)).join("index");
     let Ok(rd) = fs::read_dir(&dir) else {
@@ -844,6 +1001,372 @@ pub fn each_day(store: &Tree, shelf: &Shelf, mut visit: impl FnMut(NaiveDate, &s
         }
     }
     Ok(())
+}
+
+/// A cache kept beside a kind's day lines and brought along with them (the ledger index's
+/// by-patient buckets, `ledger_index.rs`): the engine tells it each day whose records changed
+/// (the old and the new tokens) before it writes the new lines, under the kind's lock
+/// ([`lock`]), so what it holds is always what the written lines say. A crash between the two
+/// leaves the old lines, so the day is read and told again: a follower's update must be
+/// idempotent (take the old tokens out, put the new in). A year whose lines were lost (its
+/// files missing or damaged) is told with `lost` and no old tokens: the follower then starts
+/// over unless it holds nothing of that year.
+pub(crate) struct Follower {
+    pub(crate) follow: fn(&Tree, i32, &[Change], bool) -> Result<()>,
+    /// Deletes it, when the kind's index is (under the lock).
+    pub(crate) remove: fn(&Tree) -> Result<()>,
+}
+
+/// One day's records as the kind's line held them and as its folder holds them now (a day
+/// gone: none; a day new: none before).
+pub(crate) struct Change<'a> {
+    pub(crate) date: NaiveDate,
+    pub(crate) old: &'a str,
+    pub(crate) new: &'a str,
+}
+
+/// A followed kind's lock, `.frontdesk/index/NAME.lock`, held while its lines and its follower
+/// are read or changed together. The file is never deleted by the tool.
+pub(crate) struct Held {
+    _file: fs::File,
+}
+
+/// Takes a followed kind's lock, waiting for it. A lock taken on a file that is no longer at
+/// that path (the folder was deleted by hand meanwhile) is let go and taken again on the file
+/// now there: everyone locks the same file.
+pub(crate) fn lock(store: &Tree, shelf: &Shelf) -> Result<Held> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    use crate::error::IoContext;
+    let dir = store.path(Path::new(STATE_DIR)).join("index");
+    let path = dir.join(format!("{}.lock", shelf.name));
+    loop {
+        atomic::create_dirs(&dir)?;
+        let opened = fs::File::options()
+            .create(true)
+            .mode(0o600)
+            .truncate(false)
+            .write(true)
+            .open(&path);
+        let file = match opened {
+            // The folder went between making it and opening the file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            other => other.at_path(&path, "open the index lock")?,
+        };
+        file.lock().at_path(&path, "lock")?;
+        if still_at(&file, &path) {
+            return Ok(Held { _file: file });
+        }
+    }
+}
+
+/// The open `file` is the one at `path`. When either cannot be stat'ed for another reason
+/// than the path being gone, it is taken to be.
+fn still_at(file: &fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        (_, Err(e)) if e.kind() == std::io::ErrorKind::NotFound => false,
+        _ => true,
+    }
+}
+
+/// Where one day line lies in its year's base file: its date and folder time, its offset and
+/// length, and its checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Place {
+    date: NaiveDate,
+    mtime: i64,
+    at: u64,
+    len: u32,
+    sum: u64,
+}
+
+/// A followed kind's map of a year's base file (`NAME-YYYY.lines`, sealed under
+/// [`PLACES_MAGIC`]): the base's scan time, which the base's first line must still show, and
+/// each day line's [`Place`]. With it a refresh reads neither the base (2–4 MB a year at full
+/// size) nor the summary's Bloom filter (300 KB a year for the ledger): each day's time is
+/// here, and a changed day's old line is read at its place and checked against its checksum.
+/// Written with every whole write of the base.
+struct Places {
+    base_at: i64,
+    days: Vec<Place>,
+}
+
+const PLACES_MAGIC: &[u8; 8] = b"FDDLIN01";
+
+impl Places {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(16 + 32 * self.days.len());
+        w.i64(self.base_at);
+        w.u32(self.days.len() as u32);
+        for p in &self.days {
+            w.i32(p.date.num_days_from_ce());
+            w.i64(p.mtime);
+            w.u64(p.at);
+            w.u32(p.len);
+            w.u64(p.sum);
+        }
+        seal(PLACES_MAGIC, &w.buf)
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Places> {
+        let mut r = Reader::new(unseal(PLACES_MAGIC, bytes)?);
+        let base_at = r.i64()?;
+        let n = r.u32()? as usize;
+        let mut days = Vec::with_capacity(n.min(366));
+        for _ in 0..n {
+            days.push(Place {
+                date: NaiveDate::from_num_days_from_ce_opt(r.i32()?)?,
+                mtime: r.i64()?,
+                at: r.u64()?,
+                len: r.u32()?,
+                sum: r.u64()?,
+            });
+        }
+        r.at_end().then_some(Places { base_at, days })
+    }
+
+    /// The records of the day line at `place` in the open base file, when it is there as it
+    /// was written.
+    fn read_line(base: &fs::File, place: &Place) -> Option<String> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0; place.len as usize];
+        base.read_exact_at(&mut buf, place.at).ok()?;
+        if checksum(&buf) != place.sum {
+            return None;
+        }
+        let (date, mtime, pairs) = day_line(std::str::from_utf8(&buf).ok()?)?;
+        (date == place.date && mtime == place.mtime).then(|| pairs.to_string())
+    }
+}
+
+/// `ledger-2026.lines` beside `ledger-2026.tsv`.
+fn places_path(index: &Path) -> PathBuf {
+    index.with_extension("lines")
+}
+
+/// Brings every year of a followed kind up to date under its lock (`held`), its follower told
+/// each changed day; returns the years. A year is refreshed from its times alone (its
+/// [`Places`] and its overlay: a few KB) when it can be, else as [`refresh_year`] does.
+pub(crate) fn bring_along(store: &Tree, shelf: &Shelf, held: &Held) -> Result<Vec<i32>> {
+    let years = years_in(store, shelf.dir)?;
+    for &y in &years {
+        let untrusted = match refresh_by_times(store, shelf, y)? {
+            Some(untrusted) => untrusted,
+            None => {
+                let idx = refresh_followed(store, shelf, y, held)?;
+                let read = idx.days.iter().filter(|(_, d)| d.seen == idx.scanned_at);
+                read.map(|(date, _)| *date).collect()
+            }
+        };
+        note_checked(store, shelf, y, untrusted);
+    }
+    Ok(years)
+}
+
+/// What a refresh of a followed kind's year under a write transaction found: the days whose
+/// folders it could not trust when its stat pass began (it read them), every other day's line
+/// being then what its folder held. The new-ID check of the same transaction
+/// ([`Shelf::absent_by_summary`]) takes that for a stat pass of its own (`pay collect` read the
+/// patient's ledger a moment before): the transaction holds the write lock, so only its own
+/// writes change the folders, and it checks a new record's ID before writing it.
+struct Checked {
+    root: PathBuf,
+    epoch: u64,
+    name: &'static str,
+    year: i32,
+    untrusted: Vec<NaiveDate>,
+}
+
+static CHECKED: std::sync::Mutex<Vec<Checked>> = std::sync::Mutex::new(Vec::new());
+
+fn note_checked(store: &Tree, shelf: &Shelf, year: i32, untrusted: Vec<NaiveDate>) {
+    let Some(epoch) = store.lock_epoch() else {
+        return;
+    };
+    let mut memo = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    memo.retain(|c| {
+        !(c.root == store.root() && c.name == shelf.name && c.year == year) && c.epoch + 64 > epoch
+    });
+    memo.push(Checked {
+        root: store.root().to_path_buf(),
+        epoch,
+        name: shelf.name,
+        year,
+        untrusted,
+    });
+}
+
+/// The days of `year` a refresh under this same write transaction could not trust (see
+/// [`Checked`]); None when no such refresh was made.
+fn checked_in_this_txn(store: &Tree, shelf: &Shelf, year: i32) -> Option<Vec<NaiveDate>> {
+    let epoch = store.lock_epoch()?;
+    let memo = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    memo.iter()
+        .find(|c| {
+            c.epoch == epoch && c.name == shelf.name && c.year == year && c.root == store.root()
+        })
+        .map(|c| c.untrusted.clone())
+}
+
+/// One year of a followed kind brought up to date without reading its base file: one stat per
+/// day folder against the times its [`Places`] and overlay keep; a changed day's old line read
+/// from the overlay or at its place in the base; the follower told; the re-read days added to
+/// the overlay. False, having written nothing, when that cannot be done: the places missing,
+/// damaged or of another base, an overlay that cannot be read, a day folder gone, a line not
+/// as written, or an overlay grown too large; the caller then refreshes the year whole. Held
+/// under the kind's lock.
+fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec<NaiveDate>>> {
+    let Some(follower) = shelf.follower.filter(|_| shelf.view.is_none()) else {
+        return Ok(None);
+    };
+    let path = index_path(store, shelf, year);
+    let places = fs::read(places_path(&path)).ok();
+    let Some(places) = places.as_deref().and_then(Places::decode) else {
+        return Ok(None);
+    };
+    if base_scanned_at(&path, shelf.magic) != Some(places.base_at) {
+        return Ok(None);
+    }
+    let overlay = match fs::read(overlay_path(&path)) {
+        Ok(bytes) => {
+            let magic = overlay_magic(shelf.magic, places.base_at);
+            let parsed = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|t| parse_lines(&magic, t, |p| well_formed(p, shelf.pairs)));
+            match parsed {
+                Some(overlay) => overlay,
+                None => return Ok(None),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => YearIndex::default(),
+        Err(_) => return Ok(None),
+    };
+    let mut times: LineTimes = places
+        .days
+        .iter()
+        .map(|p| (p.date, (p.mtime, places.base_at)))
+        .collect();
+    times.extend(
+        overlay
+            .days
+            .iter()
+            .map(|(d, day)| (*d, (day.mtime, day.seen))),
+    );
+    let scan_start = now_ns();
+    let folders = day_dirs_in(store, shelf.dir, year)?;
+    let listed = folders.len();
+    let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
+    let kept = stats.iter().filter(|f| times.contains_key(&f.date)).count();
+    if stats.len() != listed || kept != times.len() {
+        return Ok(None); // a day folder gone (or not stat'ed): the year is written whole
+    }
+    let stale: Vec<_> = stats.into_iter().filter(|f| !f.trusted).collect();
+    let untrusted: Vec<NaiveDate> = stale.iter().map(|f| f.date).collect();
+    if stale.is_empty() {
+        return Ok(Some(untrusted));
+    }
+    // The old line of each changed day the index held.
+    let mut base = None;
+    let mut old: BTreeMap<NaiveDate, String> = BTreeMap::new();
+    for f in &stale {
+        if let Some(day) = overlay.days.get(&f.date) {
+            old.insert(f.date, day.pairs.clone());
+        } else if let Ok(at) = places.days.binary_search_by_key(&f.date, |p| p.date) {
+            if base.is_none() {
+                base = fs::File::open(&path).ok();
+            }
+            let line = base
+                .as_ref()
+                .and_then(|b| Places::read_line(b, &places.days[at]));
+            match line {
+                Some(pairs) if well_formed(&pairs, shelf.pairs) => old.insert(f.date, pairs),
+                _ => return Ok(None),
+            };
+        }
+    }
+    let stale = stale.into_iter().map(|f| {
+        let known = times.contains_key(&f.date);
+        (f.date, f.dir, f.mtime, known)
+    });
+    let read = read_days(store, shelf, stale.collect());
+    let mut recent = overlay.days;
+    let mut changed = false;
+    let mut now: Vec<(NaiveDate, String)> = Vec::with_capacity(read.len());
+    for (date, mtime, pairs) in read {
+        let pairs = pairs?;
+        let same = times.get(&date).map(|t| t.0) == Some(mtime)
+            && old.get(&date).map(String::as_str) == Some(pairs.as_str());
+        changed |= !same || !folder_in_racy_window(mtime, scan_start);
+        recent.insert(
+            date,
+            Day {
+                mtime,
+                pairs: pairs.clone(),
+                seen: scan_start,
+                base: false,
+            },
+        );
+        now.push((date, pairs));
+    }
+    // As a whole refresh: days re-read only for lying in the racy window, found as they were,
+    // would be re-read next time all the same, so nothing is written.
+    if !changed {
+        return Ok(Some(untrusted));
+    }
+    let bytes: usize = recent.values().map(|d| d.pairs.len() + 32).sum();
+    if recent.len() > OVERLAY_DAYS || bytes > OVERLAY_BYTES {
+        return Ok(None);
+    }
+    let changes: Vec<Change> = now
+        .iter()
+        .map(|(date, new)| Change {
+            date: *date,
+            old: old.get(date).map_or("", String::as_str),
+            new,
+        })
+        .filter(|c| c.old != c.new)
+        .collect();
+    if !changes.is_empty() {
+        (follower.follow)(store, year, &changes, false)?;
+    }
+    let overlay = YearIndex {
+        scanned_at: scan_start,
+        base_at: None,
+        days: recent,
+    };
+    // A cache that cannot be written only costs speed next time.
+    let _ = write_lines(
+        &overlay_path(&path),
+        &overlay_magic(shelf.magic, places.base_at),
+        &overlay,
+    );
+    Ok(Some(untrusted))
+}
+
+/// Each year of a followed kind as its files hold it, handed to `visit`, under the kind's lock
+/// (`_held`), for a follower rebuilding itself from the lines: a year whose lines were lost
+/// is read again from its folders first (the follower not told). Returns the years.
+pub(crate) fn each_year_held(
+    store: &Tree,
+    shelf: &Shelf,
+    _held: &Held,
+    mut visit: impl FnMut(i32, &YearIndex) -> Result<()>,
+) -> Result<Vec<i32>> {
+    let years = years_in(store, shelf.dir)?;
+    for &y in &years {
+        let (old, lost) = load_whole(shelf, &index_path(store, shelf, y));
+        let idx = match lost {
+            true => {
+                let quiet = Following { lost, tell: false };
+                refresh_lines(store, shelf, y, old, Some(quiet))?
+            }
+            false => old,
+        };
+        visit(y, &idx)?;
+    }
+    Ok(years)
 }
 
 #[cfg(test)]
@@ -903,6 +1426,71 @@ mod tests {
             bad[at] ^= 0x10;
             assert!(Summary::decode(&bad).is_none(), "flip at {at}");
         }
+    }
+
+    /// A ledger of one day folder, settled an hour back, with a file of `n` in it.
+    fn ledger_day(tree: &Tree, date: NaiveDate, n: u64) -> PathBuf {
+        let t = crate::domain::id::Id::from_bits(crate::domain::id::IdKind::Transaction, n);
+        let path = tree.path(&crate::disk::layout::ledger_rel(date, &t));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "patient = \"PAB22222\"\n").unwrap();
+        settle_folder(path.parent().unwrap());
+        path
+    }
+
+    fn settle_folder(dir: &Path) {
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::open(dir).unwrap().set_modified(past).unwrap();
+    }
+
+    /// Under a write transaction, the new-ID check takes the ledger's refresh of a moment ago
+    /// for its own stat pass, looking only into the days it could not trust; another
+    /// transaction (or none) makes its own.
+    #[test]
+    fn a_new_id_check_trusts_the_refresh_of_its_own_transaction_only() {
+        use crate::derived::ledger_index::LEDGER;
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let (d1, d2) = (
+            NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
+        );
+        ledger_day(&tree, d1, 1);
+        ledger_day(&tree, d2, 2);
+        let held = lock(&tree, &LEDGER).unwrap();
+        bring_along(&tree, &LEDGER, &held).unwrap();
+        tree.set_holds_lock(true);
+        bring_along(&tree, &LEDGER, &held).unwrap();
+        assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), Some(vec![]));
+        // A file put by hand into a trusted folder in the middle of the transaction (not
+        // expected: the write lock is held) is not looked for: no stat pass was made.
+        let by_hand = ledger_day(&tree, d1, 3);
+        let id = name_id(&by_hand).unwrap();
+        assert!(LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        // The next transaction stats the folders again and finds it.
+        tree.set_holds_lock(false);
+        tree.set_holds_lock(true);
+        assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), None);
+        assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        tree.set_holds_lock(false);
+        assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        // A day the refresh could not trust (changed since) is looked into.
+        tree.set_holds_lock(true);
+        let moved = ledger_day(&tree, d2, 4);
+        fs::File::open(moved.parent().unwrap())
+            .unwrap()
+            .set_modified(std::time::SystemTime::now())
+            .unwrap();
+        bring_along(&tree, &LEDGER, &held).unwrap();
+        // (The first day changed too, by the file put there by hand.)
+        assert_eq!(
+            checked_in_this_txn(&tree, &LEDGER, 2026),
+            Some(vec![d1, d2])
+        );
+        let late = ledger_day(&tree, d2, 5);
+        let id = name_id(&late).unwrap();
+        assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        tree.set_holds_lock(false);
     }
 
     #[test]

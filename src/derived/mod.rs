@@ -9,7 +9,8 @@
 //!   declared over [`day_index`], the engine of the caches kept per day folder (with
 //!   [`day_memory`], what it read of the days it re-read, so a changed day opens only its
 //!   changed files).
-//! - [`ledger_index`]: which days hold each patient's ledger entries.
+//! - [`ledger_index`]: the ledger's kind over the same engine (each entry's patient), and its
+//!   follower, the buckets of which days hold each patient's ledger entries.
 //! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
 //! - [`patient_ledger_cache`]: a few patients' ledger entries, parsed, one file per patient,
 //!   for `report daily`.
@@ -24,7 +25,8 @@
 //! [`day_memory`], [`check_cache`] and (over many sections in one file, `file_cache::folders`)
 //! the patient index are declarations over it. The caches kept per day folder declare what their
 //! line keeps of one record file, and [`day_index`] owns the rest: the per-year files and their
-//! overlays, the folder stamps, re-reading a changed day, views, rebuild.
+//! overlays, the folder stamps, re-reading a changed day, views, a follower kept in step under
+//! the kind's lock, rebuild.
 //!
 //! They read the records through a [`crate::disk::Tree`] and never import the write path
 //! (`store`), the history (`history`) or `check`: what they need of those is passed in.
@@ -107,8 +109,8 @@ pub const CACHES: &[Cache] = &[
         },
     },
     Cache {
-        at: "index/ledger-ids-YYYY.tsv (+ .recent)",
-        holds: "which day holds which ledger entry",
+        at: "index/ledger-YYYY.tsv (+ .recent, .lines, days/)",
+        holds: "which day holds which ledger entry, and whose it is",
         rebuild: Rebuild::Now {
             what: "ledger entries",
             build: |t| schedule_index::rebuild(t, &schedule_index::LEDGER).map(counted),
@@ -128,8 +130,8 @@ pub const CACHES: &[Cache] = &[
         },
     },
     Cache {
-        at: "ledger-index/",
-        holds: "which days hold each patient's ledger entries",
+        at: "index/ledger-patients/XY.tsv",
+        holds: "which days hold each patient's ledger entries (with the lines above)",
         rebuild: Rebuild::Later(ledger_index::remove),
     },
     Cache {

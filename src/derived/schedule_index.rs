@@ -1,22 +1,22 @@
 //! The day-folder caches declared over the engine in `day_index.rs`, and the questions asked of
 //! them: which patient each appointment belongs to and on which day it lies, so finding an
 //! appointment by ID or listing a patient's history never walks ten years of files; the
-//! ledger's entry IDs; the communications and their open follow-ups.
+//! communications and their open follow-ups; and, asked of the ledger's kind (declared in
+//! `ledger_index.rs`), which day holds an entry.
 //!
 //! Each kind is a [`Shelf`]: its folder, its index files' name, and what its line keeps of one
-//! record file (`ID:PATIENT` for an appointment, `C…:P…[:DUE]` for a communication, the bare
-//! ID, read from the file's name, for a ledger entry). The format, validation against the day
-//! folders, the racy rule, re-reading, the overlay, the view, rebuild and removal are the
-//! engine's (design: docs/scheduling.md).
+//! record file (`ID:PATIENT` for an appointment, `C…:P…[:DUE]` for a communication,
+//! `T…:P…` for a ledger entry). The format, validation against the day folders, the racy
+//! rule, re-reading, the overlay, the view, rebuild and removal are the engine's (design:
+//! docs/scheduling.md).
 //!
 //! A lookup by ID first trusts the index without validating it (the file itself is then read and
 //! its ID checked), and only on a miss validates and retries, so `schedule move ID` reads one
 //! index file and one appointment.
 //!
-//! The same files, one per year, also index the ledger's entry IDs ([`LEDGER`]: names only, no
-//! patient, so building it lists the day folders without opening a file): `history T…` and
-//! `pay void` find an entry's day through it. Both kinds are keyed by the file's name, which is
-//! what a new record's ID must not repeat on another day ([`Snapshot`], taken once per write
+//! The ledger's files, one per year ([`LEDGER`], re-exported), serve `history T…` and `pay
+//! void`, which find an entry's day through them. Every kind is keyed by the file's name, which
+//! is what a new record's ID must not repeat on another day ([`Snapshot`], taken once per write
 //! transaction, answers that for every record the transaction adds).
 
 use std::fs;
@@ -31,6 +31,7 @@ use crate::derived::day_index::{
     Holding, View, YearIndex, YearText, index_path, pack, refresh_year, refresh_year_from,
 };
 pub use crate::derived::day_index::{Shelf, each_day, each_day_in_view, rebuild, remove};
+pub use crate::derived::ledger_index::LEDGER;
 use crate::disk::Tree;
 use crate::disk::layout::{self, day_dirs_in, years_in};
 use crate::domain::id::Id;
@@ -45,16 +46,7 @@ pub const APPOINTMENTS: Shelf = Shelf {
     token: Some(appointment_token),
     rel: layout::appointment_rel,
     view: None,
-};
-
-pub const LEDGER: Shelf = Shelf {
-    dir: layout::LEDGER_DIR,
-    name: "ledger-ids",
-    magic: "frontdesk-ledger-ids 2",
-    pairs: false,
-    token: None,
-    rel: layout::ledger_rel,
-    view: None,
+    follower: None,
 };
 
 /// Communications (docs/comms.md): each as `C…:P…`, with `:DUE` while its follow-up is open,
@@ -71,6 +63,7 @@ pub const COMMUNICATIONS: Shelf = Shelf {
         magic: "frontdesk-communications-open 1",
         keep: crate::domain::comm::is_open_token,
     }),
+    follower: None,
 };
 
 impl Shelf {
@@ -477,9 +470,10 @@ mod tests {
     }
 
     #[test]
-    fn ledger_lines_hold_bare_ids_and_match_whole_ids_only() {
+    fn ledger_lines_hold_pairs_and_match_whole_ids_only() {
         let magic = LEDGER.magic;
-        let text = format!("{magic} 5\n2026-12-01\t1\tT11111111 T3333333\n2026-12-02\t1\t\n");
+        let text =
+            format!("{magic} 5\n2026-12-01\t1\tT11111111:PAB22222 T3333333:\n2026-12-02\t1\t\n");
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
         let id = |s: &str| Id::parse(s).unwrap();
         let idx = parse(&LEDGER, &sealed(&text)).unwrap();
@@ -492,14 +486,9 @@ mod tests {
         assert_eq!(find_in_year(&idx, &id("T1111111"), None), None);
         assert_eq!(find_in_text(&text, &id("T1111111")), None);
         assert_eq!(find_in_text(&text, &id("T11111111")), Some(d("2026-12-01")));
-        // Each kind's lines keep their own shape.
-        assert!(
-            parse(
-                &APPOINTMENTS,
-                &sealed(&text.replace(LEDGER.magic, APPOINTMENTS.magic))
-            )
-            .is_none()
-        );
+        // Lines of bare IDs (the shape of an earlier version) are not the kind's.
+        let bare = format!("{magic} 5\n2026-12-01\t1\tT11111111 T3333333\n");
+        assert!(parse(&LEDGER, &sealed(&bare)).is_none());
         assert!(!holds("A1:P2 A3:", &id("A333333")));
         assert_ne!(pack("A1"), pack("A01"));
         assert_eq!(pack("ZZZZZZZZZZZZ").map(|n| n > 0), Some(true));

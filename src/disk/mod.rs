@@ -15,7 +15,7 @@ pub mod lock;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
@@ -35,13 +35,19 @@ pub struct Tree {
     root: PathBuf,
     /// True while a `Txn` of this process holds the write lock (caches may then be saved).
     holds_lock: AtomicBool,
+    /// Which taking of the write lock that is, unique in the process (see [`Tree::lock_epoch`]).
+    lock_epoch: AtomicU64,
 }
+
+/// The last number given to a taking of the write lock in this process.
+static LOCK_EPOCHS: AtomicU64 = AtomicU64::new(0);
 
 impl Tree {
     pub fn new(root: &Path) -> Tree {
         Tree {
             root: root.to_path_buf(),
             holds_lock: AtomicBool::new(false),
+            lock_epoch: AtomicU64::new(0),
         }
     }
 
@@ -65,7 +71,19 @@ impl Tree {
 
     /// Set by the write path when its transaction takes and releases the lock.
     pub(crate) fn set_holds_lock(&self, held: bool) {
+        if held {
+            let epoch = LOCK_EPOCHS.fetch_add(1, Ordering::SeqCst) + 1;
+            self.lock_epoch.store(epoch, Ordering::SeqCst);
+        }
         self.holds_lock.store(held, Ordering::SeqCst);
+    }
+
+    /// While a `Txn` of this process holds the write lock, a number for that transaction,
+    /// unique in the process: what a cache found of the records under it stays true for it
+    /// (only its own writes, which it knows of, change them), and for it alone.
+    pub fn lock_epoch(&self) -> Option<u64> {
+        self.holds_lock()
+            .then(|| self.lock_epoch.load(Ordering::SeqCst))
     }
 
     /// Takes the write lock only if it is free right now: for readers that refresh a cache

@@ -36,7 +36,7 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
     let built = [
         ".frontdesk/ledger-cache",
         ".frontdesk/patient-ledger",
-        ".frontdesk/ledger-index",
+        ".frontdesk/index/ledger-patients",
         ".frontdesk/index/check",
         ".frontdesk/index/patients.bin",
     ];
@@ -67,11 +67,12 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
     }
 }
 
-/// A command killed between renaming the ledger index away and deleting it leaves
-/// `.frontdesk/ledger-index.removed-PID-NS`; the next `index rebuild` deletes it once that
-/// process is gone, and leaves a live one's (it is deleting it itself).
+/// An earlier version kept the ledger index in `.frontdesk/ledger-index/`, and a command of it
+/// killed between renaming that folder away and deleting it left
+/// `.frontdesk/ledger-index.removed-PID-NS`; `index rebuild` deletes the folder, and the
+/// leftover once that process is gone, and leaves a live one's (it is deleting it itself).
 #[test]
-fn index_rebuild_clears_what_a_killed_remover_left() {
+fn index_rebuild_clears_what_an_earlier_version_and_a_killed_remover_left() {
     let c = Clinic::new();
     let mut gone = std::process::Command::new("true").spawn().unwrap();
     let dead = gone.id();
@@ -81,11 +82,13 @@ fn index_rebuild_clears_what_a_killed_remover_left() {
         ".frontdesk/ledger-index.removed-{}-2",
         std::process::id()
     ));
-    for d in [&left, &live] {
+    let earlier = c.path(".frontdesk/ledger-index");
+    for d in [&left, &live, &earlier] {
         std::fs::create_dir_all(d.join("patient")).unwrap();
         std::fs::write(d.join("patient/AB.tsv"), "x\n").unwrap();
     }
     c.ok("index rebuild");
+    assert!(!earlier.exists(), "the earlier version's folder is cleared");
     assert!(!left.exists(), "the dead remover's folder is cleared");
     assert!(live.exists(), "a live remover's folder is left to it");
 }

@@ -142,7 +142,6 @@ fn history_of_an_appointment_an_entry_and_a_series_with_or_without_the_indexes()
     check(&c);
     // The indexes are disposable: the same answers once they are gone…
     std::fs::remove_dir_all(c.path(".frontdesk/index")).unwrap();
-    std::fs::remove_dir_all(c.path(".frontdesk/ledger-index")).ok();
     check(&c);
     // …and once they are garbage.
     for f in std::fs::read_dir(c.path(".frontdesk/index")).unwrap() {
@@ -369,7 +368,7 @@ fn a_file_put_by_hand_into_a_known_ledger_day_holds_its_id_against_a_payment() {
     let earlier = "2026-11-30T10:00:00-05:00";
     let warm = stdout_id(&collect(&c, earlier, None, &jane));
     ok(&c, NOW, None, &["history", &warm]);
-    assert!(c.path(".frontdesk/index/ledger-ids-2026.tsv").is_file());
+    assert!(c.path(".frontdesk/index/ledger-2026.tsv").is_file());
     let by_hand = format!("ledger/2026/11/30/{drawn}.toml");
     std::fs::write(c.path(&by_hand), "not a record\n").unwrap();
     let before = (c.files(), c.commits());

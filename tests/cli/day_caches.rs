@@ -1,6 +1,7 @@
 //! The caches kept per day folder (derived/stamp.rs holds their racy rule): the appointment
 //! index (`.frontdesk/index/appointments-YYYY.tsv`, behind `schedule list --patient`), the
-//! ledger index (`.frontdesk/ledger-index/`, behind `pay ledger`) and the open follow-ups' view
+//! ledger index (`.frontdesk/index/ledger-YYYY.*` and `ledger-patients/`, behind `pay ledger`)
+//! and the open follow-ups' view
 //! of the communications index (`.frontdesk/index/communications-open-YYYY.tsv`, behind
 //! `comm due`). Each answers exactly as with
 //! no cache at all after its files are cut short or have a byte changed, after a day folder
@@ -13,15 +14,14 @@ use std::time::{Duration, SystemTime};
 
 use crate::harness::*;
 
-const LEDGER_CACHE: &str = ".frontdesk/ledger-index";
-const APPOINTMENT_CACHE: &str = ".frontdesk/index";
+const CACHE: &str = ".frontdesk/index";
 
 /// One cache: how to ask the question it answers, and where its files are.
 struct Case {
     c: Clinic,
     ask: Vec<String>,
     cache: &'static str,
-    /// Only these files of the cache folder (the appointment index shares its folder).
+    /// Only these files of the cache folder (the caches share it): their path in it begins so.
     prefix: &'static str,
     /// A record file of a day folder the cache lists.
     record: PathBuf,
@@ -68,8 +68,8 @@ impl Case {
             .filter_map(|e| e.ok())
             .map(|e| e.into_path())
             .filter(|p| {
-                let name = p.file_name().unwrap().to_string_lossy();
-                p.is_file() && name.starts_with(self.prefix) && name != "lock"
+                let rel = p.strip_prefix(self.c.path(self.cache)).unwrap();
+                p.is_file() && rel.to_string_lossy().starts_with(self.prefix)
             })
             .collect();
         out.sort();
@@ -222,8 +222,8 @@ fn ledger_case() -> Case {
         ask: ["--format", "json", "pay", "ledger", &p]
             .map(String::from)
             .to_vec(),
-        cache: LEDGER_CACHE,
-        prefix: "",
+        cache: CACHE,
+        prefix: "ledger-",
         records: "ledger",
         c,
     }
@@ -242,7 +242,7 @@ fn appointment_case() -> Case {
         ask: ["--format", "json", "schedule", "list", "--patient", &p]
             .map(String::from)
             .to_vec(),
-        cache: APPOINTMENT_CACHE,
+        cache: CACHE,
         prefix: "appointments-",
         records: "appointments",
         c,
@@ -286,7 +286,7 @@ fn open_follow_up_case() -> Case {
         ask: ["--format", "json", "comm", "due"]
             .map(String::from)
             .to_vec(),
-        cache: APPOINTMENT_CACHE,
+        cache: CACHE,
         prefix: "communications-open-",
         records: "communications",
         c,
@@ -318,6 +318,66 @@ fn the_ledger_index_sees_files_put_back_by_hand_racy_or_not() {
     let case = ledger_case();
     case.sees_a_file_put_back(false);
     case.sees_a_file_put_back(true);
+}
+
+/// The ledger index is the engine's day lines (`ledger-YYYY.tsv`, its summary `.ids`, its map
+/// of line places `.lines`, its overlay `.recent.tsv`) and the buckets following them
+/// (`ledger-patients/`). Each file in turn cut short or with a byte changed, then a day
+/// changed behind the index's back (an entry taken away, then put back): every answer is the
+/// one without any cache.
+#[test]
+fn the_ledger_index_answers_as_without_it_after_damage_to_each_of_its_files() {
+    let case = ledger_case();
+    case.settle();
+    let full = case.truth();
+    let folder = case.record.parent().unwrap().to_path_buf();
+    let kept_at = case.c.dir.path().join("away.toml");
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    let mut moves = 0;
+    // Each move sets the folder's time an hour back and a second on (not racy: only the
+    // changed time sends the index to the folder).
+    let mut move_record = |away: bool| {
+        moves += 1;
+        match away {
+            true => fs::rename(&case.record, &kept_at).unwrap(),
+            false => fs::rename(&kept_at, &case.record).unwrap(),
+        }
+        set_mtime(&folder, hour_ago + Duration::from_secs(moves));
+    };
+    // An overlay: a day re-read since the year's file was written.
+    move_record(true);
+    let without = case.answer();
+    assert_ne!(without, full);
+    move_record(false);
+    assert_eq!(case.answer(), full);
+    let index = case.c.path(".frontdesk/index");
+    let names = [
+        "ledger-2026.tsv",
+        "ledger-2026.ids",
+        "ledger-2026.lines",
+        "ledger-2026.recent.tsv",
+        "ledger-patients/years.tsv",
+    ];
+    let jane_bucket = case
+        .files()
+        .into_iter()
+        .filter(|f| f.starts_with(index.join("ledger-patients")))
+        .max_by_key(|f| size(f))
+        .unwrap();
+    for f in names.iter().map(|n| index.join(n)).chain([jane_bucket]) {
+        let Ok(good) = fs::read(&f) else {
+            panic!("{} is written", f.display())
+        };
+        let mut flipped = good.clone();
+        flipped[good.len() / 2] ^= 0x01;
+        for bad in [good[..good.len() / 2].to_vec(), flipped] {
+            fs::write(&f, &bad).unwrap();
+            move_record(true);
+            assert_eq!(case.answer(), without, "{} damaged, away", f.display());
+            move_record(false);
+            assert_eq!(case.answer(), full, "{} damaged, back", f.display());
+        }
+    }
 }
 
 #[test]

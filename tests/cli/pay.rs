@@ -1152,7 +1152,7 @@ fn ledger_is_the_same_with_the_index_deleted_or_files_added_behind_its_back() {
     let (c, p) = clinic();
     history(&c, &p);
     let with_index = ok(&c, format!("--format json pay ledger {p}"));
-    std::fs::remove_dir_all(c.path(".frontdesk/ledger-index")).unwrap();
+    std::fs::remove_dir_all(c.path(".frontdesk/index")).unwrap();
     assert_eq!(ok(&c, format!("--format json pay ledger {p}")), with_index);
     // A file that arrives without the tool (a git pull, a restore) is found.
     let c2 = Clinic::new();
@@ -1186,7 +1186,10 @@ fn ledger_is_the_same_with_the_index_deleted_or_files_added_behind_its_back() {
         json(&with_index).as_array().unwrap().len() + 1
     );
     // A truncated index file is noticed and rebuilt.
-    let bucket = c.path(&format!(".frontdesk/ledger-index/patient/{}.tsv", &p[1..3]));
+    let bucket = c.path(&format!(
+        ".frontdesk/index/ledger-patients/{}.tsv",
+        &p[1..3]
+    ));
     std::fs::write(&bucket, "garbage").unwrap();
     assert_eq!(json(&ok(&c, format!("--format json pay ledger {p}"))), rows);
 }
