@@ -106,12 +106,13 @@ compare() { # RUNS PREPARE_OR_EMPTY CMD...
     rm -f "$json"
 }
 
-# One command alone (when the two sides need different preparation); prints its mean seconds.
+# One command alone (when the two sides need different preparation); prints its mean seconds,
+# or with STAT=median its median.
 mean_of() { # RUNS PREPARE CMD
     local json; json=$(mktemp)
     # One warm-up: a cache whose format changed since the last run is rebuilt there, once.
     hyperfine -N --style basic --warmup 1 --runs "$1" --prepare "$2" --export-json "$json" "$3" >&2
-    jq -r '.results[0].mean' "$json"
+    jq -r ".results[0].${STAT:-mean}" "$json"
     rm -f "$json"
 }
 
@@ -264,7 +265,9 @@ if want desk; then
             "pay ledger|$pay_write|$fd --records $c pay ledger $p"; do
             IFS='|' read -r label prepare cmd <<<"$spec"
             echo "== $label right after a write ($c)" >&2
-            echo "$label|$(mean_of "$runs" "$prepare" "$cmd")"
+            # Issue 15 sets the desk's goal on the median: a write's fsync on this disk
+            # sometimes takes 40 ms more, and a mean of ten runs follows those few.
+            echo "$label|$(STAT=median mean_of "$runs" "$prepare" "$cmd")"
         done
     }
     # The small clinic's 10,000 appointments fill a month (20 providers); the big one's go back
@@ -285,9 +288,13 @@ if want desk; then
         IFS='|' read -r label a <<<"${desk_big[$i]}"
         IFS='|' read -r _ b <<<"${desk_small[$i]}"
         IFS='|' read -r _ h <<<"${desk_history[$i]}"
-        row "$label right after a write: big / small clinic (big: $(awk -v a="$a" 'BEGIN{printf "%.0f ms", a*1000}'))" "<= 1.2 and <= 100 ms" "$a" "$b"
+        row "$label right after a write, medians: big / small clinic (big: $(awk -v a="$a" 'BEGIN{printf "%.0f ms", a*1000}'))" "<= 1.2 and <= 100 ms" "$a" "$b"
         row "  the same: big / 1,000 patients with ten years of history" "<= 1.2" "$a" "$h"
     done
+    # patient find searches every patient, so its goal is against its own warm time.
+    IFS='|' read -r _ after_write <<<"${desk_big[0]}"
+    warm=$(STAT=median mean_of "$runs" "true" "$fd --records $big patient find smith jo")
+    row "patient find right after a write / warm, medians (big clinic)" "<= 1.1" "$after_write" "$warm"
     # The floor under those ratios: a day-folder cache is validated by one stat per day folder
     # of its kind (3,100 ledger days at ten years against 15 on the small clinic), which no
     # cache kept per day folder can skip. Each kind's stats alone, process start included.
