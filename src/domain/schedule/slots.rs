@@ -336,7 +336,11 @@ impl Calendar<'_> {
             })
             .collect();
         let mut rooms: HashMap<&str, Vec<RoomUse>> = HashMap::new();
-        for a in busy.iter().map(|b| b.appt) {
+        let mut by_provider: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_patient: HashMap<&Id, Vec<usize>> = HashMap::new();
+        for (i, a) in busy.iter().map(|b| b.appt).enumerate() {
+            by_provider.entry(&a.provider).or_default().push(i);
+            by_patient.entry(&a.patient).or_default().push(i);
             let whole = a.room.as_deref().map(|r| (r, a.start, a.end));
             let parts = a
                 .resources
@@ -349,12 +353,6 @@ impl Calendar<'_> {
                     by: &a.id,
                 });
             }
-        }
-        let mut by_provider: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_patient: HashMap<&Id, Vec<usize>> = HashMap::new();
-        for (i, b) in busy.iter().enumerate() {
-            by_provider.entry(&b.appt.provider).or_default().push(i);
-            by_patient.entry(&b.appt.patient).or_default().push(i);
         }
         DayBook {
             busy,
@@ -374,7 +372,6 @@ impl Calendar<'_> {
         booked: &DayBook,
         out: &mut Vec<Conflict>,
     ) {
-        let taken_by = |room: &str, from, to| booked.room_taken_by(room, from, to);
         let span_of = |from: DateTime<FixedOffset>, to: DateTime<FixedOffset>| Span {
             start: Clock::of(wall(self.tz, from).time()),
             end: Clock::of(wall(self.tz, to).time()).max(Clock(1)),
@@ -391,7 +388,7 @@ impl Calendar<'_> {
                     {
                         out.push(Conflict::RoomClosed(key.to_string()));
                     }
-                    if let Some(by) = taken_by(key, plan.start, plan.end) {
+                    if let Some(by) = booked.room_taken_by(key, plan.start, plan.end) {
                         out.push(Conflict::RoomBusy {
                             room: key.to_string(),
                             by,
@@ -422,7 +419,7 @@ impl Calendar<'_> {
             let span = span_of(plan.start, to);
             let free = candidates.iter().find(|r| {
                 r.available(date, span).unwrap_or(false)
-                    && taken_by(&r.key, plan.start, to).is_none()
+                    && booked.room_taken_by(&r.key, plan.start, to).is_none()
             });
             match free {
                 Some(r) => plan.holds.push(Hold {
@@ -430,10 +427,11 @@ impl Calendar<'_> {
                     start: plan.start,
                     end: to,
                 }),
-                None => match candidates
-                    .iter()
-                    .find_map(|r| taken_by(&r.key, plan.start, to).map(|by| (r, by)))
-                {
+                None => match candidates.iter().find_map(|r| {
+                    booked
+                        .room_taken_by(&r.key, plan.start, to)
+                        .map(|by| (r, by))
+                }) {
                     Some((r, by)) => out.push(Conflict::RoomBusy {
                         room: r.key.clone(),
                         by,
