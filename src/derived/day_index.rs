@@ -1372,6 +1372,7 @@ pub(crate) fn each_year_held(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::derived::stamp::settle_folder;
 
     fn year_of(ids: &[String]) -> YearIndex {
         let mut days = BTreeMap::new();
@@ -1436,11 +1437,6 @@ mod tests {
         fs::write(&path, "patient = \"PAB22222\"\n").unwrap();
         settle_folder(path.parent().unwrap());
         path
-    }
-
-    fn settle_folder(dir: &Path) {
-        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-        fs::File::open(dir).unwrap().set_modified(past).unwrap();
     }
 
     /// Under a write transaction, the new-ID check takes the ledger's refresh of a moment ago

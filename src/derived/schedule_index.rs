@@ -363,6 +363,7 @@ pub fn of_patient(store: &Tree, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
 mod tests {
     use super::*;
     use crate::derived::day_index::{parse, well_formed};
+    use crate::derived::stamp::settle_folder;
     use crate::disk::codec::text_trailer;
 
     /// An index file's text as `save` ends it.
@@ -371,12 +372,6 @@ mod tests {
             "{text}{}",
             text_trailer(text.as_bytes(), text.lines().count())
         )
-    }
-
-    /// Puts a folder's time an hour back: outside the racy window, its index line is trusted.
-    fn settle(dir: &Path) {
-        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-        fs::File::open(dir).unwrap().set_modified(past).unwrap();
     }
 
     #[test]
@@ -396,7 +391,7 @@ mod tests {
         put("2025-06-30", "T33333333");
         let settle_all = || {
             for day in ["2026-11-02", "2026-11-03", "2025-06-30"] {
-                settle(&tree.path(&layout::ledger_day_rel(d(day))));
+                settle_folder(&tree.path(&layout::ledger_day_rel(d(day))));
             }
         };
         settle_all();
