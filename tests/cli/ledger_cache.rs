@@ -1,6 +1,7 @@
 //! The two caches of parsed ledger entries are disposable: the ledger cache
 //! (`.frontdesk/ledger-cache/`, a patient shard a file) behind `pay statement --all-due`, and
-//! the per-patient entry cache (`.frontdesk/patient-ledger/`) behind `report daily`. Each
+//! the per-patient entry cache (`.frontdesk/patient-ledger/`) behind `report daily` and every
+//! command about one patient's ledger (`pay ledger`, `pay balance`, `pay collect`). Each
 //! command's answer is byte for byte the same with its cache, without it, with it corrupt or cut
 //! short, and after entry files are edited (even keeping their size and modification time),
 //! added or deleted behind the tool's back. The same questions are asked of both caches
@@ -110,6 +111,76 @@ impl EntryCache for Daily {
         c.cmd()
             .env("FRONTDESK_NOW", DAILY_NOW)
             .args(["report", "daily", DAY])
+            .output()
+            .unwrap()
+    }
+}
+
+/// `pay ledger PATIENT` through the per-patient entry cache, for the patient with the most
+/// payments (chosen once per clinic and kept beside it, so that the entries the questions
+/// add and delete do not change whose ledger is asked for).
+struct Ledger;
+
+fn ledger_patient(c: &Clinic) -> String {
+    let kept = c.dir.path().join("ledger-patient");
+    if let Ok(p) = fs::read_to_string(&kept) {
+        return p;
+    }
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for f in entries(c) {
+        if fs::read_to_string(&f)
+            .unwrap()
+            .contains("kind = \"payment\"")
+        {
+            *counts.entry(patient_of(&f)).or_default() += 1;
+        }
+    }
+    let (p, _) = counts
+        .into_iter()
+        .max_by_key(|(p, n)| (*n, std::cmp::Reverse(p.clone())))
+        .expect("the clinic has payments");
+    fs::write(&kept, &p).unwrap();
+    p
+}
+
+impl EntryCache for Ledger {
+    const DIR: &str = ".frontdesk/patient-ledger";
+    /// The patient and their ledger as JSON.
+    type Answer = (String, String);
+    fn answer(c: &Clinic) -> (String, String) {
+        let p = ledger_patient(c);
+        let out = c
+            .cmd()
+            .env("FRONTDESK_NOW", DAILY_NOW)
+            .args(["--format", "json", "pay", "ledger", &p])
+            .output()
+            .unwrap();
+        let ledger = expect_ok(&[], out);
+        (p, ledger)
+    }
+    fn assert_broad((_, ledger): &(String, String)) {
+        let v: serde_json::Value = serde_json::from_str(ledger).unwrap();
+        assert!(v.as_array().is_some_and(|a| a.len() >= 5), "{ledger}");
+    }
+    fn telling_entry(c: &Clinic, (p, _): &(String, String)) -> (PathBuf, String) {
+        entries(c)
+            .into_iter()
+            .find_map(|f| {
+                let text = fs::read_to_string(&f).unwrap();
+                (&patient_of(&f) == p && text.contains("kind = \"payment\""))
+                    .then(|| amount_of(&text).map(|a| (f, a)))
+                    .flatten()
+            })
+            .expect("a payment of the patient")
+    }
+    fn of_patient((p, ledger): &(String, String), patient: &str) -> String {
+        assert_eq!(p, patient, "the question is about the answered patient");
+        ledger.clone()
+    }
+    fn run(c: &Clinic) -> Output {
+        c.cmd()
+            .env("FRONTDESK_NOW", DAILY_NOW)
+            .args(["pay", "ledger", &ledger_patient(c)])
             .output()
             .unwrap()
     }
@@ -276,6 +347,12 @@ macro_rules! asked_of_each_cache {
             $(#[test]
             fn $question() {
                 super::$question::<super::Daily>();
+            })*
+        }
+        mod ledger {
+            $(#[test]
+            fn $question() {
+                super::$question::<super::Ledger>();
             })*
         }
     };
