@@ -29,12 +29,13 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
+use crate::derived::day_listing::day_dirs_in;
 use crate::derived::day_memory::{self, name_id};
 use crate::derived::stamp::{SETTLE_NS, folder_in_racy_window, now_ns, stat_day_folders};
 use crate::disk::codec::{
     Reader, Writer, checked_text, checksum, iso_day, seal, text_trailer, unseal,
 };
-use crate::disk::layout::{day_dirs_in, years_in};
+use crate::disk::layout::years_in;
 use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
 use crate::domain::id::Id;
 use crate::error::Result;

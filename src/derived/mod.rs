@@ -8,7 +8,8 @@
 //! - [`schedule_index`]: which day holds which appointment, ledger entry or communication,
 //!   declared over [`day_index`], the engine of the caches kept per day folder (with
 //!   [`day_memory`], what it read of the days it re-read, so a changed day opens only its
-//!   changed files).
+//!   changed files, and [`day_listing`], which day folders a year holds, so the month folders
+//!   are stat'ed instead of listed).
 //! - [`ledger_index`]: the ledger's kind over the same engine (each entry's patient), and its
 //!   follower, the buckets of which days hold each patient's ledger entries.
 //! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
@@ -34,6 +35,7 @@
 pub mod check_cache;
 pub mod clean_note;
 pub mod day_index;
+pub mod day_listing;
 pub mod day_memory;
 pub mod file_cache;
 pub mod index;
@@ -92,6 +94,12 @@ fn counted(count: usize) -> Rebuilt {
 /// Every cache, in the order `index rebuild` renews them (and says so). The patient index is
 /// built inside the caller's transaction (it asserts the records lock).
 pub const CACHES: &[Cache] = &[
+    // First: the indexes rebuilt below list the day folders afresh.
+    Cache {
+        at: "index/KIND-YYYY.folders",
+        holds: "which day folders each year of a dated kind holds, under its folders' stamps",
+        rebuild: Rebuild::Later(day_listing::remove),
+    },
     Cache {
         at: "index/communications-YYYY.tsv (+ -open-, .recent, days/)",
         holds: "which day holds which communication, and the open follow-ups",

@@ -31,9 +31,10 @@ use crate::derived::day_index::{
     Holding, View, YearIndex, YearText, index_path, pack, refresh_year, refresh_year_from,
 };
 pub use crate::derived::day_index::{Shelf, each_day, each_day_in_view, rebuild, remove};
+use crate::derived::day_listing::day_dirs_in;
 pub use crate::derived::ledger_index::LEDGER;
 use crate::disk::Tree;
-use crate::disk::layout::{self, day_dirs_in, years_in};
+use crate::disk::layout::{self, years_in};
 use crate::domain::id::Id;
 use crate::error::Result;
 use crate::text::parse_toml;

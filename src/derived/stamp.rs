@@ -151,6 +151,20 @@ pub(crate) fn stat_file(dir: &OwnedFd, dir_path: &Path, name: &CStr) -> Option<F
     }
 }
 
+/// The stamp of the folder `name` in the open directory `dir`; None when it is gone or is not
+/// a folder (a symlink is not followed, as a listing does not take one for a folder).
+pub(crate) fn stat_subfolder(dir: &OwnedFd, path: &Path, name: &str) -> Option<FileStamp> {
+    match statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, STAT_MASK) {
+        Ok(x) => (FileType::from_raw_mode(x.stx_mode.into()) == FileType::Directory)
+            .then(|| stamp_of(&x)),
+        Err(e) if statx_unavailable(e) => fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_dir())
+            .map(|m| stamp_of_meta(&m)),
+        Err(_) => None,
+    }
+}
+
 /// The stamp of an open directory (at `path`).
 pub(crate) fn stat_dir(dir: &OwnedFd, path: &Path) -> Result<FileStamp> {
     match statx(dir, c"", AtFlags::EMPTY_PATH, STAT_MASK) {

@@ -48,7 +48,7 @@ pub fn day_folder(dir: &str, date: NaiveDate) -> PathBuf {
 }
 
 /// `00` to `99`: a month's or a day's folder name, without `format!`.
-fn two_digits(n: u32) -> &'static str {
+pub(crate) fn two_digits(n: u32) -> &'static str {
     const DIGITS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
     let i = (n % 100) as usize * 2;
     &DIGITS[i..i + 2]
@@ -130,7 +130,7 @@ pub fn years_in(tree: &Tree, dir: &str) -> Result<Vec<i32>> {
 }
 
 /// Day and month folders (numbers of at most four digits), sorted; unreadable: none.
-fn sorted_numeric_dirs(dir: &Path) -> Result<Vec<u32>> {
+pub(crate) fn sorted_numeric_dirs(dir: &Path) -> Result<Vec<u32>> {
     let Ok(rd) = fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
