@@ -550,28 +550,114 @@ pub struct LedgerRow<'a> {
 }
 
 /// The ledger with a running balance after each entry. A void shows as reversing its entry on
-/// the void's own day, so the running balance reads the way it happened.
+/// the void's own day, so the running balance reads the way it happened: the balance after
+/// row `i` is [`balance`] of the entries up to it, kept up to date entry by entry (asked
+/// afresh for each row it took a ten-year ledger's 2,000 entries 4 million steps).
 pub fn running(entries: &[Entry]) -> Vec<LedgerRow<'_>> {
     let by_id: HashMap<&Id, &Entry> = entries.iter().map(|e| (&e.id, e)).collect();
     let voided_by: HashMap<&Id, &Id> = entries
         .iter()
         .filter_map(|e| e.voids.as_ref().map(|t| (t, &e.id)))
         .collect();
-    (0..entries.len())
-        .map(|i| {
-            let e = &entries[i];
+    let mut sums = RunningBalance::default();
+    entries
+        .iter()
+        .map(|e| {
             let change = match (&e.kind, &e.voids) {
                 (Kind::Void, Some(t)) => by_id.get(t).map(|v| -v.effect()).unwrap_or_default(),
                 _ => e.effect(),
             };
+            sums.push(e);
             LedgerRow {
                 entry: e,
                 change,
                 voided_by: voided_by.get(&e.id).copied(),
-                after: balance(&entries[..=i]),
+                after: sums.balance(),
             }
         })
         .collect()
+}
+
+/// [`balance`] of a growing list of entries, updated as each is added. What [`voided`] takes
+/// out only grows as entries are added, so an entry leaves the sums at most once; a charge is
+/// pending while it is in effect, billed to insurance and named by no insurance payment in
+/// effect (counted, since voiding one payment may leave a charge named by another).
+#[derive(Default)]
+struct RunningBalance<'a> {
+    /// Σ effect of the entries in effect: charges − payments − … + refunds.
+    total: Decimal,
+    /// Σ insurance part of the pending charges.
+    insurance: Decimal,
+    gone: HashSet<&'a Id>,
+    /// The entries added so far, by ID (an ID may repeat: each counts on its own).
+    added: HashMap<&'a Id, Vec<&'a Entry>>,
+    /// How many insurance payments in effect name each charge.
+    settled_by: HashMap<&'a Id, usize>,
+}
+
+impl<'a> RunningBalance<'a> {
+    fn push(&mut self, e: &'a Entry) {
+        self.added.entry(&e.id).or_default().push(e);
+        if e.kind == Kind::Void
+            && let Some(target) = &e.voids
+        {
+            for id in [target, &e.id] {
+                if self.gone.insert(id) {
+                    let leaving = self.added.get(id).cloned().unwrap_or_default();
+                    for x in leaving {
+                        self.count(x, false);
+                    }
+                }
+            }
+        } else if !self.gone.contains(&e.id) {
+            self.count(e, true);
+        }
+    }
+
+    /// An entry comes into effect (`into`) or leaves it.
+    fn count(&mut self, e: &'a Entry, into: bool) {
+        let sign = |d: Decimal| if into { d } else { -d };
+        self.total += sign(e.effect());
+        if self.pending_kind(e) && self.settled_by.get(&e.id).copied().unwrap_or(0) == 0 {
+            self.insurance += sign(insurance_part(e));
+        }
+        if e.kind == Kind::InsurancePayment {
+            for charge in &e.charges {
+                let n = self.settled_by.entry(charge).or_insert(0);
+                let before = *n;
+                *n = if into { before + 1 } else { before - 1 };
+                // A charge named for the first time stops being pending; one no longer named
+                // by any payment in effect is pending again.
+                if (before == 0) != (*n == 0) {
+                    let named: Vec<&'a Entry> = self.added.get(charge).cloned().unwrap_or_default();
+                    for c in named {
+                        if self.pending_kind(c) && !self.gone.contains(&c.id) {
+                            self.insurance += if into {
+                                -insurance_part(c)
+                            } else {
+                                insurance_part(c)
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn pending_kind(&self, e: &Entry) -> bool {
+        e.kind == Kind::Charge && e.bill_to == Some(BillTo::Insurance)
+    }
+
+    fn balance(&self) -> Balance {
+        let patient = self.total - self.insurance;
+        Balance {
+            total: cents(self.total),
+            insurance: cents(self.insurance),
+            patient: cents(patient),
+            due_now: cents(patient.max(Decimal::ZERO)),
+            credit: cents((-patient).max(Decimal::ZERO)),
+        }
+    }
 }
 
 /// Aging buckets: the balance split by how long ago each part was charged.
@@ -1167,6 +1253,23 @@ mod tests {
             prop_assert_eq!(a.sum(), balance(&entries).total);
             prop_assert!(a.days_31_60 >= Decimal::ZERO && a.days_61_90 >= Decimal::ZERO);
             prop_assert!(a.over_90 >= Decimal::ZERO);
+        }
+
+        #[test]
+        fn each_running_balance_is_the_balance_of_the_entries_up_to_it(
+            entries in arb_ledger(),
+            repeat in any::<u8>(),
+        ) {
+            let mut sorted = entries.clone();
+            sort_entries(&mut sorted);
+            // An ID twice (two merged charts' files, say) counts each entry on its own.
+            if !sorted.is_empty() {
+                let copy = sorted[repeat as usize % sorted.len()].clone();
+                sorted.push(copy);
+            }
+            for (i, row) in running(&sorted).iter().enumerate() {
+                prop_assert_eq!(&row.after, &balance(&sorted[..=i]), "row {}", i);
+            }
         }
 
         #[test]
