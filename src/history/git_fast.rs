@@ -60,13 +60,7 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
         return Ok(Direct::NotApplicable);
     };
 
-    // The index keeps each file's size (its low 32 bits: enough to tell a large file).
-    let largest = entries
-        .iter()
-        .map(|e| e.stat[9] as usize)
-        .max()
-        .unwrap_or(0);
-    let mut import = FastImport::start(root, user, largest)?;
+    let mut import = FastImport::start(root, user)?;
     let mut changed = false;
     for entry in &entries {
         let committed = import.ls(&head.commit, &entry.name)?;
@@ -110,10 +104,13 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
     Ok(Direct::Done { committed: changed })
 }
 
-/// `git commit` runs `git gc --auto`, which packs the loose objects once there are about 6,700
-/// of them; fast-import does not. git's own cheap estimate (the objects in `.git/objects/17`,
-/// a 256th of them) says when to let git do that housekeeping; `gc.auto` still rules.
+/// What `git commit` would leave tidy. Each commit is a pack of its own (see
+/// [`FastImport::start`]): past a few dozen they are rolled into one (`packs.rs`). And `git
+/// commit` runs `git gc --auto`, which packs the loose objects (from the porcelain way) once
+/// there are about 6,700 of them: git's own cheap estimate (the objects in `.git/objects/17`, a
+/// 256th of them) says when to let git do that; `gc.auto` still rules.
 fn housekeep(root: &Path, user: &str) {
+    super::packs::roll_up_small_packs(root, user);
     let sample = fs::read_dir(root.join(".git/objects/17")).map_or(0, |d| d.count());
     if sample > 6_700_usize.div_ceil(256) {
         let mut cmd = git(root, user);
@@ -311,7 +308,7 @@ impl Drop for IndexLock {
     }
 }
 
-/// A file this large is streamed to fast-import as it is, and its commit packed as written.
+/// A file this large is streamed to fast-import as it is, not copied into the send buffer.
 /// `FRONTDESK_GIT_LARGE` overrides it (tests use a tiny limit to exercise this way).
 const LARGE_FILE: usize = 16 << 20;
 
@@ -332,15 +329,15 @@ struct FastImport {
 }
 
 impl FastImport {
-    /// `largest`: the size of the commit's largest file. Past [`LARGE_FILE`] fast-import keeps
-    /// its pack as written instead of unpacking a commit of few objects into loose ones, which
-    /// compresses the large file a second time (1.5 s for a statement run's 235 MB).
-    fn start(root: &Path, user: &str, largest: usize) -> Result<FastImport> {
+    /// fast-import keeps its pack as written (`fastimport.unpackLimit=1`) instead of unpacking
+    /// a commit of few objects into loose ones: that took another git process and a new file
+    /// per object, whose inodes ext4 is slow to hand out in a tree of millions of files (14 ms
+    /// of a 35 ms `patient add` at full size), and compressed a large file a second time (1.5 s
+    /// for a statement run's 235 MB). [`housekeep`] has the small packs rolled up.
+    fn start(root: &Path, user: &str) -> Result<FastImport> {
         let large_file = large_file();
         let mut cmd: Command = git(root, user);
-        if largest > large_file {
-            cmd.args(["-c", "fastimport.unpackLimit=1"]);
-        }
+        cmd.args(["-c", "fastimport.unpackLimit=1"]);
         cmd.args(["fast-import", "--quiet", "--date-format=now"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

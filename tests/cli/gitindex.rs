@@ -322,6 +322,68 @@ fn an_import_is_committed_as_one_pack_and_the_index_folded() {
     assert_git_in_step(&c);
 }
 
+fn pack_count(c: &Clinic) -> usize {
+    std::fs::read_dir(c.path(".git/objects/pack"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".pack")
+        })
+        .count()
+}
+
+/// Each direct commit is fast-import's pack as written, no loose objects; past the limit the
+/// small packs are rolled into one (not by `git repack`, which walks the whole history), every
+/// commit still there and git in step. `gc.auto=0` leaves the packs to whoever set it.
+#[test]
+fn each_commit_is_a_pack_and_small_packs_are_rolled_into_one() {
+    let c = Clinic::new();
+    add_patient(&c, 0); // the porcelain way, which turns the split index on
+    let limit = 3;
+    let add = |c: &Clinic, n: usize| {
+        let args = format!(
+            "patient add --first Ann --last Lee{} --dob 1980-01-{:02} --sex F",
+            letters(n),
+            n % 28 + 1
+        );
+        traced(c, &args, &[("FRONTDESK_GIT_PACK_LIMIT", "3")])
+    };
+    let before = pack_count(&c);
+    let loose = |c: &Clinic| git_ok(&c.root, &["count-objects"]);
+    let loose_before = loose(&c);
+    let git = add(&c, 1);
+    assert!(git.iter().any(|g| g.starts_with("fast-import")), "{git:?}");
+    assert_eq!(pack_count(&c), before + 1, "the commit is one pack");
+    assert_eq!(loose(&c), loose_before, "and no loose objects");
+    let mut most = 0;
+    for n in 2..12 {
+        let git = add(&c, n);
+        assert!(!git.iter().any(|g| g.starts_with("repack")), "{git:?}");
+        most = most.max(pack_count(&c));
+    }
+    assert!(
+        most <= limit + 1,
+        "at most {limit} small packs and the new one: {most}"
+    );
+    assert_eq!(
+        git_lines(&c.root, &["log", "--format=%s"]).len(),
+        c.commits()
+    );
+    assert_eq!(git_lines(&c.root, &["ls-files", "patients"]).len(), 12);
+    assert_git_in_step(&c);
+
+    git_ok(&c.root, &["config", "gc.auto", "0"]);
+    let before = pack_count(&c);
+    for n in 12..17 {
+        add(&c, n);
+    }
+    assert_eq!(pack_count(&c), before + 5, "gc.auto=0: no roll-up");
+    assert_git_in_step(&c);
+}
+
 #[test]
 fn loose_objects_are_packed_as_git_commit_would() {
     let c = Clinic::new();
@@ -358,10 +420,12 @@ fn loose_objects_are_packed_as_git_commit_would() {
     assert!(loose(&c) >= 10_000 && sample > 27, "{sample} in objects/17");
     let (_, git) = add_patient(&c, 1);
     assert!(git.iter().any(|g| g.starts_with("gc --auto")), "{git:?}");
-    // The records' own objects are packed (the stray blobs are unreachable: git prunes those
-    // only after two weeks).
+    // The records' own objects are packed: the first commit's by git, the new one's as
+    // fast-import wrote it (the stray blobs are unreachable: git prunes those only after two
+    // weeks).
     let counts = git_ok(&c.root, &["count-objects", "-v"]);
-    assert!(counts.contains("packs: 1"), "{counts}");
+    assert!(counts.contains("packs: 2"), "{counts}");
+    assert_eq!(loose(&c), 10_000, "only the strays are loose");
     assert_git_in_step(&c);
 }
 
