@@ -35,10 +35,7 @@ pub enum Direct {
 const DELTA_LIMIT: usize = 20_000;
 
 fn delta_limit() -> usize {
-    std::env::var("FRONTDESK_GIT_DELTA_LIMIT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DELTA_LIMIT)
+    plumbing::limit("FRONTDESK_GIT_DELTA_LIMIT", DELTA_LIMIT)
 }
 
 pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) -> Result<Direct> {
@@ -313,10 +310,7 @@ impl Drop for IndexLock {
 const LARGE_FILE: usize = 16 << 20;
 
 fn large_file() -> usize {
-    std::env::var("FRONTDESK_GIT_LARGE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(LARGE_FILE)
+    plumbing::limit("FRONTDESK_GIT_LARGE", LARGE_FILE)
 }
 
 /// A running `git fast-import`: asked what HEAD holds at a path, then given the commit.
@@ -506,10 +500,7 @@ impl FastImport {
 const CROWDED: usize = 2_000;
 
 fn crowded_limit() -> usize {
-    std::env::var("FRONTDESK_GIT_CROWDED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CROWDED)
+    plumbing::limit("FRONTDESK_GIT_CROWDED", CROWDED)
 }
 
 /// The folders getting more than [`CROWDED`] of the paths as direct children, with the

@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::git_index::hex;
-use super::plumbing::{git, run, run_with_input};
+use super::plumbing::{self, git, run, run_with_input};
 
 /// Small packs past which they are rolled into one. Below git's own `gc.autoPackLimit` (50),
 /// past which `git gc --auto`, run by a `git commit` by hand, would repack everything (the
@@ -27,10 +27,7 @@ const SMALL_PACKS: usize = 24;
 const SMALL_PACK_BYTES: u64 = 8 << 20;
 
 fn pack_limit() -> usize {
-    std::env::var("FRONTDESK_GIT_PACK_LIMIT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(SMALL_PACKS)
+    plumbing::limit("FRONTDESK_GIT_PACK_LIMIT", SMALL_PACKS)
 }
 
 /// Rolls the small packs into one once there are more than [`SMALL_PACKS`] of them, unless

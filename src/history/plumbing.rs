@@ -37,6 +37,15 @@ pub(super) fn git(root: &Path, user: &str) -> Command {
     cmd
 }
 
+/// A limit tests lower through the environment (`FRONTDESK_GIT_…`) to exercise a rare way;
+/// `default` otherwise.
+pub(super) fn limit(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub(super) fn run(cmd: Command, what: &str) -> Result<String> {
     run_with_input(cmd, None, what)
 }

@@ -322,19 +322,6 @@ fn an_import_is_committed_as_one_pack_and_the_index_folded() {
     assert_git_in_step(&c);
 }
 
-fn pack_count(c: &Clinic) -> usize {
-    std::fs::read_dir(c.path(".git/objects/pack"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".pack")
-        })
-        .count()
-}
-
 /// Each direct commit is fast-import's pack as written, no loose objects; past the limit the
 /// small packs are rolled into one (not by `git repack`, which walks the whole history), every
 /// commit still there and git in step. `gc.auto=0` leaves the packs to whoever set it.
@@ -351,18 +338,18 @@ fn each_commit_is_a_pack_and_small_packs_are_rolled_into_one() {
         );
         traced(c, &args, &[("FRONTDESK_GIT_PACK_LIMIT", "3")])
     };
-    let before = pack_count(&c);
+    let before = c.packs();
     let loose = |c: &Clinic| git_ok(&c.root, &["count-objects"]);
     let loose_before = loose(&c);
     let git = add(&c, 1);
     assert!(git.iter().any(|g| g.starts_with("fast-import")), "{git:?}");
-    assert_eq!(pack_count(&c), before + 1, "the commit is one pack");
+    assert_eq!(c.packs(), before + 1, "the commit is one pack");
     assert_eq!(loose(&c), loose_before, "and no loose objects");
     let mut most = 0;
     for n in 2..12 {
         let git = add(&c, n);
         assert!(!git.iter().any(|g| g.starts_with("repack")), "{git:?}");
-        most = most.max(pack_count(&c));
+        most = most.max(c.packs());
     }
     assert!(
         most <= limit + 1,
@@ -376,11 +363,11 @@ fn each_commit_is_a_pack_and_small_packs_are_rolled_into_one() {
     assert_git_in_step(&c);
 
     git_ok(&c.root, &["config", "gc.auto", "0"]);
-    let before = pack_count(&c);
+    let before = c.packs();
     for n in 12..17 {
         add(&c, n);
     }
-    assert_eq!(pack_count(&c), before + 5, "gc.auto=0: no roll-up");
+    assert_eq!(c.packs(), before + 5, "gc.auto=0: no roll-up");
     assert_git_in_step(&c);
 }
 

@@ -198,6 +198,17 @@ impl Clinic {
         git_lines(&self.root, &["log", "--format=%H"]).len()
     }
 
+    /// Number of pack files in the records repository.
+    pub fn packs(&self) -> usize {
+        std::fs::read_dir(self.path(".git/objects/pack")).map_or(0, |d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".pack"))
+            })
+            .count()
+        })
+    }
+
     /// Subject lines of the commits, newest first.
     pub fn commit_messages(&self) -> Vec<String> {
         git_lines(&self.root, &["log", "--format=%an|%s"])

@@ -408,21 +408,10 @@ fn a_run_that_cannot_be_filed_keeps_nothing() {
 #[test]
 fn a_large_run_is_committed_as_one_pack() {
     let c = sample();
-    let packs = |c: &Clinic| {
-        std::fs::read_dir(c.path(".git/objects/pack"))
-            .map(|d| {
-                d.filter(|e| {
-                    e.as_ref()
-                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".pack"))
-                })
-                .count()
-            })
-            .unwrap_or(0)
-    };
     // The tool's first commit in a tree goes through `git commit` and turns the split index
     // on; its commits from then on are written through fast-import.
     ok(&c, &["office", "set", "--phone", "617-555-0100"]);
-    let before = packs(&c);
+    let before = c.packs();
     let mail = c.dir.path().join("mail");
     let out = run_with_env(&c, &mail, &[("FRONTDESK_GIT_LARGE", "100")]);
     assert!(
@@ -430,7 +419,7 @@ fn a_large_run_is_committed_as_one_pack() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(packs(&c), before + 1, "the run's commit is one pack");
+    assert_eq!(c.packs(), before + 1, "the run's commit is one pack");
     assert_eq!(git(&c.root, &["status", "--porcelain"]), "");
     git(&c.root, &["fsck", "--no-dangling"]);
     assert_eq!(run_records(&c).len(), 1);
