@@ -87,11 +87,11 @@ use crate::derived::file_cache::folders::WalkedFile;
 use crate::derived::file_cache::{Loaded, Pass, PerFile};
 pub use crate::derived::print::Print;
 use crate::derived::stamp::{FileStamp, stat_file};
+use crate::disk::Tree;
 use crate::disk::codec::{Reader, Writer, checksum};
-use crate::disk::{STATE_DIR, Tree};
 use crate::domain::check::{Booking, Facts, Fix, Problem, Target, pack_str, unpack};
 use crate::domain::id::Id;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// One file's facts and a problem with where it lies, or the problem that stopped reading it.
 pub type Inspected = std::result::Result<(Facts, Option<Problem>), Problem>;
@@ -104,20 +104,14 @@ const OLD_FILE: &str = "check.bin";
 
 /// The folder of the check cache's keys and of its clean note (`.frontdesk/index/`).
 pub fn dir(tree: &Tree) -> PathBuf {
-    tree.path(Path::new(STATE_DIR)).join("index")
+    super::index_dir(tree)
 }
 
 /// Deletes the check cache and its clean note; the next `check` builds them again.
 pub fn remove(tree: &Tree) -> Result<()> {
     let dir = dir(tree);
     for name in [OLD_FILE, clean_note::FILE] {
-        let path = dir.join(name);
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io(&path, "remove", e));
-            }
-            _ => {}
-        }
+        super::remove_file(&dir.join(name))?;
     }
     // A `check` running meanwhile may add a file while the folder is emptied (its writes take
     // no lock), which fails the removal; it writes each group's file at most once, so a few

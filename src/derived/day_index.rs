@@ -36,7 +36,7 @@ use crate::disk::codec::{
     Reader, Writer, checked_text, checksum, iso_day, seal, text_trailer, unseal,
 };
 use crate::disk::layout::years_in;
-use crate::disk::{STATE_DIR, Tree, atomic, files_with_ext};
+use crate::disk::{Tree, atomic, files_with_ext};
 use crate::domain::id::Id;
 use crate::error::Result;
 
@@ -467,10 +467,7 @@ fn overlay_magic(magic: &str, base_at: i64) -> String {
 }
 
 pub(crate) fn index_path(store: &Tree, shelf: &Shelf, year: i32) -> PathBuf {
-    store
-        .path(Path::new(STATE_DIR))
-        .join("index")
-        .join(format!("{}-{year:04}.tsv", shelf.name))
+    super::index_dir(store).join(format!("{}-{year:04}.tsv", shelf.name))
 }
 
 /// The moment the scan that wrote an index file began, from its first line.
@@ -786,11 +783,7 @@ fn read_days(
 
 /// `.frontdesk/index/days/NAME/`: the kind's memory of the days it re-read.
 fn memory_dir(store: &Tree, shelf: &Shelf) -> PathBuf {
-    store
-        .path(Path::new(STATE_DIR))
-        .join("index")
-        .join("days")
-        .join(shelf.name)
+    super::index_dir(store).join("days").join(shelf.name)
 }
 
 /// Brings one year's index up to date with the day directories on disk.
@@ -979,7 +972,7 @@ pub fn remove(store: &Tree, shelf: &Shelf) -> Result<()> {
         None => None,
     };
     super::remove_folder(&memory_dir(store, shelf))?;
-    let dir = store.path(Path::new(STATE_DIR)).join("index");
+    let dir = super::index_dir(store);
     let Ok(rd) = fs::read_dir(&dir) else {
         return Ok(());
     };
@@ -1039,7 +1032,7 @@ pub(crate) fn lock(store: &Tree, shelf: &Shelf) -> Result<Held> {
     use std::os::unix::fs::OpenOptionsExt;
 
     use crate::error::IoContext;
-    let dir = store.path(Path::new(STATE_DIR)).join("index");
+    let dir = super::index_dir(store);
     let path = dir.join(format!("{}.lock", shelf.name));
     loop {
         atomic::create_dirs(&dir)?;

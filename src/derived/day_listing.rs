@@ -26,8 +26,8 @@ use rustix::fs::{Mode, OFlags};
 use crate::derived::file_cache::format::{Layout, Section, assemble_as, parse_layout_of};
 use crate::derived::file_cache::{SectionWriter, write_file};
 use crate::derived::stamp::{FileStamp, now_ns, stat_dir, stat_subfolder, untrusted_from};
+use crate::disk::Tree;
 use crate::disk::layout::{sorted_numeric_dirs, two_digits};
-use crate::disk::{STATE_DIR, Tree};
 use crate::error::Result;
 
 const MAGIC: &[u8; 8] = b"FDDAYS01";
@@ -39,29 +39,19 @@ const YEAR: &str = ".";
 /// removes these too.
 const EXT: &str = "folders";
 
-fn cache_dir(tree: &Tree) -> PathBuf {
-    tree.path(Path::new(STATE_DIR)).join("index")
-}
-
 fn cache_path(tree: &Tree, dir: &str, year: i32) -> PathBuf {
-    cache_dir(tree).join(format!("{dir}-{year:04}.{EXT}"))
+    super::index_dir(tree).join(format!("{dir}-{year:04}.{EXT}"))
 }
 
 /// Deletes the cache; the next command lists the folders and keeps them again.
 pub fn remove(tree: &Tree) -> Result<()> {
-    let dir = cache_dir(tree);
-    let Ok(rd) = fs::read_dir(&dir) else {
+    let Ok(rd) = fs::read_dir(super::index_dir(tree)) else {
         return Ok(());
     };
     for e in rd.flatten() {
         let path = e.path();
         if path.extension().is_some_and(|x| x == EXT) {
-            match fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(crate::error::Error::io(&path, "remove", e));
-                }
-                _ => {}
-            }
+            super::remove_file(&path)?;
         }
     }
     Ok(())

@@ -33,11 +33,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::derived::file_cache::folders::{self, Folders, PerFolderFile};
+use crate::derived::index_dir;
 pub use crate::derived::index_file::{DocRef, PatientSummary};
 use crate::derived::index_file::{MAGIC, encode_payload};
 use crate::derived::patient_keys;
 pub use crate::derived::patient_keys::key_hash;
-use crate::disk::{STATE_DIR, Tree, is_record_file, read_toml};
+use crate::disk::{Tree, is_record_file, read_toml};
 use crate::domain::patient::Patient;
 use crate::domain::search::{Query, Searchable, rank};
 use crate::error::{Error, Result};
@@ -45,10 +46,6 @@ use crate::error::{Error, Result};
 const FILE: &str = "patients.bin";
 /// The JSON-lines index of earlier versions: removed when seen.
 const OLD_FILE: &str = "patients.jsonl";
-
-fn index_dir(store: &Tree) -> PathBuf {
-    store.path(Path::new(STATE_DIR)).join("index")
-}
 
 /// Result of bringing the index up to date, with every summary decoded.
 pub struct Refreshed {
@@ -266,12 +263,7 @@ fn save_keys(dir: &Path, index: &PatientIndex) -> Result<()> {
 pub fn remove(store: &Tree) -> Result<()> {
     let dir = index_dir(store);
     for name in [FILE, OLD_FILE].into_iter().chain(patient_keys::FILES) {
-        let path = dir.join(name);
-        match fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&path, "remove", e)),
-        }
+        super::remove_file(&dir.join(name))?;
     }
     Ok(())
 }

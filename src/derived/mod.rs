@@ -51,6 +51,21 @@ pub mod stamp;
 use crate::disk::Tree;
 use crate::error::Result;
 
+/// `.frontdesk/index/`: where the indexes, their locks and most caches' files live.
+pub(crate) fn index_dir(tree: &Tree) -> std::path::PathBuf {
+    tree.path(std::path::Path::new(crate::disk::STATE_DIR))
+        .join("index")
+}
+
+/// Deletes one cache file (gone already is fine).
+pub(crate) fn remove_file(path: &std::path::Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(crate::error::Error::io(path, "remove", e)),
+    }
+}
+
 /// Deletes a cache's folder (gone already is fine): the next command that needs it rebuilds it.
 pub(crate) fn remove_folder(dir: &std::path::Path) -> Result<()> {
     match std::fs::remove_dir_all(dir) {
