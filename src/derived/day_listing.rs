@@ -77,9 +77,10 @@ pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<Vec<(NaiveDate, 
         .into_iter()
         .filter(|m| (1..=12).contains(m))
         .collect();
-    let mut sections = vec![section(YEAR, year_stamp, &months)];
     let mut out = Vec::new();
-    for month in months {
+    // What the file would hold: built into sections only when something was listed.
+    let mut folders: Vec<(&str, FileStamp, Vec<u32>)> = Vec::with_capacity(months.len());
+    for &month in &months {
         let name = two_digits(month);
         let mdir = ydir.join(name);
         // A month gone since the year was read is left out, as a listing would.
@@ -88,14 +89,18 @@ pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<Vec<(NaiveDate, 
             continue;
         };
         let days = kept_or_listed(kept.as_ref(), name, &mdir, stamp, &mut listed_any)?;
-        sections.push(section(name, stamp, &days));
-        for day in days {
+        for &day in &days {
             if let Some(d) = NaiveDate::from_ymd_opt(year, month, day) {
                 out.push((d, mdir.join(two_digits(day))));
             }
         }
+        folders.push((name, stamp, days));
     }
     if listed_any {
+        let sections: Vec<Section> = std::iter::once((YEAR, year_stamp, months))
+            .chain(folders)
+            .map(|(name, stamp, numbers)| section(name, stamp, &numbers))
+            .collect();
         // A failure to write only costs a listing next time.
         let _ = write_file(&path, &assemble_as(MAGIC, scan_start, &sections));
     }
