@@ -512,9 +512,14 @@ pub fn pending_charges(entries: &[Entry]) -> Vec<&Entry> {
         .flat_map(|e| e.charges.iter())
         .collect();
     live.into_iter()
-        .filter(|e| e.kind == Kind::Charge && e.bill_to == Some(BillTo::Insurance))
+        .filter(|e| billed_to_insurance(e))
         .filter(|e| !settled.contains(&e.id))
         .collect()
+}
+
+/// A charge billed to insurance: pending while no insurance payment in effect names it.
+fn billed_to_insurance(e: &Entry) -> bool {
+    e.kind == Kind::Charge && e.bill_to == Some(BillTo::Insurance)
 }
 
 /// The part of a pending charge insurance is expected to pay.
@@ -529,13 +534,21 @@ pub fn balance(entries: &[Entry]) -> Balance {
         .into_iter()
         .map(insurance_part)
         .sum();
-    let patient = total - insurance;
-    Balance {
-        total: cents(total),
-        insurance: cents(insurance),
-        patient: cents(patient),
-        due_now: cents(patient.max(Decimal::ZERO)),
-        credit: cents((-patient).max(Decimal::ZERO)),
+    Balance::of(total, insurance)
+}
+
+impl Balance {
+    /// From what is owed on the account and what insurance is still expected to pay, exact:
+    /// each figure is rounded to cents only here.
+    fn of(total: Decimal, insurance: Decimal) -> Balance {
+        let patient = total - insurance;
+        Balance {
+            total: cents(total),
+            insurance: cents(insurance),
+            patient: cents(patient),
+            due_now: cents(patient.max(Decimal::ZERO)),
+            credit: cents((-patient).max(Decimal::ZERO)),
+        }
     }
 }
 
@@ -618,7 +631,7 @@ impl<'a> RunningBalance<'a> {
     fn count(&mut self, e: &'a Entry, into: bool) {
         let sign = |d: Decimal| if into { d } else { -d };
         self.total += sign(e.effect());
-        if self.pending_kind(e) && self.settled_by.get(&e.id).copied().unwrap_or(0) == 0 {
+        if billed_to_insurance(e) && self.settled_by.get(&e.id).copied().unwrap_or(0) == 0 {
             self.insurance += sign(insurance_part(e));
         }
         if e.kind == Kind::InsurancePayment {
@@ -629,14 +642,9 @@ impl<'a> RunningBalance<'a> {
                 // A charge named for the first time stops being pending; one no longer named
                 // by any payment in effect is pending again.
                 if (before == 0) != (*n == 0) {
-                    let named: Vec<&'a Entry> = self.added.get(charge).cloned().unwrap_or_default();
-                    for c in named {
-                        if self.pending_kind(c) && !self.gone.contains(&c.id) {
-                            self.insurance += if into {
-                                -insurance_part(c)
-                            } else {
-                                insurance_part(c)
-                            };
+                    for c in self.added.get(charge).into_iter().flatten() {
+                        if billed_to_insurance(c) && !self.gone.contains(&c.id) {
+                            self.insurance -= sign(insurance_part(c));
                         }
                     }
                 }
@@ -644,19 +652,8 @@ impl<'a> RunningBalance<'a> {
         }
     }
 
-    fn pending_kind(&self, e: &Entry) -> bool {
-        e.kind == Kind::Charge && e.bill_to == Some(BillTo::Insurance)
-    }
-
     fn balance(&self) -> Balance {
-        let patient = self.total - self.insurance;
-        Balance {
-            total: cents(self.total),
-            insurance: cents(self.insurance),
-            patient: cents(patient),
-            due_now: cents(patient.max(Decimal::ZERO)),
-            credit: cents((-patient).max(Decimal::ZERO)),
-        }
+        Balance::of(self.total, self.insurance)
     }
 }
 
