@@ -27,9 +27,9 @@ use std::path::{Path, PathBuf};
 
 use crate::derived::print::{Print, contribution};
 use crate::derived::stamp::{SETTLE_NS, ns};
+use crate::disk::Tree;
 use crate::disk::atomic;
 use crate::disk::codec::{Reader, Writer, checksum, seal, unseal};
-use crate::disk::{STATE_DIR, Tree};
 
 /// The note's file, in the state folder's `index/`.
 pub const FILE: &str = "check-git.bin";
@@ -94,7 +94,7 @@ impl Note {
 
 /// Where the note of the tree at `store` lives.
 pub fn path(store: &Tree) -> PathBuf {
-    store.path(Path::new(STATE_DIR)).join("index").join(FILE)
+    super::index_dir(store).join(FILE)
 }
 
 /// The hash of whatever is at `path` now (0: nothing is there).

@@ -63,10 +63,7 @@ pub(crate) const BUCKETS: Follower = Follower {
 const YEARS_FORMAT: &str = "frontdesk-ledger-buckets 1";
 
 fn dir(store: &Tree) -> PathBuf {
-    store
-        .path(Path::new(STATE_DIR))
-        .join("index")
-        .join("ledger-patients")
+    super::index_dir(store).join("ledger-patients")
 }
 
 fn years_path(store: &Tree) -> PathBuf {
@@ -526,7 +523,7 @@ mod tests {
         let tree = Tree::new(tmp.path());
         write_years(&tree, &BTreeSet::from([2026])).unwrap();
         let held = day_index::lock(&tree, &LEDGER).unwrap();
-        let lock_file = tree.path(Path::new(STATE_DIR)).join("index/ledger.lock");
+        let lock_file = crate::derived::index_dir(&tree).join("ledger.lock");
         let ino = fs::metadata(&lock_file).unwrap().ino();
         std::thread::scope(|s| {
             let removing = s.spawn(|| remove(&tree));
@@ -630,7 +627,7 @@ mod tests {
 
     /// The day lines' files (not the buckets) as they are now.
     fn lines_files(tree: &Tree) -> Vec<(PathBuf, Vec<u8>)> {
-        let index = tree.path(Path::new(STATE_DIR)).join("index");
+        let index = crate::derived::index_dir(tree);
         let mut out: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(&index)
             .unwrap()
             .map(|e| e.unwrap().path())
