@@ -272,7 +272,8 @@ if want desk; then
             --format json | jq -r '.[0] | "\(.date) \(.start) \(.provider)"')
         set -- "$c" "$p" $slot
         local book="schedule book --patient $p --provider $5 --type follow-up --at '$3 $4' --force --quiet"
-        local patient_write="$fd --records $c patient update $p --email bench@example.org"
+        # A new address each run: the same one again is "nothing changed", no write at all.
+        local patient_write="sh -c '$fd --records $c patient update $p --email bench-\$\$@example.org >/dev/null'"
         local book_write="sh -c \"$fd --records $c $book > $desk_tmp/appt\""
         # Check-in takes only today's visits: once the benches have filled today's book, the
         # first free slot is another day, so this booking is forced into today.
