@@ -305,15 +305,16 @@ if want desk; then
     # Its patient is the one with the most entry files not above the big one's ledger lines, so it
     # never has more of its own to read.
     generate "$history" "$small_patients" "$history_appts" 1
+    # The writes before each row pile up run after run: every payment is another entry in the
+    # patient's ledger (2,617 in the big clinic's after a season of runs, against 29
+    # generated), every booking another visit on the pinned day (758 against 400). Each desk
+    # run first puts the records back as the generator made them, before the third clinic's
+    # patient is chosen by the big one's ledger.
+    for c in "$big" "$small" "$history"; do restore_generated "$c"; done
     big_entries=$("$fd" --records "$big" pay ledger "$big_pid" --format json | jq length)
     history_pid=$(rg -o --no-filename -r '$1' '^patient = "(P[0-9A-Z]{8})"' "$history/ledger" \
         | sort | uniq -c | sort -n | awk -v max="$big_entries" '$1 <= max { p = $2 } END { print p }')
     "$fd" --records "$history" patient find smith >/dev/null 2>&1 || true
-    # The writes before each row pile up run after run: every payment is another entry in the
-    # patient's ledger (2,617 in the big clinic's after a season of runs, against 29
-    # generated), every booking another visit on the pinned day (758 against 400). Each desk
-    # run first puts the records back as the generator made them.
-    for c in "$big" "$small" "$history"; do restore_generated "$c"; done
     # What the rows ran on is said with them.
     for c_p in "$big:$big_pid" "$small:$small_pid" "$history:$history_pid"; do
         c=${c_p%%:*} p=${c_p##*:}
