@@ -31,6 +31,7 @@ use rayon::prelude::*;
 
 use crate::derived::day_listing::day_dirs_in;
 use crate::derived::day_memory::{self, name_id};
+use crate::derived::day_summary::{Summary, SummaryFile};
 use crate::derived::stamp::{SETTLE_NS, folder_in_racy_window, now_ns, stat_day_folders};
 use crate::disk::codec::{
     Reader, Writer, checked_text, checksum, iso_day, seal, text_trailer, unseal,
@@ -101,21 +102,23 @@ impl Shelf {
         }
     }
 
-    /// [`Shelf::surely_absent`] without reading the year's base file: its [`Summary`] (the
-    /// day lines' times and a Bloom filter of its IDs, 130 KB at full size against 2 MB) says
-    /// the base cannot hold `id`, and the overlay (read whole: it is small) does not. False
-    /// when the summary is missing, damaged, written for another base, or says "maybe": the
-    /// base is then read.
+    /// [`Shelf::surely_absent`] without reading the year's base file: its summary (the day
+    /// lines' times and a Bloom filter of its IDs, of which this reads the blocks `id`'s bits
+    /// fall in: a few KB against a base of 2-4 MB at full size, see [`crate::derived::day_summary`]) says the
+    /// base cannot hold `id`, and the overlay (read whole: it is small) does not. False when
+    /// the summary is missing, damaged, written for another base, or says "maybe": the base is
+    /// then read.
     pub(crate) fn absent_by_summary(&self, store: &Tree, year: i32, id: &Id) -> Result<bool> {
         let path = index_path(store, self, year);
         let Some(key) = pack(id.as_str()) else {
             return Ok(false);
         };
-        let summary = fs::read(summary_path(&path)).ok();
-        let Some(summary) = summary.as_deref().and_then(Summary::decode) else {
+        let Some(summary) = SummaryFile::open(&summary_path(&path)) else {
             return Ok(false);
         };
-        if base_scanned_at(&path, self.magic) != Some(summary.base_at) || summary.may_hold(key) {
+        if base_scanned_at(&path, self.magic) != Some(summary.base_at)
+            || summary.may_hold(key) != Some(false)
+        {
             return Ok(false);
         }
         let overlay = fs::read(overlay_path(&path)).ok();
@@ -220,98 +223,17 @@ pub(crate) enum Holding {
     Unknown,
 }
 
-/// What the check of a new record's ID needs of a year's base file, kept beside it
-/// (`NAME-YYYY.ids`, sealed under [`SUMMARY_MAGIC`]): the base's scan time, which the base's
-/// first line must still show; each day line's date and folder time; and a Bloom filter of
-/// every ID the base holds (ten bits an ID, seven probes: about one "maybe" in a hundred for
-/// an ID it does not hold, never a "no" for one it does). Written with every whole write of
-/// the base; an overlay's days are read from the overlay itself.
-struct Summary {
-    base_at: i64,
-    days: Vec<(NaiveDate, i64)>,
-    bits: Vec<u64>,
-}
-
-const SUMMARY_MAGIC: &[u8; 8] = b"FDDSUM01";
-const BLOOM_PROBES: u64 = 7;
-
-impl Summary {
-    /// The summary of a year's index about to be written whole; None when one of its records
-    /// has no packed form (then the base is read, as without a summary).
-    fn of(idx: &YearIndex) -> Option<Summary> {
-        let ids: Vec<u64> = idx
-            .days
-            .values()
-            .flat_map(|d| d.pairs.split(' ').filter(|r| !r.is_empty()))
-            .map(|r| pack(r.split_once(':').map_or(r, |(id, _)| id)))
-            .collect::<Option<_>>()?;
-        let words = (ids.len() * 10).div_ceil(64).max(1);
-        let mut summary = Summary {
-            base_at: idx.scanned_at,
-            days: idx.days.iter().map(|(date, d)| (*date, d.mtime)).collect(),
-            bits: vec![0; words],
-        };
-        for key in ids {
-            for bit in summary.probes(key) {
-                summary.bits[bit / 64] |= 1 << (bit % 64);
-            }
-        }
-        Some(summary)
-    }
-
-    /// The bits `key` sets (double hashing over a mixed key).
-    fn probes(&self, key: u64) -> impl Iterator<Item = usize> + use<> {
-        let m = (self.bits.len() * 64) as u64;
-        let h1 = mix(key);
-        let h2 = mix(h1) | 1;
-        (0..BLOOM_PROBES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) % m) as usize)
-    }
-
-    fn may_hold(&self, key: u64) -> bool {
-        self.probes(key)
-            .all(|bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(16 + 12 * self.days.len() + 8 * self.bits.len());
-        w.i64(self.base_at);
-        w.u32(self.days.len() as u32);
-        for (date, mtime) in &self.days {
-            w.i32(date.num_days_from_ce());
-            w.i64(*mtime);
-        }
-        w.u32(self.bits.len() as u32);
-        for word in &self.bits {
-            w.u64(*word);
-        }
-        seal(SUMMARY_MAGIC, &w.buf)
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Summary> {
-        let mut r = Reader::new(unseal(SUMMARY_MAGIC, bytes)?);
-        let base_at = r.i64()?;
-        let n = r.u32()? as usize;
-        let mut days = Vec::with_capacity(n.min(366));
-        for _ in 0..n {
-            let date = NaiveDate::from_num_days_from_ce_opt(r.i32()?)?;
-            days.push((date, r.i64()?));
-        }
-        let words = r.u32()? as usize;
-        let bits = (0..words).map(|_| r.u64()).collect::<Option<Vec<u64>>>()?;
-        (r.at_end() && !bits.is_empty()).then_some(Summary {
-            base_at,
-            days,
-            bits,
-        })
-    }
-}
-
-/// splitmix64's finaliser: spreads a packed ID's bits over the word.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+/// The summary of a year's index about to be written whole (see [`crate::derived::day_summary`]); None when
+/// one of its records has no packed form (then the base is read, as without a summary).
+fn summary_of(idx: &YearIndex) -> Option<Summary> {
+    let keys: Vec<u64> = idx
+        .days
+        .values()
+        .flat_map(|d| d.pairs.split(' ').filter(|r| !r.is_empty()))
+        .map(|r| pack(r.split_once(':').map_or(r, |(id, _)| id)))
+        .collect::<Option<_>>()?;
+    let days = idx.days.iter().map(|(date, d)| (*date, d.mtime)).collect();
+    Some(Summary::of(idx.scanned_at, days, keys.into_iter()))
 }
 
 /// `appointments-2026.ids` beside `appointments-2026.tsv`.
@@ -596,7 +518,7 @@ fn save(shelf: &Shelf, path: &Path, idx: &YearIndex, over_base: Option<i64>) -> 
             }
             // A summary that cannot be written (or an old one left) only costs speed: one
             // written for another base is not used.
-            match Summary::of(idx) {
+            match summary_of(idx) {
                 Some(summary) => {
                     let _ = atomic::write_unsynced(
                         &summary_path(path),
@@ -1391,38 +1313,6 @@ mod tests {
         crate::domain::id::Id::from_bits(crate::domain::id::IdKind::Appointment, n).to_string()
     }
 
-    #[test]
-    fn a_summary_never_says_no_for_an_id_its_year_holds_and_rarely_maybe_for_others() {
-        let held: Vec<String> = (0..5_000).map(|n| format!("{}:P", id(n * 7919))).collect();
-        let summary = Summary::of(&year_of(&held)).unwrap();
-        let back = Summary::decode(&summary.encode()).unwrap();
-        assert_eq!(back.base_at, 5_000);
-        assert_eq!(back.days.len(), 100);
-        for token in &held {
-            let key = pack(token.split_once(':').unwrap().0).unwrap();
-            assert!(back.may_hold(key), "{token}");
-        }
-        let maybe = (0..10_000u64)
-            .map(|n| id(n * 7919 + 1))
-            .filter(|i| back.may_hold(pack(i).unwrap()))
-            .count();
-        assert!(maybe < 300, "{maybe} in 10,000 said maybe");
-    }
-
-    #[test]
-    fn a_damaged_summary_is_not_read() {
-        let held: Vec<String> = (0..200).map(id).collect();
-        let good = Summary::of(&year_of(&held)).unwrap().encode();
-        for cut in [0, 8, good.len() / 2, good.len() - 1] {
-            assert!(Summary::decode(&good[..cut]).is_none(), "cut at {cut}");
-        }
-        for at in (0..good.len()).step_by(13) {
-            let mut bad = good.clone();
-            bad[at] ^= 0x10;
-            assert!(Summary::decode(&bad).is_none(), "flip at {at}");
-        }
-    }
-
     /// A ledger of one day folder, settled an hour back, with a file of `n` in it.
     fn ledger_day(tree: &Tree, date: NaiveDate, n: u64) -> PathBuf {
         let t = crate::domain::id::Id::from_bits(crate::domain::id::IdKind::Transaction, n);
@@ -1486,6 +1376,6 @@ mod tests {
     #[test]
     fn a_year_holding_a_record_without_a_packed_form_has_no_summary() {
         let held = vec![id(1), "not-an-id".to_string()];
-        assert!(Summary::of(&year_of(&held)).is_none());
+        assert!(summary_of(&year_of(&held)).is_none());
     }
 }

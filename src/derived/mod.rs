@@ -8,8 +8,9 @@
 //! - [`schedule_index`]: which day holds which appointment, ledger entry or communication,
 //!   declared over [`day_index`], the engine of the caches kept per day folder (with
 //!   [`day_memory`], what it read of the days it re-read, so a changed day opens only its
-//!   changed files, and [`day_listing`], which day folders a year holds, so the month folders
-//!   are stat'ed instead of listed).
+//!   changed files, [`day_listing`], which day folders a year holds, so the month folders
+//!   are stat'ed instead of listed, and [`day_summary`], each year's day times and a Bloom
+//!   filter of its IDs for the check of a new ID, read a block at a time).
 //! - [`ledger_index`]: the ledger's kind over the same engine (each entry's patient), and its
 //!   follower, the buckets of which days hold each patient's ledger entries.
 //! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
@@ -37,6 +38,7 @@ pub mod clean_note;
 pub mod day_index;
 pub mod day_listing;
 pub mod day_memory;
+pub mod day_summary;
 pub mod file_cache;
 pub mod index;
 pub mod index_file;
