@@ -1220,9 +1220,14 @@ mod tests {
 
         #[test]
         fn a_void_cancels_exactly_its_entry(entries in arb_ledger(), pick in any::<u16>()) {
-            prop_assume!(!entries.is_empty());
-            let target = entries[pick as usize % entries.len()].clone();
-            prop_assume!(check_voidable(&entries, &target).is_ok());
+            // The target is picked among the voidable entries: picking any entry and rejecting
+            // the others threw most cases away, and proptest gave up at 5,000 cases.
+            let voidable: Vec<&Entry> = entries
+                .iter()
+                .filter(|e| check_voidable(&entries, e).is_ok())
+                .collect();
+            prop_assume!(!voidable.is_empty());
+            let target = voidable[pick as usize % voidable.len()].clone();
             let mut with_void = entries.clone();
             with_void.push(void(&target, 500));
             let without: Vec<Entry> =
