@@ -104,10 +104,10 @@ impl Shelf {
 
     /// [`Shelf::surely_absent`] without reading the year's base file: its summary (the day
     /// lines' times and a Bloom filter of its IDs, of which this reads the blocks `id`'s bits
-    /// fall in: a few KB against a base of 2-4 MB at full size, see [`crate::derived::day_summary`]) says the
-    /// base cannot hold `id`, and the overlay (read whole: it is small) does not. False when
-    /// the summary is missing, damaged, written for another base, or says "maybe": the base is
-    /// then read.
+    /// fall in: a few KB against a base of 2-4 MB at full size; see
+    /// [`crate::derived::day_summary`]) says the base cannot hold `id`, and the overlay (read
+    /// whole: it is small) does not. False when the summary is missing, damaged, written for
+    /// another base, or says "maybe": the base is then read.
     pub(crate) fn absent_by_summary(&self, store: &Tree, year: i32, id: &Id) -> Result<bool> {
         let path = index_path(store, self, year);
         let Some(key) = pack(id.as_str()) else {

@@ -20,7 +20,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::disk::atomic;
 #[cfg(test)]
 use crate::disk::codec::seal;
-use crate::disk::codec::{Reader, Writer, checksum};
+use crate::disk::codec::{Reader, Writer, checksum, unseal};
 
 /// The first version: header and filter sealed whole.
 const MAGIC_WHOLE: &[u8; 8] = b"FDDSUM01";
@@ -75,13 +75,7 @@ impl Summary {
     /// block's place so that no block of another summary or another place passes.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut head = Writer::with_capacity(16 + 12 * self.days.len());
-        head.i64(self.base_at);
-        head.u32(self.days.len() as u32);
-        for (date, mtime) in &self.days {
-            head.i32(date.num_days_from_ce());
-            head.i64(*mtime);
-        }
-        head.u32(self.bits.len() as u32);
+        self.write_header(&mut head);
         let blocks = self.bits.len().div_ceil(BLOCK_WORDS);
         let mut out = Vec::with_capacity(20 + head.buf.len() + blocks * (BLOCK_BYTES + 8));
         out.extend_from_slice(MAGIC_BLOCKS);
@@ -103,6 +97,15 @@ impl Summary {
     #[cfg(test)]
     fn encode_whole(&self) -> Vec<u8> {
         let mut w = Writer::default();
+        self.write_header(&mut w);
+        for word in &self.bits {
+            w.u64(*word);
+        }
+        seal(MAGIC_WHOLE, &w.buf)
+    }
+
+    /// Base time, day lines and the filter's length in words: what [`header`] reads back.
+    fn write_header(&self, w: &mut Writer) {
         w.i64(self.base_at);
         w.u32(self.days.len() as u32);
         for (date, mtime) in &self.days {
@@ -110,20 +113,11 @@ impl Summary {
             w.i64(*mtime);
         }
         w.u32(self.bits.len() as u32);
-        for word in &self.bits {
-            w.u64(*word);
-        }
-        seal(MAGIC_WHOLE, &w.buf)
     }
 
     /// A summary of the first version, checked whole.
     fn decode_whole(bytes: &[u8]) -> Option<Summary> {
-        let body = bytes.strip_prefix(MAGIC_WHOLE.as_slice())?;
-        let (body, sum) = body.split_at(body.len().checked_sub(8)?);
-        if checksum(body).to_le_bytes() != sum {
-            return None;
-        }
-        let mut r = Reader::new(body);
+        let mut r = Reader::new(unseal(MAGIC_WHOLE, bytes)?);
         let h = header(&mut r)?;
         let bits = (0..h.words)
             .map(|_| r.u64())
@@ -174,18 +168,16 @@ impl SummaryFile {
     /// base instead.
     pub(crate) fn open(path: &Path) -> Option<SummaryFile> {
         let file = fs::File::open(path).ok()?;
-        let mut magic = [0u8; 8];
-        file.read_exact_at(&mut magic, 0).ok()?;
-        if &magic == MAGIC_WHOLE {
-            return Self::from_whole(path, &file);
+        match read_header(&file) {
+            Some((h, at)) => Some(SummaryFile {
+                base_at: h.base_at,
+                days: h.days,
+                words: h.words,
+                filter: Filter::Blocks { file, at },
+            }),
+            // Not the second version: the first (checked by its magic), or damage.
+            None => Self::from_whole(path, &file),
         }
-        let (h, at) = read_header(&file)?;
-        Some(SummaryFile {
-            base_at: h.base_at,
-            days: h.days,
-            words: h.words,
-            filter: Filter::Blocks { file, at },
-        })
     }
 
     /// A first-version summary, read whole as before and written again as the second, so the
