@@ -1313,12 +1313,17 @@ mod tests {
         crate::domain::id::Id::from_bits(crate::domain::id::IdKind::Appointment, n).to_string()
     }
 
+    /// The patient of the ledger entries [`ledger_day`] writes.
+    fn patient() -> Id {
+        Id::from_bits(crate::domain::id::IdKind::Patient, 7)
+    }
+
     /// A ledger of one day folder, settled an hour back, with a file of `n` in it.
     fn ledger_day(tree: &Tree, date: NaiveDate, n: u64) -> PathBuf {
         let t = crate::domain::id::Id::from_bits(crate::domain::id::IdKind::Transaction, n);
         let path = tree.path(&crate::disk::layout::ledger_rel(date, &t));
         fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, "patient = \"PAB22222\"\n").unwrap();
+        fs::write(&path, format!("patient = \"{}\"\n", patient())).unwrap();
         settle_folder(path.parent().unwrap());
         path
     }
@@ -1371,6 +1376,46 @@ mod tests {
         let id = name_id(&late).unwrap();
         assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
         tree.set_holds_lock(false);
+    }
+
+    /// Years refreshed by their times: what was put by hand into two of three years is found
+    /// in each, the follower told, and no other day re-read.
+    #[test]
+    fn a_refresh_by_times_finds_each_years_changes() {
+        use crate::derived::ledger_index::{LEDGER, patient_entries};
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let days = [day(2024, 2, 29), day(2025, 6, 2), day(2026, 11, 2)];
+        for (n, d) in days.iter().enumerate() {
+            ledger_day(&tree, *d, n as u64 + 1);
+        }
+        let patient = patient();
+        assert_eq!(patient_entries(&tree, &patient).unwrap().len(), 3);
+        ledger_day(&tree, days[0], 10);
+        ledger_day(&tree, days[2], 11);
+        let held = lock(&tree, &LEDGER).unwrap();
+        tree.set_holds_lock(true);
+        assert_eq!(
+            bring_along(&tree, &LEDGER, &held).unwrap(),
+            [2026, 2025, 2024]
+        );
+        let untrusted = |y| checked_in_this_txn(&tree, &LEDGER, y);
+        assert_eq!(untrusted(2024), Some(vec![days[0]]));
+        assert_eq!(untrusted(2025), Some(vec![]));
+        assert_eq!(untrusted(2026), Some(vec![days[2]]));
+        tree.set_holds_lock(false);
+        drop(held);
+        let found: Vec<NaiveDate> = patient_entries(&tree, &patient)
+            .unwrap()
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
+        assert_eq!(
+            found,
+            [days[0], days[0], days[1], days[2], days[2]],
+            "every entry, the two put by hand among them"
+        );
     }
 
     #[test]
