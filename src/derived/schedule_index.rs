@@ -33,6 +33,7 @@ use crate::derived::day_index::{
 pub use crate::derived::day_index::{Shelf, each_day, each_day_in_view, rebuild, remove};
 use crate::derived::day_listing::day_dirs_in;
 pub use crate::derived::ledger_index::LEDGER;
+use crate::derived::stamp::first_holding;
 use crate::disk::Tree;
 use crate::disk::layout::{self, years_in};
 use crate::domain::id::Id;
@@ -113,7 +114,8 @@ impl Shelf {
         Ok(None)
     }
 
-    /// A day of `year` other than `except` whose folder holds a file named `id`, by looking.
+    /// A day of `year` other than `except` whose folder holds a file named `id`, by looking
+    /// (on both cores: a booking on a fresh clone of the big clinic looked 2,200 times).
     fn day_holding_in(
         &self,
         store: &Tree,
@@ -122,12 +124,8 @@ impl Shelf {
         year: i32,
     ) -> Result<Option<NaiveDate>> {
         let name = format!("{id}.toml");
-        for (date, dir) in day_dirs_in(store, self.dir, year)? {
-            if date != except && dir.join(&name).exists() {
-                return Ok(Some(date));
-            }
-        }
-        Ok(None)
+        let folders = day_dirs_in(store, self.dir, year)?;
+        Ok(first_holding(&folders, name.as_ref(), except))
     }
 }
 

@@ -552,4 +552,46 @@ mod dated_id_tests {
         // Rewriting the record on its own day is not a new record.
         txn.save_appointment(&visit(1), Mode::Replace).unwrap();
     }
+
+    /// A year no command has indexed yet (a fresh clone) is looked through folder by folder:
+    /// a file of the ID there, put by hand, holds the ID all the same.
+    #[test]
+    fn an_id_held_in_a_year_without_an_index_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let office = Office::new("Test Clinic", "America/New_York").unwrap();
+        let options = Options {
+            user: "t".into(),
+            commit: false,
+        };
+        let store = Store::init(&dir.path().join("r"), office, options, false).unwrap();
+        let id = Id::generate(IdKind::Appointment);
+        let patient = Id::generate(IdKind::Patient);
+        for day in ["2024/02/29", "2025/03/04"] {
+            let folder = store.path(Path::new(&format!("appointments/{day}")));
+            fs::create_dir_all(&folder).unwrap();
+            fs::write(folder.join("A0000000B.toml"), "").unwrap();
+        }
+        let held = store.path(Path::new(&format!("appointments/2025/03/04/{id}.toml")));
+        fs::write(&held, "").unwrap();
+        let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00-05:00").unwrap();
+        let end = start + chrono::Duration::minutes(15);
+        let visit = Appointment::booked(id.clone(), patient, "dr-a", "follow-up", start, end);
+        let mut txn = store.begin().unwrap();
+        let err = txn.save_appointment(&visit, Mode::CreateNew).unwrap_err();
+        assert!(
+            err.message.contains("appointments/2025/03/04/"),
+            "{}",
+            err.message
+        );
+        assert!(
+            !store
+                .path(&Store::appointment_rel(visit.date(), &id))
+                .exists()
+        );
+        assert!(
+            !store
+                .path(Path::new(".frontdesk/index/appointments-2025.tsv"))
+                .exists()
+        );
+    }
 }
