@@ -416,9 +416,16 @@ mod tests {
         ));
     }
 
-    /// Past a run's length the folders are stat'ed in runs on every core: the answer is the
-    /// one a single pass gives, in the order given, across month folders, with gone, changed
-    /// and unchanged days spread over every run.
+    /// `n` consecutive day folders' (date, path) from `start` under `root`, not created.
+    fn days_from(root: &Path, start: NaiveDate, n: u64) -> Vec<(NaiveDate, PathBuf)> {
+        (0..n)
+            .map(|k| {
+                let date = start + chrono::Days::new(k);
+                (date, root.join(date.format("%Y/%m/%d").to_string()))
+            })
+            .collect()
+    }
+
     /// A new ID's look through a year without an index: the first folder holding the name,
     /// in the folders' order whichever thread finds it, the day excepted skipped, a folder
     /// gone or a file of another name not counted, an entry of any type counted.
@@ -426,12 +433,7 @@ mod tests {
     fn the_first_folder_holding_a_name_is_found_in_order_on_every_core() {
         let dir = tempfile::tempdir().unwrap();
         let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-        let folders: Vec<(NaiveDate, PathBuf)> = (0..366u64)
-            .map(|n| {
-                let date = start + chrono::Days::new(n);
-                (date, dir.path().join(date.format("%Y/%m/%d").to_string()))
-            })
-            .collect();
+        let folders = days_from(dir.path(), start, 366);
         assert!(folders.len() > 4 * STAT_RUN);
         for (i, (_, path)) in folders.iter().enumerate() {
             if i % 9 != 4 {
@@ -452,17 +454,14 @@ mod tests {
         assert_eq!(first_holding(&folders[..40], name, none), Some(first.0));
     }
 
+    /// Past a run's length the folders are stat'ed in runs on every core: the answer is the
+    /// one a single pass gives, in the order given, across month folders, with gone, changed
+    /// and unchanged days spread over every run.
     #[test]
     fn day_folders_stat_in_parallel_answer_as_one_pass_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let start = NaiveDate::from_ymd_opt(2025, 11, 20).unwrap();
-        let folders: Vec<(NaiveDate, PathBuf)> = (0..400u64)
-            .map(|n| {
-                let date = start + chrono::Days::new(n);
-                let path = dir.path().join(date.format("%Y/%m/%d").to_string());
-                (date, path)
-            })
-            .collect();
+        let folders = days_from(dir.path(), start, 400);
         for (i, (_, path)) in folders.iter().enumerate() {
             if i % 7 != 3 {
                 fs::create_dir_all(path).unwrap();

@@ -516,15 +516,20 @@ mod dated_id_tests {
     use crate::domain::id::IdKind;
     use crate::domain::schedule::Appointment;
 
-    #[test]
-    fn a_new_appointment_whose_id_another_day_holds_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A fresh records tree in `dir`, committing nothing.
+    fn test_store(dir: &Path) -> Store {
         let office = Office::new("Test Clinic", "America/New_York").unwrap();
         let options = Options {
             user: "t".into(),
             commit: false,
         };
-        let store = Store::init(&dir.path().join("r"), office, options, false).unwrap();
+        Store::init(&dir.join("r"), office, options, false).unwrap()
+    }
+
+    #[test]
+    fn a_new_appointment_whose_id_another_day_holds_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path());
         let id = Id::generate(IdKind::Appointment);
         let patient = Id::generate(IdKind::Patient);
         let visit = |day: u32| {
@@ -558,12 +563,7 @@ mod dated_id_tests {
     #[test]
     fn an_id_held_in_a_year_without_an_index_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let office = Office::new("Test Clinic", "America/New_York").unwrap();
-        let options = Options {
-            user: "t".into(),
-            commit: false,
-        };
-        let store = Store::init(&dir.path().join("r"), office, options, false).unwrap();
+        let store = test_store(dir.path());
         let id = Id::generate(IdKind::Appointment);
         let patient = Id::generate(IdKind::Patient);
         for day in ["2024/02/29", "2025/03/04"] {
