@@ -319,9 +319,10 @@ if want desk; then
     for c_p in "$big:$big_pid" "$small:$small_pid" "$history:$history_pid"; do
         c=${c_p%%:*} p=${c_p##*:}
         # A desk at work has listed a patient's visits, which indexes every year of
-        # appointments; a freshly generated clinic has indexed only this year, and each booking
-        # there looks for its new ID in every older day folder instead (docs/performance.md,
-        # "a fresh clone"). On the big clinic the first listing takes about two minutes.
+        # appointments; a freshly generated clinic has no index, the desk rows' own commands
+        # index only this year, and each booking then looks for its new ID in every older day
+        # folder instead (docs/performance.md, "late evening"). On the big clinic the first
+        # listing takes about two minutes.
         "$fd" --records "$c" schedule list --patient "$p" >/dev/null
         note "desk rows on $(basename "$c"): patient $p with $("$fd" --records "$c" pay ledger "$p" --format json | jq length) ledger entries; $(find "$c/ledger/${as_of//-//}" -name '*.toml' 2>/dev/null | wc -l) ledger and $(find "$c/appointments/${as_of//-//}" -name '*.toml' 2>/dev/null | wc -l) appointment files on $as_of"
     done

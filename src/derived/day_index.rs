@@ -1378,10 +1378,10 @@ mod tests {
         tree.set_holds_lock(false);
     }
 
-    /// Years refreshed by their times: what was put by hand into two of three years is found
-    /// in each, the follower told, and no other day re-read.
+    /// Bringing three years along: what was put by hand into two of them is found in each,
+    /// the follower told, and no other day taken for changed.
     #[test]
-    fn a_refresh_by_times_finds_each_years_changes() {
+    fn bringing_years_along_finds_each_years_hand_edits() {
         use crate::derived::ledger_index::{LEDGER, patient_entries};
         let tmp = tempfile::tempdir().unwrap();
         let tree = Tree::new(tmp.path());

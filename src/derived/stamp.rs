@@ -313,6 +313,7 @@ pub fn first_holding(
             if *date == except {
                 return None;
             }
+            let by_path = || fs::symlink_metadata(dir.join(name)).is_ok();
             let held = match months.open(dir) {
                 (Some(fd), Some(day)) => {
                     relative.clear();
@@ -326,13 +327,11 @@ pub fn first_holding(
                         StatxFlags::TYPE,
                     ) {
                         Ok(_) => true,
-                        Err(e) if statx_unavailable(e) => {
-                            fs::symlink_metadata(dir.join(name)).is_ok()
-                        }
+                        Err(e) if statx_unavailable(e) => by_path(),
                         Err(_) => false,
                     }
                 }
-                _ => fs::symlink_metadata(dir.join(name)).is_ok(),
+                _ => by_path(),
             };
             held.then_some(*date)
         })
