@@ -445,6 +445,29 @@ impl Txn<'_> {
     /// fails (exit 4) naming the records, which are safe on disk and stay in this process's
     /// journal, so the next command commits them (a retry would add them twice).
     pub fn commit(mut self, message: &str) -> Result<()> {
+        self.record(message)
+    }
+
+    /// [`Txn::commit`], with `alongside` run on another thread meanwhile: read-only work the
+    /// command does after its write (the check-in's ledger read), done while git records the
+    /// commit instead of after it. It runs under the lock, which is released when both are
+    /// done, so it reads the records as this transaction leaves them.
+    pub fn commit_alongside<R: Send>(
+        mut self,
+        message: &str,
+        alongside: impl FnOnce() -> R + Send,
+    ) -> (Result<()>, R) {
+        std::thread::scope(|s| {
+            let other = s.spawn(alongside);
+            let committed = self.record(message);
+            let read = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (committed, read)
+        })
+    }
+
+    fn record(&mut self, message: &str) -> Result<()> {
         let store = self.store;
         if self.bulk {
             bulk::sync_tree(store.root())?;
@@ -532,13 +555,7 @@ mod dated_id_tests {
         let store = test_store(dir.path());
         let id = Id::generate(IdKind::Appointment);
         let patient = Id::generate(IdKind::Patient);
-        let visit = |day: u32| {
-            let start =
-                chrono::DateTime::parse_from_rfc3339(&format!("2026-12-{day:02}T09:00:00-05:00"))
-                    .unwrap();
-            let end = start + chrono::Duration::minutes(15);
-            Appointment::booked(id.clone(), patient.clone(), "dr-a", "follow-up", start, end)
-        };
+        let visit = |day: u32| visit_on(&id, &patient, day);
         let mut txn = store.begin().unwrap();
         txn.save_appointment(&visit(1), Mode::CreateNew).unwrap();
         let err = txn
@@ -573,9 +590,7 @@ mod dated_id_tests {
         }
         let held = store.path(Path::new(&format!("appointments/2025/03/04/{id}.toml")));
         fs::write(&held, "").unwrap();
-        let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00-05:00").unwrap();
-        let end = start + chrono::Duration::minutes(15);
-        let visit = Appointment::booked(id.clone(), patient, "dr-a", "follow-up", start, end);
+        let visit = visit_on(&id, &patient, 1);
         let mut txn = store.begin().unwrap();
         let err = txn.save_appointment(&visit, Mode::CreateNew).unwrap_err();
         assert!(
@@ -593,5 +608,85 @@ mod dated_id_tests {
                 .path(Path::new(".frontdesk/index/appointments-2025.tsv"))
                 .exists()
         );
+    }
+
+    /// A visit with `id` at nine on `day` of December 2026.
+    fn visit_on(id: &Id, patient: &Id, day: u32) -> Appointment {
+        let start =
+            chrono::DateTime::parse_from_rfc3339(&format!("2026-12-{day:02}T09:00:00-05:00"))
+                .unwrap();
+        let end = start + chrono::Duration::minutes(15);
+        Appointment::booked(id.clone(), patient.clone(), "dr-a", "follow-up", start, end)
+    }
+
+    #[test]
+    fn an_appointment_is_looked_for_first_on_its_likely_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path());
+        let (id, patient) = (
+            Id::generate(IdKind::Appointment),
+            Id::generate(IdKind::Patient),
+        );
+        let mut txn = store.begin().unwrap();
+        txn.save_appointment(&visit_on(&id, &patient, 1), Mode::CreateNew)
+            .unwrap();
+        // A copy filed by hand under the 3rd (which `check` reports): the index finds the 1st,
+        // the look at the likely day the 3rd.
+        let copy = visit_on(&id, &patient, 3);
+        txn.put(
+            &Store::appointment_rel(copy.date(), &id),
+            &copy,
+            Mode::CreateNew,
+        )
+        .unwrap();
+        drop(txn);
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        assert_eq!(store.load_appointment(&id).unwrap().date(), day(1));
+        let likely = |d| {
+            store
+                .load_appointment_likely_on(&id, day(d))
+                .unwrap()
+                .date()
+        };
+        assert_eq!(likely(3), day(3));
+        // Not there: the index finds it, as without a likely day.
+        assert_eq!(likely(2), day(1));
+        // The file on the likely day must still be the record its name says.
+        let other = visit_on(&Id::generate(IdKind::Appointment), &patient, 3);
+        let misnamed = store.path(&Store::appointment_rel(day(3), &other.id));
+        fs::copy(store.path(&Store::appointment_rel(day(3), &id)), &misnamed).unwrap();
+        let err = store
+            .load_appointment_likely_on(&other.id, day(3))
+            .unwrap_err();
+        assert!(
+            err.message.contains("does not match its name"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn work_alongside_a_commit_runs_under_the_lock_and_sees_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(dir.path());
+        let (id, patient) = (
+            Id::generate(IdKind::Appointment),
+            Id::generate(IdKind::Patient),
+        );
+        let mut txn = store.begin().unwrap();
+        txn.save_appointment(&visit_on(&id, &patient, 1), Mode::CreateNew)
+            .unwrap();
+        let (committed, (held, read)) = txn.commit_alongside("Book.", || {
+            (
+                store.holds_lock(),
+                store.load_appointment(&id).map(|a| a.id),
+            )
+        });
+        committed.unwrap();
+        assert!(held, "the work alongside ran without the lock");
+        assert_eq!(read.unwrap(), id);
+        // Both done, the lock is free again.
+        assert!(!store.holds_lock());
+        assert!(store.try_lock().unwrap().is_some());
     }
 }

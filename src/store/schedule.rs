@@ -141,8 +141,23 @@ impl Store {
             Error::not_found(format!("no appointment {id}"))
                 .hint("find it with `frontdesk schedule list --patient ID` or `schedule day DATE`")
         })?;
-        let path = self.path(&Self::appointment_rel(date, id));
-        let a: Appointment = read_toml(&path)?;
+        self.read_appointment(&self.path(&Self::appointment_rel(date, id)), id)
+    }
+
+    /// The appointment `id`, looked for first in `day`'s folder: the visit commands are about
+    /// today's visits, and at ten years finding an ID through the index reads a year's index
+    /// and stats the year's day folders when the visit was booked since (the index has not
+    /// seen it yet), which one look in today's folder does not need.
+    pub fn load_appointment_likely_on(&self, id: &Id, day: NaiveDate) -> Result<Appointment> {
+        let path = self.path(&Self::appointment_rel(day, id));
+        if path.is_file() {
+            return self.read_appointment(&path, id);
+        }
+        self.load_appointment(id)
+    }
+
+    fn read_appointment(&self, path: &Path, id: &Id) -> Result<Appointment> {
+        let a: Appointment = read_toml(path)?;
         if &a.id != id {
             return Err(Error::user(format!(
                 "{}: the file's id does not match its name",

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::cli::Ctx;
-use crate::cli::schedule::{modify, visit_id};
+use crate::cli::schedule::{modify, modify_then, visit_id};
 use crate::domain::patient::Patient;
 use crate::domain::schedule::Status;
 use crate::error::{Error, Result, exit};
@@ -77,7 +77,9 @@ pub struct CheckinArgs {
 
 pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
     let id = visit_id(ctx, &a.id)?;
-    let (sched, appt) = modify(
+    // The patient and their ledger (read once for the warning and the co-pay line) are read
+    // while git records the check-in: at ten years a ledger read stats every ledger day folder.
+    let (sched, appt, read) = modify_then(
         ctx,
         &id,
         |ap| format!("Check in appointment {id} for patient {}.", ap.patient),
@@ -88,12 +90,13 @@ pub fn cmd_checkin(ctx: &Ctx, a: CheckinArgs) -> Result<u8> {
             }
             ap.set_status(Status::Arrived, s.now, &s.store.options.user, None, None)
         },
+        |s, ap| -> Result<_> {
+            let patient = s.store.load_patient(&ap.patient)?;
+            Ok((patient, s.store.patient_ledger(&ap.patient)?))
+        },
     )?;
     ctx.say(&format!("{} arrived at {}", appt.id, sched.hm(sched.now)));
-    let patient = sched.store.load_patient(&appt.patient)?;
-    // Read once for the warning and the co-pay line: at ten years, each read of a patient's
-    // ledger stats every ledger day folder.
-    let entries = sched.store.patient_ledger(&appt.patient)?;
+    let (patient, entries) = read?;
     let owed = crate::domain::ledger::balance(&entries).due_now;
     for w in checkin_warnings(&patient, sched.today(), owed) {
         eprintln!("frontdesk: warning: {w}");

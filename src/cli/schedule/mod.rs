@@ -392,13 +392,28 @@ pub fn modify(
     message: impl FnOnce(&Appointment) -> String,
     change: impl FnOnce(&Sched, &mut Appointment) -> Result<()>,
 ) -> Result<(Sched, Appointment)> {
+    let (sched, a, ()) = modify_then(ctx, id, message, change, |_, _| ())?;
+    Ok((sched, a))
+}
+
+/// [`modify`], with `after` (read-only work on the changed appointment, such as the check-in's
+/// read of the patient's ledger) run while git records the commit, under the same lock.
+pub fn modify_then<R: Send>(
+    ctx: &Ctx,
+    id: &Id,
+    message: impl FnOnce(&Appointment) -> String,
+    change: impl FnOnce(&Sched, &mut Appointment) -> Result<()>,
+    after: impl FnOnce(&Sched, &Appointment) -> R + Send,
+) -> Result<(Sched, Appointment, R)> {
     let sched = Sched::open(ctx)?;
     let mut txn = sched.store.begin()?;
-    let mut a = sched.store.load_appointment(id)?;
+    // The visit commands are about today's visits, nearly always.
+    let mut a = sched.store.load_appointment_likely_on(id, sched.today())?;
     change(&sched, &mut a)?;
     txn.save_appointment(&a, Mode::Replace)?;
-    txn.commit(&message(&a))?;
-    Ok((sched, a))
+    let (committed, read) = txn.commit_alongside(&message(&a), || after(&sched, &a));
+    committed?;
+    Ok((sched, a, read))
 }
 
 /// The patient's name for the desk's own screens, or the ID when the file is missing.
