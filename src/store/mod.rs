@@ -619,10 +619,10 @@ mod dated_id_tests {
         Appointment::booked(id.clone(), patient.clone(), "dr-a", "follow-up", start, end)
     }
 
-    #[test]
-    fn an_appointment_is_looked_for_first_on_its_likely_day() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = test_store(dir.path());
+    /// A fresh records tree in `dir` with one visit booked on December 1st: (store, visit,
+    /// patient).
+    fn with_a_visit(dir: &Path) -> (Store, Id, Id) {
+        let store = test_store(dir);
         let (id, patient) = (
             Id::generate(IdKind::Appointment),
             Id::generate(IdKind::Patient),
@@ -630,8 +630,17 @@ mod dated_id_tests {
         let mut txn = store.begin().unwrap();
         txn.save_appointment(&visit_on(&id, &patient, 1), Mode::CreateNew)
             .unwrap();
+        txn.commit("Book.").unwrap();
+        (store, id, patient)
+    }
+
+    #[test]
+    fn an_appointment_is_looked_for_first_on_its_likely_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id, patient) = with_a_visit(dir.path());
         // A copy filed by hand under the 3rd (which `check` reports): the index finds the 1st,
         // the look at the likely day the 3rd.
+        let mut txn = store.begin().unwrap();
         let copy = visit_on(&id, &patient, 3);
         txn.put(
             &Store::appointment_rel(copy.date(), &id),
@@ -668,23 +677,18 @@ mod dated_id_tests {
     #[test]
     fn work_alongside_a_commit_runs_under_the_lock_and_sees_the_write() {
         let dir = tempfile::tempdir().unwrap();
-        let store = test_store(dir.path());
-        let (id, patient) = (
-            Id::generate(IdKind::Appointment),
-            Id::generate(IdKind::Patient),
-        );
+        let (store, first, patient) = with_a_visit(dir.path());
+        let second = Id::generate(IdKind::Appointment);
         let mut txn = store.begin().unwrap();
-        txn.save_appointment(&visit_on(&id, &patient, 1), Mode::CreateNew)
+        txn.save_appointment(&visit_on(&second, &patient, 2), Mode::CreateNew)
             .unwrap();
         let (committed, (held, read)) = txn.commit_alongside("Book.", || {
-            (
-                store.holds_lock(),
-                store.load_appointment(&id).map(|a| a.id),
-            )
+            let read = |id| store.load_appointment(id).map(|a| a.id);
+            (store.holds_lock(), [read(&first), read(&second)])
         });
         committed.unwrap();
         assert!(held, "the work alongside ran without the lock");
-        assert_eq!(read.unwrap(), id);
+        assert_eq!(read.map(Result::unwrap), [first, second]);
         // Both done, the lock is free again.
         assert!(!store.holds_lock());
         assert!(store.try_lock().unwrap().is_some());
