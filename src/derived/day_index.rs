@@ -113,12 +113,10 @@ impl Shelf {
         let Some(key) = pack(id.as_str()) else {
             return Ok(false);
         };
-        let Some(summary) = SummaryFile::open(&summary_path(&path)) else {
+        let Some(summary) = self.current_summary(store, year) else {
             return Ok(false);
         };
-        if base_scanned_at(&path, self.magic) != Some(summary.base_at)
-            || summary.may_hold(key) != Some(false)
-        {
+        if summary.may_hold(key) != Some(false) {
             return Ok(false);
         }
         let overlay = fs::read(overlay_path(&path)).ok();
@@ -128,22 +126,77 @@ impl Shelf {
             return Ok(false);
         }
         // Checked already under this transaction: only the days it could not trust are looked
-        // into (a kind with a follower, whose refresh came first).
+        // into (a kind with a follower, whose refresh came first, or a booking's look ahead).
         if let Some(untrusted) = checked_in_this_txn(store, self, year) {
             let absent = untrusted
                 .iter()
                 .all(|date| fs::symlink_metadata(store.path(&(self.rel)(*date, id))).is_err());
             return Ok(absent);
         }
+        let times = self.summary_times(&summary, overlay.as_deref());
+        self.absent_from_folders(store, year, &times, id)
+    }
+
+    /// The summary of `year`'s index when it was written for the base file there now.
+    fn current_summary(&self, store: &Tree, year: i32) -> Option<SummaryFile> {
+        let path = index_path(store, self, year);
+        let summary = SummaryFile::open(&summary_path(&path))?;
+        (base_scanned_at(&path, self.magic) == Some(summary.base_at)).then_some(summary)
+    }
+
+    /// Each day line's folder time and scan time, from the summary and the overlay over it.
+    fn summary_times(&self, summary: &SummaryFile, overlay: Option<&[u8]>) -> LineTimes {
         let mut times: LineTimes = summary
             .days
             .iter()
             .map(|(date, mtime)| (*date, (*mtime, summary.base_at)))
             .collect();
-        if let Some(overlay) = &overlay {
+        if let Some(overlay) = overlay {
             add_overlay_times(self.magic, summary.base_at, overlay, &mut times);
         }
-        self.absent_from_folders(store, year, &times, id)
+        times
+    }
+
+    /// Under a write transaction, the stat pass of every year's new-ID check made ahead of it:
+    /// each year's day folders stat'ed against its summary's times and the days that cannot be
+    /// trusted noted for this transaction (see [`Checked`]), so that [`Shelf::absent_by_summary`]
+    /// then looks only into those. A booking runs this while it reads its day. Best effort: a
+    /// year without a current summary, or with a folder that cannot be stat'ed, is left to the
+    /// check itself, which is then as without it.
+    pub(crate) fn check_years_ahead(&self, store: &Tree) {
+        if store.lock_epoch().is_none() {
+            return;
+        }
+        for year in years_in(store, self.dir).unwrap_or_default() {
+            let Some(summary) = self.current_summary(store, year) else {
+                continue;
+            };
+            let overlay = fs::read(overlay_path(&index_path(store, self, year))).ok();
+            let times = self.summary_times(&summary, overlay.as_deref());
+            if let Ok(Some(untrusted)) = self.untrusted_days(store, year, &times) {
+                note_checked(store, self, year, untrusted);
+            }
+        }
+    }
+
+    /// The folders of `year`'s days whose kept line (`times`) cannot be trusted (changed, racy
+    /// or new), by one stat per folder; None when a folder listed could not be stat'ed.
+    fn untrusted_days(
+        &self,
+        store: &Tree,
+        year: i32,
+        times: &LineTimes,
+    ) -> Result<Option<Vec<NaiveDate>>> {
+        let folders = day_dirs_in(store, self.dir, year)?;
+        let listed = folders.len();
+        let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
+        Ok((stats.len() == listed).then(|| {
+            stats
+                .iter()
+                .filter(|f| !f.trusted)
+                .map(|f| f.date)
+                .collect()
+        }))
     }
 
     /// True when, of `year`'s day folders, those whose kept line (`times`) can be trusted are
@@ -171,19 +224,14 @@ impl Shelf {
         times: &LineTimes,
         id: &Id,
     ) -> Result<Holding> {
-        let folders = day_dirs_in(store, self.dir, year)?;
-        let listed = folders.len();
-        let name = format!("{id}.toml");
-        let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
         // A folder listed but not stat'ed is one nothing can be said of: refresh.
-        if stats.len() != listed {
+        let Some(untrusted) = self.untrusted_days(store, year, times)? else {
             return Ok(Holding::Unknown);
-        }
-        Ok(stats
-            .iter()
-            .filter(|f| !f.trusted)
-            .find(|f| fs::symlink_metadata(f.dir.join(&name)).is_ok())
-            .map_or(Holding::Nowhere, |f| Holding::At(f.date)))
+        };
+        Ok(untrusted
+            .into_iter()
+            .find(|date| fs::symlink_metadata(store.path(&(self.rel)(*date, id))).is_ok())
+            .map_or(Holding::Nowhere, Holding::At))
     }
 
     /// The day of `year` whose folder holds the record `id`, found through the year's index
@@ -1288,6 +1336,7 @@ pub(crate) fn each_year_held(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::derived::ledger_index::LEDGER;
     use crate::derived::stamp::settle_folder;
 
     fn year_of(ids: &[String]) -> YearIndex {
@@ -1328,22 +1377,28 @@ mod tests {
         path
     }
 
+    /// Two settled ledger days of November 2026 with a file each, indexed (summary and all),
+    /// and the ledger's index lock, still held.
+    fn two_indexed_ledger_days(tree: &Tree) -> (NaiveDate, NaiveDate, Held) {
+        let (d1, d2) = (
+            NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
+        );
+        ledger_day(tree, d1, 1);
+        ledger_day(tree, d2, 2);
+        let held = lock(tree, &LEDGER).unwrap();
+        bring_along(tree, &LEDGER, &held).unwrap();
+        (d1, d2, held)
+    }
+
     /// Under a write transaction, the new-ID check takes the ledger's refresh of a moment ago
     /// for its own stat pass, looking only into the days it could not trust; another
     /// transaction (or none) makes its own.
     #[test]
     fn a_new_id_check_trusts_the_refresh_of_its_own_transaction_only() {
-        use crate::derived::ledger_index::LEDGER;
         let tmp = tempfile::tempdir().unwrap();
         let tree = Tree::new(tmp.path());
-        let (d1, d2) = (
-            NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
-            NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
-        );
-        ledger_day(&tree, d1, 1);
-        ledger_day(&tree, d2, 2);
-        let held = lock(&tree, &LEDGER).unwrap();
-        bring_along(&tree, &LEDGER, &held).unwrap();
+        let (d1, d2, held) = two_indexed_ledger_days(&tree);
         tree.set_holds_lock(true);
         bring_along(&tree, &LEDGER, &held).unwrap();
         assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), Some(vec![]));
@@ -1375,6 +1430,29 @@ mod tests {
         let late = ledger_day(&tree, d2, 5);
         let id = name_id(&late).unwrap();
         assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        tree.set_holds_lock(false);
+    }
+
+    /// A booking's look ahead: under a write transaction, each year's day folders are stat'ed
+    /// once against the summary, and the new-ID check then looks only into the days that could
+    /// not be trusted, where a file put there by hand is still found. Without the lock it
+    /// leaves nothing behind.
+    #[test]
+    fn a_look_ahead_notes_the_days_a_new_id_check_must_look_into() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let (_, d2, held) = two_indexed_ledger_days(&tree);
+        drop(held);
+        let by_hand = ledger_day(&tree, d2, 3);
+        let id = name_id(&by_hand).unwrap();
+        LEDGER.check_years_ahead(&tree);
+        assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), None);
+        tree.set_holds_lock(true);
+        LEDGER.check_years_ahead(&tree);
+        assert_eq!(checked_in_this_txn(&tree, &LEDGER, 2026), Some(vec![d2]));
+        assert!(!LEDGER.absent_by_summary(&tree, 2026, &id).unwrap());
+        let unused = Id::from_bits(crate::domain::id::IdKind::Transaction, 9);
+        assert!(LEDGER.absent_by_summary(&tree, 2026, &unused).unwrap());
         tree.set_holds_lock(false);
     }
 

@@ -88,48 +88,17 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
                 .hint("check the patient ID; nothing was booked"),
         );
     }
+    let mut skipped: Vec<(DateTime<FixedOffset>, String)> = Vec::new();
+    // The new IDs' check below stats every appointment day folder (3,100 at ten years): that
+    // pass is made on another thread while the days are read and the times planned.
+    let planned = std::thread::scope(|s| {
+        s.spawn(|| schedule_index::APPOINTMENTS.check_years_ahead(&sched.store));
+        plan_starts(&sched, &pid, &provider, &kind, &starts, &a, &mut skipped)
+    })?;
     let details = Details {
         reason: clean(a.reason),
         referral: clean(a.referral),
         notes: clean(a.notes),
-    };
-    let mut skipped: Vec<(DateTime<FixedOffset>, String)> = Vec::new();
-    let planned = if a.skip_conflicts && starts.len() > 1 {
-        // Each occurrence on its own: the ones that fit are booked, the others reported.
-        let mut fit = Vec::new();
-        for start in &starts {
-            let one = std::slice::from_ref(start);
-            match plan_all(
-                &sched,
-                &pid,
-                &provider,
-                &kind,
-                one,
-                a.room.as_deref(),
-                a.force,
-            ) {
-                Ok(plans) => fit.extend(plans),
-                Err(e) => skipped.push((*start, e.message)),
-            }
-        }
-        if fit.is_empty() {
-            return Err(
-                Error::user("no occurrence of the series can be booked").hint(
-                    "choose another start time or day (`schedule find --repeat weekly` finds one)",
-                ),
-            );
-        }
-        fit
-    } else {
-        plan_all(
-            &sched,
-            &pid,
-            &provider,
-            &kind,
-            &starts,
-            a.room.as_deref(),
-            a.force,
-        )?
     };
     let series = rule.as_ref().map(|_| Id::generate(IdKind::Series));
     let mut booked = Vec::new();
@@ -279,6 +248,37 @@ fn occurrence_starts(
 
 /// Checks every start (each against the others too) and returns the plans, or one error that
 /// lists every conflict with the nearest free times.
+/// The plan of each start. With `--skip-conflicts` a series' occurrences are planned one by
+/// one: those that fit are kept, and the others added to `skipped` with why; otherwise any
+/// conflict refuses the whole booking.
+fn plan_starts(
+    sched: &Sched,
+    pid: &Id,
+    provider: &Provider,
+    kind: &AppointmentType,
+    starts: &[DateTime<FixedOffset>],
+    a: &Args,
+    skipped: &mut Vec<(DateTime<FixedOffset>, String)>,
+) -> Result<Vec<Plan>> {
+    let (room, force) = (a.room.as_deref(), a.force);
+    if !(a.skip_conflicts && starts.len() > 1) {
+        return plan_all(sched, pid, provider, kind, starts, room, force);
+    }
+    let mut fit = Vec::new();
+    for start in starts {
+        let one = std::slice::from_ref(start);
+        match plan_all(sched, pid, provider, kind, one, room, force) {
+            Ok(plans) => fit.extend(plans),
+            Err(e) => skipped.push((*start, e.message)),
+        }
+    }
+    if fit.is_empty() {
+        return Err(Error::user("no occurrence of the series can be booked")
+            .hint("choose another start time or day (`schedule find --repeat weekly` finds one)"));
+    }
+    Ok(fit)
+}
+
 pub fn plan_all(
     sched: &Sched,
     pid: &Id,
