@@ -27,7 +27,7 @@ use crate::domain::schedule::localtime::{Fold, parse_local, resolve, wall};
 use crate::domain::schedule::slots::{Calendar, Conflict, Filter, Slot};
 use crate::domain::schedule::{AppointmentType, Provider, Room};
 use crate::error::{Error, Result};
-use crate::store::{Mode, Store};
+use crate::store::{Mode, Store, Txn};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -392,7 +392,8 @@ pub fn modify(
     message: impl FnOnce(&Appointment) -> String,
     change: impl FnOnce(&Sched, &mut Appointment) -> Result<()>,
 ) -> Result<(Sched, Appointment)> {
-    let (sched, a, ()) = modify_then(ctx, id, message, change, |_, _| ())?;
+    let sched = Sched::open(ctx)?;
+    let (a, ()) = change_one(&sched, id, change, |txn, a| txn.commit(&message(a)))?;
     Ok((sched, a))
 }
 
@@ -406,14 +407,28 @@ pub fn modify_then<R: Send>(
     after: impl FnOnce(&Sched, &Appointment) -> R + Send,
 ) -> Result<(Sched, Appointment, R)> {
     let sched = Sched::open(ctx)?;
+    let (a, read) = change_one(&sched, id, change, |txn, a| {
+        let (committed, read) = txn.commit_alongside(&message(a), || after(&sched, a));
+        committed.map(|()| read)
+    })?;
+    Ok((sched, a, read))
+}
+
+/// The appointment `id` read under the write lock, changed and saved; `commit` ends the
+/// transaction.
+fn change_one<R>(
+    sched: &Sched,
+    id: &Id,
+    change: impl FnOnce(&Sched, &mut Appointment) -> Result<()>,
+    commit: impl FnOnce(Txn<'_>, &Appointment) -> Result<R>,
+) -> Result<(Appointment, R)> {
     let mut txn = sched.store.begin()?;
     // The visit commands are about today's visits, nearly always.
     let mut a = sched.store.load_appointment_likely_on(id, sched.today())?;
-    change(&sched, &mut a)?;
+    change(sched, &mut a)?;
     txn.save_appointment(&a, Mode::Replace)?;
-    let (committed, read) = txn.commit_alongside(&message(&a), || after(&sched, &a));
-    committed?;
-    Ok((sched, a, read))
+    let r = commit(txn, &a)?;
+    Ok((a, r))
 }
 
 /// The patient's name for the desk's own screens, or the ID when the file is missing.
