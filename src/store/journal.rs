@@ -1,8 +1,9 @@
 //! Self-healing history: what a killed command left behind is repaired by the next command that
 //! takes the write lock, so the audit trail never silently stops.
 //!
-//! Each writing process keeps a journal, `.frontdesk/journal/<pid>`, created at its first write
-//! and removed when it ends cleanly. Before a record is written its path is appended (one
+//! Each writing process keeps a journal, `.frontdesk/journal/<pid>`, created when it takes the
+//! write lock (the caches it refreshes under the lock write temp files before its first
+//! record) and removed when it ends cleanly. Before a record is written its path is appended (one
 //! `write`, no fsync: a `kill -9` keeps what was written to the page cache); a successful commit
 //! empties the journal. So a journal whose process is gone names exactly the records that may
 //! be on disk without a commit, and its existence says the process died mid-command.
@@ -45,6 +46,16 @@ pub struct Journal {
 }
 
 impl Journal {
+    /// Starts the journal, empty: the process holds the write lock, and the caches it
+    /// refreshes under it write temp files of their own (in `.frontdesk/`), which a kill
+    /// would leave behind with no journal to say the process died mid-command.
+    pub fn start(&mut self, root: &Path) -> Result<()> {
+        if self.file.is_none() {
+            self.file = Some(open(root)?);
+        }
+        Ok(())
+    }
+
     /// Notes that `rels` are about to be written.
     pub fn note(&mut self, root: &Path, rels: &[&Path]) -> Result<()> {
         if self.file.is_none() {

@@ -146,6 +146,10 @@ impl Store {
         LockHolder::write(&file);
         self.tree.set_holds_lock(true);
         self.recover_once();
+        if let Err(e) = self.start_journal() {
+            self.tree.set_holds_lock(false);
+            return Err(e);
+        }
         Ok(Txn {
             store: self,
             _lock: file,
@@ -198,6 +202,18 @@ impl Store {
             .lock()
             .map_err(|_| Error::internal("the journal's lock was poisoned"))?
             .note(self.root(), rels)
+    }
+
+    /// This process's journal exists from the moment it holds the write lock (see
+    /// [`journal::Journal::start`]), so the next writer sweeps the temp files a kill left.
+    fn start_journal(&self) -> Result<()> {
+        if !self.keeps_history() {
+            return Ok(());
+        }
+        self.journal
+            .lock()
+            .map_err(|_| Error::internal("the journal's lock was poisoned"))?
+            .start(self.root())
     }
 
     // ---- paths ----
@@ -672,6 +688,36 @@ mod dated_id_tests {
             "{}",
             err.message
         );
+    }
+
+    /// A writer killed after it took the lock and before its first record (refreshing a cache,
+    /// say) must leave a journal, or the next writer would not sweep the temp files it left.
+    #[test]
+    fn a_writer_is_journaled_from_the_moment_it_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let office = Office::new("Test Clinic", "America/New_York").unwrap();
+        let options = Options {
+            user: "t".into(),
+            commit: true,
+        };
+        let root = dir.path().join("r");
+        let journal = root.join(format!(".frontdesk/journal/{}", std::process::id()));
+        let store = Store::init(&root, office, options, true).unwrap();
+        drop(store);
+        assert!(!journal.exists(), "a clean end leaves no journal");
+        let store = Store::open(
+            &root,
+            Options {
+                user: "t".into(),
+                commit: true,
+            },
+        )
+        .unwrap();
+        let txn = store.begin().unwrap();
+        assert!(journal.exists());
+        drop(txn);
+        drop(store);
+        assert!(!journal.exists(), "a clean end leaves no journal");
     }
 
     #[test]
