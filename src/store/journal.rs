@@ -58,9 +58,7 @@ impl Journal {
 
     /// Notes that `rels` are about to be written.
     pub fn note(&mut self, root: &Path, rels: &[&Path]) -> Result<()> {
-        if self.file.is_none() {
-            self.file = Some(open(root)?);
-        }
+        self.start(root)?;
         let (file, path) = self.file.as_mut().expect("opened above");
         let mut line = Vec::with_capacity(rels.len() * 40);
         for rel in rels {

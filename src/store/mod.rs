@@ -195,25 +195,25 @@ impl Store {
 
     /// Notes paths about to be written, when this tree keeps a history.
     pub(crate) fn journal(&self, rels: &[&Path]) -> Result<()> {
-        if !self.keeps_history() {
-            return Ok(());
-        }
-        self.journal
-            .lock()
-            .map_err(|_| Error::internal("the journal's lock was poisoned"))?
-            .note(self.root(), rels)
+        self.with_journal(|j| j.note(self.root(), rels))
     }
 
     /// This process's journal exists from the moment it holds the write lock (see
     /// [`journal::Journal::start`]), so the next writer sweeps the temp files a kill left.
     fn start_journal(&self) -> Result<()> {
+        self.with_journal(|j| j.start(self.root()))
+    }
+
+    /// `f` on this process's journal, in a tree that keeps one.
+    fn with_journal(&self, f: impl FnOnce(&mut journal::Journal) -> Result<()>) -> Result<()> {
         if !self.keeps_history() {
             return Ok(());
         }
-        self.journal
+        let mut journal = self
+            .journal
             .lock()
-            .map_err(|_| Error::internal("the journal's lock was poisoned"))?
-            .start(self.root())
+            .map_err(|_| Error::internal("the journal's lock was poisoned"))?;
+        f(&mut journal)
     }
 
     // ---- paths ----
@@ -569,8 +569,7 @@ mod dated_id_tests {
     fn a_new_appointment_whose_id_another_day_holds_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = test_store(dir.path());
-        let id = Id::generate(IdKind::Appointment);
-        let patient = Id::generate(IdKind::Patient);
+        let (id, patient) = new_visit_ids();
         let visit = |day: u32| visit_on(&id, &patient, day);
         let mut txn = store.begin().unwrap();
         txn.save_appointment(&visit(1), Mode::CreateNew).unwrap();
@@ -597,8 +596,7 @@ mod dated_id_tests {
     fn an_id_held_in_a_year_without_an_index_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = test_store(dir.path());
-        let id = Id::generate(IdKind::Appointment);
-        let patient = Id::generate(IdKind::Patient);
+        let (id, patient) = new_visit_ids();
         for day in ["2024/02/29", "2025/03/04"] {
             let folder = store.path(Path::new(&format!("appointments/{day}")));
             fs::create_dir_all(&folder).unwrap();
@@ -626,6 +624,14 @@ mod dated_id_tests {
         );
     }
 
+    /// A new appointment ID and a new patient ID.
+    fn new_visit_ids() -> (Id, Id) {
+        (
+            Id::generate(IdKind::Appointment),
+            Id::generate(IdKind::Patient),
+        )
+    }
+
     /// A visit with `id` at nine on `day` of December 2026.
     fn visit_on(id: &Id, patient: &Id, day: u32) -> Appointment {
         let start =
@@ -639,10 +645,7 @@ mod dated_id_tests {
     /// patient).
     fn with_a_visit(dir: &Path) -> (Store, Id, Id) {
         let store = test_store(dir);
-        let (id, patient) = (
-            Id::generate(IdKind::Appointment),
-            Id::generate(IdKind::Patient),
-        );
+        let (id, patient) = new_visit_ids();
         let mut txn = store.begin().unwrap();
         txn.save_appointment(&visit_on(&id, &patient, 1), Mode::CreateNew)
             .unwrap();
@@ -702,17 +705,10 @@ mod dated_id_tests {
         };
         let root = dir.path().join("r");
         let journal = root.join(format!(".frontdesk/journal/{}", std::process::id()));
-        let store = Store::init(&root, office, options, true).unwrap();
+        let store = Store::init(&root, office, options.clone(), true).unwrap();
         drop(store);
         assert!(!journal.exists(), "a clean end leaves no journal");
-        let store = Store::open(
-            &root,
-            Options {
-                user: "t".into(),
-                commit: true,
-            },
-        )
-        .unwrap();
+        let store = Store::open(&root, options).unwrap();
         let txn = store.begin().unwrap();
         assert!(journal.exists());
         drop(txn);

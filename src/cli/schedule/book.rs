@@ -246,8 +246,6 @@ fn occurrence_starts(
     Ok(starts)
 }
 
-/// Checks every start (each against the others too) and returns the plans, or one error that
-/// lists every conflict with the nearest free times.
 /// The plan of each start. With `--skip-conflicts` a series' occurrences are planned one by
 /// one: those that fit are kept, and the others added to `skipped` with why; otherwise any
 /// conflict refuses the whole booking.
@@ -279,6 +277,8 @@ fn plan_starts(
     Ok(fit)
 }
 
+/// Checks every start (each against the others too) and returns the plans, or one error that
+/// lists every conflict with the nearest free times.
 pub fn plan_all(
     sched: &Sched,
     pid: &Id,
