@@ -68,11 +68,7 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
             break;
         }
     }
-    if let Some(tree) = delta.tree.as_mut() {
-        for entry in &entries {
-            tree.invalidate(&entry.name);
-        }
-    }
+    delta.invalidate_tree(entries.iter().map(|e| e.name.as_slice()));
     // What the commit needs of each entry (its name is its path): the entries themselves go
     // to the index, rather than a copy of 100,000 of them after an import.
     let blobs: Vec<Blob> = entries

@@ -41,7 +41,7 @@ use super::git;
 use super::plumbing::{self, git as git_cmd};
 use crate::error::Result;
 use crate::history::git_index::{
-    CacheTree, Delta, Entry, MergedIndex, Unusable, blob_oid, file_mode, hex, unhex,
+    CacheTree, Delta, Entry, MergedIndex, TreeExtension, Unusable, blob_oid, file_mode, hex, unhex,
 };
 
 /// Entries whose files are compared at once, spread over the cores.
@@ -103,7 +103,7 @@ fn open_index(git_dir: &Path) -> Option<(MergedIndex, Option<CacheTree>, u32)> {
     let written = fs::metadata(&path).ok()?;
     match Delta::read(&path) {
         Ok(delta) => {
-            let tree = delta.tree.clone();
+            let tree = delta.tree.as_ref().and_then(TreeExtension::nodes);
             let index = MergedIndex::split(git_dir, delta).ok()?;
             // An entry is racy against the older of the two halves: stricter than git, which
             // only costs a hash.
@@ -122,7 +122,7 @@ fn open_index(git_dir: &Path) -> Option<(MergedIndex, Option<CacheTree>, u32)> {
             if tail.link.iter().any(|b| *b != 0) {
                 return None; // a split index whose small half grew past what `Delta` reads
             }
-            let tree = tail.tree;
+            let tree = tail.tree.as_ref().and_then(TreeExtension::nodes);
             let again = fs::metadata(&path).ok()?;
             if (again.ino(), again.mtime_nsec(), again.size())
                 != (written.ino(), written.mtime_nsec(), written.size())
