@@ -50,14 +50,18 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
         return Ok(Direct::NotApplicable);
     };
     let lock = IndexLock::take(&git_dir)?;
+    // git takes a few milliseconds to start and read HEAD's trees: it does that while the
+    // index is read and the files hashed here.
+    let mut import = FastImport::start(root, user)?;
     let Ok(mut delta) = Delta::read(&git_dir.join("index")) else {
+        import.abandon();
         return Ok(Direct::NotApplicable);
     };
     let Some(entries) = index_entries(root, paths)? else {
+        import.abandon();
         return Ok(Direct::NotApplicable);
     };
 
-    let mut import = FastImport::start(root, user)?;
     let mut changed = false;
     for entry in &entries {
         let committed = import.ls(&head.commit, &entry.name)?;
@@ -82,12 +86,28 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
     // Replacing entries count as much as added ones: a `git reset` once left 96,000 of them
     // (6.7 MB) for every commit to read and rewrite.
     let fold = delta.held() > delta_limit();
-    // The index first: should the commit then fail, the change is staged, as with `git add`.
-    lock.write(&delta.write())?;
-    drop(delta);
-    if changed {
-        import.commit(root, &head, user, message, paths, &blobs)?;
+    // The index is written (its cache-tree alone is 300 KB at full size, then fsynced) while
+    // the commit is sent, and is in place before the stream ends: fast-import moves the branch
+    // only then. So, as before, should the commit fail the change is staged, as with `git add`,
+    // and a commit never lands without its index.
+    let (staged, sent) = std::thread::scope(|scope| {
+        let staged = scope.spawn(move || lock.write(&delta.write()));
+        let sent = if changed {
+            import.commit(root, &head, user, message, paths, &blobs)
+        } else {
+            Ok(())
+        };
+        let staged = staged
+            .join()
+            .unwrap_or_else(|_| Err(Error::internal("writing git's index failed")));
+        (staged, sent)
+    });
+    if let Err(e) = staged {
+        // No commit without its index: fast-import is stopped before it moves the branch.
+        import.failed(String::new());
+        return Err(e);
     }
+    sent?;
     import.finish()?;
     if fold {
         // Best effort: the commit is made; an unfolded index only makes the next commit slower.
@@ -482,6 +502,12 @@ impl FastImport {
                 String::from_utf8_lossy(&out.stderr).trim()
             )))
         }
+    }
+
+    /// Ends a stream that sent nothing (the porcelain way takes over): git exits without
+    /// writing anything, and is waited for so that no two git processes overlap.
+    fn abandon(self) {
+        let _ = self.finish();
     }
 
     fn failed(&mut self, what: String) -> Error {
