@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Two builds of frontdesk, command by command, in turn: for the desk rows of bench/compare.sh
+when the machine is too noisy for one build's hyperfine run to be compared with another's.
+
+    bench/alternate.py BUILD_A BUILD_B [--rounds 25] [ROW ...]
+    rows: add show book checkin collect balance ledger (default: all)
+
+For each of ROUNDS rounds, on the big then the small clinic (made by bench/compare.sh), each
+build runs the row's command right after the row's preparing write, as compare.sh's desk rows
+do; the write is always made by BUILD_B, so both builds find the same state. Prints the median
+wall time of each build on each clinic and the big / small ratio. Put the clinics back as
+generated first (compare.sh's `desk` rows do) so the booked day holds what it held then.
+Environment: FRONTDESK_BENCH_DIR (default /tmp/frontdesk-bench).
+"""
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import time
+
+bench = os.environ.get("FRONTDESK_BENCH_DIR", "/tmp/frontdesk-bench")
+env = dict(os.environ, FRONTDESK_USER="bench", NO_COLOR="1",
+           FRONTDESK_NOW="2026-11-27T08:00:00-05:00")
+ROWS = ["add", "show", "book", "checkin", "collect", "balance", "ledger"]
+
+
+def run(args):
+    return subprocess.run(args, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL).stdout.decode().strip()
+
+
+def busy_patient(clinic):
+    """The patient with most visits on the bench day, as compare.sh picks it (a tie: the
+    greatest ID, as its `sort -rn` leaves it)."""
+    day = os.path.join(clinic, "appointments", "2026", "11", "24")
+    counts = {}
+    for name in os.listdir(day):
+        with open(os.path.join(day, name)) as f:
+            for line in f:
+                if line.startswith("patient = "):
+                    p = line.split('"')[1]
+                    counts[p] = counts.get(p, 0) + 1
+                    break
+    return max(counts, key=lambda p: (counts[p], p))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("--rounds", type=int, default=25)
+    ap.add_argument("rows", nargs="*", default=ROWS)
+    args = ap.parse_intermixed_args()
+    clinics = {
+        "big": os.path.join(bench, "big-100000-1000000-s1"),
+        "small": os.path.join(bench, "small-1000-10000-s1"),
+    }
+    patient = {k: busy_patient(c) for k, c in clinics.items()}
+    slot = {}
+    for k, c in clinics.items():
+        found = json.loads(run([args.b, "--records", c, "schedule", "find", "--patient",
+                                patient[k], "--type", "follow-up", "--after", "2026-11-27",
+                                "--format", "json"]))
+        slot[k] = (found[0]["date"], found[0]["start"], found[0]["provider"])
+
+    def prepare(row, k):
+        c, p = clinics[k], patient[k]
+        day, start, provider = slot[k]
+        fd = [args.b, "--records", c]
+        book = ["schedule", "book", "--patient", p, "--provider", provider, "--type",
+                "follow-up", "--at", f"{day} {start}", "--force", "--quiet"]
+        pay = ["pay", "collect", "--patient", p, "--amount", "1", "--method", "cash",
+               "--force", "--quiet"]
+        update = ["patient", "update", p, "--email",
+                  f"bench-{random.randrange(10**9)}@example.org"]
+        if row in ("add", "show"):
+            run(fd + update)
+            return (["patient", "add", "--first", "Bench", "--last", "Runner", "--dob",
+                     "1990-01-01", "--sex", "F", "--force", "--quiet"]
+                    if row == "add" else ["patient", "show", p])
+        if row == "book":
+            run(fd + book)
+            return book
+        if row == "checkin":
+            today = book[:-4] + ["--at", "2026-11-27 16:10", "--force", "--quiet"]
+            return ["schedule", "checkin", run(fd + today)]
+        run(fd + pay)
+        return {"collect": pay[:4] + ["--amount", "2", "--method", "cash", "--force",
+                                      "--quiet"],
+                "balance": ["pay", "balance", p], "ledger": ["pay", "ledger", p]}[row]
+
+    builds = {"A": args.a, "B": args.b}
+    for row in args.rows:
+        times = {}
+        for _ in range(args.rounds):
+            for k in clinics:
+                for name, binary in builds.items():
+                    cmd = prepare(row, k)
+                    start = time.perf_counter_ns()
+                    run([binary, "--records", clinics[k]] + cmd)
+                    times.setdefault((k, name), []).append(
+                        (time.perf_counter_ns() - start) / 1e6)
+        m = {key: statistics.median(v) for key, v in times.items()}
+        print(f"{row:8} " + " | ".join(
+            f"{n}: big {m[('big', n)]:.1f} ms, small {m[('small', n)]:.1f} ms, "
+            f"ratio {m[('big', n)] / m[('small', n)]:.2f}" for n in builds), flush=True)
+
+
+if __name__ == "__main__":
+    main()
