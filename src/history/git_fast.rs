@@ -104,7 +104,7 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
     });
     if let Err(e) = staged {
         // No commit without its index: fast-import is stopped before it moves the branch.
-        import.failed(String::new());
+        import.stop();
         return Err(e);
     }
     sent?;
@@ -510,8 +510,12 @@ impl FastImport {
         let _ = self.finish();
     }
 
-    fn failed(&mut self, what: String) -> Error {
+    fn stop(&mut self) {
         let _ = self.child.kill();
+    }
+
+    fn failed(&mut self, what: String) -> Error {
+        self.stop();
         Error::internal(format!("git could not commit: {what}"))
     }
 }

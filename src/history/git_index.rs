@@ -249,15 +249,15 @@ fn invalidate_node(
         }
     }
     for _ in 0..node.subtrees {
-        let name_end = *pos + data.get(*pos..)?.iter().position(|b| *b == 0)?;
+        let name_end = *pos + memchr::memchr(0, data.get(*pos..)?)?;
         let inner = below.remove(&data[*pos..name_end]).unwrap_or_default();
         invalidate_node(data, pos, out, &inner, depth + 1)?;
     }
     Some(())
 }
 
-// A commit writes the cache-tree extension whole: a node per folder, 10,600 at full size. Its
-// numbers are written by hand, not through `format!`, which was most of that work.
+// Numbers are written by hand, not through `format!`, which was most of the work when every
+// commit wrote every node.
 
 /// `n` in decimal, as `format!("{n}")` spells it.
 fn push_decimal(out: &mut Vec<u8>, n: i64) {
