@@ -49,6 +49,10 @@ pub fn commit_direct(root: &Path, user: &str, paths: &[PathBuf], message: &str) 
     let Some(head) = branch_head(root, user) else {
         return Ok(Direct::NotApplicable);
     };
+    // A repository's first commit has no index yet: git's way, without starting fast-import.
+    if !git_dir.join("index").is_file() {
+        return Ok(Direct::NotApplicable);
+    }
     let lock = IndexLock::take(&git_dir)?;
     // git takes a few milliseconds to start and read HEAD's trees: it does that while the
     // index is read and the files hashed here.
