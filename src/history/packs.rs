@@ -35,7 +35,7 @@ fn pack_limit() -> usize {
 pub(super) fn roll_up_small_packs(root: &Path, user: &str) {
     let dir = root.join(".git/objects/pack");
     let small = small_packs(&dir);
-    if small.len() <= pack_limit() || auto_gc_turned_off(root, user) {
+    if small.len() <= pack_limit() || gc_running(root) || auto_gc_turned_off(root, user) {
         return;
     }
     let mut ids = String::new();
@@ -116,6 +116,17 @@ fn object_ids(idx: &[u8]) -> Option<impl Iterator<Item = &[u8; 20]>> {
             .chunks_exact(20)
             .map(|c| <&[u8; 20]>::try_from(c).expect("chunks of 20")),
     )
+}
+
+/// A `git gc` holds `.git/gc.pid` while it repacks, and deletes the packs it started from when
+/// it is done: rolling them up meanwhile is a second repack of the same packs, which git lets
+/// one process do at a time. The roll-up waits for a later commit, as a second `git gc` would.
+/// Like git, a `gc.pid` older than twelve hours is taken for a gc that died.
+fn gc_running(root: &Path) -> bool {
+    const STALE: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+    fs::metadata(root.join(".git/gc.pid"))
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().map_or(true, |age| age < STALE))
 }
 
 /// `gc.auto` or `gc.autoPackLimit` set to 0.

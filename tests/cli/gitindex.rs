@@ -371,6 +371,45 @@ fn each_commit_is_a_pack_and_small_packs_are_rolled_into_one() {
     assert_git_in_step(&c);
 }
 
+/// A gc running beside frontdesk (its `.git/gc.pid`, as git leaves it) repacks those packs
+/// itself: the roll-up waits, as a second `git gc` would, and a `gc.pid` older than twelve
+/// hours is a dead gc's, as git takes it.
+#[test]
+fn small_packs_wait_while_a_gc_runs() {
+    let c = Clinic::new();
+    add_patient(&c, 0);
+    let add = |c: &Clinic, n: usize| {
+        let args = format!(
+            "patient add --first Ann --last Lee{} --dob 1980-01-{:02} --sex F",
+            letters(n),
+            n % 28 + 1
+        );
+        traced(c, &args, &[("FRONTDESK_GIT_PACK_LIMIT", "3")])
+    };
+    let pid = c.path(".git/gc.pid");
+    std::fs::write(&pid, "12345 another-host").unwrap();
+    let before = c.packs();
+    for n in 1..7 {
+        add(&c, n);
+    }
+    assert_eq!(c.packs(), before + 6, "no roll-up while a gc runs");
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(13 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&pid)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    add(&c, 7);
+    assert!(
+        c.packs() <= 4,
+        "a day-old gc.pid holds nothing: {}",
+        c.packs()
+    );
+    assert_eq!(git_lines(&c.root, &["ls-files", "patients"]).len(), 8);
+    assert_git_in_step(&c);
+}
+
 #[test]
 fn loose_objects_are_packed_as_git_commit_would() {
     let c = Clinic::new();
