@@ -322,6 +322,17 @@ fn an_import_is_committed_as_one_pack_and_the_index_folded() {
     assert_git_in_step(&c);
 }
 
+/// Patient `n` added (a name of its own), the small packs rolled up past three; the git
+/// commands it ran.
+fn add_with_three_small_packs(c: &Clinic, n: usize) -> Vec<String> {
+    let args = format!(
+        "patient add --first Ann --last Lee{} --dob 1980-01-{:02} --sex F",
+        letters(n),
+        n % 28 + 1
+    );
+    traced(c, &args, &[("FRONTDESK_GIT_PACK_LIMIT", "3")])
+}
+
 /// Each direct commit is fast-import's pack as written, no loose objects; past the limit the
 /// small packs are rolled into one (not by `git repack`, which walks the whole history), every
 /// commit still there and git in step. `gc.auto=0` leaves the packs to whoever set it.
@@ -330,14 +341,7 @@ fn each_commit_is_a_pack_and_small_packs_are_rolled_into_one() {
     let c = Clinic::new();
     add_patient(&c, 0); // the porcelain way, which turns the split index on
     let limit = 3;
-    let add = |c: &Clinic, n: usize| {
-        let args = format!(
-            "patient add --first Ann --last Lee{} --dob 1980-01-{:02} --sex F",
-            letters(n),
-            n % 28 + 1
-        );
-        traced(c, &args, &[("FRONTDESK_GIT_PACK_LIMIT", "3")])
-    };
+    let add = add_with_three_small_packs;
     let before = c.packs();
     let loose = |c: &Clinic| git_ok(&c.root, &["count-objects"]);
     let loose_before = loose(&c);
@@ -378,14 +382,7 @@ fn each_commit_is_a_pack_and_small_packs_are_rolled_into_one() {
 fn small_packs_wait_while_a_gc_runs() {
     let c = Clinic::new();
     add_patient(&c, 0);
-    let add = |c: &Clinic, n: usize| {
-        let args = format!(
-            "patient add --first Ann --last Lee{} --dob 1980-01-{:02} --sex F",
-            letters(n),
-            n % 28 + 1
-        );
-        traced(c, &args, &[("FRONTDESK_GIT_PACK_LIMIT", "3")])
-    };
+    let add = add_with_three_small_packs;
     let pid = c.path(".git/gc.pid");
     std::fs::write(&pid, "12345 another-host").unwrap();
     let before = c.packs();
