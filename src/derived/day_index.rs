@@ -113,7 +113,7 @@ impl Shelf {
         let Some(key) = pack(id.as_str()) else {
             return Ok(false);
         };
-        let Some(summary) = self.current_summary(store, year) else {
+        let Some(summary) = self.current_summary(&path) else {
             return Ok(false);
         };
         if summary.may_hold(key) != Some(false) {
@@ -128,20 +128,17 @@ impl Shelf {
         // Checked already under this transaction: only the days it could not trust are looked
         // into (a kind with a follower, whose refresh came first, or a booking's look ahead).
         if let Some(untrusted) = checked_in_this_txn(store, self, year) {
-            let absent = untrusted
-                .iter()
-                .all(|date| fs::symlink_metadata(store.path(&(self.rel)(*date, id))).is_err());
-            return Ok(absent);
+            return Ok(self.first_holding(store, untrusted, id) == Holding::Nowhere);
         }
         let times = self.summary_times(&summary, overlay.as_deref());
         self.absent_from_folders(store, year, &times, id)
     }
 
-    /// The summary of `year`'s index when it was written for the base file there now.
-    fn current_summary(&self, store: &Tree, year: i32) -> Option<SummaryFile> {
-        let path = index_path(store, self, year);
-        let summary = SummaryFile::open(&summary_path(&path))?;
-        (base_scanned_at(&path, self.magic) == Some(summary.base_at)).then_some(summary)
+    /// The summary of the year index at `path` when it was written for the base file there
+    /// now.
+    fn current_summary(&self, path: &Path) -> Option<SummaryFile> {
+        let summary = SummaryFile::open(&summary_path(path))?;
+        (base_scanned_at(path, self.magic) == Some(summary.base_at)).then_some(summary)
     }
 
     /// Each day line's folder time and scan time, from the summary and the overlay over it.
@@ -168,10 +165,11 @@ impl Shelf {
             return;
         }
         for year in years_in(store, self.dir).unwrap_or_default() {
-            let Some(summary) = self.current_summary(store, year) else {
+            let path = index_path(store, self, year);
+            let Some(summary) = self.current_summary(&path) else {
                 continue;
             };
-            let overlay = fs::read(overlay_path(&index_path(store, self, year))).ok();
+            let overlay = fs::read(overlay_path(&path)).ok();
             let times = self.summary_times(&summary, overlay.as_deref());
             if let Ok(Some(untrusted)) = self.untrusted_days(store, year, &times) {
                 note_checked(store, self, year, untrusted);
@@ -228,10 +226,14 @@ impl Shelf {
         let Some(untrusted) = self.untrusted_days(store, year, times)? else {
             return Ok(Holding::Unknown);
         };
-        Ok(untrusted
-            .into_iter()
+        Ok(self.first_holding(store, untrusted, id))
+    }
+
+    /// The first of `days` whose folder has a file named `id`: one lookup a day.
+    fn first_holding(&self, store: &Tree, days: Vec<NaiveDate>, id: &Id) -> Holding {
+        days.into_iter()
             .find(|date| fs::symlink_metadata(store.path(&(self.rel)(*date, id))).is_ok())
-            .map_or(Holding::Nowhere, Holding::At))
+            .map_or(Holding::Nowhere, Holding::At)
     }
 
     /// The day of `year` whose folder holds the record `id`, found through the year's index
