@@ -1001,6 +1001,17 @@ pub(crate) struct Held {
 /// that path (the folder was deleted by hand meanwhile) is let go and taken again on the file
 /// now there: everyone locks the same file.
 pub(crate) fn lock(store: &Tree, shelf: &Shelf) -> Result<Held> {
+    take_lock(store, shelf, true)?
+        .ok_or_else(|| crate::error::Error::internal("the index lock was not taken"))
+}
+
+/// [`lock`] when no one holds it; None when someone does (a write-through does not wait for
+/// a reader: the next command does its work instead).
+pub(crate) fn lock_if_free(store: &Tree, shelf: &Shelf) -> Result<Option<Held>> {
+    take_lock(store, shelf, false)
+}
+
+fn take_lock(store: &Tree, shelf: &Shelf, wait: bool) -> Result<Option<Held>> {
     use std::os::unix::fs::OpenOptionsExt;
 
     use crate::error::IoContext;
@@ -1019,9 +1030,16 @@ pub(crate) fn lock(store: &Tree, shelf: &Shelf) -> Result<Held> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             other => other.at_path(&path, "open the index lock")?,
         };
-        file.lock().at_path(&path, "lock")?;
+        match wait {
+            true => file.lock().at_path(&path, "lock")?,
+            false => match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(fs::TryLockError::Error(e)) => Err(e).at_path(&path, "lock")?,
+            },
+        }
         if still_at(&file, &path) {
-            return Ok(Held { _file: file });
+            return Ok(Some(Held { _file: file }));
         }
     }
 }
@@ -1187,39 +1205,15 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec
     let Some(follower) = shelf.follower.filter(|_| shelf.view.is_none()) else {
         return Ok(None);
     };
-    let path = index_path(store, shelf, year);
-    let places = fs::read(places_path(&path)).ok();
-    let Some(places) = places.as_deref().and_then(Places::decode) else {
+    let Some(FollowedYear {
+        path,
+        places,
+        overlay,
+        times,
+    }) = followed_year(store, shelf, year)
+    else {
         return Ok(None);
     };
-    if base_scanned_at(&path, shelf.magic) != Some(places.base_at) {
-        return Ok(None);
-    }
-    let overlay = match fs::read(overlay_path(&path)) {
-        Ok(bytes) => {
-            let magic = overlay_magic(shelf.magic, places.base_at);
-            let parsed = std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|t| parse_lines(&magic, t, |p| well_formed(p, shelf.pairs)));
-            match parsed {
-                Some(overlay) => overlay,
-                None => return Ok(None),
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => YearIndex::default(),
-        Err(_) => return Ok(None),
-    };
-    let mut times: LineTimes = places
-        .days
-        .iter()
-        .map(|p| (p.date, (p.mtime, places.base_at)))
-        .collect();
-    times.extend(
-        overlay
-            .days
-            .iter()
-            .map(|(d, day)| (*d, (day.mtime, day.seen))),
-    );
     let scan_start = now_ns();
     let folders = day_dirs_in(store, shelf.dir, year)?;
     let listed = folders.len();
@@ -1234,24 +1228,15 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec
         return Ok(Some(untrusted));
     }
     // The old line of each changed day the index held.
-    let mut base = None;
-    let mut old: BTreeMap<NaiveDate, String> = BTreeMap::new();
-    for f in &stale {
-        if let Some(day) = overlay.days.get(&f.date) {
-            old.insert(f.date, day.pairs.clone());
-        } else if let Ok(at) = places.days.binary_search_by_key(&f.date, |p| p.date) {
-            if base.is_none() {
-                base = fs::File::open(&path).ok();
-            }
-            let line = base
-                .as_ref()
-                .and_then(|b| Places::read_line(b, &places.days[at]));
-            match line {
-                Some(pairs) if well_formed(&pairs, shelf.pairs) => old.insert(f.date, pairs),
-                _ => return Ok(None),
-            };
-        }
-    }
+    let Some(old) = old_lines(
+        shelf,
+        &path,
+        &places,
+        &overlay,
+        stale.iter().map(|f| f.date),
+    ) else {
+        return Ok(None);
+    };
     let stale = stale.into_iter().map(|f| {
         let known = times.contains_key(&f.date);
         (f.date, f.dir, f.mtime, known)
@@ -1309,6 +1294,198 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec
         &overlay,
     );
     Ok(Some(untrusted))
+}
+
+/// A followed kind's year as its small files keep it: the map of its base's lines, the overlay
+/// of the days re-read since, and each day's kept folder time and scan time.
+struct FollowedYear {
+    path: PathBuf,
+    places: Places,
+    overlay: YearIndex,
+    times: LineTimes,
+}
+
+/// The year's [`FollowedYear`]; None when its files cannot be used so (the places missing,
+/// damaged or of another base, an overlay that cannot be read): the year is then read whole.
+fn followed_year(store: &Tree, shelf: &Shelf, year: i32) -> Option<FollowedYear> {
+    let path = index_path(store, shelf, year);
+    let places = fs::read(places_path(&path)).ok();
+    let places = places.as_deref().and_then(Places::decode)?;
+    if base_scanned_at(&path, shelf.magic) != Some(places.base_at) {
+        return None;
+    }
+    let overlay = match fs::read(overlay_path(&path)) {
+        Ok(bytes) => {
+            let magic = overlay_magic(shelf.magic, places.base_at);
+            std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|t| parse_lines(&magic, t, |p| well_formed(p, shelf.pairs)))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => YearIndex::default(),
+        Err(_) => return None,
+    };
+    let mut times: LineTimes = places
+        .days
+        .iter()
+        .map(|p| (p.date, (p.mtime, places.base_at)))
+        .collect();
+    times.extend(
+        overlay
+            .days
+            .iter()
+            .map(|(d, day)| (*d, (day.mtime, day.seen))),
+    );
+    Some(FollowedYear {
+        path,
+        places,
+        overlay,
+        times,
+    })
+}
+
+/// The line each of `days` has in the year (the overlay's, else the base's, read at its
+/// place); a day with no line has none here. None when a base line is not as written.
+fn old_lines(
+    shelf: &Shelf,
+    path: &Path,
+    places: &Places,
+    overlay: &YearIndex,
+    days: impl Iterator<Item = NaiveDate>,
+) -> Option<BTreeMap<NaiveDate, String>> {
+    let mut base = None;
+    let mut old = BTreeMap::new();
+    for date in days {
+        if let Some(day) = overlay.days.get(&date) {
+            old.insert(date, day.pairs.clone());
+        } else if let Ok(at) = places.days.binary_search_by_key(&date, |p| p.date) {
+            if base.is_none() {
+                base = fs::File::open(path).ok();
+            }
+            let line = base
+                .as_ref()
+                .and_then(|b| Places::read_line(b, &places.days[at]))
+                .filter(|pairs| well_formed(pairs, shelf.pairs))?;
+            old.insert(date, line);
+        }
+    }
+    Some(old)
+}
+
+/// The record files a transaction wrote into one year of a kind: the year, and each day with
+/// the IDs written there.
+pub type WrittenYear = (i32, Vec<(NaiveDate, Vec<Id>)>);
+
+/// Write-through for a followed kind: the records a transaction has just written into days of
+/// `year` (`written`: each day and the IDs written there) put into those days' lines and told
+/// to the follower by the writer, under the kind's lock (`_held`), so that the next command
+/// finds the lines as it would make them and writes nothing. Each new line is the old one
+/// with the written records' tokens (read from the files just written) in name order, and
+/// the folder's time after the write; that time lies in the racy window, so the next command
+/// still lists the day and compares (a hand edit since the line was last read, or in the
+/// same clock tick, is found there as it would be without this). False, having written
+/// nothing, when the year's small files cannot be used, a folder's time is not in the racy
+/// window, or the overlay would grow too large: the next command then does the work.
+pub(crate) fn note_written(
+    store: &Tree,
+    shelf: &Shelf,
+    year: i32,
+    written: &[(NaiveDate, Vec<Id>)],
+    _held: &Held,
+) -> Result<bool> {
+    let Some(follower) = shelf.follower.filter(|_| shelf.view.is_none()) else {
+        return Ok(false);
+    };
+    // A batch (an import) is left to the next command: the overlay could not hold it.
+    if written.len() > OVERLAY_DAYS {
+        return Ok(false);
+    }
+    let Some(year_files) = followed_year(store, shelf, year) else {
+        return Ok(false);
+    };
+    let FollowedYear {
+        path,
+        places,
+        overlay,
+        ..
+    } = year_files;
+    let Some(old) = old_lines(shelf, &path, &places, &overlay, written.iter().map(|w| w.0)) else {
+        return Ok(false);
+    };
+    let scan_start = now_ns();
+    let mut recent = overlay.days;
+    let mut new_lines = Vec::with_capacity(written.len());
+    for (date, ids) in written {
+        let Some(id) = ids.first() else {
+            continue;
+        };
+        let rel = (shelf.rel)(*date, id);
+        let dir = store.path(rel.parent().unwrap_or(&rel));
+        let Ok(meta) = fs::metadata(&dir) else {
+            return Ok(false);
+        };
+        let mtime = crate::derived::stamp::mtime_ns(&meta);
+        if !folder_in_racy_window(mtime, scan_start) {
+            return Ok(false);
+        }
+        let mut tokens: Vec<String> = old
+            .get(date)
+            .map(|l| {
+                l.split(' ')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in ids {
+            let file = store.path(&(shelf.rel)(*date, id));
+            let token = match shelf.token {
+                Some(token_of) => token_of(&file, id),
+                None => id.to_string(),
+            };
+            let of = |t: &String| t.split(':').next().unwrap_or_default().to_string();
+            tokens.retain(|t| of(t) != id.as_str());
+            let at = tokens.partition_point(|t| of(t).as_str() < id.as_str());
+            tokens.insert(at, token);
+        }
+        let pairs = tokens.join(" ");
+        recent.insert(
+            *date,
+            Day {
+                mtime,
+                pairs: pairs.clone(),
+                seen: scan_start,
+                base: false,
+            },
+        );
+        new_lines.push((*date, pairs));
+    }
+    let bytes: usize = recent.values().map(|d| d.pairs.len() + 32).sum();
+    if recent.len() > OVERLAY_DAYS || bytes > OVERLAY_BYTES {
+        return Ok(false);
+    }
+    let changes: Vec<Change> = new_lines
+        .iter()
+        .map(|(date, new)| Change {
+            date: *date,
+            old: old.get(date).map_or("", String::as_str),
+            new,
+        })
+        .filter(|c| c.old != c.new)
+        .collect();
+    if !changes.is_empty() {
+        (follower.follow)(store, year, &changes, false)?;
+    }
+    let overlay = YearIndex {
+        scanned_at: scan_start,
+        base_at: None,
+        days: recent,
+    };
+    write_lines(
+        &overlay_path(&path),
+        &overlay_magic(shelf.magic, places.base_at),
+        &overlay,
+    )?;
+    Ok(true)
 }
 
 /// Each year of a followed kind as its files hold it, handed to `visit`, under the kind's lock

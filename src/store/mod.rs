@@ -14,14 +14,18 @@ pub mod resource;
 pub mod schedule;
 pub mod survey;
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use chrono::{Datelike, NaiveDate};
+
 use serde::Serialize;
 
-use crate::derived::{clean_note, index, schedule_index};
+use crate::derived::day_index::WrittenYear;
+use crate::derived::{clean_note, index, ledger_index, schedule_index};
 use crate::history::git;
 
 use crate::domain::id::Id;
@@ -488,6 +492,19 @@ impl Txn<'_> {
         if self.bulk {
             bulk::sync_tree(store.root())?;
         }
+        // The ledger's index told of the entries written (write-through), while git records
+        // them: the command after this one then finds it current.
+        let ledger = written_days(&self.written, crate::disk::layout::LEDGER_DIR);
+        std::thread::scope(|s| {
+            if !ledger.is_empty() {
+                s.spawn(|| ledger_index::after_write(store, &ledger));
+            }
+            self.record_in_history(message)
+        })
+    }
+
+    fn record_in_history(&mut self, message: &str) -> Result<()> {
+        let store = self.store;
         if !store.keeps_history() {
             return Ok(());
         }
@@ -514,6 +531,42 @@ impl Txn<'_> {
             .hint("nothing needs doing again: the next frontdesk command that changes records commits it (or run `frontdesk check --fix` now)")),
         }
     }
+}
+
+/// The dated records written under `dir` (`ledger/2026/11/27/T….toml`), by year and day.
+fn written_days(written: &[PathBuf], dir: &str) -> Vec<WrittenYear> {
+    let mut by_day: BTreeMap<NaiveDate, Vec<Id>> = BTreeMap::new();
+    for rel in written {
+        let Some(rest) = rel.strip_prefix(dir).ok() else {
+            continue;
+        };
+        let mut parts = rest.iter().map(|p| p.to_str().unwrap_or_default());
+        let (Some(y), Some(m), Some(d), Some(file), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        let date = format!("{y}-{m}-{d}");
+        let (Some(date), Some(id)) = (
+            crate::disk::codec::iso_day(&date),
+            file.strip_suffix(".toml").and_then(|n| Id::parse(n).ok()),
+        ) else {
+            continue;
+        };
+        by_day.entry(date).or_default().push(id);
+    }
+    let mut by_year: Vec<WrittenYear> = Vec::new();
+    for (date, ids) in by_day {
+        match by_year.last_mut() {
+            Some((year, days)) if *year == date.year() => days.push((date, ids)),
+            _ => by_year.push((date.year(), vec![(date, ids)])),
+        }
+    }
+    by_year
 }
 
 /// The staff member to name as author: `FRONTDESK_USER`, else `user` in `.frontdesk/config.toml`

@@ -477,6 +477,54 @@ fn every_day_folder_cache_sees_a_file_added_in_the_same_tick() {
     }
 }
 
+/// Write-through: a payment leaves the ledger index as the command after it would make it, so
+/// `pay ledger` right after the payment rewrites no bucket (`ledger-patients/`; a rewrite by
+/// rename changes a file's inode even when it writes the same bytes) and answers as it would
+/// without any cache.
+#[test]
+fn the_command_after_a_payment_finds_the_ledger_index_current() {
+    use std::os::unix::fs::MetadataExt;
+    let case = ledger_case();
+    case.answer();
+    let jane = case.ask.last().unwrap().clone();
+    let pay = [
+        "pay",
+        "collect",
+        "--patient",
+        &jane,
+        "--amount",
+        "9",
+        "--method",
+        "cash",
+    ];
+    run_on(&case.c, "2026-11-04", &pay);
+    let buckets = || -> Vec<(PathBuf, u64, Vec<u8>)> {
+        let mut out: Vec<_> = case
+            .files()
+            .into_iter()
+            .filter(|f| f.parent().is_some_and(|d| d.ends_with("ledger-patients")))
+            .map(|f| {
+                (
+                    f.clone(),
+                    fs::metadata(&f).unwrap().ino(),
+                    fs::read(&f).unwrap(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let left = buckets();
+    assert!(!left.is_empty(), "no buckets under {CACHE}/ledger-patients");
+    let after = case.answer();
+    assert!(after.contains("\"9.00\""), "the payment is listed: {after}");
+    assert!(
+        buckets() == left,
+        "the command after the payment rewrote a bucket"
+    );
+    assert_eq!(after, case.truth());
+}
+
 /// A day re-read since its year's file was written goes to the year's overlay
 /// (`appointments-YYYY.recent.tsv`) instead of a rewrite of the whole year. Cut short, with a
 /// byte changed, or left over from another base (a crash between the two writes), the overlay
