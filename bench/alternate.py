@@ -2,14 +2,19 @@
 """Two builds of frontdesk, command by command, in turn: for the desk rows of bench/compare.sh
 when the machine is too noisy for one build's hyperfine run to be compared with another's.
 
-    bench/alternate.py BUILD_A BUILD_B [--rounds 25] [ROW ...]
+    bench/alternate.py BUILD_A BUILD_B [--rounds 25] [--ten-year] [--own-write] [ROW ...]
     rows: add show book checkin collect balance ledger (default: all)
 
 For each of ROUNDS rounds, on the big then the small clinic (made by bench/compare.sh), each
 build runs the row's command right after the row's preparing write, as compare.sh's desk rows
 do; the write is always made by BUILD_B, so both builds find the same state. Prints the median
-wall time of each build on each clinic and the big / small ratio. Put the clinics back as
+wall time of each build on each clinic and the big / small ratio. With --ten-year, the
+ten-year clinic (1,000 patients, the big clinic's ten years of history) runs in the same rounds
+too, and the big / ten-year ratio is printed beside: the two clinics have the same day folders
+to stat (the floor rows of compare.sh), so that ratio is what the clinic's size costs. Put the clinics back as
 generated first (compare.sh's `desk` rows do) so the booked day holds what it held then.
+With --own-write each build makes its own preparing write instead: for a change to what a
+write leaves for the next command (write-through).
 Environment: FRONTDESK_BENCH_DIR (default /tmp/frontdesk-bench).
 """
 import argparse
@@ -51,12 +56,16 @@ def main():
     ap.add_argument("a")
     ap.add_argument("b")
     ap.add_argument("--rounds", type=int, default=25)
+    ap.add_argument("--ten-year", action="store_true")
+    ap.add_argument("--own-write", action="store_true")
     ap.add_argument("rows", nargs="*", default=ROWS)
     args = ap.parse_intermixed_args()
     clinics = {
         "big": os.path.join(bench, "big-100000-1000000-s1"),
         "small": os.path.join(bench, "small-1000-10000-s1"),
     }
+    if args.ten_year:
+        clinics["ten"] = os.path.join(bench, "history-1000-50000-p1-s1")
     patient = {k: busy_patient(c) for k, c in clinics.items()}
     slot = {}
     for k, c in clinics.items():
@@ -65,10 +74,10 @@ def main():
                                 "--format", "json"]))
         slot[k] = (found[0]["date"], found[0]["start"], found[0]["provider"])
 
-    def prepare(row, k):
+    def prepare(row, k, writer):
         c, p = clinics[k], patient[k]
         day, start, provider = slot[k]
-        fd = [args.b, "--records", c]
+        fd = [writer, "--records", c]
         book = ["schedule", "book", "--patient", p, "--provider", provider, "--type",
                 "follow-up", "--at", f"{day} {start}", "--force", "--quiet"]
         pay = ["pay", "collect", "--patient", p, "--amount", "1", "--method", "cash",
@@ -97,15 +106,19 @@ def main():
         for _ in range(args.rounds):
             for k in clinics:
                 for name, binary in builds.items():
-                    cmd = prepare(row, k)
+                    cmd = prepare(row, k, binary if args.own_write else args.b)
                     start = time.perf_counter_ns()
                     run([binary, "--records", clinics[k]] + cmd)
                     times.setdefault((k, name), []).append(
                         (time.perf_counter_ns() - start) / 1e6)
         m = {key: statistics.median(v) for key, v in times.items()}
-        print(f"{row:8} " + " | ".join(
-            f"{n}: big {m[('big', n)]:.1f} ms, small {m[('small', n)]:.1f} ms, "
-            f"ratio {m[('big', n)] / m[('small', n)]:.2f}" for n in builds), flush=True)
+        def line(n):
+            big, small = m[("big", n)], m[("small", n)]
+            text = f"{n}: big {big:.1f} ms, small {small:.1f} ms, ratio {big / small:.2f}"
+            if ("ten", n) in m:
+                text += f", ten-year {m[('ten', n)]:.1f} ms, big / ten-year {big / m[('ten', n)]:.2f}"
+            return text
+        print(f"{row:8} " + " | ".join(line(n) for n in builds), flush=True)
 
 
 if __name__ == "__main__":
