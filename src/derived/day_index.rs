@@ -985,6 +985,7 @@ pub(crate) struct Follower {
 
 /// One day's records as the kind's line held them and as its folder holds them now (a day
 /// gone: none; a day new: none before).
+#[derive(Clone, Copy)]
 pub(crate) struct Change<'a> {
     pub(crate) date: NaiveDate,
     pub(crate) old: &'a str,
@@ -1202,9 +1203,9 @@ fn checked_in_this_txn(store: &Tree, shelf: &Shelf, year: i32) -> Option<Vec<Nai
 /// as written, or an overlay grown too large; the caller then refreshes the year whole. Held
 /// under the kind's lock.
 fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec<NaiveDate>>> {
-    let Some(follower) = shelf.follower.filter(|_| shelf.view.is_none()) else {
+    if shelf.follower.is_none() || shelf.view.is_some() {
         return Ok(None);
-    };
+    }
     let Some(FollowedYear {
         path,
         places,
@@ -1266,9 +1267,30 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec
     if !changed {
         return Ok(Some(untrusted));
     }
+    let at = (year, path.as_path(), places.base_at);
+    if !tell_and_overlay(store, shelf, at, &old, &now, recent, scan_start)? {
+        return Ok(None);
+    }
+    Ok(Some(untrusted))
+}
+
+/// The end of an update of a followed year from its small files (a refresh by times, or a
+/// write-through): the days it read or wrote (`now`, each against its `old` line) told to the
+/// follower, then the overlay (`recent`: those days among the others kept since the base, at
+/// `path` over the base scanned at `base_at`) written. False, having written nothing, when
+/// the overlay would grow past its bounds.
+fn tell_and_overlay(
+    store: &Tree,
+    shelf: &Shelf,
+    (year, path, base_at): (i32, &Path, i64),
+    old: &BTreeMap<NaiveDate, String>,
+    now: &[(NaiveDate, String)],
+    recent: BTreeMap<NaiveDate, Day>,
+    scan_start: i64,
+) -> Result<bool> {
     let bytes: usize = recent.values().map(|d| d.pairs.len() + 32).sum();
     if recent.len() > OVERLAY_DAYS || bytes > OVERLAY_BYTES {
-        return Ok(None);
+        return Ok(false);
     }
     let changes: Vec<Change> = now
         .iter()
@@ -1279,7 +1301,9 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec
         })
         .filter(|c| c.old != c.new)
         .collect();
-    if !changes.is_empty() {
+    if let Some(follower) = shelf.follower
+        && !changes.is_empty()
+    {
         (follower.follow)(store, year, &changes, false)?;
     }
     let overlay = YearIndex {
@@ -1289,11 +1313,11 @@ fn refresh_by_times(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<Vec
     };
     // A cache that cannot be written only costs speed next time.
     let _ = write_lines(
-        &overlay_path(&path),
-        &overlay_magic(shelf.magic, places.base_at),
+        &overlay_path(path),
+        &overlay_magic(shelf.magic, base_at),
         &overlay,
     );
-    Ok(Some(untrusted))
+    Ok(true)
 }
 
 /// A followed kind's year as its small files keep it: the map of its base's lines, the overlay
@@ -1392,9 +1416,9 @@ pub(crate) fn note_written(
     written: &[(NaiveDate, Vec<Id>)],
     _held: &Held,
 ) -> Result<bool> {
-    let Some(follower) = shelf.follower.filter(|_| shelf.view.is_none()) else {
+    if shelf.follower.is_none() || shelf.view.is_some() {
         return Ok(false);
-    };
+    }
     // A batch (an import) is left to the next command: the overlay could not hold it.
     if written.len() > OVERLAY_DAYS {
         return Ok(false);
@@ -1459,33 +1483,8 @@ pub(crate) fn note_written(
         );
         new_lines.push((*date, pairs));
     }
-    let bytes: usize = recent.values().map(|d| d.pairs.len() + 32).sum();
-    if recent.len() > OVERLAY_DAYS || bytes > OVERLAY_BYTES {
-        return Ok(false);
-    }
-    let changes: Vec<Change> = new_lines
-        .iter()
-        .map(|(date, new)| Change {
-            date: *date,
-            old: old.get(date).map_or("", String::as_str),
-            new,
-        })
-        .filter(|c| c.old != c.new)
-        .collect();
-    if !changes.is_empty() {
-        (follower.follow)(store, year, &changes, false)?;
-    }
-    let overlay = YearIndex {
-        scanned_at: scan_start,
-        base_at: None,
-        days: recent,
-    };
-    write_lines(
-        &overlay_path(&path),
-        &overlay_magic(shelf.magic, places.base_at),
-        &overlay,
-    )?;
-    Ok(true)
+    let at = (year, path.as_path(), places.base_at);
+    tell_and_overlay(store, shelf, at, &old, &new_lines, recent, scan_start)
 }
 
 /// Each year of a followed kind as its files hold it, handed to `visit`, under the kind's lock

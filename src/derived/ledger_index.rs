@@ -647,11 +647,6 @@ mod tests {
         write_years(&tree, &BTreeSet::from([2026])).unwrap();
         let lines = [format!("{p}\t{day}\t{t3}"), format!("{p}\t{day}\t{t1}")];
         write_lines(&bucket, lines.iter()).unwrap();
-        let c = Change {
-            date: day,
-            old: "",
-            new: &now,
-        };
         follow(&tree, 2026, &[c], false).unwrap();
         assert_eq!(read_years(&tree), None);
     }
