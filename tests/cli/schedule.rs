@@ -1110,3 +1110,36 @@ fn day_and_find_read_only_the_days_they_need() {
     let e = d.refused("schedule day 2026-12-02", 2);
     assert!(e.contains("A0000000.toml:"), "{e}");
 }
+
+/// A full day (past the few dozen files read on one core) is read on every core: every visit
+/// is listed, and of two broken files the first in name order is the one reported, as when
+/// the day is read file by file.
+#[test]
+fn a_full_day_lists_every_visit_and_reports_its_first_broken_file() {
+    let d = Desk::new();
+    let id = d.book(
+        &d.jane,
+        "--provider okafor --type follow-up --at '2026-12-03 09:00'",
+    );
+    let day = d.c.path("appointments/2026/12/03");
+    let booked = std::fs::read_to_string(day.join(format!("{id}.toml"))).unwrap();
+    for n in 0..59 {
+        let copy = format!("A1{n:07}");
+        let text = booked.replace(&id, &copy);
+        std::fs::write(day.join(format!("{copy}.toml")), text).unwrap();
+    }
+    let listed: serde_json::Value =
+        serde_json::from_str(&d.ok("--format json schedule day 2026-12-03")).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 60);
+    for (name, line) in [("A00000002", "start = 7"), ("A00000001", "end = \"never\"")] {
+        let text = booked
+            .replace(&id, name)
+            .replacen("start = ", &format!("{line}\nx = "), 1);
+        std::fs::write(day.join(format!("{name}.toml")), text).unwrap();
+    }
+    let e = d.refused("schedule day 2026-12-03", 2);
+    assert!(
+        e.contains("A00000001.toml:") && !e.contains("A00000002"),
+        "{e}"
+    );
+}
