@@ -90,11 +90,14 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
     }
     let mut skipped: Vec<(DateTime<FixedOffset>, String)> = Vec::new();
     // The new IDs' check below stats every appointment day folder (3,100 at ten years): that
-    // pass is made on another thread while the days are read and the times planned.
-    let planned = std::thread::scope(|s| {
-        s.spawn(|| schedule_index::APPOINTMENTS.check_years_ahead(&sched.store));
-        plan_starts(&sched, &pid, &provider, &kind, &starts, &a, &mut skipped)
-    })?;
+    // pass is made while the days are read and the times planned. Both spread over the cores
+    // (a full day's files are read in parallel too), so they share rayon's threads rather than
+    // each taking its own.
+    let ((), planned) = rayon::join(
+        || schedule_index::APPOINTMENTS.check_years_ahead(&sched.store),
+        || plan_starts(&sched, &pid, &provider, &kind, &starts, &a, &mut skipped),
+    );
+    let planned = planned?;
     let details = Details {
         reason: clean(a.reason),
         referral: clean(a.referral),
