@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::store::{Mode, Store, Txn, files_with_ext, read_toml};
 
 /// Files of a day read on one core: below this, waking the other threads costs more.
-const DAY_ON_ONE_CORE: usize = 48;
+pub const DAY_ON_ONE_CORE: usize = 48;
 
 pub use crate::disk::layout::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR, day_dirs_in, years_in};
 

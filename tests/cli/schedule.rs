@@ -1111,9 +1111,9 @@ fn day_and_find_read_only_the_days_they_need() {
     assert!(e.contains("A0000000.toml:"), "{e}");
 }
 
-/// A full day (past the few dozen files read on one core) is read on every core: every visit
-/// is listed, and of two broken files the first in name order is the one reported, as when
-/// the day is read file by file.
+/// A full day (past the few dozen files read on one core) is read on every core, and so are
+/// its patients: every visit is listed with its patient's name, and of two broken files the
+/// first in name order is the one reported, as when the day is read file by file.
 #[test]
 fn a_full_day_lists_every_visit_and_reports_its_first_broken_file() {
     let d = Desk::new();
@@ -1131,6 +1131,29 @@ fn a_full_day_lists_every_visit_and_reports_its_first_broken_file() {
     let listed: serde_json::Value =
         serde_json::from_str(&d.ok("--format json schedule day 2026-12-03")).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 60);
+    // The sheet names each row's patient (the day's patients read on every core too); one
+    // whose file cannot be read is named on stderr for each of its rows, which show the ID.
+    assert_eq!(
+        d.ok("schedule day 2026-12-03").matches("Doe, Jane").count(),
+        60
+    );
+    let jane =
+        d.c.path(&format!("patients/{}/{}.toml", &d.jane[1..3], d.jane));
+    let kept = std::fs::read_to_string(&jane).unwrap();
+    std::fs::write(&jane, "not = [toml").unwrap();
+    let out = d.run("schedule day 2026-12-03");
+    let (sheet, err) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert!(out.status.success(), "{err}");
+    assert_eq!(sheet.matches(&d.jane).count(), 120, "{sheet}");
+    assert_eq!(
+        err.matches("the name is shown as the ID").count(),
+        60,
+        "{err}"
+    );
+    std::fs::write(&jane, kept).unwrap();
     for (name, line) in [("A00000002", "start = 7"), ("A00000001", "end = \"never\"")] {
         let text = booked
             .replace(&id, name)

@@ -49,8 +49,15 @@ pub fn cmd_day(ctx: &Ctx, a: Args) -> Result<u8> {
         "room",
         "needs",
     ]);
+    let shown = crate::cli::schedule::patients_for_rows(
+        &sched.store,
+        day.iter()
+            .filter(|ap| a.all || ap.status.holds_time())
+            .filter(|ap| providers.iter().any(|p| p.key == ap.provider))
+            .map(|ap| &ap.patient),
+    );
     for p in &providers {
-        sheet(&sched, p, date, &day, a.all, &mut t);
+        sheet(&sched, p, date, &day, a.all, &shown, &mut t);
     }
     render::page::set_covers(match sched.store.office.holidays.get(&date) {
         Some(_) => format!("{}, office closed", date.format("%A %Y-%m-%d")),
@@ -97,6 +104,7 @@ fn sheet(
     date: NaiveDate,
     day: &[Appointment],
     all: bool,
+    shown: &crate::cli::schedule::RowPatients,
     t: &mut Table,
 ) {
     let mut rows: Vec<(Clock, Vec<Cell>)> = Vec::new();
@@ -152,7 +160,9 @@ fn sheet(
         let start = Clock::of(crate::domain::schedule::localtime::wall(sched.tz, ap.start).time());
         // One read of the patient gives the name and the needs; a file that cannot be read is
         // named on stderr and the row shows the ID.
-        let patient = crate::cli::schedule::shown_patient(&sched.store, &ap.patient);
+        let patient = shown
+            .get(&ap.patient)
+            .and_then(|read| crate::cli::schedule::shown(read.as_ref().map_err(String::clone)));
         rows.push((
             start,
             vec![
