@@ -280,7 +280,7 @@ fn summary_of(idx: &YearIndex) -> Option<Summary> {
         .days
         .values()
         .flat_map(|d| d.pairs.split(' ').filter(|r| !r.is_empty()))
-        .map(|r| pack(r.split_once(':').map_or(r, |(id, _)| id)))
+        .map(|r| pack(token_id(r)))
         .collect::<Option<_>>()?;
     let days = idx.days.iter().map(|(date, d)| (*date, d.mtime)).collect();
     Some(Summary::of(idx.scanned_at, days, keys.into_iter()))
@@ -1399,6 +1399,11 @@ fn old_lines(
 /// the IDs written there.
 pub type WrittenYear = (i32, Vec<(NaiveDate, Vec<Id>)>);
 
+/// The record ID a day line's token begins with (`T…:P…`, or the bare `T…`).
+fn token_id(token: &str) -> &str {
+    token.split_once(':').map_or(token, |(id, _)| id)
+}
+
 /// Write-through for a followed kind: the records a transaction has just written into days of
 /// `year` (`written`: each day and the IDs written there) put into those days' lines and told
 /// to the follower by the writer, under the kind's lock (`_held`), so that the next command
@@ -1466,9 +1471,8 @@ pub(crate) fn note_written(
                 Some(token_of) => token_of(&file, id),
                 None => id.to_string(),
             };
-            let of = |t: &String| t.split(':').next().unwrap_or_default().to_string();
-            tokens.retain(|t| of(t) != id.as_str());
-            let at = tokens.partition_point(|t| of(t).as_str() < id.as_str());
+            tokens.retain(|t| token_id(t) != id.as_str());
+            let at = tokens.partition_point(|t| token_id(t) < id.as_str());
             tokens.insert(at, token);
         }
         let pairs = tokens.join(" ");
