@@ -1395,10 +1395,6 @@ fn old_lines(
     Some(old)
 }
 
-/// The record files a transaction wrote into one year of a kind: the year, and each day with
-/// the IDs written there.
-pub type WrittenYear = (i32, Vec<(NaiveDate, Vec<Id>)>);
-
 /// The record ID a day line's token begins with (`T…:P…`, or the bare `T…`).
 fn token_id(token: &str) -> &str {
     token.split_once(':').map_or(token, |(id, _)| id)

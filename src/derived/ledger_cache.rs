@@ -248,28 +248,7 @@ pub(crate) fn entry_name(day: NaiveDate, id: &Id) -> CString {
 
 /// The day and entry ID an [`entry_name`] names; None for a name that is not one.
 pub(crate) fn filed_at(name: &CStr) -> Option<(NaiveDate, &str)> {
-    let text = name.to_str().ok()?;
-    // `YYYY/MM/DD/`, read digit by digit: a statement run asks this of every entry twice.
-    let fast = || {
-        let [y0, y1, y2, y3, b'/', m0, m1, b'/', d0, d1, b'/', ..] = *text.as_bytes() else {
-            return None;
-        };
-        let n = |ds: &[u8]| -> Option<u32> {
-            ds.iter().try_fold(0, |acc, d| {
-                d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-            })
-        };
-        let year = n(&[y0, y1, y2, y3])? as i32;
-        let day = NaiveDate::from_ymd_opt(year, n(&[m0, m1])?, n(&[d0, d1])?)?;
-        Some((day, text.get(11..)?))
-    };
-    if let Some((day, file)) = fast() {
-        return Some((day, file.strip_suffix(".toml")?)).filter(|(_, id)| !id.contains('/'));
-    }
-    let mut parts = text.rsplitn(4, '/');
-    let (file, d, m, y) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let day = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
-    Some((day, file.strip_suffix(".toml")?))
+    layout::filed_at(name.to_str().ok()?)
 }
 
 // ---- the entry encoding ----

@@ -26,11 +26,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rustix::fs::{Mode as FsMode, OFlags};
 
-use crate::derived::day_index::{self, Change, Follower, Held, Shelf, WrittenYear};
+use crate::derived::day_index::{self, Change, Follower, Held, Shelf};
 use crate::derived::stamp::{FileStamp, stat_file};
 use crate::disk::codec::{checked_text, iso_day, text_trailer};
 use crate::disk::layout;
@@ -179,15 +179,27 @@ fn up_to_date(store: &Tree) -> Result<Held> {
     Ok(held)
 }
 
-/// Write-through: the entries a transaction has just written (`written`: each year, and in
-/// it each day and the entry IDs written there) put into the ledger's day lines and buckets
-/// by the writer, under the kind's lock (see [`day_index::note_written`]), so that the next
-/// command finds them as it would make them: it still lists the written day and stats its
-/// files (its stamp is in the racy window), but neither tells the buckets (1.3 ms of a 115 KB
-/// bucket on the full-size clinic) nor writes the year's overlay. Best effort: what cannot be
-/// done so (the kind's lock held by a reader, a batch too large for the overlay) is left to
-/// the next command, as before.
-pub fn after_write(store: &Tree, written: &[WrittenYear]) {
+/// Write-through: the entries among the files a transaction has just written (`written`,
+/// paths in the tree) put into the ledger's day lines and buckets by the writer, under the
+/// kind's lock (see [`day_index::note_written`]), so that the next command finds them as it
+/// would make them: it still lists the written day and stats its files (its stamp is in the
+/// racy window), but neither tells the buckets (1.3 ms of a 115 KB bucket on the full-size
+/// clinic) nor writes the year's overlay. Best effort: what cannot be done so (the kind's lock
+/// held by a reader, more days than the overlay holds) is left to the next command, as before.
+pub fn after_write(store: &Tree, written: &[PathBuf]) {
+    let mut by_day: BTreeMap<NaiveDate, Vec<Id>> = BTreeMap::new();
+    for rel in written {
+        let entry = rel.strip_prefix(layout::LEDGER_DIR).ok().and_then(|inner| {
+            let (day, id) = layout::filed_at(inner.to_str()?)?;
+            Some((day, Id::parse(id).ok()?))
+        });
+        if let Some((day, id)) = entry {
+            by_day.entry(day).or_default().push(id);
+        }
+    }
+    if by_day.is_empty() {
+        return;
+    }
     let Ok(Some(held)) = day_index::lock_if_free(store, &LEDGER) else {
         return;
     };
@@ -195,11 +207,10 @@ pub fn after_write(store: &Tree, written: &[WrittenYear]) {
     if read_years(store).is_none() {
         return;
     }
-    for (year, days) in written {
-        if !matches!(
-            day_index::note_written(store, &LEDGER, *year, days, &held),
-            Ok(true)
-        ) {
+    let days: Vec<(NaiveDate, Vec<Id>)> = by_day.into_iter().collect();
+    for year in days.chunk_by(|a, b| a.0.year() == b.0.year()) {
+        let told = day_index::note_written(store, &LEDGER, year[0].0.year(), year, &held);
+        if !matches!(told, Ok(true)) {
             return;
         }
     }
@@ -770,7 +781,7 @@ mod tests {
         assert_eq!(patient_entries(&tree, &p).unwrap(), want);
         for (n, day) in [(3, "2026-11-02"), (4, "2026-11-09")] {
             let written = fresh_entry(&tree, day, n, p.as_str());
-            after_write(&tree, &[(2026, vec![(d(day), vec![written.clone()])])]);
+            after_write(&tree, &[layout::ledger_rel(d(day), &written)]);
             let left = bucket_file(&tree, &p);
             want.push((d(day), written));
             assert_eq!(patient_entries(&tree, &p).unwrap(), want);
@@ -783,10 +794,7 @@ mod tests {
         // One put in by hand, then the writer's own, told alone.
         let by_hand = fresh_entry(&tree, "2026-11-09", 5, p.as_str());
         let written = fresh_entry(&tree, "2026-11-09", 6, p.as_str());
-        after_write(
-            &tree,
-            &[(2026, vec![(d("2026-11-09"), vec![written.clone()])])],
-        );
+        after_write(&tree, &[layout::ledger_rel(d("2026-11-09"), &written)]);
         want.extend([(d("2026-11-09"), by_hand), (d("2026-11-09"), written)]);
         assert_eq!(patient_entries(&tree, &p).unwrap(), want);
         // The buckets are what a rebuild from the lines makes.

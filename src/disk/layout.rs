@@ -72,6 +72,32 @@ pub fn ledger_rel(date: NaiveDate, id: &Id) -> PathBuf {
     ledger_day_rel(date).join(format!("{id}.toml"))
 }
 
+/// The day and record ID of a dated kind's file from its path inside the kind's folder
+/// (`2026/11/27/T….toml`, as [`ledger_rel`] files it, less `ledger/`); None for any other path.
+pub fn filed_at(inner: &str) -> Option<(NaiveDate, &str)> {
+    // `YYYY/MM/DD/`, read digit by digit: a statement run asks this of every entry twice.
+    let fast = || {
+        let [y0, y1, y2, y3, b'/', m0, m1, b'/', d0, d1, b'/', ..] = *inner.as_bytes() else {
+            return None;
+        };
+        let n = |ds: &[u8]| -> Option<u32> {
+            ds.iter().try_fold(0, |acc, d| {
+                d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+            })
+        };
+        let year = n(&[y0, y1, y2, y3])? as i32;
+        let day = NaiveDate::from_ymd_opt(year, n(&[m0, m1])?, n(&[d0, d1])?)?;
+        Some((day, inner.get(11..)?))
+    };
+    if let Some((day, file)) = fast() {
+        return Some((day, file.strip_suffix(".toml")?)).filter(|(_, id)| !id.contains('/'));
+    }
+    let mut parts = inner.rsplitn(4, '/');
+    let (file, d, m, y) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let day = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
+    Some((day, file.strip_suffix(".toml")?))
+}
+
 /// `communications/2026/12/01`: the folder of one day's contacts.
 pub fn communication_day_rel(date: NaiveDate) -> PathBuf {
     day_folder(COMMUNICATIONS_DIR, date)

@@ -14,17 +14,13 @@ pub mod resource;
 pub mod schedule;
 pub mod survey;
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::{Datelike, NaiveDate};
-
 use serde::Serialize;
 
-use crate::derived::day_index::WrittenYear;
 use crate::derived::{clean_note, index, ledger_index, schedule_index};
 use crate::history::git;
 
@@ -496,31 +492,37 @@ impl Txn<'_> {
         // them: the command after this one then finds it current. Not a batch (an import, the
         // demo generator): its days would not fit the index's overlay, so the next command
         // reads them as it would have.
-        let ledger = match self.bulk {
-            true => Vec::new(),
-            false => written_days(&self.written, crate::disk::layout::LEDGER_DIR),
-        };
+        let ledger_written = !self.bulk
+            && (self.written.iter()).any(|p| p.starts_with(crate::disk::layout::LEDGER_DIR));
+        let (written, clean_note) = (&self.written, &mut self.clean_note);
         std::thread::scope(|s| {
-            if !ledger.is_empty() {
-                s.spawn(|| ledger_index::after_write(store, &ledger));
+            if ledger_written {
+                s.spawn(|| ledger_index::after_write(store, written));
             }
-            self.record_in_history(message)
+            record_in_history(store, written, clean_note, message)
         })
     }
+}
 
-    fn record_in_history(&mut self, message: &str) -> Result<()> {
-        let store = self.store;
-        if !store.keeps_history() {
-            return Ok(());
-        }
-        let result = if self.written.is_empty() {
-            Ok(false)
-        } else {
-            git::commit(store.root(), &store.options.user, &self.written, message)
-        };
-        match result {
+/// The commit of a transaction's `written` files, when the tree keeps a history; `clean_note`
+/// moved along with it.
+fn record_in_history(
+    store: &Store,
+    written: &[PathBuf],
+    clean_note: &mut Option<clean_note::Tracker>,
+    message: &str,
+) -> Result<()> {
+    if !store.keeps_history() {
+        return Ok(());
+    }
+    let result = if written.is_empty() {
+        Ok(false)
+    } else {
+        git::commit(store.root(), &store.options.user, written, message)
+    };
+    match result {
             Ok(_) => {
-                if let Some(t) = self.clean_note.take() {
+                if let Some(t) = clean_note.take() {
                     t.committed(store);
                 }
                 if let Ok(mut j) = store.journal.lock() {
@@ -530,48 +532,11 @@ impl Txn<'_> {
             }
             Err(e) => Err(Error::internal(format!(
                 "{} saved, but not recorded in the history: {}",
-                journal::id_list(&self.written),
+                journal::id_list(written),
                 e.message
             ))
             .hint("nothing needs doing again: the next frontdesk command that changes records commits it (or run `frontdesk check --fix` now)")),
         }
-    }
-}
-
-/// The dated records written under `dir` (`ledger/2026/11/27/T….toml`), by year and day.
-fn written_days(written: &[PathBuf], dir: &str) -> Vec<WrittenYear> {
-    let mut by_day: BTreeMap<NaiveDate, Vec<Id>> = BTreeMap::new();
-    for rel in written {
-        let Some(rest) = rel.strip_prefix(dir).ok() else {
-            continue;
-        };
-        let mut parts = rest.iter().map(|p| p.to_str().unwrap_or_default());
-        let (Some(y), Some(m), Some(d), Some(file), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            continue;
-        };
-        let date = format!("{y}-{m}-{d}");
-        let (Some(date), Some(id)) = (
-            crate::disk::codec::iso_day(&date),
-            file.strip_suffix(".toml").and_then(|n| Id::parse(n).ok()),
-        ) else {
-            continue;
-        };
-        by_day.entry(date).or_default().push(id);
-    }
-    let mut by_year: Vec<WrittenYear> = Vec::new();
-    for (date, ids) in by_day {
-        match by_year.last_mut() {
-            Some((year, days)) if *year == date.year() => days.push((date, ids)),
-            _ => by_year.push((date.year(), vec![(date, ids)])),
-        }
-    }
-    by_year
 }
 
 /// The staff member to name as author: `FRONTDESK_USER`, else `user` in `.frontdesk/config.toml`
