@@ -1440,11 +1440,7 @@ pub(crate) fn note_written(
     let mut recent = overlay.days;
     let mut new_lines = Vec::with_capacity(written.len());
     for (date, ids) in written {
-        let Some(id) = ids.first() else {
-            continue;
-        };
-        let rel = (shelf.rel)(*date, id);
-        let dir = store.path(rel.parent().unwrap_or(&rel));
+        let dir = store.path(&crate::disk::layout::day_folder(shelf.dir, *date));
         let Ok(meta) = fs::metadata(&dir) else {
             return Ok(false);
         };
