@@ -33,7 +33,9 @@ use crate::error::{Error, Result};
 // The write path's public API, reachable where it always was.
 pub use crate::disk::atomic::{self, Mode};
 pub use crate::disk::lock::{LockHolder, lock_timeout, lock_waiting, open_lock_file};
-pub use crate::disk::{OFFICE_FILE, STATE_DIR, Tree, files_with_ext, is_record_file, read_toml};
+pub use crate::disk::{
+    OFFICE_FILE, STATE_DIR, Tree, files_with_ext, is_record_file, read_each, read_toml,
+};
 pub use crate::text::{parse_toml, to_toml};
 
 /// How a command wants its writes recorded.

@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use rayon::prelude::*;
 
 use crate::derived::schedule_index;
 use crate::disk::layout;
@@ -18,10 +17,7 @@ use crate::domain::schedule::apptype::{self, AppointmentTypes};
 use crate::domain::schedule::waitlist::WaitlistEntry;
 use crate::domain::schedule::{Provider, Room, check_key};
 use crate::error::{Error, Result};
-use crate::store::{Mode, Store, Txn, files_with_ext, read_toml};
-
-/// Files of a day read on one core: below this, waking the other threads costs more.
-pub const DAY_ON_ONE_CORE: usize = 48;
+use crate::store::{Mode, Store, Txn, files_with_ext, read_each, read_toml};
 
 pub use crate::disk::layout::{APPOINTMENT_TYPES_FILE, APPOINTMENTS_DIR, day_dirs_in, years_in};
 
@@ -133,12 +129,9 @@ impl Store {
     pub fn day_appointments(&self, date: NaiveDate) -> Result<Vec<Appointment>> {
         let paths = files_with_ext(&self.path(&Self::day_rel(date)), "toml")?;
         // A full day of a large practice is 400-500 files (7 ms to open and parse on one core
-        // at full size, most of a booking's plan): on every core past a few dozen. The first
-        // bad file in name order is the one reported, as on one core.
-        let read: Vec<Result<Appointment>> = match paths.len() {
-            0..=DAY_ON_ONE_CORE => paths.iter().map(|p| read_toml(p)).collect(),
-            _ => paths.par_iter().map(|p| read_toml(p)).collect(),
-        };
+        // at full size, most of a booking's plan). The first bad file in name order is the one
+        // reported, as on one core.
+        let read: Vec<Result<Appointment>> = read_each(&paths, |p| read_toml(p));
         let mut out = read.into_iter().collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| (a.start, &a.provider).cmp(&(b.start, &b.provider)));
         Ok(out)

@@ -446,18 +446,17 @@ pub fn shown_patient(store: &Store, id: &Id) -> Option<crate::domain::patient::P
 pub type RowPatients<'i> =
     std::collections::HashMap<&'i Id, std::result::Result<crate::domain::patient::Patient, String>>;
 
-/// The patients of many listing rows (a full day's 400 visits), read on every core once there
-/// are a few dozen: each is [`shown`] when its row is printed.
+/// The patients of many listing rows (a full day's 400 visits), each read once, on every core
+/// once there are a few dozen: each is [`shown`] when its row is printed.
 pub fn patients_for_rows<'i>(store: &Store, ids: impl Iterator<Item = &'i Id>) -> RowPatients<'i> {
-    use rayon::prelude::*;
     let mut ids: Vec<&Id> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
-    let read = |id: &&'i Id| (*id, store.load_patient(id).map_err(|e| e.message));
-    match ids.len() {
-        0..=crate::store::schedule::DAY_ON_ONE_CORE => ids.iter().map(read).collect(),
-        _ => ids.par_iter().map(read).collect(),
-    }
+    crate::store::read_each(&ids, |id| {
+        (*id, store.load_patient(id).map_err(|e| e.message))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// A listing row's patient as read: a file that could not be read is named on stderr (the row
