@@ -28,7 +28,8 @@ use serde::Deserialize;
 #[cfg(test)]
 use crate::derived::day_index::read_day;
 use crate::derived::day_index::{
-    Holding, View, YearIndex, YearText, index_path, pack, refresh_year, refresh_year_from,
+    Holding, View, YearIndex, YearText, in_every_year, index_path, pack, refresh_year,
+    refresh_year_from,
 };
 pub use crate::derived::day_index::{Shelf, each_day, each_day_in_view, rebuild, remove};
 use crate::derived::day_listing::day_dirs_in;
@@ -339,21 +340,23 @@ fn whole_id_at(text: &str, id: &Id) -> Option<usize> {
 /// Every (day, appointment) of one patient, validated against the day directories.
 pub fn of_patient(store: &Tree, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     let needle = format!(":{patient}");
-    let mut out = Vec::new();
-    for y in years_in(store, APPOINTMENTS.dir)? {
+    let years = in_every_year(store, &APPOINTMENTS, |y| {
         let idx = refresh_year(store, &APPOINTMENTS, y)?;
+        let mut found = Vec::new();
         for (date, day) in &idx.days {
             // A cheap text test first: most days do not mention the patient at all.
             if !day.pairs.contains(&needle) {
                 continue;
             }
-            out.extend(
+            found.extend(
                 pairs(&day.pairs)
                     .filter(|(_, p)| p == patient)
                     .map(|(a, _)| (*date, a)),
             );
         }
-    }
+        Ok(found)
+    })?;
+    let mut out: Vec<(NaiveDate, Id)> = years.into_iter().flatten().collect();
     out.sort();
     Ok(out)
 }
