@@ -1160,8 +1160,8 @@ pub(crate) fn bring_along(store: &Tree, shelf: &Shelf, held: &Held) -> Result<Ve
     let years = years_in(store, shelf.dir)?;
     // Every year's stat pass at once, then each year brought along in turn: the passes only
     // read (a year's files and folders), what follows tells the follower, which years share.
-    // Ten years' passes one after the other were 6 ms of `pay collect`'s 9 on the big clinic,
-    // each year's 310 stats too few to keep both cores busy.
+    // Ten years' passes one after the other were 6 of the 9 ms `pay collect` took to bring the
+    // ledger along on the big clinic, each year's 310 stats too few to keep both cores busy.
     let looks: Vec<_> = years
         .par_iter()
         .map(|&y| look_at_year(store, shelf, y))
