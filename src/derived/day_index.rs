@@ -167,17 +167,16 @@ impl Shelf {
             return;
         }
         // Every year at once: each year's 310 stats are too few to keep both cores busy.
-        let years = years_in(store, self.dir).unwrap_or_default();
-        years.into_par_iter().for_each(|year| {
+        let _ = in_every_year(store, self, |year| {
             let path = index_path(store, self, year);
-            let Some(summary) = self.current_summary(&path) else {
-                return;
-            };
-            let overlay = fs::read(overlay_path(&path)).ok();
-            let times = self.summary_times(&summary, overlay.as_deref());
-            if let Ok(Some(untrusted)) = self.untrusted_days(store, year, &times) {
-                note_checked(store, self, year, untrusted);
+            if let Some(summary) = self.current_summary(&path) {
+                let overlay = fs::read(overlay_path(&path)).ok();
+                let times = self.summary_times(&summary, overlay.as_deref());
+                if let Ok(Some(untrusted)) = self.untrusted_days(store, year, &times) {
+                    note_checked(store, self, year, untrusted);
+                }
             }
+            Ok(())
         });
     }
 
@@ -1693,6 +1692,37 @@ mod tests {
         tree.set_holds_lock(false);
     }
 
+    /// A ledger day with a file in each of three years (a leap day among them), oldest first.
+    fn three_ledger_years(tree: &Tree) -> [NaiveDate; 3] {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let days = [day(2024, 2, 29), day(2025, 6, 2), day(2026, 11, 2)];
+        for (n, d) in days.iter().enumerate() {
+            ledger_day(tree, *d, n as u64 + 1);
+        }
+        days
+    }
+
+    /// The look-ahead, every year at once: each year's days that cannot be trusted are noted
+    /// for that year, and only those.
+    #[test]
+    fn a_look_ahead_notes_each_years_own_untrusted_days() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let days = three_ledger_years(&tree);
+        let held = lock(&tree, &LEDGER).unwrap();
+        bring_along(&tree, &LEDGER, &held).unwrap();
+        drop(held);
+        ledger_day(&tree, days[0], 10);
+        ledger_day(&tree, days[2], 11);
+        tree.set_holds_lock(true);
+        LEDGER.check_years_ahead(&tree);
+        let untrusted = |y| checked_in_this_txn(&tree, &LEDGER, y);
+        assert_eq!(untrusted(2024), Some(vec![days[0]]));
+        assert_eq!(untrusted(2025), Some(vec![]));
+        assert_eq!(untrusted(2026), Some(vec![days[2]]));
+        tree.set_holds_lock(false);
+    }
+
     /// Bringing three years along: what was put by hand into two of them is found in each,
     /// the follower told, and no other day taken for changed.
     #[test]
@@ -1700,11 +1730,7 @@ mod tests {
         use crate::derived::ledger_index::{LEDGER, patient_entries};
         let tmp = tempfile::tempdir().unwrap();
         let tree = Tree::new(tmp.path());
-        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        let days = [day(2024, 2, 29), day(2025, 6, 2), day(2026, 11, 2)];
-        for (n, d) in days.iter().enumerate() {
-            ledger_day(&tree, *d, n as u64 + 1);
-        }
+        let days = three_ledger_years(&tree);
         let patient = patient();
         assert_eq!(patient_entries(&tree, &patient).unwrap().len(), 3);
         ledger_day(&tree, days[0], 10);
