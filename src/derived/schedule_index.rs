@@ -341,15 +341,20 @@ fn whole_id_at(text: &str, id: &Id) -> Option<usize> {
 pub fn of_patient(store: &Tree, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
     let needle = format!(":{patient}");
     let years = in_every_year(store, &APPOINTMENTS, |y| {
-        let idx = refresh_year(store, &APPOINTMENTS, y)?;
+        // The lines naming the patient, found in the index text (a year's index is 2 MB at full
+        // size: parsing ten of them was most of `schedule list`'s 30 ms); a year whose index
+        // cannot answer so is refreshed and searched line by line.
+        let lines = match APPOINTMENTS.lines_holding(store, y, &needle)? {
+            Some(lines) => lines,
+            None => (refresh_year(store, &APPOINTMENTS, y)?.days.into_iter())
+                .filter(|(_, day)| day.pairs.contains(&needle))
+                .map(|(date, day)| (date, day.pairs))
+                .collect(),
+        };
         let mut found = Vec::new();
-        for (date, day) in &idx.days {
-            // A cheap text test first: most days do not mention the patient at all.
-            if !day.pairs.contains(&needle) {
-                continue;
-            }
+        for (date, records) in &lines {
             found.extend(
-                pairs(&day.pairs)
+                pairs(records)
                     .filter(|(_, p)| p == patient)
                     .map(|(a, _)| (*date, a)),
             );
@@ -421,6 +426,106 @@ mod tests {
         fs::write(&index, &bytes[..bytes.len() / 2]).unwrap();
         assert_eq!(found("T22222222"), Some(d("2026-11-03")));
         assert_eq!(found("T55555555"), Some(d("2026-11-03")));
+    }
+
+    /// A patient's visits found in the index text answer as a refresh does: with no index,
+    /// with one, with a visit put in by hand (the year refreshed, then the text current again),
+    /// with a day the overlay replaced (a visit taken out by hand, the base's line still naming
+    /// it), and with the base damaged.
+    #[test]
+    fn a_patients_visits_from_the_index_text_are_what_the_folders_hold() {
+        use crate::domain::id::IdKind;
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let (p1, p2) = (
+            Id::from_bits(IdKind::Patient, 1),
+            Id::from_bits(IdKind::Patient, 2),
+        );
+        let a = |n| Id::from_bits(IdKind::Appointment, n);
+        let put = |day: &str, n: u64, patient: &Id| {
+            let path = tree.path(&layout::appointment_rel(d(day), &a(n)));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(
+                &path,
+                format!("id = \"{}\"\npatient = \"{patient}\"\n", a(n)),
+            )
+            .unwrap();
+            settle_folder(path.parent().unwrap());
+            path
+        };
+        put("2025-06-30", 1, &p1);
+        put("2026-11-02", 2, &p1);
+        put("2026-11-02", 3, &p2);
+        let gone = put("2026-11-03", 4, &p1);
+        let visits = |want: &[(&str, u64)]| -> Vec<(NaiveDate, Id)> {
+            want.iter().map(|(day, n)| (d(day), a(*n))).collect()
+        };
+        let needle = format!(":{p1}");
+        assert!(
+            APPOINTMENTS
+                .lines_holding(&tree, 2026, &needle)
+                .unwrap()
+                .is_none()
+        );
+        let all = visits(&[("2025-06-30", 1), ("2026-11-02", 2), ("2026-11-03", 4)]);
+        assert_eq!(of_patient(&tree, &p1).unwrap(), all, "no index yet: built");
+        let lines = APPOINTMENTS.lines_holding(&tree, 2026, &needle).unwrap();
+        assert_eq!(lines.map(|l| l.len()), Some(2), "answered from the text");
+        assert_eq!(of_patient(&tree, &p1).unwrap(), all);
+        assert_eq!(
+            of_patient(&tree, &p2).unwrap(),
+            visits(&[("2026-11-02", 3)])
+        );
+        // Put in by hand, into a day the index trusted: its folder's time moved, so the year
+        // is refreshed (and its overlay written); then the text answers again.
+        put("2026-11-02", 5, &p1);
+        assert!(
+            APPOINTMENTS
+                .lines_holding(&tree, 2026, &needle)
+                .unwrap()
+                .is_none()
+        );
+        let with_hand = visits(&[
+            ("2025-06-30", 1),
+            ("2026-11-02", 2),
+            ("2026-11-02", 5),
+            ("2026-11-03", 4),
+        ]);
+        assert_eq!(of_patient(&tree, &p1).unwrap(), with_hand);
+        let index = index_path(&tree, &APPOINTMENTS, 2026);
+        assert!(crate::derived::day_index::overlay_path(&index).exists());
+        let lines = APPOINTMENTS.lines_holding(&tree, 2026, &needle).unwrap();
+        assert_eq!(lines.map(|l| l.len()), Some(2));
+        assert_eq!(of_patient(&tree, &p1).unwrap(), with_hand);
+        // Taken out by hand: once refreshed, the overlay's line for the day replaces the
+        // base's, which still names the visit.
+        fs::remove_file(&gone).unwrap();
+        settle_folder(gone.parent().unwrap());
+        let now = visits(&[("2025-06-30", 1), ("2026-11-02", 2), ("2026-11-02", 5)]);
+        assert_eq!(of_patient(&tree, &p1).unwrap(), now);
+        assert!(
+            fs::read_to_string(&index)
+                .unwrap()
+                .contains(&a(4).to_string())
+        );
+        let lines = APPOINTMENTS.lines_holding(&tree, 2026, &needle).unwrap();
+        assert_eq!(
+            lines.map(|l| l.len()),
+            Some(1),
+            "one day line, from the overlay"
+        );
+        assert_eq!(of_patient(&tree, &p1).unwrap(), now);
+        // A damaged base: the year is refreshed instead.
+        let bytes = fs::read(&index).unwrap();
+        fs::write(&index, &bytes[..bytes.len() - 3]).unwrap();
+        assert!(
+            APPOINTMENTS
+                .lines_holding(&tree, 2026, &needle)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(of_patient(&tree, &p1).unwrap(), now);
     }
 
     #[test]
