@@ -485,10 +485,7 @@ fn lines_with(bytes: &[u8], needle: &str) -> Option<Vec<(NaiveDate, String)>> {
     let mut from = 0;
     let finder = memchr::memmem::Finder::new(needle.as_bytes());
     while let Some(at) = finder.find(&bytes[from..]).map(|n| from + n) {
-        let start = bytes[..at]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |n| n + 1);
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
         let line = std::str::from_utf8(&bytes[start..end]).ok()?;
         let (date, _, records) = day_line(line)?;
