@@ -523,22 +523,22 @@ fn record_in_history(
         git::commit(store.root(), &store.options.user, written, message)
     };
     match result {
-            Ok(_) => {
-                if let Some(t) = clean_note.take() {
-                    t.committed(store);
-                }
-                if let Ok(mut j) = store.journal.lock() {
-                    j.committed();
-                }
-                Ok(())
+        Ok(_) => {
+            if let Some(t) = clean_note.take() {
+                t.committed(store);
             }
-            Err(e) => Err(Error::internal(format!(
-                "{} saved, but not recorded in the history: {}",
-                journal::id_list(written),
-                e.message
-            ))
-            .hint("nothing needs doing again: the next frontdesk command that changes records commits it (or run `frontdesk check --fix` now)")),
+            if let Ok(mut j) = store.journal.lock() {
+                j.committed();
+            }
+            Ok(())
         }
+        Err(e) => Err(Error::internal(format!(
+            "{} saved, but not recorded in the history: {}",
+            journal::id_list(written),
+            e.message
+        ))
+        .hint("nothing needs doing again: the next frontdesk command that changes records commits it (or run `frontdesk check --fix` now)")),
+    }
 }
 
 /// The staff member to name as author: `FRONTDESK_USER`, else `user` in `.frontdesk/config.toml`

@@ -1122,7 +1122,7 @@ fn a_full_day_lists_every_visit_and_reports_its_first_broken_file() {
         "--provider okafor --type follow-up --at '2026-12-03 09:00'",
     );
     let day = d.c.path("appointments/2026/12/03");
-    let booked = std::fs::read_to_string(day.join(format!("{id}.toml"))).unwrap();
+    let booked = d.appt_file(&id);
     for n in 0..59 {
         let copy = format!("A1{n:07}");
         let text = booked.replace(&id, &copy);
@@ -1137,8 +1137,7 @@ fn a_full_day_lists_every_visit_and_reports_its_first_broken_file() {
         d.ok("schedule day 2026-12-03").matches("Doe, Jane").count(),
         60
     );
-    let jane =
-        d.c.path(&format!("patients/{}/{}.toml", &d.jane[1..3], d.jane));
+    let jane = d.c.patient_file(&d.jane);
     let kept = std::fs::read_to_string(&jane).unwrap();
     std::fs::write(&jane, "not = [toml").unwrap();
     let out = d.run("schedule day 2026-12-03");

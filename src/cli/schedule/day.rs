@@ -52,8 +52,7 @@ pub fn cmd_day(ctx: &Ctx, a: Args) -> Result<u8> {
     let shown = crate::cli::schedule::patients_for_rows(
         &sched.store,
         day.iter()
-            .filter(|ap| a.all || ap.status.holds_time())
-            .filter(|ap| providers.iter().any(|p| p.key == ap.provider))
+            .filter(|ap| providers.iter().any(|p| on_sheet(ap, p, a.all)))
             .map(|ap| &ap.patient),
     );
     for p in &providers {
@@ -95,6 +94,12 @@ pub fn providers_for(
         .into_iter()
         .filter(|p| p.active || day.iter().any(|a| a.provider == p.key))
         .collect())
+}
+
+/// Whether visit `ap` has a row on provider `p`'s sheet: theirs, and holding its time (with
+/// `all`, cancelled and no-show visits too).
+fn on_sheet(ap: &Appointment, p: &Provider, all: bool) -> bool {
+    ap.provider == p.key && (all || ap.status.holds_time())
 }
 
 /// One provider's rows: visits, breaks, time off and free gaps in time order.
@@ -145,10 +150,7 @@ fn sheet(
             rows.push((g.start, filler(g, format!("(free {minutes} min)"))));
         }
     }
-    for ap in day
-        .iter()
-        .filter(|ap| ap.provider == p.key && (all || ap.status.holds_time()))
-    {
+    for ap in day.iter().filter(|ap| on_sheet(ap, p, all)) {
         let mut status = ap.status.to_string();
         if ap.double_booked {
             status.push_str(" (double)");
