@@ -33,7 +33,7 @@ use crate::derived::day_listing::day_dirs_in;
 use crate::derived::day_memory::{self, name_id};
 use crate::derived::day_summary::{Summary, SummaryFile};
 use crate::derived::stamp::{
-    DayFolder, SETTLE_NS, folder_in_racy_window, now_ns, stat_day_folders,
+    DayFolder, DayFolders, SETTLE_NS, folder_in_racy_window, now_ns, stat_day_folders,
 };
 use crate::disk::codec::{
     Reader, Writer, checked_text, checksum, iso_day, seal, text_trailer, unseal,
@@ -189,8 +189,8 @@ impl Shelf {
         times: &LineTimes,
     ) -> Result<Option<Vec<NaiveDate>>> {
         let folders = day_dirs_in(store, self.dir, year)?;
-        let listed = folders.len();
-        let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
+        let listed = folders.dates.len();
+        let stats = stat_day_folders(&folders, |d| times.get(&d).copied(), RACY_MARGIN);
         Ok((stats.len() == listed).then(|| {
             stats
                 .iter()
@@ -788,12 +788,12 @@ pub(crate) fn in_every_year<T: Send>(
 /// (the rule of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
 fn days_exact(store: &Tree, dir: &str, year: i32, times: &LineTimes) -> Result<bool> {
     let folders = day_dirs_in(store, dir, year)?;
-    if folders.len() != times.len() {
+    if folders.dates.len() != times.len() {
         return Ok(false);
     }
     // Every folder trusted means every folder has its line; as many lines as folders then
     // leaves no line without a folder.
-    let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
+    let stats = stat_day_folders(&folders, |d| times.get(&d).copied(), RACY_MARGIN);
     Ok(stats.len() == times.len() && stats.iter().all(|f| f.trusted))
 }
 
@@ -934,23 +934,25 @@ fn refresh_lines(
     let old_len = old.days.len();
     let mut old_days = old.days;
     let mut stale = Vec::new();
-    let folders = stat_day_folders(
-        day_dirs_in(store, shelf.dir, year)?,
+    let folders = day_dirs_in(store, shelf.dir, year)?;
+    let stats = stat_day_folders(
+        &folders,
         |date| old_days.get(&date).map(|d| (d.mtime, d.seen)),
         RACY_MARGIN,
     );
     // The lines of days re-read only for being in the racy window, to tell whether they moved.
     let mut old_racy = BTreeMap::new();
-    for f in folders {
+    for f in stats {
+        let dir = folders.path_of(f.date);
         match old_days.remove(&f.date) {
             Some(d) if f.trusted => {
                 fresh.days.insert(f.date, d);
             }
             Some(d) => {
-                stale.push((f.date, f.dir, f.mtime, true));
+                stale.push((f.date, dir, f.mtime, true));
                 old_racy.insert(f.date, d);
             }
-            None => stale.push((f.date, f.dir, f.mtime, false)),
+            None => stale.push((f.date, dir, f.mtime, false)),
         }
     }
     let read = read_days(store, shelf, stale);
@@ -1303,6 +1305,7 @@ fn checked_in_this_txn(store: &Tree, shelf: &Shelf, year: i32) -> Option<Vec<Nai
 struct YearLook {
     followed: FollowedYear,
     scan_start: i64,
+    folders: DayFolders,
     stats: Vec<DayFolder>,
 }
 
@@ -1315,9 +1318,9 @@ fn look_at_year(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<YearLoo
     };
     let scan_start = now_ns();
     let folders = day_dirs_in(store, shelf.dir, year)?;
-    let listed = folders.len();
+    let listed = folders.dates.len();
     let times = &followed.times;
-    let stats = stat_day_folders(folders, |d| times.get(&d).copied(), RACY_MARGIN);
+    let stats = stat_day_folders(&folders, |d| times.get(&d).copied(), RACY_MARGIN);
     let kept = stats.iter().filter(|f| times.contains_key(&f.date)).count();
     if stats.len() != listed || kept != times.len() {
         return Ok(None);
@@ -1325,6 +1328,7 @@ fn look_at_year(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<YearLoo
     Ok(Some(YearLook {
         followed,
         scan_start,
+        folders,
         stats,
     }))
 }
@@ -1350,6 +1354,7 @@ fn refresh_by_times(
                 times,
             },
         scan_start,
+        folders,
         stats,
     } = look;
     let stale: Vec<_> = stats.into_iter().filter(|f| !f.trusted).collect();
@@ -1369,7 +1374,7 @@ fn refresh_by_times(
     };
     let stale = stale.into_iter().map(|f| {
         let known = times.contains_key(&f.date);
-        (f.date, f.dir, f.mtime, known)
+        (f.date, folders.path_of(f.date), f.mtime, known)
     });
     let read = read_days(store, shelf, stale.collect());
     let mut recent = overlay.days;

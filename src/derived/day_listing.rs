@@ -25,7 +25,9 @@ use rustix::fs::{Mode, OFlags};
 
 use crate::derived::file_cache::format::{Layout, Section, assemble_as, parse_layout_of};
 use crate::derived::file_cache::{SectionWriter, write_file};
-use crate::derived::stamp::{FileStamp, now_ns, stat_dir, stat_subfolder, untrusted_from};
+use crate::derived::stamp::{
+    DayFolders, FileStamp, now_ns, stat_dir, stat_subfolder, untrusted_from,
+};
 use crate::disk::Tree;
 use crate::disk::layout::{sorted_numeric_dirs, two_digits};
 use crate::error::Result;
@@ -60,12 +62,17 @@ pub fn remove(tree: &Tree) -> Result<()> {
 /// Day folders `DIR/YYYY/MM/DD` of one year of a date-sharded folder, in order: what
 /// [`crate::disk::layout::day_dirs_in`] lists, with each folder whose stamp holds taken from
 /// the cache instead of listed.
-pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<Vec<(NaiveDate, PathBuf)>> {
-    let ydir = tree.path(Path::new(dir)).join(format!("{year:04}"));
+pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<DayFolders> {
+    let kind_dir = tree.path(Path::new(dir));
+    let ydir = kind_dir.join(format!("{year:04}"));
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let Ok(yfd) = rustix::fs::open(&ydir, flags, Mode::empty()) else {
         // Not there (or unreadable): listing it gives nothing either.
-        return crate::disk::layout::day_dirs_in(tree, dir, year);
+        let listed = crate::disk::layout::day_dirs_in(tree, dir, year)?;
+        return Ok(DayFolders {
+            kind_dir,
+            dates: listed.into_iter().map(|(date, _)| date).collect(),
+        });
     };
     let scan_start = now_ns();
     let path = cache_path(tree, dir, year);
@@ -77,7 +84,7 @@ pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<Vec<(NaiveDate, 
         .into_iter()
         .filter(|m| (1..=12).contains(m))
         .collect();
-    let mut out = Vec::new();
+    let mut dates = Vec::new();
     // What the file would hold: built into sections only when something was listed.
     let mut folders: Vec<(&str, FileStamp, Vec<u32>)> = Vec::with_capacity(months.len());
     for &month in &months {
@@ -89,11 +96,10 @@ pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<Vec<(NaiveDate, 
             continue;
         };
         let days = kept_or_listed(kept.as_ref(), name, &mdir, stamp, &mut listed_any)?;
-        for &day in &days {
-            if let Some(d) = NaiveDate::from_ymd_opt(year, month, day) {
-                out.push((d, mdir.join(two_digits(day))));
-            }
-        }
+        dates.extend(
+            days.iter()
+                .filter_map(|&day| NaiveDate::from_ymd_opt(year, month, day)),
+        );
         folders.push((name, stamp, days));
     }
     if listed_any {
@@ -104,7 +110,7 @@ pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<Vec<(NaiveDate, 
         // A failure to write only costs a listing next time.
         let _ = write_file(&path, &assemble_as(MAGIC, scan_start, &sections));
     }
-    Ok(out)
+    Ok(DayFolders { kind_dir, dates })
 }
 
 /// The subfolder numbers of the folder `name` (at `path`, stamped `now`): the kept ones while
@@ -197,7 +203,9 @@ mod tests {
     }
 
     fn kept(tree: &Tree) -> Vec<(NaiveDate, PathBuf)> {
-        day_dirs_in(tree, "ledger", 2026).unwrap()
+        let folders = day_dirs_in(tree, "ledger", 2026).unwrap();
+        let paths = folders.dates.iter().map(|d| (*d, folders.path_of(*d)));
+        paths.collect()
     }
 
     fn seed(tree: &Tree) {

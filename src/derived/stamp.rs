@@ -13,7 +13,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use rayon::prelude::*;
 use rustix::fd::OwnedFd;
@@ -182,33 +182,53 @@ pub fn ns(s: i64, n: i64) -> i64 {
     s.saturating_mul(1_000_000_000).saturating_add(n)
 }
 
+/// The day folders of one year of a date-sharded kind, in order: the kind's folder
+/// (`ROOT/ledger`) and each day folder's date. A day folder's path is its date under the
+/// kind's folder (`2026/11/27`), so a listing keeps dates only and a path is built for the few
+/// folders a cache re-reads: ten years are 3,100 folders a kind, and a path each, then a copy
+/// each in the stat pass, were 6,000 fresh allocations a command (their pages faulted in).
+pub struct DayFolders {
+    pub kind_dir: PathBuf,
+    pub dates: Vec<NaiveDate>,
+}
+
+impl DayFolders {
+    /// The folder of the day `date`: `KIND/YYYY/MM/DD`.
+    pub fn path_of(&self, date: NaiveDate) -> PathBuf {
+        self.month_path(date)
+            .join(OsStr::from_bytes(two_digits(date.day()).to_bytes()))
+    }
+
+    fn month_path(&self, date: NaiveDate) -> PathBuf {
+        self.kind_dir
+            .join(format!("{:04}/{:02}", date.year(), date.month()))
+    }
+}
+
+/// A day or month number as the two digits of its folder's name (`07`), NUL-ended: the name
+/// a day folder is looked up by in its month folder, without an allocation.
+fn two_digits(n: u32) -> CStrBuf {
+    CStrBuf([b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8, 0])
+}
+
+struct CStrBuf([u8; 3]);
+
+impl CStrBuf {
+    fn to_bytes(&self) -> &[u8] {
+        &self.0[..2]
+    }
+
+    fn as_c_str(&self) -> &CStr {
+        CStr::from_bytes_with_nul(&self.0).expect("two digits and a NUL")
+    }
+}
+
 /// One day folder as a scan finds it: its modification time now, and whether what a cache
 /// kept of it may be trusted.
 pub struct DayFolder {
     pub date: NaiveDate,
-    pub dir: PathBuf,
     pub mtime: i64,
     pub trusted: bool,
-}
-
-/// A folder path's parent and last name, as `Path::parent` and `Path::file_name` give them
-/// for the paths the store builds (`ROOT/DIR/YYYY/MM/DD`); others go through `Path`.
-fn split_last(dir: &Path) -> (&Path, Option<&OsStr>) {
-    let bytes = dir.as_os_str().as_bytes();
-    match bytes.iter().rposition(|b| *b == b'/') {
-        Some(at)
-            if at > 0
-                && at + 1 < bytes.len()
-                && bytes[at - 1] != b'/'
-                && !bytes[at + 1..].starts_with(b".") =>
-        {
-            (
-                Path::new(OsStr::from_bytes(&bytes[..at])),
-                Some(OsStr::from_bytes(&bytes[at + 1..])),
-            )
-        }
-        _ => (dir.parent().unwrap_or(Path::new(".")), dir.file_name()),
-    }
 }
 
 /// Stats each day folder (one gone since it was listed is left out) and compares its time
@@ -216,21 +236,21 @@ fn split_last(dir: &Path) -> (&Path, Option<&OsStr>) {
 /// rule of [`folder_unchanged`] with the cache's `margin`. A cache re-reads the folders not
 /// trusted. The result is in the order given.
 pub fn stat_day_folders(
-    folders: impl IntoIterator<Item = (NaiveDate, PathBuf)>,
+    folders: &DayFolders,
     kept: impl Fn(NaiveDate) -> Option<(i64, i64)> + Sync,
     margin: i64,
 ) -> Vec<DayFolder> {
     // In runs of two months on every core: ten years are 3,100 stats a kind, 3.9 ms on one
     // core of the bench machine and 2.7 ms on two (`examples/stat_floor`); a year's 310 are
     // worth splitting too. Each run opens its own month folders.
-    let folders: Vec<(NaiveDate, PathBuf)> = folders.into_iter().collect();
-    if folders.len() <= STAT_RUN {
+    if folders.dates.len() <= STAT_RUN {
         // A month or two: not worth waking the other threads.
-        return stat_run(&folders, &kept, margin);
+        return stat_run(folders, &folders.dates, &kept, margin);
     }
     let runs: Vec<Vec<DayFolder>> = folders
+        .dates
         .par_chunks(STAT_RUN)
-        .map(|run| stat_run(run, &kept, margin))
+        .map(|run| stat_run(folders, run, &kept, margin))
         .collect();
     runs.into_iter().flatten().collect()
 }
@@ -239,31 +259,35 @@ pub fn stat_day_folders(
 const STAT_RUN: usize = 62;
 
 fn stat_run(
-    folders: &[(NaiveDate, PathBuf)],
+    folders: &DayFolders,
+    run: &[NaiveDate],
     kept: &(impl Fn(NaiveDate) -> Option<(i64, i64)> + Sync),
     margin: i64,
 ) -> Vec<DayFolder> {
     let mut months = MonthCursor::default();
-    folders
-        .iter()
-        .filter_map(|(date, dir)| {
-            let (fd, name) = months.open(dir);
-            let mtime = match (fd, name) {
-                (Some(fd), Some(name)) => match statx(fd, name, AtFlags::empty(), STAT_MASK) {
+    run.iter()
+        .filter_map(|&date| {
+            let by_path = || Some(mtime_ns(&fs::metadata(folders.path_of(date)).ok()?));
+            let mtime = match months.open(folders, date) {
+                Some(fd) => match statx(
+                    fd,
+                    two_digits(date.day()).as_c_str(),
+                    AtFlags::empty(),
+                    STAT_MASK,
+                ) {
                     Ok(x) if FileType::from_raw_mode(x.stx_mode.into()) == FileType::Directory => {
                         stamp_of(&x).mtime
                     }
                     Ok(_) => return None,
-                    Err(e) if statx_unavailable(e) => mtime_ns(&fs::metadata(dir).ok()?),
+                    Err(e) if statx_unavailable(e) => by_path()?,
                     Err(_) => return None,
                 },
-                _ => mtime_ns(&fs::metadata(dir).ok()?),
+                None => by_path()?,
             };
-            let trusted = kept(*date)
+            let trusted = kept(date)
                 .is_some_and(|(k, scanned_at)| folder_unchanged(k, mtime, scanned_at, margin));
             Some(DayFolder {
-                date: *date,
-                dir: dir.clone(),
+                date,
                 mtime,
                 trusted,
             })
@@ -275,24 +299,20 @@ fn stat_run(
 /// day folder is then looked up by name relative to it. A path walk per folder was most of
 /// the time at ten years (3,500 folders a kind, three kinds for some commands).
 #[derive(Default)]
-struct MonthCursor<'a> {
-    month: Option<(&'a Path, Option<OwnedFd>)>,
+struct MonthCursor {
+    month: Option<((i32, u32), Option<OwnedFd>)>,
 }
 
-impl<'a> MonthCursor<'a> {
-    /// The open month folder of day folder `dir` (None when it cannot be opened) and the day
-    /// folder's name in it.
-    fn open(&mut self, dir: &'a Path) -> (Option<&OwnedFd>, Option<&'a OsStr>) {
-        // Split at the last slash as bytes: `Path::parent`, `file_name` and `==` walk
-        // components, and were most of the work of a pass over 3,100 folders.
-        let (parent, name) = split_last(dir);
-        let same = |(p, _): &(&Path, _)| p.as_os_str().as_bytes() == parent.as_os_str().as_bytes();
-        if !self.month.as_ref().is_some_and(same) {
+impl MonthCursor {
+    /// The open month folder of the day `date` (None when it cannot be opened).
+    fn open(&mut self, folders: &DayFolders, date: NaiveDate) -> Option<&OwnedFd> {
+        let key = (date.year(), date.month());
+        if self.month.as_ref().is_none_or(|(k, _)| *k != key) {
             let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-            let fd = rustix::fs::open(parent, flags, Mode::empty()).ok();
-            self.month = Some((parent, fd));
+            let fd = rustix::fs::open(folders.month_path(date), flags, Mode::empty()).ok();
+            self.month = Some((key, fd));
         }
-        (self.month.as_ref().and_then(|(_, fd)| fd.as_ref()), name)
+        self.month.as_ref().and_then(|(_, fd)| fd.as_ref())
     }
 }
 
@@ -301,23 +321,19 @@ impl<'a> MonthCursor<'a> {
 /// tree (about 10 us each warm at full size: 25 ms for the ten years a booking checks a new
 /// ID against where a year has no index yet), so it runs on every core in runs of
 /// [`STAT_RUN`], each relative to its open month folder. An entry of any type counts.
-pub fn first_holding(
-    folders: &[(NaiveDate, PathBuf)],
-    name: &OsStr,
-    except: NaiveDate,
-) -> Option<NaiveDate> {
-    let run_holding = |run: &[(NaiveDate, PathBuf)]| {
+pub fn first_holding(folders: &DayFolders, name: &OsStr, except: NaiveDate) -> Option<NaiveDate> {
+    let run_holding = |run: &[NaiveDate]| {
         let mut months = MonthCursor::default();
         let mut relative = Vec::new();
-        run.iter().find_map(|(date, dir)| {
-            if *date == except {
+        run.iter().find_map(|&date| {
+            if date == except {
                 return None;
             }
-            let by_path = || fs::symlink_metadata(dir.join(name)).is_ok();
-            let held = match months.open(dir) {
-                (Some(fd), Some(day)) => {
+            let by_path = || fs::symlink_metadata(folders.path_of(date).join(name)).is_ok();
+            let held = match months.open(folders, date) {
+                Some(fd) => {
                     relative.clear();
-                    relative.extend_from_slice(day.as_bytes());
+                    relative.extend_from_slice(two_digits(date.day()).to_bytes());
                     relative.push(b'/');
                     relative.extend_from_slice(name.as_bytes());
                     match statx(
@@ -331,15 +347,18 @@ pub fn first_holding(
                         Err(_) => false,
                     }
                 }
-                _ => by_path(),
+                None => by_path(),
             };
-            held.then_some(*date)
+            held.then_some(date)
         })
     };
-    if folders.len() <= STAT_RUN {
-        return run_holding(folders);
+    if folders.dates.len() <= STAT_RUN {
+        return run_holding(&folders.dates);
     }
-    folders.par_chunks(STAT_RUN).find_map_first(run_holding)
+    folders
+        .dates
+        .par_chunks(STAT_RUN)
+        .find_map_first(run_holding)
 }
 
 /// A folder stamped `mtime` is still in the racy window of a scan begun at `scan_start`: read
@@ -367,29 +386,7 @@ pub(crate) fn settle_folder(dir: &Path) {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Datelike;
-
     use super::*;
-
-    #[test]
-    fn a_folder_path_splits_as_path_splits_it() {
-        for p in [
-            "/tmp/r/ledger/2026/11/03",
-            "ledger/2026/11/03",
-            "r//ledger/2026/11/03",
-            "/tmp/r/ledger/2026/11/03/",
-            "/tmp/r/ledger/2026/11/.",
-            "/tmp/r/ledger/2026/11/..",
-            "03",
-            "/03",
-            "/",
-            "",
-        ] {
-            let path = Path::new(p);
-            let parent = path.parent().unwrap_or(Path::new("."));
-            assert_eq!(split_last(path), (parent, path.file_name()), "{p:?}");
-        }
-    }
 
     #[test]
     fn a_folder_is_trusted_only_unchanged_and_outside_the_racy_window() {
@@ -415,14 +412,27 @@ mod tests {
         ));
     }
 
-    /// `n` consecutive day folders' (date, path) from `start` under `root`, not created.
-    fn days_from(root: &Path, start: NaiveDate, n: u64) -> Vec<(NaiveDate, PathBuf)> {
-        (0..n)
-            .map(|k| {
-                let date = start + chrono::Days::new(k);
-                (date, root.join(date.format("%Y/%m/%d").to_string()))
-            })
-            .collect()
+    /// `n` consecutive day folders from `start` under the kind's folder `root`, not created.
+    fn days_from(root: &Path, start: NaiveDate, n: u64) -> DayFolders {
+        DayFolders {
+            kind_dir: root.to_path_buf(),
+            dates: (0..n).map(|k| start + chrono::Days::new(k)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_day_folders_path_is_its_date_under_the_kind() {
+        let folders = days_from(
+            Path::new("/r/ledger"),
+            NaiveDate::from_ymd_opt(2026, 2, 7).unwrap(),
+            1,
+        );
+        assert_eq!(
+            folders.path_of(folders.dates[0]),
+            Path::new("/r/ledger/2026/02/07")
+        );
+        let later = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert_eq!(folders.path_of(later), Path::new("/r/ledger/2026/11/30"));
     }
 
     /// A new ID's look through a year without an index: the first folder holding the name,
@@ -433,10 +443,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         let folders = days_from(dir.path(), start, 366);
-        assert!(folders.len() > 4 * STAT_RUN);
-        for (i, (_, path)) in folders.iter().enumerate() {
+        assert!(folders.dates.len() > 4 * STAT_RUN);
+        for (i, date) in folders.dates.iter().enumerate() {
             if i % 9 != 4 {
-                fs::create_dir_all(path).unwrap();
+                let path = folders.path_of(*date);
+                fs::create_dir_all(&path).unwrap();
                 fs::write(path.join("A0000000B.toml"), "").unwrap();
             }
         }
@@ -444,13 +455,17 @@ mod tests {
         let none = NaiveDate::MIN;
         assert_eq!(first_holding(&folders, name, none), None);
         // Two holders, in the first run of folders and in the fifth (a dangling link).
-        let (first, later) = (folders[10].clone(), folders[300].clone());
-        fs::write(first.1.join(name), "").unwrap();
-        std::os::unix::fs::symlink("/nowhere", later.1.join(name)).unwrap();
-        assert_eq!(first_holding(&folders, name, none), Some(first.0));
-        assert_eq!(first_holding(&folders, name, first.0), Some(later.0));
-        assert_eq!(first_holding(&folders[..40], name, first.0), None);
-        assert_eq!(first_holding(&folders[..40], name, none), Some(first.0));
+        let (first, later) = (folders.dates[10], folders.dates[300]);
+        fs::write(folders.path_of(first).join(name), "").unwrap();
+        std::os::unix::fs::symlink("/nowhere", folders.path_of(later).join(name)).unwrap();
+        assert_eq!(first_holding(&folders, name, none), Some(first));
+        assert_eq!(first_holding(&folders, name, first), Some(later));
+        let forty = DayFolders {
+            dates: folders.dates[..40].to_vec(),
+            ..folders
+        };
+        assert_eq!(first_holding(&forty, name, first), None);
+        assert_eq!(first_holding(&forty, name, none), Some(first));
     }
 
     /// Past a run's length the folders are stat'ed in runs on every core: the answer is the
@@ -461,15 +476,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let start = NaiveDate::from_ymd_opt(2025, 11, 20).unwrap();
         let folders = days_from(dir.path(), start, 400);
-        for (i, (_, path)) in folders.iter().enumerate() {
+        for (i, date) in folders.dates.iter().enumerate() {
             if i % 7 != 3 {
-                fs::create_dir_all(path).unwrap();
+                fs::create_dir_all(folders.path_of(*date)).unwrap();
             }
         }
         let later = now_ns() + 10_000_000_000;
         let times: std::collections::HashMap<NaiveDate, i64> = folders
+            .dates
             .iter()
-            .filter_map(|(d, p)| Some((*d, mtime_ns(&fs::metadata(p).ok()?))))
+            .filter_map(|d| Some((*d, mtime_ns(&fs::metadata(folders.path_of(*d)).ok()?))))
             .collect();
         // Every fifth day kept with another time: changed.
         let kept = |d: NaiveDate| {
@@ -477,18 +493,19 @@ mod tests {
             let changed = (d - start).num_days() % 5 == 0;
             Some((if changed { t - 1 } else { t }, later))
         };
-        let parallel = stat_day_folders(folders.clone(), kept, 0);
-        let serial = stat_run(&folders, &kept, 0);
-        assert!(folders.len() > 4 * STAT_RUN);
+        let parallel = stat_day_folders(&folders, kept, 0);
+        let serial = stat_run(&folders, &folders.dates, &kept, 0);
+        assert!(folders.dates.len() > 4 * STAT_RUN);
         let view = |found: &[DayFolder]| -> Vec<(NaiveDate, i64, bool)> {
             found.iter().map(|f| (f.date, f.mtime, f.trusted)).collect()
         };
         assert_eq!(view(&parallel), view(&serial));
         let expected: Vec<(NaiveDate, bool)> = folders
+            .dates
             .iter()
             .enumerate()
             .filter(|(i, _)| i % 7 != 3)
-            .map(|(_, (d, _))| (*d, (*d - start).num_days() % 5 != 0))
+            .map(|(_, d)| (*d, (*d - start).num_days() % 5 != 0))
             .collect();
         let got: Vec<(NaiveDate, bool)> = parallel.iter().map(|f| (f.date, f.trusted)).collect();
         assert_eq!(got, expected);
@@ -498,13 +515,10 @@ mod tests {
     fn day_folders_are_trusted_only_with_the_time_kept_and_gone_ones_left_out() {
         let dir = tempfile::tempdir().unwrap();
         let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
-        let (same, moved, gone) = (
-            dir.path().join("01"),
-            dir.path().join("02"),
-            dir.path().join("03"),
-        );
+        let folders = days_from(dir.path(), day(1), 3);
+        let (same, moved) = (folders.path_of(day(1)), folders.path_of(day(2)));
         for d in [&same, &moved] {
-            fs::create_dir(d).unwrap();
+            fs::create_dir_all(d).unwrap();
         }
         let time = |d: &Path| mtime_ns(&fs::metadata(d).unwrap());
         let (t1, t2) = (time(&same), time(&moved));
@@ -514,16 +528,13 @@ mod tests {
             1 => Some((t2 - 1, later)),
             _ => Some((0, later)),
         };
-        let found = stat_day_folders(
-            [(day(1), same), (day(2), moved), (day(3), gone)],
-            kept,
-            2_000_000_000,
-        );
+        // The third day's folder was never made: gone.
+        let found = stat_day_folders(&folders, kept, 2_000_000_000);
         let seen: Vec<(u32, bool)> = found.iter().map(|f| (f.date.day0(), f.trusted)).collect();
         assert_eq!(seen, vec![(0, true), (1, false)]);
         // Within the margin of the scan, even the kept time is not trusted.
         let racy = stat_day_folders(
-            [(day(1), dir.path().join("01"))],
+            &days_from(dir.path(), day(1), 1),
             |_| Some((t1, t1 + 1)),
             2_000_000_000,
         );
