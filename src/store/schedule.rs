@@ -174,19 +174,25 @@ impl Store {
     pub fn patient_appointments(&self, patient: &Id) -> Result<Vec<Appointment>> {
         let mut out = Vec::new();
         for (date, id) in schedule_index::of_patient(self, patient)? {
-            let path = self.path(&Self::appointment_rel(date, &id));
-            let a: Appointment = match read_toml(&path) {
-                Ok(a) => a,
-                Err(e) if e.kind == crate::error::Kind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
             // The index can lag an edit made in place; the file itself has the last word.
-            if &a.patient == patient {
+            if let Some(a) = self.appointment_filed_on(date, &id)?
+                && &a.patient == patient
+            {
                 out.push(a);
             }
         }
         out.sort_by_key(|a| a.start);
         Ok(out)
+    }
+
+    /// The appointment `id` as filed in `date`'s folder; None when it is not there (moved or
+    /// removed since the index was read).
+    pub fn appointment_filed_on(&self, date: NaiveDate, id: &Id) -> Result<Option<Appointment>> {
+        match read_toml(&self.path(&Self::appointment_rel(date, id))) {
+            Ok(a) => Ok(Some(a)),
+            Err(e) if e.kind == crate::error::Kind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     // ---- series and waitlist ----

@@ -752,6 +752,12 @@ fn the_visit_flow_from_confirm_to_checkout() {
         d.c.add_jane_twin()
     ));
     assert!(!err.contains("already seen"), "{err}");
+    // Visits not fulfilled (a no-show, one who left before being seen) are not a visit had.
+    let (_, err) = d.ok2(format!(
+        "schedule book --patient {} --provider okafor --type new --at '2026-12-02 14:00'",
+        d.john
+    ));
+    assert!(!err.contains("already seen"), "{err}");
     assert!(d.appt_file(&c).contains("status = \"left\""));
     let msgs = d.c.commit_messages().join("\n");
     assert!(

@@ -158,7 +158,14 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
     if !skipped.is_empty() {
         message.push_str(&format!(" {} occurrences skipped.", skipped.len()));
     }
-    txn.commit(&message)?;
+    // Whether a new patient was seen before is read while git records the booking (at ten
+    // years a patient's visits are found through ten years of the appointment index).
+    let (committed, seen) = txn.commit_alongside(&message, || {
+        (kind.new_patient)
+            .then(|| seen_before(&sched, &pid, &booked))
+            .transpose()
+    });
+    committed?;
     for (start, why) in &skipped {
         eprintln!(
             "frontdesk: skipped {}: {}",
@@ -172,29 +179,36 @@ pub fn cmd_book(ctx: &Ctx, a: Args) -> Result<u8> {
             booked[0].id
         ));
     }
-    if kind.new_patient {
-        warn_if_seen_before(&sched, &pid, &booked)?;
-    }
-    report(ctx, &sched, &booked, series.as_ref(), &kind)
-}
-
-/// A new-patient visit for someone the office has already seen is usually a booking mistake
-/// (and bills differently), so the desk is told; the booking stands.
-fn warn_if_seen_before(sched: &Sched, pid: &Id, booked: &[Appointment]) -> Result<()> {
-    let seen = sched
-        .store
-        .patient_appointments(pid)?
-        .into_iter()
-        .filter(|a| !booked.iter().any(|b| b.id == a.id))
-        .find(|a| a.status == Status::Fulfilled);
-    if let Some(prior) = seen {
+    // A new-patient visit for someone the office has already seen is usually a booking
+    // mistake (and bills differently), so the desk is told; the booking stands.
+    if let Some(prior) = seen?.flatten() {
         eprintln!(
             "frontdesk: warning: patient {pid} was already seen ({}, {}); this is booked as a new-patient visit",
             prior.id,
             sched.when(prior.start)
         );
     }
-    Ok(())
+    report(ctx, &sched, &booked, series.as_ref(), &kind)
+}
+
+/// The patient's latest fulfilled visit, other than the ones just `booked`. Only a day up to
+/// today can hold one, so those days are read newest first and the first fulfilled visit
+/// ends the look: a patient seen before is usually told by their last visit's file, and a new
+/// patient (the usual case) by none.
+fn seen_before(sched: &Sched, pid: &Id, booked: &[Appointment]) -> Result<Option<Appointment>> {
+    let today = sched.today();
+    let visits = schedule_index::of_patient(&sched.store, pid)?;
+    let past = visits.iter().rev().filter(|(date, _)| *date <= today);
+    for (date, id) in past.filter(|(_, id)| booked.iter().all(|b| &b.id != id)) {
+        let Some(a) = sched.store.appointment_filed_on(*date, id)? else {
+            continue;
+        };
+        // The index can lag an edit made in place; the file itself has the last word.
+        if &a.patient == pid && a.status == Status::Fulfilled {
+            return Ok(Some(a));
+        }
+    }
+    Ok(None)
 }
 
 pub struct Details {
