@@ -33,6 +33,7 @@
 //! They read the records through a [`crate::disk::Tree`] and never import the write path
 //! (`store`), the history (`history`) or `check`: what they need of those is passed in.
 
+pub mod by_patient;
 pub mod check_cache;
 pub mod clean_note;
 pub mod day_index;
