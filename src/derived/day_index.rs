@@ -239,28 +239,6 @@ impl Shelf {
             .map_or(Holding::Nowhere, Holding::At)
     }
 
-    /// The day lines of `year` whose records' text holds `needle` (a patient's visits: a few
-    /// lines among 100,000), as the index text keeps them, without parsing the year, when one
-    /// stat per day folder shows every line still true. None when the index is missing or
-    /// damaged, or a day folder changed since its line was kept, is new, is gone or could not
-    /// be stat'ed: the caller refreshes the year, which reads those days again and writes what
-    /// it read, so the next search finds the text current.
-    pub(crate) fn lines_holding(
-        &self,
-        store: &Tree,
-        year: i32,
-        needle: &str,
-    ) -> Result<Option<Vec<(NaiveDate, String)>>> {
-        let Ok(text) = YearText::read(&index_path(store, self, year)) else {
-            return Ok(None);
-        };
-        let Some((times, lines)) = text.times_and_lines_with(self.magic, needle) else {
-            return Ok(None);
-        };
-        // Every folder trusted, and as many folders as lines: every line has its folder.
-        Ok(days_exact(store, self.dir, year, &times)?.then_some(lines))
-    }
-
     /// The day of `year` whose folder holds the record `id`, found through the year's index
     /// text (`text`) without parsing it: a line holding `id` whose file is there, or else a
     /// folder changed since its line was kept that has the file (the record a moment-ago
@@ -317,6 +295,13 @@ fn summary_path(index: &Path) -> PathBuf {
 }
 
 /// The scan time on a base file's first line, reading only its start.
+/// The places of the lines of the base at `path` are kept for that base (see [`Places`]).
+fn has_places(shelf: &Shelf, path: &Path) -> bool {
+    let places = fs::read(places_path(path)).ok();
+    let places = places.as_deref().and_then(Places::decode);
+    places.is_some_and(|p| base_scanned_at(path, shelf.magic) == Some(p.base_at))
+}
+
 fn base_scanned_at(path: &Path, magic: &str) -> Option<i64> {
     use std::io::Read;
     let mut start = [0u8; 128];
@@ -418,30 +403,6 @@ impl YearText {
         Some(idx)
     }
 
-    /// [`YearText::times`], and the day lines whose records' text holds `needle` (date and
-    /// that text), found by a substring search rather than a parse, the overlay's lines
-    /// replacing the base's; None when the base is damaged or malformed.
-    fn times_and_lines_with(
-        &self,
-        magic: &str,
-        needle: &str,
-    ) -> Option<(LineTimes, Vec<(NaiveDate, String)>)> {
-        let (base_at, mut times) = line_times(magic, &self.base)?;
-        let mut lines = Vec::new();
-        let overlay = self.overlay.as_deref().and_then(|o| {
-            let (_, recent) = line_times(&overlay_magic(magic, base_at), o)?;
-            Some((o, recent))
-        });
-        if let Some((o, recent)) = &overlay {
-            lines.extend(lines_with(o, needle)?);
-            times.extend(recent.iter().map(|(d, t)| (*d, *t)));
-        }
-        let replaced = |d: &NaiveDate| overlay.as_ref().is_some_and(|(_, r)| r.contains_key(d));
-        let base = lines_with(&self.base, needle)?;
-        lines.extend(base.into_iter().filter(|(d, _)| !replaced(d)));
-        Some((times, lines))
-    }
-
     /// Each day line's date, folder time and scan time, the overlay's replacing the base's,
     /// without copying any record; None when the base is damaged or malformed.
     fn times(&self, magic: &str) -> Option<LineTimes> {
@@ -475,27 +436,6 @@ fn add_overlay_times(magic: &str, base_at: i64, overlay: &[u8], times: &mut Line
     if let Some((_, recent)) = line_times(&overlay_magic(magic, base_at), overlay) {
         times.extend(recent);
     }
-}
-
-/// The day lines of an index or overlay file (`bytes`, already checked) whose records' text
-/// holds `needle`: one vectorised search over the file, a day line read only where it hits.
-/// None when a line that hits is malformed.
-fn lines_with(bytes: &[u8], needle: &str) -> Option<Vec<(NaiveDate, String)>> {
-    let mut found = Vec::new();
-    let mut from = 0;
-    let finder = memchr::memmem::Finder::new(needle.as_bytes());
-    while let Some(at) = finder.find(&bytes[from..]).map(|n| from + n) {
-        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
-        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
-        let line = std::str::from_utf8(&bytes[start..end]).ok()?;
-        let (date, _, records) = day_line(line)?;
-        // The needle must lie in the records, not in the date or the time.
-        if at - start >= line.len() - records.len() {
-            found.push((date, records.to_string()));
-        }
-        from = end;
-    }
-    Some(found)
 }
 
 /// `appointments-2026.recent.tsv` beside `appointments-2026.tsv`.
@@ -997,9 +937,13 @@ fn refresh_lines(
         // A lost year is written even when it has no day: the follower now counts on its file.
         changed |= lost;
     }
+    // A followed kind brings a year along by the places of its base's lines (`.lines`),
+    // written with the base: a base without them (written before the kind was followed, or
+    // its places lost) is written whole once, or every command would parse the year whole.
+    let unplaced = follow.is_some() && !has_places(shelf, &path);
     // A day folder gone takes its line out of the base: the year is written whole.
-    let over_base = old.base_at.filter(|_| old_days.is_empty());
-    if changed || fresh.days.len() != old_len {
+    let over_base = old.base_at.filter(|_| old_days.is_empty() && !unplaced);
+    if changed || unplaced || fresh.days.len() != old_len {
         // A cache that cannot be written only costs speed next time.
         let _ = save(shelf, &path, &fresh, over_base);
     }

@@ -12,7 +12,8 @@
 //!   are stat'ed instead of listed, and [`day_summary`], each year's day times and a Bloom
 //!   filter of its IDs for the check of a new ID, read a block at a time).
 //! - [`ledger_index`]: the ledger's kind over the same engine (each entry's patient), and its
-//!   follower, the buckets of which days hold each patient's ledger entries.
+//!   follower, the buckets of which days hold each patient's ledger entries ([`by_patient`],
+//!   which the appointments declare too: which days hold each patient's visits).
 //! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
 //! - [`patient_ledger_cache`]: a few patients' ledger entries, parsed, one file per patient,
 //!   for `report daily`.
@@ -159,6 +160,11 @@ pub const CACHES: &[Cache] = &[
         at: "index/ledger-patients/XY.tsv",
         holds: "which days hold each patient's ledger entries (with the lines above)",
         rebuild: Rebuild::Later(ledger_index::remove),
+    },
+    Cache {
+        at: "index/appointments-patients/XY.tsv",
+        holds: "which days hold each patient's appointments (with the lines above)",
+        rebuild: Rebuild::Later(|t| schedule_index::VISITS.remove(t)),
     },
     Cache {
         at: "ledger-cache/XY.bin",

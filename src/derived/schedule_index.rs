@@ -25,11 +25,12 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use crate::derived::by_patient::ByPatient;
+use crate::derived::day_index::Follower;
 #[cfg(test)]
 use crate::derived::day_index::read_day;
 use crate::derived::day_index::{
-    Holding, View, YearIndex, YearText, in_every_year, index_path, pack, refresh_year,
-    refresh_year_from,
+    Holding, View, YearIndex, YearText, index_path, pack, refresh_year, refresh_year_from,
 };
 pub use crate::derived::day_index::{Shelf, each_day, each_day_in_view, rebuild, remove};
 use crate::derived::day_listing::day_dirs_in;
@@ -49,7 +50,22 @@ pub const APPOINTMENTS: Shelf = Shelf {
     token: Some(appointment_token),
     rel: layout::appointment_rel,
     view: None,
-    follower: None,
+    follower: Some(&APPOINTMENT_BUCKETS),
+};
+
+/// Each patient's visits by day, brought along with the appointments' day lines: a patient's
+/// visits (`schedule list`, a new-patient booking's check) read one bucket instead of ten
+/// years of day lines (20 MB at full size).
+const APPOINTMENT_BUCKETS: Follower = Follower {
+    follow: |store, year, changes, lost| VISITS.follow(store, year, changes, lost),
+    remove: |store| VISITS.remove_held(store),
+};
+
+/// Where the appointments' buckets are kept, and what they follow.
+pub(crate) const VISITS: ByPatient = ByPatient {
+    shelf: &APPOINTMENTS,
+    folder: "appointments-patients",
+    years_format: "frontdesk-appointments-buckets 1",
 };
 
 /// Communications (docs/comms.md): each as `C…:P…`, with `:DUE` while its follow-up is open,
@@ -128,14 +144,6 @@ impl Shelf {
         let folders = day_dirs_in(store, self.dir, year)?;
         Ok(first_holding(&folders, name.as_ref(), except))
     }
-}
-
-/// The (appointment, patient) pairs of a day line; malformed pairs are skipped.
-fn pairs(text: &str) -> impl Iterator<Item = (Id, Id)> + '_ {
-    text.split(' ').filter_map(|p| {
-        let (a, b) = p.split_once(':')?;
-        Some((Id::parse(a).ok()?, Id::parse(b).ok()?))
-    })
 }
 
 /// Only what the index needs from a file; the rest is not even looked at by serde.
@@ -337,38 +345,16 @@ fn whole_id_at(text: &str, id: &Id) -> Option<usize> {
     })
 }
 
-/// Every (day, appointment) of one patient, validated against the day directories.
+/// Every (day, appointment) of one patient, oldest first: their bucket, with the appointments'
+/// day lines brought up to date first (one stat per day folder, re-reading those changed).
 pub fn of_patient(store: &Tree, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
-    let needle = format!(":{patient}");
-    let years = in_every_year(store, &APPOINTMENTS, |y| {
-        // The lines naming the patient, found in the index text (a year's index is 2 MB at full
-        // size: parsing ten of them was most of `schedule list`'s 30 ms); a year whose index
-        // cannot answer so is refreshed and searched line by line.
-        let lines = match APPOINTMENTS.lines_holding(store, y, &needle)? {
-            Some(lines) => lines,
-            None => (refresh_year(store, &APPOINTMENTS, y)?.days.into_iter())
-                .filter(|(_, day)| day.pairs.contains(&needle))
-                .map(|(date, day)| (date, day.pairs))
-                .collect(),
-        };
-        let mut found = Vec::new();
-        for (date, records) in &lines {
-            found.extend(
-                pairs(records)
-                    .filter(|(_, p)| p == patient)
-                    .map(|(a, _)| (*date, a)),
-            );
-        }
-        Ok(found)
-    })?;
-    let mut out: Vec<(NaiveDate, Id)> = years.into_iter().flatten().collect();
-    out.sort();
-    Ok(out)
+    VISITS.patient_records(store, patient)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::derived::by_patient::pairs;
     use crate::derived::day_index::{parse, well_formed};
     use crate::derived::stamp::settle_folder;
     use crate::disk::codec::text_trailer;
@@ -433,7 +419,7 @@ mod tests {
     /// with a day the overlay replaced (a visit taken out by hand, the base's line still naming
     /// it), and with the base damaged.
     #[test]
-    fn a_patients_visits_from_the_index_text_are_what_the_folders_hold() {
+    fn a_patients_visits_from_their_bucket_are_what_the_folders_hold() {
         use crate::domain::id::IdKind;
         let tmp = tempfile::tempdir().unwrap();
         let tree = Tree::new(tmp.path());
@@ -461,31 +447,18 @@ mod tests {
         let visits = |want: &[(&str, u64)]| -> Vec<(NaiveDate, Id)> {
             want.iter().map(|(day, n)| (d(day), a(*n))).collect()
         };
-        let needle = format!(":{p1}");
-        assert!(
-            APPOINTMENTS
-                .lines_holding(&tree, 2026, &needle)
-                .unwrap()
-                .is_none()
-        );
         let all = visits(&[("2025-06-30", 1), ("2026-11-02", 2), ("2026-11-03", 4)]);
         assert_eq!(of_patient(&tree, &p1).unwrap(), all, "no index yet: built");
-        let lines = APPOINTMENTS.lines_holding(&tree, 2026, &needle).unwrap();
-        assert_eq!(lines.map(|l| l.len()), Some(2), "answered from the text");
+        let bucket = VISITS.dir(&tree).join(format!("{}.tsv", p1.shard()));
+        assert!(bucket.exists(), "the buckets are built");
         assert_eq!(of_patient(&tree, &p1).unwrap(), all);
         assert_eq!(
             of_patient(&tree, &p2).unwrap(),
             visits(&[("2026-11-02", 3)])
         );
-        // Put in by hand, into a day the index trusted: its folder's time moved, so the year
-        // is refreshed (and its overlay written); then the text answers again.
+        // Put in by hand, into a day the index trusted: its folder's time moved, so the day is
+        // read again and the bucket told.
         put("2026-11-02", 5, &p1);
-        assert!(
-            APPOINTMENTS
-                .lines_holding(&tree, 2026, &needle)
-                .unwrap()
-                .is_none()
-        );
         let with_hand = visits(&[
             ("2025-06-30", 1),
             ("2026-11-02", 2),
@@ -493,39 +466,28 @@ mod tests {
             ("2026-11-03", 4),
         ]);
         assert_eq!(of_patient(&tree, &p1).unwrap(), with_hand);
-        let index = index_path(&tree, &APPOINTMENTS, 2026);
-        assert!(crate::derived::day_index::overlay_path(&index).exists());
-        let lines = APPOINTMENTS.lines_holding(&tree, 2026, &needle).unwrap();
-        assert_eq!(lines.map(|l| l.len()), Some(2));
-        assert_eq!(of_patient(&tree, &p1).unwrap(), with_hand);
-        // Taken out by hand: once refreshed, the overlay's line for the day replaces the
-        // base's, which still names the visit.
+        // Taken out by hand: the same.
         fs::remove_file(&gone).unwrap();
         settle_folder(gone.parent().unwrap());
         let now = visits(&[("2025-06-30", 1), ("2026-11-02", 2), ("2026-11-02", 5)]);
         assert_eq!(of_patient(&tree, &p1).unwrap(), now);
-        assert!(
-            fs::read_to_string(&index)
-                .unwrap()
-                .contains(&a(4).to_string())
-        );
-        let lines = APPOINTMENTS.lines_holding(&tree, 2026, &needle).unwrap();
+        // A damaged bucket, a damaged list of years, a damaged year's lines: each time the
+        // answer is the folders'.
+        let index = index_path(&tree, &APPOINTMENTS, 2026);
+        for damaged in [bucket.clone(), VISITS.years_path(&tree), index] {
+            let bytes = fs::read(&damaged).unwrap();
+            fs::write(&damaged, &bytes[..bytes.len() - 3]).unwrap();
+            assert_eq!(
+                of_patient(&tree, &p1).unwrap(),
+                now,
+                "{}",
+                damaged.display()
+            );
+        }
         assert_eq!(
-            lines.map(|l| l.len()),
-            Some(1),
-            "one day line, from the overlay"
+            of_patient(&tree, &p2).unwrap(),
+            visits(&[("2026-11-02", 3)])
         );
-        assert_eq!(of_patient(&tree, &p1).unwrap(), now);
-        // A damaged base: the year is refreshed instead.
-        let bytes = fs::read(&index).unwrap();
-        fs::write(&index, &bytes[..bytes.len() - 3]).unwrap();
-        assert!(
-            APPOINTMENTS
-                .lines_holding(&tree, 2026, &needle)
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(of_patient(&tree, &p1).unwrap(), now);
     }
 
     #[test]

@@ -7,11 +7,27 @@ use crate::parallel::generated;
 
 const NOW: &str = "2026-11-27T08:00:00-05:00";
 
-/// What the cached paths of the tool print: aging (the whole-shard ledger cache), the daily
-/// report (the per-patient one), a search (the patient index), a check (the check cache).
+/// What the cached paths of the tool print: aging (the whole-shard ledger cache), a patient's
+/// visits (the appointments' buckets), the daily report (the per-patient one), a search (the
+/// patient index), a check (the check cache).
 fn results(c: &Clinic) -> Vec<String> {
-    let runs: [&[&str]; 4] = [
+    let first_patient = walkdir::WalkDir::new(c.path("patients"))
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_type().is_file())
+        .map(|e| e.path().file_stem().unwrap().to_string_lossy().into_owned())
+        .unwrap();
+    let runs: [&[&str]; 5] = [
         &["--format", "json", "report", "aging"],
+        &[
+            "--format",
+            "json",
+            "schedule",
+            "list",
+            "--patient",
+            &first_patient,
+        ],
         &["--format", "json", "report", "daily", "2026-11-24"],
         &["--format", "json", "patient", "find", "a"],
         &["check"],
@@ -33,10 +49,16 @@ fn results(c: &Clinic) -> Vec<String> {
 fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
     let c = generated();
     let first = results(&c);
+    assert!(
+        first[1].contains("\"A"),
+        "the patient has visits: {}",
+        first[1]
+    );
     let built = [
         ".frontdesk/ledger-cache",
         ".frontdesk/patient-ledger",
         ".frontdesk/index/ledger-patients",
+        ".frontdesk/index/appointments-patients",
         ".frontdesk/index/check",
         ".frontdesk/index/patients.bin",
         // Deleted first, then written again by the indexes' rebuild, which lists afresh.
@@ -56,11 +78,11 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
     ] {
         assert!(said.contains(&format!(" {what}\n")), "{what}: {said}");
     }
-    for deleted in &built[..4] {
+    for deleted in &built[..5] {
         assert!(!c.path(deleted).exists(), "{deleted} is deleted");
     }
     assert!(
-        c.path(built[4]).exists(),
+        c.path(built[5]).exists(),
         "the patient index is built at once"
     );
     assert_eq!(results(&c), first);

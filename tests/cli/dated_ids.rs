@@ -325,8 +325,12 @@ fn a_file_put_by_hand_holds_its_id_against_a_single_booking_whatever_the_index_h
     let index = |c: &Clinic, how: &str| match how {
         "deleted" => std::fs::remove_dir_all(c.path(".frontdesk/index")).unwrap(),
         "garbage" => {
+            // Every file (the buckets' folder, `appointments-patients/`, aside).
             for f in std::fs::read_dir(c.path(".frontdesk/index")).unwrap() {
-                std::fs::write(f.unwrap().path(), "garbage").unwrap();
+                let path = f.unwrap().path();
+                if path.is_file() {
+                    std::fs::write(path, "garbage").unwrap();
+                }
             }
         }
         _ => {}

@@ -322,60 +322,76 @@ fn the_ledger_index_sees_files_put_back_by_hand_racy_or_not() {
 
 /// The ledger index is the engine's day lines (`ledger-YYYY.tsv`, its summary `.ids`, its map
 /// of line places `.lines`, its overlay `.recent.tsv`) and the buckets following them
-/// (`ledger-patients/`). Each file in turn cut short or with a byte changed, then a day
-/// changed behind the index's back (an entry taken away, then put back): every answer is the
-/// one without any cache.
+/// (`ledger-patients/`): see [`Case::answers_as_without_it_after_damage_to_each_file`].
 #[test]
 fn the_ledger_index_answers_as_without_it_after_damage_to_each_of_its_files() {
-    let case = ledger_case();
-    case.settle();
-    let full = case.truth();
-    let folder = case.record.parent().unwrap().to_path_buf();
-    let kept_at = case.c.dir.path().join("away.toml");
-    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    let mut moves = 0;
-    // Each move sets the folder's time an hour back and a second on (not racy: only the
-    // changed time sends the index to the folder).
-    let mut move_record = |away: bool| {
-        moves += 1;
-        match away {
-            true => fs::rename(&case.record, &kept_at).unwrap(),
-            false => fs::rename(&kept_at, &case.record).unwrap(),
-        }
-        set_mtime(&folder, hour_ago + Duration::from_secs(moves));
-    };
-    // An overlay: a day re-read since the year's file was written.
-    move_record(true);
-    let without = case.answer();
-    assert_ne!(without, full);
-    move_record(false);
-    assert_eq!(case.answer(), full);
-    let index = case.c.path(".frontdesk/index");
-    let names = [
-        "ledger-2026.tsv",
-        "ledger-2026.ids",
-        "ledger-2026.lines",
-        "ledger-2026.recent.tsv",
-        "ledger-patients/years.tsv",
-    ];
-    let jane_bucket = case
-        .files()
-        .into_iter()
-        .filter(|f| f.starts_with(index.join("ledger-patients")))
-        .max_by_key(|f| size(f))
-        .unwrap();
-    for f in names.iter().map(|n| index.join(n)).chain([jane_bucket]) {
-        let Ok(good) = fs::read(&f) else {
-            panic!("{} is written", f.display())
+    ledger_case().answers_as_without_it_after_damage_to_each_file("ledger-2026", "ledger-patients");
+}
+
+/// The appointment index, with the buckets of each patient's visits (`appointments-patients/`)
+/// following its day lines, the same way.
+#[test]
+fn the_appointment_index_answers_as_without_it_after_damage_to_each_of_its_files() {
+    appointment_case().answers_as_without_it_after_damage_to_each_file(
+        "appointments-2027",
+        "appointments-patients",
+    );
+}
+
+impl Case {
+    /// A followed kind's year (`year`: `ledger-2026`) and its buckets (`buckets`): each of its
+    /// files in turn cut short or with a byte changed, then a day changed behind the index's
+    /// back (a record taken away, then put back): every answer is the one without any cache.
+    fn answers_as_without_it_after_damage_to_each_file(&self, year: &str, buckets: &str) {
+        self.settle();
+        let full = self.truth();
+        let folder = self.record.parent().unwrap().to_path_buf();
+        let kept_at = self.c.dir.path().join("away.toml");
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let mut moves = 0;
+        // Each move sets the folder's time an hour back and a second on (not racy: only the
+        // changed time sends the index to the folder).
+        let mut move_record = |away: bool| {
+            moves += 1;
+            match away {
+                true => fs::rename(&self.record, &kept_at).unwrap(),
+                false => fs::rename(&kept_at, &self.record).unwrap(),
+            }
+            set_mtime(&folder, hour_ago + Duration::from_secs(moves));
         };
-        let mut flipped = good.clone();
-        flipped[good.len() / 2] ^= 0x01;
-        for bad in [good[..good.len() / 2].to_vec(), flipped] {
-            fs::write(&f, &bad).unwrap();
-            move_record(true);
-            assert_eq!(case.answer(), without, "{} damaged, away", f.display());
-            move_record(false);
-            assert_eq!(case.answer(), full, "{} damaged, back", f.display());
+        // An overlay: a day re-read since the year's file was written.
+        move_record(true);
+        let without = self.answer();
+        assert_ne!(without, full);
+        move_record(false);
+        assert_eq!(self.answer(), full);
+        let index = self.c.path(".frontdesk/index");
+        let names = [
+            format!("{year}.tsv"),
+            format!("{year}.ids"),
+            format!("{year}.lines"),
+            format!("{year}.recent.tsv"),
+            format!("{buckets}/years.tsv"),
+        ];
+        let jane_bucket = self
+            .files()
+            .into_iter()
+            .filter(|f| f.starts_with(index.join(buckets)))
+            .max_by_key(|f| size(f))
+            .unwrap();
+        for f in names.iter().map(|n| index.join(n)).chain([jane_bucket]) {
+            let Ok(good) = fs::read(&f) else {
+                panic!("{} is written", f.display())
+            };
+            let mut flipped = good.clone();
+            flipped[good.len() / 2] ^= 0x01;
+            for bad in [good[..good.len() / 2].to_vec(), flipped] {
+                fs::write(&f, &bad).unwrap();
+                move_record(true);
+                assert_eq!(self.answer(), without, "{} damaged, away", f.display());
+                move_record(false);
+                assert_eq!(self.answer(), full, "{} damaged, back", f.display());
+            }
         }
     }
 }
