@@ -61,6 +61,12 @@ pub struct Shelf {
     pub(crate) view: Option<View>,
     /// A cache kept beside the day lines and told each change of them (see [`Follower`]).
     pub(crate) follower: Option<&'static Follower>,
+    /// For a followed kind, the first-line magic its lines had when they were written without
+    /// telling a follower (by a build of before the kind was followed): such lines are read and
+    /// kept, the follower starts over from them, and the year is written anew under `magic`.
+    /// A build that does not follow the lines takes today's for damaged, so a tree used by
+    /// both never has a follower that missed a change.
+    pub(crate) unfollowed_magic: Option<&'static str>,
 }
 
 /// A view of an index: its day lines (date and folder time, every day) with only the records
@@ -386,14 +392,20 @@ impl YearText {
     }
 
     pub(crate) fn parse(&self, shelf: &Shelf) -> Option<YearIndex> {
-        let mut idx = parse(shelf, std::str::from_utf8(&self.base).ok()?)?;
+        self.parse_as(shelf, shelf.magic)
+    }
+
+    /// [`YearText::parse`] of files whose first lines name the kind by `magic`.
+    fn parse_as(&self, shelf: &Shelf, magic: &str) -> Option<YearIndex> {
+        let text = std::str::from_utf8(&self.base).ok()?;
+        let mut idx = parse_lines(magic, text, |pairs| well_formed(pairs, shelf.pairs))?;
         idx.base_at = Some(idx.scanned_at);
         let overlay = self
             .overlay
             .as_deref()
             .and_then(|o| std::str::from_utf8(o).ok());
         if let Some(recent) = overlay.and_then(|text| {
-            let magic = overlay_magic(shelf.magic, idx.scanned_at);
+            let magic = overlay_magic(magic, idx.scanned_at);
             parse_lines(&magic, text, |pairs| well_formed(pairs, shelf.pairs))
         }) {
             for (date, day) in recent.days {
@@ -472,6 +484,7 @@ fn day_line(line: &str) -> Option<(NaiveDate, i64, &str)> {
 /// the same tick as the change a scan just listed kept the time the scan recorded.)
 const RACY_MARGIN: i64 = SETTLE_NS;
 
+#[cfg(test)]
 pub(crate) fn parse(shelf: &Shelf, text: &str) -> Option<YearIndex> {
     // Only the shape is checked here; IDs are parsed when a line is actually used.
     parse_lines(shelf.magic, text, |pairs| well_formed(pairs, shelf.pairs))
@@ -816,7 +829,13 @@ pub(crate) fn refresh_year_from(
 /// One year of a followed kind brought up to date under its lock (`_held`), from its files as
 /// they are now, the follower told each changed day.
 fn refresh_followed(store: &Tree, shelf: &Shelf, year: i32, _held: &Held) -> Result<YearIndex> {
-    let (old, lost) = load_whole(shelf, &index_path(store, shelf, year));
+    let (old, lines) = load_whole(shelf, &index_path(store, shelf, year));
+    if let (Lines::Unfollowed, Some(follower)) = (lines, shelf.follower) {
+        // Written without telling the follower: it cannot know what was changed so, and
+        // starts over from the lines (the next look rebuilds it from them, not from the files).
+        (follower.remove)(store)?;
+    }
+    let lost = lines == Lines::Lost;
     refresh_lines(
         store,
         shelf,
@@ -834,25 +853,44 @@ struct Following {
     tell: bool,
 }
 
-/// A year's index as its files hold it, and whether what they said was lost: the base file
-/// missing or damaged, or an overlay beside it that cannot be read over it. A lost year's
-/// lines are read again from the folders, and its follower cannot be told what they were.
-fn load_whole(shelf: &Shelf, path: &Path) -> (YearIndex, bool) {
+/// What a year's files said, as [`load_whole`] read them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    Kept,
+    /// The base file missing or damaged, or an overlay beside it that cannot be read over it:
+    /// the lines are read again from the folders, and the follower cannot be told what they
+    /// were.
+    Lost,
+    /// Lines under the kind's [`Shelf::unfollowed_magic`]: whole, but written without telling
+    /// the follower.
+    Unfollowed,
+}
+
+/// A year's index as its files hold it, and what they were ([`Lines`]).
+fn load_whole(shelf: &Shelf, path: &Path) -> (YearIndex, Lines) {
     let Ok(text) = YearText::read(path) else {
-        return (YearIndex::default(), true);
+        return (YearIndex::default(), Lines::Lost);
     };
-    match text.parse(shelf) {
-        Some(idx) => {
-            let overlay_lost = text.overlay.as_deref().is_some_and(|o| {
-                let magic = overlay_magic(shelf.magic, idx.scanned_at);
-                let parsed = std::str::from_utf8(o)
-                    .ok()
-                    .and_then(|t| parse_lines(&magic, t, |p| well_formed(p, shelf.pairs)));
-                parsed.is_none()
-            });
-            (idx, overlay_lost)
-        }
-        None => (YearIndex::default(), true),
+    if let Some(idx) = text.parse(shelf) {
+        let overlay_lost = text.overlay.as_deref().is_some_and(|o| {
+            let magic = overlay_magic(shelf.magic, idx.scanned_at);
+            let parsed = std::str::from_utf8(o)
+                .ok()
+                .and_then(|t| parse_lines(&magic, t, |p| well_formed(p, shelf.pairs)));
+            parsed.is_none()
+        });
+        return (
+            idx,
+            if overlay_lost {
+                Lines::Lost
+            } else {
+                Lines::Kept
+            },
+        );
+    }
+    match (shelf.unfollowed_magic).and_then(|magic| text.parse_as(shelf, magic)) {
+        Some(idx) => (idx, Lines::Unfollowed),
+        None => (YearIndex::default(), Lines::Lost),
     }
 }
 
@@ -1572,13 +1610,18 @@ pub(crate) fn each_year_held(
 ) -> Result<Vec<i32>> {
     let years = years_in(store, shelf.dir)?;
     for &y in &years {
-        let (old, lost) = load_whole(shelf, &index_path(store, shelf, y));
-        let idx = match lost {
-            true => {
-                let quiet = Following { lost, tell: false };
+        let (old, lines) = load_whole(shelf, &index_path(store, shelf, y));
+        let idx = match lines {
+            Lines::Kept => old,
+            // Lost lines are read again; unfollowed ones are written anew, under the kind's
+            // magic (else every look would find them unfollowed again).
+            _ => {
+                let quiet = Following {
+                    lost: lines == Lines::Lost,
+                    tell: false,
+                };
                 refresh_lines(store, shelf, y, old, Some(quiet))?
             }
-            false => old,
         };
         visit(y, &idx)?;
     }

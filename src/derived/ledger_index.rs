@@ -42,6 +42,7 @@ pub const LEDGER: Shelf = Shelf {
     rel: layout::ledger_rel,
     view: None,
     follower: Some(&BUCKETS),
+    unfollowed_magic: None,
 };
 
 /// The by-patient buckets, brought along with the ledger's day lines.

@@ -45,12 +45,14 @@ use crate::text::parse_toml;
 pub const APPOINTMENTS: Shelf = Shelf {
     dir: layout::APPOINTMENTS_DIR,
     name: "appointments",
-    magic: "frontdesk-appointments 2",
+    // 3 since the lines are followed by the buckets (see `unfollowed_magic`).
+    magic: "frontdesk-appointments 3",
     pairs: true,
     token: Some(appointment_token),
     rel: layout::appointment_rel,
     view: None,
     follower: Some(&APPOINTMENT_BUCKETS),
+    unfollowed_magic: Some("frontdesk-appointments 2"),
 };
 
 /// Each patient's visits by day, brought along with the appointments' day lines: a patient's
@@ -83,6 +85,7 @@ pub const COMMUNICATIONS: Shelf = Shelf {
         keep: crate::domain::comm::is_open_token,
     }),
     follower: None,
+    unfollowed_magic: None,
 };
 
 impl Shelf {
@@ -418,6 +421,66 @@ mod tests {
     /// with one, with a visit put in by hand (the year refreshed, then the text current again),
     /// with a day the overlay replaced (a visit taken out by hand, the base's line still naming
     /// it), and with the base damaged.
+    /// Lines an earlier build wrote (it kept the appointments' lines without buckets, under
+    /// the magic before): read and kept as they are, not read again from the files, the
+    /// buckets rebuilt from them (they were not told what that build changed), and the year
+    /// written anew under today's magic.
+    #[test]
+    fn lines_an_earlier_build_wrote_are_kept_and_the_buckets_start_over_from_them() {
+        use crate::domain::id::IdKind;
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = Tree::new(tmp.path());
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let (p1, p2) = (
+            Id::from_bits(IdKind::Patient, 1),
+            Id::from_bits(IdKind::Patient, 2),
+        );
+        let a = |n| Id::from_bits(IdKind::Appointment, n);
+        let put = |n: u64, patient: &Id| {
+            let path = tree.path(&layout::appointment_rel(d("2026-11-02"), &a(n)));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let text = format!("id = \"{}\"\npatient = \"{patient}\"\n", a(n));
+            fs::write(&path, text).unwrap();
+            settle_folder(path.parent().unwrap());
+        };
+        put(1, &p1);
+        assert_eq!(of_patient(&tree, &p1).unwrap(), [(d("2026-11-02"), a(1))]);
+        // The earlier build saw a visit of the second patient added and kept it in its lines,
+        // under its magic; its line names the first patient, so an answer from the lines
+        // differs from one read from the file.
+        put(2, &p2);
+        let folder = tree.path(&layout::appointment_rel(d("2026-11-02"), &a(2)));
+        let mtime = fs::metadata(folder.parent().unwrap())
+            .unwrap()
+            .modified()
+            .unwrap();
+        let mtime = mtime
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let index = index_path(&tree, &APPOINTMENTS, 2026);
+        let earlier = APPOINTMENTS.unfollowed_magic.unwrap();
+        let text = format!(
+            "{earlier} {}\n2026-11-02\t{mtime}\t{}:{p1} {}:{p1}\n",
+            crate::derived::stamp::now_ns(),
+            a(1),
+            a(2)
+        );
+        fs::write(&index, sealed(&text)).unwrap();
+        let _ = fs::remove_file(crate::derived::day_index::overlay_path(&index));
+        assert_eq!(
+            of_patient(&tree, &p1).unwrap(),
+            [(d("2026-11-02"), a(1)), (d("2026-11-02"), a(2))],
+            "the earlier build's lines, kept; the buckets rebuilt from them"
+        );
+        let written = fs::read_to_string(&index).unwrap();
+        assert!(
+            written.starts_with(&format!("{} ", APPOINTMENTS.magic)),
+            "{written}"
+        );
+        assert_eq!(of_patient(&tree, &p2).unwrap(), []);
+    }
+
     #[test]
     fn a_patients_visits_from_their_bucket_are_what_the_folders_hold() {
         use crate::domain::id::IdKind;
