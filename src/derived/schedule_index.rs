@@ -417,60 +417,74 @@ mod tests {
         assert_eq!(found("T55555555"), Some(d("2026-11-03")));
     }
 
-    /// A patient's visits found in the index text answer as a refresh does: with no index,
-    /// with one, with a visit put in by hand (the year refreshed, then the text current again),
-    /// with a day the overlay replaced (a visit taken out by hand, the base's line still naming
-    /// it), and with the base damaged.
+    /// A tree of appointment files put there as by hand, for a patient's visits.
+    struct Visits {
+        _tmp: tempfile::TempDir,
+        tree: Tree,
+    }
+
+    impl Visits {
+        fn new() -> Visits {
+            let tmp = tempfile::tempdir().unwrap();
+            let tree = Tree::new(tmp.path());
+            Visits { _tmp: tmp, tree }
+        }
+
+        fn patient(n: u64) -> Id {
+            Id::from_bits(crate::domain::id::IdKind::Patient, n)
+        }
+
+        fn visit(n: u64) -> Id {
+            Id::from_bits(crate::domain::id::IdKind::Appointment, n)
+        }
+
+        /// Visit `n` of `patient` on `day`, its folder's time then put an hour back (outside
+        /// the racy window); the file's path.
+        fn put(&self, day: &str, n: u64, patient: &Id) -> std::path::PathBuf {
+            let id = Visits::visit(n);
+            let path = (self.tree).path(&layout::appointment_rel(day.parse().unwrap(), &id));
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, format!("id = \"{id}\"\npatient = \"{patient}\"\n")).unwrap();
+            settle_folder(path.parent().unwrap());
+            path
+        }
+
+        /// (day, visit) pairs.
+        fn of(want: &[(&str, u64)]) -> Vec<(NaiveDate, Id)> {
+            let pair = |(day, n): &(&str, u64)| (day.parse().unwrap(), Visits::visit(*n));
+            want.iter().map(pair).collect()
+        }
+    }
+
     /// Lines an earlier build wrote (it kept the appointments' lines without buckets, under
     /// the magic before): read and kept as they are, not read again from the files, the
     /// buckets rebuilt from them (they were not told what that build changed), and the year
     /// written anew under today's magic.
     #[test]
     fn lines_an_earlier_build_wrote_are_kept_and_the_buckets_start_over_from_them() {
-        use crate::domain::id::IdKind;
-        let tmp = tempfile::tempdir().unwrap();
-        let tree = Tree::new(tmp.path());
-        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let (p1, p2) = (
-            Id::from_bits(IdKind::Patient, 1),
-            Id::from_bits(IdKind::Patient, 2),
-        );
-        let a = |n| Id::from_bits(IdKind::Appointment, n);
-        let put = |n: u64, patient: &Id| {
-            let path = tree.path(&layout::appointment_rel(d("2026-11-02"), &a(n)));
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            let text = format!("id = \"{}\"\npatient = \"{patient}\"\n", a(n));
-            fs::write(&path, text).unwrap();
-            settle_folder(path.parent().unwrap());
-        };
-        put(1, &p1);
-        assert_eq!(of_patient(&tree, &p1).unwrap(), [(d("2026-11-02"), a(1))]);
+        let v = Visits::new();
+        let tree = &v.tree;
+        let (p1, p2) = (Visits::patient(1), Visits::patient(2));
+        v.put("2026-11-02", 1, &p1);
+        let first = Visits::of(&[("2026-11-02", 1)]);
+        assert_eq!(of_patient(tree, &p1).unwrap(), first);
         // The earlier build saw a visit of the second patient added and kept it in its lines,
         // under its magic; its line names the first patient, so an answer from the lines
         // differs from one read from the file.
-        put(2, &p2);
-        let folder = tree.path(&layout::appointment_rel(d("2026-11-02"), &a(2)));
-        let mtime = fs::metadata(folder.parent().unwrap())
-            .unwrap()
-            .modified()
-            .unwrap();
-        let mtime = mtime
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let index = index_path(&tree, &APPOINTMENTS, 2026);
+        let added = v.put("2026-11-02", 2, &p2);
+        let folder_time = fs::metadata(added.parent().unwrap()).unwrap().modified();
+        let since_epoch = folder_time.unwrap().duration_since(std::time::UNIX_EPOCH);
+        let mtime = since_epoch.unwrap().as_nanos();
+        let index = index_path(tree, &APPOINTMENTS, 2026);
         let earlier = APPOINTMENTS.unfollowed_magic.unwrap();
-        let text = format!(
-            "{earlier} {}\n2026-11-02\t{mtime}\t{}:{p1} {}:{p1}\n",
-            crate::derived::stamp::now_ns(),
-            a(1),
-            a(2)
-        );
+        let (a1, a2) = (Visits::visit(1), Visits::visit(2));
+        let scanned = crate::derived::stamp::now_ns();
+        let text = format!("{earlier} {scanned}\n2026-11-02\t{mtime}\t{a1}:{p1} {a2}:{p1}\n");
         fs::write(&index, sealed(&text)).unwrap();
         let _ = fs::remove_file(crate::derived::day_index::overlay_path(&index));
         assert_eq!(
-            of_patient(&tree, &p1).unwrap(),
-            [(d("2026-11-02"), a(1)), (d("2026-11-02"), a(2))],
+            of_patient(tree, &p1).unwrap(),
+            Visits::of(&[("2026-11-02", 1), ("2026-11-02", 2)]),
             "the earlier build's lines, kept; the buckets rebuilt from them"
         );
         let written = fs::read_to_string(&index).unwrap();
@@ -478,79 +492,51 @@ mod tests {
             written.starts_with(&format!("{} ", APPOINTMENTS.magic)),
             "{written}"
         );
-        assert_eq!(of_patient(&tree, &p2).unwrap(), []);
+        assert_eq!(of_patient(tree, &p2).unwrap(), []);
     }
 
+    /// A patient's visits answer as the folders do: with no index, with one, with a visit put
+    /// in or taken out by hand, and with a bucket, the list of years or a year's lines damaged.
     #[test]
     fn a_patients_visits_from_their_bucket_are_what_the_folders_hold() {
-        use crate::domain::id::IdKind;
-        let tmp = tempfile::tempdir().unwrap();
-        let tree = Tree::new(tmp.path());
-        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let (p1, p2) = (
-            Id::from_bits(IdKind::Patient, 1),
-            Id::from_bits(IdKind::Patient, 2),
-        );
-        let a = |n| Id::from_bits(IdKind::Appointment, n);
-        let put = |day: &str, n: u64, patient: &Id| {
-            let path = tree.path(&layout::appointment_rel(d(day), &a(n)));
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(
-                &path,
-                format!("id = \"{}\"\npatient = \"{patient}\"\n", a(n)),
-            )
-            .unwrap();
-            settle_folder(path.parent().unwrap());
-            path
-        };
-        put("2025-06-30", 1, &p1);
-        put("2026-11-02", 2, &p1);
-        put("2026-11-02", 3, &p2);
-        let gone = put("2026-11-03", 4, &p1);
-        let visits = |want: &[(&str, u64)]| -> Vec<(NaiveDate, Id)> {
-            want.iter().map(|(day, n)| (d(day), a(*n))).collect()
-        };
+        let v = Visits::new();
+        let tree = &v.tree;
+        let (p1, p2) = (Visits::patient(1), Visits::patient(2));
+        let visits = Visits::of;
+        v.put("2025-06-30", 1, &p1);
+        v.put("2026-11-02", 2, &p1);
+        v.put("2026-11-02", 3, &p2);
+        let gone = v.put("2026-11-03", 4, &p1);
         let all = visits(&[("2025-06-30", 1), ("2026-11-02", 2), ("2026-11-03", 4)]);
-        assert_eq!(of_patient(&tree, &p1).unwrap(), all, "no index yet: built");
-        let bucket = VISITS.dir(&tree).join(format!("{}.tsv", p1.shard()));
+        assert_eq!(of_patient(tree, &p1).unwrap(), all, "no index yet: built");
+        let bucket = VISITS.dir(tree).join(format!("{}.tsv", p1.shard()));
         assert!(bucket.exists(), "the buckets are built");
-        assert_eq!(of_patient(&tree, &p1).unwrap(), all);
-        assert_eq!(
-            of_patient(&tree, &p2).unwrap(),
-            visits(&[("2026-11-02", 3)])
-        );
+        assert_eq!(of_patient(tree, &p1).unwrap(), all);
+        assert_eq!(of_patient(tree, &p2).unwrap(), visits(&[("2026-11-02", 3)]));
         // Put in by hand, into a day the index trusted: its folder's time moved, so the day is
         // read again and the bucket told.
-        put("2026-11-02", 5, &p1);
+        v.put("2026-11-02", 5, &p1);
         let with_hand = visits(&[
             ("2025-06-30", 1),
             ("2026-11-02", 2),
             ("2026-11-02", 5),
             ("2026-11-03", 4),
         ]);
-        assert_eq!(of_patient(&tree, &p1).unwrap(), with_hand);
+        assert_eq!(of_patient(tree, &p1).unwrap(), with_hand);
         // Taken out by hand: the same.
         fs::remove_file(&gone).unwrap();
         settle_folder(gone.parent().unwrap());
         let now = visits(&[("2025-06-30", 1), ("2026-11-02", 2), ("2026-11-02", 5)]);
-        assert_eq!(of_patient(&tree, &p1).unwrap(), now);
+        assert_eq!(of_patient(tree, &p1).unwrap(), now);
         // A damaged bucket, a damaged list of years, a damaged year's lines: each time the
         // answer is the folders'.
-        let index = index_path(&tree, &APPOINTMENTS, 2026);
-        for damaged in [bucket.clone(), VISITS.years_path(&tree), index] {
+        let index = index_path(tree, &APPOINTMENTS, 2026);
+        for damaged in [bucket.clone(), VISITS.years_path(tree), index] {
             let bytes = fs::read(&damaged).unwrap();
             fs::write(&damaged, &bytes[..bytes.len() - 3]).unwrap();
-            assert_eq!(
-                of_patient(&tree, &p1).unwrap(),
-                now,
-                "{}",
-                damaged.display()
-            );
+            assert_eq!(of_patient(tree, &p1).unwrap(), now, "{}", damaged.display());
         }
-        assert_eq!(
-            of_patient(&tree, &p2).unwrap(),
-            visits(&[("2026-11-02", 3)])
-        );
+        assert_eq!(of_patient(tree, &p2).unwrap(), visits(&[("2026-11-02", 3)]));
     }
 
     #[test]
