@@ -1575,6 +1575,10 @@ pub(crate) fn note_written(
             .unwrap_or_default();
         for id in ids {
             let file = store.path(&(shelf.rel)(*date, id));
+            // Not there (moved or removed since): the next command reads the day.
+            if fs::symlink_metadata(&file).is_err() {
+                return Ok(false);
+            }
             let token = match shelf.token {
                 Some(token_of) => token_of(&file, id),
                 None => id.to_string(),

@@ -13,15 +13,14 @@
 //! belongs to the ledger: an entry's token, the write-through of a payment, and the names the
 //! callers use. Design and limits: docs/ledger.md.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::derived::by_patient::ByPatient;
 pub use crate::derived::by_patient::{BucketList, Listed};
-use crate::derived::day_index::{self, Follower, Shelf};
+use crate::derived::day_index::{Follower, Shelf};
 use crate::derived::stamp::FileStamp;
 use crate::disk::layout;
 use crate::disk::lock::alive;
@@ -73,43 +72,6 @@ fn entry_token(path: &Path, id: &Id) -> String {
         "{id}:{}",
         patient.map(|p| p.to_string()).unwrap_or_default()
     )
-}
-
-/// Write-through: the entries among the files a transaction has just written (`written`,
-/// paths in the tree) put into the ledger's day lines and buckets by the writer, under the
-/// kind's lock (see [`day_index::note_written`]), so that the next command finds them as it
-/// would make them: it still lists the written day and stats its files (its stamp is in the
-/// racy window), but neither tells the buckets (1.3 ms of a 115 KB bucket on the full-size
-/// clinic) nor writes the year's overlay. Best effort: what cannot be done so (the kind's lock
-/// held by a reader, more days than the overlay holds) is left to the next command, as before.
-pub fn after_write(store: &Tree, written: &[PathBuf]) {
-    let mut by_day: BTreeMap<NaiveDate, Vec<Id>> = BTreeMap::new();
-    for rel in written {
-        let entry = rel.strip_prefix(layout::LEDGER_DIR).ok().and_then(|inner| {
-            let (day, id) = layout::filed_at(inner.to_str()?)?;
-            Some((day, Id::parse(id).ok()?))
-        });
-        if let Some((day, id)) = entry {
-            by_day.entry(day).or_default().push(id);
-        }
-    }
-    if by_day.is_empty() {
-        return;
-    }
-    let Ok(Some(held)) = day_index::lock_if_free(store, &LEDGER) else {
-        return;
-    };
-    // Buckets marked for rebuild (or never built): the next reader rebuilds them whole.
-    if PATIENTS.read_years(store).is_none() {
-        return;
-    }
-    let days: Vec<(NaiveDate, Vec<Id>)> = by_day.into_iter().collect();
-    for year in days.chunk_by(|a, b| a.0.year() == b.0.year()) {
-        let told = day_index::note_written(store, &LEDGER, year[0].0.year(), year, &held);
-        if !matches!(told, Ok(true)) {
-            return;
-        }
-    }
 }
 
 /// The (day, entry ID) pairs the index holds for `patient`, after bringing it up to date.
@@ -182,9 +144,11 @@ mod tests {
     use std::collections::BTreeSet;
     use std::os::unix::fs::MetadataExt;
 
+    use std::path::PathBuf;
+
     use super::*;
     use crate::derived::by_patient::{read_body, write_lines};
-    use crate::derived::day_index::Change;
+    use crate::derived::day_index::{self, Change};
 
     /// Some process waits for the flock on the file of inode `ino` (per `/proc/locks`; without
     /// it, taken to be so).
@@ -426,7 +390,7 @@ mod tests {
         assert_eq!(patient_entries(&tree, &p).unwrap(), want);
         for (n, day) in [(3, "2026-11-02"), (4, "2026-11-09")] {
             let written = fresh_entry(&tree, day, n, p.as_str());
-            after_write(&tree, &[layout::ledger_rel(d(day), &written)]);
+            PATIENTS.after_write(&tree, &[layout::ledger_rel(d(day), &written)]);
             let left = bucket_file(&tree, &p);
             want.push((d(day), written));
             assert_eq!(patient_entries(&tree, &p).unwrap(), want);
@@ -439,7 +403,7 @@ mod tests {
         // One put in by hand, then the writer's own, told alone.
         let by_hand = fresh_entry(&tree, "2026-11-09", 5, p.as_str());
         let written = fresh_entry(&tree, "2026-11-09", 6, p.as_str());
-        after_write(&tree, &[layout::ledger_rel(d("2026-11-09"), &written)]);
+        PATIENTS.after_write(&tree, &[layout::ledger_rel(d("2026-11-09"), &written)]);
         want.extend([(d("2026-11-09"), by_hand), (d("2026-11-09"), written)]);
         assert_eq!(patient_entries(&tree, &p).unwrap(), want);
         // The buckets are what a rebuild from the lines makes.

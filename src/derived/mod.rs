@@ -97,6 +97,26 @@ pub struct Rebuilt {
 }
 
 /// One cache: where it lives under `.frontdesk/`, what it holds, and how it is renewed.
+/// The dated kinds whose day lines a transaction's writes are put through to, with their
+/// by-patient buckets (write-through): the ledger and the appointments.
+const WRITTEN_THROUGH: [&by_patient::ByPatient; 2] =
+    [&ledger_index::PATIENTS, &schedule_index::VISITS];
+
+/// Whether [`after_write`] has anything to do for `written` (paths in the tree).
+pub fn writes_through(written: &[std::path::PathBuf]) -> bool {
+    WRITTEN_THROUGH.iter().any(|k| k.holds_any(written))
+}
+
+/// Write-through: the records among the files a transaction has just written put into their
+/// kinds' day lines and buckets by the writer ([`by_patient::ByPatient::after_write`]), so the
+/// next command finds those caches current. Best effort, a kind at a time (each under its own
+/// lock, taken only when free).
+pub fn after_write(store: &Tree, written: &[std::path::PathBuf]) {
+    for kind in WRITTEN_THROUGH.iter().filter(|k| k.holds_any(written)) {
+        kind.after_write(store, written);
+    }
+}
+
 pub struct Cache {
     pub at: &'static str,
     pub holds: &'static str,

@@ -539,6 +539,61 @@ mod tests {
         assert_eq!(of_patient(tree, &p2).unwrap(), visits(&[("2026-11-02", 3)]));
     }
 
+    /// Write-through for the appointments: what a booking's writer leaves (the day's line and
+    /// the bucket) is what the next command would make, so that command rewrites no bucket,
+    /// on a day the lines held, on a new day, and for a visit written again (its status
+    /// changed); a visit put in by hand beside the writer's is still found; a written path no
+    /// longer there (moved since) is left to the next command.
+    #[test]
+    fn a_booking_leaves_the_visits_as_the_next_command_would_make_them() {
+        use std::os::unix::fs::MetadataExt;
+        let v = Visits::new();
+        let tree = &v.tree;
+        let p = Visits::patient(1);
+        let bucket = VISITS.dir(tree).join(format!("{}.tsv", p.shard()));
+        let bucket_file = || {
+            let inode = fs::metadata(&bucket).unwrap().ino();
+            (fs::read(&bucket).unwrap(), inode)
+        };
+        // A visit as a command writes it: its folder's time is now, in the racy window.
+        let fresh = |day: &str, n: u64| {
+            let path = v.put(day, n, &p);
+            fs::write(path.parent().unwrap().join(".touch"), "").unwrap();
+            fs::remove_file(path.parent().unwrap().join(".touch")).unwrap();
+            layout::appointment_rel(day.parse().unwrap(), &Visits::visit(n))
+        };
+        v.put("2026-11-02", 1, &p);
+        let mut want = vec![("2026-11-02", 1)];
+        assert_eq!(of_patient(tree, &p).unwrap(), Visits::of(&want));
+        for (day, n) in [("2026-11-02", 2), ("2026-12-07", 3), ("2026-11-02", 2)] {
+            let written = fresh(day, n);
+            crate::derived::after_write(tree, &[written]);
+            let left = bucket_file();
+            if !want.contains(&(day, n)) {
+                want.push((day, n));
+                want.sort();
+            }
+            assert_eq!(of_patient(tree, &p).unwrap(), Visits::of(&want));
+            assert_eq!(bucket_file(), left, "the next command rewrote the bucket");
+        }
+        // One put in by hand, then the writer's own, told alone.
+        fresh("2026-12-07", 4);
+        let written = fresh("2026-12-07", 5);
+        crate::derived::after_write(tree, &[written]);
+        want.extend([("2026-12-07", 4), ("2026-12-07", 5)]);
+        assert_eq!(of_patient(tree, &p).unwrap(), Visits::of(&want));
+        // Written, then gone before the writer told the index.
+        let gone = fresh("2026-12-07", 6);
+        fs::remove_file(tree.path(&gone)).unwrap();
+        crate::derived::after_write(tree, &[gone]);
+        assert_eq!(of_patient(tree, &p).unwrap(), Visits::of(&want));
+        // The buckets are what a rebuild from the lines makes.
+        let held = crate::derived::day_index::lock(tree, &APPOINTMENTS).unwrap();
+        let kept = bucket_file().0;
+        VISITS.rebuild(tree, &held).unwrap();
+        assert_eq!(bucket_file().0, kept);
+    }
+
     #[test]
     fn text_search_finds_whole_pairs_only() {
         let magic = APPOINTMENTS.magic;

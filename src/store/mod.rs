@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::derived::{clean_note, index, ledger_index, schedule_index};
+use crate::derived::{self, clean_note, index, schedule_index};
 use crate::history::git;
 
 use crate::domain::id::Id;
@@ -490,16 +490,15 @@ impl Txn<'_> {
         if self.bulk {
             bulk::sync_tree(store.root())?;
         }
-        // The ledger's index told of the entries written (write-through), while git records
-        // them: the command after this one then finds it current. Not a batch (an import, the
-        // demo generator): its days would not fit the index's overlay, so the next command
-        // reads them as it would have.
-        let ledger_written = !self.bulk
-            && (self.written.iter()).any(|p| p.starts_with(crate::disk::layout::LEDGER_DIR));
+        // The ledger's and the appointments' indexes told of the records written
+        // (write-through), while git records them: the command after this one then finds them
+        // current. Not a batch (an import, the demo generator): its days would not fit the
+        // indexes' overlays, so the next command reads them as it would have.
+        let through = !self.bulk && derived::writes_through(&self.written);
         let (written, clean_note) = (&self.written, &mut self.clean_note);
         std::thread::scope(|s| {
-            if ledger_written {
-                s.spawn(|| ledger_index::after_write(store, written));
+            if through {
+                s.spawn(|| derived::after_write(store, written));
             }
             record_in_history(store, written, clean_note, message)
         })
