@@ -3,7 +3,7 @@
 when the machine is too noisy for one build's hyperfine run to be compared with another's.
 
     bench/alternate.py BUILD_A BUILD_B [--rounds 25] [--ten-year] [--own-write] [ROW ...]
-    rows: add show book checkin collect balance ledger (default: all)
+    rows: add show book checkin collect balance ledger list call (default: all)
 
 For each of ROUNDS rounds, on the big then the small clinic (made by bench/compare.sh), each
 build runs the row's command right after the row's preparing write, as compare.sh's desk rows
@@ -28,7 +28,7 @@ import time
 bench = os.environ.get("FRONTDESK_BENCH_DIR", "/tmp/frontdesk-bench")
 env = dict(os.environ, FRONTDESK_USER="bench", NO_COLOR="1",
            FRONTDESK_NOW="2026-11-27T08:00:00-05:00")
-ROWS = ["add", "show", "book", "checkin", "collect", "balance", "ledger"]
+ROWS = ["add", "show", "book", "checkin", "collect", "balance", "ledger", "list", "call"]
 
 
 def run(args):
@@ -89,9 +89,17 @@ def main():
             return (["patient", "add", "--first", "Bench", "--last", "Runner", "--dob",
                      "1990-01-01", "--sex", "F", "--force", "--quiet"]
                     if row == "add" else ["patient", "show", p])
-        if row == "book":
+        if row == "call":
+            # A call logged with a follow-up, then the chart, which lists the open follow-ups.
+            run(fd + ["comm", "log", "--patient", p, "--with", "patient", "--channel", "phone",
+                      "--direction", "in", "--summary", "Bench call", "--follow-up",
+                      "2026-12-10"])
+            return ["patient", "show", p]
+        if row in ("book", "list"):
             run(fd + book)
-            return book
+            # list: the patient's visits right after a booking (the visit buckets written
+            # through, or told by the listing itself).
+            return book if row == "book" else ["schedule", "list", "--patient", p]
         if row == "checkin":
             today = book[:-4] + ["--at", "2026-11-27 16:10", "--force", "--quiet"]
             return ["schedule", "checkin", run(fd + today)]

@@ -646,12 +646,10 @@ impl View {
     /// The view of a year's index: every day line, with only the records it keeps.
     fn of(&self, idx: &YearIndex) -> YearIndex {
         let days = idx.days.iter().map(|(date, day)| {
-            let kept: Vec<&str> = day.pairs.split(' ').filter(|r| (self.keep)(r)).collect();
-            let pairs = kept.join(" ");
             (
                 *date,
                 Day {
-                    pairs,
+                    pairs: self.keep_of(&day.pairs),
                     ..day.clone()
                 },
             )
@@ -661,6 +659,12 @@ impl View {
             base_at: None,
             days: days.collect(),
         }
+    }
+
+    /// A day's records as the view keeps them.
+    fn keep_of(&self, pairs: &str) -> String {
+        let kept: Vec<&str> = pairs.split(' ').filter(|r| (self.keep)(r)).collect();
+        kept.join(" ")
     }
 
     fn parse(&self, text: &str) -> Option<YearIndex> {
@@ -681,9 +685,10 @@ fn view_path(view: &View, index: &Path) -> PathBuf {
 }
 
 /// Hands each day line of one kind's view to `visit` (day, the records the view keeps), every
-/// year validated against its day folders first. A year whose view is missing, damaged or out
-/// of date is answered from its index (brought up to date as [`each_day`] does) and its view
-/// written again.
+/// year validated against its day folders first. A year whose view is out of date in a few
+/// days has those days re-read into it ([`view_brought_along`]); one whose view is missing,
+/// damaged or further out of date is answered from its index (brought up to date as
+/// [`each_day`] does) and its view written again.
 pub fn each_day_in_view(
     store: &Tree,
     shelf: &Shelf,
@@ -697,22 +702,19 @@ pub fn each_day_in_view(
     let views = in_every_year(store, shelf, |y| {
         let path = index_path(store, shelf, y);
         let view_file = view_path(view, &path);
-        let valid = fs::read_to_string(&view_file)
+        let kept = fs::read_to_string(&view_file)
             .ok()
-            .and_then(|text| view.parse(&text))
-            .filter(|v| {
-                let times = v.days.iter().map(|(d, day)| (*d, (day.mtime, day.seen)));
-                matches!(days_exact(store, shelf.dir, y, &times.collect()), Ok(true))
-            });
-        Ok(match valid {
-            Some(v) => v,
-            None => {
-                let v = view.of(&refresh_year(store, shelf, y)?);
+            .and_then(|text| view.parse(&text));
+        if let Some(v) = kept.and_then(|v| view_brought_along(store, shelf, view, y, v)) {
+            if v.changed {
                 // A view that cannot be written only costs speed next time.
-                let _ = write_lines(&view_file, view.magic, &v);
-                v
+                let _ = write_lines(&view_file, view.magic, &v.lines);
             }
-        })
+            return Ok(v.lines);
+        }
+        let v = view.of(&refresh_year(store, shelf, y)?);
+        let _ = write_lines(&view_file, view.magic, &v);
+        Ok(v)
     })?;
     for v in views {
         for (date, day) in &v.days {
@@ -720,6 +722,83 @@ pub fn each_day_in_view(
         }
     }
     Ok(())
+}
+
+/// A year's view as [`view_brought_along`] left it, and whether it is to be written again.
+struct BroughtAlong {
+    lines: YearIndex,
+    changed: bool,
+}
+
+/// At most this many changed days of a year are re-read into its view by the view itself;
+/// more, and the year is refreshed whole.
+const VIEW_DAYS: usize = 16;
+
+/// A year's view (`v`, as its file holds it) checked against the day folders, one stat each,
+/// and brought up to date by itself when a few days changed (a communication just logged, or
+/// a day in the racy window): those days re-read (only their changed files, through the days'
+/// memory) and their kept records put in. The year's index is left as it is: its lines are
+/// checked against the folders on their own when a question needs them, so the view no
+/// longer costs a read of the whole year's index (2 MB at full size) after every write. None
+/// when that cannot be done (a day folder gone or not stat'ed, more than [`VIEW_DAYS`] days
+/// changed, a day that cannot be read): the year is then refreshed whole.
+///
+/// The view's lines then all carry this scan's start as the moment they were seen. That is
+/// sound for the lines not re-read: each was just found trusted, its folder's time more than
+/// the racy margin before an earlier scan, so before this one too.
+fn view_brought_along(
+    store: &Tree,
+    shelf: &Shelf,
+    view: &View,
+    year: i32,
+    mut v: YearIndex,
+) -> Option<BroughtAlong> {
+    let scan_start = now_ns();
+    let folders = day_dirs_in(store, shelf.dir, year).ok()?;
+    let times: LineTimes = (v.days.iter())
+        .map(|(d, day)| (*d, (day.mtime, day.seen)))
+        .collect();
+    let stats = stat_day_folders(&folders, |d| times.get(&d).copied(), RACY_MARGIN);
+    let kept = stats.iter().filter(|f| times.contains_key(&f.date)).count();
+    if stats.len() != folders.dates.len() || kept != times.len() {
+        return None;
+    }
+    let stale: Vec<_> = stats.into_iter().filter(|f| !f.trusted).collect();
+    if stale.is_empty() {
+        return Some(BroughtAlong {
+            lines: v,
+            changed: false,
+        });
+    }
+    if stale.len() > VIEW_DAYS {
+        return None;
+    }
+    let stale = stale.into_iter().map(|f| {
+        let known = times.contains_key(&f.date);
+        (f.date, folders.path_of(f.date), f.mtime, known)
+    });
+    let mut changed = false;
+    for (date, mtime, pairs) in read_days(store, shelf, stale.collect()) {
+        let pairs = view.keep_of(&pairs.ok()?);
+        let same = v
+            .days
+            .get(&date)
+            .is_some_and(|d| d.mtime == mtime && d.pairs == pairs);
+        // As a whole refresh: a day re-read only for lying in the racy window, found as it
+        // was, would be re-read next time all the same, so nothing is written for it.
+        changed |= !same || !folder_in_racy_window(mtime, scan_start);
+        let day = Day {
+            mtime,
+            pairs,
+            seen: scan_start,
+            base: true,
+        };
+        v.days.insert(date, day);
+    }
+    if changed {
+        v.scanned_at = scan_start;
+    }
+    Some(BroughtAlong { lines: v, changed })
 }
 
 /// `work` done for every year of a kind at once, on every core, the results in the years'
@@ -734,20 +813,6 @@ pub(crate) fn in_every_year<T: Send>(
     let years = years_in(store, shelf.dir)?;
     let done: Vec<Result<T>> = years.into_par_iter().map(&work).collect();
     done.into_iter().collect()
-}
-
-/// True when the kept day lines (date → folder time and the scan time of the line) are
-/// exactly the day folders of `year`, one line each, every folder's time still the one kept
-/// (the rule of [`RACY_MARGIN`]). One stat per folder, by name in its month folder.
-fn days_exact(store: &Tree, dir: &str, year: i32, times: &LineTimes) -> Result<bool> {
-    let folders = day_dirs_in(store, dir, year)?;
-    if folders.dates.len() != times.len() {
-        return Ok(false);
-    }
-    // Every folder trusted means every folder has its line; as many lines as folders then
-    // leaves no line without a folder.
-    let stats = stat_day_folders(&folders, |d| times.get(&d).copied(), RACY_MARGIN);
-    Ok(stats.len() == times.len() && stats.iter().all(|f| f.trusted))
 }
 
 /// One day folder's line: the token of each file whose name is an ID, in name order (for a

@@ -308,6 +308,89 @@ fn the_open_follow_ups_view_sees_files_put_back_by_hand_racy_or_not() {
     case.sees_a_file_put_back(true);
 }
 
+/// A call logged into a day the view holds, and one logged into a new day: the next question
+/// re-reads those days into the view alone, and leaves the year's index (its base, overlay,
+/// summary: 2 MB and more a year at full size) as the write left it (the list of the year's day
+/// folders aside); the answer is the one
+/// without a cache, and a call put in by hand beside them is found too.
+#[test]
+fn a_call_logged_is_read_into_the_view_without_reading_the_year_s_index() {
+    let case = open_follow_up_case();
+    case.settle();
+    let before = case.truth();
+    let p = (case.c)
+        .ok("patient add --first Ann --last Lee --dob 1970-03-04 --sex F")
+        .trim()
+        .to_string();
+    let index_files = || -> Vec<(PathBuf, Vec<u8>, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let dir = case.c.path(CACHE);
+        let mut out: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|f| {
+                let name = f.file_name().unwrap().to_string_lossy().to_string();
+                // Not the list of the year's day folders (its own small cache: a new day
+                // folder moves its month's stamp).
+                name.starts_with("communications-2026") && !name.ends_with(".folders")
+            })
+            .map(|f| {
+                let ino = fs::metadata(&f).unwrap().ino();
+                (f.clone(), fs::read(&f).unwrap(), ino)
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    for day in ["2026-11-04", "2026-11-05"] {
+        let args = [
+            "comm",
+            "log",
+            "--patient",
+            &p,
+            "--with",
+            "patient",
+            "--channel",
+            "phone",
+            "--direction",
+            "in",
+            "--summary",
+            "Asked about results",
+            "--follow-up",
+            "2026-11-20",
+        ];
+        run_on(&case.c, day, &args);
+        let left = index_files();
+        assert!(!left.is_empty(), "the year's index is there");
+        let due = case.answer();
+        assert_eq!(index_files(), left, "the question rewrote the year's index");
+        assert_ne!(due, before, "the new follow-up is listed");
+        // Again after a racy window's worth of time: the same (nothing re-read differs).
+        assert_eq!(case.answer(), due);
+        assert_eq!(case.truth(), due, "the answer without a cache");
+    }
+    // A call put in by hand beside the tool's, in a folder the view holds.
+    case.settle();
+    let due = case.answer();
+    let id = case
+        .record
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let other = format!(
+        "{}{}",
+        &id[..id.len() - 1],
+        if id.ends_with('A') { 'B' } else { 'A' }
+    );
+    let text = fs::read_to_string(&case.record).unwrap();
+    let by_hand = case.record.with_file_name(format!("{other}.toml"));
+    fs::write(&by_hand, text.replace(&id, &other)).unwrap();
+    let with_hand = case.answer();
+    assert_ne!(with_hand, due, "the call put in by hand is listed");
+    assert_eq!(case.truth(), with_hand);
+}
+
 #[test]
 fn the_ledger_index_answers_as_without_it_after_any_damage() {
     ledger_case().survives_damage();
