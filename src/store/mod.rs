@@ -156,6 +156,7 @@ impl Store {
             store: self,
             _lock: file,
             written: Vec::new(),
+            created: Vec::new(),
             bulk: false,
             patient_keys: Vec::new(),
             clean_note: clean_note::Tracker::start(self, self.is_git()),
@@ -302,6 +303,9 @@ pub struct Txn<'s> {
     store: &'s Store,
     _lock: File,
     written: Vec<PathBuf>,
+    /// Those of `written` created by this transaction (no-clobber): the ones written through
+    /// to the day-folder caches (see [`Txn::record`]).
+    created: Vec<PathBuf>,
     /// Set by `put_bulk`: the batch is synced once, not file by file.
     bulk: bool,
     /// Duplicate-guard keys of the patients saved, added to the index when the lock is released.
@@ -384,6 +388,9 @@ impl Txn<'_> {
             t.wrote(rel, bytes);
         }
         self.written.push(rel.to_path_buf());
+        if mode == Mode::CreateNew {
+            self.created.push(rel.to_path_buf());
+        }
         Ok(())
     }
 
@@ -490,15 +497,19 @@ impl Txn<'_> {
         if self.bulk {
             bulk::sync_tree(store.root())?;
         }
-        // The ledger's and the appointments' indexes told of the records written
+        // The ledger's and the appointments' indexes told of the records created
         // (write-through), while git records them: the command after this one then finds them
-        // current. Not a batch (an import, the demo generator): its days would not fit the
-        // indexes' overlays, so the next command reads them as it would have.
-        let through = !self.bulk && derived::writes_through(&self.written);
-        let (written, clean_note) = (&self.written, &mut self.clean_note);
+        // current. Only new records: one rewritten (a check-in, a cancellation) keeps its
+        // token, so all the next command has left to do is re-read its one changed file, less
+        // than the writer would pay for it while git runs on the other core. Not a batch (an
+        // import, the demo generator): its days would not fit the indexes' overlays, so the
+        // next command reads them as it would have.
+        let through = !self.bulk && derived::writes_through(&self.created);
+        let (written, created) = (&self.written, &self.created);
+        let clean_note = &mut self.clean_note;
         std::thread::scope(|s| {
             if through {
-                s.spawn(|| derived::after_write(store, written));
+                s.spawn(|| derived::after_write(store, created));
             }
             record_in_history(store, written, clean_note, message)
         })
