@@ -188,6 +188,26 @@ fn run_on(c: &Clinic, day: &str, args: &[&str]) {
     expect_ok(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), out);
 }
 
+/// A call to `patient` logged on `day`, with its follow-up date if any.
+fn log_call(c: &Clinic, day: &str, patient: &str, follow_up: Option<&str>) {
+    let mut args = vec![
+        "comm",
+        "log",
+        "--patient",
+        patient,
+        "--with",
+        "patient",
+        "--channel",
+        "phone",
+        "--direction",
+        "out",
+        "--summary",
+        "Called",
+    ];
+    args.extend(follow_up.iter().flat_map(|date| ["--follow-up", *date]));
+    run_on(c, day, &args);
+}
+
 /// The first record file under `folder` (relative to the tree).
 fn first_file_in(c: &Clinic, folder: &str) -> String {
     c.files()
@@ -261,22 +281,7 @@ fn open_follow_up_case() -> Case {
         ("2026-11-03", None),
         ("2026-11-04", Some("2026-11-12")),
     ] {
-        let mut args = vec![
-            "comm",
-            "log",
-            "--patient",
-            &p,
-            "--with",
-            "patient",
-            "--channel",
-            "phone",
-            "--direction",
-            "out",
-            "--summary",
-            "Called",
-        ];
-        args.extend(follow_up.iter().flat_map(|date| ["--follow-up", *date]));
-        run_on(&c, day, &args);
+        log_call(&c, day, &p, follow_up);
     }
     let first = first_file_in(&c, "communications/2026/11/02/");
     let id = Path::new(&first).file_stem().unwrap().to_string_lossy();
@@ -343,23 +348,7 @@ fn a_call_logged_is_read_into_the_view_without_reading_the_year_s_index() {
         out
     };
     for day in ["2026-11-04", "2026-11-05"] {
-        let args = [
-            "comm",
-            "log",
-            "--patient",
-            &p,
-            "--with",
-            "patient",
-            "--channel",
-            "phone",
-            "--direction",
-            "in",
-            "--summary",
-            "Asked about results",
-            "--follow-up",
-            "2026-11-20",
-        ];
-        run_on(&case.c, day, &args);
+        log_call(&case.c, day, &p, Some("2026-11-20"));
         let left = index_files();
         assert!(!left.is_empty(), "the year's index is there");
         let due = case.answer();
