@@ -9,9 +9,9 @@
 //!   two-character patient shard (`.frontdesk/index/ledger-patients/XY.tsv`: patient, day,
 //!   entry).
 //!
-//! The engine owns the day lines; `by_patient.rs` owns the buckets. What is left here is what
-//! belongs to the ledger: an entry's token, the write-through of a payment, and the names the
-//! callers use. Design and limits: docs/ledger.md.
+//! The engine owns the day lines; `by_patient.rs` owns the buckets and the write-through of a
+//! payment (`derived::after_write`). What is left here is what belongs to the ledger: an
+//! entry's token and the names the callers use. Design and limits: docs/ledger.md.
 
 use std::fs;
 use std::path::Path;

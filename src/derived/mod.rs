@@ -96,7 +96,6 @@ pub struct Rebuilt {
     pub problems: Vec<crate::error::Error>,
 }
 
-/// One cache: where it lives under `.frontdesk/`, what it holds, and how it is renewed.
 /// The dated kinds whose day lines a transaction's writes are put through to, with their
 /// by-patient buckets (write-through): the ledger and the appointments.
 const WRITTEN_THROUGH: [&by_patient::ByPatient; 2] =
@@ -117,6 +116,7 @@ pub fn after_write(store: &Tree, written: &[std::path::PathBuf]) {
     }
 }
 
+/// One cache: where it lives under `.frontdesk/`, what it holds, and how it is renewed.
 pub struct Cache {
     pub at: &'static str,
     pub holds: &'static str,
