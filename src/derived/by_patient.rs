@@ -27,7 +27,7 @@ use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use rustix::fs::{Mode as FsMode, OFlags};
 
-use crate::derived::day_index::{self, Change, Held, Shelf};
+use crate::derived::day_index::{self, Change, Follower, Held, Shelf};
 use crate::derived::stamp::{FileStamp, stat_file};
 use crate::disk::codec::{checked_text, iso_day, text_trailer};
 use crate::disk::{Tree, atomic, layout};
@@ -122,74 +122,6 @@ impl ByPatient {
     /// Whether any of `written` (paths in the tree) is a record of this kind.
     pub(crate) fn holds_any(&self, written: &[PathBuf]) -> bool {
         written.iter().any(|p| p.starts_with(self.shelf.dir))
-    }
-
-    /// The engine's news of one year's changed days: their old pairs out of the buckets, their
-    /// new ones in. A year whose old lines were lost can only be taken in whole when the
-    /// buckets hold nothing of it; buckets that hold a year they were not told of, or lost it,
-    /// or are damaged, are marked for rebuilding (`years.tsv` deleted) and rebuilt by the next
-    /// look.
-    pub(crate) fn follow(
-        &self,
-        store: &Tree,
-        year: i32,
-        changes: &[Change],
-        lost: bool,
-    ) -> Result<()> {
-        let Some(mut years) = self.read_years(store) else {
-            return Ok(()); // marked already: rebuilt at the next look, from the lines
-        };
-        if lost == years.contains(&year) {
-            return self.mark_for_rebuild(store);
-        }
-        let mut by_bucket: BTreeMap<String, Vec<(bool, NaiveDate, Id, Id)>> = BTreeMap::new();
-        for c in changes {
-            let (old, new): (BTreeSet<_>, BTreeSet<_>) =
-                (pairs(c.old).collect(), pairs(c.new).collect());
-            for (add, from, other) in [(false, &old, &new), (true, &new, &old)] {
-                for (t, p) in from.difference(other) {
-                    by_bucket.entry(p.shard().to_string()).or_default().push((
-                        add,
-                        c.date,
-                        t.clone(),
-                        p.clone(),
-                    ));
-                }
-            }
-        }
-        for (shard, moves) in by_bucket {
-            let path = self.dir(store).join(format!("{shard}.tsv"));
-            let Some(body) = read_body(&path) else {
-                return self.mark_for_rebuild(store);
-            };
-            // A bucket's lines are sorted as bytes, which is their (patient, day, record)
-            // order, and each is there once: a move is one binary search and one insert or
-            // removal, no line parsed (a ledger bucket is 3,000 lines at full size, and
-            // parsing and printing them all was most of a payment's 1.3 ms here).
-            let mut lines: Vec<&str> = body.lines().collect();
-            if !lines.windows(2).all(|w| w[0] < w[1]) {
-                return self.mark_for_rebuild(store);
-            }
-            let moved: Vec<(bool, String)> = moves
-                .into_iter()
-                .map(|(add, d, t, p)| (add, format!("{p}\t{d}\t{t}")))
-                .collect();
-            for (add, line) in &moved {
-                match (lines.binary_search(&line.as_str()), add) {
-                    (Ok(at), false) => {
-                        lines.remove(at);
-                    }
-                    (Err(at), true) => lines.insert(at, line),
-                    _ => {}
-                }
-            }
-            write_lines(&path, lines.into_iter())?;
-        }
-        if lost {
-            years.insert(year);
-            self.write_years(store, &years)?;
-        }
-        Ok(())
     }
 
     /// The buckets are not to be trusted: the next look rebuilds them.
@@ -453,9 +385,73 @@ impl ByPatient {
         drop(held);
         Ok(())
     }
+}
+
+impl Follower for ByPatient {
+    /// The engine's news of one year's changed days: their old pairs out of the buckets, their
+    /// new ones in. A year whose old lines were lost can only be taken in whole when the
+    /// buckets hold nothing of it; buckets that hold a year they were not told of, or lost it,
+    /// or are damaged, are marked for rebuilding (`years.tsv` deleted) and rebuilt by the next
+    /// look.
+    fn follow(&self, store: &Tree, year: i32, changes: &[Change], lost: bool) -> Result<()> {
+        let Some(mut years) = self.read_years(store) else {
+            return Ok(()); // marked already: rebuilt at the next look, from the lines
+        };
+        if lost == years.contains(&year) {
+            return self.mark_for_rebuild(store);
+        }
+        let mut by_bucket: BTreeMap<String, Vec<(bool, NaiveDate, Id, Id)>> = BTreeMap::new();
+        for c in changes {
+            let (old, new): (BTreeSet<_>, BTreeSet<_>) =
+                (pairs(c.old).collect(), pairs(c.new).collect());
+            for (add, from, other) in [(false, &old, &new), (true, &new, &old)] {
+                for (t, p) in from.difference(other) {
+                    by_bucket.entry(p.shard().to_string()).or_default().push((
+                        add,
+                        c.date,
+                        t.clone(),
+                        p.clone(),
+                    ));
+                }
+            }
+        }
+        for (shard, moves) in by_bucket {
+            let path = self.dir(store).join(format!("{shard}.tsv"));
+            let Some(body) = read_body(&path) else {
+                return self.mark_for_rebuild(store);
+            };
+            // A bucket's lines are sorted as bytes, which is their (patient, day, record)
+            // order, and each is there once: a move is one binary search and one insert or
+            // removal, no line parsed (a ledger bucket is 3,000 lines at full size, and
+            // parsing and printing them all was most of a payment's 1.3 ms here).
+            let mut lines: Vec<&str> = body.lines().collect();
+            if !lines.windows(2).all(|w| w[0] < w[1]) {
+                return self.mark_for_rebuild(store);
+            }
+            let moved: Vec<(bool, String)> = moves
+                .into_iter()
+                .map(|(add, d, t, p)| (add, format!("{p}\t{d}\t{t}")))
+                .collect();
+            for (add, line) in &moved {
+                match (lines.binary_search(&line.as_str()), add) {
+                    (Ok(at), false) => {
+                        lines.remove(at);
+                    }
+                    (Err(at), true) => lines.insert(at, line),
+                    _ => {}
+                }
+            }
+            write_lines(&path, lines.into_iter())?;
+        }
+        if lost {
+            years.insert(year);
+            self.write_years(store, &years)?;
+        }
+        Ok(())
+    }
 
     /// The follower's removal: the engine holds the lock.
-    pub(crate) fn remove_held(&self, store: &Tree) -> Result<()> {
+    fn remove_held(&self, store: &Tree) -> Result<()> {
         super::remove_folder(&self.dir(store))
     }
 }

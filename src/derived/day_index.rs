@@ -60,7 +60,7 @@ pub struct Shelf {
     /// the records this keeps (see [`View`]).
     pub(crate) view: Option<View>,
     /// A cache kept beside the day lines and told each change of them (see [`Follower`]).
-    pub(crate) follower: Option<&'static Follower>,
+    pub(crate) follower: Option<&'static dyn Follower>,
     /// For a followed kind, the first-line magic its lines had when they were written without
     /// telling a follower (by a build of before the kind was followed): such lines are read and
     /// kept, the follower starts over from them, and the year is written anew under `magic`.
@@ -898,7 +898,7 @@ fn refresh_followed(store: &Tree, shelf: &Shelf, year: i32, _held: &Held) -> Res
     if let (Lines::Unfollowed, Some(follower)) = (lines, shelf.follower) {
         // Written without telling the follower: it cannot know what was changed so, and
         // starts over from the lines (the next look rebuilds it from them, not from the files).
-        (follower.remove)(store)?;
+        follower.remove_held(store)?;
     }
     let lost = lines == Lines::Lost;
     refresh_lines(
@@ -1035,7 +1035,7 @@ fn refresh_lines(
             new: "",
         }));
         if tell && (lost || !changes.is_empty()) {
-            (follower.follow)(store, year, &changes, lost)?;
+            follower.follow(store, year, &changes, lost)?;
         }
         // A lost year is written even when it has no day: the follower now counts on its file.
         changed |= lost;
@@ -1075,7 +1075,7 @@ pub fn remove(store: &Tree, shelf: &Shelf) -> Result<()> {
     let _held = match shelf.follower {
         Some(follower) => {
             let held = lock(store, shelf)?;
-            (follower.remove)(store)?;
+            follower.remove_held(store)?;
             Some(held)
         }
         None => None,
@@ -1106,18 +1106,19 @@ pub fn each_day(store: &Tree, shelf: &Shelf, mut visit: impl FnMut(NaiveDate, &s
     Ok(())
 }
 
-/// A cache kept beside a kind's day lines and brought along with them (the ledger index's
-/// by-patient buckets, `ledger_index.rs`): the engine tells it each day whose records changed
+/// A cache kept beside a kind's day lines and brought along with them (a kind's by-patient
+/// buckets, `by_patient.rs`): the engine tells it each day whose records changed
 /// (the old and the new tokens) before it writes the new lines, under the kind's lock
 /// ([`lock`]), so what it holds is always what the written lines say. A crash between the two
 /// leaves the old lines, so the day is read and told again: a follower's update must be
 /// idempotent (take the old tokens out, put the new in). A year whose lines were lost (its
 /// files missing or damaged) is told with `lost` and no old tokens: the follower then starts
 /// over unless it holds nothing of that year.
-pub(crate) struct Follower {
-    pub(crate) follow: fn(&Tree, i32, &[Change], bool) -> Result<()>,
-    /// Deletes it, when the kind's index is (under the lock).
-    pub(crate) remove: fn(&Tree) -> Result<()>,
+pub(crate) trait Follower: Sync {
+    /// The news of one year's changed days (`lost`: the year's old lines were lost).
+    fn follow(&self, store: &Tree, year: i32, changes: &[Change], lost: bool) -> Result<()>;
+    /// Deletes it, when the kind's index is (the engine holds the lock).
+    fn remove_held(&self, store: &Tree) -> Result<()>;
 }
 
 /// One day's records as the kind's line held them and as its folder holds them now (a day
@@ -1485,7 +1486,7 @@ fn tell_and_overlay(
     if let Some(follower) = shelf.follower
         && !changes.is_empty()
     {
-        (follower.follow)(store, year, &changes, false)?;
+        follower.follow(store, year, &changes, false)?;
     }
     let overlay = YearIndex {
         scanned_at: scan_start,

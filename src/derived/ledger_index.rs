@@ -5,7 +5,7 @@
 //! - [`LEDGER`], the kind: each entry's token in its day line is `T…:P…`, its patient, read
 //!   from the file's `patient = "P…"` line ([`entry_token`]). The same lines answer the new-ID
 //!   check and `history T…` (`schedule_index.rs`), so one stat pass serves both.
-//! - [`BUCKETS`], its follower: the pairs again, by patient (`by_patient.rs`), one bucket per
+//! - [`PATIENTS`], its follower: the pairs again, by patient (`by_patient.rs`), one bucket per
 //!   two-character patient shard (`.frontdesk/index/ledger-patients/XY.tsv`: patient, day,
 //!   entry).
 //!
@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 
 use crate::derived::by_patient::ByPatient;
 pub use crate::derived::by_patient::{BucketList, Listed};
-use crate::derived::day_index::{Follower, Shelf};
+use crate::derived::day_index::Shelf;
 use crate::derived::stamp::FileStamp;
 use crate::disk::layout;
 use crate::disk::lock::alive;
@@ -32,7 +32,7 @@ use crate::text::parse_toml;
 
 /// The ledger's entries, each kept as `ENTRY:PATIENT` (`ENTRY:` when the file names no
 /// patient it can read: its ID still counts as taken), followed by the buckets.
-pub const LEDGER: Shelf = Shelf {
+pub static LEDGER: Shelf = Shelf {
     dir: layout::LEDGER_DIR,
     name: "ledger",
     magic: "frontdesk-ledger 3",
@@ -40,18 +40,13 @@ pub const LEDGER: Shelf = Shelf {
     token: Some(entry_token),
     rel: layout::ledger_rel,
     view: None,
-    follower: Some(&BUCKETS),
+    follower: Some(&PATIENTS),
     unfollowed_magic: None,
 };
 
-/// The by-patient buckets, brought along with the ledger's day lines.
-pub(crate) const BUCKETS: Follower = Follower {
-    follow: |store, year, changes, lost| PATIENTS.follow(store, year, changes, lost),
-    remove: |store| PATIENTS.remove_held(store),
-};
-
-/// Where the buckets are kept, and what they follow.
-pub(crate) const PATIENTS: ByPatient = ByPatient {
+/// The by-patient buckets, brought along with the ledger's day lines: where they are kept,
+/// and what they follow. A static, so the kind and its follower can name each other.
+pub(crate) static PATIENTS: ByPatient = ByPatient {
     shelf: &LEDGER,
     folder: "ledger-patients",
     years_format: "frontdesk-ledger-buckets 1",
@@ -148,7 +143,7 @@ mod tests {
 
     use super::*;
     use crate::derived::by_patient::{read_body, write_lines};
-    use crate::derived::day_index::{self, Change};
+    use crate::derived::day_index::{self, Change, Follower};
 
     /// Some process waits for the flock on the file of inode `ino` (per `/proc/locks`; without
     /// it, taken to be so).

@@ -26,7 +26,6 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::derived::by_patient::ByPatient;
-use crate::derived::day_index::Follower;
 #[cfg(test)]
 use crate::derived::day_index::read_day;
 use crate::derived::day_index::{
@@ -42,7 +41,7 @@ use crate::domain::id::Id;
 use crate::error::Result;
 use crate::text::parse_toml;
 
-pub const APPOINTMENTS: Shelf = Shelf {
+pub static APPOINTMENTS: Shelf = Shelf {
     dir: layout::APPOINTMENTS_DIR,
     name: "appointments",
     // 3 since the lines are followed by the buckets (see `unfollowed_magic`).
@@ -51,20 +50,14 @@ pub const APPOINTMENTS: Shelf = Shelf {
     token: Some(appointment_token),
     rel: layout::appointment_rel,
     view: None,
-    follower: Some(&APPOINTMENT_BUCKETS),
+    follower: Some(&VISITS),
     unfollowed_magic: Some("frontdesk-appointments 2"),
 };
 
 /// Each patient's visits by day, brought along with the appointments' day lines: a patient's
 /// visits (`schedule list`, a new-patient booking's check) read one bucket instead of ten
-/// years of day lines (20 MB at full size).
-const APPOINTMENT_BUCKETS: Follower = Follower {
-    follow: |store, year, changes, lost| VISITS.follow(store, year, changes, lost),
-    remove: |store| VISITS.remove_held(store),
-};
-
-/// Where the appointments' buckets are kept, and what they follow.
-pub(crate) const VISITS: ByPatient = ByPatient {
+/// years of day lines (20 MB at full size). A static, as the ledger's [`PATIENTS`].
+pub(crate) static VISITS: ByPatient = ByPatient {
     shelf: &APPOINTMENTS,
     folder: "appointments-patients",
     years_format: "frontdesk-appointments-buckets 1",
@@ -72,7 +65,7 @@ pub(crate) const VISITS: ByPatient = ByPatient {
 
 /// Communications (docs/comms.md): each as `C…:P…`, with `:DUE` while its follow-up is open,
 /// so `comm due` finds the open follow-ups without opening a closed communication.
-pub const COMMUNICATIONS: Shelf = Shelf {
+pub static COMMUNICATIONS: Shelf = Shelf {
     dir: layout::COMMUNICATIONS_DIR,
     name: "communications",
     magic: "frontdesk-communications 2",
