@@ -300,7 +300,6 @@ fn summary_path(index: &Path) -> PathBuf {
     index.with_extension("ids")
 }
 
-/// The scan time on a base file's first line, reading only its start.
 /// The places of the lines of the base at `path` are kept for that base (see [`Places`]).
 fn has_places(shelf: &Shelf, path: &Path) -> bool {
     let places = fs::read(places_path(path)).ok();
@@ -308,6 +307,7 @@ fn has_places(shelf: &Shelf, path: &Path) -> bool {
     places.is_some_and(|p| base_scanned_at(path, shelf.magic) == Some(p.base_at))
 }
 
+/// The scan time on a base file's first line, reading only its start.
 fn base_scanned_at(path: &Path, magic: &str) -> Option<i64> {
     use std::io::Read;
     let mut start = [0u8; 128];
@@ -754,15 +754,10 @@ fn view_brought_along(
     mut v: YearIndex,
 ) -> Option<BroughtAlong> {
     let scan_start = now_ns();
-    let folders = day_dirs_in(store, shelf.dir, year).ok()?;
     let times: LineTimes = (v.days.iter())
         .map(|(d, day)| (*d, (day.mtime, day.seen)))
         .collect();
-    let stats = stat_day_folders(&folders, |d| times.get(&d).copied(), RACY_MARGIN);
-    let kept = stats.iter().filter(|f| times.contains_key(&f.date)).count();
-    if stats.len() != folders.dates.len() || kept != times.len() {
-        return None;
-    }
+    let (folders, stats) = stat_year(store, shelf, year, &times).ok()??;
     let stale: Vec<_> = stats.into_iter().filter(|f| !f.trusted).collect();
     if stale.is_empty() {
         return Some(BroughtAlong {
@@ -799,6 +794,23 @@ fn view_brought_along(
         v.scanned_at = scan_start;
     }
     Some(BroughtAlong { lines: v, changed })
+}
+
+/// One stat of each of `year`'s day folders against the kept lines' `times` (the rule of
+/// [`RACY_MARGIN`]): the folders listed and their stats, in date order. None when a folder
+/// listed could not be stat'ed or a kept line has no folder any more (a day gone): the caller
+/// then reads the year whole.
+fn stat_year(
+    store: &Tree,
+    shelf: &Shelf,
+    year: i32,
+    times: &LineTimes,
+) -> Result<Option<(DayFolders, Vec<DayFolder>)>> {
+    let folders = day_dirs_in(store, shelf.dir, year)?;
+    let stats = stat_day_folders(&folders, |d| times.get(&d).copied(), RACY_MARGIN);
+    let kept = stats.iter().filter(|f| times.contains_key(&f.date)).count();
+    let whole = stats.len() == folders.dates.len() && kept == times.len();
+    Ok(whole.then_some((folders, stats)))
 }
 
 /// `work` done for every year of a kind at once, on every core, the results in the years'
@@ -1365,14 +1377,9 @@ fn look_at_year(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<YearLoo
         return Ok(None);
     };
     let scan_start = now_ns();
-    let folders = day_dirs_in(store, shelf.dir, year)?;
-    let listed = folders.dates.len();
-    let times = &followed.times;
-    let stats = stat_day_folders(&folders, |d| times.get(&d).copied(), RACY_MARGIN);
-    let kept = stats.iter().filter(|f| times.contains_key(&f.date)).count();
-    if stats.len() != listed || kept != times.len() {
+    let Some((folders, stats)) = stat_year(store, shelf, year, &followed.times)? else {
         return Ok(None);
-    }
+    };
     Ok(Some(YearLook {
         followed,
         scan_start,
