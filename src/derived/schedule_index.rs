@@ -434,11 +434,20 @@ mod tests {
         /// Visit `n` of `patient` on `day`, its folder's time then put an hour back (outside
         /// the racy window); the file's path.
         fn put(&self, day: &str, n: u64, patient: &Id) -> std::path::PathBuf {
+            let path = self.put_fresh(day, n, patient);
+            settle_folder(path.parent().unwrap());
+            path
+        }
+
+        /// [`Visits::put`] as a command writes it (renamed into place): its folder's time is
+        /// now, in the racy window.
+        fn put_fresh(&self, day: &str, n: u64, patient: &Id) -> std::path::PathBuf {
             let id = Visits::visit(n);
             let path = (self.tree).path(&layout::appointment_rel(day.parse().unwrap(), &id));
             fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(&path, format!("id = \"{id}\"\npatient = \"{patient}\"\n")).unwrap();
-            settle_folder(path.parent().unwrap());
+            let temp = path.with_extension("tmp");
+            fs::write(&temp, format!("id = \"{id}\"\npatient = \"{patient}\"\n")).unwrap();
+            fs::rename(&temp, &path).unwrap();
             path
         }
 
@@ -548,11 +557,9 @@ mod tests {
             let inode = fs::metadata(&bucket).unwrap().ino();
             (fs::read(&bucket).unwrap(), inode)
         };
-        // A visit as a command writes it: its folder's time is now, in the racy window.
+        // A visit as a command writes it, as a path in the tree.
         let fresh = |day: &str, n: u64| {
-            let path = v.put(day, n, &p);
-            fs::write(path.parent().unwrap().join(".touch"), "").unwrap();
-            fs::remove_file(path.parent().unwrap().join(".touch")).unwrap();
+            v.put_fresh(day, n, &p);
             layout::appointment_rel(day.parse().unwrap(), &Visits::visit(n))
         };
         v.put("2026-11-02", 1, &p);
