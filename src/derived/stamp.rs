@@ -20,6 +20,7 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Statx, StatxFlags, StatxTimestamp, statx};
 
 use crate::disk::codec::{Reader, Writer};
+use crate::disk::layout::{push_date_folders, two_digits, two_digits_c};
 use crate::error::{Error, Result};
 
 /// How long before the scan that recorded it a stamp is still not trusted: two seconds, for
@@ -195,31 +196,14 @@ pub struct DayFolders {
 impl DayFolders {
     /// The folder of the day `date`: `KIND/YYYY/MM/DD`.
     pub fn path_of(&self, date: NaiveDate) -> PathBuf {
-        self.month_path(date)
-            .join(OsStr::from_bytes(two_digits(date.day()).to_bytes()))
+        let mut days = String::with_capacity(10);
+        push_date_folders(&mut days, date);
+        self.kind_dir.join(days)
     }
 
     fn month_path(&self, date: NaiveDate) -> PathBuf {
         self.kind_dir
             .join(format!("{:04}/{:02}", date.year(), date.month()))
-    }
-}
-
-/// A day or month number as the two digits of its folder's name (`07`), NUL-ended: the name
-/// a day folder is looked up by in its month folder, without an allocation.
-fn two_digits(n: u32) -> CStrBuf {
-    CStrBuf([b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8, 0])
-}
-
-struct CStrBuf([u8; 3]);
-
-impl CStrBuf {
-    fn to_bytes(&self) -> &[u8] {
-        &self.0[..2]
-    }
-
-    fn as_c_str(&self) -> &CStr {
-        CStr::from_bytes_with_nul(&self.0).expect("two digits and a NUL")
     }
 }
 
@@ -269,19 +253,19 @@ fn stat_run(
         .filter_map(|&date| {
             let by_path = || Some(mtime_ns(&fs::metadata(folders.path_of(date)).ok()?));
             let mtime = match months.open(folders, date) {
-                Some(fd) => match statx(
-                    fd,
-                    two_digits(date.day()).as_c_str(),
-                    AtFlags::empty(),
-                    STAT_MASK,
-                ) {
-                    Ok(x) if FileType::from_raw_mode(x.stx_mode.into()) == FileType::Directory => {
-                        stamp_of(&x).mtime
+                Some(fd) => {
+                    match statx(fd, two_digits_c(date.day()), AtFlags::empty(), STAT_MASK) {
+                        Ok(x)
+                            if FileType::from_raw_mode(x.stx_mode.into())
+                                == FileType::Directory =>
+                        {
+                            stamp_of(&x).mtime
+                        }
+                        Ok(_) => return None,
+                        Err(e) if statx_unavailable(e) => by_path()?,
+                        Err(_) => return None,
                     }
-                    Ok(_) => return None,
-                    Err(e) if statx_unavailable(e) => by_path()?,
-                    Err(_) => return None,
-                },
+                }
                 None => by_path()?,
             };
             let trusted = kept(date)
@@ -333,7 +317,7 @@ pub fn first_holding(folders: &DayFolders, name: &OsStr, except: NaiveDate) -> O
             let held = match months.open(folders, date) {
                 Some(fd) => {
                     relative.clear();
-                    relative.extend_from_slice(two_digits(date.day()).to_bytes());
+                    relative.extend_from_slice(two_digits(date.day()).as_bytes());
                     relative.push(b'/');
                     relative.extend_from_slice(name.as_bytes());
                     match statx(

@@ -2,6 +2,7 @@
 //! its ID (and day), and listing the files and day folders of a kind. Paths are only ever built
 //! from checked IDs and keys, so nothing can escape the tree.
 
+use std::ffi::CStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -27,12 +28,18 @@ pub fn patient_rel(id: &Id) -> PathBuf {
 
 /// `DIR/YYYY/MM/DD`: the folder of one office-local day of a date-sharded kind.
 pub fn day_folder(dir: &str, date: NaiveDate) -> PathBuf {
-    // Spelt by hand, not by three formats and joins: the day caches build one per day folder
-    // (3,100 a kind at ten years) on every command, and `format!` was most of the work.
-    let year = date.year();
     let mut s = String::with_capacity(dir.len() + 11);
     s.push_str(dir);
     s.push('/');
+    push_date_folders(&mut s, date);
+    PathBuf::from(s)
+}
+
+/// Appends `YYYY/MM/DD`, a day's folders under its kind's folder. Spelt by hand, not by
+/// three formats and joins: the day caches build one per day folder (3,100 a kind at ten
+/// years) on every command, and `format!` was most of the work.
+pub(crate) fn push_date_folders(s: &mut String, date: NaiveDate) {
+    let year = date.year();
     match u32::try_from(year) {
         Ok(y @ 1000..=9999) => {
             s.push_str(two_digits(y / 100));
@@ -44,14 +51,29 @@ pub fn day_folder(dir: &str, date: NaiveDate) -> PathBuf {
     s.push_str(two_digits(date.month()));
     s.push('/');
     s.push_str(two_digits(date.day()));
-    PathBuf::from(s)
 }
 
-/// `00` to `99`: a month's or a day's folder name, without `format!`.
+/// `00` to `99`, each NUL-ended: a month's or a day's folder name, joined into a path
+/// ([`two_digits`]) or looked up in its parent folder ([`two_digits_c`]), without `format!`.
+const DIGIT_NAMES: [[u8; 3]; 100] = {
+    let mut names = [[0; 3]; 100];
+    let mut n = 0;
+    while n < 100 {
+        names[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8, 0];
+        n += 1;
+    }
+    names
+};
+
+/// `00` to `99`: a month's or a day's folder name (`n` taken modulo 100).
 pub(crate) fn two_digits(n: u32) -> &'static str {
-    const DIGITS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
-    let i = (n % 100) as usize * 2;
-    &DIGITS[i..i + 2]
+    let name = &DIGIT_NAMES[(n % 100) as usize];
+    std::str::from_utf8(&name[..2]).expect("two ASCII digits")
+}
+
+/// [`two_digits`] NUL-ended, to look a folder up by name relative to its parent (`statx`).
+pub(crate) fn two_digits_c(n: u32) -> &'static CStr {
+    CStr::from_bytes_with_nul(&DIGIT_NAMES[(n % 100) as usize]).expect("two digits and a NUL")
 }
 
 /// `appointments/YYYY/MM/DD`: one directory per office-local day.
@@ -219,6 +241,10 @@ mod tests {
                 .join(format!("{:02}", date.month()))
                 .join(format!("{:02}", date.day()));
             assert_eq!(day_folder(LEDGER_DIR, date), expected, "{date}");
+        }
+        for n in 0..100 {
+            assert_eq!(two_digits(n), format!("{n:02}"));
+            assert_eq!(two_digits_c(n).to_bytes(), format!("{n:02}").as_bytes());
         }
     }
 }
