@@ -77,8 +77,9 @@ impl ByPatient {
         self.dir(store).join("years.tsv")
     }
 
-    fn bucket_path(&self, store: &Tree, patient: &Id) -> PathBuf {
-        self.dir(store).join(format!("{}.tsv", patient.shard()))
+    /// The bucket of the patients of shard `shard` (`XY.tsv`).
+    fn shard_path(&self, store: &Tree, shard: &str) -> PathBuf {
+        self.dir(store).join(format!("{shard}.tsv"))
     }
 
     /// Write-through: the records of this kind among the files a transaction has just written
@@ -170,10 +171,7 @@ impl ByPatient {
                 let mut lines = by_shard.remove(&shard).unwrap_or_default();
                 lines.sort_unstable();
                 lines.dedup();
-                write_lines(
-                    &self.dir(store).join(format!("{shard}.tsv")),
-                    lines.into_iter(),
-                )?;
+                write_lines(&self.shard_path(store, &shard), lines.into_iter())?;
             }
         }
         self.write_years(store, &years.into_iter().collect())
@@ -302,7 +300,7 @@ impl ByPatient {
         patient: &Id,
         held: &Held,
     ) -> Result<Vec<(NaiveDate, Id)>> {
-        let path = self.bucket_path(store, patient);
+        let path = self.shard_path(store, patient.shard());
         let wanted = std::slice::from_ref(patient);
         let found = match scan_bucket(&path, wanted, &[0]) {
             Some(found) => found,
@@ -363,7 +361,7 @@ impl ByPatient {
 
     /// The patients of one bucket, in ID order.
     fn read_shard(&self, store: &Tree, shard: &str) -> Result<BucketList> {
-        let path = self.dir(store).join(format!("{shard}.tsv"));
+        let path = self.shard_path(store, shard);
         let bucket = read_bucket(&path).ok_or_else(|| {
             Error::internal(format!(
                 "{}: the {} index changed while reading; run the command again",
@@ -416,7 +414,7 @@ impl Follower for ByPatient {
             }
         }
         for (shard, moves) in by_bucket {
-            let path = self.dir(store).join(format!("{shard}.tsv"));
+            let path = self.shard_path(store, &shard);
             let Some(body) = read_body(&path) else {
                 return self.mark_for_rebuild(store);
             };
