@@ -3,7 +3,7 @@
 //! lines (ten years of appointment lines are 20 MB at full size).
 //!
 //! A kind whose day lines keep each record as `RECORD:PATIENT` (`ledger_index.rs`,
-//! `schedule_index.rs`) declares a [`ByPatient`]: the same pairs again, one bucket per
+//! `schedule_index.rs`: the appointments and the communications) declares a [`ByPatient`]: the same pairs again, one bucket per
 //! two-character patient shard (`.frontdesk/index/FOLDER/XY.tsv`: patient, day, record), and
 //! `years.tsv`, the years whose lines the buckets hold. The engine (`day_index.rs`) tells it
 //! each day whose pairs changed, old and new, before it writes the new lines, under the kind's
@@ -59,11 +59,13 @@ pub type BucketList = Vec<(Id, Vec<(NaiveDate, Id)>)>;
 
 type Bucket = BTreeMap<Id, BTreeSet<(NaiveDate, Id)>>;
 
-/// The (record, patient) pairs of a day line; a token without a readable patient is skipped
-/// (the commands that read the file report it).
+/// The (record, patient) pairs of a day line (`RECORD:PATIENT`, a communication's with
+/// `:DUE` after); a token without a readable patient is skipped (the commands that read the
+/// file report it).
 pub(crate) fn pairs(text: &str) -> impl Iterator<Item = (Id, Id)> + '_ {
     text.split(' ').filter_map(|token| {
-        let (t, p) = token.split_once(':')?;
+        let mut fields = token.split(':');
+        let (t, p) = (fields.next()?, fields.next()?);
         Some((Id::parse(t).ok()?, Id::parse_kind(p, IdKind::Patient).ok()?))
     })
 }
@@ -533,5 +535,18 @@ mod tests {
             assert_eq!(day.to_string(), day.format("%Y-%m-%d").to_string());
             assert_eq!(iso_day(&day.to_string()), Some(day));
         }
+    }
+
+    /// A communication's token carries its open follow-up's date after the patient; one
+    /// without a patient (a call with an agency) or with an unreadable one is no one's.
+    #[test]
+    fn a_line_s_pairs_are_each_record_and_its_patient_whatever_follows() {
+        let id = |kind, n| Id::from_bits(kind, n).to_string();
+        let [c1, c2, c3, c4] = [1, 2, 3, 4].map(|n| id(IdKind::Communication, n));
+        let p = id(IdKind::Patient, 9);
+        let line = format!("{c1}:{p} {c2}:{p}:2026-12-09 {c3}::2026-12-09 {c4}: {c1}:X");
+        let want =
+            [(&c1, &p), (&c2, &p)].map(|(r, p)| (Id::parse(r).unwrap(), Id::parse(p).unwrap()));
+        assert_eq!(pairs(&line).collect::<Vec<_>>(), want);
     }
 }

@@ -700,23 +700,36 @@ pub fn each_day_in_view(
     // Every year at once (each year's own files), then visited in order: one year's 350
     // stats are too few to keep both cores busy, ten years' are most of `patient show`.
     let views = in_every_year(store, shelf, |y| {
-        let path = index_path(store, shelf, y);
-        let view_file = view_path(view, &path);
+        let view_file = view_path(view, &index_path(store, shelf, y));
         let kept = fs::read_to_string(&view_file)
             .ok()
             .and_then(|text| view.parse(&text));
-        if let Some(v) = kept.and_then(|v| view_brought_along(store, shelf, view, y, v)) {
-            if v.changed {
-                // A view that cannot be written only costs speed next time.
-                let _ = write_lines(&view_file, view.magic, &v.lines);
-            }
-            return Ok(v.lines);
+        let brought = kept.and_then(|v| view_brought_along(store, shelf, view, y, v));
+        if let Some(v) = &brought
+            && v.changed
+        {
+            // A view that cannot be written only costs speed next time.
+            let _ = write_lines(&view_file, view.magic, &v.lines);
         }
-        let v = view.of(&refresh_year(store, shelf, y)?);
-        let _ = write_lines(&view_file, view.magic, &v);
-        Ok(v)
+        Ok((y, brought.map(|v| v.lines)))
     })?;
-    for v in views {
+    for (y, brought) in views {
+        // A year whose view could not be brought along is answered from its index, one year
+        // at a time, outside the parallel pass: a followed kind's refresh takes the kind's
+        // lock, and a pool thread waiting inside one refresh could take up another's work and
+        // wait for the lock it holds itself.
+        let v = match brought {
+            Some(v) => v,
+            None => {
+                let v = view.of(&refresh_year(store, shelf, y)?);
+                let _ = write_lines(
+                    &view_path(view, &index_path(store, shelf, y)),
+                    view.magic,
+                    &v,
+                );
+                v
+            }
+        };
         for (date, day) in &v.days {
             visit(*date, &day.pairs);
         }
@@ -1370,7 +1383,8 @@ struct YearLook {
 }
 
 fn look_at_year(store: &Tree, shelf: &Shelf, year: i32) -> Result<Option<YearLook>> {
-    if shelf.follower.is_none() || shelf.view.is_some() {
+    // A kind's view is not written here: it brings itself along (see `view_brought_along`).
+    if shelf.follower.is_none() {
         return Ok(None);
     }
     let Some(followed) = followed_year(store, shelf, year) else {
@@ -1606,7 +1620,8 @@ pub(crate) fn note_written(
     written: &[(NaiveDate, Vec<Id>)],
     _held: &Held,
 ) -> Result<bool> {
-    if shelf.follower.is_none() || shelf.view.is_some() {
+    // A kind's view is not written here: it brings itself along (see `view_brought_along`).
+    if shelf.follower.is_none() {
         return Ok(false);
     }
     // A batch (an import) is left to the next command: the overlay could not hold it.

@@ -13,7 +13,8 @@
 //!   filter of its IDs for the check of a new ID, read a block at a time).
 //! - [`ledger_index`]: the ledger's kind over the same engine (each entry's patient), and its
 //!   follower, the buckets of which days hold each patient's ledger entries ([`by_patient`],
-//!   which the appointments declare too: which days hold each patient's visits).
+//!   which the appointments and the communications declare too: which days hold each
+//!   patient's visits and communications).
 //! - [`ledger_cache`]: patients' ledger entries, parsed, for the statement run.
 //! - [`patient_ledger_cache`]: a few patients' ledger entries, parsed, one file per patient,
 //!   for `report daily`.
@@ -97,9 +98,12 @@ pub struct Rebuilt {
 }
 
 /// The dated kinds whose day lines a transaction's writes are put through to, with their
-/// by-patient buckets (write-through): the ledger and the appointments.
-const WRITTEN_THROUGH: [&by_patient::ByPatient; 2] =
-    [&ledger_index::PATIENTS, &schedule_index::VISITS];
+/// by-patient buckets (write-through): the ledger, the appointments and the communications.
+const WRITTEN_THROUGH: [&by_patient::ByPatient; 3] = [
+    &ledger_index::PATIENTS,
+    &schedule_index::VISITS,
+    &schedule_index::PATIENT_COMMUNICATIONS,
+];
 
 /// Whether [`after_write`] has anything to do for `written` (paths in the tree).
 pub fn writes_through(written: &[std::path::PathBuf]) -> bool {
@@ -185,6 +189,11 @@ pub const CACHES: &[Cache] = &[
         at: "index/appointments-patients/XY.tsv",
         holds: "which days hold each patient's appointments (with the lines above)",
         rebuild: Rebuild::Later(|t| schedule_index::VISITS.remove(t)),
+    },
+    Cache {
+        at: "index/communications-patients/XY.tsv",
+        holds: "which days hold each patient's communications (with the lines above)",
+        rebuild: Rebuild::Later(|t| schedule_index::PATIENT_COMMUNICATIONS.remove(t)),
     },
     Cache {
         at: "ledger-cache/XY.bin",

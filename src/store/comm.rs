@@ -2,9 +2,10 @@
 //!
 //! They are found through the dated-record index ([`schedule_index::COMMUNICATIONS`]): one line
 //! per day folder, validated by the folder's modification time, holding each communication as
-//! `C…:P…` and, while its follow-up is open, `C…:P…:DUE`. So `comm due` reads the index and
-//! opens only the open follow-ups that are due; a closed communication is never read again
-//! unless its day folder changes (docs/comms.md).
+//! `C…:P…` and, while its follow-up is open, `C…:P…:DUE`. So `comm due` reads the index (its
+//! view of the open follow-ups) and opens only the open follow-ups that are due; a closed
+//! communication is never read again unless its day folder changes; a patient's
+//! communications are one bucket of the index's buckets by patient (docs/comms.md).
 
 use std::path::{Path, PathBuf};
 
@@ -80,45 +81,33 @@ impl Store {
 
     /// One patient's open follow-ups, oldest first: only those files are read.
     pub fn patient_open_communications(&self, patient: &Id) -> Result<Vec<Communication>> {
-        let mut out = self.patient_listed(patient, true)?;
-        out.retain(Communication::is_open);
+        let needle = format!(":{patient}");
+        let mut wanted = Vec::new();
+        // The open follow-ups' view: a few thousand records, and no bucket to bring along.
+        schedule_index::each_day_in_view(self, &schedule_index::COMMUNICATIONS, |day, line| {
+            if !line.contains(&needle) {
+                return;
+            }
+            wanted.extend(
+                line.split(' ')
+                    .filter_map(parse_index_token)
+                    .filter(|(_, p, due)| p.as_ref() == Some(patient) && due.is_some())
+                    .map(|(id, _, _)| (day, id)),
+            );
+        })?;
+        let mut out = self.read_listed(wanted)?;
+        out.retain(|c| c.is_open() && c.patient.as_ref() == Some(patient));
         crate::domain::comm::sort_due(&mut out);
         Ok(out)
     }
 
-    /// Every communication about one patient, oldest first.
+    /// Every communication about one patient, oldest first: the patient's bucket of the
+    /// communications by patient, so only their files are read.
     pub fn patient_communications(&self, patient: &Id) -> Result<Vec<Communication>> {
-        self.patient_listed(patient, false)
-    }
-
-    /// The patient's communications (only the open follow-ups with `open_only`), read
-    /// through the index.
-    fn patient_listed(&self, patient: &Id, open_only: bool) -> Result<Vec<Communication>> {
-        let needle = format!(":{patient}");
-        let mut wanted = Vec::new();
-        let each_day = if open_only {
-            schedule_index::each_day_in_view
-        } else {
-            schedule_index::each_day
-        };
-        each_day(
-            self,
-            &schedule_index::COMMUNICATIONS,
-            &mut |day, line: &str| {
-                if !line.contains(&needle) {
-                    return;
-                }
-                wanted.extend(
-                    line.split(' ')
-                        .filter_map(parse_index_token)
-                        .filter(|(_, p, due)| {
-                            p.as_ref() == Some(patient) && (!open_only || due.is_some())
-                        })
-                        .map(|(id, _, _)| (day, id)),
-                );
-            },
-        )?;
-        self.read_listed(wanted)
+        let mut out = self.read_listed(schedule_index::communications_of(self, patient)?)?;
+        // The file is the truth: the index only says which files may be the patient's.
+        out.retain(|c| c.patient.as_ref() == Some(patient));
+        Ok(out)
     }
 
     /// Every communication logged from `from` to `to` (inclusive), oldest first: one day folder

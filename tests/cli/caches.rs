@@ -8,7 +8,8 @@ use crate::parallel::generated;
 const NOW: &str = "2026-11-27T08:00:00-05:00";
 
 /// What the cached paths of the tool print: aging (the whole-shard ledger cache), a patient's
-/// visits (the appointments' buckets), the daily report (the per-patient one), a search (the
+/// visits and communications (the appointments' and the communications' buckets), the daily
+/// report (the per-patient one), a search (the
 /// patient index), a check (the check cache).
 fn results(c: &Clinic) -> Vec<String> {
     let first_patient = walkdir::WalkDir::new(c.path("patients"))
@@ -18,12 +19,20 @@ fn results(c: &Clinic) -> Vec<String> {
         .find(|e| e.file_type().is_file())
         .map(|e| e.path().file_stem().unwrap().to_string_lossy().into_owned())
         .unwrap();
-    let runs: [&[&str]; 5] = [
+    let runs: [&[&str]; 6] = [
         &["--format", "json", "report", "aging"],
         &[
             "--format",
             "json",
             "schedule",
+            "list",
+            "--patient",
+            &first_patient,
+        ],
+        &[
+            "--format",
+            "json",
+            "comm",
             "list",
             "--patient",
             &first_patient,
@@ -54,11 +63,17 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
         "the patient has visits: {}",
         first[1]
     );
+    assert!(
+        first[2].contains("\"C"),
+        "the patient has communications: {}",
+        first[2]
+    );
     let built = [
         ".frontdesk/ledger-cache",
         ".frontdesk/patient-ledger",
         ".frontdesk/index/ledger-patients",
         ".frontdesk/index/appointments-patients",
+        ".frontdesk/index/communications-patients",
         ".frontdesk/index/check",
         ".frontdesk/index/patients.bin",
         // Deleted first, then written again by the indexes' rebuild, which lists afresh.
@@ -78,11 +93,11 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
     ] {
         assert!(said.contains(&format!(" {what}\n")), "{what}: {said}");
     }
-    for deleted in &built[..5] {
+    for deleted in &built[..6] {
         assert!(!c.path(deleted).exists(), "{deleted} is deleted");
     }
     assert!(
-        c.path(built[5]).exists(),
+        c.path(built[6]).exists(),
         "the patient index is built at once"
     );
     assert_eq!(results(&c), first);

@@ -190,6 +190,11 @@ fn run_on(c: &Clinic, day: &str, args: &[&str]) {
 
 /// A call to `patient` logged on `day`, with its follow-up date if any.
 fn log_call(c: &Clinic, day: &str, patient: &str, follow_up: Option<&str>) {
+    run_on(c, day, &call_args(patient, follow_up));
+}
+
+/// `comm log` of a phone call to `patient`, with its follow-up date if any.
+fn call_args<'a>(patient: &'a str, follow_up: Option<&'a str>) -> Vec<&'a str> {
     let mut args = vec![
         "comm",
         "log",
@@ -205,7 +210,7 @@ fn log_call(c: &Clinic, day: &str, patient: &str, follow_up: Option<&str>) {
         "Called",
     ];
     args.extend(follow_up.iter().flat_map(|date| ["--follow-up", *date]));
-    run_on(c, day, &args);
+    args
 }
 
 /// The first record file under `folder` (relative to the tree).
@@ -272,6 +277,30 @@ fn appointment_case() -> Case {
 /// Jane with five calls over three days, four with a follow-up (one of them since done), asked
 /// for the follow-ups due.
 fn open_follow_up_case() -> Case {
+    calls_case(&["comm", "due"], "communications-open-")
+}
+
+/// The same calls, and one about another patient on the same day, asked for Jane's
+/// communications (the communications' day lines and their buckets by patient).
+fn patient_communications_case() -> Case {
+    let case = calls_case(
+        &["comm", "list", "--patient", JANE_ASKED],
+        "communications-",
+    );
+    let john = (case.c)
+        .ok("patient add --first John --last Roe --dob 1975-06-07 --sex M")
+        .trim()
+        .to_string();
+    log_call(&case.c, "2026-11-03", &john, None);
+    case
+}
+
+/// Stands for Jane's ID in the question [`calls_case`] is given.
+const JANE_ASKED: &str = "JANE";
+
+/// Jane's calls (see [`open_follow_up_case`]), asked `ask` (Jane's ID for [`JANE_ASKED`]), the
+/// cache being the index files that begin with `prefix`.
+fn calls_case(ask: &[&str], prefix: &'static str) -> Case {
     let c = Clinic::without_git();
     let p = c.add_jane();
     for (day, follow_up) in [
@@ -286,16 +315,53 @@ fn open_follow_up_case() -> Case {
     let first = first_file_in(&c, "communications/2026/11/02/");
     let id = Path::new(&first).file_stem().unwrap().to_string_lossy();
     run_on(&c, "2026-11-09", &["comm", "done", &id]);
+    let ask = ["--format", "json"].iter().chain(ask);
     Case {
         record: c.path(&first_file_in(&c, "communications/2026/11/04/")),
-        ask: ["--format", "json", "comm", "due"]
-            .map(String::from)
-            .to_vec(),
+        ask: ask
+            .map(|a| {
+                if *a == JANE_ASKED {
+                    p.clone()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect(),
         cache: CACHE,
-        prefix: "communications-open-",
+        prefix,
         records: "communications",
         c,
     }
+}
+
+#[test]
+fn a_patient_s_communications_answer_as_without_a_cache_after_any_damage() {
+    let case = patient_communications_case();
+    let listed = case.truth();
+    assert_eq!(
+        listed.matches("\"id\"").count(),
+        5,
+        "Jane's calls only: {listed}"
+    );
+    case.survives_damage();
+}
+
+#[test]
+fn a_patient_s_communications_see_files_put_back_by_hand_racy_or_not() {
+    let case = patient_communications_case();
+    case.sees_a_file_put_back(false);
+    case.sees_a_file_put_back(true);
+}
+
+/// The communications' day lines and the buckets of each patient's communications
+/// (`communications-patients/`) following them: see
+/// [`Case::answers_as_without_it_after_damage_to_each_file`].
+#[test]
+fn the_communications_index_answers_as_without_it_after_damage_to_each_of_its_files() {
+    patient_communications_case().answers_as_without_it_after_damage_to_each_file(
+        "communications-2026",
+        "communications-patients",
+    );
 }
 
 #[test]
@@ -560,20 +626,22 @@ fn the_appointment_index_memory_of_a_day_answers_as_without_it() {
 /// of the change a cache last listed is seen.
 #[test]
 fn every_day_folder_cache_sees_a_file_added_in_the_same_tick() {
-    for case in [appointment_case(), ledger_case(), open_follow_up_case()] {
+    for case in [
+        appointment_case(),
+        ledger_case(),
+        open_follow_up_case(),
+        patient_communications_case(),
+    ] {
         case.sees_a_file_added_in_the_same_tick();
     }
 }
 
 /// Write-through: a payment leaves the ledger index as the command after it would make it, so
-/// `pay ledger` right after the payment rewrites no bucket (`ledger-patients/`; a rewrite by
-/// rename changes a file's inode even when it writes the same bytes) and answers as it would
-/// without any cache.
+/// `pay ledger` right after the payment rewrites no bucket and answers as it would without any
+/// cache.
 #[test]
 fn the_command_after_a_payment_finds_the_ledger_index_current() {
-    use std::os::unix::fs::MetadataExt;
     let case = ledger_case();
-    case.answer();
     let jane = case.ask.last().unwrap().clone();
     let pay = [
         "pay",
@@ -585,32 +653,54 @@ fn the_command_after_a_payment_finds_the_ledger_index_current() {
         "--method",
         "cash",
     ];
-    run_on(&case.c, "2026-11-04", &pay);
-    let buckets = || -> Vec<(PathBuf, u64, Vec<u8>)> {
-        let mut out: Vec<_> = case
-            .files()
-            .into_iter()
-            .filter(|f| f.parent().is_some_and(|d| d.ends_with("ledger-patients")))
-            .map(|f| {
-                (
-                    f.clone(),
-                    fs::metadata(&f).unwrap().ino(),
-                    fs::read(&f).unwrap(),
-                )
-            })
-            .collect();
-        out.sort();
-        out
-    };
-    let left = buckets();
-    assert!(!left.is_empty(), "no buckets under {CACHE}/ledger-patients");
-    let after = case.answer();
+    let after = case.finds_its_buckets_current_after(&pay, "ledger-patients");
     assert!(after.contains("\"9.00\""), "the payment is listed: {after}");
-    assert!(
-        buckets() == left,
-        "the command after the payment rewrote a bucket"
+}
+
+/// The same for a call logged and the patient's communications (`comm list --patient`).
+#[test]
+fn the_command_after_a_call_finds_the_communications_index_current() {
+    let case = patient_communications_case();
+    let jane = case.ask.last().unwrap().clone();
+    let call = call_args(&jane, None);
+    let after = case.finds_its_buckets_current_after(&call, "communications-patients");
+    assert_eq!(
+        after.matches("\"id\"").count(),
+        6,
+        "the call is listed: {after}"
     );
-    assert_eq!(after, case.truth());
+}
+
+impl Case {
+    /// The answer right after `write` (made on 2026-11-04, the question asked once before),
+    /// checked to have rewritten none of the kind's buckets (`buckets`: a rewrite by rename
+    /// changes a file's inode even when it writes the same bytes) and to equal the answer
+    /// without any cache.
+    fn finds_its_buckets_current_after(&self, write: &[&str], buckets: &str) -> String {
+        use std::os::unix::fs::MetadataExt;
+        self.answer();
+        run_on(&self.c, "2026-11-04", write);
+        let bucket_files = || -> Vec<(PathBuf, u64, Vec<u8>)> {
+            let mut out: Vec<_> = (self.files().into_iter())
+                .filter(|f| f.parent().is_some_and(|d| d.ends_with(buckets)))
+                .map(|f| {
+                    let ino = fs::metadata(&f).unwrap().ino();
+                    (f.clone(), ino, fs::read(&f).unwrap())
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        let left = bucket_files();
+        assert!(!left.is_empty(), "no buckets under {CACHE}/{buckets}");
+        let after = self.answer();
+        assert!(
+            bucket_files() == left,
+            "the command after the write rewrote a bucket"
+        );
+        assert_eq!(after, self.truth());
+        after
+    }
 }
 
 /// A day re-read since its year's file was written goes to the year's overlay
