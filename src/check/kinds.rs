@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use chrono::NaiveDate;
+
 use serde::de::DeserializeOwned;
 
 use crate::derived::check_cache::Inspected;
@@ -15,8 +17,10 @@ use crate::disk::layout::{
 use crate::domain::check::schema as schema_rule;
 use crate::domain::check::{Booking, Facts, Problem, Target, conflict_marker, location};
 use crate::domain::comm::{self, Communication};
+use crate::domain::id::{Id, IdKind};
 use crate::domain::insurance::Payer;
 use crate::domain::ledger::{self, Entry};
+use crate::domain::letter::{self, Letter};
 use crate::domain::office::Office;
 use crate::domain::patient::{self, Patient};
 use crate::domain::resource::{self, Resource, STALE_MONTHS};
@@ -25,9 +29,11 @@ use crate::domain::schedule::apptype::{self, AppointmentTypes};
 use crate::domain::schedule::waitlist::{self, WaitlistEntry};
 use crate::domain::schedule::{Provider, Room, provider, room};
 use crate::domain::service::{self, FeeSchedule};
+use crate::domain::statement_run::{self, Run, is_run_record};
 use crate::domain::survey::{self, Survey};
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::store::letter::{CORRESPONDENCE_DIR, sha1_hex};
 use crate::store::survey::SURVEYS_DIR;
 use crate::text::parse_toml;
 
@@ -73,6 +79,9 @@ pub struct Kind {
     /// The reference target this kind provides, if others refer to it.
     pub provides: Option<Target>,
     pub inspect: fn(&Path, &[u8], &Office) -> Inspected,
+    /// Files other than records lie beside them (what the correspondence kept as sent), and
+    /// are handed to `inspect` too.
+    pub keeps_copies: bool,
 }
 
 const fn kind<T: Checked>(path: &'static str, layout: Layout, provides: Option<Target>) -> Kind {
@@ -81,6 +90,7 @@ const fn kind<T: Checked>(path: &'static str, layout: Layout, provides: Option<T
         layout,
         provides,
         inspect: inspect::<T>,
+        keeps_copies: false,
     }
 }
 
@@ -104,7 +114,94 @@ pub const KINDS: &[Kind] = &[
     kind::<Communication>(COMMUNICATIONS_DIR, Layout::Dated, None),
     kind::<Resource>(RESOURCES_DIR, Layout::Flat, None),
     kind::<Survey>(SURVEYS_DIR, Layout::Monthly, None),
+    Kind {
+        path: CORRESPONDENCE_DIR,
+        layout: Layout::Dated,
+        provides: None,
+        inspect: inspect_correspondence,
+        keeps_copies: true,
+    },
 ];
+
+/// One file of the correspondence (docs/letters.md): a letter's or a statement run's record,
+/// or a file kept exactly as sent beside it, which is known by its name and SHA-1 (the
+/// day's records and copies are matched when the walk leaves the folder: `Tally::end_day`).
+fn inspect_correspondence(rel: &Path, bytes: &[u8], office: &Office) -> Inspected {
+    let name = rel.file_name().and_then(|n| n.to_str());
+    match name {
+        Some(n) if n.ends_with(".toml") && is_run_record(bytes) => {
+            inspect::<Run>(rel, bytes, office)
+        }
+        Some(n) if n.ends_with(".toml") => inspect::<Letter>(rel, bytes, office),
+        Some(n) if is_kept_copy_name(n) => Ok((
+            Facts {
+                keys: vec![(Target::KeptCopy, format!("{n}:{}", sha1_hex(bytes)))],
+                ..Facts::default()
+            },
+            None,
+        )),
+        _ => Err(Problem::new(
+            rel,
+            "unexpected here: correspondence holds only letters' records (L….toml) and the \
+             files they kept as sent (L….html, L….txt, a run's L….csv)",
+            "move it out of the records tree, or to where it belongs",
+        )),
+    }
+}
+
+/// `L….html`, `L….txt` or `L….csv`: a name the correspondence keeps a sent file under.
+fn is_kept_copy_name(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(id, ext)| {
+        matches!(ext, "html" | "txt" | "csv") && Id::parse_kind(id, IdKind::Letter).is_ok()
+    })
+}
+
+/// The claim a record makes on a file it kept as sent: its name and the SHA-1 it had.
+fn kept_copy(name: String, sha1: &str) -> (&'static str, Target, String) {
+    ("kept copy", Target::KeptCopy, format!("{name}:{sha1}"))
+}
+
+/// A correspondence record's facts: filed under the day it was sent, naming `refs`.
+fn kept_facts(id: &Id, sent: NaiveDate, refs: Vec<(&'static str, Target, String)>) -> Facts {
+    Facts {
+        id: Some(id.clone()),
+        expected: Some(Store::letter_rel(sent, id)),
+        refs,
+        ..Facts::default()
+    }
+}
+
+impl Checked for Letter {
+    const SCHEMA: u32 = letter::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        let patient = ("patient", Target::Patient, self.patient.to_string());
+        let copy = kept_copy(self.file_name(), &self.sha1);
+        Ok(kept_facts(
+            &self.id,
+            self.sent.date_naive(),
+            vec![patient, copy],
+        ))
+    }
+}
+
+impl Checked for Run {
+    const SCHEMA: u32 = statement_run::SCHEMA;
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+    fn facts(&self, _: &Office) -> Result<Facts> {
+        let statements = kept_copy(self.file_name(), &self.sha1);
+        let table = kept_copy(self.table_name(), &self.statements.table_sha1);
+        Ok(kept_facts(
+            &self.id,
+            self.sent.date_naive(),
+            vec![statements, table],
+        ))
+    }
+}
 
 impl Checked for Office {
     const SCHEMA: u32 = 1;

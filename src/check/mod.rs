@@ -162,6 +162,7 @@ impl Store {
         let mut batch: Vec<PathBuf> = Vec::new();
         let mut batch_dir = usize::MAX;
         let mut folders = 0;
+        let mut copies = 0;
         self.walk_kind(
             k,
             &top,
@@ -171,6 +172,10 @@ impl Store {
             &mut |found| match found {
                 Found::Problem(p) => steps.push(Step::Problem(p)),
                 Found::Record(rel, dir) => {
+                    // Files kept as sent are checked, but are not records themselves.
+                    if !is_record_name(rel.as_os_str().as_bytes()) {
+                        copies += 1;
+                    }
                     if dir != batch_dir {
                         if !batch.is_empty() {
                             count += batch.len();
@@ -192,7 +197,7 @@ impl Store {
             steps.push(Step::Folder(batch));
         }
         self.run_steps(k, steps, tally, cache);
-        Ok(count)
+        Ok(count - copies)
     }
 
     /// Walks a kind's folder below `dir` (at `depth`, 1 for the kind folder's own entries) in
@@ -238,8 +243,8 @@ impl Store {
                 self.walk_kind(k, &dir.join(&name), &child_rel, depth + 1, folders, found)?;
                 continue;
             }
-            let toml = name.len() > 5 && name.as_bytes().ends_with(b".toml");
-            if depth != k.layout.depth() || !toml {
+            let toml = is_record_name(name.as_bytes());
+            if depth != k.layout.depth() || !(toml || k.keeps_copies) {
                 found(Found::Problem(unexpected(&child_rel, k)));
                 continue;
             }
@@ -696,6 +701,11 @@ fn commit_message(paths: &[PathBuf]) -> String {
         "Commit changes left uncommitted: {}.",
         crate::store::journal::id_list(paths)
     )
+}
+
+/// A record file's name: `<something>.toml`.
+fn is_record_name(name: &[u8]) -> bool {
+    name.len() > 5 && name.ends_with(b".toml")
 }
 
 /// True while a merge or rebase is under way: its files are the user's to commit.

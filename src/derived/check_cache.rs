@@ -414,6 +414,7 @@ const FIELDS: &[&str] = &[
     "room",
     "resources room",
     "payer",
+    "kept copy",
 ];
 
 const TARGETS: &[Target] = &[
@@ -423,6 +424,7 @@ const TARGETS: &[Target] = &[
     Target::Room,
     Target::AppointmentType,
     Target::MergedPatient,
+    Target::KeptCopy,
 ];
 
 const FIXES: &[Fix] = &[

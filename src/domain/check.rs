@@ -85,6 +85,10 @@ pub enum Target {
     /// A patient chart merged into another (`patient merge`): still on file, but nothing new
     /// should name it.
     MergedPatient,
+    /// A file the correspondence keeps exactly as it was sent (a letter, a run's statements or
+    /// their table), beside the record that names it: keyed `NAME:SHA1`, and looked for in
+    /// the record's own day folder only (see [`Tally::end_day`]).
+    KeptCopy,
 }
 
 impl Target {
@@ -95,6 +99,7 @@ impl Target {
             Target::Payer => "payer",
             Target::Room => "room",
             Target::AppointmentType => "appointment type",
+            Target::KeptCopy => "kept copy",
         }
     }
 }
@@ -255,6 +260,10 @@ pub struct Tally {
     /// Targets whose every record has been read: references to them are checked at once.
     complete: HashSet<Target>,
     day: Vec<(PathBuf, Booking)>,
+    /// The day's kept copies (name → path, SHA-1) and the records' claims on them (record,
+    /// name, SHA-1 it was sent with), matched when the day ends.
+    day_copies: HashMap<String, (PathBuf, String)>,
+    day_claims: Vec<(PathBuf, String, String)>,
     pub problems: Vec<Problem>,
 }
 
@@ -270,10 +279,22 @@ impl Tally {
             self.note_id(rel, id);
         }
         for (target, key) in facts.keys {
+            if target == Target::KeptCopy {
+                if let Some((name, sha1)) = key.rsplit_once(':') {
+                    let copy = (rel.to_path_buf(), sha1.to_string());
+                    self.day_copies.insert(name.to_string(), copy);
+                }
+                continue;
+            }
             self.keys.entry(target).or_default().insert(key);
         }
         for (field, target, key) in facts.refs {
-            if self.complete.contains(&target) {
+            if target == Target::KeptCopy {
+                if let Some((name, sha1)) = key.rsplit_once(':') {
+                    let claim = (rel.to_path_buf(), name.to_string(), sha1.to_string());
+                    self.day_claims.push(claim);
+                }
+            } else if self.complete.contains(&target) {
                 self.check_ref(rel, field, target, &key);
             } else {
                 self.deferred.push((rel.to_path_buf(), field, target, key));
@@ -411,9 +432,11 @@ impl Tally {
         }
     }
 
-    /// Ends a group of files that share a day (one appointment folder): reports every pair of
-    /// bookings of one provider that overlap, then forgets the day.
+    /// Ends a group of files that share a day (one day folder): reports every pair of
+    /// bookings of one provider that overlap and every kept copy that is not as its record
+    /// says it was sent, then forgets the day.
     pub fn end_day(&mut self) {
+        self.match_kept_copies();
         let mut day = std::mem::take(&mut self.day);
         day.sort_by(|a, b| (&a.1.provider, a.1.start).cmp(&(&b.1.provider, b.1.start)));
         for (i, (rel, b)) in day.iter().enumerate() {
@@ -432,6 +455,32 @@ impl Tally {
                     ),
                     "move or cancel one of the two appointments with `frontdesk schedule`",
                 ));
+            }
+        }
+    }
+
+    /// Each record's kept copy must be in its day folder with the SHA-1 the record holds: a
+    /// sent letter is evidence of what was sent. A copy no record names is left alone: a run
+    /// killed between its renames leaves its statements so, and the next command commits
+    /// them as recovered (docs/letters.md).
+    fn match_kept_copies(&mut self) {
+        let mut copies = std::mem::take(&mut self.day_copies);
+        for (rel, name, sha1) in std::mem::take(&mut self.day_claims) {
+            match copies.remove(&name) {
+                None => self.problems.push(Problem::new(
+                    &rel,
+                    format!("the copy it kept as sent, {name}, is missing"),
+                    "restore it with `git checkout` (it is evidence of what was sent)",
+                )),
+                Some((copy, found)) if found != sha1 => self.problems.push(Problem::new(
+                    &copy,
+                    format!(
+                        "changed after it was sent: its SHA-1 no longer matches the one in {}",
+                        rel.display()
+                    ),
+                    "restore it with `git checkout`, or see what changed with `frontdesk history` and `git log`",
+                )),
+                Some(_) => {}
             }
         }
     }
@@ -611,5 +660,38 @@ mod tests {
         assert!(schema(Path::new("x"), 1, 1).is_none());
         assert!(schema(Path::new("x"), 2, 1).is_some());
         assert!(too_open(0o644) && !too_open(0o600) && !too_open(0o700));
+    }
+
+    /// Each record's kept copy is matched in its own day: as sent, changed, gone; a copy no
+    /// record names is left alone, and nothing carries over to the next day.
+    #[test]
+    fn kept_copies_are_matched_to_their_records_day_by_day() {
+        let day = |d: &str, f: &str| PathBuf::from(format!("correspondence/2026/12/{d}/{f}"));
+        let copy = |name: &str, sha1: &str| Facts {
+            keys: vec![(Target::KeptCopy, format!("{name}:{sha1}"))],
+            ..Facts::default()
+        };
+        let record = |name: &str, sha1: &str| Facts {
+            refs: vec![("kept copy", Target::KeptCopy, format!("{name}:{sha1}"))],
+            ..Facts::default()
+        };
+        let mut t = Tally::default();
+        t.add(&day("01", "L1.toml"), record("L1.txt", "aa"));
+        t.add(&day("01", "L1.txt"), copy("L1.txt", "aa"));
+        t.add(&day("01", "L2.toml"), record("L2.html", "bb"));
+        t.add(&day("01", "L2.html"), copy("L2.html", "cc"));
+        t.add(&day("01", "L3.toml"), record("L3.txt", "dd"));
+        t.add(&day("01", "L4.csv"), copy("L4.csv", "ee"));
+        t.end_day();
+        // The next day's record does not find the first day's copy.
+        t.add(&day("02", "L4.toml"), record("L4.csv", "ee"));
+        let found: Vec<(PathBuf, String)> =
+            t.finish().into_iter().map(|p| (p.file, p.what)).collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[0].0, day("01", "L2.html"));
+        assert!(found[0].1.contains("changed after it was sent"));
+        assert_eq!(found[1].0, day("01", "L3.toml"));
+        assert!(found[1].1.contains("L3.txt, is missing"));
+        assert_eq!(found[2].0, day("02", "L4.toml"));
     }
 }

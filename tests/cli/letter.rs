@@ -44,6 +44,20 @@ fn sample_as_is() -> Clinic {
     })
 }
 
+/// The monthly statement run into `mail`; its listing (one statement's path a line).
+fn run_statements(c: &Clinic, mail: &Path) -> String {
+    ok(
+        c,
+        &[
+            "pay",
+            "statement",
+            "--all-due",
+            "-o",
+            mail.to_str().unwrap(),
+        ],
+    )
+}
+
 /// Runs with the clock pinned.
 pub(super) fn at(c: &Clinic, args: &[&str]) -> std::process::Output {
     c.cmd()
@@ -972,16 +986,7 @@ fn statements_sent_are_kept_as_letters_and_receipts_reprint() {
     let c = sample();
     let before = c.commits();
     let mail = c.dir.path().join("mail");
-    let listing = ok(
-        &c,
-        &[
-            "pay",
-            "statement",
-            "--all-due",
-            "-o",
-            mail.to_str().unwrap(),
-        ],
-    );
+    let listing = run_statements(&c, &mail);
     let written: Vec<&str> = listing.lines().collect();
     assert!(!written.is_empty(), "{listing}");
     // One commit keeps the run as one letter; each statement reprints byte for byte as
@@ -1267,4 +1272,96 @@ fn no_letter_path_leaks_a_name_into_errors_commits_or_file_names() {
     for f in c.files() {
         check("file names", &f);
     }
+}
+
+/// `check` reads the correspondence: each letter's and statement run's record, and each file
+/// kept as sent against the SHA-1 its record holds, its cache warm from the clean run before.
+/// A copy changed, a copy gone, a file that is not the correspondence's and a record that does
+/// not parse are each named once, in their own file; put back, the tree is clean again.
+#[test]
+fn check_holds_each_kept_copy_to_the_sha1_its_record_holds() {
+    let c = sample_as_is();
+    let mail = c.dir.path().join("mail");
+    run_statements(&c, &mail);
+    // The copy's permissions are the test's, not the clinic's.
+    at(&c, &["check", "--fix"]);
+    let problems = || -> Vec<(String, String)> {
+        let out = at(&c, &["--format", "json", "check"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let found: Vec<(String, String)> = (v.as_array().unwrap().iter())
+            .map(|p| {
+                (
+                    p["file"].as_str().unwrap().into(),
+                    p["what"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(out.status.code() == Some(0), found.is_empty(), "{found:?}");
+        found
+    };
+    assert_eq!(problems(), []);
+    let kept = |ext: &str| -> String {
+        let files = c.files();
+        let f = files
+            .iter()
+            .find(|f| f.starts_with("correspondence/") && f.ends_with(ext));
+        f.unwrap_or_else(|| panic!("no kept .{ext}")).clone()
+    };
+    let (letter, statements, table) = (kept(".txt"), kept(".html"), kept(".csv"));
+    let record = letter.replace(".txt", ".toml");
+    let original: Vec<(String, Vec<u8>)> = [&letter, &statements, &table, &record]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(c.path(f)).unwrap()))
+        .collect();
+    let put_back = || {
+        use std::os::unix::fs::PermissionsExt;
+        for (f, bytes) in &original {
+            std::fs::write(c.path(f), bytes).unwrap();
+            let private = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(c.path(f), private).unwrap();
+        }
+    };
+    let append = |f: &str, more: &str| {
+        let mut text = std::fs::read(c.path(f)).unwrap();
+        text.extend_from_slice(more.as_bytes());
+        std::fs::write(c.path(f), text).unwrap();
+    };
+    let changed = "changed after it was sent";
+    for (f, what) in [
+        (&letter, changed),
+        (&statements, changed),
+        (&table, changed),
+    ] {
+        append(f, "\n");
+        assert_eq!(problems().len(), 1, "{f}");
+        assert!(
+            problems()[0].0 == *f && problems()[0].1.contains(what),
+            "{f}"
+        );
+        put_back();
+    }
+    std::fs::remove_file(c.path(&letter)).unwrap();
+    let found = problems();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].0 == record && found[0].1.contains("is missing"),
+        "{found:?}"
+    );
+    put_back();
+    // A file of another name is not the correspondence's. (A kept file without its record is
+    // what a run killed between its renames leaves: the next command commits it as
+    // recovered, and `check` leaves it alone.)
+    let stray = Path::new(&letter).with_file_name("notes.docx");
+    std::fs::write(c.path(stray.to_str().unwrap()), "who wrote this?").unwrap();
+    let found = problems();
+    assert_eq!(found.len(), 2, "named, and its permissions: {found:?}");
+    assert!(found[0].1.contains("unexpected here"), "{found:?}");
+    std::fs::remove_file(c.path(stray.to_str().unwrap())).unwrap();
+    // A record that does not parse is its own problem.
+    append(&record, "garbage = [\n");
+    let found = problems();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, record);
+    put_back();
+    assert_eq!(problems(), []);
 }
