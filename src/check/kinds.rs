@@ -128,11 +128,10 @@ pub const KINDS: &[Kind] = &[
 /// day's records and copies are matched when the walk leaves the folder: `Tally::end_day`).
 fn inspect_correspondence(rel: &Path, bytes: &[u8], office: &Office) -> Inspected {
     let name = rel.file_name().and_then(|n| n.to_str());
+    let record = name.is_some_and(|n| super::is_record_name(n.as_bytes()));
     match name {
-        Some(n) if n.ends_with(".toml") && is_run_record(bytes) => {
-            inspect::<Run>(rel, bytes, office)
-        }
-        Some(n) if n.ends_with(".toml") => inspect::<Letter>(rel, bytes, office),
+        Some(_) if record && is_run_record(bytes) => inspect::<Run>(rel, bytes, office),
+        Some(_) if record => inspect::<Letter>(rel, bytes, office),
         Some(n) if is_kept_copy_name(n) => Ok((
             Facts {
                 keys: vec![(Target::KeptCopy, format!("{n}:{}", sha1_hex(bytes)))],

@@ -162,7 +162,6 @@ impl Store {
         let mut batch: Vec<PathBuf> = Vec::new();
         let mut batch_dir = usize::MAX;
         let mut folders = 0;
-        let mut copies = 0;
         self.walk_kind(
             k,
             &top,
@@ -173,12 +172,11 @@ impl Store {
                 Found::Problem(p) => steps.push(Step::Problem(p)),
                 Found::Record(rel, dir) => {
                     // Files kept as sent are checked, but are not records themselves.
-                    if !is_record_name(rel.as_os_str().as_bytes()) {
-                        copies += 1;
+                    if is_record_name(rel.as_os_str().as_bytes()) {
+                        count += 1;
                     }
                     if dir != batch_dir {
                         if !batch.is_empty() {
-                            count += batch.len();
                             queued += batch.len();
                             steps.push(Step::Folder(std::mem::take(&mut batch)));
                         }
@@ -193,11 +191,10 @@ impl Store {
             },
         )?;
         if !batch.is_empty() {
-            count += batch.len();
             steps.push(Step::Folder(batch));
         }
         self.run_steps(k, steps, tally, cache);
-        Ok(count - copies)
+        Ok(count)
     }
 
     /// Walks a kind's folder below `dir` (at `depth`, 1 for the kind folder's own entries) in
@@ -704,7 +701,7 @@ fn commit_message(paths: &[PathBuf]) -> String {
 }
 
 /// A record file's name: `<something>.toml`.
-fn is_record_name(name: &[u8]) -> bool {
+pub(super) fn is_record_name(name: &[u8]) -> bool {
     name.len() > 5 && name.ends_with(b".toml")
 }
 

@@ -3,8 +3,9 @@
 //! lines (ten years of appointment lines are 20 MB at full size).
 //!
 //! A kind whose day lines keep each record as `RECORD:PATIENT` (`ledger_index.rs`,
-//! `schedule_index.rs`: the appointments and the communications) declares a [`ByPatient`]: the same pairs again, one bucket per
-//! two-character patient shard (`.frontdesk/index/FOLDER/XY.tsv`: patient, day, record), and
+//! `schedule_index.rs`: the appointments and the communications) declares a [`ByPatient`]:
+//! the same pairs again, one bucket per two-character patient shard
+//! (`.frontdesk/index/FOLDER/XY.tsv`: patient, day, record), and
 //! `years.tsv`, the years whose lines the buckets hold. The engine (`day_index.rs`) tells it
 //! each day whose pairs changed, old and new, before it writes the new lines, under the kind's
 //! lock; it takes the old pairs out and puts the new in (idempotent, so a crash between the two

@@ -711,9 +711,9 @@ pub fn each_day_in_view(
             // A view that cannot be written only costs speed next time.
             let _ = write_lines(&view_file, view.magic, &v.lines);
         }
-        Ok((y, brought.map(|v| v.lines)))
+        Ok((y, view_file, brought.map(|v| v.lines)))
     })?;
-    for (y, brought) in views {
+    for (y, view_file, brought) in views {
         // A year whose view could not be brought along is answered from its index, one year
         // at a time, outside the parallel pass: a followed kind's refresh takes the kind's
         // lock, and a pool thread waiting inside one refresh could take up another's work and
@@ -722,11 +722,7 @@ pub fn each_day_in_view(
             Some(v) => v,
             None => {
                 let v = view.of(&refresh_year(store, shelf, y)?);
-                let _ = write_lines(
-                    &view_path(view, &index_path(store, shelf, y)),
-                    view.magic,
-                    &v,
-                );
+                let _ = write_lines(&view_file, view.magic, &v);
                 v
             }
         };

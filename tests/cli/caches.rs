@@ -9,8 +9,7 @@ const NOW: &str = "2026-11-27T08:00:00-05:00";
 
 /// What the cached paths of the tool print: aging (the whole-shard ledger cache), a patient's
 /// visits and communications (the appointments' and the communications' buckets), the daily
-/// report (the per-patient one), a search (the
-/// patient index), a check (the check cache).
+/// report (the per-patient one), a search (the patient index), a check (the check cache).
 fn results(c: &Clinic) -> Vec<String> {
     let first_patient = walkdir::WalkDir::new(c.path("patients"))
         .sort_by_file_name()

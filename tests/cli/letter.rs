@@ -1333,11 +1333,9 @@ fn check_holds_each_kept_copy_to_the_sha1_its_record_holds() {
         (&table, changed),
     ] {
         append(f, "\n");
-        assert_eq!(problems().len(), 1, "{f}");
-        assert!(
-            problems()[0].0 == *f && problems()[0].1.contains(what),
-            "{f}"
-        );
+        let found = problems();
+        assert_eq!(found.len(), 1, "{f}: {found:?}");
+        assert!(found[0].0 == *f && found[0].1.contains(what), "{found:?}");
         put_back();
     }
     std::fs::remove_file(c.path(&letter)).unwrap();
