@@ -368,23 +368,9 @@ fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
     }
     // Values no shell line can carry: a slice, with one flag's value swapped in.
     let log_with = |flag: &str, value: &str| {
-        let mut args: Vec<String> = [
-            "comm",
-            "log",
-            "--patient",
-            &jane,
-            "--with",
-            "patient",
-            "--channel",
-            "phone",
-            "--direction",
-            "out",
-            "--summary",
-            "x",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut args: Vec<String> = (crate::day_caches::call_args(&jane, None).iter())
+            .map(|s| s.to_string())
+            .collect();
         let at = args.iter().position(|a| a == flag).unwrap() + 1;
         args[at] = value.to_string();
         args

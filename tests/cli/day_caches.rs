@@ -194,7 +194,7 @@ fn log_call(c: &Clinic, day: &str, patient: &str, follow_up: Option<&str>) {
 }
 
 /// `comm log` of a phone call to `patient`, with its follow-up date if any.
-fn call_args<'a>(patient: &'a str, follow_up: Option<&'a str>) -> Vec<&'a str> {
+pub(crate) fn call_args<'a>(patient: &'a str, follow_up: Option<&'a str>) -> Vec<&'a str> {
     let mut args = vec![
         "comm",
         "log",
