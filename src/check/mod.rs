@@ -241,7 +241,7 @@ impl Store {
                 continue;
             }
             let toml = is_record_name(name.as_bytes());
-            if depth != k.layout.depth() || !(toml || k.keeps_copies) {
+            if depth != k.layout.depth() || !(toml || k.other_files) {
                 found(Found::Problem(unexpected(&child_rel, k)));
                 continue;
             }

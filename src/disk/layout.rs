@@ -18,6 +18,8 @@ pub const APPOINTMENT_TYPES_FILE: &str = "appointment-types.toml";
 pub const APPOINTMENTS_DIR: &str = "appointments";
 pub const COMMUNICATIONS_DIR: &str = "communications";
 pub const RESOURCES_DIR: &str = "resources";
+/// Each payment's receipt as printed (`receipts/YYYY/MM/DD/T….txt`): not a record, but kept.
+pub const RECEIPTS_DIR: &str = "receipts";
 
 /// `patients/7K/P7K3QX9M.toml`: sharded by the two characters after the type letter.
 pub fn patient_rel(id: &Id) -> PathBuf {

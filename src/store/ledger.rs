@@ -16,7 +16,7 @@ use crate::domain::service::FeeSchedule;
 use crate::error::{Error, Result};
 use crate::store::{Mode, Store, Txn, read_toml};
 
-pub use crate::disk::layout::{LEDGER_DIR, SERVICES_FILE, ledger_day_rel as day_rel};
+pub use crate::disk::layout::{LEDGER_DIR, RECEIPTS_DIR, SERVICES_FILE, ledger_day_rel as day_rel};
 
 impl Store {
     pub fn ledger_rel(date: NaiveDate, id: &Id) -> PathBuf {
@@ -25,9 +25,7 @@ impl Store {
 
     /// `receipts/2026/12/01/T….txt`: the receipt as printed for a payment.
     pub fn receipt_rel(date: NaiveDate, id: &Id) -> PathBuf {
-        PathBuf::from("receipts")
-            .join(date.format("%Y/%m/%d").to_string())
-            .join(format!("{id}.txt"))
+        layout::day_folder(RECEIPTS_DIR, date).join(format!("{id}.txt"))
     }
 
     /// The fee schedule; an office without one has an empty schedule.

@@ -366,3 +366,70 @@ fn ledger_entries_are_checked_for_their_patient() {
         "{out}"
     );
 }
+
+/// Receipts go through the check cache like records: a warm `check` that kept a receipt as
+/// clean still finds conflict markers written into it by hand afterwards (the stamp moved),
+/// and a file that is not a receipt is named, as in any record folder.
+#[test]
+fn receipts_are_checked_through_the_cache_for_markers_and_strays() {
+    let c = Clinic::new();
+    let jane = c.add_jane();
+    let receipt_of = |amount: &str| {
+        let out = c.ok(&[
+            "pay",
+            "collect",
+            "--patient",
+            &jane,
+            "--amount",
+            amount,
+            "--method",
+            "cash",
+        ]);
+        let t = out
+            .lines()
+            .find_map(|l| l.strip_prefix("RECEIPT "))
+            .unwrap();
+        let rel = c
+            .files()
+            .into_iter()
+            .find(|f| f.ends_with(&format!("{t}.txt")));
+        rel.expect("no receipt kept")
+    };
+    let (first, second) = (receipt_of("25"), receipt_of("5"));
+    assert!(first.starts_with("receipts/"), "{first}");
+    // Twice: the second run reads through the cache the first one wrote.
+    for _ in 0..2 {
+        let (code, out) = check(&c, false);
+        assert_eq!((code, out.as_str()), (0, ""));
+    }
+    let path = c.path(&second);
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(
+        &path,
+        format!("{text}<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> b\n"),
+    )
+    .unwrap();
+    let stray = format!("{}/notes.md", first.rsplit_once('/').unwrap().0);
+    fs::write(c.path(&stray), "to do").unwrap();
+    fs::set_permissions(c.path(&stray), fs::Permissions::from_mode(0o600)).unwrap();
+    let line = text.lines().count() + 1;
+    for _ in 0..2 {
+        let (code, out) = check(&c, false);
+        assert_eq!(code, 2, "{out}");
+        assert!(
+            out.contains(&format!("{second}:{line}: git conflict markers")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{stray}: unexpected here: receipts holds only")),
+            "{out}"
+        );
+        // And each as a change not committed: git's side of the same check.
+        assert_eq!(out.matches("changed but not committed").count(), 2, "{out}");
+        assert_eq!(out.matches("next:").count(), 4, "{out}");
+    }
+    fs::write(&path, text).unwrap();
+    fs::remove_file(c.path(&stray)).unwrap();
+    let (code, out) = check(&c, false);
+    assert_eq!((code, out.as_str()), (0, ""));
+}
