@@ -2,7 +2,8 @@
 """Two builds of frontdesk, command by command, in turn: for the desk rows of bench/compare.sh
 when the machine is too noisy for one build's hyperfine run to be compared with another's.
 
-    bench/alternate.py BUILD_A BUILD_B [--rounds 25] [--ten-year] [--own-write] [ROW ...]
+    bench/alternate.py BUILD_A BUILD_B [--rounds 25] [--ten-year] [--own-write]
+                       [--floors STAT_FLOOR] [ROW ...]
     rows: add show book checkin collect balance ledger list call (default: all)
 
 For each of ROUNDS rounds, on the big then the small clinic (made by bench/compare.sh), each
@@ -15,6 +16,11 @@ to stat (the floor rows of compare.sh), so that ratio is what the clinic's size 
 generated first (compare.sh's `desk` rows do) so the booked day holds what it held then.
 With --own-write each build makes its own preparing write instead: for a change to what a
 write leaves for the next command (write-through).
+With --floors (the `stat_floor` example, built by compare.sh), each round also runs the stat
+floor of the kind whose ten years of day folders the row must stat (`FLOOR_KIND`) on each
+clinic, right after the row's commands, and prints each build's ratio with the floors'
+difference taken off the big clinic's time: (big - (floor big - floor small)) / small, what
+the row costs beyond the one stat per day folder that finding hand edits needs.
 Environment: FRONTDESK_BENCH_DIR (default /tmp/frontdesk-bench).
 """
 import argparse
@@ -29,6 +35,10 @@ bench = os.environ.get("FRONTDESK_BENCH_DIR", "/tmp/frontdesk-bench")
 env = dict(os.environ, FRONTDESK_USER="bench", NO_COLOR="1",
            FRONTDESK_NOW="2026-11-27T08:00:00-05:00")
 ROWS = ["add", "show", "book", "checkin", "collect", "balance", "ledger", "list", "call"]
+# The kind whose every day folder a row stats (the open follow-ups' view for the chart).
+FLOOR_KIND = {"show": "communications", "call": "communications", "checkin": "ledger",
+              "collect": "ledger", "balance": "ledger", "ledger": "ledger",
+              "book": "appointments", "list": "appointments"}
 
 
 def run(args):
@@ -58,6 +68,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=25)
     ap.add_argument("--ten-year", action="store_true")
     ap.add_argument("--own-write", action="store_true")
+    ap.add_argument("--floors", metavar="STAT_FLOOR")
     ap.add_argument("rows", nargs="*", default=ROWS)
     args = ap.parse_intermixed_args()
     clinics = {
@@ -108,25 +119,55 @@ def main():
                                       "--quiet"],
                 "balance": ["pay", "balance", p], "ledger": ["pay", "ledger", p]}[row]
 
+    days = {}
+
+    def floor(kind, k):
+        """One run of the stat floor of `kind`'s day folders on clinic `k`."""
+        c = clinics[k]
+        if (kind, k) not in days:
+            def subdirs(rel):
+                top = os.path.join(c, kind, rel)
+                return sorted(e.name for e in os.scandir(top) if e.is_dir())
+            folders = [f"{y}/{mo}/{d}" for y in subdirs("") for mo in subdirs(y)
+                       for d in subdirs(f"{y}/{mo}")]
+            path = os.path.join(bench, f"floor-days-{kind}-{os.path.basename(c)}.txt")
+            with open(path, "w") as f:
+                f.write("".join(d + "\n" for d in folders))
+            days[(kind, k)] = path
+        return [args.floors, os.path.join(c, kind), days[(kind, k)]]
+
     builds = {"A": args.a, "B": args.b}
     for row in args.rows:
         times = {}
+        kind = FLOOR_KIND.get(row) if args.floors else None
         for _ in range(args.rounds):
             for k in clinics:
-                for name, binary in builds.items():
-                    cmd = prepare(row, k, binary if args.own_write else args.b)
+                runs = [(name, binary) for name, binary in builds.items()]
+                if kind:
+                    runs.append(("floor", None))
+                for name, binary in runs:
+                    if binary:
+                        cmd = [binary, "--records", clinics[k]] + prepare(
+                            row, k, binary if args.own_write else args.b)
+                    else:
+                        cmd = floor(kind, k)
                     start = time.perf_counter_ns()
-                    run([binary, "--records", clinics[k]] + cmd)
+                    run(cmd)
                     times.setdefault((k, name), []).append(
                         (time.perf_counter_ns() - start) / 1e6)
         m = {key: statistics.median(v) for key, v in times.items()}
         def line(n):
             big, small = m[("big", n)], m[("small", n)]
             text = f"{n}: big {big:.1f} ms, small {small:.1f} ms, ratio {big / small:.2f}"
+            if kind:
+                floors = m[("big", "floor")] - m[("small", "floor")]
+                text += f", less floors {(big - floors) / small:.2f}"
             if ("ten", n) in m:
                 text += f", ten-year {m[('ten', n)]:.1f} ms, big / ten-year {big / m[('ten', n)]:.2f}"
             return text
-        print(f"{row:8} " + " | ".join(line(n) for n in builds), flush=True)
+        floors = (f" | floor {kind}: big {m[('big', 'floor')]:.1f} ms, small "
+                  f"{m[('small', 'floor')]:.1f} ms" if kind else "")
+        print(f"{row:8} " + " | ".join(line(n) for n in builds) + floors, flush=True)
 
 
 if __name__ == "__main__":
