@@ -761,8 +761,11 @@ enum YearView {
 struct ViewDays {
     text: String,
     scanned_at: i64,
-    days: Vec<(NaiveDate, i64, std::ops::Range<usize>)>,
+    days: Vec<ViewDay>,
 }
+
+/// One day of a [`ViewDays`]: its date, its folder's time, and where its records lie.
+type ViewDay = (NaiveDate, i64, std::ops::Range<usize>);
 
 impl ViewDays {
     /// The view in `text`; the text back when it is not one whose lines are sound and in
@@ -778,16 +781,11 @@ impl ViewDays {
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn lines_of(
-        view: &View,
-        text: &str,
-    ) -> Option<(i64, Vec<(NaiveDate, i64, std::ops::Range<usize>)>)> {
+    fn lines_of(view: &View, text: &str) -> Option<(i64, Vec<ViewDay>)> {
         let (body, count) = checked_text(text)?;
         let mut lines = body.lines();
         let scanned_at = scanned_at(view.magic, lines.next()?)?;
-        let mut days: Vec<(NaiveDate, i64, std::ops::Range<usize>)> =
-            Vec::with_capacity(count.saturating_sub(1));
+        let mut days: Vec<ViewDay> = Vec::with_capacity(count.saturating_sub(1));
         for line in lines {
             let (date, mtime, pairs) = day_line(line)?;
             let in_order = days.last().is_none_or(|(last, _, _)| *last < date);
