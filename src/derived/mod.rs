@@ -98,11 +98,13 @@ pub struct Rebuilt {
 }
 
 /// The dated kinds whose day lines a transaction's writes are put through to, with their
-/// by-patient buckets (write-through): the ledger, the appointments and the communications.
-const WRITTEN_THROUGH: [&by_patient::ByPatient; 3] = [
+/// by-patient buckets (write-through): the ledger, the appointments, the communications and
+/// the correspondence.
+const WRITTEN_THROUGH: [&by_patient::ByPatient; 4] = [
     &ledger_index::PATIENTS,
     &schedule_index::VISITS,
     &schedule_index::PATIENT_COMMUNICATIONS,
+    &schedule_index::PATIENT_LETTERS,
 ];
 
 /// Whether [`after_write`] has anything to do for `written` (paths in the tree).
@@ -149,6 +151,14 @@ pub const CACHES: &[Cache] = &[
         rebuild: Rebuild::Now {
             what: "communications",
             build: |t| schedule_index::rebuild(t, &schedule_index::COMMUNICATIONS).map(counted),
+        },
+    },
+    Cache {
+        at: "index/correspondence-YYYY.tsv (+ -runs-, .recent, days/)",
+        holds: "which day holds which letter, and whose it is; the statement runs",
+        rebuild: Rebuild::Now {
+            what: "letters",
+            build: |t| schedule_index::rebuild(t, &schedule_index::CORRESPONDENCE).map(counted),
         },
     },
     Cache {

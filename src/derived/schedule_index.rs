@@ -91,6 +91,70 @@ pub(crate) static PATIENT_COMMUNICATIONS: ByPatient = ByPatient {
     years_format: "frontdesk-communications-buckets 1",
 };
 
+/// The correspondence (docs/letters.md): each letter as `L…:P…`, each statement run (and a
+/// record that cannot be read) as `L…:`, for the runs hold no one patient. `letter sent
+/// --patient` reads the patient's bucket and the runs' view instead of every record of every
+/// year (1.5 s at 100,000 letters; a reminder a visit makes a million in ten years).
+pub static CORRESPONDENCE: Shelf = Shelf {
+    dir: layout::CORRESPONDENCE_DIR,
+    name: "correspondence",
+    magic: "frontdesk-correspondence 1",
+    pairs: true,
+    token: Some(letter_token),
+    rel: layout::letter_rel,
+    view: Some(View {
+        name: "correspondence-runs",
+        magic: "frontdesk-correspondence-runs 1",
+        keep: |token| token.ends_with(':'),
+    }),
+    follower: Some(&PATIENT_LETTERS),
+    unfollowed_magic: None,
+};
+
+/// Each patient's letters by day, brought along with the correspondence's day lines.
+pub(crate) static PATIENT_LETTERS: ByPatient = ByPatient {
+    shelf: &CORRESPONDENCE,
+    folder: "correspondence-patients",
+    years_format: "frontdesk-correspondence-buckets 1",
+};
+
+/// What the index needs from a letter's or a run's record.
+#[derive(Deserialize)]
+struct LetterHead {
+    id: Id,
+    #[serde(default)]
+    patient: Option<Id>,
+}
+
+/// One correspondence record's token: `L…:P…` for a letter, `L…:` for a run or a record that
+/// cannot be read (so the runs' view holds it, and reading it reports it).
+fn letter_token(path: &Path, id: &Id) -> String {
+    let patient = fs::read(path)
+        .ok()
+        .and_then(|bytes| parse_toml::<LetterHead>(path, &bytes).ok())
+        .filter(|h| &h.id == id)
+        .and_then(|h| h.patient);
+    format!(
+        "{id}:{}",
+        patient.map(|p| p.to_string()).unwrap_or_default()
+    )
+}
+
+/// The (day, letter ID) of every letter to `patient` the index holds, brought up to date.
+pub fn letters_of(store: &Tree, patient: &Id) -> Result<Vec<(NaiveDate, Id)>> {
+    PATIENT_LETTERS.patient_records(store, patient)
+}
+
+/// The (day, record ID) of every statement run (and unreadable record) the runs' view holds.
+pub fn runs(store: &Tree) -> Result<Vec<(NaiveDate, Id)>> {
+    let mut out = Vec::new();
+    each_day_in_view(store, &CORRESPONDENCE, |day, line| {
+        let ids = line.split(' ').filter_map(|t| t.strip_suffix(':'));
+        out.extend(ids.filter_map(|id| Some((day, Id::parse(id).ok()?))));
+    })?;
+    Ok(out)
+}
+
 impl Shelf {
     /// A day other than `except` with a file named `id`. Each year is answered by its index,
     /// validated against the day folders first (one `stat` per folder, re-reading those that

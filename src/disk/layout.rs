@@ -18,6 +18,9 @@ pub const APPOINTMENT_TYPES_FILE: &str = "appointment-types.toml";
 pub const APPOINTMENTS_DIR: &str = "appointments";
 pub const COMMUNICATIONS_DIR: &str = "communications";
 pub const RESOURCES_DIR: &str = "resources";
+/// Letters and statement runs as sent, each record beside the files it kept
+/// (`correspondence/YYYY/MM/DD/L….toml`, docs/letters.md).
+pub const CORRESPONDENCE_DIR: &str = "correspondence";
 /// Each payment's receipt as printed (`receipts/YYYY/MM/DD/T….txt`): not a record, but kept.
 pub const RECEIPTS_DIR: &str = "receipts";
 
@@ -120,6 +123,11 @@ pub fn filed_at(inner: &str) -> Option<(NaiveDate, &str)> {
     let (file, d, m, y) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let day = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
     Some((day, file.strip_suffix(".toml")?))
+}
+
+/// `correspondence/2026/12/03/L….toml`: a letter's (or a statement run's) record.
+pub fn letter_rel(date: NaiveDate, id: &Id) -> PathBuf {
+    day_folder(CORRESPONDENCE_DIR, date).join(format!("{id}.toml"))
 }
 
 /// `communications/2026/12/01`: the folder of one day's contacts.

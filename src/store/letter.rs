@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use sha1::{Digest, Sha1};
 
+use crate::derived::schedule_index;
 use crate::domain::id::Id;
 use crate::domain::letter::Letter;
 use crate::domain::statement_run::{self, Kept, Line, Run};
@@ -15,7 +16,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::store::schedule::{day_dirs_in, years_in};
 use crate::store::{Mode, Store, Txn, files_with_ext};
 
-pub const CORRESPONDENCE_DIR: &str = "correspondence";
+pub use crate::disk::layout::CORRESPONDENCE_DIR;
 pub const OUTBOX_DIR: &str = "outbox";
 
 /// SHA-1 of a rendered letter, hex.
@@ -30,7 +31,7 @@ impl Store {
 
     /// The letter's record.
     pub fn letter_rel(date: NaiveDate, id: &Id) -> PathBuf {
-        Self::correspondence_day_rel(date).join(format!("{id}.toml"))
+        crate::disk::layout::letter_rel(date, id)
     }
 
     /// `outbox/2026-12-04-reminder.csv`: what a batch sent today, for the mail merge, SMS
@@ -93,6 +94,38 @@ impl Store {
             .collect())
     }
 
+    /// Every letter to `patient` and every statement run written from `from` to `to`, in
+    /// [`Store::kept_between`]'s order: the patient's letters through their bucket of the
+    /// correspondence index, the runs through its view (a run is one record for many
+    /// patients: the caller looks for the patient in its table). The file has the last word:
+    /// a letter the bucket lists is kept only while its record names the patient.
+    pub fn patient_kept(
+        &self,
+        patient: &Id,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, Kept)>> {
+        let mut listed = schedule_index::letters_of(self, patient)?;
+        listed.extend(schedule_index::runs(self)?);
+        listed.retain(|(date, _)| (from..=to).contains(date));
+        listed.sort();
+        listed.dedup();
+        let mut out = Vec::with_capacity(listed.len());
+        for (date, id) in listed {
+            let path = self.path(&Self::letter_rel(date, &id));
+            // Gone since the index listed it (a hand edit the next look will see).
+            if !path.exists() {
+                continue;
+            }
+            match read_kept(&path)? {
+                Kept::Letter(l) if &l.patient != patient => {}
+                kept => out.push((date, kept)),
+            }
+        }
+        sort_kept(&mut out);
+        Ok(out)
+    }
+
     /// Every letter and statement run written from `from` to `to`, oldest first.
     pub fn kept_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, Kept)>> {
         let mut out = Vec::new();
@@ -111,7 +144,7 @@ impl Store {
                 }
             }
         }
-        out.sort_by(|a, b| (a.0, a.1.sent(), a.1.id()).cmp(&(b.0, b.1.sent(), b.1.id())));
+        sort_kept(&mut out);
         Ok(out)
     }
 
@@ -189,6 +222,11 @@ impl Store {
 }
 
 /// A letter's or statement run's record.
+/// Oldest first: by day, then the moment sent, then ID.
+fn sort_kept(kept: &mut [(NaiveDate, Kept)]) {
+    kept.sort_by(|a, b| (a.0, a.1.sent(), a.1.id()).cmp(&(b.0, b.1.sent(), b.1.id())));
+}
+
 fn read_kept(path: &Path) -> Result<Kept> {
     let bytes = std::fs::read(path).at_path(path, "read")?;
     if statement_run::is_run_record(&bytes) {

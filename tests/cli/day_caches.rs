@@ -295,6 +295,82 @@ fn patient_communications_case() -> Case {
     case
 }
 
+/// The sample clinic's letters, and four more reminders to one patient over three days of
+/// November, asked for that patient's letters on 27 November (the correspondence's day lines and their
+/// buckets by patient; the runs' view, empty here, is asked too).
+fn letters_case() -> Case {
+    let c = Clinic::sample();
+    let patient = "PYN05M78T";
+    let reminder = [
+        "letter",
+        "render",
+        "reminder",
+        "--patient",
+        patient,
+        "--appointment",
+        "A8CTRDRJ2",
+    ];
+    for day in ["2026-11-02", "2026-11-03", "2026-11-03", "2026-11-04"] {
+        run_on(&c, day, &reminder);
+    }
+    let record = (c.files().into_iter())
+        .find(|f| f.starts_with("correspondence/2026/11/03/") && f.ends_with(".toml"))
+        .unwrap();
+    Case {
+        record: c.path(&record),
+        ask: ["--format", "json", "letter", "sent", "--patient", patient]
+            .map(String::from)
+            .to_vec(),
+        cache: CACHE,
+        prefix: "correspondence-",
+        records: "correspondence",
+        c,
+    }
+}
+
+#[test]
+fn a_patient_s_letters_answer_as_without_a_cache_after_any_damage() {
+    let case = letters_case();
+    let listed = case.truth();
+    // The sample's own reminder to the patient is dated after the day asked on.
+    assert_eq!(listed.matches("\"letter\"").count(), 4, "{listed}");
+    case.survives_damage();
+}
+
+#[test]
+fn a_patient_s_letters_see_files_put_back_by_hand_racy_or_not() {
+    let case = letters_case();
+    case.sees_a_file_put_back(false);
+    case.sees_a_file_put_back(true);
+}
+
+/// The correspondence's day lines, its runs' view and the buckets of each patient's letters
+/// (`correspondence-patients/`) following them.
+#[test]
+fn the_correspondence_index_answers_as_without_it_after_damage_to_each_of_its_files() {
+    letters_case().answers_as_without_it_after_damage_to_each_file(
+        "correspondence-2026",
+        "correspondence-patients",
+    );
+}
+
+/// The same for a letter written and the patient's letters (`letter sent --patient`).
+#[test]
+fn the_command_after_a_letter_finds_the_correspondence_index_current() {
+    let case = letters_case();
+    let reminder = [
+        "letter",
+        "render",
+        "reminder",
+        "--patient",
+        "PYN05M78T",
+        "--appointment",
+        "A8CTRDRJ2",
+    ];
+    let after = case.finds_its_buckets_current_after(&reminder, "correspondence-patients");
+    assert_eq!(after.matches("\"letter\"").count(), 5, "{after}");
+}
+
 /// Stands for Jane's ID in the question [`calls_case`] is given.
 const JANE_ASKED: &str = "JANE";
 
@@ -631,6 +707,7 @@ fn every_day_folder_cache_sees_a_file_added_in_the_same_tick() {
         ledger_case(),
         open_follow_up_case(),
         patient_communications_case(),
+        letters_case(),
     ] {
         case.sees_a_file_added_in_the_same_tick();
     }

@@ -54,7 +54,11 @@ pub fn cmd_sent(ctx: &Ctx, a: Args) -> Result<u8> {
         "appointment",
         "by",
     ]);
-    for (date, kept) in store.kept_between(from, to)? {
+    let kept = match &pid {
+        Some(p) => store.patient_kept(p, from, to)?,
+        None => store.kept_between(from, to)?,
+    };
+    for (date, kept) in kept {
         let l = match kept {
             Kept::Letter(l) => l,
             Kept::Run(r) => {
