@@ -86,6 +86,7 @@ fn index_rebuild_renews_every_cache_in_the_registry_and_changes_no_result() {
     expect_ok(&[], out);
     for what in [
         "communications",
+        "letters",
         "appointments",
         "ledger entries",
         "patients",
