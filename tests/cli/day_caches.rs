@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::harness::*;
+use crate::letter::grace_reminder;
 
 const CACHE: &str = ".frontdesk/index";
 
@@ -300,18 +301,10 @@ fn patient_communications_case() -> Case {
 /// buckets by patient; the runs' view, empty here, is asked too).
 fn letters_case() -> Case {
     let c = Clinic::sample();
+    // Grace Kim's reminder of her visit on 4 December (`letter::grace_reminder`).
     let patient = "PYN05M78T";
-    let reminder = [
-        "letter",
-        "render",
-        "reminder",
-        "--patient",
-        patient,
-        "--appointment",
-        "A8CTRDRJ2",
-    ];
     for day in ["2026-11-02", "2026-11-03", "2026-11-03", "2026-11-04"] {
-        run_on(&c, day, &reminder);
+        run_on(&c, day, &grace_reminder(&[]));
     }
     let record = (c.files().into_iter())
         .find(|f| f.starts_with("correspondence/2026/11/03/") && f.ends_with(".toml"))
@@ -358,15 +351,7 @@ fn the_correspondence_index_answers_as_without_it_after_damage_to_each_of_its_fi
 #[test]
 fn the_command_after_a_letter_finds_the_correspondence_index_current() {
     let case = letters_case();
-    let reminder = [
-        "letter",
-        "render",
-        "reminder",
-        "--patient",
-        "PYN05M78T",
-        "--appointment",
-        "A8CTRDRJ2",
-    ];
+    let reminder = grace_reminder(&[]);
     let after = case.finds_its_buckets_current_after(&reminder, "correspondence-patients");
     assert_eq!(after.matches("\"letter\"").count(), 5, "{after}");
 }

@@ -89,7 +89,7 @@ pub(super) fn fails(c: &Clinic, args: &[&str], code: i32) -> String {
 }
 
 /// `letter render reminder` for Grace Kim's visit tomorrow, with `extra` flags.
-fn grace_reminder<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+pub(super) fn grace_reminder<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "letter",
         "render",
