@@ -704,14 +704,9 @@ pub fn each_day_in_view(
         let Ok(text) = fs::read_to_string(&view_file) else {
             return Ok((y, view_file, None));
         };
-        let brought = match ViewDays::read(view, text) {
-            Ok(days) => days_brought_along(store, shelf, view, y, days),
-            // Not in the shape this build writes: read the usual way, or refreshed.
-            Err(text) => view
-                .parse(&text)
-                .and_then(|v| view_brought_along(store, shelf, view, y, v))
-                .map(YearView::Brought),
-        };
+        // A view not as this build writes it (damaged, out of order) is refreshed whole.
+        let brought = ViewDays::read(view, text)
+            .and_then(|days| view_brought_along(store, shelf, view, y, days));
         if let Some(YearView::Brought(v)) = &brought
             && v.changed
         {
@@ -768,13 +763,11 @@ struct ViewDays {
 type ViewDay = (NaiveDate, i64, std::ops::Range<usize>);
 
 impl ViewDays {
-    /// The view in `text`; the text back when it is not one whose lines are sound and in
-    /// date order (a damaged file is then found so by the usual reading).
-    fn read(view: &View, text: String) -> std::result::Result<ViewDays, String> {
-        let Some((scanned_at, days)) = Self::lines_of(view, &text) else {
-            return Err(text);
-        };
-        Ok(ViewDays {
+    /// The view in `text`; None when its lines are not sound and in date order, as the
+    /// writer leaves them.
+    fn read(view: &View, text: String) -> Option<ViewDays> {
+        let (scanned_at, days) = Self::lines_of(view, &text)?;
+        Some(ViewDays {
             text,
             scanned_at,
             days,
@@ -809,27 +802,6 @@ impl ViewDays {
     }
 }
 
-/// A year's view read in place, checked against its day folders with one stat each, as
-/// [`view_brought_along`] does; when a day changed, the view is read the usual way and those
-/// days brought along from the same stats. None as there.
-fn days_brought_along(
-    store: &Tree,
-    shelf: &Shelf,
-    view: &View,
-    year: i32,
-    days: ViewDays,
-) -> Option<YearView> {
-    let scan_start = now_ns();
-    let (folders, stats) =
-        stat_year(store, shelf, year, |d| days.kept(d), days.days.len()).ok()??;
-    if stats.iter().all(|f| f.trusted) {
-        return Some(YearView::AsKept(days));
-    }
-    let v = view.parse(&days.text)?;
-    let brought = bring_view_along(store, shelf, view, v, (folders, stats), scan_start)?;
-    Some(YearView::Brought(brought))
-}
-
 /// A year's view as [`view_brought_along`] left it, and whether it is to be written again.
 struct BroughtAlong {
     lines: YearIndex,
@@ -840,8 +812,8 @@ struct BroughtAlong {
 /// more, and the year is refreshed whole.
 const VIEW_DAYS: usize = 16;
 
-/// A year's view (`v`, as its file holds it) checked against the day folders, one stat each,
-/// and brought up to date by itself when a few days changed (a communication just logged, or
+/// A year's view (`days`, as its file holds it) checked against the day folders, one stat
+/// each: as kept when none changed, else brought up to date by itself when a few days changed (a communication just logged, or
 /// a day in the racy window): those days re-read (only their changed files, through the days'
 /// memory) and their kept records put in. The year's index is left as it is: its lines are
 /// checked against the folders on their own when a question needs them, so the view no
@@ -857,19 +829,22 @@ fn view_brought_along(
     shelf: &Shelf,
     view: &View,
     year: i32,
-    v: YearIndex,
-) -> Option<BroughtAlong> {
+    days: ViewDays,
+) -> Option<YearView> {
     let scan_start = now_ns();
-    let times: LineTimes = (v.days.iter())
-        .map(|(d, day)| (*d, (day.mtime, day.seen)))
-        .collect();
-    let kept = |d| times.get(&d).copied();
-    let looked = stat_year(store, shelf, year, kept, times.len()).ok()??;
-    bring_view_along(store, shelf, view, v, looked, scan_start)
+    let (folders, stats) =
+        stat_year(store, shelf, year, |d| days.kept(d), days.days.len()).ok()??;
+    if stats.iter().all(|f| f.trusted) {
+        return Some(YearView::AsKept(days));
+    }
+    // A day changed: the lines into a map, to put the re-read days in.
+    let v = view.parse(&days.text)?;
+    let brought = bring_view_along(store, shelf, view, v, (folders, stats), scan_start)?;
+    Some(YearView::Brought(brought))
 }
 
-/// The rest of [`view_brought_along`], from the year's stat pass (`looked`, begun at
-/// `scan_start`).
+/// The changed days of [`view_brought_along`] re-read into the year's lines `v`, from the
+/// year's stat pass (begun at `scan_start`).
 fn bring_view_along(
     store: &Tree,
     shelf: &Shelf,
@@ -879,12 +854,6 @@ fn bring_view_along(
     scan_start: i64,
 ) -> Option<BroughtAlong> {
     let stale: Vec<_> = stats.into_iter().filter(|f| !f.trusted).collect();
-    if stale.is_empty() {
-        return Some(BroughtAlong {
-            lines: v,
-            changed: false,
-        });
-    }
     if stale.len() > VIEW_DAYS {
         return None;
     }
@@ -1861,7 +1830,7 @@ mod tests {
 
     /// A view read in place gives the days, folder times and records the usual reading
     /// gives, and the scan time as every day's; a view whose lines are out of order or
-    /// damaged is handed back to be read the usual way (or refreshed).
+    /// damaged is refused (its year is then refreshed whole).
     #[test]
     fn a_view_read_in_place_holds_what_the_usual_reading_holds() {
         let view = View {
@@ -1888,7 +1857,7 @@ mod tests {
         write_lines(&path, view.magic, &v).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let usual = view.parse(&text).unwrap();
-        let days = ViewDays::read(&view, text.clone()).ok().unwrap();
+        let days = ViewDays::read(&view, text.clone()).unwrap();
         let in_place: Vec<(NaiveDate, &str)> = days.lines().collect();
         let read: Vec<(NaiveDate, &str)> = (usual.days.iter())
             .map(|(d, day)| (*d, day.pairs.as_str()))
@@ -1922,9 +1891,9 @@ mod tests {
             resealed(&not_kept),
             text.replace("C2:P2", "C9:P2"),
         ] {
-            assert!(ViewDays::read(&view, bad).is_err());
+            assert!(ViewDays::read(&view, bad).is_none());
         }
-        assert!(ViewDays::read(&view, resealed(&body)).is_ok());
+        assert!(ViewDays::read(&view, resealed(&body)).is_some());
     }
 
     /// The patient of the ledger entries [`ledger_day`] writes.

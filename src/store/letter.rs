@@ -221,12 +221,12 @@ impl Store {
     }
 }
 
-/// A letter's or statement run's record.
 /// Oldest first: by day, then the moment sent, then ID.
 fn sort_kept(kept: &mut [(NaiveDate, Kept)]) {
     kept.sort_by(|a, b| (a.0, a.1.sent(), a.1.id()).cmp(&(b.0, b.1.sent(), b.1.id())));
 }
 
+/// A letter's or statement run's record.
 fn read_kept(path: &Path) -> Result<Kept> {
     let bytes = std::fs::read(path).at_path(path, "read")?;
     if statement_run::is_run_record(&bytes) {
