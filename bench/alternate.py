@@ -13,7 +13,9 @@ wall time of each build on each clinic and the big / small ratio. With --ten-yea
 ten-year clinic (1,000 patients, the big clinic's ten years of history) runs in the same rounds
 too, and the big / ten-year ratio is printed beside: the two clinics have the same day folders
 to stat (the floor rows of compare.sh), so that ratio is what the clinic's size costs. Put the clinics back as
-generated first (compare.sh's `desk` rows do) so the booked day holds what it held then.
+generated first, git's index folded (compare.sh's `desk` rows do: its `restore_generated`), so
+the booked day holds what it held then and no clinic's commits carry the entries earlier runs
+left in git's small index.
 With --own-write each build makes its own preparing write instead: for a change to what a
 write leaves for the next command (write-through).
 With --floors (the `stat_floor` example, built by compare.sh), each round also runs the stat

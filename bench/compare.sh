@@ -96,15 +96,21 @@ notes=()
 note() { notes+=("$1"); } # a line printed under the table's header: what a row was run on
 
 # Puts a generated clinic's patients, appointments and ledger (with the receipts and outbox
-# payments leave) back as the generator made them, in one commit, the way a clerk's `git rm`
-# would: what the rows booked and paid since is gone. Survey responses and statement runs stay
-# (no response names a visit the rows booked).
+# payments leave), its communications and its correspondence back as the generator made them,
+# in one commit, the way a clerk's `git rm` would: what the rows booked, paid, logged and sent
+# since is gone. Survey responses stay (no response names a visit the rows booked). Then git's
+# index is folded (see `fold_index`).
 restore_generated() { # CLINIC
     local c=$1 gen d dirs=() list
     gen=$(git -C "$c" log --format=%H -1 --grep '^Generate demo clinic')
     [ -n "$gen" ] || return 0
-    for d in patients appointments ledger receipts outbox; do [ -e "$c/$d" ] && dirs+=("$d"); done
-    git -C "$c" diff --quiet "$gen" HEAD -- "${dirs[@]}" && return 0
+    for d in patients appointments ledger receipts outbox communications correspondence; do
+        [ -e "$c/$d" ] && dirs+=("$d")
+    done
+    if git -C "$c" diff --quiet "$gen" HEAD -- "${dirs[@]}"; then
+        fold_index "$c"
+        return 0
+    fi
     echo "putting the records of $(basename "$c") back as generated …" >&2
     list=$(mktemp)
     git -C "$c" diff --name-only -z --no-renames --diff-filter=A "$gen" HEAD -- "${dirs[@]}" > "$list"
@@ -122,7 +128,19 @@ restore_generated() { # CLINIC
     # pack folder, all written in the minute after this commit, one pair per payment the rows
     # made; not reproduced since.)
     git -C "$c" -c user.name=bench -c user.email=bench@example.org -c gc.autoDetach=false \
-        commit -q -m "Bench: patients, appointments and ledger put back as generated."
+        commit -q -m "Bench: records put back as generated."
+    fold_index "$c"
+}
+
+# Every commit reads and rewrites git's small index (the entries written since the shared one),
+# about 0.5 ms per 1,000 entries here, until frontdesk folds it at 20,000 (docs/git.md). What a
+# clinic's small index holds is what the rows wrote there before (the letter row alone adds 381
+# entries a run), not the clinic's size, so each run measures every clinic with it just folded
+# (5 s on the big clinic). The shared indexes that leaves behind (300 MB each on the big
+# clinic) go at once, not after git's two weeks.
+fold_index() { # CLINIC
+    echo "folding git's index of $(basename "$1") …" >&2
+    git -C "$1" -c splitIndex.sharedIndexExpire=now update-index --split-index
 }
 
 # Runs commands in one hyperfine run; prints their mean seconds, in order.
