@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::git_fast::{Direct, SPLIT_CONFIG, commit_direct, keep_index_split};
+pub use super::git_fast::{Tidied, tidy_index};
 use super::plumbing::{git, run, run_with_input};
 pub use super::plumbing::{is_repo, operation_in_progress};
 use crate::disk::fault;

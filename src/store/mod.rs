@@ -164,6 +164,17 @@ impl Store {
         })
     }
 
+    /// Folds git's small index when it has grown ([`git::tidy_index`]), holding the write
+    /// lock so that no command commits meanwhile (they wait, as for any write). None when the
+    /// tree keeps no history.
+    pub fn tidy_history(&self) -> Result<Option<git::Tidied>> {
+        if !self.keeps_history() {
+            return Ok(None);
+        }
+        let _held = self.begin()?;
+        git::tidy_index(self.root(), &self.options.user).map(Some)
+    }
+
     /// True when writes are journaled and committed: a git tree without `--no-commit`.
     fn keeps_history(&self) -> bool {
         *self

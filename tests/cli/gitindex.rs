@@ -501,3 +501,85 @@ fn a_crowded_folder_is_committed_whole_and_git_stays_in_step() {
         assert_eq!(kept(&c), on_disk);
     }
 }
+
+/// `report nightly` on `c` with the tidy's limit at `from` entries: its log.
+fn nightly_log(c: &Clinic, from: usize) -> String {
+    let run = c
+        .cmd()
+        .env("FRONTDESK_GIT_TIDY_FROM", from.to_string())
+        .args(["report", "nightly", "--out"])
+        .arg(c.dir.path().join("reports"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8(run.stdout).unwrap()
+}
+
+#[test]
+fn the_nightly_run_folds_a_grown_small_index_so_the_next_day_starts_empty() {
+    let c = Clinic::new();
+    git_ok(&c.root, &["config", "splitIndex.maxPercentChange", "100"]);
+    let small = || Delta::read(&c.root.join(".git/index")).unwrap();
+    let before = small().added();
+    for n in 0..3 {
+        add_patient(&c, n);
+    }
+    let grown = small();
+    assert_eq!(
+        grown.added(),
+        before + 3,
+        "each new patient is added to the small index"
+    );
+    let held = grown.held();
+    // Under the limit the index is left as it is, and the log says how much it holds.
+    let log = nightly_log(&c, held + 1);
+    let kept = format!(" history: ok: git's small index holds {held} entries");
+    assert!(log.lines().any(|l| l.ends_with(&kept)), "{log}");
+    assert_eq!(small().held(), held);
+    // At the limit it is folded into a new shared index, which then holds every entry. (Files
+    // written in the same clock tick as the index stay in the small one as replacing entries,
+    // git's racy-file rule, whoever folds.)
+    let shared_before = shared_index_files(&c);
+    let log = nightly_log(&c, held);
+    let folded = format!(" history: ok: folded git's small index ({held} entries)");
+    assert!(log.lines().any(|l| l.contains(&folded)), "{log}");
+    assert_eq!(small().added(), 0);
+    assert_ne!(
+        shared_index_files(&c),
+        shared_before,
+        "a new shared index was written"
+    );
+    assert_git_in_step(&c);
+    // The desk's next commit goes the cheap way on the new shared index, and adds one entry.
+    let (_, git) = add_patient(&c, 5);
+    assert!(
+        !git.iter()
+            .any(|g| g.starts_with("commit") || g.starts_with("update-index")),
+        "{git:?}"
+    );
+    assert_eq!(small().added(), 1);
+    assert_git_in_step(&c);
+}
+
+/// The names of the shared index files in `c`'s repository.
+fn shared_index_files(c: &Clinic) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(c.root.join(".git"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("sharedindex."))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_nightly_run_on_a_tree_without_history_has_nothing_to_tidy() {
+    let c = Clinic::without_git();
+    let log = nightly_log(&c, 0);
+    assert!(!log.contains("history:"), "{log}");
+    assert!(log.lines().all(|l| l.contains(" report ")), "{log}");
+}

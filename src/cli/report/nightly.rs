@@ -11,6 +11,7 @@ use crate::cli::report::{
 };
 use crate::cli::schedule::Sched;
 use crate::error::{Error, Result, exit};
+use crate::history::git::Tidied;
 use crate::render::Format;
 use crate::store::{atomic, lock_timeout, lock_waiting, open_lock_file};
 
@@ -23,6 +24,9 @@ use crate::store::{atomic, lock_timeout, lock_waiting, open_lock_file};
 /// is logged with the reason and the others are still written; the exit code is then that
 /// report's (2 for a broken record). A second run on the same DIR waits for the first (up to
 /// FRONTDESK_LOCK_TIMEOUT seconds, then exits 3): two runs never interleave.
+///
+/// In a tree kept in git it then folds git's small index once it holds 2,000 entries, under
+/// the records' lock, so the next day's commits stay cheap; one more log line says so.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The folder the dated folder is written in.
@@ -98,7 +102,26 @@ pub fn cmd_nightly(ctx: &Ctx, a: Args) -> Result<u8> {
             }
         }
     }
+    // Housekeeping while the desk is closed: the day's commits each rewrote git's small index
+    // whole; folded now, tomorrow's carry only tomorrow's entries. A failure costs speed, not
+    // records (the desk folds it itself at its own limit), so it is logged, not an exit code.
+    match s.store.tidy_history() {
+        Ok(Some(tidied)) => println!("{date} history: {}", tidied_line(tidied)),
+        Ok(None) => {}
+        Err(e) => println!("{date} history: FAILED: {}", e.message),
+    }
     Ok(code)
+}
+
+fn tidied_line(tidied: Tidied) -> String {
+    match tidied {
+        Tidied::Folded { entries } => {
+            format!("ok: folded git's small index ({entries} entries) into a new shared index")
+        }
+        Tidied::Split => "ok: split git's index into a shared index and a small one".to_string(),
+        Tidied::Kept { entries } => format!("ok: git's small index holds {entries} entries"),
+        Tidied::LeftToGit => "ok: git's index left to git (not split by frontdesk)".to_string(),
+    }
 }
 
 /// Writes one report in every nightly format; returns the files written.
