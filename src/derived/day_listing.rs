@@ -26,7 +26,7 @@ use rustix::fs::{Mode, OFlags};
 use crate::derived::file_cache::format::{Layout, Section, assemble_as, parse_layout_of};
 use crate::derived::file_cache::{SectionWriter, write_file};
 use crate::derived::stamp::{
-    DayFolders, FileStamp, now_ns, stat_dir, stat_subfolder, untrusted_from,
+    DayFolders, FileStamp, now_ns, open_subfolder, stat_dir, untrusted_from,
 };
 use crate::disk::Tree;
 use crate::disk::layout::{sorted_numeric_dirs, two_digits};
@@ -72,6 +72,7 @@ pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<DayFolders> {
         return Ok(DayFolders {
             kind_dir,
             dates: listed.into_iter().map(|(date, _)| date).collect(),
+            months: Vec::new(),
         });
     };
     let scan_start = now_ns();
@@ -85,16 +86,19 @@ pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<DayFolders> {
         .filter(|m| (1..=12).contains(m))
         .collect();
     let mut dates = Vec::new();
+    let mut month_fds = Vec::with_capacity(months.len());
     // What the file would hold: built into sections only when something was listed.
     let mut folders: Vec<(&str, FileStamp, Vec<u32>)> = Vec::with_capacity(months.len());
     for &month in &months {
         let name = two_digits(month);
         let mdir = ydir.join(name);
-        // A month gone since the year was read is left out, as a listing would.
-        let Some(stamp) = stat_subfolder(&yfd, &mdir, name) else {
+        // A month gone since the year was read is left out, as a listing would. Each is
+        // opened to be stat'ed, and kept open for the stat pass over its days.
+        let Some((fd, stamp)) = open_subfolder(&yfd, &mdir, name) else {
             listed_any = true;
             continue;
         };
+        month_fds.push(((year, month), fd));
         let days = kept_or_listed(kept.as_ref(), name, &mdir, stamp, &mut listed_any)?;
         dates.extend(
             days.iter()
@@ -110,7 +114,11 @@ pub fn day_dirs_in(tree: &Tree, dir: &str, year: i32) -> Result<DayFolders> {
         // A failure to write only costs a listing next time.
         let _ = write_file(&path, &assemble_as(MAGIC, scan_start, &sections));
     }
-    Ok(DayFolders { kind_dir, dates })
+    Ok(DayFolders {
+        kind_dir,
+        dates,
+        months: month_fds,
+    })
 }
 
 /// The subfolder numbers of the folder `name` (at `path`, stamped `now`): the kept ones while
@@ -244,7 +252,7 @@ mod tests {
         // under November's stamp as it is, is believed (the stamps are what vouch for it).
         let ydir = tree.path(Path::new("ledger/2026"));
         let yfd = rustix::fs::open(&ydir, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
-        let stamp = |m: &str| stat_subfolder(&yfd, &ydir.join(m), m).unwrap();
+        let stamp = |m: &str| open_subfolder(&yfd, &ydir.join(m), m).unwrap().1;
         let sections = [
             section(YEAR, stat_dir(&yfd, &ydir).unwrap(), &[1, 2, 11, 12]),
             section("01", stamp("01"), &[5, 31]),
