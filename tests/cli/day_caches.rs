@@ -96,25 +96,9 @@ impl Case {
         assert!(!files.is_empty(), "no cache files under {}", self.cache);
         for f in files {
             let good = fs::read(&f).unwrap();
-            for cut in [good.len() / 2, good.len() - 1] {
-                fs::write(&f, &good[..cut]).unwrap();
-                assert_eq!(self.answer(), truth, "{} cut at {cut}", f.display());
-            }
-            // The second byte of every field (IDs, dates, times): damage that still parses.
-            let places: Vec<usize> = (0..good.len())
-                .filter(|&i| i == 0 || matches!(good[i - 1], b'\t' | b'\n' | b' ' | b':'))
-                .map(|i| i + 1)
-                .collect();
-            for at in places.into_iter().filter(|at| *at < good.len()) {
-                // A digit stays a digit, a letter a letter: damage that still parses.
-                let mut bad = good.clone();
-                bad[at] = match bad[at] {
-                    b'0'..=b'8' | b'A'..=b'Y' | b'a'..=b'y' => bad[at] + 1,
-                    b'9' => b'0',
-                    _ => b'Z',
-                };
+            for (what, bad) in damaged_copies(&good) {
                 fs::write(&f, &bad).unwrap();
-                assert_eq!(self.answer(), truth, "{} changed at byte {at}", f.display());
+                assert_eq!(self.answer(), truth, "{} {what}", f.display());
             }
             fs::write(&f, &good).unwrap();
         }
@@ -253,6 +237,30 @@ fn ledger_case() -> Case {
         records: "ledger",
         c,
     }
+}
+
+/// A text cache file `good` damaged every way its tests try: cut in the middle and before its
+/// last byte, and changed at the second byte of every field (IDs, dates, times), a digit to a
+/// digit and a letter to a letter, which still parses. Each with what was done to it.
+fn damaged_copies(good: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = [good.len() / 2, good.len() - 1]
+        .into_iter()
+        .map(|cut| (format!("cut at {cut}"), good[..cut].to_vec()))
+        .collect();
+    let places = (0..good.len())
+        .filter(|&i| i == 0 || matches!(good[i - 1], b'\t' | b'\n' | b' ' | b':'))
+        .map(|i| i + 1)
+        .filter(|&at| at < good.len());
+    for at in places {
+        let mut bad = good.to_vec();
+        bad[at] = match bad[at] {
+            b'0'..=b'8' | b'A'..=b'Y' | b'a'..=b'y' => bad[at] + 1,
+            b'9' => b'0',
+            _ => b'Z',
+        };
+        out.push((format!("changed at byte {at}"), bad));
+    }
+    out
 }
 
 /// Jane with four visits over two days in 2027, asked for her appointments.
@@ -792,18 +800,9 @@ fn the_appointment_index_overlay_answers_as_without_it() {
         String::from_utf8_lossy(&good).contains("2027-01-0"),
         "a day line"
     );
-    let mut damaged = vec![
-        good[..good.len() / 2].to_vec(),
-        good[..good.len() - 1].to_vec(),
-    ];
-    for at in (0..good.len()).step_by(5) {
-        let mut bad = good.clone();
-        bad[at] = if bad[at] == b'1' { b'2' } else { b'1' };
-        damaged.push(bad);
-    }
-    for bad in damaged {
+    for (what, bad) in damaged_copies(&good) {
         fs::write(&overlay, &bad).unwrap();
-        assert_eq!(case.answer(), full);
+        assert_eq!(case.answer(), full, "the overlay {what}");
     }
     // An overlay over another base (the year written whole since, by a rebuild, and the old
     // overlay put back, as a crash between the two writes would leave it) is not read.
