@@ -133,7 +133,7 @@ restore_generated() { # CLINIC
 }
 
 # Every commit reads and rewrites git's small index (the entries written since the shared one),
-# about 0.5 ms per 1,000 entries here, until frontdesk folds it at 20,000 (docs/git.md). What a
+# about 0.65 ms per 1,000 entries here, until frontdesk folds it at 20,000 (docs/git.md). What a
 # clinic's small index holds is what the rows wrote there before (the letter row alone adds 381
 # entries a run), not the clinic's size, so each run measures every clinic with it just folded
 # (5 s on the big clinic). The shared indexes that leaves behind (300 MB each on the big

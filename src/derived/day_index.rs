@@ -813,9 +813,9 @@ struct BroughtAlong {
 const VIEW_DAYS: usize = 16;
 
 /// A year's view (`days`, as its file holds it) checked against the day folders, one stat
-/// each: as kept when none changed, else brought up to date by itself when a few days changed (a communication just logged, or
-/// a day in the racy window): those days re-read (only their changed files, through the days'
-/// memory) and their kept records put in. The year's index is left as it is: its lines are
+/// each: as kept when none changed, else brought up to date by itself when a few days changed
+/// (a communication just logged, or a day in the racy window): those days re-read (only their
+/// changed files, through the days' memory) and their kept records put in. The year's index is left as it is: its lines are
 /// checked against the folders on their own when a question needs them, so the view no
 /// longer costs a read of the whole year's index (2 MB at full size) after every write. None
 /// when that cannot be done (a day folder gone or not stat'ed, more than [`VIEW_DAYS`] days

@@ -153,11 +153,9 @@ pub(crate) fn stat_file(dir: &OwnedFd, dir_path: &Path, name: &CStr) -> Option<F
     }
 }
 
-/// The stamp of the folder `name` in the open directory `dir`; None when it is gone or is not
-/// a folder (a symlink is not followed, as a listing does not take one for a folder).
 /// The subfolder `name` of the open folder `dir` (at `path`), opened for lookups relative to
-/// it, and its stamp; None when it is not there or not a folder (a symbolic link is not
-/// followed).
+/// it, and its stamp; None when it is gone or is not a folder (a symlink is not followed, as a
+/// listing does not take one for a folder).
 pub(crate) fn open_subfolder(
     dir: &OwnedFd,
     path: &Path,

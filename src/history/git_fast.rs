@@ -159,19 +159,10 @@ fn index_entries(root: &Path, paths: &[PathBuf]) -> Result<Option<Vec<Entry>>> {
 }
 
 /// After a porcelain commit: split an unsplit index (unless someone set `core.splitIndex`
-/// to false), and fold a grown small index into a new shared one, so that the next commits
-/// can go the cheap way.
+/// to false), and fold a grown small index (past half the desk's limit) into a new shared one,
+/// so that the next commits can go the cheap way.
 pub fn keep_index_split(root: &Path, user: &str) -> Result<()> {
-    let split = match Delta::read(&root.join(".git/index")) {
-        Ok(delta) => delta.held() > delta_limit() / 2,
-        Err(Unusable::NotSplit | Unusable::TooBig) => !split_turned_off(root, user),
-        Err(Unusable::Unknown(_)) => false,
-    };
-    if split {
-        fold_index(root, user)
-    } else {
-        Ok(())
-    }
+    fold_from(root, user, delta_limit() / 2 + 1).map(drop)
 }
 
 /// What [`tidy_index`] found git's index holding, and whether it folded it.
@@ -199,12 +190,21 @@ const TIDY_FROM: usize = 2_000;
 /// files); folded at night, the day's commits carry only the day's entries and the desk's
 /// limit is not reached.
 pub fn tidy_index(root: &Path, user: &str) -> Result<Tidied> {
+    fold_from(
+        root,
+        user,
+        plumbing::limit("FRONTDESK_GIT_TIDY_FROM", TIDY_FROM),
+    )
+}
+
+/// Folds the small index once it holds `from` entries or more, and splits an unsplit one
+/// (unless `core.splitIndex` is false); what it found, and whether it folded. An index this
+/// code does not read is left to git.
+fn fold_from(root: &Path, user: &str, from: usize) -> Result<Tidied> {
     let tidied = match Delta::read(&root.join(".git/index")) {
-        Ok(delta) if delta.held() >= plumbing::limit("FRONTDESK_GIT_TIDY_FROM", TIDY_FROM) => {
-            Tidied::Folded {
-                entries: delta.held(),
-            }
-        }
+        Ok(delta) if delta.held() >= from => Tidied::Folded {
+            entries: delta.held(),
+        },
         Ok(delta) => {
             return Ok(Tidied::Kept {
                 entries: delta.held(),
