@@ -12,7 +12,7 @@ use crate::cli::report::{
 use crate::cli::schedule::Sched;
 use crate::error::{Error, Result, exit};
 use crate::history::git::Tidied;
-use crate::render::Format;
+use crate::render::{Format, plural};
 use crate::store::{atomic, lock_timeout, lock_waiting, open_lock_file};
 
 /// For cron: the standard set of reports into DIR/YYYY-MM-DD/, as HTML for people and JSON for
@@ -115,11 +115,14 @@ pub fn cmd_nightly(ctx: &Ctx, a: Args) -> Result<u8> {
 
 fn tidied_line(tidied: Tidied) -> String {
     match tidied {
-        Tidied::Folded { entries } => {
-            format!("ok: folded git's small index ({entries} entries) into a new shared index")
-        }
+        Tidied::Folded { entries } => format!(
+            "ok: folded git's small index ({}) into a new shared index",
+            plural(entries, "entry")
+        ),
         Tidied::Split => "ok: split git's index into a shared index and a small one".to_string(),
-        Tidied::Kept { entries } => format!("ok: git's small index holds {entries} entries"),
+        Tidied::Kept { entries } => {
+            format!("ok: git's small index holds {}", plural(entries, "entry"))
+        }
         Tidied::LeftToGit => "ok: git's index left to git (not split by frontdesk)".to_string(),
     }
 }
